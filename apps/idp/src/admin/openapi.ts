@@ -1,0 +1,69 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { CONFIG, type Config } from '@signoff/core';
+import { schemas } from './schemas';
+
+const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const list = (item: keyof typeof schemas) => json({ type: 'object', properties: { items: { type: 'array', items: ref(item) }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } } });
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, { description: ERROR_TEXT[status], ...json(ref('Error')) }]));
+const ERROR_TEXT: Record<number, string> = { 400: 'Invalid input', 401: 'No or bad credentials', 403: 'Not an administrator, or a missing CSRF token', 404: 'Not found', 409: 'Conflict', 415: 'Body is not JSON' };
+const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const paging = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+  { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+];
+const base = errors(401, 403);
+
+function document(publicUrl: string) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Signoff admin API', version: '1' },
+    servers: [{ url: `${publicUrl}/api/v1` }],
+    security: [{ bearer: [] }, { browserSession: [] }],
+    paths: {
+      '/me': { get: { summary: 'The calling administrator (and the CSRF token for browser sessions)', responses: { 200: json({ type: 'object' }), ...base } } },
+      '/users': {
+        get: { summary: 'List users', parameters: paging, responses: { 200: list('User'), ...base, ...errors(400) } },
+        post: { summary: 'Create a user', requestBody: { required: true, ...json(ref('UserCreate')) }, responses: { 201: json(ref('User')), ...base, ...errors(400, 409, 415) } },
+      },
+      '/users/{id}': {
+        get: { summary: 'Get a user', parameters: [id], responses: { 200: json(ref('User')), ...base, ...errors(404) } },
+        patch: { summary: 'Change a user', parameters: [id], requestBody: { required: true, ...json(ref('UserUpdate')) }, responses: { 200: json(ref('User')), ...base, ...errors(400, 404, 415) } },
+      },
+      '/users/{id}/deactivate': {
+        post: { summary: 'Deactivate a user and end all their sessions', parameters: [id], responses: { 200: json({ type: 'object', properties: { user: ref('User'), endedSessions: { type: 'array', items: { type: 'string' } } } }), ...base, ...errors(404) } },
+      },
+      '/users/{id}/sessions': {
+        get: { summary: "A user's IdP sessions", parameters: [id, { name: 'include_ended', in: 'query', schema: { type: 'boolean' } }], responses: { 200: list('Session'), ...base, ...errors(404) } },
+      },
+      '/sessions/{id}': {
+        get: { summary: 'Get an IdP session', parameters: [id], responses: { 200: json(ref('Session')), ...base, ...errors(404) } },
+        delete: { summary: 'End an IdP session', parameters: [id], responses: { 200: json({ type: 'object', properties: { session: ref('Session'), ended: { type: 'boolean' } } }), ...base, ...errors(404) } },
+      },
+      '/audit-events': {
+        get: { summary: 'Audit events, newest first', parameters: [...paging, { name: 'action', in: 'query', schema: { type: 'string' } }, { name: 'target_id', in: 'query', schema: { type: 'string' } }], responses: { 200: list('AuditEvent'), ...base } },
+      },
+    },
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token from `npm run signoff -- create-api-token <admin>`.' },
+        browserSession: { type: 'apiKey', in: 'cookie', name: 'signoff_browser', description: "An administrator's browser session; changes also need the X-CSRF-Token header from GET /me." },
+      },
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of the admin API. Public: it describes, it grants nothing. */
+@Controller('api/docs')
+export class OpenApiController {
+  private readonly doc: object;
+  constructor(@Inject(CONFIG) config: Config) {
+    this.doc = document(config.publicUrl);
+  }
+
+  @Get()
+  get() {
+    return this.doc;
+  }
+}

@@ -1,0 +1,55 @@
+// JSON Schemas of the admin API: the validation pipe enforces them and the OpenAPI document
+// publishes them, so what is documented is what is checked.
+
+const username = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,64}$', description: 'Letters, digits and . _ @ -; stored lower-cased.' };
+const password = { type: 'string', minLength: 8, maxLength: 1024, writeOnly: true };
+const email = { type: ['string', 'null'], format: 'email', maxLength: 254 };
+const name = { type: ['string', 'null'], maxLength: 200 };
+const instant = { type: 'string', format: 'date-time' };
+const nullableInstant = { type: ['string', 'null'], format: 'date-time' };
+
+export const schemas = {
+  UserCreate: {
+    type: 'object',
+    required: ['username'],
+    additionalProperties: false,
+    properties: { username, password, email, name, isAdmin: { type: 'boolean' } },
+  },
+  UserUpdate: {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: false,
+    properties: {
+      password, email, name, isAdmin: { type: 'boolean' },
+      isActive: { const: true, description: 'Reactivates a user. To deactivate, POST /users/{id}/deactivate, which also ends their sessions.' },
+    },
+  },
+  User: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, username: { type: 'string' }, email, name, isActive: { type: 'boolean' }, isAdmin: { type: 'boolean' },
+      createdAt: instant, updatedAt: instant, deactivatedAt: nullableInstant,
+    },
+  },
+  Session: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, userId: { type: 'string' }, authTime: instant, lastSeenAt: instant, expiresAt: instant,
+      createdAt: instant, endedAt: nullableInstant, endReason: { type: ['string', 'null'] },
+      ip: { type: ['string', 'null'] }, userAgent: { type: ['string', 'null'] },
+    },
+  },
+  AuditEvent: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, at: instant, action: { type: 'string' }, actorType: { type: 'string' }, actorId: { type: ['string', 'null'] },
+      targetType: { type: ['string', 'null'] }, targetId: { type: ['string', 'null'] }, ip: { type: ['string', 'null'] },
+      requestId: { type: ['string', 'null'] }, details: { type: ['object', 'null'] },
+    },
+  },
+  Error: {
+    type: 'object',
+    required: ['error', 'message'],
+    properties: { error: { type: 'string' }, message: { type: 'string' }, details: {}, requestId: { type: 'string' } },
+  },
+} as const;

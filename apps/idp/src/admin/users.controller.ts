@@ -1,0 +1,71 @@
+import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { type Actor, type NewUser, type UserChanges, UsersService } from '@signoff/core';
+import { IdpSessionsService } from '@signoff/sessions';
+import { AdminActor, AdminGuard } from './admin.guard';
+import { schemas } from './schemas';
+import { UserAdminService } from './user-admin.service';
+import { IdParam, JsonBody, pageOf } from './validation';
+import { sessionView, userView } from './views';
+
+@Controller('api/v1/users')
+@UseGuards(AdminGuard)
+export class UsersController {
+  constructor(private readonly users: UsersService, private readonly admin: UserAdminService, private readonly sessions: IdpSessionsService) {}
+
+  @Post()
+  async create(@Body(new JsonBody(schemas.UserCreate)) body: NewUser, @AdminActor() actor: Actor) {
+    return userView(await this.users.create(body, actor));
+  }
+
+  @Get()
+  async list(@Query() query: Record<string, unknown>) {
+    const page = pageOf(query);
+    const { items, total } = await this.users.list(page);
+    return { items: items.map(userView), total, ...page };
+  }
+
+  @Get(':id')
+  async get(@Param('id', IdParam) id: string) {
+    return userView(await this.users.get(id));
+  }
+
+  @Patch(':id')
+  async update(@Param('id', IdParam) id: string, @Body(new JsonBody(schemas.UserUpdate)) body: UserChanges, @AdminActor() actor: Actor) {
+    return userView(await this.users.update(id, body, actor));
+  }
+
+  /** Deactivates the user and ends all their sessions. */
+  @Post(':id/deactivate')
+  @HttpCode(200)
+  async deactivate(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
+    const { user, endedSessions } = await this.admin.deactivate(id, actor);
+    return { user: userView(user), endedSessions };
+  }
+
+  @Get(':id/sessions')
+  async userSessions(@Param('id', IdParam) id: string, @Query('include_ended') includeEnded?: string) {
+    await this.users.get(id);
+    return { items: (await this.sessions.listForUser(id, { includeEnded: includeEnded === 'true' })).map(sessionView) };
+  }
+}
+
+@Controller('api/v1/sessions')
+@UseGuards(AdminGuard)
+export class SessionsController {
+  constructor(private readonly sessions: IdpSessionsService) {}
+
+  @Get(':id')
+  async get(@Param('id', IdParam) id: string) {
+    const session = await this.sessions.get(id);
+    if (!session) throw new NotFoundException('No such session.');
+    return sessionView(session);
+  }
+
+  /** Ends an IdP session: the user is signed out of Signoff on that browser. Ending an ended one changes nothing. */
+  @Delete(':id')
+  async end(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
+    if (!(await this.sessions.get(id))) throw new NotFoundException('No such session.');
+    const ended = await this.sessions.end([id], 'admin', actor);
+    return { session: sessionView((await this.sessions.get(id))!), ended: ended.length === 1 };
+  }
+}

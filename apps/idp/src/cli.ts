@@ -1,0 +1,119 @@
+import 'reflect-metadata';
+import { type INestApplicationContext, Module, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type Config, configFromEnvOrExit, CoreModule, KeysService, parseDuration, UsersService } from '@signoff/core';
+import { SessionsModule } from '@signoff/sessions';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ApiTokensService } from './admin/api-tokens.service';
+import { UserAdminService } from './admin/user-admin.service';
+
+const USAGE = `usage: npm run signoff -- <command> [options]
+
+commands:
+  create-user <username> [--password <pw> | --password-stdin] [--email <e>] [--name <n>] [--admin]
+  list-users
+  deactivate-user <username>          deactivate and end all of the user's sessions
+  create-api-token <username> [--name <n>] [--expires <duration, e.g. 90d>]
+                                      prints a bearer token for the admin API (shown once)
+  rotate-keys                         next -> active -> retired for every signing key set
+`;
+
+class UsageError extends Error {}
+
+const CLI = { type: 'admin' as const, id: null };
+
+@Module({ imports: [SessionsModule], providers: [UserAdminService, ApiTokensService] })
+class CliCommandsModule {}
+
+@Module({})
+class CliModule {
+  static register(config: Config): DynamicModule {
+    return { module: CliModule, imports: [CoreModule.forRoot(config), CliCommandsModule] };
+  }
+}
+
+type Output = (line: string) => void;
+
+/** Runs one CLI command against the database of `config`; returns the exit code. */
+export async function runCli(argv: string[], config: Config, out: Output = (line) => process.stdout.write(`${line}\n`)): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  let app: INestApplicationContext | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, email: { type: 'string' },
+        name: { type: 'string' }, admin: { type: 'boolean' }, expires: { type: 'string' },
+      },
+    });
+    const commands: Record<string, () => Promise<void>> = {
+      'create-user': async () => {
+        const username = one(positionals, 'a username');
+        const password = values['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : values.password;
+        if (password !== undefined && password.length < 8) throw new UsageError('the password must be at least 8 characters');
+        if (!/^[A-Za-z0-9._@-]{1,64}$/.test(username)) throw new UsageError('a username is 1-64 letters, digits, or . _ @ -');
+        const user = await app!.get(UsersService).create({ username, password, email: values.email ?? null, name: values.name ?? null, isAdmin: values.admin ?? false }, CLI);
+        out(`created ${user.isAdmin ? 'administrator' : 'user'} ${user.username} (${user.id})`);
+      },
+      'list-users': async () => {
+        const { items } = await app!.get(UsersService).list({ limit: 10_000, offset: 0 });
+        out(['username', 'id', 'email', 'admin', 'active'].join('\t'));
+        for (const user of items) out([user.username, user.id, user.email ?? '-', user.isAdmin ? 'yes' : 'no', user.isActive ? 'yes' : 'no'].join('\t'));
+      },
+      'deactivate-user': async () => {
+        const user = await findUser(app!, one(positionals, 'a username'));
+        const { endedSessions } = await app!.get(UserAdminService).deactivate(user.id, CLI);
+        out(`deactivated ${user.username}; ended ${endedSessions.length} session(s)`);
+      },
+      'create-api-token': async () => {
+        const user = await findUser(app!, one(positionals, 'a username'));
+        if (!user.isAdmin) throw new UsageError(`${user.username} is not an administrator; API tokens act with their user's rights`);
+        const lifetime = values.expires === undefined ? null : parseDuration(values.expires);
+        if (lifetime === null && values.expires !== undefined) throw new UsageError('--expires takes a duration such as 90d or 12h');
+        const { token } = await app!.get(ApiTokensService).create(user, values.name ?? 'cli', lifetime, CLI);
+        out(token);
+      },
+      'rotate-keys': async () => {
+        for (const set of await app!.get(KeysService).rotate()) out(`${set.use} ${set.alg}: active ${set.activeKid}, next ${set.nextKid}`);
+      },
+    };
+    const run = commands[command];
+    if (!run) throw new UsageError(`unknown command "${command}"`);
+    app = await NestFactory.createApplicationContext(CliModule.register(config), { logger: false });
+    await run();
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`signoff: ${message}\n`);
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`\n${USAGE}`);
+      return 2;
+    }
+    return 1;
+  } finally {
+    await app?.close();
+  }
+}
+
+function one(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`expected ${what}`);
+  return positionals[0];
+}
+
+async function findUser(app: INestApplicationContext, username: string) {
+  const user = await app.get(UsersService).findByUsername(username);
+  if (!user) throw new Error(`no user named "${username}"`);
+  return user;
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), configFromEnvOrExit()).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,60 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { requestContext } from '@signoff/core';
+import type { Request, Response } from 'express';
+import { h, page } from './html';
+
+const CODES: Record<number, string> = {
+  400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
+  409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests',
+  500: 'server_error', 503: 'temporarily_unavailable',
+};
+const TITLES: Record<number, string> = {
+  400: 'Bad request', 401: 'Not signed in', 403: 'Not allowed', 404: 'Not found', 409: 'Conflict',
+  413: 'Request too large', 415: 'Unsupported request', 429: 'Too many attempts', 503: 'Temporarily unavailable',
+};
+
+/** Errors as JSON for the API and JSON clients, as a page for browsers; 5xx details are logged, never shown. */
+@Catch()
+export class ErrorsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<Response>();
+    const status = statusOf(exception);
+    const { message, details } = describe(exception, status);
+    if (status >= 500) this.logger.error({ msg: 'request failed', error: String(exception), stack: (exception as Error)?.stack });
+    if (res.headersSent) return;
+    const requestId = requestContext.getStore()?.requestId;
+    const wantsJson = req.path.startsWith('/api/') || (req.accepts(['html', 'json']) === 'json');
+    if (status === 401 && req.path.startsWith('/api/')) res.setHeader('WWW-Authenticate', 'Bearer realm="signoff"');
+    if (wantsJson) {
+      res.status(status).json({ error: CODES[status] ?? 'error', message, ...(details ? { details } : {}), requestId });
+    } else {
+      const title = TITLES[status] ?? (status >= 500 ? 'Something went wrong' : 'Error');
+      res.status(status).type('html').send(page(title,
+        `<p class="error">${h(message)}</p><p class="muted">Request id: ${h(requestId)}</p><p><a href="/">Back to Signoff</a></p>`));
+    }
+  }
+}
+
+function statusOf(exception: unknown): number {
+  if (exception instanceof HttpException) return exception.getStatus();
+  // Errors raised by express's body parsers carry their own 4xx status.
+  const status = (exception as { status?: unknown })?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : HttpStatus.INTERNAL_SERVER_ERROR;
+}
+
+function describe(exception: unknown, status: number): { message: string; details?: unknown } {
+  if (status >= 500) return { message: status === 503 ? String((exception as Error).message) : 'An unexpected error occurred.' };
+  if (exception instanceof HttpException) {
+    const body = exception.getResponse();
+    if (typeof body === 'string') return { message: body };
+    const { message, details } = body as { message?: unknown; details?: unknown };
+    return { message: Array.isArray(message) ? message.join('; ') : String(message ?? exception.message), details };
+  }
+  const type = (exception as { type?: string }).type;
+  if (type === 'entity.too.large') return { message: 'The request body is too large.' };
+  if (type === 'entity.parse.failed') return { message: 'The request body is not valid JSON.' };
+  return { message: (exception as Error).message ?? 'Bad request.' };
+}

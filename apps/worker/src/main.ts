@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { configFromEnvOrExit, JsonLogger } from '@signoff/core';
+import { WorkerAppModule } from './worker.module';
+
+async function main(): Promise<void> {
+  const config = configFromEnvOrExit();
+  const logger = new JsonLogger(config.logLevel);
+  const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config), { logger });
+  app.enableShutdownHooks();
+  logger.log({ msg: 'signoff worker started' }, 'main');
+}
+
+main().catch((error) => {
+  process.stderr.write(`signoff worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,4 @@
+/** Injection token of the validated Config object. */
+export const CONFIG = Symbol('CONFIG');
+/** Injection token of the cookie/CSRF signing secret. */
+export const COOKIE_SECRET = Symbol('COOKIE_SECRET');

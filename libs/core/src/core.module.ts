@@ -1,0 +1,59 @@
+import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditService } from './audit/audit.service';
+import { Clock } from './clock/clock';
+import type { Config } from './config/config';
+import { CONFIG, COOKIE_SECRET } from './config/config.tokens';
+import { ensureCookieSecret } from './config/secrets';
+import { openDatabase } from './database/data-source';
+import { KeysService } from './keys/keys.service';
+import { RedisService } from './redis/redis.service';
+import { UsersService } from './users/users.service';
+
+@Injectable()
+class DatabaseLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (this.db.isInitialized) await this.db.destroy();
+  }
+}
+
+export interface CoreOptions {
+  /** Tests pass a ManualClock to move time. */
+  clock?: Clock;
+}
+
+/** Configuration, database (migrated at start), keys, users and audit: what every process needs. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(config: Config, options: CoreOptions = {}): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: COOKIE_SECRET, useFactory: () => ensureCookieSecret(config) },
+        { provide: Clock, useValue: options.clock ?? new Clock() },
+        { provide: DataSource, useFactory: () => openDatabase(config) },
+        DatabaseLifecycle,
+        KeysService,
+        AuditService,
+        UsersService,
+      ],
+      exports: [CONFIG, COOKIE_SECRET, Clock, DataSource, KeysService, AuditService, UsersService],
+    };
+  }
+}
+
+/** The Redis connections of a process that serves HTTP or runs the worker (the CLI needs none). */
+@Global()
+@Module({})
+export class RedisModule {
+  static forRoot(config: Config): DynamicModule {
+    return {
+      module: RedisModule,
+      providers: [{ provide: RedisService, useFactory: () => RedisService.create(config) }],
+      exports: [RedisService],
+    };
+  }
+}

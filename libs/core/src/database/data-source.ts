@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
+import type { Config } from '../config/config';
+import { ENTITIES } from '../entities';
+import { MIGRATIONS } from '../migrations';
+import { SnakeNamingStrategy } from './naming';
+
+export function dataSourceOptions(config: Config): DataSourceOptions {
+  const common = { entities: ENTITIES, migrations: MIGRATIONS, namingStrategy: new SnakeNamingStrategy(), synchronize: false, logging: false };
+  if (config.database.type === 'postgres') {
+    return { ...common, type: 'postgres', url: config.database.url, extra: { max: 10, connectionTimeoutMillis: 5000 } };
+  }
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: config.database.path,
+    enableWAL: true,
+    // Several processes (server, worker, CLI) may share the file: wait for a lock instead of failing.
+    timeout: 5000,
+  };
+}
+
+// Any constant works: it only has to be the same in every process of one deployment.
+const MIGRATION_LOCK = 7_242_001;
+
+/** Connects and runs pending migrations. PostgreSQL deployments start several processes at once: they take turns. */
+export async function openDatabase(config: Config): Promise<DataSource> {
+  if (config.database.type === 'sqlite') mkdirSync(dirname(config.database.path), { recursive: true });
+  const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+  try {
+    if (config.database.type === 'postgres') {
+      const runner = dataSource.createQueryRunner();
+      await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await dataSource.runMigrations({ transaction: 'each' });
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+        await runner.release();
+      }
+    } else {
+      await dataSource.runMigrations({ transaction: 'each' });
+    }
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
+  return dataSource;
+}
+
+/**
+ * Within a transaction, waits until no other transaction holds the same name. PostgreSQL: an advisory
+ * transaction lock (processes start side by side there). SQLite admits one writer at a time anyway.
+ */
+export async function serialize(tx: EntityManager, name: string): Promise<void> {
+  if (tx.connection.options.type === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
+}

@@ -1,0 +1,17 @@
+import { ApiToken } from './api-token.entity';
+import { AuditEvent } from './audit-event.entity';
+import { IdpSession } from './idp-session.entity';
+import { OidcSession, ProviderSession, SamlSession } from './provider-session.entity';
+import { OidcClient, Provider, SamlServiceProvider } from './provider.entity';
+import { SigningKey } from './signing-key.entity';
+import { User } from './user.entity';
+
+export * from './api-token.entity';
+export * from './audit-event.entity';
+export * from './idp-session.entity';
+export * from './provider-session.entity';
+export * from './provider.entity';
+export * from './signing-key.entity';
+export * from './user.entity';
+
+export const ENTITIES = [User, IdpSession, Provider, OidcClient, SamlServiceProvider, ProviderSession, OidcSession, SamlSession, SigningKey, AuditEvent, ApiToken];

@@ -1,0 +1,117 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { DataSource, type EntityManager } from 'typeorm';
+import { Clock } from '../clock/clock';
+import type { Config } from '../config/config';
+import { CONFIG } from '../config/config.tokens';
+import { newId } from '../crypto/random';
+import { serialize } from '../database/data-source';
+import { type KeyAlg, type KeyUse, SigningKey } from '../entities';
+import { selfSignedCertificate } from './certificate';
+
+const generate = promisify(generateKeyPair);
+// SAML peers pin the certificate, not its dates; rotation replaces keys long before this.
+const CERTIFICATE_VALID_DAYS = 3650;
+
+/** The key sets the IdP signs with: OIDC tokens in ES256 and RS256, SAML messages in RS256 with a certificate. */
+export const KEY_SETS: ReadonlyArray<{ use: KeyUse; alg: KeyAlg }> = [
+  { use: 'oidc', alg: 'ES256' },
+  { use: 'oidc', alg: 'RS256' },
+  { use: 'saml', alg: 'RS256' },
+];
+
+export interface ActiveKey {
+  kid: string;
+  alg: KeyAlg;
+  /** Parsed once and cached: signing with a PEM string re-parses it on every call (STACK.md). */
+  privateKey: KeyObject;
+  certificatePem: string | null;
+}
+
+/**
+ * Signing keys and their rotation. Each key set has one `active` key (signs), one `next` key
+ * (already published, so relying parties and SPs learn it before it signs) and `retired` keys
+ * (still published for a while, so signatures made just before a rotation keep verifying).
+ */
+@Injectable()
+export class KeysService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(KeysService.name);
+  private readonly parsed = new Map<string, KeyObject>();
+
+  constructor(private readonly db: DataSource, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ensureKeys();
+  }
+
+  /** Creates whatever active and next keys are missing (first start). */
+  async ensureKeys(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await serialize(tx, 'signing-keys');
+      for (const set of KEY_SETS) {
+        for (const state of ['active', 'next'] as const) {
+          if (!(await tx.findOneBy(SigningKey, { ...set, state }))) {
+            await this.create(tx, set.use, set.alg, state);
+            this.logger.log({ msg: 'generated signing key', use: set.use, alg: set.alg, state });
+          }
+        }
+      }
+    });
+  }
+
+  /** next -> active -> retired for every key set, and a fresh next key. */
+  async rotate(): Promise<Array<{ use: KeyUse; alg: KeyAlg; activeKid: string; nextKid: string }>> {
+    await this.ensureKeys();
+    return this.db.transaction(async (tx) => {
+      await serialize(tx, 'signing-keys');
+      const now = this.clock.now();
+      const result = [];
+      for (const set of KEY_SETS) {
+        await tx.update(SigningKey, { ...set, state: 'active' }, { state: 'retired', retiredAt: now });
+        await tx.update(SigningKey, { ...set, state: 'next' }, { state: 'active', activatedAt: now });
+        const next = await this.create(tx, set.use, set.alg, 'next');
+        const active = await tx.findOneByOrFail(SigningKey, { ...set, state: 'active' });
+        result.push({ ...set, activeKid: active.kid, nextKid: next.kid });
+      }
+      return result;
+    });
+  }
+
+  async active(use: KeyUse, alg: KeyAlg): Promise<ActiveKey> {
+    const key = await this.db.getRepository(SigningKey).findOneByOrFail({ use, alg, state: 'active' });
+    let privateKey = this.parsed.get(key.kid);
+    if (!privateKey) {
+      privateKey = createPrivateKey(key.privateKeyPem);
+      this.parsed.set(key.kid, privateKey);
+    }
+    return { kid: key.kid, alg: key.alg, privateKey, certificatePem: key.certificatePem };
+  }
+
+  /** Keys verifiers should accept: next, active, and retired within KEY_RETIRED_PUBLISHED_FOR. */
+  async published(use: KeyUse): Promise<SigningKey[]> {
+    const keys = await this.db.getRepository(SigningKey).find({ where: { use }, order: { createdAt: 'DESC' } });
+    const cutoff = this.clock.now().getTime() - this.config.keys.retiredPublishedMs;
+    return keys.filter((key) => key.state !== 'retired' || (key.retiredAt && key.retiredAt.getTime() >= cutoff));
+  }
+
+  private async create(tx: EntityManager, use: KeyUse, alg: KeyAlg, state: 'active' | 'next'): Promise<SigningKey> {
+    const { privateKey, publicKey } = alg === 'ES256'
+      ? await generate('ec', { namedCurve: 'P-256' })
+      : await generate('rsa', { modulusLength: 2048 });
+    const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const jwk = publicKey.export({ format: 'jwk' }) as JWK;
+    const kid = await calculateJwkThumbprint(jwk, 'sha256');
+    const now = this.clock.now();
+    const certificatePem = use === 'saml'
+      ? await selfSignedCertificate(privateKeyPem, publicKey.export({ type: 'spki', format: 'pem' }) as string,
+          `Signoff ${new URL(this.config.publicUrl).host}`, CERTIFICATE_VALID_DAYS)
+      : null;
+    return tx.save(SigningKey, {
+      id: newId(), kid, use, alg, state, privateKeyPem, certificatePem, createdAt: now,
+      activatedAt: state === 'active' ? now : null, retiredAt: null,
+      publicJwk: { ...jwk, kid, alg, use: 'sig' },
+    });
+  }
+}

@@ -1,0 +1,134 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type Actor, AuditService, Clock, CONFIG, type Config, IdpSession, newId, ProviderSession, type SessionEndReason, type User } from '@signoff/core';
+import { Brackets, DataSource, type EntityManager, In, IsNull } from 'typeorm';
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export type LiveSession = IdpSession & { user: User };
+
+/**
+ * IdP sessions: a browser holds a random browser id in its cookie; each account logged in on that
+ * browser has one live IdpSession. The current account is the one used most recently.
+ */
+@Injectable()
+export class IdpSessionsService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  /** Starts a session for the user on this browser, or renews the live one they already have there. */
+  async login(user: User, browserId: string, client: ClientInfo): Promise<IdpSession> {
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + this.config.session.absoluteMs);
+    const live = (await this.forBrowser(browserId)).find((session) => session.userId === user.id);
+    return this.db.transaction(async (tx) => {
+      const session = live
+        ? Object.assign(live, { authTime: now, lastSeenAt: now, expiresAt, ...client })
+        : tx.create(IdpSession, { id: newId(), userId: user.id, browserId, authTime: now, lastSeenAt: now, expiresAt, createdAt: now, endedAt: null, endReason: null, ...client });
+      const { user: _user, ...row } = session as LiveSession;
+      await tx.save(IdpSession, row);
+      await this.audit.record({ action: live ? 'session.reauthenticated' : 'session.started', actor: { type: 'user', id: user.id }, target: { type: 'idp_session', id: session.id } }, tx);
+      return session;
+    });
+  }
+
+  /** The browser's live sessions, current first. Sessions found expired are ended on the way. */
+  async forBrowser(browserId: string): Promise<LiveSession[]> {
+    const sessions = (await this.db.getRepository(IdpSession).find({
+      where: { browserId, endedAt: IsNull() },
+      relations: { user: true },
+      order: { lastSeenAt: 'DESC' },
+    })) as LiveSession[];
+    const expired = sessions.filter((session) => this.expiryReason(session));
+    for (const session of expired) await this.end([session.id], this.expiryReason(session)!, { type: 'system' });
+    return sessions.filter((session) => !expired.includes(session) && session.user.isActive);
+  }
+
+  async current(browserId: string): Promise<LiveSession | null> {
+    return (await this.forBrowser(browserId))[0] ?? null;
+  }
+
+  /** Records activity (for the idle timeout); writes at most once a minute per session. */
+  async touch(session: IdpSession): Promise<void> {
+    const now = this.clock.now();
+    if (now.getTime() - session.lastSeenAt.getTime() < Math.min(60_000, this.config.session.idleMs / 10)) return;
+    session.lastSeenAt = now;
+    await this.db.getRepository(IdpSession).update({ id: session.id, endedAt: IsNull() }, { lastSeenAt: now });
+  }
+
+  /** Makes one of the browser's live sessions the current one. */
+  async select(browserId: string, sessionId: string): Promise<LiveSession | null> {
+    const session = (await this.forBrowser(browserId)).find((candidate) => candidate.id === sessionId) ?? null;
+    if (session) {
+      session.lastSeenAt = this.clock.now();
+      await this.db.getRepository(IdpSession).update({ id: session.id }, { lastSeenAt: session.lastSeenAt });
+    }
+    return session;
+  }
+
+  /**
+   * Ends live sessions and their provider sessions, with one audit event each; returns the ids it
+   * ended (a session already ended is left as it was). Pass `tx` to end them inside a larger change.
+   */
+  async end(ids: string[], reason: SessionEndReason, actor: Actor, tx?: EntityManager): Promise<string[]> {
+    if (!tx) return this.db.transaction((inner) => this.end(ids, reason, actor, inner));
+    if (ids.length === 0) return [];
+    const now = this.clock.now();
+    const live = await tx.find(IdpSession, { where: { id: In(ids), endedAt: IsNull() }, select: { id: true } });
+    const ended = live.map((session) => session.id);
+    if (ended.length === 0) return [];
+    await tx.update(IdpSession, { id: In(ended), endedAt: IsNull() }, { endedAt: now, endReason: reason });
+    await tx.update(ProviderSession, { idpSessionId: In(ended), endedAt: IsNull() }, { endedAt: now, state: 'ended' });
+    for (const id of ended) {
+      await this.audit.record({ action: 'session.ended', actor, target: { type: 'idp_session', id }, details: { reason } }, tx);
+    }
+    return ended;
+  }
+
+  async endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, tx?: EntityManager): Promise<string[]> {
+    const manager = tx ?? this.db.manager;
+    const live = await manager.find(IdpSession, { where: { userId, endedAt: IsNull() }, select: { id: true } });
+    return this.end(live.map((session) => session.id), reason, actor, tx);
+  }
+
+  /** Ends every session past its absolute or idle expiry (the worker's sweeper); returns how many. */
+  async expireDue(batchSize = 500): Promise<number> {
+    const now = this.clock.now().getTime();
+    const due = await this.db.getRepository(IdpSession).createQueryBuilder('s')
+      .where('s.ended_at IS NULL')
+      .andWhere(new Brackets((q) => q.where('s.expires_at <= :now', { now }).orWhere('s.last_seen_at <= :idle', { idle: now - this.config.session.idleMs })))
+      .take(batchSize)
+      .getMany();
+    let count = 0;
+    for (const reason of ['expired_absolute', 'expired_idle'] as const) {
+      const ids = due.filter((session) => this.expiryReason(session) === reason).map((session) => session.id);
+      count += (await this.end(ids, reason, { type: 'system' })).length;
+    }
+    return count;
+  }
+
+  async get(id: string): Promise<IdpSession | null> {
+    return this.db.getRepository(IdpSession).findOneBy({ id });
+  }
+
+  async listForUser(userId: string, options: { includeEnded: boolean }): Promise<IdpSession[]> {
+    return this.db.getRepository(IdpSession).find({
+      where: { userId, ...(options.includeEnded ? {} : { endedAt: IsNull() }) },
+      order: { createdAt: 'DESC' },
+      take: 200,
+    });
+  }
+
+  private expiryReason(session: IdpSession): SessionEndReason | null {
+    const now = this.clock.now().getTime();
+    if (session.expiresAt.getTime() <= now) return 'expired_absolute';
+    if (session.lastSeenAt.getTime() + this.config.session.idleMs <= now) return 'expired_idle';
+    return null;
+  }
+}

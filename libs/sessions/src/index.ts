@@ -1,0 +1,2 @@
+export * from './idp-sessions.service';
+export * from './sessions.module';

@@ -1,0 +1,58 @@
+// Compiles apps/ and libs/ to dist/ with SWC, the same transform jest uses, rewriting the
+// @signoff/* path aliases of tsconfig.json into relative requires. Type checking is `npm run typecheck`.
+//   --if-needed  skip when dist/ is newer than every source file (what `npm start` uses)
+//   --quiet      print nothing on success
+import { transformFile } from '@swc/core';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist');
+const stamp = join(out, '.build-stamp');
+const args = new Set(process.argv.slice(2));
+
+async function sources(dir) {
+  const found = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await sources(path)));
+    else if (entry.name.endsWith('.ts') && !/\.(spec|e2e-spec)\.ts$|\.d\.ts$/.test(entry.name)) found.push(path);
+  }
+  return found;
+}
+
+async function mtime(path) {
+  try { return (await stat(path)).mtimeMs; } catch { return 0; }
+}
+
+const files = [...(await sources(join(root, 'apps'))), ...(await sources(join(root, 'libs')))];
+if (args.has('--if-needed')) {
+  const built = await mtime(stamp);
+  const inputs = [...files, join(root, 'tsconfig.json'), join(root, 'package.json'), fileURLToPath(import.meta.url)];
+  const newest = Math.max(...(await Promise.all(inputs.map(mtime))));
+  if (built > newest) process.exit(0);
+}
+
+const tsconfig = JSON.parse(await readFile(join(root, 'tsconfig.json'), 'utf8'));
+await rm(out, { recursive: true, force: true });
+await Promise.all(files.map(async (file) => {
+  const { code, map } = await transformFile(file, {
+    swcrc: false,
+    sourceMaps: true,
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2023',
+      baseUrl: root,
+      paths: tsconfig.compilerOptions.paths,
+    },
+    module: { type: 'commonjs' },
+  });
+  const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
+  await mkdir(dirname(target), { recursive: true });
+  await writeFile(target, `${code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
+  await writeFile(`${target}.map`, map);
+}));
+await writeFile(stamp, new Date().toISOString());
+if (!args.has('--quiet')) console.error(`built ${files.length} files into dist/`);
