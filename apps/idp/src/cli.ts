@@ -85,7 +85,7 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
     };
     const run = commands[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
-    app = await NestFactory.createApplicationContext(CliModule.register(config), { logger: false });
+    app = await NestFactory.createApplicationContext(CliModule.register(config), { logger: false, abortOnError: false });
     await run();
     return 0;
   } catch (error) {

@@ -6,7 +6,7 @@ import { WorkerAppModule } from './worker.module';
 async function main(): Promise<void> {
   const config = configFromEnvOrExit();
   const logger = new JsonLogger(config.logLevel);
-  const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config), { logger });
+  const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config), { logger, abortOnError: false });
   app.enableShutdownHooks();
   logger.log({ msg: 'signoff worker started' }, 'main');
 }

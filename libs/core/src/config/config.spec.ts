@@ -1,0 +1,61 @@
+import { ConfigError, loadConfig } from './config';
+import { parseDuration } from './duration';
+
+describe('loadConfig', () => {
+  it('has embedded defaults: SQLite in ./data, a private Redis, 127.0.0.1:3000', () => {
+    const config = loadConfig({}, '/srv/signoff');
+    expect(config).toMatchObject({
+      publicUrl: 'http://127.0.0.1:3000', host: '127.0.0.1', port: 3000, dataDir: '/srv/signoff/data',
+      database: { type: 'sqlite', path: '/srv/signoff/data/signoff.sqlite' }, redisUrl: undefined,
+      session: { absoluteMs: 12 * 3_600_000, idleMs: 2 * 3_600_000 }, bootstrapAdmin: undefined,
+    });
+  });
+
+  it('reads PostgreSQL and Redis URLs, durations and the bootstrap admin', () => {
+    const config = loadConfig({
+      PUBLIC_URL: 'https://idp.example.com/', DATABASE_URL: 'postgres://u:p@db:5432/signoff', REDIS_URL: 'redis://cache:6379/2',
+      SESSION_ABSOLUTE_LIFETIME: '7d', SESSION_IDLE_TIMEOUT: '30m', BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'long enough',
+    });
+    expect(config.publicUrl).toBe('https://idp.example.com');
+    expect(config.database).toEqual({ type: 'postgres', url: 'postgres://u:p@db:5432/signoff' });
+    expect(config.session).toMatchObject({ absoluteMs: 7 * 86_400_000, idleMs: 30 * 60_000 });
+    expect(config.bootstrapAdmin).toEqual({ username: 'root', password: 'long enough' });
+  });
+
+  it('lists every bad value at once, each with its rule and the value given', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ PORT: '70000', REDIS_URL: 'http://x', COOKIE_SECRET: 'short', LOG_LEVEL: 'loud', SESSION_IDLE_TIMEOUT: '3h', SESSION_ABSOLUTE_LIFETIME: '1h', TRUST_PROXY: 'maybe' });
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems.sort()).toEqual([
+      'COOKIE_SECRET: must be at least 32 characters (got "short")',
+      'LOG_LEVEL: must be silent, error, warn, info or debug (got "loud")',
+      'PORT: must be a whole number from 0 to 65535 (got "70000")',
+      'REDIS_URL: must be redis://host:port[/db], rediss://… or unix:///path/to/redis.sock (got "http://x")',
+      'SESSION_IDLE_TIMEOUT: must not be longer than SESSION_ABSOLUTE_LIFETIME',
+      'TRUST_PROXY: must be true or false (got "maybe")',
+    ]);
+  });
+
+  it.each([
+    ['PUBLIC_URL', 'https://idp.example.com/?x=1'],
+    ['PUBLIC_URL', 'https://user:pw@idp.example.com'],
+    ['DATABASE_URL', 'mysql://db/x'],
+    ['BOOTSTRAP_ADMIN_PASSWORD', 'only-password'],
+    ['SESSION_ABSOLUTE_LIFETIME', '10s'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([['90', 90_000], ['90s', 90_000], ['15m', 900_000], ['12h', 43_200_000], ['7d', 604_800_000], ['250ms', 250]])('%s', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+  it.each(['', 'soon', '1.5h', '-1m', '10 m', '1w'])('refuses %j', (text) => {
+    expect(parseDuration(text)).toBeNull();
+  });
+});

@@ -1,0 +1,39 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { EmbeddedRedis } from './embedded-redis';
+
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+describe('EmbeddedRedis', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'signoff-redis-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('starts a private server on a unix socket without persistence, and stops it by pid', async () => {
+    const redis = await EmbeddedRedis.start(dir);
+    const pid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+    const client = new Redis({ path: redis.socketPath });
+    expect(await client.config('GET', 'save')).toEqual(['save', '']);
+    expect(await client.config('GET', 'port')).toEqual(['port', '0']);
+    client.disconnect();
+    await redis.stop();
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('shares a server another live process owns, and adopts one whose owner died', async () => {
+    const first = await EmbeddedRedis.start(dir);
+    const pid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+    writeFileSync(join(dir, 'redis.owner'), String(process.ppid)); // as if a live sibling process had started it
+    const shared = await EmbeddedRedis.start(dir);
+    await shared.stop();
+    expect(alive(pid)).toBe(true);
+
+    writeFileSync(join(dir, 'redis.owner'), '999999'); // its owner is gone
+    const adopted = await EmbeddedRedis.start(dir);
+    await adopted.stop();
+    expect(alive(pid)).toBe(false);
+    await first.stop();
+  });
+});

@@ -1,0 +1,141 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Browser } from '../support/browser';
+import { testDatabaseUrl } from '../support/databases';
+
+// The built program, started the way `npm start` and `npm run signoff` start it.
+const root = join(__dirname, '..', '..');
+const main = join(root, 'dist/apps/idp/src/main.js');
+const cli = join(root, 'dist/apps/idp/src/cli.js');
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-needed', '--quiet'], { cwd: root });
+});
+
+let dataDir: string;
+let database: { url: string; drop: () => Promise<void> };
+beforeEach(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'signoff-proc-'));
+  database = await testDatabaseUrl(dataDir);
+});
+afterEach(async () => {
+  await database.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  delete base.REDIS_URL; // the embedded default: a private redis-server
+  return { ...base, DATA_DIR: dataDir, DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'info', ...extra };
+}
+
+/** Starts the server and resolves with its address once it logs that it listens. */
+function start(extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [main, '--with-worker'], { env: env(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`did not start:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const listening = /"listening":"(http:\/\/[^"]+)"/.exec(output);
+      if (listening) {
+        clearTimeout(timer);
+        resolve({ child, url: listening[1], output: () => output });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => {
+  if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+  else child.once('exit', (code) => resolve(code));
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start on the embedded defaults', () => {
+  it('starts a private Redis, is ready, lets a CLI-created user sign in, and stops Redis when stopped', async () => {
+    const server = await start();
+    try {
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok' } });
+      const redisPid = Number(readFileSync(join(dataDir, 'redis.pid'), 'utf8'));
+      expect(alive(redisPid)).toBe(true);
+
+      const created = spawnSync(process.execPath, [cli, 'create-user', 'newcomer', '--password', 'newcomer password'], { env: env(), encoding: 'utf8' });
+      expect(created.stderr).toBe('');
+      expect(created.stdout).toMatch(/^created user newcomer/);
+      const browser = new Browser(server.url);
+      expect((await browser.login('newcomer', 'newcomer password')).status).toBe(303);
+      expect(await browser.signedInAs()).toBe('newcomer');
+
+      expect(server.output()).toMatch(/"requestId":"[^"]+","msg":"request","method":"POST","path":"\/login","status":303/);
+      server.child.kill('SIGTERM');
+      await exited(server.child);
+      expect(alive(redisPid)).toBe(false);
+      expect(existsSync(join(dataDir, 'cookie-secret'))).toBe(true);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('bad configuration', () => {
+  it.each([
+    [{ PORT: 'eighty' }, /PORT: must be a whole number/],
+    [{ DATABASE_URL: 'mysql://db/signoff' }, /DATABASE_URL: must be postgres:\/\//],
+    [{ SESSION_IDLE_TIMEOUT: 'soon' }, /SESSION_IDLE_TIMEOUT: must be a duration/],
+    [{ PUBLIC_URL: 'ftp://idp.example' }, /PUBLIC_URL: must be an absolute http\(s\) URL/],
+    [{ BOOTSTRAP_ADMIN_USERNAME: 'root' }, /set both or neither/],
+  ])('refuses %j at start with a clear message and exit code 1', (extra, message) => {
+    const result = spawnSync(process.execPath, [main], { env: env(extra as Record<string, string>), encoding: 'utf8', timeout: 15_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^signoff: invalid configuration:/);
+    expect(result.stderr).toMatch(message);
+    expect(existsSync(join(dataDir, 'signoff.sqlite'))).toBe(false);
+  });
+
+  it('says how to install Redis when redis-server is missing and REDIS_URL is not set', () => {
+    const result = spawnSync(process.execPath, [main], { env: env({ PATH: join(dataDir, 'no-such-bin') }), encoding: 'utf8', timeout: 15_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/redis-server was not found.*apt-get install -y redis-server.*REDIS_URL/s);
+  });
+});
+
+describe('the CLI', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { env: env(), encoding: 'utf8', timeout: 30_000 });
+
+  it('creates, lists and deactivates users, issues API tokens and rotates keys', () => {
+    expect(run('create-user', 'ops', '--password', 'ops password', '--admin', '--email', 'ops@example.com').stdout).toMatch(/^created administrator ops/);
+    expect(run('list-users').stdout).toMatch(/^ops\t[0-9a-f-]{36}\tops@example.com\tyes\tyes$/m);
+    expect(run('create-api-token', 'ops').stdout).toMatch(/^so_[A-Za-z0-9_-]{43}\n$/);
+    const rotated = run('rotate-keys').stdout;
+    expect(rotated.split('\n').filter(Boolean)).toHaveLength(3);
+    expect(rotated).toMatch(/^saml RS256: active \S+, next \S+$/m);
+    expect(run('deactivate-user', 'ops').stdout).toBe('deactivated ops; ended 0 session(s)\n');
+    expect(run('list-users').stdout).toMatch(/^ops\t.*\tyes\tno$/m);
+  });
+
+  it('exits 2 with the usage for bad input and 1 for a failed command', () => {
+    const unknown = run('frobnicate');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('usage: npm run signoff');
+    expect(run('create-user', 'x', '--password', 'short').status).toBe(2);
+    const missing = run('deactivate-user', 'nobody');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('no user named "nobody"');
+  });
+});

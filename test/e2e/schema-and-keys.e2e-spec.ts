@@ -1,0 +1,83 @@
+import { Logger } from '@nestjs/common';
+import { Clock, KeysService, loadConfig, openDatabase, SigningKey } from '@signoff/core';
+import { compactVerify, CompactSign, importJWK } from 'jose';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { testDatabaseUrl } from '../support/databases';
+
+let db: DataSource;
+let keys: KeysService;
+let dataDir: string;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  Logger.overrideLogger(false);
+  dataDir = mkdtempSync(join(tmpdir(), 'signoff-schema-'));
+  const database = await testDatabaseUrl(dataDir);
+  drop = database.drop;
+  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url });
+  db = await openDatabase(config);
+  keys = new KeysService(db, new Clock(), config);
+});
+afterAll(async () => {
+  await db.destroy();
+  await drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('migrations', () => {
+  it('build exactly the schema the entities describe', async () => {
+    const pending = await db.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+  });
+
+  it('run again as a no-op', async () => {
+    expect(await db.runMigrations()).toEqual([]);
+  });
+});
+
+describe('signing keys', () => {
+  it('are created on first start: an active and a next key per set, SAML ones with a matching self-signed certificate', async () => {
+    await keys.ensureKeys();
+    await keys.ensureKeys(); // a second start adds nothing
+    const all = await db.getRepository(SigningKey).find();
+    expect(all.map((key) => `${key.use}/${key.alg}/${key.state}`).sort()).toEqual([
+      'oidc/ES256/active', 'oidc/ES256/next', 'oidc/RS256/active', 'oidc/RS256/next', 'saml/RS256/active', 'saml/RS256/next',
+    ]);
+    for (const key of all.filter((candidate) => candidate.use === 'saml')) {
+      const certificate = new X509Certificate(key.certificatePem!);
+      expect(certificate.verify(certificate.publicKey)).toBe(true);
+      expect(certificate.publicKey.export({ format: 'jwk' })).toMatchObject({ n: key.publicJwk.n, e: key.publicJwk.e });
+      expect(new Date(certificate.validTo).getTime()).toBeGreaterThan(Date.now() + 365 * 86_400_000);
+    }
+  });
+
+  it('sign with the active key, verifiable with the published JWK of the same kid', async () => {
+    for (const alg of ['ES256', 'RS256'] as const) {
+      const active = await keys.active('oidc', alg);
+      const jws = await new CompactSign(new TextEncoder().encode('hello')).setProtectedHeader({ alg, kid: active.kid }).sign(active.privateKey);
+      const published = (await keys.published('oidc')).find((key) => key.kid === active.kid)!;
+      const { payload } = await compactVerify(jws, await importJWK(published.publicJwk, alg));
+      expect(new TextDecoder().decode(payload)).toBe('hello');
+      expect(published.publicJwk).not.toHaveProperty('d');
+      expect(createPublicKey({ key: published.publicJwk as never, format: 'jwk' }).type).toBe('public');
+    }
+  });
+
+  it('rotate next -> active -> retired, and keep retired keys published for the configured time', async () => {
+    const before = await keys.active('oidc', 'ES256');
+    const nextBefore = (await db.getRepository(SigningKey).findOneByOrFail({ use: 'oidc', alg: 'ES256', state: 'next' })).kid;
+    const [es256] = (await keys.rotate()).filter((set) => set.use === 'oidc' && set.alg === 'ES256');
+    expect(es256.activeKid).toBe(nextBefore);
+    expect((await keys.active('oidc', 'ES256')).kid).toBe(nextBefore);
+    const retired = await db.getRepository(SigningKey).findOneByOrFail({ kid: before.kid });
+    expect(retired.state).toBe('retired');
+    expect((await keys.published('oidc')).map((key) => key.kid)).toContain(before.kid);
+
+    const later = new KeysService(db, { now: () => new Date(Date.now() + 8 * 86_400_000) } as Clock, loadConfig({ DATA_DIR: dataDir }));
+    expect((await later.published('oidc')).map((key) => key.kid)).not.toContain(before.kid);
+  });
+});
