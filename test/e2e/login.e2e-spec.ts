@@ -68,6 +68,7 @@ describe('signing in', () => {
     const local = await browser.post('/login', { username: 'alice', password: 'correct horse', csrf: browser.csrf, return_to: '/accounts' });
     expect(local.headers.location).toBe('/accounts');
     for (const target of ['//evil.example/', 'https://evil.example/', '/\\evil.example', '/%0d%0aSet-Cookie:x']) {
+      await browser.get('/login'); // each login renews the browser id, and with it the form's CSRF token
       const response = await browser.post('/login', { username: 'alice', password: 'correct horse', csrf: browser.csrf, return_to: target });
       expect(response.headers.location).toBe(target.startsWith('/%') ? target : '/');
     }
@@ -160,5 +161,21 @@ describe('logging out', () => {
     const again = await browser.post('/logout', { csrf: browser.csrf });
     expect(again.status).toBe(200);
     expect((await browser.get('/logout')).text).toContain('You have signed out');
+  });
+});
+
+describe('session fixation', () => {
+  it('gives the browser a new id at login, so a cookie planted or seen before it grants nothing', async () => {
+    const planted = (await request(t.url).get('/login')).headers['set-cookie'][0].split(';')[0];
+    const victim = new Browser(t.url);
+    victim.agent.jar.setCookie(planted, '127.0.0.1', '/');
+    await victim.get('/login');
+    const login = await victim.post('/login', { username: 'alice', password: 'correct horse', csrf: victim.csrf });
+    expect(login.status).toBe(303);
+    expect(login.headers['set-cookie'][0].split(';')[0]).not.toBe(planted);
+    expect(await victim.signedInAs()).toBe('Alice Liddell');
+    const attacker = await request(t.url).get('/').set('Cookie', planted);
+    expect(attacker.status).toBe(303);
+    expect(attacker.headers.location).toBe('/login');
   });
 });

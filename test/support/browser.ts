@@ -25,10 +25,12 @@ export class Browser {
     return response;
   }
 
-  /** GET /login, then POST the form with these credentials. */
+  /** GET /login, POST the form with these credentials, and follow the redirect as a browser does. */
   async login(username: string, password: string) {
     await this.get('/login');
-    return this.post('/login', { username, password, csrf: this.csrf });
+    const response = await this.post('/login', { username, password, csrf: this.csrf });
+    if (response.status === 303) await this.get(response.headers.location);
+    return response;
   }
 
   get csrf(): string {

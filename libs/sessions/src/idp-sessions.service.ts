@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Actor, AuditService, Clock, CONFIG, type Config, IdpSession, newId, ProviderSession, type SessionEndReason, type User } from '@signoff/core';
+import { type Actor, AuditService, Clock, CONFIG, type Config, IdpSession, newId, ProviderSession, randomToken, type SessionEndReason, type User } from '@signoff/core';
 import { Brackets, DataSource, type EntityManager, In, IsNull } from 'typeorm';
 
 export interface ClientInfo {
@@ -22,19 +22,25 @@ export class IdpSessionsService {
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  /** Starts a session for the user on this browser, or renews the live one they already have there. */
-  async login(user: User, browserId: string, client: ClientInfo): Promise<IdpSession> {
+  /**
+   * Starts a session for the user on this browser, or renews the live one they already have there.
+   * The browser gets a new id, and its live sessions move to it: a browser id planted or seen before
+   * the login (session fixation) grants nothing after it. Returns the new browser id for the cookie.
+   */
+  async login(user: User, browserId: string, client: ClientInfo): Promise<{ session: IdpSession; browserId: string }> {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.config.session.absoluteMs);
     const live = (await this.forBrowser(browserId)).find((session) => session.userId === user.id);
+    const renewedBrowserId = randomToken(32);
     return this.db.transaction(async (tx) => {
+      await tx.update(IdpSession, { browserId, endedAt: IsNull() }, { browserId: renewedBrowserId });
       const session = live
-        ? Object.assign(live, { authTime: now, lastSeenAt: now, expiresAt, ...client })
-        : tx.create(IdpSession, { id: newId(), userId: user.id, browserId, authTime: now, lastSeenAt: now, expiresAt, createdAt: now, endedAt: null, endReason: null, ...client });
+        ? Object.assign(live, { authTime: now, lastSeenAt: now, expiresAt, browserId: renewedBrowserId, ...client })
+        : tx.create(IdpSession, { id: newId(), userId: user.id, browserId: renewedBrowserId, authTime: now, lastSeenAt: now, expiresAt, createdAt: now, endedAt: null, endReason: null, ...client });
       const { user: _user, ...row } = session as LiveSession;
       await tx.save(IdpSession, row);
       await this.audit.record({ action: live ? 'session.reauthenticated' : 'session.started', actor: { type: 'user', id: user.id }, target: { type: 'idp_session', id: session.id } }, tx);
-      return session;
+      return { session, browserId: renewedBrowserId };
     });
   }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { type Actor, type NewUser, type UserChanges, UsersService } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import { AdminActor, AdminGuard } from './admin.guard';
@@ -46,26 +46,5 @@ export class UsersController {
   async userSessions(@Param('id', IdParam) id: string, @Query('include_ended') includeEnded?: string) {
     await this.users.get(id);
     return { items: (await this.sessions.listForUser(id, { includeEnded: includeEnded === 'true' })).map(sessionView) };
-  }
-}
-
-@Controller('api/v1/sessions')
-@UseGuards(AdminGuard)
-export class SessionsController {
-  constructor(private readonly sessions: IdpSessionsService) {}
-
-  @Get(':id')
-  async get(@Param('id', IdParam) id: string) {
-    const session = await this.sessions.get(id);
-    if (!session) throw new NotFoundException('No such session.');
-    return sessionView(session);
-  }
-
-  /** Ends an IdP session: the user is signed out of Signoff on that browser. Ending an ended one changes nothing. */
-  @Delete(':id')
-  async end(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
-    if (!(await this.sessions.get(id))) throw new NotFoundException('No such session.');
-    const ended = await this.sessions.end([id], 'admin', actor);
-    return { session: sessionView((await this.sessions.get(id))!), ended: ended.length === 1 };
   }
 }

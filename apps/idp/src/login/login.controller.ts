@@ -50,8 +50,8 @@ export class LoginController {
       return fail(HttpStatus.UNAUTHORIZED, INVALID);
     }
     await this.throttle.succeeded(username);
-    await this.sessions.login(user, browserId!, { ip: req.ip ?? null, userAgent: req.header('user-agent')?.slice(0, 512) ?? null });
-    this.browser.setCookie(res, browserId!);
+    const renewed = await this.sessions.login(user, browserId!, { ip: req.ip ?? null, userAgent: req.header('user-agent')?.slice(0, 512) ?? null });
+    this.browser.setCookie(res, renewed.browserId);
     res.redirect(HttpStatus.SEE_OTHER, returnTo);
   }
 }
