@@ -13,10 +13,7 @@ const base = {
     '^.+\\.m?js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2023' }, module: { type: 'commonjs' } }],
   },
   transformIgnorePatterns: [`/node_modules/(?!.*/node_modules/)(?!(${ESM.join('|')})/)`],
-  moduleNameMapper: {
-    '^@signoff/core$': '<rootDir>/libs/core/src',
-    '^@signoff/sessions$': '<rootDir>/libs/sessions/src',
-  },
+  moduleNameMapper: { '^@signoff/(core|sessions|oidc|logout|flows|dispatch)$': '<rootDir>/libs/$1/src' },
 };
 
 module.exports = {

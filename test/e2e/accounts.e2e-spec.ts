@@ -35,7 +35,7 @@ describe('several accounts in one browser', () => {
     expect(switched.status).toBe(303);
     expect(await browser.signedInAs()).toBe('alice');
 
-    const out = await browser.post('/logout', { csrf: browser.csrf });
+    const out = await browser.submit('/logout', { csrf: browser.csrf });
     expect(out.text).toContain('Still signed in on this browser: bob');
     expect(await browser.signedInAs()).toBe('bob');
     expect(await liveSessionsOf('alice')).toBe(0);

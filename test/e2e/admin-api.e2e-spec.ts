@@ -120,7 +120,8 @@ describe('users', () => {
     expect((await api().get(`/api/v1/users/${erin.id}/sessions`).set(auth())).body.items).toHaveLength(2);
 
     const response = await api().post(`/api/v1/users/${erin.id}/deactivate`).set(auth());
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(202);
+    expect(response.body.operationId).toMatch(/^[0-9a-f-]{36}$/);
     expect(response.body.user.isActive).toBe(false);
     expect(response.body.endedSessions).toHaveLength(2);
     expect(await laptop.signedInAs()).toBeNull();
@@ -148,8 +149,8 @@ describe('sessions', () => {
     const newest = sessions[0].id;
 
     const ended = await api().delete(`/api/v1/sessions/${newest}`).set(auth());
-    expect(ended.status).toBe(200);
-    expect(ended.body).toMatchObject({ ended: true, session: { id: newest, endReason: 'admin' } });
+    expect(ended.status).toBe(202);
+    expect(ended.body).toMatchObject({ ended: true, operationId: expect.any(String), session: { id: newest, endReason: 'admin' } });
     expect(await phone.signedInAs()).toBeNull();
     expect(await laptop.signedInAs()).toBe('frank');
     expect((await api().delete(`/api/v1/sessions/${newest}`).set(auth())).body.ended).toBe(false);

@@ -154,11 +154,11 @@ describe('logging out', () => {
     const confirm = await browser.get('/logout');
     expect(confirm.text).toContain('Sign out <strong>alice</strong>');
     expect(await browser.signedInAs()).toBe('Alice Liddell');
-    const out = await browser.post('/logout', { csrf: browser.csrf });
+    const out = await browser.submit('/logout', { csrf: browser.csrf });
     expect(out.status).toBe(200);
     expect(out.text).toContain('You have signed out');
     expect(await browser.signedInAs()).toBeNull();
-    const again = await browser.post('/logout', { csrf: browser.csrf });
+    const again = await browser.submit('/logout', { csrf: browser.csrf });
     expect(again.status).toBe(200);
     expect((await browser.get('/logout')).text).toContain('You have signed out');
   });

@@ -125,7 +125,7 @@ describe('the CLI', () => {
     const rotated = run('rotate-keys').stdout;
     expect(rotated.split('\n').filter(Boolean)).toHaveLength(3);
     expect(rotated).toMatch(/^saml RS256: active \S+, next \S+$/m);
-    expect(run('deactivate-user', 'ops').stdout).toBe('deactivated ops; ended 0 session(s)\n');
+    expect(run('deactivate-user', 'ops').stdout).toMatch(/^deactivated ops; ended 0 session\(s\); logout operation [0-9a-f-]{36}\n$/);
     expect(run('list-users').stdout).toMatch(/^ops\t.*\tyes\tno$/m);
   });
 

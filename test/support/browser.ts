@@ -25,6 +25,13 @@ export class Browser {
     return response;
   }
 
+  /** POSTs a form and follows redirects to the page the user ends up on. */
+  async submit(path: string, form: Record<string, string>) {
+    let response = await this.post(path, form);
+    for (let hops = 0; response.status === 303 && hops < 10; hops++) response = await this.get(response.headers.location);
+    return response;
+  }
+
   /** GET /login, POST the form with these credentials, and follow the redirect as a browser does. */
   async login(username: string, password: string) {
     await this.get('/login');

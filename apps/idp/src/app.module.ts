@@ -1,11 +1,16 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type Config, CoreModule, type CoreOptions, RedisModule } from '@signoff/core';
+import { FlowsModule } from '@signoff/flows';
+import { OidcModule } from '@signoff/oidc';
 import { SessionsModule } from '@signoff/sessions';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { AccountController } from './account/account.controller';
 import { AdminGuard } from './admin/admin.guard';
 import { ApiTokensService } from './admin/api-tokens.service';
 import { AuditController } from './admin/audit.controller';
+import { FlowsController } from './admin/flows.controller';
+import { LogoutOperationsController } from './admin/logout-operations.controller';
+import { ProvidersController } from './admin/providers.controller';
 import { OpenApiController } from './admin/openapi';
 import { UserAdminService } from './admin/user-admin.service';
 import { SessionsController } from './admin/sessions.controller';
@@ -15,16 +20,25 @@ import { HealthController } from './health/health.controller';
 import { BrowserService } from './http/browser.service';
 import { LoginThrottle } from './login/login-throttle.service';
 import { LoginController } from './login/login.controller';
+import { LogoutRunner } from './logout/logout-runner.service';
 import { LogoutController } from './logout/logout.controller';
+import { AuthorizeController } from './oidc/authorize.controller';
+import { DiscoveryController } from './oidc/discovery.controller';
+import { EndSessionController } from './oidc/end-session.controller';
+import { RegisterController } from './oidc/register.controller';
+import { RevokeController } from './oidc/revoke.controller';
+import { TokenController } from './oidc/token.controller';
+import { UserinfoController } from './oidc/userinfo.controller';
 
 /** The idp's controllers and their services, without the process-wide modules. */
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, FlowsModule, OidcModule],
   controllers: [
     AccountController, LoginController, LogoutController, HealthController,
-    UsersController, SessionsController, AuditController, OpenApiController,
+    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController,
+    UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, OpenApiController,
   ],
-  providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin],
+  providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin, LogoutRunner],
 })
 export class IdpModule {}
 

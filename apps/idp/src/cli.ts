@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { type INestApplicationContext, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type Config, configFromEnvOrExit, CoreModule, KeysService, parseDuration, UsersService } from '@signoff/core';
+import { type Config, configFromEnvOrExit, CoreModule, KeysService, parseDuration, RedisModule, UsersService } from '@signoff/core';
+import { LogoutModule } from '@signoff/logout';
+import { OidcModule } from '@signoff/oidc';
 import { SessionsModule } from '@signoff/sessions';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,13 +25,14 @@ class UsageError extends Error {}
 
 const CLI = { type: 'admin' as const, id: null };
 
-@Module({ imports: [SessionsModule], providers: [UserAdminService, ApiTokensService] })
+@Module({ imports: [SessionsModule, LogoutModule, OidcModule], providers: [UserAdminService, ApiTokensService] })
 class CliCommandsModule {}
 
 @Module({})
 class CliModule {
   static register(config: Config): DynamicModule {
-    return { module: CliModule, imports: [CoreModule.forRoot(config), CliCommandsModule] };
+    // Redis is there for the relay's kick after a deactivation; if it is down, the worker delivers later.
+    return { module: CliModule, imports: [CoreModule.forRoot(config), RedisModule.forRoot(config), CliCommandsModule] };
   }
 }
 
@@ -68,8 +71,8 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
       },
       'deactivate-user': async () => {
         const user = await findUser(app!, one(positionals, 'a username'));
-        const { endedSessions } = await app!.get(UserAdminService).deactivate(user.id, CLI);
-        out(`deactivated ${user.username}; ended ${endedSessions.length} session(s)`);
+        const { operation } = await app!.get(UserAdminService).deactivate(user.id, CLI);
+        out(`deactivated ${user.username}; ended ${operation.idpSessionIds.length} session(s); logout operation ${operation.id}`);
       },
       'create-api-token': async () => {
         const user = await findUser(app!, one(positionals, 'a username'));

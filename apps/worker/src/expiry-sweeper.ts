@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { CONFIG, type Config, RedisService } from '@signoff/core';
+import { CONFIG, type Config, RedisService, SYSTEM } from '@signoff/core';
+import { LogoutOrchestrator } from '@signoff/logout';
 import { IdpSessionsService } from '@signoff/sessions';
 import { Queue, Worker } from 'bullmq';
 
@@ -7,9 +8,9 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 const EXPIRE_SESSIONS = 'expire-sessions';
 
 /**
- * Ends IdP sessions past their absolute or idle expiry, every SESSION_SWEEP_INTERVAL. Requests also
- * end expired sessions as they meet them; the sweeper ends the ones nobody comes back to. A BullMQ
- * job scheduler runs it, so with several workers each sweep runs once.
+ * Ends IdP sessions past their absolute or idle expiry, every SESSION_SWEEP_INTERVAL, with a full
+ * logout (back-channel; an expiry has no browser). A BullMQ job scheduler runs it, so with several
+ * workers each sweep runs once.
  */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -17,20 +18,30 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private queue?: Queue;
   private worker?: Worker;
 
-  constructor(private readonly redis: RedisService, private readonly sessions: IdpSessionsService, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly redis: RedisService,
+    private readonly sessions: IdpSessionsService,
+    private readonly orchestrator: LogoutOrchestrator,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const prefix = this.config.redisPrefix;
     this.queue = new Queue(MAINTENANCE_QUEUE, { connection: this.redis.connection(), prefix });
     await this.queue.upsertJobScheduler(EXPIRE_SESSIONS, { every: this.config.session.sweepIntervalMs }, { name: EXPIRE_SESSIONS, opts: { removeOnComplete: 100, removeOnFail: 100 } });
-    this.worker = new Worker(MAINTENANCE_QUEUE, async (job) => {
-      if (job.name !== EXPIRE_SESSIONS) return undefined;
-      const ended = await this.sessions.expireDue();
-      if (ended) this.logger.log({ msg: 'ended expired sessions', ended });
-      return { ended };
-    }, { connection: this.redis.connection(), prefix, concurrency: 1 });
+    this.worker = new Worker(MAINTENANCE_QUEUE, async (job) => (job.name === EXPIRE_SESSIONS ? this.sweep() : undefined), { connection: this.redis.connection(), prefix, concurrency: 1 });
     this.worker.on('failed', (job, error) => this.logger.error({ msg: 'maintenance job failed', job: job?.name, error: error.message }));
     this.worker.on('error', (error) => this.logger.warn({ msg: 'maintenance worker error', error: error.message }));
+  }
+
+  async sweep(): Promise<{ ended: number }> {
+    const expired = await this.sessions.findExpired();
+    for (const reason of ['expired_absolute', 'expired_idle'] as const) {
+      const idpSessionIds = expired.filter((session) => session.reason === reason).map((session) => session.id);
+      if (idpSessionIds.length) await this.orchestrator.endSessions({ trigger: 'expiry', initiator: SYSTEM, reason, idpSessionIds, withBrowser: false });
+    }
+    if (expired.length) this.logger.log({ msg: 'ended expired sessions', ended: expired.length });
+    return { ended: expired.length };
   }
 
   async onModuleDestroy(): Promise<void> {

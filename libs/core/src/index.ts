@@ -12,6 +12,7 @@ export * from './entities';
 export * from './keys/keys.service';
 export * from './logging/json-logger';
 export * from './logging/request-context';
+export { DEFAULT_FLOWS } from './migrations';
 export * from './redis/embedded-redis';
 export * from './redis/redis.service';
 export * from './users/users.service';

@@ -44,16 +44,17 @@ export class IdpSessionsService {
     });
   }
 
-  /** The browser's live sessions, current first. Sessions found expired are ended on the way. */
+  /**
+   * The browser's live sessions, current first. An expired session counts as gone at once; the
+   * sweeper ends it, and runs its logout, within SESSION_SWEEP_INTERVAL.
+   */
   async forBrowser(browserId: string): Promise<LiveSession[]> {
     const sessions = (await this.db.getRepository(IdpSession).find({
       where: { browserId, endedAt: IsNull() },
       relations: { user: true },
       order: { lastSeenAt: 'DESC' },
     })) as LiveSession[];
-    const expired = sessions.filter((session) => this.expiryReason(session));
-    for (const session of expired) await this.end([session.id], this.expiryReason(session)!, { type: 'system' });
-    return sessions.filter((session) => !expired.includes(session) && session.user.isActive);
+    return sessions.filter((session) => !this.expiryReason(session) && session.user.isActive);
   }
 
   async current(browserId: string): Promise<LiveSession | null> {
@@ -103,20 +104,15 @@ export class IdpSessionsService {
     return this.end(live.map((session) => session.id), reason, actor, tx);
   }
 
-  /** Ends every session past its absolute or idle expiry (the worker's sweeper); returns how many. */
-  async expireDue(batchSize = 500): Promise<number> {
+  /** Live sessions past their absolute or idle expiry, with the reason (for the sweeper). */
+  async findExpired(batchSize = 500): Promise<Array<{ id: string; reason: 'expired_absolute' | 'expired_idle' }>> {
     const now = this.clock.now().getTime();
     const due = await this.db.getRepository(IdpSession).createQueryBuilder('s')
       .where('s.ended_at IS NULL')
       .andWhere(new Brackets((q) => q.where('s.expires_at <= :now', { now }).orWhere('s.last_seen_at <= :idle', { idle: now - this.config.session.idleMs })))
       .take(batchSize)
       .getMany();
-    let count = 0;
-    for (const reason of ['expired_absolute', 'expired_idle'] as const) {
-      const ids = due.filter((session) => this.expiryReason(session) === reason).map((session) => session.id);
-      count += (await this.end(ids, reason, { type: 'system' })).length;
-    }
-    return count;
+    return due.map((session) => ({ id: session.id, reason: this.expiryReason(session) as 'expired_absolute' | 'expired_idle' }));
   }
 
   async get(id: string): Promise<IdpSession | null> {

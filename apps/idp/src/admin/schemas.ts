@@ -47,6 +47,48 @@ export const schemas = {
       requestId: { type: ['string', 'null'] }, details: { type: ['object', 'null'] },
     },
   },
+  ProviderCreate: {
+    type: 'object',
+    required: ['protocol', 'oidc'],
+    additionalProperties: false,
+    properties: {
+      protocol: { const: 'oidc', description: 'SAML service providers are imported from metadata (see the SAML issue).' },
+      slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }, name: { type: 'string', minLength: 1, maxLength: 200 },
+      enabled: { type: 'boolean' }, invalidationFlowId: { type: ['string', 'null'] },
+      oidc: { type: 'object', description: 'OIDC client metadata as in RFC 7591 and the logout specs; logout_token_typ: logout+jwt | JWT.' },
+    },
+  },
+  ProviderUpdate: {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 200 }, enabled: { type: 'boolean' }, invalidationFlowId: { type: ['string', 'null'] },
+      oidc: { type: 'object' },
+    },
+  },
+  FlowCreate: {
+    type: 'object',
+    required: ['slug', 'name'],
+    additionalProperties: false,
+    properties: { slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }, name: { type: 'string', minLength: 1, maxLength: 200 } },
+  },
+  StageCreate: {
+    type: 'object',
+    required: ['name', 'kind'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' },
+      kind: { enum: ['user_logout', 'provider_logout', 'confirm', 'redirect', 'message'] },
+      config: { type: 'object', description: 'redirect: {url}; confirm and message: {text}.' },
+    },
+  },
+  BindingCreate: {
+    type: 'object',
+    required: ['stageId', 'order'],
+    additionalProperties: false,
+    properties: { stageId: { type: 'string' }, order: { type: 'integer', minimum: 0, maximum: 100000 } },
+  },
   Error: {
     type: 'object',
     required: ['error', 'message'],

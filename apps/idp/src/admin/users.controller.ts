@@ -34,12 +34,12 @@ export class UsersController {
     return userView(await this.users.update(id, body, actor));
   }
 
-  /** Deactivates the user and ends all their sessions. */
+  /** Deactivates the user and ends all their sessions; the applications are told asynchronously. */
   @Post(':id/deactivate')
-  @HttpCode(200)
+  @HttpCode(202)
   async deactivate(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
-    const { user, endedSessions } = await this.admin.deactivate(id, actor);
-    return { user: userView(user), endedSessions };
+    const { user, operation } = await this.admin.deactivate(id, actor);
+    return { user: userView(user), endedSessions: operation.idpSessionIds, operationId: operation.id };
   }
 
   @Get(':id/sessions')

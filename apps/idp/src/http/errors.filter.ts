@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { requestContext } from '@signoff/core';
+import { OAuthError } from '@signoff/oidc';
 import type { Request, Response } from 'express';
 import { h, page } from './html';
 
@@ -25,6 +26,12 @@ export class ErrorsFilter implements ExceptionFilter {
     const { message, details } = describe(exception, status);
     if (status >= 500) this.logger.error({ msg: 'request failed', error: String(exception), stack: (exception as Error)?.stack });
     if (res.headersSent) return;
+    if (exception instanceof OAuthError) {
+      // RFC 6749 §5.2: OAuth endpoints answer {error, error_description}, whatever the client accepts.
+      for (const [name, value] of Object.entries(exception.headers)) res.setHeader(name, value);
+      res.status(status).json({ error: exception.error, error_description: exception.description });
+      return;
+    }
     const requestId = requestContext.getStore()?.requestId;
     const wantsJson = req.path.startsWith('/api/') || (req.accepts(['html', 'json']) === 'json');
     if (status === 401 && req.path.startsWith('/api/')) res.setHeader('WWW-Authenticate', 'Bearer realm="signoff"');

@@ -21,10 +21,11 @@ export class LoginController {
   ) {}
 
   @Get()
-  async show(@Req() req: Request, @Res() res: Response, @Query('return_to') returnTo?: string): Promise<void> {
+  async show(@Req() req: Request, @Res() res: Response, @Query('return_to') returnTo?: string, @Query('login_hint') loginHint?: string): Promise<void> {
     const browserId = this.browser.ensure(req, res);
     const current = await this.sessions.current(browserId);
-    res.type('html').send(loginPage({ csrf: this.browser.csrfToken(browserId), returnTo: safeReturnTo(returnTo), signedInAs: current?.user.username }));
+    const username = typeof loginHint === 'string' ? loginHint.slice(0, 64) : undefined;
+    res.type('html').send(loginPage({ csrf: this.browser.csrfToken(browserId), returnTo: safeReturnTo(returnTo), signedInAs: current?.user.username, username }));
   }
 
   @Post()

@@ -1,23 +1,26 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { DEFAULT_FLOWS } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { form, h, page } from '../http/html';
+import { LogoutRunner } from './logout-runner.service';
+import { signedOutPage } from './logout-page';
 
 /**
  * Logout at Signoff. GET asks first (a link or an image on another site must not sign people out);
- * POST, with the CSRF token, ends the current account's IdP session. Signing out when already
- * signed out is not an error.
+ * POST, with the CSRF token, runs default-invalidation-flow for the current account: its IdP
+ * session ends everywhere, back-channel through the worker, front-channel on the logout page.
  */
 @Controller('logout')
 export class LogoutController {
-  constructor(private readonly browser: BrowserService, private readonly sessions: IdpSessionsService) {}
+  constructor(private readonly browser: BrowserService, private readonly sessions: IdpSessionsService, private readonly runner: LogoutRunner) {}
 
   @Get()
   async confirm(@Req() req: Request, @Res() res: Response): Promise<void> {
     const browserId = this.browser.read(req);
     const current = browserId ? await this.sessions.current(browserId) : null;
-    if (!current) return this.signedOut(res, []);
+    if (!current) return void res.type('html').send(signedOutPage([]));
     res.type('html').send(page('Sign out', `<p>Sign out <strong>${h(current.user.username)}</strong> from Signoff?</p>
 ${form('/logout', this.browser.csrfToken(browserId!), '<button type="submit">Sign out</button>')}`));
   }
@@ -28,14 +31,35 @@ ${form('/logout', this.browser.csrfToken(browserId!), '<button type="submit">Sig
     const browserId = this.browser.read(req);
     this.browser.checkCsrf(browserId, body.csrf);
     const current = await this.sessions.current(browserId!);
-    if (current) await this.sessions.end([current.id], 'logout', { type: 'user', id: current.userId });
-    this.signedOut(res, (await this.sessions.forBrowser(browserId!)).map((session) => session.user.username));
+    if (!current) return this.done(req, res);
+    await this.runner.run(res, DEFAULT_FLOWS.invalidation, {
+      trigger: 'user_logout', initiator: { type: 'user', id: current.userId }, idpSessionIds: [current.id],
+      initiatingProviderSessionId: null, interactive: true,
+    }, '/logout/done', this.browser.csrfToken(browserId!));
   }
 
-  private signedOut(res: Response, remaining: string[]): void {
-    const still = remaining.length
-      ? `<p class="muted">Still signed in on this browser: ${remaining.map(h).join(', ')}. <a href="/accounts">Choose an account</a>.</p>`
-      : '';
-    res.type('html').send(page('You are signed out', `<p>You have signed out of Signoff.</p>${still}<p><a href="/login">Sign in again</a></p>`));
+  /** Where a logout without a post-logout redirect URI ends. */
+  @Get('done')
+  async done(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const browserId = this.browser.read(req);
+    const remaining = browserId ? await this.sessions.forBrowser(browserId) : [];
+    res.type('html').send(signedOutPage(remaining.map((session) => session.user.username)));
+  }
+
+  /** The answer to a confirm or message stage of a flow. */
+  @Post('flow')
+  async flow(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
+    const browserId = this.browser.read(req);
+    this.browser.checkCsrf(browserId, body.csrf);
+    if (!(await this.runner.resume(res, body.flow, body.answer === 'yes', this.browser.csrfToken(browserId!)))) {
+      throw new BadRequestException('This sign-out has expired. Start again.');
+    }
+  }
+
+  /** The logout page reports each front-channel iframe: loaded, or timed out. */
+  @Post('frontchannel/:id')
+  @HttpCode(204)
+  async frontchannel(@Param('id') id: string, @Body() body: Record<string, unknown>): Promise<void> {
+    if (!(await this.runner.frontchannelResult(id, body.token, body.outcome))) throw new ForbiddenException('Unknown delivery or token.');
   }
 }

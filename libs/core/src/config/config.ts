@@ -21,6 +21,16 @@ export interface Config {
   bootstrapAdmin: { username: string; password: string } | undefined;
   login: { maxFailures: number; lockoutMs: number };
   keys: { retiredPublishedMs: number };
+  oidc: {
+    accessTokenMs: number;
+    refreshTokenMs: number;
+    idTokenMs: number;
+    /** RFC 7591 initial access token; undefined: dynamic registration is off. */
+    registrationToken: string | undefined;
+    /** Accept http:// (non-loopback) URIs for confidential clients. */
+    allowHttp: boolean;
+  };
+  delivery: { timeoutMs: number; attempts: number; concurrency: number; frontchannelTimeoutMs: number };
   bodyLimitBytes: number;
   trustProxy: boolean;
   logLevel: LogLevel;
@@ -100,6 +110,9 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const idleMs = duration('SESSION_IDLE_TIMEOUT', '2h', 60_000);
   if (idleMs > absoluteMs) problems.push('SESSION_IDLE_TIMEOUT: must not be longer than SESSION_ABSOLUTE_LIFETIME');
 
+  const registrationToken = value('OIDC_REGISTRATION_TOKEN');
+  if (registrationToken !== undefined && registrationToken.length < 32) bad('OIDC_REGISTRATION_TOKEN', 'must be at least 32 characters');
+
   const logLevel = (value('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) bad('LOG_LEVEL', 'must be silent, error, warn, info or debug');
 
@@ -116,6 +129,19 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     bootstrapAdmin: adminUser && adminPassword ? { username: adminUser, password: adminPassword } : undefined,
     login: { maxFailures: integer('LOGIN_MAX_FAILURES', 5, 1, 1000), lockoutMs: duration('LOGIN_LOCKOUT', '15m', 1000) },
     keys: { retiredPublishedMs: duration('KEY_RETIRED_PUBLISHED_FOR', '7d', 0) },
+    oidc: {
+      accessTokenMs: duration('ACCESS_TOKEN_LIFETIME', '1h', 60_000),
+      refreshTokenMs: duration('REFRESH_TOKEN_LIFETIME', '30d', 60_000),
+      idTokenMs: duration('ID_TOKEN_LIFETIME', '1h', 60_000),
+      registrationToken,
+      allowHttp: boolean('OIDC_ALLOW_HTTP', false),
+    },
+    delivery: {
+      timeoutMs: duration('DELIVERY_TIMEOUT', '5s', 100),
+      attempts: integer('DELIVERY_ATTEMPTS', 8, 1, 100),
+      concurrency: integer('DELIVERY_CONCURRENCY', 32, 1, 1000),
+      frontchannelTimeoutMs: duration('FRONTCHANNEL_TIMEOUT', '5s', 500),
+    },
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 262_144, 1024, 10_485_760),
     trustProxy: boolean('TRUST_PROXY', false),
     logLevel,

@@ -1,5 +1,8 @@
 import { ApiToken } from './api-token.entity';
 import { AuditEvent } from './audit-event.entity';
+import { Flow, FlowStageBinding, Stage } from './flow.entity';
+import { LogoutDelivery, LogoutOperation } from './logout.entity';
+import { AccessToken, AuthorizationCode, RefreshToken } from './oauth.entity';
 import { IdpSession } from './idp-session.entity';
 import { OidcSession, ProviderSession, SamlSession } from './provider-session.entity';
 import { OidcClient, Provider, SamlServiceProvider } from './provider.entity';
@@ -8,10 +11,14 @@ import { User } from './user.entity';
 
 export * from './api-token.entity';
 export * from './audit-event.entity';
+export * from './flow.entity';
+export * from './logout.entity';
+export * from './oauth.entity';
 export * from './idp-session.entity';
 export * from './provider-session.entity';
 export * from './provider.entity';
 export * from './signing-key.entity';
 export * from './user.entity';
 
-export const ENTITIES = [User, IdpSession, Provider, OidcClient, SamlServiceProvider, ProviderSession, OidcSession, SamlSession, SigningKey, AuditEvent, ApiToken];
+export const ENTITIES = [User, IdpSession, Provider, OidcClient, SamlServiceProvider, ProviderSession, OidcSession, SamlSession, SigningKey, AuditEvent, ApiToken,
+  Flow, Stage, FlowStageBinding, LogoutOperation, LogoutDelivery, AuthorizationCode, AccessToken, RefreshToken];

@@ -1,5 +1,6 @@
-import { Column, Entity, JoinColumn, OneToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { Column, Entity, JoinColumn, ManyToOne, OneToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { InstantColumn, JsonColumn } from '../database/columns';
+import { Flow } from './flow.entity';
 
 export type Protocol = 'oidc' | 'saml';
 
@@ -20,6 +21,14 @@ export class Provider {
 
   @Column({ type: 'boolean', default: true })
   enabled: boolean;
+
+  /** The flow run when this provider starts a logout; null: default-provider-invalidation-flow. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  invalidationFlowId: string | null;
+
+  @ManyToOne(() => Flow, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'invalidation_flow_id' })
+  invalidationFlow?: Relation<Flow> | null;
 
   @InstantColumn()
   createdAt: Date;
@@ -51,6 +60,9 @@ export class OidcClient {
 
   @Column({ type: 'varchar', length: 32, default: 'client_secret_basic' })
   tokenEndpointAuthMethod: string;
+
+  @JsonColumn()
+  grantTypes: Array<'authorization_code' | 'refresh_token'>;
 
   @JsonColumn()
   redirectUris: string[];

@@ -1,26 +1,14 @@
-import { type MigrationInterface, type QueryRunner, Table, type TableColumnOptions, TableForeignKey, TableIndex } from 'typeorm';
+import { type MigrationInterface, type QueryRunner, Table, TableIndex } from 'typeorm';
+import { booleanColumn, fk, id, instant, nullableVarchar, ref, text, varchar } from './columns';
 
 // Written with TypeORM's Table API so that one migration serves SQLite and PostgreSQL. Index and
 // constraint names are left to the naming strategy, which names them as it names the entities' own.
-
-const id = (name = 'id'): TableColumnOptions => ({ name, type: 'varchar', length: '36', isPrimary: true });
-const ref = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'varchar', length: '36', isNullable: nullable });
-const instant = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'bigint', isNullable: nullable });
-const varchar = (name: string, length: number, extra: Partial<TableColumnOptions> = {}): TableColumnOptions =>
-  ({ name, type: 'varchar', length: String(length), isNullable: false, ...extra });
-const nullableVarchar = (name: string, length: number) => varchar(name, length, { isNullable: true });
-const text = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'text', isNullable: nullable });
-const fk = (column: string, table: string, referenced = 'id') =>
-  new TableForeignKey({ columnNames: [column], referencedTableName: table, referencedColumnNames: [referenced], onDelete: 'CASCADE' });
 
 export class InitialSchema1763800000000 implements MigrationInterface {
   name = 'InitialSchema1763800000000';
 
   async up(q: QueryRunner): Promise<void> {
-    // SQLite has no boolean literal: TypeORM writes entity defaults there as 1/0, so the migration must too.
-    const pg = q.connection.options.type === 'postgres';
-    const bool = (name: string, value: boolean): TableColumnOptions =>
-      ({ name, type: 'boolean', isNullable: false, default: pg ? value : Number(value) });
+    const bool = booleanColumn(q);
     await q.createTable(new Table({
       name: 'users',
       columns: [

@@ -1,4 +1,7 @@
 import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
+import { OidcAndLogout1763900000000 } from './1763900000000-oidc-and-logout';
+
+export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
-export const MIGRATIONS = [InitialSchema1763800000000];
+export const MIGRATIONS = [InitialSchema1763800000000, OidcAndLogout1763900000000];

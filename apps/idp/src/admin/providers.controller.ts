@@ -1,0 +1,98 @@
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { type Actor, AuditService, Clock, Flow, Provider } from '@signoff/core';
+import { ClientMetadataError, OidcClientsService, type RegisteredClient } from '@signoff/oidc';
+import { DataSource } from 'typeorm';
+import { AdminActor, AdminGuard } from './admin.guard';
+import { schemas } from './schemas';
+import { IdParam, JsonBody } from './validation';
+
+interface ProviderInput {
+  slug?: string;
+  name?: string;
+  enabled?: boolean;
+  invalidationFlowId?: string | null;
+  oidc?: Record<string, unknown>;
+}
+
+/** Applications registered at the IdP. OIDC clients take RFC 7591 metadata under `oidc`. */
+@Controller('api/v1/providers')
+@UseGuards(AdminGuard)
+export class ProvidersController {
+  constructor(private readonly db: DataSource, private readonly clients: OidcClientsService, private readonly audit: AuditService, private readonly clock: Clock) {}
+
+  @Post()
+  async create(@Body(new JsonBody(schemas.ProviderCreate)) body: ProviderInput & { protocol: 'oidc' }, @AdminActor() actor: Actor) {
+    const { client, clientSecret } = await this.clients.register(this.metadata(body.oidc), { slug: body.slug, name: body.name }, actor);
+    if (body.invalidationFlowId !== undefined || body.enabled === false) await this.change(client.providerId, body, actor);
+    return { ...(await this.view((await this.db.getRepository(Provider).findOneByOrFail({ id: client.providerId })))), ...(clientSecret ? { clientSecret } : {}) };
+  }
+
+  @Get()
+  async list() {
+    const providers = await this.db.getRepository(Provider).find({ order: { slug: 'ASC' } });
+    return { items: await Promise.all(providers.map((provider) => this.view(provider))) };
+  }
+
+  @Get(':id')
+  async get(@Param('id', IdParam) id: string) {
+    return this.view(await this.find(id));
+  }
+
+  @Patch(':id')
+  async update(@Param('id', IdParam) id: string, @Body(new JsonBody(schemas.ProviderUpdate)) body: ProviderInput, @AdminActor() actor: Actor) {
+    const provider = await this.find(id);
+    if (body.oidc !== undefined) {
+      if (provider.protocol !== 'oidc') throw new BadRequestException({ message: 'oidc settings apply to OIDC providers only.' });
+      await this.clients.update(id, this.metadata(body.oidc), actor);
+    }
+    await this.change(id, body, actor);
+    return this.view(await this.find(id));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
+    await this.find(id);
+    await this.db.getRepository(Provider).delete({ id });
+    await this.audit.record({ action: 'provider.deleted', actor, target: { type: 'provider', id } });
+  }
+
+  private async change(id: string, body: ProviderInput, actor: Actor) {
+    const changes: Partial<Provider> = {};
+    if (body.name !== undefined) changes.name = body.name;
+    if (body.enabled !== undefined) changes.enabled = body.enabled;
+    if (body.invalidationFlowId !== undefined) {
+      if (body.invalidationFlowId !== null && !(await this.db.getRepository(Flow).existsBy({ id: body.invalidationFlowId }))) {
+        throw new BadRequestException({ message: 'invalidationFlowId names no flow.' });
+      }
+      changes.invalidationFlowId = body.invalidationFlowId;
+    }
+    if (!Object.keys(changes).length) return;
+    await this.db.getRepository(Provider).update({ id }, { ...changes, updatedAt: this.clock.now() });
+    await this.audit.record({ action: 'provider.updated', actor, target: { type: 'provider', id }, details: { changed: Object.keys(changes) } });
+  }
+
+  private metadata(input: unknown) {
+    try {
+      return this.clients.parse(input);
+    } catch (error) {
+      if (error instanceof ClientMetadataError) throw new BadRequestException({ message: 'The OIDC client metadata is invalid.', details: [`${error.error}: ${error.description}`] });
+      throw error;
+    }
+  }
+
+  private async find(id: string): Promise<Provider> {
+    const provider = await this.db.getRepository(Provider).findOneBy({ id });
+    if (!provider) throw new NotFoundException('No such provider.');
+    return provider;
+  }
+
+  private async view(provider: Provider) {
+    const oidc: RegisteredClient | null = provider.protocol === 'oidc' ? await this.clients.byProviderId(provider.id) : null;
+    return {
+      id: provider.id, slug: provider.slug, name: provider.name, protocol: provider.protocol, enabled: provider.enabled,
+      invalidationFlowId: provider.invalidationFlowId, createdAt: provider.createdAt, updatedAt: provider.updatedAt,
+      ...(oidc ? { oidc: this.clients.metadataOf(oidc) } : {}),
+    };
+  }
+}

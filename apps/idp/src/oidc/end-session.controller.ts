@@ -1,0 +1,122 @@
+import { All, BadRequestException, Body, Controller, NotFoundException, Post, Req, Res } from '@nestjs/common';
+import { OidcSession, randomToken, RedisService } from '@signoff/core';
+import { FlowExecutor } from '@signoff/flows';
+import { IdTokenHintVerifier, OidcClientsService, type RegisteredClient } from '@signoff/oidc';
+import { IdpSessionsService, type LiveSession } from '@signoff/sessions';
+import type { Request, Response } from 'express';
+import { DataSource, IsNull } from 'typeorm';
+import { BrowserService } from '../http/browser.service';
+import { form, h, page } from '../http/html';
+import { LogoutRunner } from '../logout/logout-runner.service';
+
+/** A validated end_session request waiting for the user's confirmation. */
+interface PendingLogout {
+  clientId: string | null;
+  idpSessionId: string | null;
+  next: string;
+}
+
+const PENDING_TTL_SECONDS = 10 * 60;
+
+/**
+ * RP-Initiated Logout 1.0. A bad, foreign or `alg: none` id_token_hint, a client_id that is not the
+ * hint's audience, or an unregistered post_logout_redirect_uri get an error page, never a redirect.
+ * With a valid hint for one of this browser's sessions the logout runs at once; otherwise the user
+ * confirms first. The provider's invalidation flow runs, front-channel deliveries finish on the
+ * logout page, and only then does the browser go to the post_logout_redirect_uri with `state`.
+ */
+@Controller('oauth2/end_session')
+export class EndSessionController {
+  constructor(
+    private readonly hints: IdTokenHintVerifier,
+    private readonly clients: OidcClientsService,
+    private readonly sessions: IdpSessionsService,
+    private readonly browser: BrowserService,
+    private readonly runner: LogoutRunner,
+    private readonly executor: FlowExecutor,
+    private readonly redis: RedisService,
+    private readonly db: DataSource,
+  ) {}
+
+  @All()
+  async endSession(@Req() req: Request, @Res() res: Response): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'POST') throw new NotFoundException();
+    const params = (req.method === 'POST' ? req.body ?? {} : req.query) as Record<string, unknown>;
+    const text = (name: string) => {
+      const value = params[name];
+      if (value !== undefined && typeof value !== 'string') throw new BadRequestException(`${name} must be given once.`);
+      return value || null;
+    };
+    const hintRaw = text('id_token_hint');
+    const hint = hintRaw ? await this.hints.verify(hintRaw) : null;
+    if (hintRaw && !hint) throw new BadRequestException('The id_token_hint is not a valid ID token issued by Signoff.');
+    const clientIdParam = text('client_id');
+    if (hint && clientIdParam && clientIdParam !== hint.clientId) throw new BadRequestException('client_id does not match the id_token_hint.');
+    const clientId = hint?.clientId ?? clientIdParam;
+    const client = clientId ? await this.clients.find(clientId) : null;
+    if (clientId && !client) throw new BadRequestException('The application is not registered at Signoff.');
+
+    const redirectUri = text('post_logout_redirect_uri');
+    if (redirectUri && !client) throw new BadRequestException('A post_logout_redirect_uri needs an id_token_hint or a client_id.');
+    if (redirectUri && !client!.postLogoutRedirectUris.includes(redirectUri)) {
+      throw new BadRequestException('The post_logout_redirect_uri is not registered for this application.');
+    }
+    const state = text('state');
+    const next = redirectUri ? withState(redirectUri, state) : '/logout/done';
+
+    const browserId = this.browser.read(req);
+    const live = browserId ? await this.sessions.forBrowser(browserId) : [];
+    if (!live.length) return res.redirect(303, next); // nobody to sign out: idempotent
+
+    // The hint's sid names the IdP session; it must be one of this browser's.
+    let target: LiveSession | undefined;
+    if (hint?.sid) {
+      const oidcSession = await this.db.getRepository(OidcSession).findOneBy({ sid: hint.sid });
+      target = live.find((session) => session.id === oidcSession?.idpSessionId && session.userId === hint.sub);
+    }
+    if (target) return this.logout(res, client!, target.id, next, browserId!);
+
+    const pending: PendingLogout = { clientId: client?.clientId ?? null, idpSessionId: live[0].id, next };
+    const handle = randomToken(16);
+    await this.redis.client.set(this.redis.key('end-session', handle), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
+    const who = client ? ` from <strong>${h(client.provider.name)}</strong>` : '';
+    res.type('html').send(page('Sign out?', `<p>A request${who} asks to sign <strong>${h(live[0].user.username)}</strong> out of Signoff and its applications.</p>
+${form('/oauth2/end_session/confirm', this.browser.csrfToken(browserId!), `<input type="hidden" name="handle" value="${h(handle)}">
+<button type="submit" name="answer" value="yes">Sign out</button> <button type="submit" name="answer" value="no" class="link">Stay signed in</button>`)}`));
+  }
+
+  @Post('confirm')
+  async confirm(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
+    const browserId = this.browser.read(req);
+    this.browser.checkCsrf(browserId, body.csrf);
+    const handle = typeof body.handle === 'string' && /^[A-Za-z0-9_-]{22}$/.test(body.handle) ? body.handle : null;
+    const raw = handle ? await this.redis.client.getdel(this.redis.key('end-session', handle)) : null;
+    if (!raw) throw new BadRequestException('This sign-out request has expired. Start again from the application.');
+    const pending = JSON.parse(raw) as PendingLogout;
+    if (body.answer !== 'yes') return res.redirect(303, '/');
+    const live = await this.sessions.forBrowser(browserId!);
+    const target = live.find((session) => session.id === pending.idpSessionId);
+    if (!target) return res.redirect(303, pending.next);
+    const client = pending.clientId ? await this.clients.find(pending.clientId) : null;
+    await this.logout(res, client, target.id, pending.next, browserId!);
+  }
+
+  private async logout(res: Response, client: RegisteredClient | null, idpSessionId: string, next: string, browserId: string): Promise<void> {
+    const initiating = client
+      ? await this.db.getRepository(OidcSession).findOneBy({ idpSessionId, providerId: client.providerId, endedAt: IsNull() })
+      : null;
+    const flowId = await this.executor.flowFor(client?.provider.invalidationFlowId ?? null, Boolean(client));
+    await this.runner.run(res, flowId, {
+      trigger: 'rp_initiated',
+      initiator: client ? { type: 'provider', id: client.providerId } : { type: 'anonymous' },
+      idpSessionIds: [idpSessionId],
+      initiatingProviderSessionId: initiating?.id ?? null,
+      interactive: true,
+    }, next, this.browser.csrfToken(browserId));
+  }
+}
+
+/** The post-logout redirect URI exactly as registered (not re-serialised), plus `state` when given. */
+function withState(uri: string, state: string | null): string {
+  return state === null ? uri : `${uri}${uri.includes('?') ? '&' : '?'}state=${encodeURIComponent(state)}`;
+}

@@ -1,0 +1,118 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { InstantColumn, JsonColumn } from '../database/columns';
+import type { ActorType } from './audit-event.entity';
+import { ProviderSession } from './provider-session.entity';
+import { Provider } from './provider.entity';
+
+export type LogoutTrigger = 'user_logout' | 'rp_initiated' | 'sp_initiated' | 'admin_session' | 'user_deactivated' | 'expiry' | 'api';
+export type LogoutOutcome = 'complete' | 'partial' | 'failed';
+
+/** One act of ending sessions. It owns the deliveries it caused and knows when they are all done. */
+@Entity('logout_operations')
+export class LogoutOperation {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 24 })
+  trigger: LogoutTrigger;
+
+  @Column({ type: 'varchar', length: 16 })
+  initiatorType: ActorType;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  initiatorId: string | null;
+
+  /** The provider that asked for the logout (RP- or SP-initiated), if any. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  initiatingProviderId: string | null;
+
+  @JsonColumn()
+  idpSessionIds: string[];
+
+  @Index()
+  @InstantColumn()
+  createdAt: Date;
+
+  @InstantColumn({ nullable: true })
+  completedAt: Date | null;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  outcome: LogoutOutcome | null;
+}
+
+export type DeliveryChannel = 'backchannel_oidc' | 'frontchannel_oidc' | 'backchannel_saml' | 'frontchannel_saml_iframe' | 'frontchannel_saml_native';
+export type DeliveryStatus = 'pending' | 'queued' | 'sending' | 'succeeded' | 'failed' | 'dead' | 'skipped';
+
+export const BACKCHANNELS: DeliveryChannel[] = ['backchannel_oidc', 'backchannel_saml'];
+export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 'skipped'];
+
+/**
+ * Telling one provider session, over one channel, that it ended. This table is the outbox: rows are
+ * written in the transaction that ends the sessions; the relay hands back-channel rows to BullMQ
+ * (job id = row id) and the worker records every attempt here.
+ */
+@Entity('logout_deliveries')
+@Index(['providerSessionId', 'channel'], { unique: true })
+@Index(['status', 'leaseUntil'])
+export class LogoutDelivery {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  @Index()
+  @Column({ type: 'varchar', length: 36 })
+  operationId: string;
+
+  @ManyToOne(() => LogoutOperation, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'operation_id' })
+  operation: Relation<LogoutOperation>;
+
+  @Column({ type: 'varchar', length: 36 })
+  providerSessionId: string;
+
+  @ManyToOne(() => ProviderSession, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'provider_session_id' })
+  providerSession: Relation<ProviderSession>;
+
+  @Index()
+  @Column({ type: 'varchar', length: 36 })
+  providerId: string;
+
+  @ManyToOne(() => Provider, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'provider_id' })
+  provider: Relation<Provider>;
+
+  @Column({ type: 'varchar', length: 32 })
+  channel: DeliveryChannel;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: DeliveryStatus;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts: number;
+
+  @InstantColumn({ nullable: true })
+  nextAttemptAt: Date | null;
+
+  /** Until when the row belongs to the queue or a worker; past it, the relay hands it out again. */
+  @InstantColumn({ nullable: true })
+  leaseUntil: Date | null;
+
+  @Column({ type: 'integer', nullable: true })
+  lastHttpStatus: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  lastError: string | null;
+
+  /** The logout token's jti, or the SAML LogoutRequest's ID, of the latest attempt. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  messageId: string | null;
+
+  @InstantColumn()
+  createdAt: Date;
+
+  @InstantColumn()
+  updatedAt: Date;
+
+  @InstantColumn({ nullable: true })
+  completedAt: Date | null;
+}

@@ -1,0 +1,91 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { InstantColumn } from '../database/columns';
+
+// Codes and tokens are random strings handed to clients; only their SHA-256 is stored.
+
+@Entity('authorization_codes')
+export class AuthorizationCode {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  codeHash: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  providerId: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  userId: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  idpSessionId: string;
+
+  @Column({ type: 'text' })
+  redirectUri: string;
+
+  @Column({ type: 'varchar', length: 1000 })
+  scope: string;
+
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  nonce: string | null;
+
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  codeChallenge: string | null;
+
+  @InstantColumn()
+  authTime: Date;
+
+  @InstantColumn()
+  expiresAt: Date;
+
+  /** Set at the first redemption; a second one is refused and revokes what the first issued. */
+  @InstantColumn({ nullable: true })
+  redeemedAt: Date | null;
+}
+
+abstract class IssuedToken {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 64, unique: true })
+  tokenHash: string;
+
+  @Index()
+  @Column({ type: 'varchar', length: 36 })
+  providerId: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  userId: string;
+
+  /** The provider session the token was issued in (null for none). */
+  @Index()
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  oidcSessionId: string | null;
+
+  /** The authorization code the token descends from, so a replayed code can revoke it. */
+  @Index()
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  codeHash: string | null;
+
+  @Column({ type: 'varchar', length: 1000 })
+  scope: string;
+
+  @InstantColumn()
+  createdAt: Date;
+
+  @InstantColumn()
+  expiresAt: Date;
+
+  @InstantColumn({ nullable: true })
+  revokedAt: Date | null;
+}
+
+@Entity('access_tokens')
+export class AccessToken extends IssuedToken {}
+
+@Entity('refresh_tokens')
+export class RefreshToken extends IssuedToken {
+  /** Granted with offline_access: it outlives the logout of its session. */
+  @Column({ type: 'boolean', default: false })
+  offlineAccess: boolean;
+
+  @InstantColumn()
+  authTime: Date;
+}

@@ -1,0 +1,45 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { CONFIG, type Config, RedisService } from '@signoff/core';
+import { Queue } from 'bullmq';
+
+export const DELIVERY_QUEUE = 'deliveries';
+
+/** The jobs of the delivery queue carry only the delivery's id: the row is the truth. */
+export interface DeliveryJob {
+  deliveryId: string;
+}
+
+/** Producer side of the delivery queue. Job id = delivery id, so handing a row out twice adds one job. */
+@Injectable()
+export class DeliveryQueue implements OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryQueue.name);
+  private queue?: Queue<DeliveryJob>;
+
+  constructor(private readonly redis: RedisService, @Inject(CONFIG) private readonly config: Config) {}
+
+  get instance(): Queue<DeliveryJob> {
+    this.queue ??= new Queue<DeliveryJob>(DELIVERY_QUEUE, {
+      connection: this.redis.connection(),
+      prefix: this.config.redisPrefix,
+      defaultJobOptions: {
+        // The row counts attempts and declares a delivery dead; BullMQ only has to keep retrying.
+        attempts: this.config.delivery.attempts + 1,
+        backoff: { type: 'jittered' },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    });
+    return this.queue;
+  }
+
+  async add(deliveries: Array<{ id: string; delayMs?: number }>): Promise<void> {
+    if (!deliveries.length) return;
+    await this.instance.addBulk(deliveries.map(({ id, delayMs }) => ({
+      name: 'deliver', data: { deliveryId: id }, opts: { jobId: id, delay: delayMs && delayMs > 0 ? delayMs : undefined },
+    })));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.queue?.close().catch((error: Error) => this.logger.warn({ msg: 'closing the delivery queue failed', error: error.message }));
+  }
+}

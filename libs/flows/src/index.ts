@@ -1,0 +1,3 @@
+export * from './flow-executor';
+export * from './flows.module';
+export * from './flows.service';

@@ -1,0 +1,119 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  type Actor, AuditService, BACKCHANNELS, Clock, type DeliveryStatus, IdpSession, LogoutDelivery, LogoutOperation, type LogoutTrigger,
+  newId, ProviderSession, type SessionEndReason,
+} from '@signoff/core';
+import { OutboxRelay } from '@signoff/dispatch';
+import { IdpSessionsService } from '@signoff/sessions';
+import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
+import type { SessionWithProvider } from './logout-protocol';
+import { LogoutOperationsService } from './logout-operations.service';
+import { LogoutProtocolRegistry } from './protocol-registry';
+
+export interface EndSessionsRequest {
+  trigger: LogoutTrigger;
+  initiator: Actor;
+  reason: SessionEndReason;
+  /** Full SLO: end these IdP sessions and every provider session in them. */
+  idpSessionIds?: string[];
+  /** Or end only these provider sessions (an "app only" flow); the IdP session lives on. */
+  providerSessionIds?: string[];
+  /** The provider session whose application asked for the logout, if any. */
+  initiatingProviderSessionId?: string | null;
+  /** Is the user's browser here to run front-channel deliveries? */
+  withBrowser: boolean;
+}
+
+/**
+ * Ends sessions and starts telling the applications. In ONE transaction: the sessions end, the
+ * operation and one delivery per (provider session, channel) are written — the outbox — and each
+ * protocol does its bookkeeping (OIDC revokes tokens). After the commit the relay hands the
+ * back-channel rows to the queue; if Redis is down they wait in the table, late but not lost.
+ */
+@Injectable()
+export class LogoutOrchestrator {
+  private readonly logger = new Logger(LogoutOrchestrator.name);
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly sessions: IdpSessionsService,
+    private readonly protocols: LogoutProtocolRegistry,
+    private readonly operations: LogoutOperationsService,
+    private readonly audit: AuditService,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  async endSessions(request: EndSessionsRequest): Promise<LogoutOperation> {
+    const operation = await this.db.transaction((tx) => this.endSessionsIn(tx, request));
+    await this.afterCommit();
+    return operation;
+  }
+
+  /** Hands the committed back-channel deliveries to the queue; call after committing endSessionsIn's transaction. */
+  async afterCommit(): Promise<void> {
+    await this.relay.kick();
+  }
+
+  /** endSessions inside the caller's transaction (e.g. with the user's deactivation); then call afterCommit. */
+  async endSessionsIn(tx: EntityManager, request: EndSessionsRequest): Promise<LogoutOperation> {
+    const now = this.clock.now();
+    const idpSessionIds = request.idpSessionIds ?? [];
+    const ending = (await tx.find(ProviderSession, {
+      where: request.providerSessionIds
+        ? { id: In(request.providerSessionIds), endedAt: IsNull() }
+        : { idpSessionId: In(idpSessionIds), endedAt: IsNull() },
+      relations: { provider: true },
+      order: { createdAt: 'ASC' },
+    })) as SessionWithProvider[];
+
+    if (request.providerSessionIds) {
+      await tx.update(ProviderSession, { id: In(ending.map((session) => session.id)), endedAt: IsNull() }, { endedAt: now, state: 'ended' });
+    } else {
+      await this.sessions.end(idpSessionIds, request.reason, request.initiator, tx);
+    }
+
+    const initiating = ending.find((session) => session.id === request.initiatingProviderSessionId);
+    const operation = await tx.save(LogoutOperation, {
+      id: newId(), trigger: request.trigger, initiatorType: request.initiator.type, initiatorId: request.initiator.id ?? null,
+      initiatingProviderId: initiating?.providerId ?? null,
+      idpSessionIds: request.providerSessionIds ? [...new Set(ending.map((session) => session.idpSessionId))] : idpSessionIds,
+      createdAt: now, completedAt: null, outcome: null,
+    });
+
+    const rows: Partial<LogoutDelivery>[] = [];
+    for (const session of ending) {
+      if (!this.protocols.has(session.provider.protocol)) continue;
+      const channels = await this.protocols.for(session.provider.protocol).channels(session, { initiatingProviderSessionId: request.initiatingProviderSessionId ?? null });
+      for (const channel of channels) {
+        const back = BACKCHANNELS.includes(channel);
+        // Without the user's browser a front-channel delivery cannot happen: say so rather than wait forever.
+        const status: DeliveryStatus = back || request.withBrowser ? 'pending' : 'failed';
+        rows.push({
+          id: newId(), operationId: operation.id, providerSessionId: session.id, providerId: session.providerId, channel, status,
+          attempts: 0, nextAttemptAt: null, leaseUntil: null, lastHttpStatus: null, messageId: null,
+          lastError: status === 'failed' ? 'front-channel logout needs the user\'s browser, and this logout had none' : null,
+          createdAt: now, updatedAt: now, completedAt: status === 'failed' ? now : null,
+        });
+      }
+    }
+    if (rows.length) await tx.insert(LogoutDelivery, rows);
+
+    for (const protocol of new Set(ending.map((session) => session.provider.protocol))) {
+      if (this.protocols.has(protocol)) await this.protocols.for(protocol).sessionsEnded(tx, ending.filter((session) => session.provider.protocol === protocol));
+    }
+    await this.audit.record({
+      action: 'logout.started', actor: request.initiator, target: { type: 'logout_operation', id: operation.id },
+      details: { trigger: request.trigger, idpSessions: operation.idpSessionIds.length, providerSessions: ending.length, deliveries: rows.length },
+    }, tx);
+    await this.operations.settle(operation.id, tx);
+    this.logger.log({ msg: 'logout started', operation: operation.id, trigger: request.trigger, deliveries: rows.length });
+    return operation;
+  }
+
+  /** The live IdP sessions of a user (for deactivation). */
+  async liveSessionIdsOf(userId: string, tx: EntityManager = this.db.manager): Promise<string[]> {
+    const live = await tx.find(IdpSession, { where: { userId, endedAt: IsNull() }, select: { id: true } });
+    return live.map((session) => session.id);
+  }
+}

@@ -1,0 +1,80 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { AccessToken, Clock, CONFIG, type Config, type DeliveryChannel, KeysService, type LogoutDelivery, OidcClient, OidcSession, randomToken, RefreshToken } from '@signoff/core';
+import { verdictForStatus } from '@signoff/dispatch';
+import { type BackchannelRequest, type BackchannelVerdict, type FrontchannelStep, type LogoutProtocol, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
+import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
+import { type OidcAlg, signJwt } from '../tokens/jwt';
+
+const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+const LOGOUT_TOKEN_LIFETIME_S = 120;
+
+/** OIDC's part in the logout engine: Back-Channel Logout 1.0 tokens and Front-Channel Logout 1.0 iframes. */
+@Injectable()
+export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
+  readonly protocol = 'oidc' as const;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly keys: KeysService,
+    private readonly clock: Clock,
+    private readonly registry: LogoutProtocolRegistry,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register(this);
+  }
+
+  async channels(session: SessionWithProvider): Promise<DeliveryChannel[]> {
+    const client = await this.client(session.providerId);
+    return [
+      ...(client.backchannelLogoutUri ? (['backchannel_oidc'] as const) : []),
+      ...(client.frontchannelLogoutUri ? (['frontchannel_oidc'] as const) : []),
+    ];
+  }
+
+  /** Tokens issued in an ended session stop working, except refresh tokens granted offline_access. */
+  async sessionsEnded(tx: EntityManager, sessions: SessionWithProvider[]): Promise<void> {
+    const ids = sessions.map((session) => session.id);
+    const now = this.clock.now();
+    await tx.update(AccessToken, { oidcSessionId: In(ids), revokedAt: IsNull() }, { revokedAt: now });
+    await tx.update(RefreshToken, { oidcSessionId: In(ids), revokedAt: IsNull(), offlineAccess: false }, { revokedAt: now });
+  }
+
+  /**
+   * A logout token (Back-Channel Logout 1.0 §2.4): iss, aud, iat, exp (2 minutes), jti, sub, sid and
+   * the one backchannel-logout event; never a nonce. Signed with the client's ID token algorithm,
+   * `typ` as the client chose. A fresh token per attempt: a retry minutes later needs a fresh exp.
+   */
+  async buildBackchannelRequest(_delivery: LogoutDelivery, session: SessionWithProvider): Promise<BackchannelRequest> {
+    const client = await this.client(session.providerId);
+    const oidc = session as OidcSession;
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const jti = randomToken(16);
+    const token = await signJwt(this.keys, client.idTokenSignedResponseAlg as OidcAlg, {
+      iss: this.config.publicUrl, aud: client.clientId, iat, exp: iat + LOGOUT_TOKEN_LIFETIME_S, jti, sub: oidc.sub, sid: oidc.sid,
+      events: { [BACKCHANNEL_EVENT]: {} },
+    }, client.logoutTokenTyp);
+    return { url: client.backchannelLogoutUri!, body: new URLSearchParams({ logout_token: token }).toString(), contentType: 'application/x-www-form-urlencoded', messageId: jti };
+  }
+
+  readBackchannelReply(reply: { status: number }): BackchannelVerdict {
+    const verdict = verdictForStatus(reply.status);
+    return verdict === 'succeeded' ? { ok: true, retryable: false } : { ok: false, retryable: verdict === 'retry', error: `HTTP ${reply.status}` };
+  }
+
+  /** Front-Channel Logout 1.0 §2: the client's URI, with iss and sid when it asked for them. */
+  async buildFrontchannelStep(_delivery: LogoutDelivery, session: SessionWithProvider): Promise<FrontchannelStep> {
+    const client = await this.client(session.providerId);
+    const url = new URL(client.frontchannelLogoutUri!);
+    if (client.frontchannelLogoutSessionRequired) {
+      url.searchParams.set('iss', this.config.publicUrl);
+      url.searchParams.set('sid', (session as OidcSession).sid);
+    }
+    return { kind: 'iframe', url: url.href };
+  }
+
+  private client(providerId: string): Promise<OidcClient> {
+    return this.db.getRepository(OidcClient).findOneByOrFail({ providerId });
+  }
+}

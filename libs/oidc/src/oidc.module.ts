@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { LogoutModule } from '@signoff/logout';
+import { SessionsModule } from '@signoff/sessions';
+import { InteractionsService } from './authorization/interactions.service';
+import { OidcClientsService } from './clients/oidc-clients.service';
+import { IdTokenHintVerifier } from './logout/id-token-hint';
+import { OidcLogoutProtocol } from './logout/oidc-logout.protocol';
+import { OidcSessionsService } from './oidc-sessions.service';
+import { TokensService } from './tokens/tokens.service';
+
+const providers = [OidcClientsService, TokensService, OidcSessionsService, InteractionsService, IdTokenHintVerifier, OidcLogoutProtocol];
+
+@Module({ imports: [SessionsModule, LogoutModule], providers, exports: providers })
+export class OidcModule {}
