@@ -1,6 +1,6 @@
 // Jest runs TypeScript through SWC (the same transform as scripts/build.mjs). NestJS 12 and jose are
 // ESM-only, so they are transformed too (STACK.md, gotcha 1).
-const ESM = ['@nestjs', 'jose', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', '@borewit', 'cookie'];
+const ESM = ['@nestjs', 'jose', 'openid-client', 'oauth4webapi', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', '@borewit', 'cookie'];
 
 const base = {
   testEnvironment: 'node',

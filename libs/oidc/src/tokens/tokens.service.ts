@@ -59,14 +59,16 @@ export class TokensService {
   async exchangeCode(client: RegisteredClient, params: Record<string, unknown>): Promise<TokenResponse> {
     if (typeof params.code !== 'string' || !params.code) throw new OAuthError('invalid_request', 'code is required');
     const codeHash = sha256Hex(params.code);
+    // A replay is answered outside the redemption transaction, which rolls back when it throws.
+    const used = await this.db.getRepository(AuthorizationCode).findOneBy({ codeHash, providerId: client.providerId });
+    if (used?.redeemedAt) {
+      await this.revokeDescendants(this.db.manager, codeHash);
+      throw invalidGrant('the code was already used; the tokens issued for it are revoked');
+    }
     return this.db.transaction(async (tx) => {
       const code = await tx.findOneBy(AuthorizationCode, { codeHash });
       const now = this.clock.now();
       if (!code || code.providerId !== client.providerId) throw invalidGrant('the code is invalid');
-      if (code.redeemedAt) {
-        await this.revokeDescendants(tx, codeHash);
-        throw invalidGrant('the code was already used; the tokens issued for it are revoked');
-      }
       if (code.expiresAt <= now) throw invalidGrant('the code has expired');
       if (params.redirect_uri !== code.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request');
       verifyPkce(code.codeChallenge, params.code_verifier);

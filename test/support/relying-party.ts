@@ -1,0 +1,161 @@
+import { type ClientMetadata, OidcClientsService } from '@signoff/oidc';
+import { SYSTEM } from '@signoff/core';
+import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as client from 'openid-client';
+import type { Browser } from './browser';
+import type { TestApp } from './test-app';
+
+const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+
+export interface ReceivedLogoutToken {
+  raw: string;
+  header: { typ?: string; alg?: string; kid?: string };
+  claims: JWTPayload & { sid?: string; events?: Record<string, unknown> };
+}
+
+/**
+ * A relying party's server on 127.0.0.1 that records what Signoff sends it: back-channel logout
+ * tokens (verified as Back-Channel Logout 1.0 §2.6 says an RP must), front-channel requests, and
+ * callbacks. `backchannelReplies` scripts its answers: a status, or 'hang' to never answer.
+ */
+export class RecordingRp {
+  readonly logoutTokens: ReceivedLogoutToken[] = [];
+  readonly rejected: string[] = [];
+  readonly frontchannel: URLSearchParams[] = [];
+  backchannelReplies: Array<number | 'hang'> = [];
+  private server!: Server;
+  private readonly hanging = new Set<ServerResponse>();
+  url = '';
+
+  constructor(private readonly issuer: string, private readonly clientId: () => string) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url!, this.url);
+    if (url.pathname === '/backchannel' && req.method === 'POST') {
+      const reply = this.backchannelReplies.shift() ?? 200;
+      const body = new URLSearchParams(await readBody(req));
+      if (reply === 'hang') {
+        this.hanging.add(res);
+        return;
+      }
+      try {
+        this.logoutTokens.push(await this.verify(body.get('logout_token') ?? ''));
+      } catch (error) {
+        this.rejected.push((error as Error).message);
+        res.writeHead(400).end();
+        return;
+      }
+      res.writeHead(reply, { 'cache-control': 'no-store' }).end();
+      return;
+    }
+    if (url.pathname === '/frontchannel') this.frontchannel.push(url.searchParams);
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>rp</title>ok');
+  }
+
+  /** The checks of Back-Channel Logout 1.0 §2.6, with jose against Signoff's published JWKS. */
+  private async verify(token: string): Promise<ReceivedLogoutToken> {
+    const jwks = createRemoteJWKSet(new URL(`${this.issuer}/oauth2/jwks`));
+    const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+      issuer: this.issuer, audience: this.clientId(), requiredClaims: ['iss', 'aud', 'iat', 'exp', 'jti', 'events'], maxTokenAge: '2 minutes',
+    });
+    const event = (payload.events as Record<string, unknown> | undefined)?.[BACKCHANNEL_EVENT];
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new Error('missing backchannel-logout event');
+    if (payload.nonce !== undefined) throw new Error('a logout token must not carry a nonce');
+    if (payload.sub === undefined && payload.sid === undefined) throw new Error('sub or sid required');
+    if (this.logoutTokens.some((seen) => seen.claims.jti === payload.jti)) throw new Error('replayed jti');
+    return { raw: token, header: protectedHeader, claims: payload as ReceivedLogoutToken['claims'] };
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => resolve(body));
+  });
+}
+
+export interface TestClient {
+  clientId: string;
+  clientSecret: string | null;
+  providerId: string;
+  config: client.Configuration;
+  rp: RecordingRp;
+  redirectUri: string;
+}
+
+/** Registers a client whose URIs point at a fresh RecordingRp, and discovers Signoff with openid-client. */
+export async function registerClient(t: TestApp, metadata: Partial<Record<keyof ClientMetadata, unknown>> = {}, options: { backchannel?: boolean; frontchannel?: boolean } = { backchannel: true }): Promise<TestClient> {
+  let clientId = '';
+  const rp = await new RecordingRp(t.url, () => clientId).start();
+  const clients = t.app.get(OidcClientsService);
+  const redirectUri = `${rp.url}/callback`;
+  const { client: registered, clientSecret } = await clients.register(clients.parse({
+    redirect_uris: [redirectUri],
+    post_logout_redirect_uris: [`${rp.url}/logged-out`],
+    grant_types: ['authorization_code', 'refresh_token'],
+    ...(options.backchannel !== false ? { backchannel_logout_uri: `${rp.url}/backchannel`, backchannel_logout_session_required: true } : {}),
+    ...(options.frontchannel ? { frontchannel_logout_uri: `${rp.url}/frontchannel`, frontchannel_logout_session_required: true } : {}),
+    ...metadata,
+  }), {}, SYSTEM);
+  clientId = registered.clientId;
+  const auth = registered.tokenEndpointAuthMethod === 'client_secret_post' ? client.ClientSecretPost(clientSecret!)
+    : registered.tokenEndpointAuthMethod === 'none' ? client.None() : client.ClientSecretBasic(clientSecret!);
+  const config = await client.discovery(new URL(t.url), clientId, { id_token_signed_response_alg: registered.idTokenSignedResponseAlg }, auth,
+    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] }).catch(async (error) => {
+    await rp.stop(); // an open server would keep jest from exiting
+    throw error;
+  });
+  return { clientId, clientSecret, providerId: registered.providerId, config, rp, redirectUri };
+}
+
+/**
+ * Runs the authorization request in the browser: follows Signoff's redirects, signs in on the login
+ * page when it comes up, and returns the URL the browser is finally sent to at the RP.
+ */
+export async function authorize(browser: Browser, url: URL, credentials?: { username: string; password: string }): Promise<URL> {
+  let response = await browser.get(url.pathname + url.search);
+  for (let hops = 0; hops < 10; hops++) {
+    if (response.status === 303) {
+      const location = new URL(response.headers.location, browser.baseUrl);
+      if (location.origin !== browser.baseUrl) return location;
+      response = await browser.get(location.pathname + location.search);
+    } else if (response.status === 200 && response.text.includes('name="password"') && credentials) {
+      const returnTo = /name="return_to" value="([^"]+)"/.exec(response.text)![1].replace(/&#38;/g, '&');
+      response = await browser.post('/login', { ...credentials, csrf: browser.csrf, return_to: returnTo });
+      credentials = undefined;
+    } else {
+      throw new Error(`authorization stopped at ${response.status}: ${response.text.slice(0, 300)}`);
+    }
+  }
+  throw new Error('too many redirects');
+}
+
+/** A complete code + PKCE login through openid-client; returns the tokens and the callback URL. */
+export async function login(rp: TestClient, browser: Browser, credentials?: { username: string; password: string }, extra: Record<string, string> = {}) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(rp.config, {
+    redirect_uri: rp.redirectUri, scope: 'openid profile email', state, nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+  });
+  const callback = await authorize(browser, url, credentials);
+  const tokens = await client.authorizationCodeGrant(rp.config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  return { tokens, callback };
+}
