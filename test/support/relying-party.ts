@@ -29,7 +29,8 @@ export class RecordingRp {
   private readonly hanging = new Set<ServerResponse>();
   url = '';
 
-  constructor(private readonly issuer: string, private readonly clientId: () => string) {}
+  /** `now` is the test's clock: the RP lives in the same (possibly moved) time as Signoff. */
+  constructor(private readonly issuer: string, private readonly clientId: () => string, private readonly now: () => Date = () => new Date()) {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -72,6 +73,7 @@ export class RecordingRp {
     const jwks = createRemoteJWKSet(new URL(`${this.issuer}/oauth2/jwks`));
     const { payload, protectedHeader } = await jwtVerify(token, jwks, {
       issuer: this.issuer, audience: this.clientId(), requiredClaims: ['iss', 'aud', 'iat', 'exp', 'jti', 'events'], maxTokenAge: '2 minutes',
+      currentDate: this.now(),
     });
     const event = (payload.events as Record<string, unknown> | undefined)?.[BACKCHANNEL_EVENT];
     if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new Error('missing backchannel-logout event');
@@ -102,7 +104,7 @@ export interface TestClient {
 /** Registers a client whose URIs point at a fresh RecordingRp, and discovers Signoff with openid-client. */
 export async function registerClient(t: TestApp, metadata: Partial<Record<keyof ClientMetadata, unknown>> = {}, options: { backchannel?: boolean; frontchannel?: boolean } = { backchannel: true }): Promise<TestClient> {
   let clientId = '';
-  const rp = await new RecordingRp(t.url, () => clientId).start();
+  const rp = await new RecordingRp(t.url, () => clientId, () => t.clock.now()).start();
   const clients = t.app.get(OidcClientsService);
   const redirectUri = `${rp.url}/callback`;
   const { client: registered, clientSecret } = await clients.register(clients.parse({

@@ -28,6 +28,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     const prefix = this.config.redisPrefix;
     this.queue = new Queue(MAINTENANCE_QUEUE, { connection: this.redis.connection(), prefix });
+    this.queue.on('error', (error) => this.logger.debug({ msg: 'maintenance queue connection error', error: error.message }));
     await this.queue.upsertJobScheduler(EXPIRE_SESSIONS, { every: this.config.session.sweepIntervalMs }, { name: EXPIRE_SESSIONS, opts: { removeOnComplete: 100, removeOnFail: 100 } });
     this.worker = new Worker(MAINTENANCE_QUEUE, async (job) => (job.name === EXPIRE_SESSIONS ? this.sweep() : undefined), { connection: this.redis.connection(), prefix, concurrency: 1 });
     this.worker.on('failed', (job, error) => this.logger.error({ msg: 'maintenance job failed', job: job?.name, error: error.message }));

@@ -29,6 +29,8 @@ export class DeliveryQueue implements OnModuleDestroy {
         removeOnFail: true,
       },
     });
+    // Outages are reported once by the relay; per-reconnect errors are only debug noise.
+    this.queue.on('error', (error) => this.logger.debug({ msg: 'delivery queue connection error', error: error.message }));
     return this.queue;
   }
 

@@ -5,6 +5,13 @@ import { DeliveryQueue } from './delivery-queue';
 
 /** How long a row handed to the queue belongs to it before the relay hands it out again. */
 export const LEASE_MS = 60_000;
+const ADD_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the queue did not answer within ${ms} ms`)), ms); });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Moves back-channel deliveries from the outbox table to the queue: rows still `pending`, and rows
@@ -31,7 +38,8 @@ export class OutboxRelay {
       .take(limit)
       .getMany();
     if (!due.length) return 0;
-    await this.queue.add(due.map((row) => ({ id: row.id, delayMs: row.nextAttemptAt ? row.nextAttemptAt.getTime() - now : 0 })));
+    // BullMQ waits for Redis rather than failing; bound the wait so a pass ends and the rows stay pending.
+    await withTimeout(ADD_TIMEOUT_MS, this.queue.add(due.map((row) => ({ id: row.id, delayMs: row.nextAttemptAt ? row.nextAttemptAt.getTime() - now : 0 }))));
     const leaseUntil = new Date(Math.max(now, ...due.map((row) => row.nextAttemptAt?.getTime() ?? 0)) + LEASE_MS);
     await this.db.getRepository(LogoutDelivery).createQueryBuilder().update()
       .set({ status: 'queued', leaseUntil, updatedAt: new Date(now) })
@@ -41,12 +49,13 @@ export class OutboxRelay {
     return due.length;
   }
 
-  /** After a commit: hand the new rows out now. A failure only delays them until the worker's next pass. */
-  async kick(): Promise<void> {
-    try {
-      await this.relayOnce();
-    } catch (error) {
-      this.logger.warn({ msg: 'relay deferred: the queue is unreachable; the worker will retry', error: (error as Error).message });
-    }
+  /**
+   * After a commit: hand the new rows out now, without making the caller wait for Redis. A failure
+   * only delays them until the worker's next pass.
+   */
+  kick(): void {
+    this.relayOnce().catch((error: Error) => {
+      this.logger.warn({ msg: 'relay deferred: the queue is unreachable; the worker will retry', error: error.message });
+    });
   }
 }

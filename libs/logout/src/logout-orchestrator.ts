@@ -46,13 +46,13 @@ export class LogoutOrchestrator {
 
   async endSessions(request: EndSessionsRequest): Promise<LogoutOperation> {
     const operation = await this.db.transaction((tx) => this.endSessionsIn(tx, request));
-    await this.afterCommit();
+    this.afterCommit();
     return operation;
   }
 
   /** Hands the committed back-channel deliveries to the queue; call after committing endSessionsIn's transaction. */
-  async afterCommit(): Promise<void> {
-    await this.relay.kick();
+  afterCommit(): void {
+    this.relay.kick();
   }
 
   /** endSessions inside the caller's transaction (e.g. with the user's deactivation); then call afterCommit. */

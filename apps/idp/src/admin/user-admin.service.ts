@@ -19,7 +19,7 @@ export class UserAdminService {
       const idpSessionIds = await this.orchestrator.liveSessionIdsOf(user.id, tx);
       return this.orchestrator.endSessionsIn(tx, { trigger: 'user_deactivated', initiator: actor, reason: 'user_deactivated', idpSessionIds, withBrowser: false });
     });
-    await this.orchestrator.afterCommit();
+    this.orchestrator.afterCommit();
     return { user, operation };
   }
 }

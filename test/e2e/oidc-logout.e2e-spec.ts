@@ -1,0 +1,277 @@
+import { EmbeddedRedis, IdpSession, LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
+import { SignJWT, generateKeyPair, decodeJwt } from 'jose';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as client from 'openid-client';
+import request from 'supertest';
+import { DataSource, IsNull } from 'typeorm';
+import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
+import { Browser } from '../support/browser';
+import { eventually } from '../support/eventually';
+import { login, registerClient, type TestClient } from '../support/relying-party';
+import { startApp, type TestApp } from '../support/test-app';
+
+// This suite owns its Redis, so that it can stop it and start it again.
+let redisDir: string;
+let redis: EmbeddedRedis;
+let t: TestApp;
+let token: string;
+const rps: TestClient[] = [];
+let counter = 0;
+
+beforeAll(async () => {
+  redisDir = mkdtempSync(join(tmpdir(), 'signoff-slo-'));
+  redis = await EmbeddedRedis.start(redisDir);
+  t = await startApp({ REDIS_URL: redis.url, DELIVERY_TIMEOUT: '1s', SESSION_SWEEP_INTERVAL: '1s', BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'root password' }, { withWorker: true });
+  const root = (await t.app.get(UsersService).findByUsername('root'))!;
+  token = (await t.app.get(ApiTokensService).create(root, 'test', null, SYSTEM)).token;
+});
+afterAll(async () => {
+  for (const rp of rps) await rp.rp.stop();
+  await t.close();
+  await redis.stop();
+  rmSync(redisDir, { recursive: true, force: true });
+});
+
+/** A fresh user (so suites do not share sessions) signed in to `clients` in one browser. */
+async function signedIn(...clients: TestClient[]) {
+  const username = `user${++counter}`;
+  await t.app.get(UsersService).create({ username, password: 'user password' }, SYSTEM);
+  const browser = new Browser(t.url);
+  await browser.login(username, 'user password');
+  const logins = [];
+  for (const rp of clients) logins.push(await login(rp, browser));
+  return { browser, username, logins };
+}
+
+async function rp(metadata: Record<string, unknown> = {}, options?: { backchannel?: boolean; frontchannel?: boolean }) {
+  const created = await registerClient(t, metadata, options);
+  rps.push(created);
+  return created;
+}
+
+const deliveriesOf = (providerId: string) => t.app.get(DataSource).getRepository(LogoutDelivery).find({ where: { providerId }, order: { createdAt: 'ASC' } });
+const api = () => request(t.url);
+const auth = () => ({ Authorization: `Bearer ${token}` });
+
+describe('back-channel logout', () => {
+  it('tells the RP when the user logs out at Signoff, with a token the RP verifies; its refresh token stops working', async () => {
+    const app = await rp();
+    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    await browser.submit('/logout', { csrf: (await browser.get('/logout')) && browser.csrf });
+    const [received] = (await eventually(async () => (app.rp.logoutTokens.length ? app.rp.logoutTokens : null)))!;
+    expect(app.rp.rejected).toEqual([]);
+    expect(received.header).toMatchObject({ typ: 'logout+jwt', alg: 'RS256' });
+    expect(received.claims).toMatchObject({ iss: t.url, aud: app.clientId, sub: tokens.claims()!.sub, sid: tokens.claims()!.sid });
+    expect(received.claims.exp! - received.claims.iat!).toBe(120);
+    expect(Object.keys(received.claims.events!)).toEqual(['http://schemas.openid.net/event/backchannel-logout']);
+    expect(received.claims).not.toHaveProperty('nonce');
+    await expect(client.refreshTokenGrant(app.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId)).filter((d) => d.status === 'succeeded').length ? deliveriesOf(app.providerId) : null)))!;
+    expect(delivery).toMatchObject({ channel: 'backchannel_oidc', status: 'succeeded', attempts: 1, lastHttpStatus: 200, messageId: received.claims.jti });
+  });
+
+  it('keeps offline_access refresh tokens across the logout', async () => {
+    const app = await rp();
+    const { browser } = await signedIn();
+    const { tokens } = await login(app, browser, undefined, { scope: 'openid offline_access' });
+    await browser.get('/logout');
+    await browser.submit('/logout', { csrf: browser.csrf });
+    await eventually(async () => app.rp.logoutTokens.length);
+    const refreshed = await client.refreshTokenGrant(app.config, tokens.refresh_token!);
+    expect(refreshed.access_token).toBeTruthy();
+    expect(refreshed.id_token).toBeUndefined(); // no live session, so no ID token
+  });
+
+  it('sends one token per provider session however many tokens were issued, signed as the client asked', async () => {
+    const app = await rp({ id_token_signed_response_alg: 'ES256', logout_token_typ: 'JWT' });
+    const { browser } = await signedIn(app, app, app);
+    await browser.get('/logout');
+    await browser.submit('/logout', { csrf: browser.csrf });
+    await eventually(async () => app.rp.logoutTokens.length);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(app.rp.logoutTokens).toHaveLength(1);
+    expect(app.rp.logoutTokens[0].header).toMatchObject({ typ: 'JWT', alg: 'ES256' });
+    expect(await deliveriesOf(app.providerId)).toHaveLength(1);
+  });
+
+  it('reaches every RP of the session when an admin ends it, and the operation shows each delivery', async () => {
+    const [one, two] = [await rp(), await rp()];
+    const { username } = await signedIn(one, two);
+    const [session] = await t.app.get(DataSource).getRepository(IdpSession).find({ where: { user: { username }, endedAt: IsNull() } });
+    const ended = await api().delete(`/api/v1/sessions/${session.id}`).set(auth());
+    expect(ended.status).toBe(202);
+    const operation = await eventually(async () => {
+      const body = (await api().get(`/api/v1/logout-operations/${ended.body.operationId}`).set(auth())).body;
+      return body.completedAt ? body : null;
+    });
+    expect(operation).toMatchObject({ trigger: 'admin_session', initiatorType: 'admin', outcome: 'complete' });
+    expect(operation.deliveries.map((d: { status: string; channel: string }) => `${d.channel}:${d.status}`)).toEqual(['backchannel_oidc:succeeded', 'backchannel_oidc:succeeded']);
+    expect(one.rp.logoutTokens).toHaveLength(1);
+    expect(two.rp.logoutTokens).toHaveLength(1);
+  });
+
+  it('reaches the RPs when an admin deactivates the user', async () => {
+    const app = await rp();
+    const { username } = await signedIn(app);
+    const user = (await t.app.get(UsersService).findByUsername(username))!;
+    expect((await api().post(`/api/v1/users/${user.id}/deactivate`).set(auth())).status).toBe(202);
+    expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
+  });
+
+  it('reaches the RPs when the session expires', async () => {
+    const app = await rp();
+    await signedIn(app);
+    t.clock.advance(13 * 3_600_000);
+    expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
+  });
+});
+
+describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)', () => {
+  const endSession = (browser: Browser, params: Record<string, string>) => browser.get(`/oauth2/end_session?${new URLSearchParams(params)}`);
+
+  it('valid id_token_hint + registered post_logout_redirect_uri + state: logs out, tells the RP, redirects with state; prompt=none then needs login', async () => {
+    const app = await rp();
+    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const response = await endSession(browser, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out`, state: 'xyz' });
+    expect(response.status).toBe(303);
+    expect(response.headers.location).toBe(`${app.rp.url}/logged-out?state=xyz`);
+    expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
+    const url = client.buildAuthorizationUrl(app.config, { redirect_uri: app.redirectUri, scope: 'openid', prompt: 'none', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    const again = await browser.get(url.pathname + url.search);
+    expect(new URL(again.headers.location).searchParams.get('error')).toBe('login_required');
+  });
+
+  it('no state: redirects to the registered URI exactly', async () => {
+    const app = await rp();
+    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const response = await endSession(browser, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out` });
+    expect(response.headers.location).toBe(`${app.rp.url}/logged-out`);
+  });
+
+  it('no post_logout_redirect_uri: logs out and shows the signed-out page', async () => {
+    const app = await rp();
+    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const response = await endSession(browser, { id_token_hint: tokens.id_token!, state: 'ignored' });
+    expect(response.headers.location).toBe('/logout/done');
+    expect((await browser.get('/logout/done')).text).toContain('You have signed out');
+    expect(await browser.signedInAs()).toBeNull();
+  });
+
+  it.each([
+    ['an unregistered post_logout_redirect_uri', async (app: TestClient, hint: string) => ({ id_token_hint: hint, post_logout_redirect_uri: 'https://evil.example/logged-out' })],
+    ['the registered URI with an added query', async (app: TestClient, hint: string) => ({ id_token_hint: hint, post_logout_redirect_uri: `${app.rp.url}/logged-out?extra=1` })],
+    ['an alg:none hint', async (app: TestClient, hint: string) => ({ id_token_hint: `${hint.split('.')[0].replace(/^.*$/, Buffer.from('{"alg":"none"}').toString('base64url'))}.${hint.split('.')[1]}.`, post_logout_redirect_uri: `${app.rp.url}/logged-out` })],
+    ['a hint signed by another key', async (app: TestClient, hint: string) => {
+      const { privateKey } = await generateKeyPair('RS256');
+      const forged = await new SignJWT(decodeJwt(hint)).setProtectedHeader({ alg: 'RS256', kid: 'attacker' }).sign(privateKey);
+      return { id_token_hint: forged, post_logout_redirect_uri: `${app.rp.url}/logged-out` };
+    }],
+    ['a client_id that is not the hint\'s audience', async (app: TestClient, hint: string) => ({ id_token_hint: hint, client_id: 'someone-else', post_logout_redirect_uri: `${app.rp.url}/logged-out` })],
+  ])('%s: an error page, no redirect, nobody logged out', async (_name, params) => {
+    const app = await rp();
+    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const response = await endSession(browser, await params(app, tokens.id_token!));
+    expect(response.status).toBe(400);
+    expect(response.headers.location).toBeUndefined();
+    expect(await browser.signedInAs()).not.toBeNull();
+    expect(app.rp.logoutTokens).toHaveLength(0);
+  });
+
+  it('no id_token_hint (client_id + URI): asks first, then logs out and redirects', async () => {
+    const app = await rp();
+    const { browser } = await signedIn(app);
+    const confirm = await endSession(browser, { client_id: app.clientId, post_logout_redirect_uri: `${app.rp.url}/logged-out`, state: 's' });
+    expect(confirm.status).toBe(200);
+    expect(confirm.text).toContain('Sign out?');
+    expect(await browser.signedInAs()).not.toBeNull();
+    const handle = /name="handle" value="([^"]+)"/.exec(confirm.text)![1];
+    const done = await browser.post('/oauth2/end_session/confirm', { handle, answer: 'yes', csrf: browser.csrf });
+    expect(done.headers.location).toBe(`${app.rp.url}/logged-out?state=s`);
+    expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
+  });
+
+  it('no parameters at all, or only state: asks first; "stay signed in" keeps the session', async () => {
+    const app = await rp();
+    const { browser } = await signedIn(app);
+    for (const params of [{}, { state: 'only' }] as Array<Record<string, string>>) {
+      const confirm = await endSession(browser, params);
+      expect(confirm.text).toContain('Sign out?');
+    }
+    const handle = /name="handle" value="([^"]+)"/.exec((await endSession(browser, {})).text)![1];
+    await browser.post('/oauth2/end_session/confirm', { handle, answer: 'no', csrf: browser.csrf });
+    expect(await browser.signedInAs()).not.toBeNull();
+    const second = /name="handle" value="([^"]+)"/.exec((await endSession(browser, {})).text)![1];
+    const done = await browser.post('/oauth2/end_session/confirm', { handle: second, answer: 'yes', csrf: browser.csrf });
+    expect(done.headers.location).toBe('/logout/done');
+    expect(await browser.signedInAs()).toBeNull();
+  });
+
+  it('a hint for a session this browser does not hold: asks instead of logging out', async () => {
+    const app = await rp();
+    const { logins: [{ tokens }] } = await signedIn(app);
+    const { browser: other } = await signedIn();
+    const response = await endSession(other, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out` });
+    expect(response.status).toBe(200);
+    expect(response.text).toContain('Sign out?');
+  });
+
+  it('nobody signed in: redirects to a registered URI at once (idempotent)', async () => {
+    const app = await rp();
+    const { logins: [{ tokens }] } = await signedIn(app);
+    const response = await endSession(new Browser(t.url), { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out`, state: 'again' });
+    expect(response.headers.location).toBe(`${app.rp.url}/logged-out?state=again`);
+  });
+});
+
+describe('faults', () => {
+  it('retries an RP that answers 500, then succeeds', async () => {
+    const app = await rp();
+    app.rp.backchannelReplies = [500, 200];
+    const { browser } = await signedIn(app);
+    await browser.get('/logout');
+    await browser.submit('/logout', { csrf: browser.csrf });
+    const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'succeeded' ? deliveriesOf(app.providerId) : null)))!;
+    expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2, lastHttpStatus: 200 });
+    expect(app.rp.logoutTokens.map((received) => received.claims.jti)).toHaveLength(2); // a fresh token per attempt
+  });
+
+  it('cuts an RP that hangs at DELIVERY_TIMEOUT and retries it; other RPs are not held up', async () => {
+    const [slow, fast] = [await rp(), await rp()];
+    slow.rp.backchannelReplies = ['hang', 200];
+    const { browser } = await signedIn(slow, fast);
+    await browser.get('/logout');
+    const started = Date.now();
+    await browser.submit('/logout', { csrf: browser.csrf });
+    await eventually(async () => fast.rp.logoutTokens.length);
+    expect(Date.now() - started).toBeLessThan(900);
+    const [delivery] = (await eventually(async () => ((await deliveriesOf(slow.providerId))[0]?.status === 'succeeded' ? deliveriesOf(slow.providerId) : null)))!;
+    expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
+  it('does not retry an RP that refuses the token with a 4xx', async () => {
+    const app = await rp();
+    app.rp.backchannelReplies = [400];
+    const { browser } = await signedIn(app);
+    await browser.get('/logout');
+    await browser.submit('/logout', { csrf: browser.csrf });
+    const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'failed' ? deliveriesOf(app.providerId) : null)))!;
+    expect(delivery).toMatchObject({ status: 'failed', attempts: 1, lastHttpStatus: 400 });
+  });
+
+  it('keeps a logout made while Redis is down, and delivers it once Redis is back', async () => {
+    const app = await rp();
+    const { username } = await signedIn(app);
+    const [session] = await t.app.get(DataSource).getRepository(IdpSession).find({ where: { user: { username }, endedAt: IsNull() } });
+    await redis.stop();
+    const ended = await api().delete(`/api/v1/sessions/${session.id}`).set(auth());
+    expect(ended.status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(app.rp.logoutTokens).toHaveLength(0);
+    expect((await deliveriesOf(app.providerId))[0].status).toBe('pending');
+    redis = await EmbeddedRedis.start(redisDir);
+    expect(await eventually(async () => app.rp.logoutTokens.length, 20_000)).toBe(1);
+    expect(await eventually(async () => (await deliveriesOf(app.providerId))[0].status === 'succeeded')).toBe(true);
+  });
+});
