@@ -172,6 +172,6 @@ describe('audit events and the API document', () => {
     const response = await api().get('/api/docs');
     expect(response.status).toBe(200);
     expect(response.body.openapi).toBe('3.1.0');
-    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/users', '/users/{id}', '/users/{id}/deactivate', '/users/{id}/sessions', '/sessions/{id}', '/audit-events', '/me']));
+    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/users', '/users/{id}', '/users/{id}/deactivate', '/users/{id}/sessions', '/sessions/{id}', '/audit-events', '/me', '/providers', '/providers/{id}', '/flows', '/flows/{id}/bindings', '/stages', '/logout-operations/{id}']));
   });
 });

@@ -225,6 +225,55 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
   });
 });
 
+describe('invalidation flows', () => {
+  it('runs an "app only" flow bound through the admin API: only that application\'s session ends', async () => {
+    const [appOnly, other] = [await rp(), await rp()];
+    const flow = await api().post('/api/v1/flows').set(auth()).send({ slug: `app-only-${counter}`, name: 'App only' });
+    expect(flow.status).toBe(201);
+    const stages = (await api().get('/api/v1/stages').set(auth())).body.items;
+    const providerLogout = stages.find((stage: { kind: string }) => stage.kind === 'provider_logout');
+    expect((await api().post(`/api/v1/flows/${flow.body.id}/bindings`).set(auth()).send({ stageId: providerLogout.id, order: 10 })).status).toBe(201);
+    expect((await api().patch(`/api/v1/providers/${appOnly.providerId}`).set(auth()).send({ invalidationFlowId: flow.body.id })).body.invalidationFlowId).toBe(flow.body.id);
+
+    const { browser, username, logins: [{ tokens }] } = await signedIn(appOnly, other);
+    const response = await browser.get(`/oauth2/end_session?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${appOnly.rp.url}/logged-out` })}`);
+    expect(response.headers.location).toBe(`${appOnly.rp.url}/logged-out`);
+    expect(await eventually(async () => appOnly.rp.logoutTokens.length)).toBe(1);
+    expect(await browser.signedInAs()).toBe(username);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(other.rp.logoutTokens).toHaveLength(0);
+  });
+
+  it('asks at a confirm stage of a provider\'s flow, and a redirect stage picks where the browser goes', async () => {
+    const app = await rp();
+    const flow = (await api().post('/api/v1/flows').set(auth()).send({ slug: `confirm-${counter}`, name: 'Confirm, then everything' })).body;
+    const confirm = (await api().post('/api/v1/stages').set(auth()).send({ name: `ask-${counter}`, kind: 'confirm', config: { text: 'Really leave?' } })).body;
+    const goodbye = (await api().post('/api/v1/stages').set(auth()).send({ name: `bye-${counter}`, kind: 'redirect', config: { url: 'https://example.com/bye' } })).body;
+    const full = (await api().get('/api/v1/stages').set(auth())).body.items.find((stage: { name: string }) => stage.name === 'default-user-logout');
+    for (const [order, stage] of [[10, confirm], [20, full], [30, goodbye]] as const) {
+      expect((await api().post(`/api/v1/flows/${flow.id}/bindings`).set(auth()).send({ stageId: stage.id, order })).status).toBe(201);
+    }
+    await api().patch(`/api/v1/providers/${app.providerId}`).set(auth()).send({ invalidationFlowId: flow.id });
+    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const asked = await browser.get(`/oauth2/end_session?${new URLSearchParams({ id_token_hint: tokens.id_token! })}`);
+    expect(asked.text).toContain('Really leave?');
+    expect(await browser.signedInAs()).not.toBeNull();
+    const handle = /name="flow" value="([^"]+)"/.exec(asked.text)![1];
+    const done = await browser.post('/logout/flow', { flow: handle, answer: 'yes', csrf: browser.csrf });
+    expect(done.headers.location).toBe('https://example.com/bye');
+    expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
+  });
+
+  it('refuses bad flow definitions', async () => {
+    expect((await api().post('/api/v1/stages').set(auth()).send({ name: 'x-redirect', kind: 'redirect', config: { url: 'javascript:alert(1)' } })).status).toBe(400);
+    expect((await api().post('/api/v1/stages').set(auth()).send({ name: 'x-kind', kind: 'teleport' })).status).toBe(400);
+    const flows = (await api().get('/api/v1/flows').set(auth())).body.items;
+    const builtIn = flows.find((flow: { slug: string }) => flow.slug === 'default-invalidation-flow');
+    expect(builtIn.stages.map((binding: { stage: { kind: string } }) => binding.stage.kind)).toEqual(['user_logout']);
+    expect((await api().delete(`/api/v1/flows/${builtIn.id}`).set(auth())).status).toBe(400);
+  });
+});
+
 describe('faults', () => {
   it('retries an RP that answers 500, then succeeds', async () => {
     const app = await rp();

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser } from '../support/browser';
@@ -127,6 +127,18 @@ describe('the CLI', () => {
     expect(rotated).toMatch(/^saml RS256: active \S+, next \S+$/m);
     expect(run('deactivate-user', 'ops').stdout).toMatch(/^deactivated ops; ended 0 session\(s\); logout operation [0-9a-f-]{36}\n$/);
     expect(run('list-users').stdout).toMatch(/^ops\t.*\tyes\tno$/m);
+  });
+
+  it('registers an OIDC client from a metadata file, and refuses invalid metadata with the RFC 7591 error', () => {
+    const good = join(dataDir, 'client.json');
+    writeFileSync(good, JSON.stringify({ client_name: 'Wiki', redirect_uris: ['https://wiki.example/cb'], backchannel_logout_uri: 'https://wiki.example/bcl' }));
+    const created = run('create-oidc-client', '--json', good, '--slug', 'wiki');
+    expect(created.stdout).toMatch(/^client_id=[A-Za-z0-9_-]{24}\nclient_secret=[A-Za-z0-9_-]{43}\nprovider=wiki \([0-9a-f-]{36}\)\n$/);
+    const bad = join(dataDir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ redirect_uris: ['https://wiki.example/cb#frag'] }));
+    const refused = run('create-oidc-client', '--json', bad);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('invalid_redirect_uri');
   });
 
   it('exits 2 with the usage for bad input and 1 for a failed command', () => {

@@ -3,7 +3,7 @@ import { type INestApplicationContext, Module, type DynamicModule } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import { type Config, configFromEnvOrExit, CoreModule, KeysService, parseDuration, RedisModule, UsersService } from '@signoff/core';
 import { LogoutModule } from '@signoff/logout';
-import { OidcModule } from '@signoff/oidc';
+import { ClientMetadataError, OidcClientsService, OidcModule } from '@signoff/oidc';
 import { SessionsModule } from '@signoff/sessions';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,9 @@ commands:
   create-api-token <username> [--name <n>] [--expires <duration, e.g. 90d>]
                                       prints a bearer token for the admin API (shown once)
   rotate-keys                         next -> active -> retired for every signing key set
+  create-oidc-client --json <file> [--slug <s>] [--name <n>]
+                                      registers an OIDC client from RFC 7591 metadata (JSON);
+                                      prints client_id and client_secret (shown once)
 `;
 
 class UsageError extends Error {}
@@ -52,7 +55,7 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
       allowPositionals: true,
       options: {
         password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, email: { type: 'string' },
-        name: { type: 'string' }, admin: { type: 'boolean' }, expires: { type: 'string' },
+        name: { type: 'string' }, admin: { type: 'boolean' }, expires: { type: 'string' }, json: { type: 'string' }, slug: { type: 'string' },
       },
     });
     const commands: Record<string, () => Promise<void>> = {
@@ -81,6 +84,27 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
         if (lifetime === null && values.expires !== undefined) throw new UsageError('--expires takes a duration such as 90d or 12h');
         const { token } = await app!.get(ApiTokensService).create(user, values.name ?? 'cli', lifetime, CLI);
         out(token);
+      },
+      'create-oidc-client': async () => {
+        if (!values.json) throw new UsageError('--json <file> is required');
+        let input: unknown;
+        try {
+          input = JSON.parse(readFileSync(values.json, 'utf8'));
+        } catch (error) {
+          throw new UsageError(`cannot read ${values.json}: ${(error as Error).message}`);
+        }
+        const clients = app!.get(OidcClientsService);
+        let metadata;
+        try {
+          metadata = clients.parse(input);
+        } catch (error) {
+          if (error instanceof ClientMetadataError) throw new UsageError(`${error.error}: ${error.description}`);
+          throw error;
+        }
+        const { client, clientSecret } = await clients.register(metadata, { slug: values.slug, name: values.name }, CLI);
+        out(`client_id=${client.clientId}`);
+        if (clientSecret) out(`client_secret=${clientSecret}`);
+        out(`provider=${client.provider.slug} (${client.providerId})`);
       },
       'rotate-keys': async () => {
         for (const set of await app!.get(KeysService).rotate()) out(`${set.use} ${set.alg}: active ${set.activeKid}, next ${set.nextKid}`);

@@ -31,14 +31,44 @@ function document(publicUrl: string) {
         patch: { summary: 'Change a user', parameters: [id], requestBody: { required: true, ...json(ref('UserUpdate')) }, responses: { 200: json(ref('User')), ...base, ...errors(400, 404, 415) } },
       },
       '/users/{id}/deactivate': {
-        post: { summary: 'Deactivate a user and end all their sessions', parameters: [id], responses: { 200: json({ type: 'object', properties: { user: ref('User'), endedSessions: { type: 'array', items: { type: 'string' } } } }), ...base, ...errors(404) } },
+        post: { summary: 'Deactivate a user and end all their sessions (applications are told asynchronously)', parameters: [id], responses: { 202: json({ type: 'object', properties: { user: ref('User'), endedSessions: { type: 'array', items: { type: 'string' } }, operationId: { type: 'string' } } }), ...base, ...errors(404) } },
       },
       '/users/{id}/sessions': {
         get: { summary: "A user's IdP sessions", parameters: [id, { name: 'include_ended', in: 'query', schema: { type: 'boolean' } }], responses: { 200: list('Session'), ...base, ...errors(404) } },
       },
       '/sessions/{id}': {
         get: { summary: 'Get an IdP session', parameters: [id], responses: { 200: json(ref('Session')), ...base, ...errors(404) } },
-        delete: { summary: 'End an IdP session', parameters: [id], responses: { 200: json({ type: 'object', properties: { session: ref('Session'), ended: { type: 'boolean' } } }), ...base, ...errors(404) } },
+        delete: { summary: 'End an IdP session everywhere (back-channel, asynchronously)', parameters: [id], responses: { 202: json({ type: 'object', properties: { session: ref('Session'), ended: { type: 'boolean' }, operationId: { type: ['string', 'null'] } } }), ...base, ...errors(404) } },
+      },
+      '/providers': {
+        get: { summary: 'List providers (applications)', responses: { 200: json({ type: 'object' }), ...base } },
+        post: { summary: 'Register an OIDC client; the response carries clientSecret once', requestBody: { required: true, ...json(ref('ProviderCreate')) }, responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) } },
+      },
+      '/providers/{id}': {
+        get: { summary: 'Get a provider', parameters: [id], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
+        patch: { summary: 'Change name, enabled, invalidationFlowId or OIDC metadata', parameters: [id], requestBody: { required: true, ...json(ref('ProviderUpdate')) }, responses: { 200: json({ type: 'object' }), ...base, ...errors(400, 404, 415) } },
+        delete: { summary: 'Delete a provider', parameters: [id], responses: { 204: { description: 'Deleted' }, ...base, ...errors(404) } },
+      },
+      '/flows': {
+        get: { summary: 'List invalidation flows with their stages', responses: { 200: json({ type: 'object' }), ...base } },
+        post: { summary: 'Create a flow', requestBody: { required: true, ...json(ref('FlowCreate')) }, responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) } },
+      },
+      '/flows/{id}': {
+        get: { summary: 'Get a flow', parameters: [id], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
+        delete: { summary: 'Delete a flow (not the default ones)', parameters: [id], responses: { 204: { description: 'Deleted' }, ...base, ...errors(400, 404) } },
+      },
+      '/flows/{id}/bindings': {
+        post: { summary: 'Bind a stage to a flow at an order', parameters: [id], requestBody: { required: true, ...json(ref('BindingCreate')) }, responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 404, 409) } },
+      },
+      '/flows/{id}/bindings/{bindingId}': {
+        delete: { summary: 'Remove a stage from a flow', parameters: [id, { ...id, name: 'bindingId' }], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
+      },
+      '/stages': {
+        get: { summary: 'List stages', responses: { 200: json({ type: 'object' }), ...base } },
+        post: { summary: 'Create a stage: user_logout, provider_logout, confirm, redirect or message', requestBody: { required: true, ...json(ref('StageCreate')) }, responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) } },
+      },
+      '/logout-operations/{id}': {
+        get: { summary: 'One logout: each delivery with its channel, status, attempts and last error', parameters: [id], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
       },
       '/audit-events': {
         get: { summary: 'Audit events, newest first', parameters: [...paging, { name: 'action', in: 'query', schema: { type: 'string' } }, { name: 'target_id', in: 'query', schema: { type: 'string' } }], responses: { 200: list('AuditEvent'), ...base } },
