@@ -65,6 +65,24 @@ export class RecordingRp {
       return;
     }
     if (url.pathname === '/frontchannel') this.frontchannel.push(url.searchParams);
+    if (url.pathname === '/session-check') {
+      // An RP page as Session Management 1.0 §4.1 describes: it frames the OP's check_session_iframe and posts to it.
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>rp</title>
+<iframe id="op" src="${this.issuer}/oauth2/check_session"></iframe>
+<script>
+window.check = function (message) {
+  return new Promise(function (resolve) {
+    window.addEventListener('message', function once(event) {
+      if (event.origin !== ${JSON.stringify(this.issuer)}) return;
+      window.removeEventListener('message', once);
+      resolve(event.data);
+    });
+    document.getElementById('op').contentWindow.postMessage(message, ${JSON.stringify(this.issuer)});
+  });
+};
+</script>`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>rp</title>ok');
   }
 

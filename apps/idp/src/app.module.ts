@@ -23,6 +23,7 @@ import { LoginController } from './login/login.controller';
 import { LogoutRunner } from './logout/logout-runner.service';
 import { LogoutController } from './logout/logout.controller';
 import { AuthorizeController } from './oidc/authorize.controller';
+import { CheckSessionController } from './oidc/check-session.controller';
 import { DiscoveryController } from './oidc/discovery.controller';
 import { EndSessionController } from './oidc/end-session.controller';
 import { RegisterController } from './oidc/register.controller';
@@ -35,7 +36,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
   imports: [SessionsModule, FlowsModule, OidcModule],
   controllers: [
     AccountController, LoginController, LogoutController, HealthController,
-    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController,
+    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController,
     UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, OpenApiController,
   ],
   providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin, LogoutRunner],

@@ -15,3 +15,9 @@ export function browserState(liveSessionIds: string[]): string {
 export function sessionState(clientId: string, origin: string, state: string, salt = randomBytes(8).toString('hex')): string {
   return `${createHash('sha256').update(`${clientId} ${origin} ${state} ${salt}`).digest('hex')}.${salt}`;
 }
+
+/** Does `value` equal session_state for this client, origin and browser state (with the value's own salt)? */
+export function sessionStateMatches(value: string, clientId: string, origin: string, state: string): boolean {
+  const match = /^[0-9a-f]{64}\.([0-9a-f]{1,64})$/.exec(value);
+  return Boolean(match) && sessionState(clientId, origin, state, match![1]) === value;
+}
