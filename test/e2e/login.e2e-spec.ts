@@ -29,6 +29,8 @@ describe('login page', () => {
     expect(response.text).toMatch(/<input type="password" id="password" name="password" autocomplete="current-password"/);
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.headers['content-security-policy']).toBe("frame-ancestors 'none'");
   });
 });
 

@@ -225,6 +225,22 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
   });
 });
 
+describe('front-channel without a browser that reports', () => {
+  it('fails the front-channel delivery of an abandoned logout page, so the operation completes as partial', async () => {
+    const [front, back] = [await rp({}, { backchannel: false, frontchannel: true }), await rp()];
+    const { browser } = await signedIn(front, back);
+    await browser.get('/logout');
+    const page = await browser.post('/logout', { csrf: browser.csrf }); // the page is served, but no script runs here
+    expect(page.text).toContain(`${front.rp.url}/frontchannel?iss=`);
+    await eventually(async () => back.rp.logoutTokens.length);
+    t.clock.advance(2 * 60_000);
+    const [delivery] = (await eventually(async () => ((await deliveriesOf(front.providerId))[0]?.status === 'failed' ? deliveriesOf(front.providerId) : null)))!;
+    expect(delivery.lastError).toContain('never reported');
+    const operation = (await api().get(`/api/v1/logout-operations/${delivery.operationId}`).set(auth())).body;
+    expect(operation).toMatchObject({ outcome: 'partial', completedAt: expect.any(String) });
+  });
+});
+
 describe('invalidation flows', () => {
   it('runs an "app only" flow bound through the admin API: only that application\'s session ends', async () => {
     const [appOnly, other] = [await rp(), await rp()];

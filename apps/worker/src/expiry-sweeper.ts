@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { CONFIG, type Config, RedisService, SYSTEM } from '@signoff/core';
-import { LogoutOrchestrator } from '@signoff/logout';
+import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import { IdpSessionsService } from '@signoff/sessions';
 import { Queue, Worker } from 'bullmq';
 
@@ -8,9 +8,9 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 const EXPIRE_SESSIONS = 'expire-sessions';
 
 /**
- * Ends IdP sessions past their absolute or idle expiry, every SESSION_SWEEP_INTERVAL, with a full
- * logout (back-channel; an expiry has no browser). A BullMQ job scheduler runs it, so with several
- * workers each sweep runs once.
+ * Every SESSION_SWEEP_INTERVAL: ends IdP sessions past their absolute or idle expiry with a full
+ * logout (back-channel; an expiry has no browser), and fails front-channel deliveries whose logout
+ * page was abandoned. A BullMQ job scheduler runs it, so with several workers each sweep runs once.
  */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -22,6 +22,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly redis: RedisService,
     private readonly sessions: IdpSessionsService,
     private readonly orchestrator: LogoutOrchestrator,
+    private readonly operations: LogoutOperationsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -35,14 +36,16 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     this.worker.on('error', (error) => this.logger.warn({ msg: 'maintenance worker error', error: error.message }));
   }
 
-  async sweep(): Promise<{ ended: number }> {
+  async sweep(): Promise<{ ended: number; abandoned: number }> {
     const expired = await this.sessions.findExpired();
     for (const reason of ['expired_absolute', 'expired_idle'] as const) {
       const idpSessionIds = expired.filter((session) => session.reason === reason).map((session) => session.id);
       if (idpSessionIds.length) await this.orchestrator.endSessions({ trigger: 'expiry', initiator: SYSTEM, reason, idpSessionIds, withBrowser: false });
     }
     if (expired.length) this.logger.log({ msg: 'ended expired sessions', ended: expired.length });
-    return { ended: expired.length };
+    // A logout page gets its iframes' time plus a minute to report before its deliveries count as failed.
+    const abandoned = await this.operations.failAbandonedFrontchannel(this.config.delivery.frontchannelTimeoutMs + 60_000);
+    return { ended: expired.length, abandoned };
   }
 
   async onModuleDestroy(): Promise<void> {

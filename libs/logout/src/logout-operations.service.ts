@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, FINAL_STATUSES, LogoutDelivery, LogoutOperation, type LogoutOutcome } from '@signoff/core';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { BACKCHANNELS, Clock, FINAL_STATUSES, LogoutDelivery, LogoutOperation, type LogoutOutcome } from '@signoff/core';
+import { DataSource, type EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
 
 export type OperationWithDeliveries = LogoutOperation & { deliveries: Array<LogoutDelivery & { provider: { slug: string; name: string } }> };
 
@@ -8,6 +8,25 @@ export type OperationWithDeliveries = LogoutOperation & { deliveries: Array<Logo
 @Injectable()
 export class LogoutOperationsService {
   constructor(private readonly db: DataSource, private readonly clock: Clock) {}
+
+  /**
+   * Front-channel deliveries whose logout page never reported (the tab was closed) fail once they
+   * are older than `olderThanMs`, so their operations can complete. Returns how many.
+   */
+  async failAbandonedFrontchannel(olderThanMs: number): Promise<number> {
+    const now = this.clock.now();
+    const abandoned = await this.db.getRepository(LogoutDelivery).find({
+      where: { status: 'pending', channel: Not(In(BACKCHANNELS)), createdAt: LessThan(new Date(now.getTime() - olderThanMs)) },
+      select: { id: true, operationId: true },
+      take: 500,
+    });
+    if (!abandoned.length) return 0;
+    await this.db.getRepository(LogoutDelivery).update({ id: In(abandoned.map((row) => row.id)), status: 'pending' }, {
+      status: 'failed', lastError: 'the logout page never reported: the browser left before the application was told', updatedAt: now, completedAt: now,
+    });
+    for (const operationId of new Set(abandoned.map((row) => row.operationId))) await this.settle(operationId);
+    return abandoned.length;
+  }
 
   async get(id: string): Promise<OperationWithDeliveries | null> {
     const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id });

@@ -18,6 +18,12 @@ export function requestContextMiddleware(req: Request, res: Response, next: Next
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('Cache-Control', 'no-store');
+  // No page of Signoff may be framed by another site (clickjacking), except the check_session
+  // iframe, which relying parties frame by design and which sets its own policy.
+  if (req.path !== '/oauth2/check_session') {
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
+  }
   res.on('finish', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     requestContext.run({ requestId, ip: req.ip }, () =>
