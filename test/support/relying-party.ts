@@ -25,6 +25,8 @@ export class RecordingRp {
   readonly rejected: string[] = [];
   readonly frontchannel: URLSearchParams[] = [];
   backchannelReplies: Array<number | 'hang'> = [];
+  /** Every back-channel request that arrived, answered or not. */
+  backchannelRequests = 0;
   private server!: Server;
   private readonly hanging = new Set<ServerResponse>();
   url = '';
@@ -48,6 +50,7 @@ export class RecordingRp {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url!, this.url);
     if (url.pathname === '/backchannel' && req.method === 'POST') {
+      this.backchannelRequests++;
       const reply = this.backchannelReplies.shift() ?? 200;
       const body = new URLSearchParams(await readBody(req));
       if (reply === 'hang') {

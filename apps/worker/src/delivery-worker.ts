@@ -40,6 +40,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       connection: this.redis.connection(),
       prefix: this.config.redisPrefix,
       concurrency: this.config.delivery.concurrency,
+      // A worker that dies mid-attempt loses its lock soon after the attempt would have timed out;
+      // the stall check then hands the job to another worker (the lock is renewed while alive).
+      lockDuration: this.config.delivery.timeoutMs + 5000,
+      stalledInterval: this.config.delivery.timeoutMs + 5000,
       settings: { backoffStrategy: (_attempts, _type, error) => (error instanceof RetryLater ? error.delayMs : 1000) },
     });
     this.worker.on('error', (error) => this.logger.warn({ msg: 'delivery worker error', error: error.message }));

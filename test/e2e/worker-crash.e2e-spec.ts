@@ -1,0 +1,69 @@
+import { LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { Browser } from '../support/browser';
+import { eventually } from '../support/eventually';
+import { login, registerClient, type TestClient } from '../support/relying-party';
+import { startApp, type TestApp } from '../support/test-app';
+
+// The idp runs here; the worker runs as its own process (`npm run start:worker`), so it can be killed.
+const root = join(__dirname, '..', '..');
+let t: TestApp;
+let app: TestClient;
+const workers: ChildProcess[] = [];
+
+function startWorker(): Promise<ChildProcess> {
+  const { config } = t;
+  const child = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], {
+    env: {
+      ...process.env, PUBLIC_URL: config.publicUrl, DATA_DIR: config.dataDir, REDIS_URL: config.redisUrl, REDIS_PREFIX: config.redisPrefix,
+      DATABASE_URL: config.database.type === 'postgres' ? config.database.url : `sqlite:${config.database.path}`, DELIVERY_TIMEOUT: '2s', LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  workers.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('signoff worker started')) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
+  });
+}
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-needed', '--quiet'], { cwd: root });
+  t = await startApp({ DELIVERY_TIMEOUT: '2s' });
+  await t.app.get(UsersService).create({ username: 'alice', password: 'alice password' }, SYSTEM);
+  app = await registerClient(t);
+});
+afterAll(async () => {
+  for (const worker of workers) worker.kill('SIGKILL');
+  await app.rp.stop();
+  await t.close();
+});
+
+it('finishes a delivery whose worker was killed mid-attempt, once a worker runs again', async () => {
+  app.rp.backchannelReplies = ['hang', 200];
+  const browser = new Browser(t.url);
+  await login(app, browser, { username: 'alice', password: 'alice password' });
+  await browser.get('/logout');
+  await browser.submit('/logout', { csrf: browser.csrf });
+  const deliveries = () => t.app.get(DataSource).getRepository(LogoutDelivery).findBy({ providerId: app.providerId });
+
+  const first = await startWorker();
+  expect(await eventually(async () => app.rp.backchannelRequests === 1)).toBe(true);
+  first.kill('SIGKILL'); // dies holding the job, its request unanswered at the RP
+  await new Promise((resolve) => first.once('exit', resolve));
+  expect((await deliveries())[0]).toMatchObject({ status: 'sending', attempts: 1 });
+
+  await startWorker();
+  const done = await eventually(async () => ((await deliveries())[0].status === 'succeeded' ? (await deliveries())[0] : null), 40_000, 250);
+  expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
+  expect(app.rp.backchannelRequests).toBe(2);
+  expect(app.rp.logoutTokens).toHaveLength(1); // the answered one; the first was never answered
+}, 60_000);
