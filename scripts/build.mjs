@@ -2,6 +2,7 @@
 // @signoff/* path aliases of tsconfig.json into relative requires. Type checking is `npm run typecheck`.
 //   --if-needed  skip when dist/ is newer than every source file (what `npm start` uses)
 //   --quiet      print nothing on success
+//   --bench      also compile bench/ and test/support/ (the benchmarks reuse the test harness)
 import { transformFile } from '@swc/core';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -26,12 +27,14 @@ async function mtime(path) {
   try { return (await stat(path)).mtimeMs; } catch { return 0; }
 }
 
-const files = [...(await sources(join(root, 'apps'))), ...(await sources(join(root, 'libs')))];
+const roots = ['apps', 'libs', ...(args.has('--bench') ? ['bench', 'test/support'] : [])];
+const files = (await Promise.all(roots.map((dir) => sources(join(root, dir))))).flat();
 if (args.has('--if-needed')) {
   const built = await mtime(stamp);
   const inputs = [...files, join(root, 'tsconfig.json'), join(root, 'package.json'), fileURLToPath(import.meta.url)];
   const newest = Math.max(...(await Promise.all(inputs.map(mtime))));
-  if (built > newest) process.exit(0);
+  const stampText = await readFile(stamp, 'utf8').catch(() => '');
+  if (built > newest && stampText.endsWith(roots.join(','))) process.exit(0);
 }
 
 const tsconfig = JSON.parse(await readFile(join(root, 'tsconfig.json'), 'utf8'));
@@ -54,5 +57,5 @@ await Promise.all(files.map(async (file) => {
   await writeFile(target, `${code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
   await writeFile(`${target}.map`, map);
 }));
-await writeFile(stamp, new Date().toISOString());
+await writeFile(stamp, `${new Date().toISOString()} ${roots.join(',')}`);
 if (!args.has('--quiet')) console.error(`built ${files.length} files into dist/`);

@@ -143,6 +143,13 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
     expect(new URL(again.headers.location).searchParams.get('error')).toBe('login_required');
   });
 
+  it('reaches every other RP of the session, not only the one that asked', async () => {
+    const [asking, other, third] = [await rp(), await rp(), await rp()];
+    const { browser, logins: [{ tokens }] } = await signedIn(asking, other, third);
+    await endSession(browser, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${asking.rp.url}/logged-out` });
+    for (const each of [asking, other, third]) expect(await eventually(async () => each.rp.logoutTokens.length)).toBe(1);
+  });
+
   it('no state: redirects to the registered URI exactly', async () => {
     const app = await rp();
     const { browser, logins: [{ tokens }] } = await signedIn(app);

@@ -18,7 +18,8 @@ export class DeliveryQueue implements OnModuleDestroy {
   constructor(private readonly redis: RedisService, @Inject(CONFIG) private readonly config: Config) {}
 
   get instance(): Queue<DeliveryJob> {
-    this.queue ??= new Queue<DeliveryJob>(DELIVERY_QUEUE, {
+    if (this.queue) return this.queue;
+    this.queue = new Queue<DeliveryJob>(DELIVERY_QUEUE, {
       connection: this.redis.connection(),
       prefix: this.config.redisPrefix,
       defaultJobOptions: {

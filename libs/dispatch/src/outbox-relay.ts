@@ -25,8 +25,14 @@ export class OutboxRelay {
 
   constructor(private readonly db: DataSource, private readonly queue: DeliveryQueue, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {}
 
-  /** Hands out up to `limit` due rows; returns how many. Throws when Redis is unreachable. */
-  async relayOnce(limit = 1000): Promise<number> {
+  /** Hands out every due row, `batch` at a time; returns how many. Throws when Redis is unreachable. */
+  async relayOnce(batch = 1000): Promise<number> {
+    let total = 0;
+    for (let handed = batch; handed === batch; total += handed) handed = await this.relayBatch(batch);
+    return total;
+  }
+
+  private async relayBatch(limit: number): Promise<number> {
     const now = this.clock.now().getTime();
     const due = await this.db.getRepository(LogoutDelivery).createQueryBuilder('d')
       .select(['d.id', 'd.nextAttemptAt'])

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { BACKCHANNELS, Clock, FINAL_STATUSES, LogoutDelivery, LogoutOperation, type LogoutOutcome } from '@signoff/core';
+import { BACKCHANNELS, Clock, type DeliveryStatus, LogoutDelivery, LogoutOperation, type LogoutOutcome } from '@signoff/core';
 import { DataSource, type EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
+
+const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending'];
 
 export type OperationWithDeliveries = LogoutOperation & { deliveries: Array<LogoutDelivery & { provider: { slug: string; name: string } }> };
 
@@ -40,10 +42,11 @@ export class LogoutOperationsService {
    * (or had nothing to do), `failed` when none did, `partial` otherwise. Safe to call any number of times.
    */
   async settle(operationId: string, tx: EntityManager = this.db.manager): Promise<void> {
-    const deliveries = await tx.find(LogoutDelivery, { where: { operationId }, select: { id: true, status: true } });
-    if (deliveries.some((delivery) => !FINAL_STATUSES.includes(delivery.status))) return;
-    const succeeded = deliveries.filter((delivery) => delivery.status === 'succeeded' || delivery.status === 'skipped').length;
-    const outcome: LogoutOutcome = succeeded === deliveries.length ? 'complete' : succeeded === 0 ? 'failed' : 'partial';
+    // One index probe while deliveries are open: a logout of thousands of sessions settles after each of them.
+    if (await tx.exists(LogoutDelivery, { where: { operationId, status: In(OPEN_STATUSES) } })) return;
+    const total = await tx.count(LogoutDelivery, { where: { operationId } });
+    const succeeded = await tx.count(LogoutDelivery, { where: { operationId, status: In(['succeeded', 'skipped']) } });
+    const outcome: LogoutOutcome = succeeded === total ? 'complete' : succeeded === 0 ? 'failed' : 'partial';
     await tx.update(LogoutOperation, { id: operationId, completedAt: IsNull() }, { completedAt: this.clock.now(), outcome });
   }
 }

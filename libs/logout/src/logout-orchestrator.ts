@@ -68,7 +68,7 @@ export class LogoutOrchestrator {
     })) as SessionWithProvider[];
 
     if (request.providerSessionIds) {
-      await tx.update(ProviderSession, { id: In(ending.map((session) => session.id)), endedAt: IsNull() }, { endedAt: now, state: 'ended' });
+      for (const chunk of chunks(ending)) await tx.update(ProviderSession, { id: In(chunk.map((session) => session.id)), endedAt: IsNull() }, { endedAt: now, state: 'ended' });
     } else {
       await this.sessions.end(idpSessionIds, request.reason, request.initiator, tx);
     }
@@ -97,10 +97,14 @@ export class LogoutOrchestrator {
         });
       }
     }
-    if (rows.length) await tx.insert(LogoutDelivery, rows);
+    // In chunks: one statement with thousands of rows or ids exceeds SQLite's limits.
+    for (const chunk of chunks(rows)) await tx.insert(LogoutDelivery, chunk);
 
     for (const protocol of new Set(ending.map((session) => session.provider.protocol))) {
-      if (this.protocols.has(protocol)) await this.protocols.for(protocol).sessionsEnded(tx, ending.filter((session) => session.provider.protocol === protocol));
+      if (!this.protocols.has(protocol)) continue;
+      for (const chunk of chunks(ending.filter((session) => session.provider.protocol === protocol))) {
+        await this.protocols.for(protocol).sessionsEnded(tx, chunk);
+      }
     }
     await this.audit.record({
       action: 'logout.started', actor: request.initiator, target: { type: 'logout_operation', id: operation.id },
@@ -116,4 +120,12 @@ export class LogoutOrchestrator {
     const live = await tx.find(IdpSession, { where: { userId, endedAt: IsNull() }, select: { id: true } });
     return live.map((session) => session.id);
   }
+}
+
+const CHUNK = 400;
+
+function chunks<T>(items: T[]): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += CHUNK) result.push(items.slice(start, start + CHUNK));
+  return result;
 }

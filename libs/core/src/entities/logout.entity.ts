@@ -54,11 +54,11 @@ export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 
 @Entity('logout_deliveries')
 @Index(['providerSessionId', 'channel'], { unique: true })
 @Index(['status', 'leaseUntil'])
+@Index(['operationId', 'status'])
 export class LogoutDelivery {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id: string;
 
-  @Index()
   @Column({ type: 'varchar', length: 36 })
   operationId: string;
 

@@ -14,6 +14,7 @@ import { selfSignedCertificate } from './certificate';
 const generate = promisify(generateKeyPair);
 // SAML peers pin the certificate, not its dates; rotation replaces keys long before this.
 const CERTIFICATE_VALID_DAYS = 3650;
+const ACTIVE_KEY_CACHE_MS = 30_000;
 
 /** The key sets the IdP signs with: OIDC tokens in ES256 and RS256, SAML messages in RS256 with a certificate. */
 export const KEY_SETS: ReadonlyArray<{ use: KeyUse; alg: KeyAlg }> = [
@@ -38,7 +39,7 @@ export interface ActiveKey {
 @Injectable()
 export class KeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(KeysService.name);
-  private readonly parsed = new Map<string, KeyObject>();
+  private readonly cache = new Map<string, { key: ActiveKey; until: number }>();
 
   constructor(private readonly db: DataSource, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {}
 
@@ -75,18 +76,24 @@ export class KeysService implements OnApplicationBootstrap {
         const active = await tx.findOneByOrFail(SigningKey, { ...set, state: 'active' });
         result.push({ ...set, activeKid: active.kid, nextKid: next.kid });
       }
+      this.cache.clear(); // this process signs with the new keys at once
       return result;
     });
   }
 
+  /**
+   * The key that signs now. Cached for ACTIVE_KEY_CACHE_MS per process (signing is the hot path of
+   * back-channel logout); after a rotation a process may sign with the previous key that long, which
+   * verifiers accept because retired keys stay published.
+   */
   async active(use: KeyUse, alg: KeyAlg): Promise<ActiveKey> {
-    const key = await this.db.getRepository(SigningKey).findOneByOrFail({ use, alg, state: 'active' });
-    let privateKey = this.parsed.get(key.kid);
-    if (!privateKey) {
-      privateKey = createPrivateKey(key.privateKeyPem);
-      this.parsed.set(key.kid, privateKey);
-    }
-    return { kid: key.kid, alg: key.alg, privateKey, certificatePem: key.certificatePem };
+    const name = `${use}/${alg}`;
+    const cached = this.cache.get(name);
+    if (cached && cached.until > Date.now()) return cached.key;
+    const row = await this.db.getRepository(SigningKey).findOneByOrFail({ use, alg, state: 'active' });
+    const key = { kid: row.kid, alg: row.alg, privateKey: createPrivateKey(row.privateKeyPem), certificatePem: row.certificatePem };
+    this.cache.set(name, { key, until: Date.now() + ACTIVE_KEY_CACHE_MS });
+    return key;
   }
 
   /** Keys verifiers should accept: next, active, and retired within KEY_RETIRED_PUBLISHED_FOR. */

@@ -49,7 +49,7 @@ export class OidcAndLogout1763900000000 implements MigrationInterface {
       ],
       indices: [
         new TableIndex({ columnNames: ['provider_session_id', 'channel'], isUnique: true }), new TableIndex({ columnNames: ['status', 'lease_until'] }),
-        new TableIndex({ columnNames: ['operation_id'] }), new TableIndex({ columnNames: ['provider_id'] }),
+        new TableIndex({ columnNames: ['operation_id', 'status'] }), new TableIndex({ columnNames: ['provider_id'] }),
       ],
       foreignKeys: [fk('operation_id', 'logout_operations'), fk('provider_session_id', 'provider_sessions'), fk('provider_id', 'providers')],
     }), true);
