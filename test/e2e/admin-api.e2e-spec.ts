@@ -158,6 +158,33 @@ describe('sessions', () => {
   });
 });
 
+describe('providers', () => {
+  it('registers an OIDC client with front- and back-channel URIs, shows its secret once, and validates metadata', async () => {
+    const oidc = {
+      client_name: 'Wiki', redirect_uris: ['https://wiki.example/cb'], post_logout_redirect_uris: ['https://wiki.example/bye'],
+      frontchannel_logout_uri: 'https://wiki.example/fc', frontchannel_logout_session_required: true,
+      backchannel_logout_uri: 'https://wiki.example/bc', logout_token_typ: 'JWT',
+    };
+    const created = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', slug: 'wiki', oidc });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ slug: 'wiki', name: 'Wiki', protocol: 'oidc', enabled: true, clientSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      oidc: { ...oidc, client_id: expect.any(String), token_endpoint_auth_method: 'client_secret_basic' } });
+    const fetched = await api().get(`/api/v1/providers/${created.body.id}`).set(auth());
+    expect(fetched.body.clientSecret).toBeUndefined();
+    expect(JSON.stringify(fetched.body)).not.toContain(created.body.clientSecret);
+
+    const foreignFrontchannel = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', oidc: { ...oidc, frontchannel_logout_uri: 'https://other.example/fc' } });
+    expect(foreignFrontchannel.status).toBe(400);
+    expect(foreignFrontchannel.body.details[0]).toMatch(/^invalid_client_metadata: frontchannel_logout_uri/);
+    const plainHttp = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', oidc: { redirect_uris: ['http://wiki.example/cb'] } });
+    expect(plainHttp.status).toBe(400);
+    expect((await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', slug: 'wiki', oidc })).status).toBe(409);
+    expect((await api().patch(`/api/v1/providers/${created.body.id}`).set(auth()).send({ enabled: false })).body.enabled).toBe(false);
+    expect((await api().delete(`/api/v1/providers/${created.body.id}`).set(auth())).status).toBe(204);
+    expect((await api().get(`/api/v1/providers/${created.body.id}`).set(auth())).status).toBe(404);
+  });
+});
+
 describe('audit events and the API document', () => {
   it('lists audit events newest first, filtered by action', async () => {
     const response = await api().get('/api/v1/audit-events?action=user.created&limit=2').set(auth());
