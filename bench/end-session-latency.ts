@@ -7,7 +7,7 @@ import { FINAL_STATUSES, LogoutDelivery, SYSTEM, UsersService } from '@signoff/c
 import { DataSource, In, Not } from 'typeorm';
 import { Browser } from '../test/support/browser';
 import { login, registerClient, type TestClient } from '../test/support/relying-party';
-import { startApp } from '../test/support/test-app';
+import { freePort, startApp } from '../test/support/test-app';
 import { ensureRedis, ms, percentile, startReceiver } from './support';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
@@ -44,8 +44,7 @@ async function signoff(receiverUrl: string): Promise<number[]> {
 
 async function oidcProvider(receiverUrl: string): Promise<number[]> {
   const { default: Provider } = await import('oidc-provider');
-  const { createServer } = await import('node:net');
-  const port = await new Promise<number>((resolve) => { const probe = createServer().listen(0, '127.0.0.1', () => { const { port: p } = probe.address() as { port: number }; probe.close(() => resolve(p)); }); });
+  const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const redirect = 'http://127.0.0.1:9/cb';
   const clients = Array.from({ length: CLIENTS }, (_, i) => ({

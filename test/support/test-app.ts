@@ -9,7 +9,7 @@ import { createIdpApp } from '../../apps/idp/src/app.factory';
 import { testDatabaseUrl } from './databases';
 
 /** A port nobody listens on now, so the issuer URL can be known before the app starts. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

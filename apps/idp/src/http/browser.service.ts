@@ -1,7 +1,7 @@
 import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type Config, COOKIE_SECRET, randomToken } from '@signoff/core';
+import { CONFIG, type Config, COOKIE_SECRET, randomToken, safeEqual } from '@signoff/core';
 import type { Request, Response } from 'express';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /**
  * The browser cookie: a random browser id with an HMAC, HttpOnly, SameSite=Lax, and Secure with the
@@ -71,8 +71,3 @@ function readCookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}

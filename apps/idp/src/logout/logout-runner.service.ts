@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type Config, COOKIE_SECRET, LogoutDelivery, ProviderSession, randomToken, RedisService } from '@signoff/core';
+import { CONFIG, type Config, COOKIE_SECRET, LogoutDelivery, ProviderSession, randomToken, RedisService, safeEqual } from '@signoff/core';
 import { type FlowContext, FlowExecutor, type FlowStep } from '@signoff/flows';
 import { LogoutOperationsService, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
 import type { Response } from 'express';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { DataSource, In } from 'typeorm';
 import { form, h, page } from '../http/html';
 import { type FrontchannelFrame, logoutPage } from './logout-page';
@@ -106,6 +106,3 @@ export class LogoutRunner {
   }
 }
 
-function safeEqual(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}

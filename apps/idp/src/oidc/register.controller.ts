@@ -1,7 +1,6 @@
 import { Body, Controller, Headers, Inject, NotFoundException, Post } from '@nestjs/common';
-import { CONFIG, type Config } from '@signoff/core';
+import { CONFIG, type Config, safeEqual } from '@signoff/core';
 import { ClientMetadataError, OAuthError, OidcClientsService } from '@signoff/oidc';
-import { timingSafeEqual } from 'node:crypto';
 
 /** RFC 7591 dynamic registration; on only when OIDC_REGISTRATION_TOKEN is set, and only with it as the bearer. */
 @Controller('oauth2/register')
@@ -13,7 +12,7 @@ export class RegisterController {
     const expected = this.config.oidc.registrationToken;
     if (!expected) throw new NotFoundException('Dynamic client registration is not enabled.');
     const given = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1] ?? '';
-    if (!(given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected)))) {
+    if (!safeEqual(given, expected)) {
       throw new OAuthError('invalid_token', 'an initial access token is required', 401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
     let metadata;

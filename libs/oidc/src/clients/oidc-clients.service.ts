@@ -1,6 +1,5 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { type Actor, AuditService, Clock, CONFIG, type Config, newId, OidcClient, Provider, randomToken, sha256Hex } from '@signoff/core';
-import { timingSafeEqual } from 'node:crypto';
+import { type Actor, AuditService, Clock, CONFIG, type Config, newId, OidcClient, Provider, randomToken, safeEqual, sha256Hex } from '@signoff/core';
 import { DataSource } from 'typeorm';
 import { OAuthError } from '../oauth-error';
 import { type ClientMetadata, parseClientMetadata } from './client-metadata';
@@ -134,9 +133,6 @@ function columnsOf(metadata: ClientMetadata) {
 
 const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
 
-function safeEqual(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}
 
 function invalidClient(description: string): OAuthError {
   return new OAuthError('invalid_client', `client authentication failed: ${description}`, 401, { 'WWW-Authenticate': 'Basic realm="signoff"' });
