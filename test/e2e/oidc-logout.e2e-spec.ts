@@ -23,7 +23,7 @@ let counter = 0;
 beforeAll(async () => {
   redisDir = mkdtempSync(join(tmpdir(), 'signoff-slo-'));
   redis = await EmbeddedRedis.start(redisDir);
-  t = await startApp({ REDIS_URL: redis.url, DELIVERY_TIMEOUT: '1s', SESSION_SWEEP_INTERVAL: '1s', BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'root password' }, { withWorker: true });
+  t = await startApp({ REDIS_URL: redis.url, DELIVERY_TIMEOUT: '1s', DELIVERY_ATTEMPTS: '2', SESSION_SWEEP_INTERVAL: '1s', BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'root password' }, { withWorker: true });
   const root = (await t.app.get(UsersService).findByUsername('root'))!;
   token = (await t.app.get(ApiTokensService).create(root, 'test', null, SYSTEM)).token;
 });
@@ -49,6 +49,13 @@ async function rp(metadata: Record<string, unknown> = {}, options?: { backchanne
   const created = await registerClient(t, metadata, options);
   rps.push(created);
   return created;
+}
+
+/** The conformance suite's check after each logout: a silent authorization request needs a login. */
+async function expectLoginRequired(browser: Browser, app: TestClient) {
+  const url = client.buildAuthorizationUrl(app.config, { redirect_uri: app.redirectUri, scope: 'openid', prompt: 'none', state: 'after', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+  const response = await browser.get(url.pathname + url.search);
+  expect(new URL(response.headers.location).searchParams.get('error')).toBe('login_required');
 }
 
 const deliveriesOf = (providerId: string) => t.app.get(DataSource).getRepository(LogoutDelivery).find({ where: { providerId }, order: { createdAt: 'ASC' } });
@@ -138,9 +145,7 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
     expect(response.status).toBe(303);
     expect(response.headers.location).toBe(`${app.rp.url}/logged-out?state=xyz`);
     expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
-    const url = client.buildAuthorizationUrl(app.config, { redirect_uri: app.redirectUri, scope: 'openid', prompt: 'none', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
-    const again = await browser.get(url.pathname + url.search);
-    expect(new URL(again.headers.location).searchParams.get('error')).toBe('login_required');
+    await expectLoginRequired(browser, app);
   });
 
   it('reaches every other RP of the session, not only the one that asked', async () => {
@@ -155,6 +160,7 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
     const { browser, logins: [{ tokens }] } = await signedIn(app);
     const response = await endSession(browser, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out` });
     expect(response.headers.location).toBe(`${app.rp.url}/logged-out`);
+    await expectLoginRequired(browser, app);
   });
 
   it('no post_logout_redirect_uri: logs out and shows the signed-out page', async () => {
@@ -164,6 +170,7 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
     expect(response.headers.location).toBe('/logout/done');
     expect((await browser.get('/logout/done')).text).toContain('You have signed out');
     expect(await browser.signedInAs()).toBeNull();
+    await expectLoginRequired(browser, app);
   });
 
   it.each([
@@ -197,6 +204,7 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
     const done = await browser.post('/oauth2/end_session/confirm', { handle, answer: 'yes', csrf: browser.csrf });
     expect(done.headers.location).toBe(`${app.rp.url}/logged-out?state=s`);
     expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
+    await expectLoginRequired(browser, app);
   });
 
   it('no parameters at all, or only state: asks first; "stay signed in" keeps the session', async () => {
@@ -213,6 +221,7 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
     const done = await browser.post('/oauth2/end_session/confirm', { handle: second, answer: 'yes', csrf: browser.csrf });
     expect(done.headers.location).toBe('/logout/done');
     expect(await browser.signedInAs()).toBeNull();
+    await expectLoginRequired(browser, app);
   });
 
   it('a hint for a session this browser does not hold: asks instead of logging out', async () => {
@@ -330,6 +339,18 @@ describe('faults', () => {
     await browser.submit('/logout', { csrf: browser.csrf });
     const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'failed' ? deliveriesOf(app.providerId) : null)))!;
     expect(delivery).toMatchObject({ status: 'failed', attempts: 1, lastHttpStatus: 400 });
+  });
+
+  it('declares a delivery dead after DELIVERY_ATTEMPTS failures, and the operation failed', async () => {
+    const app = await rp();
+    app.rp.backchannelReplies = [503, 503, 200];
+    const { browser } = await signedIn(app);
+    await browser.get('/logout');
+    await browser.submit('/logout', { csrf: browser.csrf });
+    const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'dead' ? deliveriesOf(app.providerId) : null)))!;
+    expect(delivery).toMatchObject({ status: 'dead', attempts: 2, lastHttpStatus: 503, lastError: 'HTTP 503' });
+    const operation = (await api().get(`/api/v1/logout-operations/${delivery.operationId}`).set(auth())).body;
+    expect(operation.outcome).toBe('failed');
   });
 
   it('keeps a logout made while Redis is down, and delivers it once Redis is back', async () => {
