@@ -93,6 +93,23 @@ describe('npm start on the embedded defaults', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  it('still stops when its Redis died first', async () => {
+    const server = await start();
+    try {
+      const redisPid = Number(readFileSync(join(dataDir, 'redis.pid'), 'utf8'));
+      process.kill(redisPid, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      server.child.kill('SIGTERM');
+      await exited(server.child);
+      expect(Date.now() - started).toBeLessThan(12_000);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  }, 30_000);
+});
+
 describe('bad configuration', () => {
   it.each([
     [{ PORT: 'eighty' }, /PORT: must be a whole number/],

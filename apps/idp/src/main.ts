@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { configFromEnvOrExit } from '@signoff/core';
+import { configFromEnvOrExit, exitDeadlineOnSignal } from '@signoff/core';
 import type { AddressInfo } from 'node:net';
 import { createIdpApp } from './app.factory';
 
 async function main(): Promise<void> {
   const config = configFromEnvOrExit();
+  exitDeadlineOnSignal();
   const withWorker = process.argv.includes('--with-worker');
   const app = await createIdpApp(config, { withWorker });
   await app.listen(config.port, config.host);

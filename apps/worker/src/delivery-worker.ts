@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { CONFIG, type Config, RedisService } from '@signoff/core';
+import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, within } from '@signoff/core';
 import { DELIVERY_QUEUE, type DeliveryJob, OutboxRelay } from '@signoff/dispatch';
 import { BackchannelDeliverer } from '@signoff/logout';
 import { Worker } from 'bullmq';
@@ -63,6 +63,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.relayTimer);
-    await this.worker?.close();
+    // Rows of attempts cut short keep their lease: the relay hands them out again.
+    if (this.worker) await within(SHUTDOWN_STEP_MS, this.worker.close(), undefined);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { CONFIG, type Config, RedisService, SYSTEM } from '@signoff/core';
+import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, SYSTEM, within } from '@signoff/core';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import { IdpSessionsService } from '@signoff/sessions';
 import { Queue, Worker } from 'bullmq';
@@ -49,7 +49,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.worker?.close();
-    await this.queue?.close();
+    if (this.worker) await within(SHUTDOWN_STEP_MS, this.worker.close(), undefined);
+    if (this.queue) await within(SHUTDOWN_STEP_MS, this.queue.close(), undefined);
   }
 }

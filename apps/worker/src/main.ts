@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { configFromEnvOrExit, JsonLogger } from '@signoff/core';
+import { configFromEnvOrExit, exitDeadlineOnSignal, JsonLogger } from '@signoff/core';
 import { WorkerAppModule } from './worker.module';
 
 async function main(): Promise<void> {
   const config = configFromEnvOrExit();
+  exitDeadlineOnSignal();
   const logger = new JsonLogger(config.logLevel);
   const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config), { logger, abortOnError: false });
   app.enableShutdownHooks();

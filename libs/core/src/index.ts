@@ -10,6 +10,7 @@ export * from './crypto/random';
 export * from './database/data-source';
 export * from './entities';
 export * from './keys/keys.service';
+export * from './lifecycle/within';
 export * from './logging/json-logger';
 export * from './logging/request-context';
 export { DEFAULT_FLOWS } from './migrations';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { CONFIG, type Config, RedisService } from '@signoff/core';
+import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, within } from '@signoff/core';
 import { Queue } from 'bullmq';
 
 export const DELIVERY_QUEUE = 'deliveries';
@@ -43,6 +43,6 @@ export class DeliveryQueue implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.queue?.close().catch((error: Error) => this.logger.warn({ msg: 'closing the delivery queue failed', error: error.message }));
+    if (this.queue) await within(SHUTDOWN_STEP_MS, this.queue.close(), undefined);
   }
 }

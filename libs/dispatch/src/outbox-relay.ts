@@ -1,17 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BACKCHANNELS, Clock, CONFIG, type Config, LogoutDelivery } from '@signoff/core';
+import { BACKCHANNELS, Clock, CONFIG, type Config, LogoutDelivery, within } from '@signoff/core';
 import { Brackets, DataSource, In } from 'typeorm';
 import { DeliveryQueue } from './delivery-queue';
 
 /** How long a row handed to the queue belongs to it before the relay hands it out again. */
 export const LEASE_MS = 60_000;
 const ADD_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the queue did not answer within ${ms} ms`)), ms); });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Moves back-channel deliveries from the outbox table to the queue: rows still `pending`, and rows
@@ -45,7 +39,8 @@ export class OutboxRelay {
       .getMany();
     if (!due.length) return 0;
     // BullMQ waits for Redis rather than failing; bound the wait so a pass ends and the rows stay pending.
-    await withTimeout(ADD_TIMEOUT_MS, this.queue.add(due.map((row) => ({ id: row.id, delayMs: row.nextAttemptAt ? row.nextAttemptAt.getTime() - now : 0 }))));
+    const added = await within(ADD_TIMEOUT_MS, this.queue.add(due.map((row) => ({ id: row.id, delayMs: row.nextAttemptAt ? row.nextAttemptAt.getTime() - now : 0 }))).then(() => true), false);
+    if (!added) throw new Error(`the queue did not take the deliveries within ${ADD_TIMEOUT_MS} ms`);
     const leaseUntil = new Date(Math.max(now, ...due.map((row) => row.nextAttemptAt?.getTime() ?? 0)) + LEASE_MS);
     await this.db.getRepository(LogoutDelivery).createQueryBuilder().update()
       .set({ status: 'queued', leaseUntil, updatedAt: new Date(now) })

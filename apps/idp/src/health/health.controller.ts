@@ -1,10 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { RedisService } from '@signoff/core';
+import { RedisService, within } from '@signoff/core';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
-
-const within = <T>(ms: number, work: Promise<T>, fallback: T): Promise<T> =>
-  Promise.race([work.catch(() => fallback), new Promise<T>((resolve) => setTimeout(() => resolve(fallback), ms).unref())]);
 
 @Controller()
 export class HealthController {

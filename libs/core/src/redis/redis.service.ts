@@ -1,6 +1,7 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/config';
+import { SHUTDOWN_STEP_MS, within } from '../lifecycle/within';
 import { EmbeddedRedis } from './embedded-redis';
 
 /** ioredis options for a REDIS_URL (redis://, rediss:// or unix:///path). */
@@ -58,7 +59,10 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.opened.map((redis) => redis.quit().catch(() => redis.disconnect())));
+    // QUIT waits for Redis to answer; an unreachable Redis gets a plain disconnect instead.
+    await Promise.all(this.opened.map(async (redis) => {
+      if (!(await within(SHUTDOWN_STEP_MS, redis.quit().then(() => true), false))) redis.disconnect();
+    }));
     await this.embedded?.stop();
   }
 
