@@ -316,6 +316,8 @@ describe('faults', () => {
     const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'succeeded' ? deliveriesOf(app.providerId) : null)))!;
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2, lastHttpStatus: 200 });
     expect(app.rp.logoutTokens.map((received) => received.claims.jti)).toHaveLength(2); // a fresh token per attempt
+    expect(delivery.attemptLog.map((attempt) => `${attempt.httpStatus} ${attempt.result}`)).toEqual(['500 queued', '200 succeeded']);
+    expect(delivery.attemptLog.map((attempt) => attempt.messageId)).toEqual(app.rp.logoutTokens.map((received) => received.claims.jti));
   });
 
   it('cuts an RP that hangs at DELIVERY_TIMEOUT and retries it; other RPs are not held up', async () => {
@@ -329,6 +331,7 @@ describe('faults', () => {
     expect(Date.now() - started).toBeLessThan(900);
     const [delivery] = (await eventually(async () => ((await deliveriesOf(slow.providerId))[0]?.status === 'succeeded' ? deliveriesOf(slow.providerId) : null)))!;
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(delivery.attemptLog[0]).toMatchObject({ httpStatus: null, result: 'queued', error: 'no answer within 1000 ms' });
   });
 
   it('does not retry an RP that refuses the token with a 4xx', async () => {

@@ -1,10 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Clock, CONFIG, type Config, FINAL_STATUSES, LogoutDelivery, ProviderSession } from '@signoff/core';
+import { Clock, CONFIG, type Config, type DeliveryAttempt, FINAL_STATUSES, LogoutDelivery, ProviderSession } from '@signoff/core';
 import { backoffMs, LEASE_MS, post } from '@signoff/dispatch';
 import { DataSource, In } from 'typeorm';
 import type { BackchannelVerdict, SessionWithProvider } from './logout-protocol';
 import { LogoutOperationsService } from './logout-operations.service';
 import { LogoutProtocolRegistry } from './protocol-registry';
+
+/** Attempts kept on the row (DELIVERY_ATTEMPTS can be raised to 100; the row should stay small). */
+const ATTEMPT_LOG_SIZE = 20;
 
 /** What the worker should do with the job after one attempt. */
 export type AttemptOutcome = { done: true } | { done: false; retryInMs: number };
@@ -60,8 +63,11 @@ export class BackchannelDeliverer {
     const retry = !verdict.ok && verdict.retryable && attempt < maxAttempts;
     const retryInMs = retry ? backoffMs(attempt) : 0;
     const next = verdict.ok ? 'succeeded' : retry ? 'queued' : verdict.retryable ? 'dead' : 'failed';
+    const error = verdict.ok ? null : verdict.error ?? `HTTP ${status}`;
+    const entry: DeliveryAttempt = { at: started.toISOString(), ms: now.getTime() - started.getTime(), httpStatus: status, result: next, error, messageId };
     await repo.update({ id: delivery.id }, {
-      status: next, lastHttpStatus: status, lastError: verdict.ok ? null : verdict.error ?? `HTTP ${status}`, messageId, updatedAt: now,
+      status: next, lastHttpStatus: status, lastError: error, messageId, updatedAt: now,
+      attemptLog: [...delivery.attemptLog, entry].slice(-ATTEMPT_LOG_SIZE),
       nextAttemptAt: retry ? new Date(now.getTime() + retryInMs) : null,
       leaseUntil: retry ? new Date(now.getTime() + retryInMs + LEASE_MS) : null,
       completedAt: retry ? null : now,

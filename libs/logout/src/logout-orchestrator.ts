@@ -91,7 +91,7 @@ export class LogoutOrchestrator {
         const status: DeliveryStatus = back || request.withBrowser ? 'pending' : 'failed';
         rows.push({
           id: newId(), operationId: operation.id, providerSessionId: session.id, providerId: session.providerId, channel, status,
-          attempts: 0, nextAttemptAt: null, leaseUntil: null, lastHttpStatus: null, messageId: null,
+          attempts: 0, nextAttemptAt: null, leaseUntil: null, lastHttpStatus: null, messageId: null, attemptLog: [],
           lastError: status === 'failed' ? 'front-channel logout needs the user\'s browser, and this logout had none' : null,
           createdAt: now, updatedAt: now, completedAt: status === 'failed' ? now : null,
         });

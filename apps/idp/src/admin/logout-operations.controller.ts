@@ -21,7 +21,7 @@ export class LogoutOperationsController {
         id: delivery.id, provider: { id: delivery.providerId, slug: delivery.provider.slug, name: delivery.provider.name },
         providerSessionId: delivery.providerSessionId, channel: delivery.channel, status: delivery.status, attempts: delivery.attempts,
         lastHttpStatus: delivery.lastHttpStatus, lastError: delivery.lastError, messageId: delivery.messageId,
-        nextAttemptAt: delivery.nextAttemptAt, updatedAt: delivery.updatedAt, completedAt: delivery.completedAt,
+        nextAttemptAt: delivery.nextAttemptAt, updatedAt: delivery.updatedAt, completedAt: delivery.completedAt, attemptLog: delivery.attemptLog,
       })),
     };
   }

@@ -64,6 +64,7 @@ export class LogoutRunner {
     const now = new Date();
     const result = await this.db.getRepository(LogoutDelivery).update({ id: deliveryId, status: In(['pending']) }, {
       status: loaded ? 'succeeded' : 'failed', attempts: 1, lastError: loaded ? null : 'the page did not load in time', updatedAt: now, completedAt: now,
+      attemptLog: [{ at: now.toISOString(), ms: 0, httpStatus: null, result: loaded ? 'succeeded' : 'failed', error: loaded ? null : 'the page did not load in time', messageId: null }],
     });
     if (result.affected) {
       const delivery = await this.db.getRepository(LogoutDelivery).findOneByOrFail({ id: deliveryId });

@@ -43,6 +43,15 @@ export class LogoutOperation {
 export type DeliveryChannel = 'backchannel_oidc' | 'frontchannel_oidc' | 'backchannel_saml' | 'frontchannel_saml_iframe' | 'frontchannel_saml_native';
 export type DeliveryStatus = 'pending' | 'queued' | 'sending' | 'succeeded' | 'failed' | 'dead' | 'skipped';
 
+export interface DeliveryAttempt {
+  at: string;
+  ms: number;
+  httpStatus: number | null;
+  result: DeliveryStatus;
+  error: string | null;
+  messageId: string | null;
+}
+
 export const BACKCHANNELS: DeliveryChannel[] = ['backchannel_oidc', 'backchannel_saml'];
 export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 'skipped'];
 
@@ -102,6 +111,10 @@ export class LogoutDelivery {
 
   @Column({ type: 'text', nullable: true })
   lastError: string | null;
+
+  /** One entry per attempt, oldest first: when, how long, what came back. */
+  @JsonColumn()
+  attemptLog: DeliveryAttempt[];
 
   /** The logout token's jti, or the SAML LogoutRequest's ID, of the latest attempt. */
   @Column({ type: 'varchar', length: 128, nullable: true })

@@ -44,7 +44,7 @@ export class OidcAndLogout1763900000000 implements MigrationInterface {
       columns: [
         id(), ref('operation_id'), ref('provider_session_id'), ref('provider_id'), varchar('channel', 32), varchar('status', 16),
         integer('attempts', { default: 0 }), instant('next_attempt_at', true), instant('lease_until', true),
-        integer('last_http_status', { isNullable: true }), text('last_error', true), nullableVarchar('message_id', 128),
+        integer('last_http_status', { isNullable: true }), text('last_error', true), text('attempt_log'), nullableVarchar('message_id', 128),
         instant('created_at'), instant('updated_at'), instant('completed_at', true),
       ],
       indices: [
