@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { type Config, CoreModule, type CoreOptions, RedisModule } from '@signoff/core';
 import { FlowsModule } from '@signoff/flows';
 import { OidcModule } from '@signoff/oidc';
+import { SamlModule } from '@signoff/saml';
 import { SessionsModule } from '@signoff/sessions';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { AccountController } from './account/account.controller';
@@ -29,14 +30,15 @@ import { EndSessionController } from './oidc/end-session.controller';
 import { RegisterController } from './oidc/register.controller';
 import { RevokeController } from './oidc/revoke.controller';
 import { TokenController } from './oidc/token.controller';
+import { SamlMetadataController } from './saml/metadata.controller';
 import { UserinfoController } from './oidc/userinfo.controller';
 
 /** The idp's controllers and their services, without the process-wide modules. */
 @Module({
-  imports: [SessionsModule, FlowsModule, OidcModule],
+  imports: [SessionsModule, FlowsModule, OidcModule, SamlModule],
   controllers: [
     AccountController, LoginController, LogoutController, HealthController,
-    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController,
+    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController, SamlMetadataController,
     UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, OpenApiController,
   ],
   providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin, LogoutRunner],

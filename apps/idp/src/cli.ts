@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { type Config, configFromEnvOrExit, CoreModule, KeysService, parseDuration, RedisModule, UsersService } from '@signoff/core';
 import { LogoutModule } from '@signoff/logout';
 import { ClientMetadataError, OidcClientsService, OidcModule } from '@signoff/oidc';
+import { parseSpMetadata, SamlModule, SamlSpsService } from '@signoff/saml';
 import { SessionsModule } from '@signoff/sessions';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,11 @@ commands:
   create-api-token <username> [--name <n>] [--expires <duration, e.g. 90d>]
                                       prints a bearer token for the admin API (shown once)
   rotate-keys                         next -> active -> retired for every signing key set
+  import-saml-sp <metadata.xml> [--slug <s>] [--name <n>]
+                 [--logout-method frontchannel_iframe|frontchannel_native|backchannel]
+                 [--sls-binding redirect|post|soap] [--sign-logout-requests] [--require-signed-requests]
+                 [--name-id-source persistent|email|username|transient]
+                                      registers a SAML service provider from its metadata
   create-oidc-client --json <file> [--slug <s>] [--name <n>]
                                       registers an OIDC client from RFC 7591 metadata (JSON);
                                       prints client_id and client_secret (shown once)
@@ -28,7 +34,7 @@ class UsageError extends Error {}
 
 const CLI = { type: 'admin' as const, id: null };
 
-@Module({ imports: [SessionsModule, LogoutModule, OidcModule], providers: [UserAdminService, ApiTokensService] })
+@Module({ imports: [SessionsModule, LogoutModule, OidcModule, SamlModule], providers: [UserAdminService, ApiTokensService] })
 class CliCommandsModule {}
 
 @Module({})
@@ -56,6 +62,8 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
       options: {
         password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, email: { type: 'string' },
         name: { type: 'string' }, admin: { type: 'boolean' }, expires: { type: 'string' }, json: { type: 'string' }, slug: { type: 'string' },
+        'logout-method': { type: 'string' }, 'sls-binding': { type: 'string' }, 'sign-logout-requests': { type: 'boolean' },
+        'require-signed-requests': { type: 'boolean' }, 'name-id-source': { type: 'string' },
       },
     });
     const commands: Record<string, () => Promise<void>> = {
@@ -105,6 +113,27 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
         out(`client_id=${client.clientId}`);
         if (clientSecret) out(`client_secret=${clientSecret}`);
         out(`provider=${client.provider.slug} (${client.providerId})`);
+      },
+      'import-saml-sp': async () => {
+        const file = one(positionals, 'the path of the SP metadata XML');
+        const choice = <T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined => {
+          if (value !== undefined && !allowed.includes(value as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}`);
+          return value as T | undefined;
+        };
+        let metadata;
+        try {
+          metadata = parseSpMetadata(readFileSync(file, 'utf8'));
+        } catch (error) {
+          throw new UsageError(`cannot import ${file}: ${(error as Error).message}`);
+        }
+        const sp = await app!.get(SamlSpsService).import(metadata, {
+          slug: values.slug, name: values.name,
+          logoutMethod: choice('logout-method', values['logout-method'], ['frontchannel_iframe', 'frontchannel_native', 'backchannel'] as const),
+          slsBinding: choice('sls-binding', values['sls-binding'], ['redirect', 'post', 'soap'] as const),
+          nameIdSource: choice('name-id-source', values['name-id-source'], ['persistent', 'email', 'username', 'transient'] as const),
+          signLogoutRequests: values['sign-logout-requests'], requireSignedRequests: values['require-signed-requests'],
+        }, CLI);
+        out(`registered SAML SP ${sp.entityId} as ${sp.provider.slug} (${sp.providerId}); logout ${sp.logoutMethod}${sp.slsBinding ? ` over ${sp.slsBinding}` : ', no SingleLogoutService'}`);
       },
       'rotate-keys': async () => {
         for (const set of await app!.get(KeysService).rotate()) out(`${set.use} ${set.alg}: active ${set.activeKid}, next ${set.nextKid}`);

@@ -1,6 +1,7 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { type Actor, AuditService, Clock, Flow, Provider } from '@signoff/core';
 import { ClientMetadataError, OidcClientsService, type RegisteredClient } from '@signoff/oidc';
+import { parseSpMetadata, SamlSpsService, type SpImportOptions, SpMetadataError } from '@signoff/saml';
 import { DataSource } from 'typeorm';
 import { AdminActor, AdminGuard } from './admin.guard';
 import { schemas } from './schemas';
@@ -12,19 +13,41 @@ interface ProviderInput {
   enabled?: boolean;
   invalidationFlowId?: string | null;
   oidc?: Record<string, unknown>;
+  saml?: { metadata: string } & Omit<SpImportOptions, 'slug' | 'name'>;
 }
 
-/** Applications registered at the IdP. OIDC clients take RFC 7591 metadata under `oidc`. */
+/** Applications registered at the IdP. OIDC clients take RFC 7591 metadata under `oidc`; SAML SPs their metadata XML under `saml`. */
 @Controller('api/v1/providers')
 @UseGuards(AdminGuard)
 export class ProvidersController {
-  constructor(private readonly db: DataSource, private readonly clients: OidcClientsService, private readonly audit: AuditService, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clients: OidcClientsService,
+    private readonly sps: SamlSpsService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
 
   @Post()
-  async create(@Body(new JsonBody(schemas.ProviderCreate)) body: ProviderInput & { protocol: 'oidc' }, @AdminActor() actor: Actor) {
-    const { client, clientSecret } = await this.clients.register(this.metadata(body.oidc), { slug: body.slug, name: body.name }, actor);
-    if (body.invalidationFlowId !== undefined || body.enabled === false) await this.change(client.providerId, body, actor);
-    return { ...(await this.view((await this.db.getRepository(Provider).findOneByOrFail({ id: client.providerId })))), ...(clientSecret ? { clientSecret } : {}) };
+  async create(@Body(new JsonBody(schemas.ProviderCreate)) body: ProviderInput & { protocol: 'oidc' | 'saml' }, @AdminActor() actor: Actor) {
+    let providerId: string;
+    let clientSecret: string | null = null;
+    if (body.protocol === 'saml') {
+      const { metadata, ...options } = body.saml!;
+      let parsed;
+      try {
+        parsed = parseSpMetadata(metadata);
+      } catch (error) {
+        if (error instanceof SpMetadataError) throw new BadRequestException({ message: 'The SP metadata is invalid.', details: [error.message] });
+        throw error;
+      }
+      providerId = (await this.sps.import(parsed, { ...options, slug: body.slug, name: body.name }, actor)).providerId;
+    } else {
+      const registered = await this.clients.register(this.metadata(body.oidc), { slug: body.slug, name: body.name }, actor);
+      [providerId, clientSecret] = [registered.client.providerId, registered.clientSecret];
+    }
+    if (body.invalidationFlowId !== undefined || body.enabled === false) await this.change(providerId, body, actor);
+    return { ...(await this.view((await this.db.getRepository(Provider).findOneByOrFail({ id: providerId })))), ...(clientSecret ? { clientSecret } : {}) };
   }
 
   @Get()
@@ -89,10 +112,12 @@ export class ProvidersController {
 
   private async view(provider: Provider) {
     const oidc: RegisteredClient | null = provider.protocol === 'oidc' ? await this.clients.byProviderId(provider.id) : null;
+    const saml = provider.protocol === 'saml' ? this.sps.view(await this.sps.byProviderId(provider.id)) : null;
     return {
       id: provider.id, slug: provider.slug, name: provider.name, protocol: provider.protocol, enabled: provider.enabled,
       invalidationFlowId: provider.invalidationFlowId, createdAt: provider.createdAt, updatedAt: provider.updatedAt,
       ...(oidc ? { oidc: this.clients.metadataOf(oidc) } : {}),
+      ...(saml ? { saml } : {}),
     };
   }
 }

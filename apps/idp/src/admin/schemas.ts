@@ -49,10 +49,27 @@ export const schemas = {
   },
   ProviderCreate: {
     type: 'object',
-    required: ['protocol', 'oidc'],
+    required: ['protocol'],
     additionalProperties: false,
+    oneOf: [
+      { properties: { protocol: { const: 'oidc' } }, required: ['oidc'], not: { required: ['saml'] } },
+      { properties: { protocol: { const: 'saml' } }, required: ['saml'], not: { required: ['oidc'] } },
+    ],
     properties: {
-      protocol: { const: 'oidc', description: 'SAML service providers are imported from metadata (see the SAML issue).' },
+      protocol: { enum: ['oidc', 'saml'] },
+      saml: {
+        type: 'object',
+        required: ['metadata'],
+        additionalProperties: false,
+        properties: {
+          metadata: { type: 'string', maxLength: 262144, description: 'The SP metadata XML (md:EntityDescriptor).' },
+          logoutMethod: { enum: ['frontchannel_iframe', 'frontchannel_native', 'backchannel'] },
+          slsBinding: { enum: ['redirect', 'post', 'soap'] },
+          signLogoutRequests: { type: 'boolean' },
+          requireSignedRequests: { type: 'boolean' },
+          nameIdSource: { enum: ['persistent', 'email', 'username', 'transient'] },
+        },
+      },
       slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }, name: { type: 'string', minLength: 1, maxLength: 200 },
       enabled: { type: 'boolean' }, invalidationFlowId: { type: ['string', 'null'] },
       oidc: { type: 'object', description: 'OIDC client metadata as in RFC 7591 and the logout specs; logout_token_typ: logout+jwt | JWT.' },

@@ -31,6 +31,7 @@ export interface Config {
     allowHttp: boolean;
   };
   delivery: { timeoutMs: number; attempts: number; concurrency: number; frontchannelTimeoutMs: number };
+  saml: { entityId: string };
   bodyLimitBytes: number;
   trustProxy: boolean;
   logLevel: LogLevel;
@@ -113,6 +114,9 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const registrationToken = value('OIDC_REGISTRATION_TOKEN');
   if (registrationToken !== undefined && registrationToken.length < 32) bad('OIDC_REGISTRATION_TOKEN', 'must be at least 32 characters');
 
+  const samlEntityId = value('SAML_ENTITY_ID');
+  if (samlEntityId !== undefined && samlEntityId.length > 1024) bad('SAML_ENTITY_ID', 'must be at most 1024 characters');
+
   const logLevel = (value('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) bad('LOG_LEVEL', 'must be silent, error, warn, info or debug');
 
@@ -142,6 +146,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       concurrency: integer('DELIVERY_CONCURRENCY', 32, 1, 1000),
       frontchannelTimeoutMs: duration('FRONTCHANNEL_TIMEOUT', '5s', 500),
     },
+    saml: { entityId: samlEntityId ?? `${publicUrl}/saml/metadata` },
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 262_144, 1024, 10_485_760),
     trustProxy: boolean('TRUST_PROXY', false),
     logLevel,

@@ -1,0 +1,104 @@
+import { BadRequestException, ConflictException, Injectable } from '@nestjs/common';
+import { type Actor, AuditService, Clock, newId, Provider, SamlServiceProvider } from '@signoff/core';
+import { DataSource } from 'typeorm';
+import { type SpMetadata } from '../metadata/sp-metadata';
+import { type BindingName, NAMEID_FORMATS } from '../xml/namespaces';
+
+export type LogoutMethod = SamlServiceProvider['logoutMethod'];
+export type NameIdSource = SamlServiceProvider['nameIdSource'];
+
+export interface SpImportOptions {
+  slug?: string;
+  name?: string;
+  logoutMethod?: LogoutMethod;
+  slsBinding?: BindingName;
+  signLogoutRequests?: boolean;
+  requireSignedRequests?: boolean;
+  nameIdSource?: NameIdSource;
+}
+
+export type RegisteredSp = SamlServiceProvider & { provider: Provider };
+
+const NAMEID_FORMAT_OF: Record<NameIdSource, string> = {
+  persistent: NAMEID_FORMATS.persistent, transient: NAMEID_FORMATS.transient, email: NAMEID_FORMATS.email, username: NAMEID_FORMATS.unspecified,
+};
+
+/** SAML service providers, registered from their metadata plus the administrator's choices. */
+@Injectable()
+export class SamlSpsService {
+  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService) {}
+
+  async import(metadata: SpMetadata, options: SpImportOptions, actor: Actor): Promise<RegisteredSp> {
+    const sls = pickSingleLogout(metadata, options);
+    const logoutMethod = options.logoutMethod ?? (sls?.binding === 'soap' ? 'backchannel' : 'frontchannel_iframe');
+    if (sls && logoutMethod === 'backchannel' && sls.binding === 'redirect') {
+      throw new BadRequestException({ message: 'Back-channel logout needs a SOAP or POST SingleLogoutService; this SP offers only Redirect.' });
+    }
+    if (sls && logoutMethod !== 'backchannel' && sls.binding === 'soap') {
+      throw new BadRequestException({ message: 'Front-channel logout needs a Redirect or POST SingleLogoutService, not SOAP.' });
+    }
+    const requireSignedRequests = options.requireSignedRequests ?? metadata.authnRequestsSigned;
+    if (requireSignedRequests && !metadata.certificates.length) {
+      throw new BadRequestException({ message: 'Signed requests are required, but the metadata has no signing certificate to verify them with.' });
+    }
+    const nameIdSource = options.nameIdSource ?? 'persistent';
+    const slug = options.slug ?? slugFor(metadata.entityId);
+    const now = this.clock.now();
+    return this.db.transaction(async (tx) => {
+      if (await tx.existsBy(SamlServiceProvider, { entityId: metadata.entityId })) throw new ConflictException(`an SP with entityID ${metadata.entityId} is already registered`);
+      if (await tx.existsBy(Provider, { slug })) throw new ConflictException(`a provider "${slug}" already exists`);
+      const provider = await tx.save(Provider, { id: newId(), slug, name: options.name ?? metadata.entityId, protocol: 'saml', enabled: true, invalidationFlowId: null, createdAt: now, updatedAt: now });
+      const sp = await tx.save(SamlServiceProvider, {
+        providerId: provider.id, entityId: metadata.entityId, acsEndpoints: metadata.acs,
+        slsUrl: sls?.url ?? null, slsResponseUrl: sls?.responseUrl ?? null, slsBinding: sls?.binding ?? null, logoutMethod,
+        signLogoutRequests: options.signLogoutRequests ?? true, requireSignedRequests, certificates: metadata.certificates,
+        nameIdSource, nameIdFormat: NAMEID_FORMAT_OF[nameIdSource],
+        signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+      });
+      await this.audit.record({ action: 'saml_sp.registered', actor, target: { type: 'provider', id: provider.id }, details: { entityId: metadata.entityId, slug } }, tx);
+      return Object.assign(sp, { provider });
+    });
+  }
+
+  async byProviderId(providerId: string): Promise<RegisteredSp> {
+    return (await this.db.getRepository(SamlServiceProvider).findOneOrFail({ where: { providerId }, relations: { provider: true } })) as RegisteredSp;
+  }
+
+  view(sp: RegisteredSp) {
+    return {
+      entityId: sp.entityId, acs: sp.acsEndpoints, singleLogout: sp.slsUrl ? { url: sp.slsUrl, responseUrl: sp.slsResponseUrl, binding: sp.slsBinding } : null,
+      logoutMethod: sp.logoutMethod, signLogoutRequests: sp.signLogoutRequests, requireSignedRequests: sp.requireSignedRequests,
+      certificates: sp.certificates.length, nameIdSource: sp.nameIdSource, nameIdFormat: sp.nameIdFormat,
+    };
+  }
+}
+
+/** The SingleLogoutService to use: the one the administrator named, else the best fit for the logout method. */
+function pickSingleLogout(metadata: SpMetadata, options: SpImportOptions) {
+  const offered = metadata.singleLogout;
+  if (options.slsBinding) {
+    const named = offered.find((endpoint) => endpoint.binding === options.slsBinding);
+    if (!named) throw new BadRequestException({ message: `The SP's metadata has no SingleLogoutService with the ${options.slsBinding} binding.` });
+    return named;
+  }
+  const preference: BindingName[] = options.logoutMethod === 'backchannel' ? ['soap', 'post'] : ['redirect', 'post', 'soap'];
+  for (const binding of preference) {
+    const found = offered.find((endpoint) => endpoint.binding === binding);
+    if (found) return found;
+  }
+  // Offered endpoints that all misfit the method: say so, rather than register an SP logout cannot reach.
+  if (offered.length) {
+    throw new BadRequestException({ message: `Back-channel logout needs a SOAP or POST SingleLogoutService; this SP offers only ${offered.map((endpoint) => endpoint.binding).join(', ')}.` });
+  }
+  return null;
+}
+
+function slugFor(entityId: string): string {
+  let base: string;
+  try {
+    base = new URL(entityId).hostname;
+  } catch {
+    base = entityId;
+  }
+  return `saml-${base.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`.slice(0, 56) + `-${newId().slice(0, 6)}`;
+}

@@ -1,0 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { selfSignedCertificate } from '../../libs/core/src/keys/certificate';
+
+/** A service provider's own RSA key and self-signed certificate, as an SP operator would make them. */
+export async function spKeys(name: string): Promise<{ privateKey: string; certificate: string }> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const certificate = await selfSignedCertificate(privatePem, publicKey.export({ type: 'spki', format: 'pem' }) as string, name, 365);
+  return { privateKey: privatePem, certificate };
+}
