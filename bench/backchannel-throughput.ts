@@ -11,7 +11,7 @@ import { OidcClientsService, type OidcAlg, signJwt } from '@signoff/oidc';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { startApp } from '../test/support/test-app';
-import { ensureRedis, startReceiver } from './support';
+import { ensureRedis, runBench, startReceiver } from './support';
 
 const DELIVERIES = Number(process.env.DELIVERIES ?? 10_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
@@ -80,10 +80,6 @@ async function main() {
   await t.close();
   await receiver.close();
   await stopRedis();
-  process.exit(0);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

@@ -8,7 +8,7 @@ import { DataSource, In, Not } from 'typeorm';
 import { Browser } from '../test/support/browser';
 import { login, registerClient, type TestClient } from '../test/support/relying-party';
 import { freePort, startApp } from '../test/support/test-app';
-import { ensureRedis, ms, percentile, startReceiver } from './support';
+import { ensureRedis, ms, percentile, runBench, startReceiver } from './support';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const CLIENTS = Number(process.env.CLIENTS ?? 20);
@@ -131,10 +131,6 @@ async function main() {
   console.log(`back-channel requests received: ${receiver.received()} (expected ${2 * CLIENTS * ROUNDS})`);
   await receiver.close();
   await stopRedis();
-  process.exit(0);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

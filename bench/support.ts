@@ -41,3 +41,11 @@ export function percentile(samples: number[], p: number): number {
 }
 
 export const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+/** Runs a benchmark to the end and exits: its servers, queues and timers are not worth closing one by one. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(() => process.exit(0), (error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
