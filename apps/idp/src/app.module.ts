@@ -31,6 +31,7 @@ import { RegisterController } from './oidc/register.controller';
 import { RevokeController } from './oidc/revoke.controller';
 import { TokenController } from './oidc/token.controller';
 import { SamlMetadataController } from './saml/metadata.controller';
+import { SamlSsoController } from './saml/sso.controller';
 import { UserinfoController } from './oidc/userinfo.controller';
 
 /** The idp's controllers and their services, without the process-wide modules. */
@@ -38,7 +39,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
   imports: [SessionsModule, FlowsModule, OidcModule, SamlModule],
   controllers: [
     AccountController, LoginController, LogoutController, HealthController,
-    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController, SamlMetadataController,
+    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController, SamlMetadataController, SamlSsoController,
     UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, OpenApiController,
   ],
   providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin, LogoutRunner],

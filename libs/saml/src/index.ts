@@ -4,3 +4,7 @@ export * from './providers/saml-sps.service';
 export * from './saml.module';
 export * from './xml/namespaces';
 export * from './xml/safe-xml';
+export * from './sso/authn-request';
+export * from './sso/response';
+export * from './sso/saml-sso.service';
+export * from './xml/signatures';

@@ -44,3 +44,17 @@ button.link { background: none; color: #2f5bd3; padding: 0; margin: 0; }
 ul.accounts { list-style: none; padding: 0; }
 ul.accounts li { display: flex; justify-content: space-between; align-items: center; padding: .6rem 0; border-bottom: 1px solid #e4e7ee; }
 `;
+
+/** A page whose form POSTs itself to another site: OAuth's form_post response mode, SAML's HTTP-POST binding. */
+export function formPostPage(url: string, fields: Record<string, string>): string {
+  const inputs = Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${h(name)}" value="${h(value)}">`).join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Signing in…</title></head>
+<body onload="document.forms[0].submit()">
+<form method="post" action="${h(url)}">
+${inputs}
+<noscript><button type="submit">Continue</button></noscript>
+</form>
+</body></html>
+`;
+}

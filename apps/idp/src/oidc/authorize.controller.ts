@@ -7,7 +7,8 @@ import {
 import { IdpSessionsService, type LiveSession } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { chooserPage, formPostPage } from './authorize.pages';
+import { formPostPage } from '../http/html';
+import { chooserPage } from './authorize.pages';
 
 /**
  * The authorization endpoint (OIDC Core 3.1.2): the authorization code flow with PKCE, on the

@@ -60,6 +60,12 @@ export class SamlSpsService {
     });
   }
 
+  /** An enabled SP by entityID, or null. */
+  async byEntityId(entityId: string): Promise<RegisteredSp | null> {
+    const sp = (await this.db.getRepository(SamlServiceProvider).findOne({ where: { entityId }, relations: { provider: true } })) as RegisteredSp | null;
+    return sp?.provider.enabled ? sp : null;
+  }
+
   async byProviderId(providerId: string): Promise<RegisteredSp> {
     return (await this.db.getRepository(SamlServiceProvider).findOneOrFail({ where: { providerId }, relations: { provider: true } })) as RegisteredSp;
   }

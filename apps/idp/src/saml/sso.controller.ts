@@ -1,0 +1,120 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import { Clock, CONFIG, type Config, randomToken, RedisService } from '@signoff/core';
+import {
+  type AuthnRequestInfo, AuthnRequestError, type IncomingAuthnRequest, MAX_RELAY_STATE, peekIssuer, SamlSpsService, SamlSsoService, UnsafeXmlError,
+  validateAuthnRequest,
+} from '@signoff/saml';
+import { IdpSessionsService } from '@signoff/sessions';
+import type { Request, Response } from 'express';
+import { BrowserService } from '../http/browser.service';
+import { formPostPage } from '../http/html';
+
+/** A validated SSO request waiting for the user to sign in (kept 15 minutes in Redis). */
+interface PendingSso {
+  providerId: string;
+  /** id is null for IdP-initiated SSO (no InResponseTo). */
+  request: { id: string | null; acsUrl: string; forceAuthn: boolean; relayState: string | null };
+  createdAt: number;
+}
+
+const PENDING_TTL_SECONDS = 15 * 60;
+const REPLAY_TTL_SECONDS = 10 * 60;
+
+/**
+ * SAML Web Browser SSO (profiles §4.1): AuthnRequests over HTTP-Redirect and HTTP-POST, and
+ * IdP-initiated SSO; the Response always goes back with HTTP-POST to an ACS from the SP's metadata.
+ * A request that fails validation gets an error page: nothing in it can be trusted to send a reply to.
+ */
+@Controller('saml/sso')
+export class SamlSsoController {
+  constructor(
+    private readonly sps: SamlSpsService,
+    private readonly sso: SamlSsoService,
+    private readonly sessions: IdpSessionsService,
+    private readonly browser: BrowserService,
+    private readonly redis: RedisService,
+    private readonly clock: Clock,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  @Get()
+  async redirectBinding(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const query = req.query as Record<string, unknown>;
+    const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+    await this.start(req, res, { binding: 'redirect', samlRequest: required(query.SAMLRequest), relayState: text(query.RelayState, 'RelayState'), rawQuery });
+  }
+
+  @Post()
+  @HttpCode(200)
+  async postBinding(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
+    await this.start(req, res, { binding: 'post', samlRequest: required(body.SAMLRequest), relayState: text(body.RelayState, 'RelayState') });
+  }
+
+  /** IdP-initiated SSO: /saml/sso/init?sp=<entityID>[&RelayState=…] sends an unsolicited Response to the SP's default ACS. */
+  @Get('init')
+  async idpInitiated(@Req() req: Request, @Res() res: Response, @Query('sp') entityId: unknown, @Query('RelayState') relayState: unknown): Promise<void> {
+    const sp = typeof entityId === 'string' ? await this.sps.byEntityId(entityId) : null;
+    if (!sp) throw new BadRequestException('No such SAML service provider.');
+    const relay = text(relayState, 'RelayState');
+    if (relay !== null && relay.length > MAX_RELAY_STATE) throw new BadRequestException(`RelayState is longer than ${MAX_RELAY_STATE} bytes.`);
+    const acs = sp.acsEndpoints.filter((endpoint) => endpoint.binding === 'post');
+    const acsUrl = (acs.find((endpoint) => endpoint.isDefault) ?? acs[0])?.url;
+    if (!acsUrl) throw new BadRequestException('The SP has no HTTP-POST AssertionConsumerService.');
+    await this.proceed(req, res, { providerId: sp.providerId, request: { id: null, acsUrl, forceAuthn: false, relayState: relay }, createdAt: this.clock.now().getTime() }, null);
+  }
+
+  /** Back from the login page. */
+  @Get('resume')
+  async resume(@Req() req: Request, @Res() res: Response, @Query('request') handle: unknown): Promise<void> {
+    const raw = typeof handle === 'string' && /^[A-Za-z0-9_-]{22}$/.test(handle) ? await this.redis.client.get(this.redis.key('saml-sso', handle)) : null;
+    if (!raw) throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
+    await this.proceed(req, res, JSON.parse(raw) as PendingSso, handle as string);
+  }
+
+  private async start(req: Request, res: Response, message: IncomingAuthnRequest): Promise<void> {
+    let info: AuthnRequestInfo;
+    let providerId: string;
+    try {
+      const sp = await this.sps.byEntityId(peekIssuer(message));
+      if (!sp) throw new AuthnRequestError('the Issuer is not a registered service provider');
+      info = validateAuthnRequest(message, sp, `${this.config.publicUrl}/saml/sso`, this.clock.now());
+      providerId = sp.providerId;
+    } catch (error) {
+      if (error instanceof AuthnRequestError || error instanceof UnsafeXmlError) throw new BadRequestException(`The SAML request was refused: ${error.message}.`);
+      throw error;
+    }
+    const fresh = await this.redis.client.set(this.redis.key('saml-authn-id', info.issuer, info.id), '1', 'EX', REPLAY_TTL_SECONDS, 'NX');
+    if (fresh !== 'OK') throw new BadRequestException('The SAML request was refused: this request was already used.');
+    await this.proceed(req, res, { providerId, request: info, createdAt: this.clock.now().getTime() }, null);
+  }
+
+  private async proceed(req: Request, res: Response, pending: PendingSso, handle: string | null): Promise<void> {
+    const browserId = this.browser.read(req);
+    const current = browserId ? await this.sessions.current(browserId) : null;
+    const fresh = current && current.authTime.getTime() >= pending.createdAt;
+    if (!current || (pending.request.forceAuthn && !fresh)) {
+      const id = handle ?? randomToken(16);
+      await this.redis.client.set(this.redis.key('saml-sso', id), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
+      return res.redirect(303, `/login?return_to=${encodeURIComponent(`/saml/sso/resume?request=${id}`)}${current ? `&login_hint=${encodeURIComponent(current.user.username)}` : ''}`);
+    }
+    if (handle) await this.redis.client.del(this.redis.key('saml-sso', handle));
+    const sp = await this.sps.byProviderId(pending.providerId);
+    await this.sessions.touch(current);
+    const { xml } = await this.sso.respond(sp, current.user, current, { id: pending.request.id, acsUrl: pending.request.acsUrl });
+    const fields: Record<string, string> = { SAMLResponse: Buffer.from(xml).toString('base64') };
+    if (pending.request.relayState !== null) fields.RelayState = pending.request.relayState;
+    res.type('html').send(formPostPage(pending.request.acsUrl, fields));
+  }
+}
+
+function text(value: unknown, name: string): string | null {
+  if (value === undefined || value === '') return null;
+  if (typeof value !== 'string') throw new BadRequestException(`${name} must be given once.`);
+  return value;
+}
+
+function required(value: unknown): string {
+  const message = text(value, 'SAMLRequest');
+  if (message === null) throw new BadRequestException('SAMLRequest is missing.');
+  return message;
+}

@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock, CONFIG, type Config, type IdpSession, KeysService, newId, randomToken, SamlSession, type User } from '@signoff/core';
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { certificateBody } from '../metadata/idp-metadata';
+import type { RegisteredSp } from '../providers/saml-sps.service';
+import { buildResponse } from './response';
+
+/** The NameID an SP sees for a user, by the SP's NameID source. Persistent IDs are opaque and differ per SP. */
+export function nameIdFor(user: User, sp: RegisteredSp): string {
+  switch (sp.nameIdSource) {
+    case 'email': return user.email ?? user.username;
+    case 'username': return user.username;
+    case 'transient': return `_${randomToken(16)}`;
+    default: return createHash('sha256').update(`${sp.providerId}:${user.id}`).digest('base64url');
+  }
+}
+
+/**
+ * Issues an assertion for a user's IdP session and records the SamlSession it creates: SessionIndex,
+ * and the NameID exactly as issued (format and qualifiers), for the LogoutRequests to come.
+ */
+@Injectable()
+export class SamlSsoService {
+  constructor(private readonly db: DataSource, private readonly keys: KeysService, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {}
+
+  async respond(sp: RegisteredSp, user: User, idpSession: IdpSession, request: { id: string | null; acsUrl: string }): Promise<{ xml: string; session: SamlSession }> {
+    const now = this.clock.now();
+    const key = await this.keys.active('saml', 'RS256');
+    const session = await this.db.getRepository(SamlSession).save(this.db.getRepository(SamlSession).create({
+      id: newId(), idpSessionId: idpSession.id, providerId: sp.providerId, userId: user.id, createdAt: now, endedAt: null, state: 'active',
+      sessionIndex: `_${randomToken(20)}`, nameId: nameIdFor(user, sp), nameIdFormat: sp.nameIdFormat,
+      nameQualifier: this.config.saml.entityId, spNameQualifier: sp.entityId, sessionNotOnOrAfter: idpSession.expiresAt,
+    }));
+    const { xml } = buildResponse({
+      idpEntityId: this.config.saml.entityId, spEntityId: sp.entityId, acsUrl: request.acsUrl, inResponseTo: request.id,
+      nameId: session.nameId, nameIdFormat: session.nameIdFormat, sessionIndex: session.sessionIndex, sessionNotOnOrAfter: idpSession.expiresAt,
+      authnInstant: idpSession.authTime, now, key: key.privateKey, certificateBody: certificateBody(key.certificatePem!),
+      attributes: { email: user.email ? [user.email] : [], username: [user.username], name: user.name ? [user.name] : [] },
+    });
+    return { xml, session };
+  }
+}

@@ -1,0 +1,105 @@
+import { createVerify, type KeyObject, X509Certificate } from 'node:crypto';
+import { SignedXml } from 'xml-crypto';
+import { NS } from './namespaces';
+import { children, parseXml, UnsafeXmlError } from './safe-xml';
+
+export const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+
+/** Algorithms accepted from SPs: SHA-256 and up; SHA-1 is refused. */
+const ACCEPTED_SIGNATURE_ALGORITHMS: Record<string, string> = {
+  [RSA_SHA256]: 'RSA-SHA256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'RSA-SHA512',
+};
+
+/**
+ * Signs the element with this ID (enveloped, exclusive c14n, RSA-SHA256), placing the Signature right
+ * after its Issuer as the SAML schema requires. `certificateBody` goes into KeyInfo for the SP's sake.
+ */
+export function signElement(xml: string, elementId: string, key: KeyObject, certificateBody: string): string {
+  const signer = new SignedXml({
+    privateKey: key as never,
+    signatureAlgorithm: RSA_SHA256,
+    canonicalizationAlgorithm: EXC_C14N,
+    getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${certificateBody}</ds:X509Certificate></ds:X509Data>`,
+  });
+  signer.addReference({ xpath: `//*[@ID='${elementId}']`, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
+  signer.computeSignature(xml, {
+    prefix: 'ds',
+    location: { reference: `//*[@ID='${elementId}']/*[local-name(.)='Issuer']`, action: 'after' },
+  });
+  return signer.getSignedXml();
+}
+
+/**
+ * Verifies an enveloped signature the only safe way: exactly one ds:Signature, a child of the root;
+ * exactly one Reference, to the root's own ID; checked against the pinned certificates only (KeyInfo
+ * is never trusted); SHA-1 refused. Returns the signed bytes, re-parsed: callers read every field
+ * from that document, never from the one received (signature wrapping).
+ */
+export function verifyEnveloped(xml: string, certificates: string[]): Document {
+  const received = parseXml(xml);
+  const root = received.documentElement;
+  const signatures = received.getElementsByTagNameNS(NS.ds, 'Signature');
+  const own = children(root, NS.ds, 'Signature');
+  if (signatures.length !== 1 || own.length !== 1) throw new UnsafeXmlError('the message must carry exactly one signature, as a child of its root element');
+  const id = root.getAttribute('ID');
+  if (!id) throw new UnsafeXmlError('the signed element has no ID');
+  if (duplicateIds(received, id)) throw new UnsafeXmlError('the message has more than one element with the signed ID');
+  const references = own[0].getElementsByTagNameNS(NS.ds, 'Reference');
+  if (references.length !== 1 || references[0].getAttribute('URI') !== `#${id}`) throw new UnsafeXmlError('the signature must reference the root element, and only it');
+  const method = own[0].getElementsByTagNameNS(NS.ds, 'SignatureMethod')[0]?.getAttribute('Algorithm') ?? '';
+  if (!ACCEPTED_SIGNATURE_ALGORITHMS[method]) throw new UnsafeXmlError(`the signature algorithm ${method || '(none)'} is not accepted`);
+  const digests = Array.from(own[0].getElementsByTagNameNS(NS.ds, 'DigestMethod') as ArrayLike<Element>).map((node) => node.getAttribute('Algorithm'));
+  if (digests.some((algorithm) => algorithm === 'http://www.w3.org/2000/09/xmldsig#sha1')) throw new UnsafeXmlError('SHA-1 digests are not accepted');
+
+  for (const pem of certificates) {
+    const verifier = new SignedXml({ publicCert: pem, getCertFromKeyInfo: () => null });
+    verifier.loadSignature(own[0]);
+    let valid: boolean;
+    try {
+      valid = verifier.checkSignature(xml);
+    } catch {
+      valid = false; // xml-crypto throws on a bad SignatureValue and returns false on a digest mismatch
+    }
+    if (!valid) continue;
+    const [signed] = verifier.getSignedReferences();
+    if (!signed) continue;
+    return parseXml(signed);
+  }
+  throw new UnsafeXmlError('the signature does not verify with the registered certificate(s)');
+}
+
+function duplicateIds(doc: Document, id: string): boolean {
+  let count = 0;
+  const all = doc.getElementsByTagNameNS('*', '*');
+  for (let i = 0; i < all.length; i++) if (all[i].getAttribute('ID') === id) count++;
+  return count > 1;
+}
+
+/**
+ * Verifies an HTTP-Redirect binding signature (SAML bindings §3.4.4.1) over the query octets exactly
+ * as received: `SAMLRequest=…&RelayState=…&SigAlg=…` (or SAMLResponse), never re-encoded.
+ */
+export function verifyRedirectSignature(rawQuery: string, certificates: string[], messageParam: 'SAMLRequest' | 'SAMLResponse'): void {
+  const parts = new Map<string, string>();
+  for (const pair of rawQuery.split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) parts.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  const sigAlg = decodeURIComponent(parts.get('SigAlg') ?? '');
+  const signature = parts.get('Signature');
+  const algorithm = ACCEPTED_SIGNATURE_ALGORITHMS[sigAlg];
+  if (!signature) throw new UnsafeXmlError('the request is not signed');
+  if (!algorithm) throw new UnsafeXmlError(`the signature algorithm ${sigAlg || '(none)'} is not accepted`);
+  const signed = [messageParam, 'RelayState', 'SigAlg'].filter((name) => parts.has(name)).map((name) => `${name}=${parts.get(name)}`).join('&');
+  const bytes = Buffer.from(decodeURIComponent(signature), 'base64');
+  for (const pem of certificates) {
+    const verify = createVerify(algorithm);
+    verify.update(signed);
+    if (verify.verify(new X509Certificate(pem).publicKey, bytes)) return;
+  }
+  throw new UnsafeXmlError('the signature does not verify with the registered certificate(s)');
+}

@@ -1,0 +1,164 @@
+import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import { SamlSession, SigningKey, SYSTEM, UsersService } from '@signoff/core';
+import { parseSpMetadata, SamlSpsService, type SpImportOptions } from '@signoff/saml';
+import * as samlify from 'samlify';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { Browser } from '../support/browser';
+import { spKeys } from '../support/sp-keys';
+import { startApp, type TestApp } from '../support/test-app';
+
+let t: TestApp;
+let idpCert: string;
+
+beforeAll(async () => {
+  t = await startApp();
+  await t.app.get(UsersService).create({ username: 'alice', password: 'alice password', email: 'alice@example.com', name: 'Alice' }, SYSTEM);
+  idpCert = (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' })).certificatePem!;
+});
+afterAll(() => t.close());
+
+/** A node-saml SP registered at Signoff from its own metadata. */
+async function nodeSamlSp(host: string, options: { signRequests?: boolean; import?: SpImportOptions } = {}) {
+  const keys = await spKeys(host);
+  const sp = new SAML({
+    issuer: `https://${host}/metadata`, callbackUrl: `https://${host}/acs`, logoutCallbackUrl: `https://${host}/slo`,
+    entryPoint: `${t.url}/saml/sso`, idpIssuer: `${t.url}/saml/metadata`, idpCert, audience: `https://${host}/metadata`,
+    wantAssertionsSigned: true, wantAuthnResponseSigned: true, validateInResponseTo: ValidateInResponseTo.always,
+    signatureAlgorithm: 'sha256', ...(options.signRequests ? { privateKey: keys.privateKey } : {}),
+  });
+  await t.app.get(SamlSpsService).import(parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)), { requireSignedRequests: options.signRequests, ...options.import }, SYSTEM);
+  return sp;
+}
+
+/** Follows Signoff's redirects, signs in when asked, and returns the auto-posting form's fields. */
+async function run(browser: Browser, url: string, credentials = { username: 'alice', password: 'alice password' }) {
+  const target = new URL(url);
+  let response = await browser.get(target.pathname + target.search);
+  for (let hops = 0; hops < 6 && response.status === 303; hops++) {
+    response = await browser.get(response.headers.location);
+    if (response.text.includes('name="password"')) {
+      const returnTo = /name="return_to" value="([^"]+)"/.exec(response.text)![1];
+      response = await browser.post('/login', { ...credentials, csrf: browser.csrf, return_to: returnTo });
+    }
+  }
+  if (response.status !== 200 || !response.text.includes('SAMLResponse')) throw new Error(`no SAML response: ${response.status} ${response.text.slice(0, 300)}`);
+  const action = /<form method="post" action="([^"]+)"/.exec(response.text)![1];
+  const fields = Object.fromEntries([...response.text.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((match) => [match[1], match[2].replace(/&#(\d+);/g, (_m, code) => String.fromCharCode(Number(code)))]));
+  return { action, fields };
+}
+
+describe('SP-initiated SSO', () => {
+  it('answers node-saml\'s AuthnRequest with a signed Response it accepts, and records the SamlSession', async () => {
+    const sp = await nodeSamlSp('wiki.example');
+    const { action, fields } = await run(new Browser(t.url), await sp.getAuthorizeUrlAsync('relay-42', undefined, {}));
+    expect(action).toBe('https://wiki.example/acs');
+    expect(fields.RelayState).toBe('relay-42');
+    const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
+    expect(profile).toMatchObject({ issuer: `${t.url}/saml/metadata`, nameIDFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', email: 'alice@example.com', username: 'alice' });
+    const session = await t.app.get(DataSource).getRepository(SamlSession).findOneByOrFail({ sessionIndex: profile!.sessionIndex! });
+    expect(session).toMatchObject({ nameId: profile!.nameID, spNameQualifier: 'https://wiki.example/metadata', nameQualifier: `${t.url}/saml/metadata`, state: 'active' });
+    expect(session.sessionNotOnOrAfter).toBeInstanceOf(Date);
+  });
+
+  it('accepts a signed Redirect request from an SP that must sign, and refuses it tampered or replayed', async () => {
+    const sp = await nodeSamlSp('crm.example', { signRequests: true, import: { nameIdSource: 'email' } });
+    const url = await sp.getAuthorizeUrlAsync('r1', undefined, {});
+    expect(url).toContain('Signature=');
+    const browser = new Browser(t.url);
+    const { fields } = await run(browser, url);
+    const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
+    expect(profile!.nameID).toBe('alice@example.com');
+
+    const replay = await request(t.url).get(new URL(url).pathname + new URL(url).search);
+    expect(replay.status).toBe(400);
+    expect(replay.text).toContain('already used');
+    const fresh = new URL(await sp.getAuthorizeUrlAsync('r2', undefined, {}));
+    fresh.searchParams.set('RelayState', 'r3'); // the signature covered r2
+    const tampered = await request(t.url).get(fresh.pathname + fresh.search).set('Accept', 'text/html');
+    expect(tampered.status).toBe(400);
+    expect(tampered.text).toContain('does not verify');
+    const unsigned = new URL(await sp.getAuthorizeUrlAsync('r4', undefined, {}));
+    unsigned.searchParams.delete('Signature');
+    expect((await request(t.url).get(unsigned.pathname + unsigned.search)).text).toContain('not signed');
+  });
+
+  it('verifies an enveloped signature on a POST-binding request, and refuses it once the signed content is changed', async () => {
+    const keys = await spKeys('post.example');
+    const sp = new SAML({
+      issuer: 'https://post.example/metadata', callbackUrl: 'https://post.example/acs', entryPoint: `${t.url}/saml/sso`, idpCert,
+      audience: 'https://post.example/metadata', privateKey: keys.privateKey, signatureAlgorithm: 'sha256', authnRequestBinding: 'HTTP-POST',
+      skipRequestCompression: true, // the POST binding carries plain base64 (SAML bindings §3.5.4)
+      digestAlgorithm: 'sha256', wantAssertionsSigned: true, wantAuthnResponseSigned: true,
+    });
+    await t.app.get(SamlSpsService).import(parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)), { requireSignedRequests: true }, SYSTEM);
+    const form = await sp.getAuthorizeFormAsync('p1', undefined);
+    const samlRequest = /name="SAMLRequest" value="([^"]+)"/.exec(form)![1];
+    const xml = Buffer.from(samlRequest, 'base64').toString('utf8');
+    expect(xml).toContain('<Signature');
+    const browser = new Browser(t.url);
+    await browser.login('alice', 'alice password');
+    const accepted = await browser.post('/saml/sso', { SAMLRequest: samlRequest, RelayState: 'p1' });
+    expect([accepted.status, /<p class="error">([^<]*)/.exec(accepted.text)?.[1]]).toEqual([200, undefined]);
+    expect(accepted.text).toContain('name="SAMLResponse"');
+    const changed = Buffer.from(xml.replace('https://post.example/acs', 'https://evil.example/acs')).toString('base64');
+    const refused = await browser.post('/saml/sso', { SAMLRequest: changed, RelayState: 'p1' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('does not verify');
+
+    // node-saml's default digest is SHA-1, which is refused.
+    const sha1 = new SAML({ ...sp.options, digestAlgorithm: 'sha1' });
+    const sha1Request = /name="SAMLRequest" value="([^"]+)"/.exec(await sha1.getAuthorizeFormAsync('p2', undefined))![1];
+    const weak = await browser.post('/saml/sso', { SAMLRequest: sha1Request, RelayState: 'p2' });
+    expect(weak.status).toBe(400);
+    expect(weak.text).toContain('SHA-1 digests are not accepted');
+  });
+
+  it('answers samlify\'s AuthnRequest with a Response samlify accepts', async () => {
+    samlify.setSchemaValidator({ validate: async () => 'skipped: the SP\'s schema validation is not under test' });
+    const idp = samlify.IdentityProvider({ metadata: (await request(t.url).get('/saml/metadata')).text });
+    const sp = samlify.ServiceProvider({
+      entityID: 'https://shop.example/sp', wantAssertionsSigned: true,
+      assertionConsumerService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: 'https://shop.example/acs' }],
+      singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: 'https://shop.example/slo' }],
+    });
+    await t.app.get(SamlSpsService).import(parseSpMetadata(sp.getMetadata()), { nameIdSource: 'username' }, SYSTEM);
+    const { context } = sp.createLoginRequest(idp, 'redirect') as { context: string };
+    const { fields } = await run(new Browser(t.url), context);
+    const { extract } = await sp.parseLoginResponse(idp, 'post', { body: { SAMLResponse: fields.SAMLResponse } });
+    expect(extract.nameID).toBe('alice');
+    expect(extract.sessionIndex?.sessionIndex).toMatch(/^_/);
+  });
+});
+
+describe('IdP-initiated SSO and refusals', () => {
+  it('sends an unsolicited Response node-saml accepts when it allows them', async () => {
+    const keys = await spKeys('portal.example');
+    const sp = new SAML({ issuer: 'https://portal.example/metadata', callbackUrl: 'https://portal.example/acs', idpCert, audience: 'https://portal.example/metadata', wantAssertionsSigned: true, wantAuthnResponseSigned: true });
+    await t.app.get(SamlSpsService).import(parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)), {}, SYSTEM);
+    const { fields } = await run(new Browser(t.url), `${t.url}/saml/sso/init?sp=${encodeURIComponent('https://portal.example/metadata')}&RelayState=home`);
+    expect(fields.RelayState).toBe('home');
+    const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
+    expect(profile!.nameID).toBeTruthy();
+  });
+
+  it.each([
+    ['an unknown Issuer', (xml: string) => xml.replace('https://wiki2.example/metadata', 'https://evil.example/metadata'), /not a registered service provider/],
+    ['an ACS URL that is not in the metadata', (xml: string) => xml.replace('https://wiki2.example/acs', 'https://evil.example/acs'), /AssertionConsumerService is not in the SP/],
+    ['an old IssueInstant', (xml: string) => xml.replace(/IssueInstant="[^"]+"/, 'IssueInstant="2020-01-01T00:00:00Z"'), /IssueInstant/],
+    ['a DOCTYPE', (xml: string) => `<!DOCTYPE x [<!ENTITY e "e">]>${xml}`, /DOCTYPE/],
+  ])('refuses a request with %s', async (_name, mutate, message) => {
+    await nodeSamlSp('wiki2.example').catch(() => undefined);
+    const xml = `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_abc${Math.random().toString(16).slice(2)}" Version="2.0" IssueInstant="${new Date().toISOString()}" AssertionConsumerServiceURL="https://wiki2.example/acs" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>https://wiki2.example/metadata</saml:Issuer></samlp:AuthnRequest>`;
+    const response = await request(t.url).post('/saml/sso').type('form').set('Accept', 'text/html').send({ SAMLRequest: Buffer.from(mutate(xml)).toString('base64') });
+    expect(response.status).toBe(400);
+    expect(response.text).toMatch(message);
+    expect(response.text).not.toContain('SAMLResponse');
+  });
+
+  it('refuses a RelayState over 80 bytes', async () => {
+    const sp = await nodeSamlSp('long.example');
+    const url = new URL(await sp.getAuthorizeUrlAsync('x'.repeat(81), undefined, {}));
+    expect((await request(t.url).get(url.pathname + url.search)).status).toBe(400);
+  });
+});
