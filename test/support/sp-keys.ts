@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { selfSignedCertificate } from '../../libs/core/src/keys/certificate';
+import { selfSignedCertificate } from '@signoff/core';
 
 /** A service provider's own RSA key and self-signed certificate, as an SP operator would make them. */
 export async function spKeys(name: string): Promise<{ privateKey: string; certificate: string }> {

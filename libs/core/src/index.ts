@@ -9,6 +9,7 @@ export * from './crypto/password';
 export * from './crypto/random';
 export * from './database/data-source';
 export * from './entities';
+export * from './keys/certificate';
 export * from './keys/keys.service';
 export * from './lifecycle/within';
 export * from './logging/json-logger';
