@@ -5,6 +5,7 @@ import * as samlify from 'samlify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
+import { samlSignIn } from '../support/saml';
 import { spKeys } from '../support/sp-keys';
 import { startApp, type TestApp } from '../support/test-app';
 
@@ -31,27 +32,10 @@ async function nodeSamlSp(host: string, options: { signRequests?: boolean; impor
   return sp;
 }
 
-/** Follows Signoff's redirects, signs in when asked, and returns the auto-posting form's fields. */
-async function run(browser: Browser, url: string, credentials = { username: 'alice', password: 'alice password' }) {
-  const target = new URL(url);
-  let response = await browser.get(target.pathname + target.search);
-  for (let hops = 0; hops < 6 && response.status === 303; hops++) {
-    response = await browser.get(response.headers.location);
-    if (response.text.includes('name="password"')) {
-      const returnTo = /name="return_to" value="([^"]+)"/.exec(response.text)![1];
-      response = await browser.post('/login', { ...credentials, csrf: browser.csrf, return_to: returnTo });
-    }
-  }
-  if (response.status !== 200 || !response.text.includes('SAMLResponse')) throw new Error(`no SAML response: ${response.status} ${response.text.slice(0, 300)}`);
-  const action = /<form method="post" action="([^"]+)"/.exec(response.text)![1];
-  const fields = Object.fromEntries([...response.text.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((match) => [match[1], match[2].replace(/&#(\d+);/g, (_m, code) => String.fromCharCode(Number(code)))]));
-  return { action, fields };
-}
-
 describe('SP-initiated SSO', () => {
   it('answers node-saml\'s AuthnRequest with a signed Response it accepts, and records the SamlSession', async () => {
     const sp = await nodeSamlSp('wiki.example');
-    const { action, fields } = await run(new Browser(t.url), await sp.getAuthorizeUrlAsync('relay-42', undefined, {}));
+    const { action, fields } = await samlSignIn(new Browser(t.url), await sp.getAuthorizeUrlAsync('relay-42', undefined, {}));
     expect(action).toBe('https://wiki.example/acs');
     expect(fields.RelayState).toBe('relay-42');
     const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
@@ -66,7 +50,7 @@ describe('SP-initiated SSO', () => {
     const url = await sp.getAuthorizeUrlAsync('r1', undefined, {});
     expect(url).toContain('Signature=');
     const browser = new Browser(t.url);
-    const { fields } = await run(browser, url);
+    const { fields } = await samlSignIn(browser, url);
     const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
     expect(profile!.nameID).toBe('alice@example.com');
 
@@ -124,7 +108,7 @@ describe('SP-initiated SSO', () => {
     });
     await t.app.get(SamlSpsService).import(parseSpMetadata(sp.getMetadata()), { nameIdSource: 'username' }, SYSTEM);
     const { context } = sp.createLoginRequest(idp, 'redirect') as { context: string };
-    const { fields } = await run(new Browser(t.url), context);
+    const { fields } = await samlSignIn(new Browser(t.url), context);
     const { extract } = await sp.parseLoginResponse(idp, 'post', { body: { SAMLResponse: fields.SAMLResponse } });
     expect(extract.nameID).toBe('alice');
     expect(extract.sessionIndex?.sessionIndex).toMatch(/^_/);
@@ -136,7 +120,7 @@ describe('IdP-initiated SSO and refusals', () => {
     const keys = await spKeys('portal.example');
     const sp = new SAML({ issuer: 'https://portal.example/metadata', callbackUrl: 'https://portal.example/acs', idpCert, audience: 'https://portal.example/metadata', wantAssertionsSigned: true, wantAuthnResponseSigned: true });
     await t.app.get(SamlSpsService).import(parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)), {}, SYSTEM);
-    const { fields } = await run(new Browser(t.url), `${t.url}/saml/sso/init?sp=${encodeURIComponent('https://portal.example/metadata')}&RelayState=home`);
+    const { fields } = await samlSignIn(new Browser(t.url), `${t.url}/saml/sso/init?sp=${encodeURIComponent('https://portal.example/metadata')}&RelayState=home`);
     expect(fields.RelayState).toBe('home');
     const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
     expect(profile!.nameID).toBeTruthy();

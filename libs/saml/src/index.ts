@@ -8,3 +8,5 @@ export * from './sso/authn-request';
 export * from './sso/response';
 export * from './sso/saml-sso.service';
 export * from './xml/signatures';
+export * from './slo/logout-request';
+export * from './slo/saml-logout.protocol';

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { LogoutModule } from '@signoff/logout';
 import { SamlSpsService } from './providers/saml-sps.service';
+import { SamlLogoutProtocol } from './slo/saml-logout.protocol';
 import { SamlSsoService } from './sso/saml-sso.service';
 
-@Module({ providers: [SamlSpsService, SamlSsoService], exports: [SamlSpsService, SamlSsoService] })
+@Module({ imports: [LogoutModule], providers: [SamlSpsService, SamlSsoService, SamlLogoutProtocol], exports: [SamlSpsService, SamlSsoService, SamlLogoutProtocol] })
 export class SamlModule {}

@@ -1,0 +1,87 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Clock, CONFIG, type Config, type DeliveryChannel, KeysService, type LogoutDelivery, LogoutOperation, SamlServiceProvider, type SamlSession } from '@signoff/core';
+import { verdictForStatus } from '@signoff/dispatch';
+import { type BackchannelRequest, type BackchannelVerdict, type FrontchannelStep, type LogoutProtocol, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
+import { DataSource } from 'typeorm';
+import { certificateBody } from '../metadata/idp-metadata';
+import { logoutRequestXml, redirectUrl, signedOrPlain, soapEnvelope, soapLogoutResponseStatus } from './logout-request';
+
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+
+/**
+ * SAML's part in the logout engine: IdP-initiated LogoutRequests to each SP over the way it was
+ * registered for — back-channel SOAP (the SP's LogoutResponse Status decides) or server-side POST,
+ * or front-channel Redirect/POST inside an iframe on the logout page. The SP that started a logout is
+ * not sent a request: it gets the LogoutResponse instead.
+ */
+@Injectable()
+export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
+  readonly protocol = 'saml' as const;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly keys: KeysService,
+    private readonly clock: Clock,
+    private readonly registry: LogoutProtocolRegistry,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register(this);
+  }
+
+  async channels(session: SessionWithProvider, context: { initiatingProviderSessionId: string | null }): Promise<DeliveryChannel[]> {
+    if (session.id === context.initiatingProviderSessionId) return [];
+    const sp = await this.sp(session.providerId);
+    if (!sp.slsUrl || !sp.slsBinding) return [];
+    if (sp.logoutMethod === 'backchannel') return ['backchannel_saml'];
+    return [sp.logoutMethod === 'frontchannel_native' ? 'frontchannel_saml_native' : 'frontchannel_saml_iframe'];
+  }
+
+  async sessionsEnded(): Promise<void> {
+    // SAML sessions hold no tokens at the IdP: ending the row is all there is.
+  }
+
+  async buildBackchannelRequest(delivery: LogoutDelivery, session: SessionWithProvider): Promise<BackchannelRequest> {
+    const sp = await this.sp(session.providerId);
+    const { id, signed } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
+    if (sp.slsBinding === 'soap') return { url: sp.slsUrl!, body: soapEnvelope(signed), contentType: 'text/xml; charset=utf-8', messageId: id };
+    return { url: sp.slsUrl!, body: new URLSearchParams({ SAMLRequest: Buffer.from(signed).toString('base64') }).toString(), contentType: 'application/x-www-form-urlencoded', messageId: id };
+  }
+
+  /** SOAP: the SP's LogoutResponse must answer our request with Success. POST: any 2xx. */
+  readBackchannelReply(reply: { status: number; body: string }, request: BackchannelRequest): BackchannelVerdict {
+    const verdict = verdictForStatus(reply.status);
+    if (verdict !== 'succeeded') return { ok: false, retryable: verdict === 'retry', error: `HTTP ${reply.status}` };
+    if (!request.contentType.startsWith('text/xml')) return { ok: true, retryable: false };
+    const response = soapLogoutResponseStatus(reply.body);
+    if (!response) return { ok: false, retryable: false, error: 'the SOAP reply holds no LogoutResponse' };
+    if (response.inResponseTo !== request.messageId) return { ok: false, retryable: false, error: 'the LogoutResponse answers another request' };
+    return response.status === SUCCESS ? { ok: true, retryable: false } : { ok: false, retryable: false, error: `the SP answered ${response.status}` };
+  }
+
+  async buildFrontchannelStep(delivery: LogoutDelivery, session: SessionWithProvider): Promise<FrontchannelStep> {
+    const sp = await this.sp(session.providerId);
+    const { xml, signed } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
+    const key = sp.signLogoutRequests ? (await this.keys.active('saml', 'RS256')).privateKey : null;
+    if (sp.slsBinding === 'post') return { kind: 'iframe_post', url: sp.slsUrl!, fields: { SAMLRequest: Buffer.from(signed).toString('base64') } };
+    const url = redirectUrl(sp.slsUrl!, xml, key);
+    return sp.logoutMethod === 'frontchannel_native' ? { kind: 'redirect', url } : { kind: 'iframe', url };
+  }
+
+  /** The LogoutRequest for one delivery: plain XML (for Redirect) and enveloped-signed when configured (POST, SOAP). */
+  private async request(delivery: LogoutDelivery, session: SamlSession, sp: SamlServiceProvider) {
+    const operation = await this.db.getRepository(LogoutOperation).findOneByOrFail({ id: delivery.operationId });
+    const reason = operation.trigger === 'expiry' ? 'global-timeout' : ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) ? 'admin' : 'user';
+    const { id, xml } = logoutRequestXml({
+      idpEntityId: this.config.saml.entityId, destination: sp.slsUrl!, nameId: session.nameId, nameIdFormat: session.nameIdFormat,
+      nameQualifier: session.nameQualifier, spNameQualifier: session.spNameQualifier, sessionIndexes: [session.sessionIndex], reason, now: this.clock.now(),
+    });
+    const key = sp.signLogoutRequests ? await this.keys.active('saml', 'RS256') : null;
+    return { id, xml, signed: signedOrPlain(xml, id, key?.privateKey ?? null, key ? certificateBody(key.certificatePem!) : '') };
+  }
+
+  private sp(providerId: string): Promise<SamlServiceProvider> {
+    return this.db.getRepository(SamlServiceProvider).findOneByOrFail({ providerId });
+  }
+}
