@@ -2,7 +2,7 @@ import { createSign, type KeyObject } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { NS } from '../xml/namespaces';
 import { children, parseXml } from '../xml/safe-xml';
-import { RSA_SHA256, signElement } from '../xml/signatures';
+import { RSA_SHA256 } from '../xml/signatures';
 import { samlId } from '../sso/response';
 
 export interface LogoutRequestInput {
@@ -44,11 +44,6 @@ export function redirectUrl(location: string, xml: string, key: KeyObject | null
     query += `&Signature=${encodeURIComponent(createSign('RSA-SHA256').update(query).sign(key, 'base64'))}`;
   }
   return `${location}${location.includes('?') ? '&' : '?'}${query}`;
-}
-
-/** HTTP-POST and SOAP carry the message itself, with an enveloped signature when `key` is given. */
-export function signedOrPlain(xml: string, id: string, key: KeyObject | null, certificate: string): string {
-  return key ? signElement(xml, id, key, certificate) : xml;
 }
 
 export function soapEnvelope(xml: string): string {

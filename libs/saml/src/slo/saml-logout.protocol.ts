@@ -4,7 +4,8 @@ import { verdictForStatus } from '@signoff/dispatch';
 import { type BackchannelRequest, type BackchannelVerdict, type FrontchannelStep, type LogoutProtocol, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
 import { DataSource } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
-import { logoutRequestXml, redirectUrl, signedOrPlain, soapEnvelope, soapLogoutResponseStatus } from './logout-request';
+import { signElement } from '../xml/signatures';
+import { logoutRequestXml, redirectUrl, soapEnvelope, soapLogoutResponseStatus } from './logout-request';
 
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 
@@ -44,7 +45,8 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
 
   async buildBackchannelRequest(delivery: LogoutDelivery, session: SessionWithProvider): Promise<BackchannelRequest> {
     const sp = await this.sp(session.providerId);
-    const { id, signed } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
+    const { id, xml } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
+    const signed = await this.envelopedIfConfigured(sp, id, xml);
     if (sp.slsBinding === 'soap') return { url: sp.slsUrl!, body: soapEnvelope(signed), contentType: 'text/xml; charset=utf-8', messageId: id };
     return { url: sp.slsUrl!, body: new URLSearchParams({ SAMLRequest: Buffer.from(signed).toString('base64') }).toString(), contentType: 'application/x-www-form-urlencoded', messageId: id };
   }
@@ -62,23 +64,28 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
 
   async buildFrontchannelStep(delivery: LogoutDelivery, session: SessionWithProvider): Promise<FrontchannelStep> {
     const sp = await this.sp(session.providerId);
-    const { xml, signed } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
-    const key = sp.signLogoutRequests ? (await this.keys.active('saml', 'RS256')).privateKey : null;
-    if (sp.slsBinding === 'post') return { kind: 'iframe_post', url: sp.slsUrl!, fields: { SAMLRequest: Buffer.from(signed).toString('base64') } };
-    const url = redirectUrl(sp.slsUrl!, xml, key);
+    const { id, xml } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
+    if (sp.slsBinding === 'post') return { kind: 'iframe_post', url: sp.slsUrl!, fields: { SAMLRequest: Buffer.from(await this.envelopedIfConfigured(sp, id, xml)).toString('base64') } };
+    // Redirect signs the query, not the XML.
+    const url = redirectUrl(sp.slsUrl!, xml, sp.signLogoutRequests ? (await this.keys.active('saml', 'RS256')).privateKey : null);
     return sp.logoutMethod === 'frontchannel_native' ? { kind: 'redirect', url } : { kind: 'iframe', url };
   }
 
-  /** The LogoutRequest for one delivery: plain XML (for Redirect) and enveloped-signed when configured (POST, SOAP). */
+  /** The LogoutRequest for one delivery, with the Reason its operation's trigger gives. */
   private async request(delivery: LogoutDelivery, session: SamlSession, sp: SamlServiceProvider) {
     const operation = await this.db.getRepository(LogoutOperation).findOneByOrFail({ id: delivery.operationId });
     const reason = operation.trigger === 'expiry' ? 'global-timeout' : ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) ? 'admin' : 'user';
-    const { id, xml } = logoutRequestXml({
+    return logoutRequestXml({
       idpEntityId: this.config.saml.entityId, destination: sp.slsUrl!, nameId: session.nameId, nameIdFormat: session.nameIdFormat,
       nameQualifier: session.nameQualifier, spNameQualifier: session.spNameQualifier, sessionIndexes: [session.sessionIndex], reason, now: this.clock.now(),
     });
-    const key = sp.signLogoutRequests ? await this.keys.active('saml', 'RS256') : null;
-    return { id, xml, signed: signedOrPlain(xml, id, key?.privateKey ?? null, key ? certificateBody(key.certificatePem!) : '') };
+  }
+
+  /** POST and SOAP carry the XML itself: enveloped-signed when the SP is set to receive signed requests. */
+  private async envelopedIfConfigured(sp: SamlServiceProvider, id: string, xml: string): Promise<string> {
+    if (!sp.signLogoutRequests) return xml;
+    const key = await this.keys.active('saml', 'RS256');
+    return signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!));
   }
 
   private sp(providerId: string): Promise<SamlServiceProvider> {
