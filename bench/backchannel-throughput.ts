@@ -19,7 +19,7 @@ const ALG = (process.env.ALG ?? 'ES256') as OidcAlg;
 const CLIENTS = 100;
 
 async function main() {
-  const stopRedis = await ensureRedis();
+  await ensureRedis();
   const receiver = await startReceiver(0);
   const t = await startApp({ LOG_LEVEL: 'silent', DELIVERY_CONCURRENCY: String(CONCURRENCY) }, { withWorker: true });
   const db = t.app.get(DataSource);
@@ -79,7 +79,6 @@ async function main() {
   console.log(`operation ${done.outcome}: ${succeeded}/${done.deliveries.length} succeeded; receiver got ${receiver.received() - received}`);
   await t.close();
   await receiver.close();
-  await stopRedis();
 }
 
 runBench(main);

@@ -119,7 +119,7 @@ async function oidcProvider(receiverUrl: string): Promise<number[]> {
 }
 
 async function main() {
-  const stopRedis = await ensureRedis();
+  await ensureRedis();
   const receiver = await startReceiver(DELAY_MS);
   const ours = await signoff(receiver.url);
   const theirs = await oidcProvider(receiver.url);
@@ -130,7 +130,6 @@ async function main() {
   console.log(`ratio (signoff / oidc-provider): median ${(percentile(ours, 50) / percentile(theirs, 50)).toFixed(4)}, p99 ${(percentile(ours, 99) / percentile(theirs, 99)).toFixed(4)}`);
   console.log(`back-channel requests received: ${receiver.received()} (expected ${2 * CLIENTS * ROUNDS})`);
   await receiver.close();
-  await stopRedis();
 }
 
 runBench(main);

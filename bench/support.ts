@@ -6,12 +6,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** What runBench stops at the end, whether the benchmark succeeded or not. */
+const cleanups: Array<() => Promise<void>> = [];
+
 /** A private Redis for the run unless REDIS_URL names one (the test harness reads REDIS_URL). */
-export async function ensureRedis(): Promise<() => Promise<void>> {
-  if (process.env.REDIS_URL) return async () => undefined;
+export async function ensureRedis(): Promise<void> {
+  if (process.env.REDIS_URL) return;
   const redis = await EmbeddedRedis.start(mkdtempSync(join(tmpdir(), 'signoff-bench-')));
   process.env.REDIS_URL = redis.url;
-  return () => redis.stop();
+  cleanups.push(() => redis.stop());
 }
 
 /** An application's back-channel endpoint on 127.0.0.1 that answers every POST 200 after `delayMs`. */
@@ -42,10 +45,16 @@ export function percentile(samples: number[], p: number): number {
 
 export const ms = (value: number) => `${value.toFixed(1)} ms`;
 
-/** Runs a benchmark to the end and exits: its servers, queues and timers are not worth closing one by one. */
+/**
+ * Runs a benchmark to the end and exits: its servers, queues and timers are not worth closing one by
+ * one, but the private Redis is stopped either way.
+ */
 export function runBench(main: () => Promise<void>): void {
-  main().then(() => process.exit(0), (error) => {
+  main().then(() => 0, (error) => {
     console.error(error);
-    process.exit(1);
+    return 1;
+  }).then(async (code) => {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    process.exit(code);
   });
 }
