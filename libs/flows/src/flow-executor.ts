@@ -33,7 +33,7 @@ export class FlowExecutor {
   constructor(private readonly db: DataSource, private readonly orchestrator: LogoutOrchestrator) {}
 
   /** The flow for a trigger: the provider's own, else the default one for who started the logout. */
-  async flowFor(providerFlowId: string | null, providerInitiated: boolean): Promise<string> {
+  flowFor(providerFlowId: string | null, providerInitiated: boolean): string {
     return providerFlowId ?? (providerInitiated ? DEFAULT_FLOWS.providerInvalidation : DEFAULT_FLOWS.invalidation);
   }
 

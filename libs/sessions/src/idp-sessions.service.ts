@@ -98,12 +98,6 @@ export class IdpSessionsService {
     return ended;
   }
 
-  async endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, tx?: EntityManager): Promise<string[]> {
-    const manager = tx ?? this.db.manager;
-    const live = await manager.find(IdpSession, { where: { userId, endedAt: IsNull() }, select: { id: true } });
-    return this.end(live.map((session) => session.id), reason, actor, tx);
-  }
-
   /** Live sessions past their absolute or idle expiry, with the reason (for the sweeper). */
   async findExpired(batchSize = 500): Promise<Array<{ id: string; reason: 'expired_absolute' | 'expired_idle' }>> {
     const now = this.clock.now().getTime();

@@ -105,7 +105,7 @@ ${form('/oauth2/end_session/confirm', this.browser.csrfToken(browserId!), `<inpu
     const initiating = client
       ? await this.db.getRepository(OidcSession).findOneBy({ idpSessionId, providerId: client.providerId, endedAt: IsNull() })
       : null;
-    const flowId = await this.executor.flowFor(client?.provider.invalidationFlowId ?? null, Boolean(client));
+    const flowId = this.executor.flowFor(client?.provider.invalidationFlowId ?? null, Boolean(client));
     await this.runner.run(res, flowId, {
       trigger: 'rp_initiated',
       initiator: client ? { type: 'provider', id: client.providerId } : { type: 'anonymous' },
