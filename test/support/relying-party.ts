@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import type { Browser } from './browser';
 import type { TestApp } from './test-app';
+import { readBody } from './read-body';
 
 const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -105,13 +106,6 @@ window.check = function (message) {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => resolve(body));
-  });
-}
 
 export interface TestClient {
   clientId: string;

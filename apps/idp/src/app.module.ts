@@ -31,6 +31,7 @@ import { RegisterController } from './oidc/register.controller';
 import { RevokeController } from './oidc/revoke.controller';
 import { TokenController } from './oidc/token.controller';
 import { SamlMetadataController } from './saml/metadata.controller';
+import { SamlSloController } from './saml/slo.controller';
 import { SamlSsoController } from './saml/sso.controller';
 import { UserinfoController } from './oidc/userinfo.controller';
 
@@ -39,7 +40,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
   imports: [SessionsModule, FlowsModule, OidcModule, SamlModule],
   controllers: [
     AccountController, LoginController, LogoutController, HealthController,
-    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController, SamlMetadataController, SamlSsoController,
+    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController, SamlMetadataController, SamlSsoController, SamlSloController,
     UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, OpenApiController,
   ],
   providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin, LogoutRunner],

@@ -84,7 +84,9 @@ export class LogoutOrchestrator {
     const rows: Partial<LogoutDelivery>[] = [];
     for (const session of ending) {
       if (!this.protocols.has(session.provider.protocol)) continue;
-      const channels = await this.protocols.for(session.provider.protocol).channels(session, { initiatingProviderSessionId: request.initiatingProviderSessionId ?? null });
+      const channels = await this.protocols.for(session.provider.protocol).channels(session, {
+        initiatingProviderSessionId: request.initiatingProviderSessionId ?? null, initiatingProviderId: initiating?.providerId ?? null,
+      });
       for (const channel of channels) {
         const back = BACKCHANNELS.includes(channel);
         // Without the user's browser a front-channel delivery cannot happen: say so rather than wait forever.

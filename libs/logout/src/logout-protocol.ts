@@ -18,11 +18,22 @@ export interface BackchannelVerdict {
   error?: string;
 }
 
-/** How the user's browser tells a provider session on the logout page. */
-export type FrontchannelStep =
-  | { kind: 'iframe'; url: string }
-  | { kind: 'iframe_post'; url: string; fields: Record<string, string> }
-  | { kind: 'redirect'; url: string };
+/**
+ * How the user's browser tells a provider session: GET `url`, or POST `fields` to it when given. The
+ * channel decides where: an iframe on the logout page, or the main tab (a native chain).
+ */
+export interface FrontchannelStep {
+  url: string;
+  fields?: Record<string, string>;
+  /** The SAML LogoutRequest's ID, recorded on the delivery to match the SP's LogoutResponse. */
+  messageId?: string;
+}
+
+/** Who asked for the logout: the application's provider session and its provider, when one did. */
+export interface LogoutContext {
+  initiatingProviderSessionId: string | null;
+  initiatingProviderId: string | null;
+}
 
 export type SessionWithProvider = ProviderSession & { provider: Provider };
 
@@ -33,10 +44,11 @@ export type SessionWithProvider = ProviderSession & { provider: Provider };
 export interface LogoutProtocol {
   readonly protocol: Protocol;
   /** The channels over which this ending provider session must be told ([] for none). */
-  channels(session: SessionWithProvider, context: { initiatingProviderSessionId: string | null }): Promise<DeliveryChannel[]>;
+  channels(session: SessionWithProvider, context: LogoutContext): Promise<DeliveryChannel[]>;
   /** Inside the transaction that ends the sessions: the protocol's own bookkeeping (e.g. revoking tokens). */
   sessionsEnded(tx: EntityManager, sessions: SessionWithProvider[]): Promise<void>;
   buildBackchannelRequest(delivery: LogoutDelivery, session: SessionWithProvider): Promise<BackchannelRequest>;
   readBackchannelReply(reply: { status: number; body: string }, request: BackchannelRequest): BackchannelVerdict;
-  buildFrontchannelStep(delivery: LogoutDelivery, session: SessionWithProvider): Promise<FrontchannelStep>;
+  /** `relayState`: the native chain's handle, for the application to send back with its answer. */
+  buildFrontchannelStep(delivery: LogoutDelivery, session: SessionWithProvider, relayState?: string): Promise<FrontchannelStep>;
 }

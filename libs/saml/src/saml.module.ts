@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { LogoutModule } from '@signoff/logout';
 import { SamlSpsService } from './providers/saml-sps.service';
 import { SamlLogoutProtocol } from './slo/saml-logout.protocol';
+import { SamlSloService } from './slo/saml-slo.service';
 import { SamlSsoService } from './sso/saml-sso.service';
 
-@Module({ imports: [LogoutModule], providers: [SamlSpsService, SamlSsoService, SamlLogoutProtocol], exports: [SamlSpsService, SamlSsoService, SamlLogoutProtocol] })
+@Module({ imports: [LogoutModule], providers: [SamlSpsService, SamlSsoService, SamlLogoutProtocol, SamlSloService], exports: [SamlSpsService, SamlSsoService, SamlLogoutProtocol, SamlSloService] })
 export class SamlModule {}

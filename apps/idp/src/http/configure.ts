@@ -10,6 +10,8 @@ export function configureHttp(app: NestExpressApplication, config: Config): void
   app.use(requestContextMiddleware);
   app.useBodyParser('urlencoded', { limit: config.bodyLimitBytes, extended: false, parameterLimit: 100 });
   app.useBodyParser('json', { limit: config.bodyLimitBytes });
+  // SAML's SOAP binding (/saml/slo/soap) posts XML; it is parsed later, with the safe parser only.
+  app.useBodyParser('text', { limit: config.bodyLimitBytes, type: ['text/xml', 'application/soap+xml'] });
   app.useGlobalFilters(new ErrorsFilter());
   app.enableShutdownHooks();
 }

@@ -1,3 +1,4 @@
+import type { FrontchannelStep } from '@signoff/logout';
 import { h, page } from '../http/html';
 
 export interface FrontchannelFrame {
@@ -10,13 +11,14 @@ export interface FrontchannelFrame {
 
 /**
  * The logout page: one hidden iframe per front-channel delivery, all loading in parallel. Each
- * iframe's load (or the timeout) is reported to /logout/frontchannel/:id; when all are in, the
- * browser goes on to `next`. Without JavaScript the frames still load and a link goes on.
+ * iframe's loads (or the timeout) are reported to /logout/frontchannel/:id until the server says the
+ * delivery is settled (a SAML SP's is settled by its LogoutResponse, not by a page load); when all
+ * are, the browser goes on to `next`. Without JavaScript the frames still load and a link goes on.
  */
 export function logoutPage(frames: FrontchannelFrame[], next: string, timeoutMs: number): string {
   const iframes = frames.map((frame, index) => frame.fields
     ? `<iframe name="fc${index}" data-delivery="${h(frame.deliveryId)}" data-token="${h(frame.reportToken)}" title="sign-out ${index + 1}"></iframe>
-<form method="post" action="${h(frame.url)}" target="fc${index}">${Object.entries(frame.fields).map(([name, value]) => `<input type="hidden" name="${h(name)}" value="${h(value)}">`).join('')}</form>`
+${autoPostForm(frame.url, frame.fields, `fc${index}`)}`
     : `<iframe src="${h(frame.url)}" data-delivery="${h(frame.deliveryId)}" data-token="${h(frame.reportToken)}" title="sign-out ${index + 1}"></iframe>`).join('\n');
   return page('Signing you out', `<p>Signing you out of ${frames.length} application${frames.length === 1 ? '' : 's'}…</p>
 <div class="frames" hidden>
@@ -28,11 +30,16 @@ ${iframes}
   var frames = Array.prototype.slice.call(document.querySelectorAll('iframe[data-delivery]'));
   var pending = frames.length;
   function report(frame, outcome) {
-    if (frame.dataset.reported) return;
-    frame.dataset.reported = '1';
+    if (frame.dataset.settled) return;
     var body = new URLSearchParams({ outcome: outcome, token: frame.dataset.token });
     fetch('/logout/frontchannel/' + encodeURIComponent(frame.dataset.delivery), { method: 'POST', body: body, credentials: 'same-origin', keepalive: true })
-      .catch(function () {}).then(function () { if (--pending === 0) location.replace(document.getElementById('next').href); });
+      .then(function (response) { return response.json(); })
+      .then(function (answer) { return answer.settled; }, function () { return true; })
+      .then(function (settled) {
+        if (!settled || frame.dataset.settled) return;
+        frame.dataset.settled = '1';
+        if (--pending === 0) location.replace(document.getElementById('next').href);
+      });
   }
   frames.forEach(function (frame) { frame.addEventListener('load', function () { report(frame, 'loaded'); }); });
   Array.prototype.forEach.call(document.querySelectorAll('.frames form'), function (form) { form.submit(); });
@@ -40,6 +47,36 @@ ${iframes}
   if (!frames.length) location.replace(document.getElementById('next').href);
 })();
 </script>`);
+}
+
+/**
+ * One step of the native chain: the main tab goes to the application (GET, or an auto-posting form),
+ * which answers back to Signoff, and the chain goes on. While an application does not answer, this
+ * page stays and its timer goes back to the chain, which records the application as failed and goes
+ * on; coming back to it (Back) reloads it, and the server offers the same.
+ */
+export function chainStepPage(appName: string, step: FrontchannelStep, resumeUrl: string, timeoutMs: number): string {
+  const go = step.fields
+    ? autoPostForm(step.url, step.fields)
+    : `<p><a id="go" href="${h(step.url)}">Continue to ${h(appName)}</a></p>`;
+  return page('Signing you out', `<p>Signing you out of <strong>${h(appName)}</strong>…</p>
+${go}
+<script>
+window.addEventListener('pageshow', function (event) { if (event.persisted) location.reload(); });
+setTimeout(function () { location.replace(${JSON.stringify(resumeUrl).replace(/</g, '\\u003c')}); }, ${Number(timeoutMs) + 250});
+if (document.forms.length) document.forms[0].submit(); else location.assign(document.getElementById('go').href);
+</script>`);
+}
+
+/** The application has not answered its step of the native chain (yet). */
+export function chainWaitingPage(appName: string, skipUrl: string, retryUrl: string, remainingMs: number): string {
+  return `${page('Still signing you out', `<p><strong>${h(appName)}</strong> has not confirmed that you are signed out.</p>
+<p><a href="${h(skipUrl)}">Continue signing out without it</a></p>
+<p class="muted">Signoff records that this application did not confirm.</p>`)}`.replace('</head>', `<meta http-equiv="refresh" content="${Math.max(1, Math.ceil(remainingMs / 1000))};url=${h(retryUrl)}">\n</head>`);
+}
+
+function autoPostForm(url: string, fields: Record<string, string>, target?: string): string {
+  return `<form method="post" action="${h(url)}"${target ? ` target="${h(target)}"` : ''}>${Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${h(name)}" value="${h(value)}">`).join('')}<noscript><button type="submit">Continue</button></noscript></form>`;
 }
 
 export function signedOutPage(remaining: string[]): string {

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type Config, COOKIE_SECRET, LogoutDelivery, ProviderSession, randomToken, RedisService, safeEqual } from '@signoff/core';
+import { CONFIG, type Config, COOKIE_SECRET, type DeliveryChannel, LogoutDelivery, ProviderSession, randomToken, RedisService, safeEqual } from '@signoff/core';
 import { type FlowContext, FlowExecutor, type FlowStep } from '@signoff/flows';
 import { LogoutOperationsService, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
 import type { Response } from 'express';
 import { createHmac } from 'node:crypto';
 import { DataSource, In } from 'typeorm';
 import { form, h, page } from '../http/html';
-import { type FrontchannelFrame, logoutPage } from './logout-page';
+import { chainStepPage, chainWaitingPage, type FrontchannelFrame, logoutPage } from './logout-page';
 
 /** A flow stopped at an interactive stage, kept in Redis until the user answers. */
 interface PausedFlow {
@@ -17,12 +17,27 @@ interface PausedFlow {
   next: string;
 }
 
+/** The native chain: front-channel deliveries walked one after the other in the main tab. */
+interface NativeChain {
+  operationId: string;
+  /** Where the browser goes when the chain is done. */
+  next: string;
+  queue: string[];
+  /** The delivery whose application the browser was sent to, and when. */
+  current: { deliveryId: string; startedAt: number } | null;
+}
+
 const PAUSE_TTL_SECONDS = 15 * 60;
+const IFRAME_CHANNELS: DeliveryChannel[] = ['frontchannel_oidc', 'frontchannel_saml_iframe'];
+/** Channels settled by the application's answer (a LogoutResponse), not by a page load. */
+const ANSWERED_CHANNELS: DeliveryChannel[] = ['frontchannel_saml_iframe', 'frontchannel_saml_native'];
 
 /**
  * Runs an invalidation flow for a browser and renders what it needs: a confirm/message page, the
- * logout page with the front-channel iframes, or the redirect to `next` (the post-logout redirect URI
- * with its state, or the signed-out page).
+ * logout page with the front-channel iframes, then the native chain, then `next` (the post-logout
+ * redirect URI with its state, the SAML LogoutResponse, or the signed-out page). A `next` of ours
+ * (a path) may name `{operation}`: it is replaced by the id of the logout operation the flow started,
+ * so the page that finishes the logout can read its outcome.
  */
 @Injectable()
 export class LogoutRunner {
@@ -57,20 +72,67 @@ export class LogoutRunner {
     return true;
   }
 
-  /** Records what the logout page saw of one front-channel delivery. */
-  async frontchannelResult(deliveryId: string, token: unknown, outcome: unknown): Promise<boolean> {
-    if (typeof token !== 'string' || !safeEqual(token, this.reportToken(deliveryId))) return false;
+  /**
+   * Records what the logout page saw of one front-channel delivery: `loaded` settles an OIDC iframe;
+   * a SAML iframe is settled by its SP's LogoutResponse, so a load only tells whether that came yet;
+   * `timeout` fails what is still pending. Null for an unknown delivery or a bad token.
+   */
+  async frontchannelResult(deliveryId: string, token: unknown, outcome: unknown): Promise<{ settled: boolean } | null> {
+    if (typeof token !== 'string' || !safeEqual(token, this.reportToken(deliveryId))) return null;
+    const delivery = await this.db.getRepository(LogoutDelivery).findOneBy({ id: deliveryId });
+    if (!delivery) return null;
+    if (delivery.status !== 'pending') return { settled: true };
     const loaded = outcome === 'loaded';
-    const now = new Date();
-    const result = await this.db.getRepository(LogoutDelivery).update({ id: deliveryId, status: In(['pending']) }, {
-      status: loaded ? 'succeeded' : 'failed', attempts: 1, lastError: loaded ? null : 'the page did not load in time', updatedAt: now, completedAt: now,
-      attemptLog: [{ at: now.toISOString(), ms: 0, httpStatus: null, result: loaded ? 'succeeded' : 'failed', error: loaded ? null : 'the page did not load in time', messageId: null }],
-    });
-    if (result.affected) {
-      const delivery = await this.db.getRepository(LogoutDelivery).findOneByOrFail({ id: deliveryId });
-      await this.operations.settle(delivery.operationId);
+    if (loaded && ANSWERED_CHANNELS.includes(delivery.channel)) return { settled: false };
+    await this.finish(delivery, loaded, loaded ? null : 'the application did not answer in time');
+    return { settled: true };
+  }
+
+  /**
+   * The next step of a native chain: the browser came back from an application (or from the logout
+   * page). An application that has not answered is waited for until the front-channel timeout, then
+   * recorded as failed; `skip` gives up on it at once. False when the chain is unknown or expired.
+   */
+  async chain(res: Response, handle: string, skip: boolean): Promise<boolean> {
+    if (!/^[A-Za-z0-9_-]{22}$/.test(handle)) return false;
+    const key = this.redis.key('logout-chain', handle);
+    const raw = await this.redis.client.get(key);
+    if (!raw) return false;
+    const chain = JSON.parse(raw) as NativeChain;
+    if (chain.current) {
+      const delivery = await this.db.getRepository(LogoutDelivery).findOne({ where: { id: chain.current.deliveryId }, relations: { provider: true } });
+      if (delivery?.status === 'pending') {
+        const remaining = chain.current.startedAt + this.config.delivery.frontchannelTimeoutMs - Date.now();
+        if (!skip && remaining > 0) {
+          res.type('html').send(chainWaitingPage(delivery.provider.name, `/logout/chain/${handle}?skip=1`, `/logout/chain/${handle}`, remaining));
+          return true;
+        }
+        await this.finish(delivery, false, 'the application did not answer its logout request');
+      }
+      chain.current = null;
     }
+    const deliveryId = chain.queue.shift();
+    if (!deliveryId) {
+      await this.redis.client.del(key);
+      res.redirect(303, chain.next);
+      return true;
+    }
+    const session = await this.sessionOf(deliveryId);
+    const step = await this.step(deliveryId, session, handle);
+    chain.current = { deliveryId, startedAt: Date.now() };
+    await this.redis.client.set(key, JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
+    res.type('html').send(chainStepPage(session.provider.name, step, `/logout/chain/${handle}`, this.config.delivery.frontchannelTimeoutMs));
     return true;
+  }
+
+  /** Settles one front-channel delivery from what the browser saw. */
+  private async finish(delivery: LogoutDelivery, ok: boolean, error: string | null): Promise<void> {
+    const now = new Date();
+    const result = await this.db.getRepository(LogoutDelivery).update({ id: delivery.id, status: 'pending' }, {
+      status: ok ? 'succeeded' : 'failed', attempts: delivery.attempts + 1, lastError: error, updatedAt: now, completedAt: now,
+      attemptLog: [...delivery.attemptLog, { at: now.toISOString(), ms: 0, httpStatus: null, result: ok ? 'succeeded' : 'failed', error, messageId: delivery.messageId }],
+    });
+    if (result.affected) await this.operations.settle(delivery.operationId);
   }
 
   private async render(res: Response, flowId: string, context: FlowContext, step: FlowStep, next: string, csrf: string): Promise<void> {
@@ -84,22 +146,39 @@ export class LogoutRunner {
       res.type('html').send(page(step.kind === 'confirm' ? 'Sign out?' : 'Signing out', `<p>${h(step.text)}</p>${form('/logout/flow', csrf, buttons)}`));
       return;
     }
-    const destination = step.redirectTo && next === '/logout/done' ? step.redirectTo : next;
-    const frames = step.operation ? await this.frames(step.operation.id) : [];
+    const operationId = step.operation?.id ?? null;
+    let destination = step.redirectTo && next === '/logout/done' ? step.redirectTo : next;
+    if (destination.startsWith('/')) destination = destination.replace('{operation}', operationId ?? 'none');
+    const pending = operationId
+      ? await this.db.getRepository(LogoutDelivery).find({ where: { operationId, status: 'pending', channel: In([...IFRAME_CHANNELS, 'frontchannel_saml_native']) }, order: { createdAt: 'ASC' } })
+      : [];
+    const native = pending.filter((delivery) => delivery.channel === 'frontchannel_saml_native');
+    if (native.length) {
+      const handle = randomToken(16);
+      const chain: NativeChain = { operationId: operationId!, next: destination, queue: native.map((delivery) => delivery.id), current: null };
+      await this.redis.client.set(this.redis.key('logout-chain', handle), JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
+      destination = `/logout/chain/${handle}`;
+    }
+    const frames: FrontchannelFrame[] = [];
+    for (const delivery of pending.filter((row) => IFRAME_CHANNELS.includes(row.channel))) {
+      const step = await this.step(delivery.id, await this.sessionOf(delivery.id));
+      frames.push({ deliveryId: delivery.id, reportToken: this.reportToken(delivery.id), url: step.url, fields: step.fields });
+    }
     if (!frames.length) return res.redirect(303, destination);
     res.type('html').send(logoutPage(frames, destination, this.config.delivery.frontchannelTimeoutMs));
   }
 
-  private async frames(operationId: string): Promise<FrontchannelFrame[]> {
-    const deliveries = await this.db.getRepository(LogoutDelivery).find({ where: { operationId, status: 'pending', channel: In(['frontchannel_oidc', 'frontchannel_saml_iframe']) } });
-    const frames: FrontchannelFrame[] = [];
-    for (const delivery of deliveries) {
-      const session = (await this.db.getRepository(ProviderSession).findOne({ where: { id: delivery.providerSessionId }, relations: { provider: true } })) as SessionWithProvider;
-      const step = await this.protocols.for(session.provider.protocol).buildFrontchannelStep(delivery, session);
-      if (step.kind === 'redirect') continue; // native chains are walked by the SAML issue's controller
-      frames.push({ deliveryId: delivery.id, reportToken: this.reportToken(delivery.id), url: step.url, fields: step.kind === 'iframe_post' ? step.fields : undefined });
-    }
-    return frames;
+  private async sessionOf(deliveryId: string): Promise<SessionWithProvider> {
+    const delivery = await this.db.getRepository(LogoutDelivery).findOneByOrFail({ id: deliveryId });
+    return (await this.db.getRepository(ProviderSession).findOneOrFail({ where: { id: delivery.providerSessionId }, relations: { provider: true } })) as SessionWithProvider;
+  }
+
+  /** Builds a delivery's front-channel step and records its message id (a LogoutResponse's InResponseTo finds the delivery by it). */
+  private async step(deliveryId: string, session: SessionWithProvider, relayState?: string) {
+    const delivery = await this.db.getRepository(LogoutDelivery).findOneByOrFail({ id: deliveryId });
+    const step = await this.protocols.for(session.provider.protocol).buildFrontchannelStep(delivery, session, relayState);
+    if (step.messageId) await this.db.getRepository(LogoutDelivery).update({ id: deliveryId }, { messageId: step.messageId });
+    return step;
   }
 
   private reportToken(deliveryId: string): string {

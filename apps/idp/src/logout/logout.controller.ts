@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { DEFAULT_FLOWS } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
@@ -56,10 +56,18 @@ ${form('/logout', this.browser.csrfToken(browserId!), '<button type="submit">Sig
     }
   }
 
-  /** The logout page reports each front-channel iframe: loaded, or timed out. */
+  /** The logout page reports each front-channel iframe: loaded, or timed out. The answer says whether the delivery is settled. */
   @Post('frontchannel/:id')
-  @HttpCode(204)
-  async frontchannel(@Param('id') id: string, @Body() body: Record<string, unknown>): Promise<void> {
-    if (!(await this.runner.frontchannelResult(id, body.token, body.outcome))) throw new ForbiddenException('Unknown delivery or token.');
+  @HttpCode(200)
+  async frontchannel(@Param('id') id: string, @Body() body: Record<string, unknown>): Promise<{ settled: boolean }> {
+    const result = await this.runner.frontchannelResult(id, body.token, body.outcome);
+    if (!result) throw new ForbiddenException('Unknown delivery or token.');
+    return result;
+  }
+
+  /** The native chain: the main tab walks the applications that take their logout there, one after the other. */
+  @Get('chain/:handle')
+  async chain(@Param('handle') handle: string, @Query('skip') skip: unknown, @Res() res: Response): Promise<void> {
+    if (!(await this.runner.chain(res, handle, skip === '1'))) throw new BadRequestException('This sign-out has expired. You may still be signed in to some applications.');
   }
 }

@@ -1,13 +1,14 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import { Clock, CONFIG, type Config, randomToken, RedisService } from '@signoff/core';
 import {
-  type AuthnRequestInfo, AuthnRequestError, type IncomingAuthnRequest, MAX_RELAY_STATE, peekIssuer, SamlSpsService, SamlSsoService, UnsafeXmlError,
+  type AuthnRequestInfo, type IncomingMessage, MAX_RELAY_STATE, peekIssuer, SamlMessageError, SamlSpsService, SamlSsoService, UnsafeXmlError,
   validateAuthnRequest,
 } from '@signoff/saml';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { formPostPage } from '../http/html';
+import { singleField } from '../http/single-field';
 
 /** A validated SSO request waiting for the user to sign in (kept 15 minutes in Redis). */
 interface PendingSso {
@@ -41,13 +42,13 @@ export class SamlSsoController {
   async redirectBinding(@Req() req: Request, @Res() res: Response): Promise<void> {
     const query = req.query as Record<string, unknown>;
     const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
-    await this.start(req, res, { binding: 'redirect', samlRequest: required(query.SAMLRequest), relayState: text(query.RelayState, 'RelayState'), rawQuery });
+    await this.start(req, res, { binding: 'redirect', message: singleField(query.SAMLRequest, 'SAMLRequest', true)!, relayState: singleField(query.RelayState, 'RelayState'), rawQuery });
   }
 
   @Post()
   @HttpCode(200)
   async postBinding(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
-    await this.start(req, res, { binding: 'post', samlRequest: required(body.SAMLRequest), relayState: text(body.RelayState, 'RelayState') });
+    await this.start(req, res, { binding: 'post', message: singleField(body.SAMLRequest, 'SAMLRequest', true)!, relayState: singleField(body.RelayState, 'RelayState') });
   }
 
   /** IdP-initiated SSO: /saml/sso/init?sp=<entityID>[&RelayState=…] sends an unsolicited Response to the SP's default ACS. */
@@ -55,8 +56,8 @@ export class SamlSsoController {
   async idpInitiated(@Req() req: Request, @Res() res: Response, @Query('sp') entityId: unknown, @Query('RelayState') relayState: unknown): Promise<void> {
     const sp = typeof entityId === 'string' ? await this.sps.byEntityId(entityId) : null;
     if (!sp) throw new BadRequestException('No such SAML service provider.');
-    const relay = text(relayState, 'RelayState');
-    if (relay !== null && relay.length > MAX_RELAY_STATE) throw new BadRequestException(`RelayState is longer than ${MAX_RELAY_STATE} bytes.`);
+    const relay = singleField(relayState, 'RelayState');
+    if (relay !== null && Buffer.byteLength(relay) > MAX_RELAY_STATE) throw new BadRequestException(`RelayState is longer than ${MAX_RELAY_STATE} bytes.`);
     const acs = sp.acsEndpoints.filter((endpoint) => endpoint.binding === 'post');
     const acsUrl = (acs.find((endpoint) => endpoint.isDefault) ?? acs[0])?.url;
     if (!acsUrl) throw new BadRequestException('The SP has no HTTP-POST AssertionConsumerService.');
@@ -71,16 +72,16 @@ export class SamlSsoController {
     await this.proceed(req, res, JSON.parse(raw) as PendingSso, handle as string);
   }
 
-  private async start(req: Request, res: Response, message: IncomingAuthnRequest): Promise<void> {
+  private async start(req: Request, res: Response, message: IncomingMessage): Promise<void> {
     let info: AuthnRequestInfo;
     let providerId: string;
     try {
       const sp = await this.sps.byEntityId(peekIssuer(message));
-      if (!sp) throw new AuthnRequestError('the Issuer is not a registered service provider');
+      if (!sp) throw new SamlMessageError('the Issuer is not a registered service provider');
       info = validateAuthnRequest(message, sp, `${this.config.publicUrl}/saml/sso`, this.clock.now());
       providerId = sp.providerId;
     } catch (error) {
-      if (error instanceof AuthnRequestError || error instanceof UnsafeXmlError) throw new BadRequestException(`The SAML request was refused: ${error.message}.`);
+      if (error instanceof SamlMessageError || error instanceof UnsafeXmlError) throw new BadRequestException(`The SAML request was refused: ${error.message}.`);
       throw error;
     }
     const fresh = await this.redis.client.set(this.redis.key('saml-authn-id', info.issuer, info.id), '1', 'EX', REPLAY_TTL_SECONDS, 'NX');
@@ -105,16 +106,4 @@ export class SamlSsoController {
     if (pending.request.relayState !== null) fields.RelayState = pending.request.relayState;
     res.type('html').send(formPostPage(pending.request.acsUrl, fields));
   }
-}
-
-function text(value: unknown, name: string): string | null {
-  if (value === undefined || value === '') return null;
-  if (typeof value !== 'string') throw new BadRequestException(`${name} must be given once.`);
-  return value;
-}
-
-function required(value: unknown): string {
-  const message = text(value, 'SAMLRequest');
-  if (message === null) throw new BadRequestException('SAMLRequest is missing.');
-  return message;
 }

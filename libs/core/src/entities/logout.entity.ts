@@ -116,7 +116,8 @@ export class LogoutDelivery {
   @JsonColumn()
   attemptLog: DeliveryAttempt[];
 
-  /** The logout token's jti, or the SAML LogoutRequest's ID, of the latest attempt. */
+  /** The logout token's jti, or the SAML LogoutRequest's ID, of the latest attempt (a LogoutResponse's InResponseTo finds it). */
+  @Index()
   @Column({ type: 'varchar', length: 128, nullable: true })
   messageId: string | null;
 

@@ -97,6 +97,12 @@ export interface AcsEndpoint {
   isDefault: boolean;
 }
 
+export interface SlsEndpoint {
+  binding: 'redirect' | 'post' | 'soap';
+  url: string;
+  responseUrl: string | null;
+}
+
 @Entity('saml_service_providers')
 export class SamlServiceProvider {
   @PrimaryColumn({ type: 'varchar', length: 36 })
@@ -114,6 +120,13 @@ export class SamlServiceProvider {
 
   @Column({ type: 'text', nullable: true })
   slsUrl: string | null;
+
+  /**
+   * Every SingleLogoutService in the SP's metadata: a logout the SP starts is answered over the
+   * binding it came in on. (slsUrl and slsBinding are the one used to send it our LogoutRequests.)
+   */
+  @JsonColumn()
+  slsEndpoints: SlsEndpoint[];
 
   /** Where the SP wants LogoutResponses, when not slsUrl (metadata ResponseLocation). */
   @Column({ type: 'text', nullable: true })

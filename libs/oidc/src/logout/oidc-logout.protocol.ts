@@ -71,7 +71,7 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
       url.searchParams.set('iss', this.config.publicUrl);
       url.searchParams.set('sid', (session as OidcSession).sid);
     }
-    return { kind: 'iframe', url: url.href };
+    return { url: url.href };
   }
 
   private client(providerId: string): Promise<OidcClient> {

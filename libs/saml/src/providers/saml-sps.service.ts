@@ -50,7 +50,7 @@ export class SamlSpsService {
       const provider = await tx.save(Provider, { id: newId(), slug, name: options.name ?? metadata.entityId, protocol: 'saml', enabled: true, invalidationFlowId: null, createdAt: now, updatedAt: now });
       const sp = await tx.save(SamlServiceProvider, {
         providerId: provider.id, entityId: metadata.entityId, acsEndpoints: metadata.acs,
-        slsUrl: sls?.url ?? null, slsResponseUrl: sls?.responseUrl ?? null, slsBinding: sls?.binding ?? null, logoutMethod,
+        slsUrl: sls?.url ?? null, slsResponseUrl: sls?.responseUrl ?? null, slsBinding: sls?.binding ?? null, slsEndpoints: metadata.singleLogout, logoutMethod,
         signLogoutRequests: options.signLogoutRequests ?? true, requireSignedRequests, certificates: metadata.certificates,
         nameIdSource, nameIdFormat: NAMEID_FORMAT_OF[nameIdSource],
         signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
@@ -72,7 +72,7 @@ export class SamlSpsService {
 
   view(sp: RegisteredSp) {
     return {
-      entityId: sp.entityId, acs: sp.acsEndpoints, singleLogout: sp.slsUrl ? { url: sp.slsUrl, responseUrl: sp.slsResponseUrl, binding: sp.slsBinding } : null,
+      entityId: sp.entityId, acs: sp.acsEndpoints, singleLogout: sp.slsUrl ? { url: sp.slsUrl, responseUrl: sp.slsResponseUrl, binding: sp.slsBinding } : null, singleLogoutEndpoints: sp.slsEndpoints,
       logoutMethod: sp.logoutMethod, signLogoutRequests: sp.signLogoutRequests, requireSignedRequests: sp.requireSignedRequests,
       certificates: sp.certificates.length, nameIdSource: sp.nameIdSource, nameIdFormat: sp.nameIdFormat,
     };

@@ -1,9 +1,8 @@
-import { createSign, type KeyObject } from 'node:crypto';
-import { deflateRawSync } from 'node:zlib';
-import { NS } from '../xml/namespaces';
-import { children, parseXml } from '../xml/safe-xml';
-import { RSA_SHA256 } from '../xml/signatures';
+import type { SamlServiceProvider } from '@signoff/core';
+import { authenticatedDocument, checkEnvelope, type IncomingMessage, SamlMessageError } from '../bindings/incoming';
 import { samlId } from '../sso/response';
+import { NS } from '../xml/namespaces';
+import { children, textOf } from '../xml/safe-xml';
 
 export interface LogoutRequestInput {
   idpEntityId: string;
@@ -20,7 +19,7 @@ export interface LogoutRequestInput {
 const REASONS = { user: 'urn:oasis:names:tc:SAML:2.0:logout:user', admin: 'urn:oasis:names:tc:SAML:2.0:logout:admin', 'global-timeout': 'urn:oasis:names:tc:SAML:2.0:logout:global-timeout' };
 const LIFETIME_MS = 5 * 60_000;
 const x = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const instant = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const instant = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** A LogoutRequest (SAML core §3.7.1) with the NameID exactly as it was issued, and every SessionIndex. */
 export function logoutRequestXml(input: LogoutRequestInput): { id: string; xml: string } {
@@ -35,32 +34,32 @@ export function logoutRequestXml(input: LogoutRequestInput): { id: string; xml: 
   return { id, xml };
 }
 
-/** HTTP-Redirect binding (bindings §3.4.4.1): DEFLATE, base64, and a query signature when `key` is given. */
-export function redirectUrl(location: string, xml: string, key: KeyObject | null, relayState?: string): string {
-  let query = `SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}`;
-  if (relayState) query += `&RelayState=${encodeURIComponent(relayState)}`;
-  if (key) {
-    query += `&SigAlg=${encodeURIComponent(RSA_SHA256)}`;
-    query += `&Signature=${encodeURIComponent(createSign('RSA-SHA256').update(query).sign(key, 'base64'))}`;
-  }
-  return `${location}${location.includes('?') ? '&' : '?'}${query}`;
+/** What an SP's LogoutRequest asks, once its signature, Destination and IssueInstant are checked. */
+export interface SpLogoutRequest {
+  id: string;
+  nameId: string;
+  nameIdFormat: string | null;
+  spNameQualifier: string | null;
+  /** Empty: every session of this NameID at the SP (core §3.7.3.2). */
+  sessionIndexes: string[];
+  notOnOrAfter: Date | null;
 }
 
-export function soapEnvelope(xml: string): string {
-  return `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${xml}</soap:Body></soap:Envelope>`;
+/**
+ * Validates an SP's LogoutRequest (core §3.7.1, profiles §4.4.4.1): signature (bindings/incoming),
+ * Issuer, Destination, IssueInstant, and a plain NameID (an EncryptedID or BaseID is refused: we never
+ * issue them). Session matching and NotOnOrAfter are the caller's: those refusals get a LogoutResponse.
+ */
+export function validateLogoutRequest(message: IncomingMessage, sp: SamlServiceProvider, sloUrl: string, now: Date): SpLogoutRequest {
+  const root = authenticatedDocument(message, 'SAMLRequest', sp.certificates, sp.requireSignedRequests).documentElement;
+  const { id } = checkEnvelope(root, { localName: 'LogoutRequest', issuer: sp.entityId, destination: sloUrl, now, destinationRequired: sp.requireSignedRequests && message.binding !== 'soap' });
+  const [nameId, ...more] = children(root, NS.saml, 'NameID');
+  if (!nameId || more.length) throw new SamlMessageError('the request must carry exactly one NameID');
+  const notOnOrAfter = root.getAttribute('NotOnOrAfter');
+  const expires = notOnOrAfter ? new Date(Date.parse(notOnOrAfter)) : null;
+  if (expires && Number.isNaN(expires.getTime())) throw new SamlMessageError('NotOnOrAfter is not a valid instant');
+  return {
+    id, nameId: textOf(nameId), nameIdFormat: nameId.getAttribute('Format'), spNameQualifier: nameId.getAttribute('SPNameQualifier'),
+    sessionIndexes: children(root, NS.samlp, 'SessionIndex').map(textOf), notOnOrAfter: expires,
+  };
 }
-
-/** The top-level StatusCode of the LogoutResponse in a SOAP reply, and its InResponseTo, or null. */
-export function soapLogoutResponseStatus(body: string): { status: string; inResponseTo: string | null } | null {
-  try {
-    const responses = parseXml(body).getElementsByTagNameNS(NS.samlp, 'LogoutResponse');
-    if (responses.length !== 1) return null;
-    const response = responses[0] as Element;
-    const status = children(response, NS.samlp, 'Status')[0];
-    const code = status && children(status, NS.samlp, 'StatusCode')[0];
-    return code ? { status: code.getAttribute('Value') ?? '', inResponseTo: response.getAttribute('InResponseTo') } : null;
-  } catch {
-    return null;
-  }
-}
-

@@ -1,19 +1,22 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Clock, CONFIG, type Config, type DeliveryChannel, KeysService, type LogoutDelivery, LogoutOperation, SamlServiceProvider, type SamlSession } from '@signoff/core';
 import { verdictForStatus } from '@signoff/dispatch';
-import { type BackchannelRequest, type BackchannelVerdict, type FrontchannelStep, type LogoutProtocol, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
+import {
+  type BackchannelRequest, type BackchannelVerdict, type FrontchannelStep, type LogoutContext, type LogoutProtocol, LogoutProtocolRegistry, type SessionWithProvider,
+} from '@signoff/logout';
 import { DataSource } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import { signElement } from '../xml/signatures';
-import { logoutRequestXml, redirectUrl, soapEnvelope, soapLogoutResponseStatus } from './logout-request';
-
-const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+import { redirectUrl } from '../bindings/redirect';
+import { soapBodyMessage, soapEnvelope } from '../bindings/soap';
+import { logoutRequestXml } from './logout-request';
+import { soapReplyStatus, STATUS } from './logout-response';
 
 /**
  * SAML's part in the logout engine: IdP-initiated LogoutRequests to each SP over the way it was
  * registered for — back-channel SOAP (the SP's LogoutResponse Status decides) or server-side POST,
- * or front-channel Redirect/POST inside an iframe on the logout page. The SP that started a logout is
- * not sent a request: it gets the LogoutResponse instead.
+ * or front-channel Redirect/POST, inside an iframe on the logout page or in the main tab (the native
+ * chain). The SP that started a logout is not sent a request: it gets the LogoutResponse instead.
  */
 @Injectable()
 export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
@@ -31,8 +34,8 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     this.registry.register(this);
   }
 
-  async channels(session: SessionWithProvider, context: { initiatingProviderSessionId: string | null }): Promise<DeliveryChannel[]> {
-    if (session.id === context.initiatingProviderSessionId) return [];
+  async channels(session: SessionWithProvider, context: LogoutContext): Promise<DeliveryChannel[]> {
+    if (session.providerId === context.initiatingProviderId) return [];
     const sp = await this.sp(session.providerId);
     if (!sp.slsUrl || !sp.slsBinding) return [];
     if (sp.logoutMethod === 'backchannel') return ['backchannel_saml'];
@@ -56,19 +59,28 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     const verdict = verdictForStatus(reply.status);
     if (verdict !== 'succeeded') return { ok: false, retryable: verdict === 'retry', error: `HTTP ${reply.status}` };
     if (!request.contentType.startsWith('text/xml')) return { ok: true, retryable: false };
-    const response = soapLogoutResponseStatus(reply.body);
+    let response: ReturnType<typeof soapReplyStatus> = null;
+    try {
+      response = soapReplyStatus(soapBodyMessage(reply.body));
+    } catch {
+      // not SOAP at all: reported below
+    }
     if (!response) return { ok: false, retryable: false, error: 'the SOAP reply holds no LogoutResponse' };
     if (response.inResponseTo !== request.messageId) return { ok: false, retryable: false, error: 'the LogoutResponse answers another request' };
-    return response.status === SUCCESS ? { ok: true, retryable: false } : { ok: false, retryable: false, error: `the SP answered ${response.status}` };
+    return response.status === STATUS.success ? { ok: true, retryable: false } : { ok: false, retryable: false, error: `the SP answered ${response.status}` };
   }
 
-  async buildFrontchannelStep(delivery: LogoutDelivery, session: SessionWithProvider): Promise<FrontchannelStep> {
+  async buildFrontchannelStep(delivery: LogoutDelivery, session: SessionWithProvider, relayState?: string): Promise<FrontchannelStep> {
     const sp = await this.sp(session.providerId);
     const { id, xml } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
-    if (sp.slsBinding === 'post') return { kind: 'iframe_post', url: sp.slsUrl!, fields: { SAMLRequest: Buffer.from(await this.envelopedIfConfigured(sp, id, xml)).toString('base64') } };
+    if (sp.slsBinding === 'post') {
+      const fields: Record<string, string> = { SAMLRequest: Buffer.from(await this.envelopedIfConfigured(sp, id, xml)).toString('base64') };
+      if (relayState) fields.RelayState = relayState;
+      return { url: sp.slsUrl!, fields, messageId: id };
+    }
     // Redirect signs the query, not the XML.
-    const url = redirectUrl(sp.slsUrl!, xml, sp.signLogoutRequests ? (await this.keys.active('saml', 'RS256')).privateKey : null);
-    return sp.logoutMethod === 'frontchannel_native' ? { kind: 'redirect', url } : { kind: 'iframe', url };
+    const key = sp.signLogoutRequests ? (await this.keys.active('saml', 'RS256')).privateKey : null;
+    return { url: redirectUrl(sp.slsUrl!, 'SAMLRequest', xml, key, relayState), messageId: id };
   }
 
   /** The LogoutRequest for one delivery, with the Reason its operation's trigger gives. */

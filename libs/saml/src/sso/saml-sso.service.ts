@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock, CONFIG, type Config, type IdpSession, KeysService, newId, randomToken, SamlSession, type User } from '@signoff/core';
 import { createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, IsNull } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import type { RegisteredSp } from '../providers/saml-sps.service';
 import { buildResponse } from './response';
@@ -17,8 +17,10 @@ export function nameIdFor(user: User, sp: RegisteredSp): string {
 }
 
 /**
- * Issues an assertion for a user's IdP session and records the SamlSession it creates: SessionIndex,
- * and the NameID exactly as issued (format and qualifiers), for the LogoutRequests to come.
+ * Issues an assertion for a user's IdP session and records the SamlSession: SessionIndex, and the
+ * NameID exactly as issued (format and qualifiers), for the LogoutRequests to come. One SamlSession per
+ * (IdP session, SP), like OIDC's sid: a second sign-in to the same SP keeps its SessionIndex and NameID,
+ * so one LogoutRequest names everything the SP holds of that session.
  */
 @Injectable()
 export class SamlSsoService {
@@ -27,7 +29,8 @@ export class SamlSsoService {
   async respond(sp: RegisteredSp, user: User, idpSession: IdpSession, request: { id: string | null; acsUrl: string }): Promise<{ xml: string; session: SamlSession }> {
     const now = this.clock.now();
     const key = await this.keys.active('saml', 'RS256');
-    const session = await this.db.getRepository(SamlSession).save(this.db.getRepository(SamlSession).create({
+    const sessions = this.db.getRepository(SamlSession);
+    const session = await sessions.findOneBy({ idpSessionId: idpSession.id, providerId: sp.providerId, endedAt: IsNull() }) ?? await sessions.save(sessions.create({
       id: newId(), idpSessionId: idpSession.id, providerId: sp.providerId, userId: user.id, createdAt: now, endedAt: null, state: 'active',
       sessionIndex: `_${randomToken(20)}`, nameId: nameIdFor(user, sp), nameIdFormat: sp.nameIdFormat,
       nameQualifier: this.config.saml.entityId, spNameQualifier: sp.entityId, sessionNotOnOrAfter: idpSession.expiresAt,

@@ -89,17 +89,25 @@ export function verifyRedirectSignature(rawQuery: string, certificates: string[]
     const eq = pair.indexOf('=');
     if (eq > 0) parts.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
-  const sigAlg = decodeURIComponent(parts.get('SigAlg') ?? '');
+  const sigAlg = percentDecoded(parts.get('SigAlg') ?? '');
   const signature = parts.get('Signature');
   const algorithm = ACCEPTED_SIGNATURE_ALGORITHMS[sigAlg];
   if (!signature) throw new UnsafeXmlError('the request is not signed');
   if (!algorithm) throw new UnsafeXmlError(`the signature algorithm ${sigAlg || '(none)'} is not accepted`);
   const signed = [messageParam, 'RelayState', 'SigAlg'].filter((name) => parts.has(name)).map((name) => `${name}=${parts.get(name)}`).join('&');
-  const bytes = Buffer.from(decodeURIComponent(signature), 'base64');
+  const bytes = Buffer.from(percentDecoded(signature), 'base64');
   for (const pem of certificates) {
     const verify = createVerify(algorithm);
     verify.update(signed);
     if (verify.verify(new X509Certificate(pem).publicKey, bytes)) return;
   }
   throw new UnsafeXmlError('the signature does not verify with the registered certificate(s)');
+}
+
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new UnsafeXmlError('the query is not valid percent-encoding');
+  }
 }

@@ -1,0 +1,169 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import { AuditService, CONFIG, type Config, LogoutOperation, randomToken, RedisService } from '@signoff/core';
+import { FlowExecutor } from '@signoff/flows';
+import {
+  type IncomingMessage, type RegisteredSp, SamlMessageError, type SamlReply, SamlSloService, SamlSpsService, soapBodyMessage, soapFault,
+  type SpLogoutRequest, UnsafeXmlError,
+} from '@signoff/saml';
+import type { Request, Response } from 'express';
+import { DataSource } from 'typeorm';
+import { BrowserService } from '../http/browser.service';
+import { formPostPage, h, page } from '../http/html';
+import { singleField } from '../http/single-field';
+import { LogoutRunner } from '../logout/logout-runner.service';
+
+/** What the LogoutResponse to the initiating SP needs once the logout has run (kept 15 minutes in Redis). */
+interface PendingReply {
+  providerId: string;
+  inResponseTo: string;
+  binding: 'redirect' | 'post';
+  relayState: string | null;
+}
+
+const PENDING_TTL_SECONDS = 15 * 60;
+
+/**
+ * SAML Single Logout endpoints (profiles §4.4). At /saml/slo (Redirect and POST) an SP's LogoutRequest
+ * runs its invalidation flow in the user's browser, the others are told (back channel, iframes, the
+ * native chain), and the SP gets its signed LogoutResponse last; the LogoutResponses of SPs to our own
+ * front-channel requests come back here too. /saml/slo/soap takes LogoutRequests over SOAP: no browser,
+ * so back channels only. A message that cannot be trusted gets an error page (or a SOAP fault), never a
+ * SAML reply; a trusted request that cannot be honoured gets a LogoutResponse with an error status.
+ */
+@Controller('saml/slo')
+export class SamlSloController {
+  constructor(
+    private readonly slo: SamlSloService,
+    private readonly sps: SamlSpsService,
+    private readonly executor: FlowExecutor,
+    private readonly runner: LogoutRunner,
+    private readonly browser: BrowserService,
+    private readonly redis: RedisService,
+    private readonly audit: AuditService,
+    private readonly db: DataSource,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  @Get()
+  async redirectBinding(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const query = req.query as Record<string, unknown>;
+    const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+    await this.receive(req, res, query, { binding: 'redirect', rawQuery });
+  }
+
+  @Post()
+  @HttpCode(200)
+  async postBinding(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
+    // A cross-site POST does not carry our SameSite=Lax cookie: post the same fields once more from
+    // our own page, which does, rather than lose (or overwrite) the browser's other accounts.
+    if (body.SAMLRequest !== undefined && !this.browser.read(req) && body.relayed !== '1') {
+      const fields = Object.fromEntries(['SAMLRequest', 'RelayState'].filter((name) => typeof body[name] === 'string').map((name) => [name, body[name] as string]));
+      return void res.type('html').send(formPostPage('/saml/slo', { ...fields, relayed: '1' }));
+    }
+    await this.receive(req, res, body, { binding: 'post' });
+  }
+
+  /** Where the browser comes back after the flow, the iframes and the native chain: the initiating SP's answer. */
+  @Get('reply')
+  async reply(@Res() res: Response, @Query('request') handle: unknown, @Query('operation') operationId: unknown): Promise<void> {
+    const raw = typeof handle === 'string' && /^[A-Za-z0-9_-]{22}$/.test(handle) ? await this.redis.client.getdel(this.redis.key('saml-slo-reply', handle)) : null;
+    if (!raw) throw new BadRequestException('This sign-out has expired. Go back to the application and start again.');
+    const pending = JSON.parse(raw) as PendingReply;
+    const operation = typeof operationId === 'string' && operationId !== 'none'
+      ? await this.db.getRepository(LogoutOperation).findOneBy({ id: operationId, initiatingProviderId: pending.providerId })
+      : null;
+    const status = await this.slo.outcome(operation?.id ?? null, this.config.delivery.frontchannelTimeoutMs);
+    const sp = await this.sps.byProviderId(pending.providerId);
+    this.send(res, await this.slo.reply(sp, pending.inResponseTo, status, pending.binding, pending.relayState));
+  }
+
+  /** SOAP binding (bindings §3.2): the SP's server asks; every other participant is told over its back channel. */
+  @Post('soap')
+  @HttpCode(200)
+  async soap(@Req() req: Request, @Res() res: Response): Promise<void> {
+    let sp: RegisteredSp;
+    let request: SpLogoutRequest;
+    try {
+      const message: IncomingMessage = { binding: 'soap', message: soapBodyMessage(typeof req.body === 'string' ? req.body : ''), relayState: null };
+      sp = await this.slo.sender(message);
+      request = await this.slo.acceptRequest(sp, message);
+    } catch (error) {
+      await this.refused(error, 'soap');
+      return void res.status(500).type('text/xml').send(soapFault(`The logout request was refused: ${(error as Error).message}.`));
+    }
+    const sessions = await this.slo.sessionsFor(sp, request);
+    let status = Array.isArray(sessions) ? null : sessions;
+    if (Array.isArray(sessions)) {
+      const step = await this.executor.run(this.executor.flowFor(sp.provider.invalidationFlowId, true), {
+        trigger: 'sp_initiated', initiator: { type: 'provider', id: sp.providerId }, idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
+        initiatingProviderSessionId: sessions[0].id, interactive: false,
+      });
+      status = await this.slo.outcome(step.operation?.id ?? null, this.config.delivery.frontchannelTimeoutMs);
+    }
+    res.type('text/xml').send(await this.slo.soapReply(request.id, status!));
+  }
+
+  private async receive(req: Request, res: Response, fields: Record<string, unknown>, how: { binding: 'redirect' | 'post'; rawQuery?: string }): Promise<void> {
+    const isResponse = fields.SAMLResponse !== undefined;
+    const message: IncomingMessage = {
+      ...how, message: singleField(fields[isResponse ? 'SAMLResponse' : 'SAMLRequest'], isResponse ? 'SAMLResponse' : 'SAMLRequest', true)!,
+      relayState: singleField(fields.RelayState, 'RelayState'),
+    };
+    if (isResponse) return this.logoutResponse(res, message);
+    let sp: RegisteredSp;
+    let request: SpLogoutRequest;
+    try {
+      sp = await this.slo.sender(message);
+      request = await this.slo.acceptRequest(sp, message);
+    } catch (error) {
+      await this.refused(error, how.binding);
+      throw new BadRequestException(`The logout request was refused: ${(error as Error).message}.`);
+    }
+    const sessions = await this.slo.sessionsFor(sp, request);
+    if (!Array.isArray(sessions)) return this.send(res, await this.slo.reply(sp, request.id, sessions, how.binding, message.relayState));
+
+    const browserId = this.browser.read(req) ?? this.browser.ensure(req, res);
+    const handle = randomToken(16);
+    const pending: PendingReply = { providerId: sp.providerId, inResponseTo: request.id, binding: how.binding, relayState: message.relayState };
+    await this.redis.client.set(this.redis.key('saml-slo-reply', handle), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
+    await this.runner.run(res, this.executor.flowFor(sp.provider.invalidationFlowId, true), {
+      trigger: 'sp_initiated', initiator: { type: 'provider', id: sp.providerId }, idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
+      initiatingProviderSessionId: sessions[0].id, interactive: true,
+    }, `/saml/slo/reply?request=${handle}&operation={operation}`, this.browser.csrfToken(browserId));
+  }
+
+  /**
+   * An SP's LogoutResponse to our front-channel LogoutRequest: recorded on its delivery. In the native
+   * chain (RelayState is the chain's handle) the browser goes on to the next application; in an iframe
+   * this small page is all there is, and it may be framed by our own logout page only.
+   */
+  private async logoutResponse(res: Response, message: IncomingMessage): Promise<void> {
+    res.setHeader('X-Frame-Options', 'SAMEORIGIN');
+    res.setHeader('Content-Security-Policy', "frame-ancestors 'self'");
+    const chain = message.relayState && /^[A-Za-z0-9_-]{22}$/.test(message.relayState) ? `/logout/chain/${message.relayState}` : null;
+    try {
+      const sp = await this.slo.sender(message);
+      const delivery = await this.slo.recordResponse(sp, message);
+      if (chain) return res.redirect(303, chain);
+      res.type('html').send(page('Signed out', `<p>${delivery.status === 'succeeded' ? 'Signed out of' : 'Could not sign out of'} ${h(sp.provider.name)}.</p>`));
+    } catch (error) {
+      await this.refused(error, message.binding);
+      const refusal = `The logout response was refused: ${(error as Error).message}.`;
+      if (!chain) throw new BadRequestException(refusal);
+      // In the native chain the user must not be stranded: the application counts as not confirmed.
+      res.status(400).type('html').send(page('Sign-out not confirmed', `<p class="error">${h(refusal)}</p><p><a href="${h(chain)}?skip=1">Continue signing out</a></p>`));
+    }
+  }
+
+  private send(res: Response, reply: SamlReply | null): void {
+    if (!reply) return void res.type('html').send(page('You are signed out', '<p>You have signed out. The application has no address to receive the confirmation; you can close this page.</p>'));
+    if (reply.binding === 'redirect') return res.redirect(303, reply.url);
+    res.type('html').send(formPostPage(reply.url, reply.fields));
+  }
+
+  /** A refused message is recorded; anything but a refusal is a fault of ours and goes on up. */
+  private async refused(error: unknown, binding: string): Promise<void> {
+    if (!(error instanceof SamlMessageError || error instanceof UnsafeXmlError)) throw error;
+    await this.audit.record({ action: 'saml.logout_message_refused', actor: { type: 'anonymous' }, details: { binding, reason: error.message } });
+  }
+}

@@ -1,0 +1,225 @@
+// Benchmarks of the SAML logout issue, each a ratio against a reference measured in the same run.
+// 1. LogoutRequests built and signed per second: logoutRequestXml + signElement, beside bare
+//    xml-crypto signing the same, already built document with the same settings — what our code adds
+//    on top of the library, which does the c14n, digest and RSA work that dominate.
+// 2. Back-channel SOAP deliveries per second for one logout of SPS x SESSIONS SAML sessions to a fast
+//    local SP, through the whole pipeline (outbox, relay, BullMQ, worker: claim, build, sign, POST,
+//    read the LogoutResponse, record, settle). The ceiling: the same number of build + sign + SOAP
+//    POSTs + reply checks to the same SP with the same concurrency, and no queue or database.
+//   npm run bench:saml-logout        (ITERATIONS=2000 SPS=50 SESSIONS=40 CONCURRENCY=32 to change it)
+import { Clock, IdpSession, KeysService, LogoutOperation, newId, SamlSession, selfSignedCertificate, SYSTEM, UsersService } from '@signoff/core';
+import { post } from '@signoff/dispatch';
+import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
+import {
+  certificateBody, type LogoutRequestInput, logoutRequestXml, NAMEID_FORMATS, parseSpMetadata, RSA_SHA256, SamlLogoutProtocol, SamlSpsService,
+  signElement, soapEnvelope, verifyEnveloped,
+} from '@signoff/saml';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
+import { SignedXml } from 'xml-crypto';
+import { startApp } from '../test/support/test-app';
+import { ensureRedis, runBench } from './support';
+
+const ITERATIONS = Number(process.env.ITERATIONS ?? 2000);
+const WARM_UP = Math.ceil(ITERATIONS / 10);
+const SPS = Number(process.env.SPS ?? 50);
+const SESSIONS = Number(process.env.SESSIONS ?? 40);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
+const DELIVERIES = SPS * SESSIONS;
+
+const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+
+const rate = (count: number, seconds: number) => `${(count / seconds).toFixed(0).padStart(7)} /s   (${seconds.toFixed(2)} s)`;
+
+function timed(count: number, run: () => void): number {
+  const started = performance.now();
+  for (let i = 0; i < count; i++) run();
+  return (performance.now() - started) / 1000;
+}
+
+/** The same request input the worker would give logoutRequestXml for one SAML session. */
+function requestInput(destination: string, now: Date): LogoutRequestInput {
+  return {
+    idpEntityId: 'https://idp.bench/saml/metadata', destination, nameId: randomBytes(16).toString('hex'), nameIdFormat: NAMEID_FORMATS.persistent,
+    nameQualifier: 'https://idp.bench/saml/metadata', spNameQualifier: 'https://sp.bench/metadata', sessionIndexes: [`_${randomBytes(16).toString('hex')}`],
+    reason: 'admin', now,
+  };
+}
+
+async function buildAndSign() {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const certificate = await selfSignedCertificate(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, publicKey.export({ type: 'spki', format: 'pem' }) as string, 'idp.bench', 1);
+  const body = certificateBody(certificate);
+  const input = requestInput('https://sp.bench/slo', new Date());
+  const built = logoutRequestXml(input);
+
+  const signoff = () => {
+    const { id, xml } = logoutRequestXml(input);
+    return signElement(xml, id, privateKey, body);
+  };
+  // Same KeyInfo and same place (after Issuer, as the SAML schema requires) as signElement, so both
+  // produce an equally valid message and the ratio shows only what our builder and wrapper cost.
+  const reference = () => {
+    const signer = new SignedXml({
+      privateKey: privateKey as never, signatureAlgorithm: RSA_SHA256, canonicalizationAlgorithm: EXC_C14N,
+      getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data>`,
+    });
+    signer.addReference({ xpath: `//*[@ID='${built.id}']`, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
+    signer.computeSignature(built.xml, { prefix: 'ds', location: { reference: `//*[@ID='${built.id}']/*[local-name(.)='Issuer']`, action: 'after' } });
+    return signer.getSignedXml();
+  };
+
+  // A broken signature is cheaper to make than a good one: check both verify before timing them.
+  verifyEnveloped(signoff(), [certificate]);
+  verifyEnveloped(reference(), [certificate]);
+  timed(WARM_UP, signoff);
+  timed(WARM_UP, reference);
+  // Alternating quarters, so neither side alone pays for GC pauses or a CPU that changes speed.
+  let referenceSeconds = 0;
+  let signoffSeconds = 0;
+  for (let round = 0; round < 4; round++) {
+    referenceSeconds += timed(ITERATIONS / 4, reference);
+    signoffSeconds += timed(ITERATIONS / 4, signoff);
+  }
+
+  console.log(`LogoutRequest build + sign, RSA-SHA256 2048, exc-c14n, ${ITERATIONS} iterations after ${WARM_UP} warm-up`);
+  console.log(`reference (bare xml-crypto SignedXml)     ${rate(ITERATIONS, referenceSeconds)}`);
+  console.log(`signoff (logoutRequestXml + signElement)  ${rate(ITERATIONS, signoffSeconds)}`);
+  console.log(`ratio (signoff / reference): ${(referenceSeconds / signoffSeconds).toFixed(3)}`);
+}
+
+/**
+ * The SPs' SOAP SingleLogoutService: answers each LogoutRequest with a Success LogoutResponse to its
+ * ID, as fast as it can, so the figures are Signoff's and not the SP's.
+ */
+async function startSoapSp() {
+  let received = 0;
+  let sample = '';
+  const server = createServer((req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => {
+      received++;
+      sample ||= text;
+      const id = /<samlp:LogoutRequest\b[^>]*\sID="([^"]+)"/.exec(text)?.[1];
+      if (!id) return void res.writeHead(400).end();
+      res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(soapEnvelope(
+        `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomBytes(10).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" InResponseTo="${id}">`
+        + '<saml:Issuer>https://sp.bench/metadata</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>',
+      ));
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received: () => received,
+    /** The first request body since the last call, to check what was actually sent. */
+    takeSample: () => {
+      const taken = sample;
+      sample = '';
+      return taken;
+    },
+  };
+}
+
+const metadata = (i: number, slo: string) => `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp${i}.bench/metadata">`
+  + '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+  + `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="${slo}"/>`
+  + `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp${i}.bench/acs" index="0"/>`
+  + '</md:SPSSODescriptor></md:EntityDescriptor>';
+
+async function soapDeliveries() {
+  const sp = await startSoapSp();
+  const t = await startApp({ LOG_LEVEL: 'silent', DELIVERY_CONCURRENCY: String(CONCURRENCY) }, { withWorker: true });
+  const db = t.app.get(DataSource);
+  const clock = t.app.get(Clock);
+  const key = await t.app.get(KeysService).active('saml', 'RS256');
+  const body = certificateBody(key.certificatePem!);
+  const slo = (i: number) => `${sp.url}/sp${i}/soap`;
+
+  // --- the ceiling: build + sign + SOAP POST + read the reply, CONCURRENCY at a time, with the same
+  // HTTP client (undici, shared agent) and the same reply check the worker uses, so only the
+  // pipeline is left out.
+  const protocol = t.app.get(SamlLogoutProtocol);
+  let next = 0;
+  const ceilingStart = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    for (let n = next++; n < DELIVERIES; n = next++) {
+      const destination = slo(n % SPS);
+      const { id, xml } = logoutRequestXml({ ...requestInput(destination, clock.now()), idpEntityId: t.config.saml.entityId });
+      const request = { url: destination, body: soapEnvelope(signElement(xml, id, key.privateKey, body)), contentType: 'text/xml; charset=utf-8', messageId: id };
+      const reply = await post(request.url, request.body, request.contentType, t.config.delivery.timeoutMs);
+      const verdict = protocol.readBackchannelReply(reply, request);
+      if (!verdict.ok) throw new Error(`the SP answered ${reply.status}: ${verdict.error}`);
+    }
+  }));
+  const ceilingSeconds = (performance.now() - ceilingStart) / 1000;
+  sp.takeSample();
+
+  // --- the pipeline: SPS back-channel SOAP SPs, SESSIONS IdP sessions each with a SAML session at
+  // every SP, then one admin logout that ends them all.
+  const sps = t.app.get(SamlSpsService);
+  const providerIds: string[] = [];
+  for (let i = 0; i < SPS; i++) providerIds.push((await sps.import(parseSpMetadata(metadata(i, slo(i))), { logoutMethod: 'backchannel', slug: `sp${i}` }, SYSTEM)).providerId);
+  const user = await t.app.get(UsersService).create({ username: 'bulk', password: 'bulk password' }, SYSTEM);
+  const now = clock.now();
+  const idpSessionIds: string[] = [];
+  // Straight into the tables: issuing 2000 assertions through the SSO endpoint would dwarf the logout.
+  await db.transaction(async (tx) => {
+    for (let s = 0; s < SESSIONS; s++) {
+      const idp = await tx.save(IdpSession, { id: newId(), userId: user.id, browserId: randomBytes(32).toString('base64url'), authTime: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + 3_600_000), createdAt: now, endedAt: null, endReason: null, ip: null, userAgent: null });
+      idpSessionIds.push(idp.id);
+      await tx.insert(SamlSession, providerIds.map((providerId, i) => ({
+        id: newId(), kind: 'saml', idpSessionId: idp.id, providerId, userId: user.id, createdAt: now, endedAt: null, state: 'active' as const,
+        sessionIndex: `_${randomBytes(16).toString('hex')}`, nameId: randomBytes(16).toString('hex'), nameIdFormat: NAMEID_FORMATS.persistent,
+        nameQualifier: t.config.saml.entityId, spNameQualifier: `https://sp${i}.bench/metadata`, sessionNotOnOrAfter: new Date(now.getTime() + 3_600_000),
+      })));
+    }
+  });
+
+  const received = sp.received();
+  const pipelineStart = performance.now();
+  const operation = await t.app.get(LogoutOrchestrator).endSessions({ trigger: 'admin_session', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
+  const committed = performance.now();
+  // Poll the operation row alone: loading every delivery while waiting would load the database the
+  // worker is writing to, and slow the figure we measure.
+  const operations = db.getRepository(LogoutOperation);
+  while (!(await operations.findOneBy({ id: operation.id }))?.completedAt) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const pipelineSeconds = (performance.now() - pipelineStart) / 1000;
+  const done = (await t.app.get(LogoutOperationsService).get(operation.id))!;
+  const succeeded = done.deliveries.filter((delivery) => delivery.status === 'succeeded').length;
+  const sent = sp.received() - received;
+  // The SP does not check signatures; check here that the worker really sent a signed request.
+  const sample = /<samlp:LogoutRequest[\s\S]*<\/samlp:LogoutRequest>/.exec(sp.takeSample())?.[0] ?? '';
+  verifyEnveloped(sample, [key.certificatePem!]);
+
+  const ceilingRate = DELIVERIES / ceilingSeconds;
+  const pipelineRate = DELIVERIES / pipelineSeconds;
+  console.log(`back-channel SOAP throughput, ${DELIVERIES} deliveries (${SPS} SPs x ${SESSIONS} IdP sessions), concurrency ${CONCURRENCY}, database ${t.config.database.type}`);
+  console.log(`ceiling (build + sign + undici SOAP POST) ${rate(DELIVERIES, ceilingSeconds)}`);
+  console.log(`signoff (outbox -> BullMQ -> worker)      ${rate(DELIVERIES, pipelineSeconds)}, of which ${((committed - pipelineStart) / 1000).toFixed(2)} s to commit the logout`);
+  console.log(`ratio (signoff / ceiling): ${(pipelineRate / ceilingRate).toFixed(3)}`);
+  console.log(`operation ${done.outcome}: ${succeeded}/${done.deliveries.length} succeeded; SP got ${sent}`);
+  if (succeeded !== DELIVERIES || done.deliveries.length !== DELIVERIES) {
+    const failure = done.deliveries.find((delivery) => delivery.status !== 'succeeded');
+    throw new Error(`only ${succeeded} of ${DELIVERIES} deliveries succeeded${failure ? ` (e.g. ${failure.status}: ${failure.lastError})` : ''}`);
+  }
+  await t.close();
+}
+
+async function main() {
+  await buildAndSign();
+  console.log();
+  await ensureRedis();
+  await soapDeliveries();
+}
+
+runBench(main);

@@ -1,0 +1,77 @@
+import type { SamlServiceProvider } from '@signoff/core';
+import { authenticatedDocument, checkEnvelope, type IncomingMessage, SamlMessageError } from '../bindings/incoming';
+import { samlId } from '../sso/response';
+import { NS } from '../xml/namespaces';
+import { children, parseXml } from '../xml/safe-xml';
+import { instant } from './logout-request';
+
+export const STATUS = {
+  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester',
+  responder: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
+  partialLogout: 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout',
+  unknownPrincipal: 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
+  requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+} as const;
+
+export interface LogoutStatus {
+  code: string;
+  /** The second-level StatusCode (e.g. PartialLogout under Success). */
+  detail?: string;
+  message?: string;
+}
+
+const x = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A LogoutResponse (core §3.7.2): Destination for the front-channel bindings only, InResponseTo, and a nested status. */
+export function logoutResponseXml(input: { idpEntityId: string; destination: string | null; inResponseTo: string; status: LogoutStatus; now: Date }): { id: string; xml: string } {
+  const id = samlId();
+  const detail = input.status.detail ? `<samlp:StatusCode Value="${x(input.status.detail)}"/>` : '';
+  const message = input.status.message ? `<samlp:StatusMessage>${x(input.status.message)}</samlp:StatusMessage>` : '';
+  const xml = `<samlp:LogoutResponse xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${id}" Version="2.0" IssueInstant="${instant(input.now)}"`
+    + `${input.destination ? ` Destination="${x(input.destination)}"` : ''} InResponseTo="${x(input.inResponseTo)}">`
+    + `<saml:Issuer>${x(input.idpEntityId)}</saml:Issuer>`
+    + `<samlp:Status><samlp:StatusCode Value="${x(input.status.code)}">${detail}</samlp:StatusCode>${message}</samlp:Status>`
+    + '</samlp:LogoutResponse>';
+  return { id, xml };
+}
+
+export interface SpLogoutResponse {
+  id: string;
+  inResponseTo: string;
+  status: string;
+  detail: string | null;
+}
+
+/** Validates an SP's LogoutResponse to one of our LogoutRequests: signature, Issuer, Destination, IssueInstant, InResponseTo, Status. */
+export function validateLogoutResponse(message: IncomingMessage, sp: SamlServiceProvider, sloUrl: string, now: Date): SpLogoutResponse {
+  const root = authenticatedDocument(message, 'SAMLResponse', sp.certificates, sp.requireSignedRequests).documentElement;
+  const { id } = checkEnvelope(root, { localName: 'LogoutResponse', issuer: sp.entityId, destination: sloUrl, now, destinationRequired: sp.requireSignedRequests && message.binding !== 'soap' });
+  const inResponseTo = root.getAttribute('InResponseTo');
+  if (!inResponseTo) throw new SamlMessageError('the LogoutResponse has no InResponseTo');
+  return { id, inResponseTo, ...statusOf(root) };
+}
+
+/** The top-level and second-level StatusCode of a LogoutResponse. */
+function statusOf(root: Element): { status: string; detail: string | null } {
+  const status = children(root, NS.samlp, 'Status')[0];
+  const code = status && children(status, NS.samlp, 'StatusCode')[0];
+  if (!code?.getAttribute('Value')) throw new SamlMessageError('the LogoutResponse has no StatusCode');
+  const inner = children(code, NS.samlp, 'StatusCode')[0];
+  return { status: code.getAttribute('Value')!, detail: inner?.getAttribute('Value') ?? null };
+}
+
+/**
+ * The LogoutResponse an SP sent back over SOAP to our back-channel LogoutRequest: its status and
+ * InResponseTo, or null. The request went over a connection we opened to the SP's registered URL,
+ * so the reply is read as the answer of that endpoint.
+ */
+export function soapReplyStatus(messageXml: string): { status: string; inResponseTo: string | null } | null {
+  try {
+    const root = parseXml(messageXml).documentElement;
+    if (root.namespaceURI !== NS.samlp || root.localName !== 'LogoutResponse') return null;
+    return { status: statusOf(root).status, inResponseTo: root.getAttribute('InResponseTo') };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,148 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock, CONFIG, type Config, type DeliveryStatus, KeysService, LogoutDelivery, LogoutOperation, RedisService, SamlSession } from '@signoff/core';
+import { LogoutOperationsService } from '@signoff/logout';
+import { DataSource, In, IsNull } from 'typeorm';
+import { type IncomingMessage, peekIssuer, SamlMessageError } from '../bindings/incoming';
+import { redirectUrl } from '../bindings/redirect';
+import { soapEnvelope } from '../bindings/soap';
+import { certificateBody } from '../metadata/idp-metadata';
+import { type RegisteredSp, SamlSpsService } from '../providers/saml-sps.service';
+import { signElement } from '../xml/signatures';
+import { type SpLogoutRequest, validateLogoutRequest } from './logout-request';
+import { type LogoutStatus, logoutResponseXml, STATUS, validateLogoutResponse } from './logout-response';
+
+/** How a front-channel LogoutResponse leaves: a redirect, or an auto-posting form. */
+export type SamlReply = { binding: 'redirect'; url: string } | { binding: 'post'; url: string; fields: Record<string, string> };
+
+const REPLAY_TTL_SECONDS = 10 * 60;
+const POLL_MS = 100;
+
+/**
+ * Single Logout started by an SP (profiles §4.4): accept its LogoutRequest, find the sessions it
+ * names, and answer it with a signed LogoutResponse once the others have been told; and read the
+ * LogoutResponses SPs send back to the LogoutRequests of our front channel.
+ */
+@Injectable()
+export class SamlSloService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly keys: KeysService,
+    private readonly clock: Clock,
+    private readonly redis: RedisService,
+    private readonly sps: SamlSpsService,
+    private readonly operations: LogoutOperationsService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  /** Where SPs send front-channel (Redirect, POST) and SOAP logout messages, as our metadata says. */
+  endpoint(binding: IncomingMessage['binding']): string {
+    return `${this.config.publicUrl}/saml/slo${binding === 'soap' ? '/soap' : ''}`;
+  }
+
+  /** The SP that sent this message (by its Issuer, before anything else is trusted). */
+  async sender(message: IncomingMessage): Promise<RegisteredSp> {
+    const sp = await this.sps.byEntityId(peekIssuer(message));
+    if (!sp) throw new SamlMessageError('the Issuer is not a registered service provider');
+    return sp;
+  }
+
+  /** An SP's LogoutRequest, validated and seen for the first time. */
+  async acceptRequest(sp: RegisteredSp, message: IncomingMessage): Promise<SpLogoutRequest> {
+    const request = validateLogoutRequest(message, sp, this.endpoint(message.binding), this.clock.now());
+    await this.once('saml-logout-request', sp.entityId, request.id);
+    return request;
+  }
+
+  /**
+   * The live sessions the request names, or the refusal it gets (core §3.7.3.2): an expired request,
+   * or a NameID and SessionIndex that match no session here (UnknownPrincipal). Nothing ends then.
+   */
+  async sessionsFor(sp: RegisteredSp, request: SpLogoutRequest): Promise<SamlSession[] | LogoutStatus> {
+    if (request.notOnOrAfter && this.clock.now() >= request.notOnOrAfter) return { code: STATUS.requester, message: 'the LogoutRequest has expired (NotOnOrAfter)' };
+    const sessions = (await this.db.getRepository(SamlSession).find({
+      where: { providerId: sp.providerId, nameId: request.nameId, endedAt: IsNull(), ...(request.sessionIndexes.length ? { sessionIndex: In(request.sessionIndexes) } : {}) },
+      order: { createdAt: 'ASC' },
+    })).filter((session) => (!request.nameIdFormat || request.nameIdFormat === session.nameIdFormat)
+      && (!request.spNameQualifier || request.spNameQualifier === session.spNameQualifier));
+    return sessions.length ? sessions : { code: STATUS.requester, detail: STATUS.unknownPrincipal, message: 'no session at Signoff matches this NameID and SessionIndex' };
+  }
+
+  /**
+   * What to tell the SP that started the logout: Success once every other participant confirmed;
+   * Success with PartialLogout when one failed, or had not confirmed within `waitMs` (back-channel
+   * deliveries still retrying).
+   */
+  async outcome(operationId: string | null, waitMs: number): Promise<LogoutStatus> {
+    if (!operationId) return { code: STATUS.success };
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id: operationId });
+      if (!operation) return { code: STATUS.responder, message: 'the logout operation is gone' };
+      if (operation.completedAt) {
+        return operation.outcome === 'complete' ? { code: STATUS.success } : { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications did not confirm the logout' };
+      }
+      if (Date.now() >= deadline) return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications have not confirmed the logout yet' };
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  /**
+   * The signed LogoutResponse to an SP's request, over the binding the request came on (to a
+   * SingleLogoutService of that binding in its metadata, else its other front-channel one), with its
+   * RelayState unchanged; null when the SP has no front-channel SingleLogoutService to receive it.
+   */
+  async reply(sp: RegisteredSp, inResponseTo: string, status: LogoutStatus, binding: 'redirect' | 'post', relayState: string | null): Promise<SamlReply | null> {
+    const key = await this.keys.active('saml', 'RS256');
+    const base = { idpEntityId: this.config.saml.entityId, inResponseTo, status, now: this.clock.now() };
+    const front = sp.slsEndpoints.filter((endpoint) => endpoint.binding !== 'soap');
+    const endpoint = front.find((candidate) => candidate.binding === binding) ?? front[0];
+    if (!endpoint) return null;
+    const url = endpoint.responseUrl ?? endpoint.url;
+    const { id, xml } = logoutResponseXml({ ...base, destination: url });
+    if (endpoint.binding === 'redirect') return { binding: 'redirect', url: redirectUrl(url, 'SAMLResponse', xml, key.privateKey, relayState) };
+    const fields: Record<string, string> = { SAMLResponse: Buffer.from(signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!))).toString('base64') };
+    if (relayState !== null) fields.RelayState = relayState;
+    return { binding: 'post', url, fields };
+  }
+
+  /** The signed LogoutResponse to a LogoutRequest that came over SOAP, as the SOAP reply body. */
+  async soapReply(inResponseTo: string, status: LogoutStatus): Promise<string> {
+    const key = await this.keys.active('saml', 'RS256');
+    const { id, xml } = logoutResponseXml({ idpEntityId: this.config.saml.entityId, destination: null, inResponseTo, status, now: this.clock.now() });
+    return soapEnvelope(signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!)));
+  }
+
+  /**
+   * An SP's LogoutResponse to one of our front-channel LogoutRequests: verified (signature, Issuer,
+   * Destination, IssueInstant, InResponseTo naming a request we sent that SP) and recorded on its
+   * delivery. A late Success turns a timed-out delivery into a confirmed one.
+   */
+  async recordResponse(sp: RegisteredSp, message: IncomingMessage): Promise<LogoutDelivery> {
+    const response = validateLogoutResponse(message, sp, this.endpoint(message.binding), this.clock.now());
+    const delivery = await this.db.getRepository(LogoutDelivery).findOneBy({
+      messageId: response.inResponseTo, providerId: sp.providerId, channel: In(['frontchannel_saml_iframe', 'frontchannel_saml_native']),
+    });
+    if (!delivery) throw new SamlMessageError('the LogoutResponse answers no LogoutRequest Signoff sent this SP');
+    await this.once('saml-logout-response', sp.entityId, response.id);
+    const ok = response.status === STATUS.success;
+    const result: DeliveryStatus = ok ? 'succeeded' : 'failed';
+    const error = ok ? null : `the SP answered ${response.status}${response.detail ? ` / ${response.detail}` : ''}`;
+    const now = this.clock.now();
+    await this.db.transaction(async (tx) => {
+      const updated = await tx.update(LogoutDelivery, { id: delivery.id, status: In(['pending', 'failed']) }, {
+        status: result, attempts: delivery.attempts + 1, lastError: error, updatedAt: now, completedAt: now,
+        attemptLog: [...delivery.attemptLog, { at: now.toISOString(), ms: 0, httpStatus: null, result, error, messageId: response.inResponseTo }].slice(-20),
+      });
+      if (!updated.affected) return;
+      if (delivery.status === 'failed') await tx.update(LogoutOperation, { id: delivery.operationId }, { completedAt: null, outcome: null });
+      await this.operations.settle(delivery.operationId, tx);
+    });
+    return Object.assign(delivery, { status: result, lastError: error });
+  }
+
+  /** Replay cache: each (issuer, message ID) is accepted once. */
+  private async once(kind: string, issuer: string, id: string): Promise<void> {
+    const fresh = await this.redis.client.set(this.redis.key(kind, issuer, id), '1', 'EX', REPLAY_TTL_SECONDS, 'NX');
+    if (fresh !== 'OK') throw new SamlMessageError('this message was already used');
+  }
+}

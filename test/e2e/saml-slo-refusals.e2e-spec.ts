@@ -1,0 +1,419 @@
+import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import { DOMParser } from '@xmldom/xmldom';
+import { LogoutOperation, SamlSession, SigningKey, SYSTEM, UsersService } from '@signoff/core';
+import { parseSpMetadata, SamlSpsService } from '@signoff/saml';
+import { createSign, createVerify, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import request, { type Response } from 'supertest';
+import { DataSource } from 'typeorm';
+import { SignedXml } from 'xml-crypto';
+import { Browser } from '../support/browser';
+import { samlSignIn } from '../support/saml';
+import { spKeys } from '../support/sp-keys';
+import { startApp, type TestApp } from '../support/test-app';
+
+// Bad input to the SAML Single Logout endpoints (Redirect, POST, SOAP). Every LogoutRequest here is built
+// and signed by this file, independently of the app's own builders. Each case must be refused (an error
+// page or SOAP fault, never a SAMLResponse) or answered with a LogoutResponse error status, and must
+// leave alice signed in with her SAML session alive. A positive control at the end proves the same
+// builder's valid request is accepted, so the refusals cannot pass vacuously.
+
+const NS = { samlp: 'urn:oasis:names:tc:SAML:2.0:protocol', saml: 'urn:oasis:names:tc:SAML:2.0:assertion', ds: 'http://www.w3.org/2000/09/xmldsig#' };
+const STATUS = {
+  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester',
+  unknownPrincipal: 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
+};
+const ALG = {
+  rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  rsaSha1: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
+  sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
+  sha1: 'http://www.w3.org/2000/09/xmldsig#sha1',
+  excC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+  enveloped: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+};
+const NODE_HASH: Record<string, string> = { [ALG.rsaSha256]: 'RSA-SHA256', [ALG.rsaSha1]: 'RSA-SHA1' };
+
+interface Sp { saml: SAML; entityId: string; sls: string; privateKey: string; certificate: string }
+/** What the IdP issued to one user at one SP, as the SP (and the SamlSession row) knows it. */
+interface Issued { nameId: string; sessionIndex: string; format: string; sessionId: string }
+
+let t: TestApp;
+let db: DataSource;
+let idpCert: string;
+let victim: Sp; // the SP alice is signed in to; requires signed requests
+let other: Sp; // another registered SP, with its own key
+let attacker: { privateKey: string; certificate: string }; // a key no SP registered
+let aliceBrowser: Browser;
+let alice: Issued;
+
+beforeAll(async () => {
+  t = await startApp({}, { withWorker: true });
+  db = t.app.get(DataSource);
+  idpCert = (await db.getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' })).certificatePem!;
+  for (const username of ['alice', 'bob']) {
+    await t.app.get(UsersService).create({ username, password: `${username} password`, email: `${username}@example.com` }, SYSTEM);
+  }
+  victim = await registerSp('victim');
+  other = await registerSp('other');
+  attacker = await spKeys('attacker.example');
+  aliceBrowser = new Browser(t.url);
+  alice = await signInAt(victim, aliceBrowser, 'alice');
+});
+afterAll(() => t?.close());
+
+/** A node-saml SP registered from its own metadata, requiring signed requests, whose SingleLogoutService is HTTP-Redirect. */
+async function registerSp(name: string): Promise<Sp> {
+  const keys = await spKeys(`${name}.example`);
+  const entityId = `https://${name}.example/metadata`;
+  const sls = `https://${name}.example/slo`;
+  const saml = new SAML({
+    issuer: entityId, callbackUrl: `https://${name}.example/acs`, logoutCallbackUrl: sls, entryPoint: `${t.url}/saml/sso`,
+    idpIssuer: `${t.url}/saml/metadata`, idpCert, audience: entityId, wantAssertionsSigned: true, wantAuthnResponseSigned: true,
+    privateKey: keys.privateKey, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256', validateInResponseTo: ValidateInResponseTo.always,
+  });
+  const metadata = saml.generateServiceProviderMetadata(null, keys.certificate)
+    .replace(/<SingleLogoutService [^>]*\/>/, `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${sls}"/>`);
+  await t.app.get(SamlSpsService).import(parseSpMetadata(metadata), { slug: name, logoutMethod: 'frontchannel_iframe', requireSignedRequests: true }, SYSTEM);
+  return { saml, entityId, sls, ...keys };
+}
+
+/** SSO into `sp` as `username`; what the SP learned, checked against the SamlSession row. */
+async function signInAt(sp: Sp, browser: Browser, username: string): Promise<Issued> {
+  const { fields } = await samlSignIn(browser, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), { username, password: `${username} password` });
+  const { profile } = await sp.saml.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
+  const session = await db.getRepository(SamlSession).findOneByOrFail({ sessionIndex: profile!.sessionIndex! });
+  expect(session).toMatchObject({ nameId: profile!.nameID, endedAt: null });
+  return { nameId: profile!.nameID, sessionIndex: profile!.sessionIndex!, format: session.nameIdFormat, sessionId: session.id };
+}
+
+// ---- An independent LogoutRequest builder (core §3.7.1) and signers --------------------------------
+
+interface RequestFields {
+  id: string;
+  issuer: string;
+  destination: string;
+  issueInstant: string;
+  notOnOrAfter: string;
+  /** The NameID element's content as XML, so a case can put markup (a comment) inside it. */
+  nameId: string;
+  format: string;
+  sessionIndex: string | null;
+  /** XML placed right after the Issuer (e.g. Extensions). */
+  extra: string;
+}
+
+const newId = () => `_${randomBytes(16).toString('hex')}`;
+const iso = (offsetMs = 0) => new Date(t.clock.now().getTime() + offsetMs).toISOString();
+
+/** A LogoutRequest naming alice's session at the victim SP by default: valid in every field. */
+function logoutRequest(fields: Partial<RequestFields> = {}): { id: string; xml: string } {
+  const f: RequestFields = {
+    id: newId(), issuer: victim.entityId, destination: `${t.url}/saml/slo`, issueInstant: iso(), notOnOrAfter: iso(5 * 60_000),
+    nameId: alice.nameId, format: alice.format, sessionIndex: alice.sessionIndex, extra: '', ...fields,
+  };
+  const xml = `<samlp:LogoutRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${f.id}" Version="2.0" IssueInstant="${f.issueInstant}"`
+    + ` Destination="${f.destination}" NotOnOrAfter="${f.notOnOrAfter}">`
+    + `<saml:Issuer>${f.issuer}</saml:Issuer>${f.extra}`
+    + `<saml:NameID Format="${f.format}">${f.nameId}</saml:NameID>`
+    + (f.sessionIndex === null ? '' : `<samlp:SessionIndex>${f.sessionIndex}</samlp:SessionIndex>`)
+    + '</samlp:LogoutRequest>';
+  return { id: f.id, xml };
+}
+
+interface SignOptions { key?: string; certificate?: string; signatureAlgorithm?: string; digestAlgorithm?: string }
+
+/** Enveloped signature (POST, SOAP): exclusive c14n, the Signature right after the Issuer, one Reference to `#id`. */
+function signEnveloped(xml: string, id: string, { key = victim.privateKey, certificate = victim.certificate, signatureAlgorithm = ALG.rsaSha256, digestAlgorithm = ALG.sha256 }: SignOptions = {}): string {
+  const body = certificate.replace(/-----[A-Z ]+-----|\s/g, '');
+  const signer = new SignedXml({
+    privateKey: key, signatureAlgorithm, canonicalizationAlgorithm: ALG.excC14n,
+    getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data>`,
+  });
+  signer.addReference({ xpath: `//*[@ID='${id}']`, transforms: [ALG.enveloped, ALG.excC14n], digestAlgorithm });
+  signer.computeSignature(xml, { prefix: 'ds', location: { reference: `//*[@ID='${id}']/*[local-name(.)='Issuer']`, action: 'after' } });
+  return signer.getSignedXml();
+}
+
+const signatureOf = (signed: string) => /<ds:Signature[\s\S]*<\/ds:Signature>/.exec(signed)![0];
+
+interface RedirectOptions { key?: string | null; relayState?: string; sigAlg?: string }
+
+/** HTTP-Redirect query (bindings §3.4.4.1): DEFLATE + base64, signed over `SAMLRequest=…&RelayState=…&SigAlg=…` unless `key` is null. */
+function redirectQuery(message: string | Buffer, { key = victim.privateKey, relayState, sigAlg = ALG.rsaSha256 }: RedirectOptions = {}): string {
+  const deflated = typeof message === 'string' ? deflateRawSync(Buffer.from(message)) : message;
+  let query = `SAMLRequest=${encodeURIComponent(deflated.toString('base64'))}`;
+  if (relayState !== undefined) query += `&RelayState=${encodeURIComponent(relayState)}`;
+  if (key) {
+    query += `&SigAlg=${encodeURIComponent(sigAlg)}`;
+    query += `&Signature=${encodeURIComponent(createSign(NODE_HASH[sigAlg]).update(query).sign(key, 'base64'))}`;
+  }
+  return query;
+}
+
+// ---- Sending, as an SP's browser (no Signoff cookie) or an SP's server would ----------------------
+
+const viaRedirect = (query: string) => request(t.url).get(`/saml/slo?${query}`).set('Accept', 'text/html');
+/** `relayed: '1'` skips the relay page a cookie-less cross-site POST first gets. */
+const viaPost = (xml: string, relayState?: string) => request(t.url).post('/saml/slo').type('form').set('Accept', 'text/html')
+  .send({ SAMLRequest: Buffer.from(xml).toString('base64'), relayed: '1', ...(relayState === undefined ? {} : { RelayState: relayState }) });
+const soapEnvelope = (xml: string) => `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${xml}</soap:Body></soap:Envelope>`;
+const viaSoap = (envelope: string) => request(t.url).post('/saml/slo/soap').set('Content-Type', 'text/xml').send(envelope);
+
+/** A request signed for the binding it is sent on (Redirect: query signature; POST/SOAP: enveloped). */
+const signedRedirect = (fields: Partial<RequestFields> = {}, options: RedirectOptions = {}) => viaRedirect(redirectQuery(logoutRequest(fields).xml, options));
+function signedPost(fields: Partial<RequestFields> = {}, relayState?: string) {
+  const { id, xml } = logoutRequest(fields);
+  return viaPost(signEnveloped(xml, id), relayState);
+}
+function signedSoap(fields: Partial<RequestFields> = {}) {
+  const { id, xml } = logoutRequest({ destination: `${t.url}/saml/slo/soap`, ...fields });
+  return viaSoap(soapEnvelope(signEnveloped(xml, id)));
+}
+
+// ---- Hostile documents -------------------------------------------------------------------------------
+
+const XXE = '<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>';
+const LAUGHS = `<!DOCTYPE r [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>`;
+
+/** The SP's genuine signed request for nobody in particular: the raw material of the wrapping attacks. */
+function genuineSigned(destination = `${t.url}/saml/slo`) {
+  const { id, xml } = logoutRequest({ nameId: 'nobody', sessionIndex: '_nobody', destination });
+  return { id, signed: signEnveloped(xml, id) };
+}
+
+/** XSW: the genuine signed request hidden in Extensions of an unsigned outer one naming alice. */
+function wrappedInExtensions(destination?: string): string {
+  return logoutRequest({ destination, extra: `<samlp:Extensions>${genuineSigned(destination).signed}</samlp:Extensions>` }).xml;
+}
+
+/** XSW: an outer request naming alice that carries the genuine Signature and reuses its ID; the genuine (unsigned) copy hides in Extensions. */
+function sameIdWrapped(): string {
+  const { id, signed } = genuineSigned();
+  const signature = signatureOf(signed);
+  return logoutRequest({ id, extra: `${signature}<samlp:Extensions>${signed.replace(signature, '')}</samlp:Extensions>` }).xml;
+}
+
+/** alice's request signed by the attacker, with the SP's genuine Signature (from another message) added as a second one. */
+function twoSignatures(): string {
+  const { id, xml } = logoutRequest();
+  const forged = signEnveloped(xml, id, { key: attacker.privateKey, certificate: attacker.certificate });
+  return forged.replace('</saml:Issuer>', `</saml:Issuer>${signatureOf(genuineSigned().signed)}`);
+}
+
+// ---- Reading the IdP's answers ---------------------------------------------------------------------
+
+const parse = (xml: string) => new DOMParser().parseFromString(xml, 'text/xml') as unknown as Document;
+const statusCodes = (doc: Document) => Array.from(doc.getElementsByTagNameNS(NS.samlp, 'StatusCode') as ArrayLike<Element>).map((code) => code.getAttribute('Value'));
+
+/** The LogoutResponse a Redirect/POST request got: a 303 to the SP's SingleLogoutService, signed by the IdP over the query. */
+function redirectedLogoutResponse(response: Response, sp = victim): { doc: Document; relayState: string | null } {
+  expect(response.status).toBe(303);
+  const location: string = response.headers.location;
+  expect(location.startsWith(`${sp.sls}?`)).toBe(true);
+  const query = location.slice(location.indexOf('?') + 1);
+  const [signedPart, signature] = query.split('&Signature=');
+  const params = new URLSearchParams(query);
+  expect(createVerify(NODE_HASH[params.get('SigAlg')!]).update(signedPart).verify(idpCert, Buffer.from(decodeURIComponent(signature), 'base64'))).toBe(true);
+  return { doc: parse(inflateRawSync(Buffer.from(params.get('SAMLResponse')!, 'base64')).toString('utf8')), relayState: params.get('RelayState') };
+}
+
+/** The LogoutResponse in a SOAP reply, its enveloped signature checked against the IdP's certificate. */
+function soapLogoutResponse(response: Response): Document {
+  expect(response.status).toBe(200);
+  expect(response.headers['content-type']).toMatch(/^text\/xml/);
+  const doc = parse(response.text);
+  const [logoutResponse] = Array.from(doc.getElementsByTagNameNS(NS.samlp, 'LogoutResponse') as ArrayLike<Element>);
+  const verifier = new SignedXml({ publicCert: idpCert, getCertFromKeyInfo: () => null });
+  verifier.loadSignature(logoutResponse.getElementsByTagNameNS(NS.ds, 'Signature')[0]);
+  expect(verifier.checkSignature(response.text)).toBe(true);
+  return doc;
+}
+
+type Outcome = { refused: string } | { answered: string[] };
+type Binding = 'redirect' | 'post' | 'soap';
+
+function expectOutcome(binding: Binding, response: Response, outcome: Outcome, sp = victim): void {
+  if ('refused' in outcome) {
+    if (binding === 'soap') {
+      expect(response.status).toBe(500);
+      const fault = /<faultstring>([^<]*)<\/faultstring>/.exec(response.text)?.[1];
+      expect(fault).toContain('The logout request was refused: ');
+      expect(fault).toContain(outcome.refused);
+      expect(response.text).not.toContain('LogoutResponse');
+    } else {
+      expect([response.status, response.headers.location]).toEqual([400, undefined]);
+      expect(response.text).toContain('The logout request was refused: ');
+      expect(/<p class="error">([^<]*)/.exec(response.text)?.[1]).toContain(outcome.refused);
+      expect(response.text).not.toContain('SAMLResponse');
+    }
+    return;
+  }
+  const doc = binding === 'soap' ? soapLogoutResponse(response) : redirectedLogoutResponse(response, sp).doc;
+  expect(statusCodes(doc)).toEqual(outcome.answered);
+}
+
+/** Nothing was ended: alice is still signed in, her SAML session is live, and no logout operation ever started. */
+async function expectNothingEnded(): Promise<void> {
+  expect(await aliceBrowser.signedInAs()).toBe('alice');
+  expect(await db.getRepository(SamlSession).findOneByOrFail({ id: alice.sessionId })).toMatchObject({ endedAt: null, state: 'active' });
+  expect(await db.getRepository(LogoutOperation).count()).toBe(0);
+}
+
+const UNKNOWN = { answered: [STATUS.requester, STATUS.unknownPrincipal] };
+
+interface Case {
+  binding: Binding;
+  name: string;
+  send: () => Promise<Response>;
+  outcome: Outcome;
+  /** The SP whose SingleLogoutService gets the LogoutResponse (the victim SP unless said). */
+  answeredTo?: () => Sp;
+}
+
+const cases: Case[] = [
+  // HTTP-Redirect: signature over the raw query.
+  { binding: 'redirect', name: 'an unknown Issuer', outcome: { refused: 'not a registered service provider' },
+    send: () => viaRedirect(redirectQuery(logoutRequest({ issuer: 'https://evil.example/metadata' }).xml, { key: attacker.privateKey })) },
+  { binding: 'redirect', name: 'no signature', outcome: { refused: 'not signed' }, send: () => viaRedirect(redirectQuery(logoutRequest().xml, { key: null })) },
+  { binding: 'redirect', name: 'a signature by another key', outcome: { refused: 'does not verify' },
+    send: () => viaRedirect(redirectQuery(logoutRequest().xml, { key: attacker.privateKey })) },
+  { binding: 'redirect', name: 'alice\'s request swapped in under a signature for another', outcome: { refused: 'does not verify' },
+    send: () => {
+      const genuine = redirectQuery(logoutRequest({ nameId: 'nobody' }).xml);
+      const swapped = `SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(logoutRequest().xml)).toString('base64'))}`;
+      return viaRedirect(genuine.replace(/^SAMLRequest=[^&]*/, swapped));
+    } },
+  { binding: 'redirect', name: 'a RelayState changed after signing', outcome: { refused: 'does not verify' },
+    send: () => viaRedirect(redirectQuery(logoutRequest().xml, { relayState: 'r1' }).replace('RelayState=r1', 'RelayState=r2')) },
+  { binding: 'redirect', name: 'an external entity (signed)', outcome: { refused: 'DOCTYPE' },
+    send: () => viaRedirect(redirectQuery(XXE + logoutRequest({ nameId: '&xxe;' }).xml)) },
+  { binding: 'redirect', name: 'entity expansion (signed)', outcome: { refused: 'DOCTYPE' },
+    send: () => viaRedirect(redirectQuery(LAUGHS + logoutRequest({ nameId: '&d;' }).xml)) },
+  { binding: 'redirect', name: 'a DEFLATE bomb (10 MB of spaces)', outcome: { refused: 'inflates to more than' },
+    send: () => viaRedirect(redirectQuery(deflateRawSync(Buffer.alloc(10 * 1024 * 1024, ' '), { level: 9 }))) },
+  { binding: 'redirect', name: 'another Destination (signed)', outcome: { refused: 'Destination' },
+    send: () => signedRedirect({ destination: 'https://evil.example/saml/slo' }) },
+  { binding: 'redirect', name: 'a RelayState of 81 bytes', outcome: { refused: 'RelayState is longer than 80 bytes' },
+    send: () => signedRedirect({}, { relayState: 'r'.repeat(81) }) },
+  { binding: 'redirect', name: 'an RSA-SHA1 signature', outcome: { refused: 'not accepted' },
+    send: () => viaRedirect(redirectQuery(logoutRequest().xml, { sigAlg: ALG.rsaSha1 })) },
+  { binding: 'redirect', name: 'an IssueInstant years ago', outcome: { refused: 'IssueInstant' }, send: () => signedRedirect({ issueInstant: '2020-01-01T00:00:00Z' }) },
+  { binding: 'redirect', name: 'a replayed request ID', outcome: { refused: 'already used' },
+    send: async () => {
+      const query = redirectQuery(logoutRequest({ nameId: 'nobody' }).xml);
+      expectOutcome('redirect', await viaRedirect(query), UNKNOWN); // the first use is answered
+      return viaRedirect(query);
+    } },
+  { binding: 'redirect', name: 'a NameID matching no session', outcome: UNKNOWN, send: () => signedRedirect({ nameId: 'nobody' }) },
+  { binding: 'redirect', name: 'alice\'s NameID with a SessionIndex matching none of hers', outcome: UNKNOWN, send: () => signedRedirect({ sessionIndex: '_not-a-session' }) },
+  { binding: 'redirect', name: 'alice\'s NameID in another Format', outcome: UNKNOWN,
+    send: () => signedRedirect({ format: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' }) },
+  { binding: 'redirect', name: 'a comment inside the NameID (the whole text counts)', outcome: UNKNOWN, send: () => signedRedirect({ nameId: `${alice.nameId}<!---->.evil` }) },
+  { binding: 'redirect', name: 'an expired NotOnOrAfter', outcome: { answered: [STATUS.requester] },
+    send: () => signedRedirect({ issueInstant: iso(-120_000), notOnOrAfter: iso(-60_000) }) },
+  { binding: 'redirect', name: 'alice\'s session named by another registered SP', outcome: UNKNOWN, answeredTo: () => other,
+    send: () => viaRedirect(redirectQuery(logoutRequest({ issuer: other.entityId }).xml, { key: other.privateKey })) },
+
+  // HTTP-POST: enveloped signature.
+  { binding: 'post', name: 'no signature', outcome: { refused: 'not signed' }, send: () => viaPost(logoutRequest().xml) },
+  { binding: 'post', name: 'the attacker\'s key and certificate in KeyInfo', outcome: { refused: 'does not verify' },
+    send: () => {
+      const { id, xml } = logoutRequest();
+      return viaPost(signEnveloped(xml, id, { key: attacker.privateKey, certificate: attacker.certificate }));
+    } },
+  { binding: 'post', name: 'a signed NameID changed after signing', outcome: { refused: 'does not verify' },
+    send: () => {
+      const { id, xml } = logoutRequest({ nameId: 'nobody' });
+      return viaPost(signEnveloped(xml, id).replace('>nobody<', `>${alice.nameId}<`));
+    } },
+  { binding: 'post', name: 'the signed request wrapped in Extensions of an unsigned one', outcome: { refused: 'exactly one signature' },
+    send: () => viaPost(wrappedInExtensions()) },
+  { binding: 'post', name: 'the genuine signature on an outer request reusing the signed ID', outcome: { refused: 'more than one element with the signed ID' },
+    send: () => viaPost(sameIdWrapped()) },
+  { binding: 'post', name: 'a second signature', outcome: { refused: 'exactly one signature' }, send: () => viaPost(twoSignatures()) },
+  { binding: 'post', name: 'a SHA-1 digest', outcome: { refused: 'not accepted' },
+    send: () => {
+      const { id, xml } = logoutRequest();
+      return viaPost(signEnveloped(xml, id, { digestAlgorithm: ALG.sha1 }));
+    } },
+  { binding: 'post', name: 'an RSA-SHA1 signature', outcome: { refused: 'not accepted' },
+    send: () => {
+      const { id, xml } = logoutRequest();
+      return viaPost(signEnveloped(xml, id, { signatureAlgorithm: ALG.rsaSha1 }));
+    } },
+  { binding: 'post', name: 'an external entity', outcome: { refused: 'DOCTYPE' },
+    send: () => {
+      const { id, xml } = logoutRequest({ nameId: 'placeholder' });
+      return viaPost(XXE + signEnveloped(xml, id).replace('placeholder', '&xxe;'));
+    } },
+  { binding: 'post', name: 'another Destination (signed)', outcome: { refused: 'Destination' }, send: () => signedPost({ destination: `${t.url}/saml/slo/soap` }) },
+  { binding: 'post', name: 'a RelayState of 81 bytes', outcome: { refused: 'RelayState is longer than 80 bytes' }, send: () => signedPost({}, 'r'.repeat(81)) },
+  { binding: 'post', name: 'an IssueInstant years ago', outcome: { refused: 'IssueInstant' }, send: () => signedPost({ issueInstant: '2020-01-01T00:00:00Z' }) },
+  { binding: 'post', name: 'a NameID matching no session', outcome: UNKNOWN, send: () => signedPost({ nameId: 'nobody' }) },
+  { binding: 'post', name: 'a comment inside the NameID (the whole text counts)', outcome: UNKNOWN, send: () => signedPost({ nameId: `${alice.nameId}<!---->.evil` }) },
+  { binding: 'post', name: 'an expired NotOnOrAfter', outcome: { answered: [STATUS.requester] }, send: () => signedPost({ issueInstant: iso(-120_000), notOnOrAfter: iso(-60_000) }) },
+
+  // SOAP: untrustworthy gets a SOAP fault (500), unanswerable a LogoutResponse (200).
+  { binding: 'soap', name: 'an unknown Issuer', outcome: { refused: 'not a registered service provider' },
+    send: () => {
+      const { id, xml } = logoutRequest({ issuer: 'https://evil.example/metadata', destination: `${t.url}/saml/slo/soap` });
+      return viaSoap(soapEnvelope(signEnveloped(xml, id, { key: attacker.privateKey, certificate: attacker.certificate })));
+    } },
+  { binding: 'soap', name: 'no signature', outcome: { refused: 'not signed' }, send: () => viaSoap(soapEnvelope(logoutRequest({ destination: `${t.url}/saml/slo/soap` }).xml)) },
+  { binding: 'soap', name: 'the attacker\'s key and certificate in KeyInfo', outcome: { refused: 'does not verify' },
+    send: () => {
+      const { id, xml } = logoutRequest({ destination: `${t.url}/saml/slo/soap` });
+      return viaSoap(soapEnvelope(signEnveloped(xml, id, { key: attacker.privateKey, certificate: attacker.certificate })));
+    } },
+  { binding: 'soap', name: 'the signed request wrapped in Extensions of an unsigned one', outcome: { refused: 'exactly one signature' },
+    send: () => viaSoap(soapEnvelope(wrappedInExtensions(`${t.url}/saml/slo/soap`))) },
+  { binding: 'soap', name: 'an external entity in the envelope', outcome: { refused: 'DOCTYPE' },
+    send: () => viaSoap(XXE + soapEnvelope(logoutRequest({ destination: `${t.url}/saml/slo/soap`, nameId: '&xxe;' }).xml)) },
+  { binding: 'soap', name: 'the front-channel Destination', outcome: { refused: 'Destination' }, send: () => signedSoap({ destination: `${t.url}/saml/slo` }) },
+  { binding: 'soap', name: 'an IssueInstant years ago', outcome: { refused: 'IssueInstant' }, send: () => signedSoap({ issueInstant: '2020-01-01T00:00:00Z' }) },
+  { binding: 'soap', name: 'a replayed request ID', outcome: { refused: 'already used' },
+    send: async () => {
+      const { id, xml } = logoutRequest({ destination: `${t.url}/saml/slo/soap`, nameId: 'nobody' });
+      const envelope = soapEnvelope(signEnveloped(xml, id));
+      expectOutcome('soap', await viaSoap(envelope), UNKNOWN);
+      return viaSoap(envelope);
+    } },
+  { binding: 'soap', name: 'a NameID matching no session', outcome: UNKNOWN, send: () => signedSoap({ nameId: 'nobody' }) },
+  { binding: 'soap', name: 'a comment inside the NameID (the whole text counts)', outcome: UNKNOWN, send: () => signedSoap({ nameId: `${alice.nameId}<!---->.evil` }) },
+  { binding: 'soap', name: 'an expired NotOnOrAfter', outcome: { answered: [STATUS.requester] }, send: () => signedSoap({ issueInstant: iso(-120_000), notOnOrAfter: iso(-60_000) }) },
+];
+
+describe('SAML Single Logout refuses bad input and ends nothing', () => {
+  it.each(cases)('$binding: $name', async ({ binding, send, outcome, answeredTo }) => {
+    expectOutcome(binding, await send(), outcome, answeredTo?.());
+    await expectNothingEnded();
+  });
+
+  it('redirect: a Signature that is not valid percent-encoding', async () => {
+    const query = redirectQuery(logoutRequest().xml).replace(/&Signature=.*$/, '&Signature=%ZZ');
+    expectOutcome('redirect', await viaRedirect(query), { refused: 'not valid percent-encoding' });
+  });
+});
+
+describe('positive control (runs last)', () => {
+  it('accepts the same builder\'s valid signed Redirect request: bob is signed out, the SP gets Success, alice is untouched', async () => {
+    const bobBrowser = new Browser(t.url);
+    const bob = await signInAt(victim, bobBrowser, 'bob');
+    const { id, xml } = logoutRequest({ nameId: bob.nameId, format: bob.format, sessionIndex: bob.sessionIndex });
+    const query = redirectQuery(xml, { relayState: 'bye' });
+    // The SP sends bob's browser; Signoff runs the logout and 303s (perhaps via its own pages) to the SP's answer.
+    let response = await bobBrowser.get(`/saml/slo?${query}`);
+    for (let hops = 0; hops < 10 && response.status === 303 && response.headers.location.startsWith('/'); hops++) response = await bobBrowser.get(response.headers.location);
+    const { doc, relayState } = redirectedLogoutResponse(response);
+    expect(statusCodes(doc)).toEqual([STATUS.success]);
+    expect([doc.documentElement.getAttribute('InResponseTo'), relayState]).toEqual([id, 'bye']);
+    expect(await bobBrowser.signedInAs()).toBeNull();
+    expect((await db.getRepository(SamlSession).findOneByOrFail({ id: bob.sessionId })).endedAt).toBeInstanceOf(Date);
+    // Only bob's session ended.
+    expect(await aliceBrowser.signedInAs()).toBe('alice');
+    expect((await db.getRepository(SamlSession).findOneByOrFail({ id: alice.sessionId })).endedAt).toBeNull();
+    // And the accepted request cannot be used a second time.
+    expectOutcome('redirect', await viaRedirect(query), { refused: 'already used' });
+  });
+});
