@@ -85,8 +85,8 @@ describe('SP-initiated logout over HTTP-Redirect (node-saml)', () => {
 
     // The others were told before the answer: it waited for their confirmations.
     expect(farm.received).toEqual(expect.arrayContaining([
-      { sp: 'soapsp', binding: 'soap', nameID: profiles.soapsp.nameID, sessionIndex: profiles.soapsp.sessionIndex },
-      { sp: 'postsp', binding: 'post', nameID: profiles.postsp.nameID, sessionIndex: profiles.postsp.sessionIndex },
+      { sp: 'soapsp', binding: 'soap', nameID: profiles.soapsp.nameID, sessionIndex: profiles.soapsp.sessionIndex, reason: 'user' },
+      { sp: 'postsp', binding: 'post', nameID: profiles.postsp.nameID, sessionIndex: profiles.postsp.sessionIndex, reason: 'user' },
     ]));
     expect(rp.rp.logoutTokens.length).toBe(tokensBefore + 1);
     expect(await browser.signedInAs()).toBeNull();
@@ -206,7 +206,7 @@ describe('SP-initiated logout over SOAP', () => {
 
     expect(await browser.signedInAs()).toBeNull();
     await eventually(async () => farm.received.length > receivedBefore);
-    expect(farm.received.slice(receivedBefore)).toEqual([{ sp: 'soapsp', binding: 'soap', nameID: profiles.soapsp.nameID, sessionIndex: profiles.soapsp.sessionIndex }]);
+    expect(farm.received.slice(receivedBefore)).toEqual([{ sp: 'soapsp', binding: 'soap', nameID: profiles.soapsp.nameID, sessionIndex: profiles.soapsp.sessionIndex, reason: 'user' }]);
     const frameProvider = (await t.app.get(SamlSpsService).byEntityId('https://frameonly.example/metadata'))!.providerId;
     const framed = await t.app.get(DataSource).getRepository(LogoutDelivery).findOneByOrFail({ providerId: frameProvider });
     expect(framed).toMatchObject({ channel: 'frontchannel_saml_iframe', status: 'failed' });

@@ -5,7 +5,7 @@ import * as samlify from 'samlify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
-import { samlSignIn } from '../support/saml';
+import { samlSignIn, unescapeHtml } from '../support/saml';
 import { spKeys } from '../support/sp-keys';
 import { startApp, type TestApp } from '../support/test-app';
 
@@ -43,6 +43,28 @@ describe('SP-initiated SSO', () => {
     const session = await t.app.get(DataSource).getRepository(SamlSession).findOneByOrFail({ sessionIndex: profile!.sessionIndex! });
     expect(session).toMatchObject({ nameId: profile!.nameID, spNameQualifier: 'https://wiki.example/metadata', nameQualifier: `${t.url}/saml/metadata`, state: 'active' });
     expect(session.sessionNotOnOrAfter).toBeInstanceOf(Date);
+  });
+
+  it('keeps one SamlSession per IdP session and SP: a second sign-in gets the same SessionIndex and NameID', async () => {
+    const sp = await nodeSamlSp('twice.example');
+    const browser = new Browser(t.url);
+    const first = (await sp.validatePostResponseAsync({ SAMLResponse: (await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}))).fields.SAMLResponse })).profile!;
+    const second = (await sp.validatePostResponseAsync({ SAMLResponse: (await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}))).fields.SAMLResponse })).profile!;
+    expect([second.sessionIndex, second.nameID]).toEqual([first.sessionIndex, first.nameID]);
+    expect(await t.app.get(DataSource).getRepository(SamlSession).countBy({ sessionIndex: first.sessionIndex! })).toBe(1);
+  });
+
+  it('answers an IsPassive request with Responder/NoPassive when nobody is signed in, without showing the login page', async () => {
+    const sp = await nodeSamlSp('quiet.example');
+    const passive = new SAML({ ...sp.options, passive: true });
+    const url = new URL(await passive.getAuthorizeUrlAsync('r1', undefined, {}));
+    const response = await new Browser(t.url).get(url.pathname + url.search);
+    expect(response.status).toBe(200);
+    expect(response.text).toContain('action="https://quiet.example/acs"');
+    const samlResponse = unescapeHtml(/name="SAMLResponse" value="([^"]+)"/.exec(response.text)![1]);
+    expect(Buffer.from(samlResponse, 'base64').toString()).toContain('urn:oasis:names:tc:SAML:2.0:status:NoPassive');
+    // node-saml verifies the signed Response and reads it as "not signed in".
+    await expect(passive.validatePostResponseAsync({ SAMLResponse: samlResponse })).resolves.toMatchObject({ profile: null, loggedOut: false });
   });
 
   it('accepts a signed Redirect request from an SP that must sign, and refuses it tampered or replayed', async () => {

@@ -14,6 +14,8 @@ export interface ReceivedLogout {
   binding: 'soap' | 'post';
   nameID: string;
   sessionIndex: string;
+  /** The Reason attribute's last segment: user, admin, global-timeout. */
+  reason: string;
 }
 
 export type SlsBinding = 'SOAP' | 'HTTP-POST' | 'HTTP-Redirect';
@@ -81,16 +83,19 @@ export class SamlSpFarm {
       if (url.pathname.endsWith('/soap')) {
         const request = /<samlp:LogoutRequest[\s\S]*<\/samlp:LogoutRequest>/.exec(text)![0];
         const { profile } = await sp.validatePostRequestAsync({ SAMLRequest: Buffer.from(request).toString('base64') });
-        this.received.push({ sp: name, binding: 'soap', nameID: profile!.nameID, sessionIndex: profile!.sessionIndex! });
+        this.received.push({ sp: name, binding: 'soap', nameID: profile!.nameID, sessionIndex: profile!.sessionIndex!, reason: reasonOf(request) });
         return {
           status: 200, type: 'text/xml', text: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${Date.now()}" Version="2.0" IssueInstant="${new Date().toISOString()}" InResponseTo="${profile!.ID}"><saml:Issuer>https://${name}.example/metadata</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse></soap:Body></soap:Envelope>`,
         };
       }
-      const { profile } = await sp.validatePostRequestAsync(Object.fromEntries(new URLSearchParams(text)));
-      this.received.push({ sp: name, binding: 'post', nameID: profile!.nameID, sessionIndex: profile!.sessionIndex! });
+      const fields = Object.fromEntries(new URLSearchParams(text));
+      const { profile } = await sp.validatePostRequestAsync(fields);
+      this.received.push({ sp: name, binding: 'post', nameID: profile!.nameID, sessionIndex: profile!.sessionIndex!, reason: reasonOf(Buffer.from(fields.SAMLRequest, 'base64').toString()) });
       return { status: 200, type: 'text/plain', text: '' };
     } catch (error) {
       return { status: 400, type: 'text/plain', text: String(error) };
     }
   }
 }
+
+const reasonOf = (xml: string) => /Reason="urn:oasis:names:tc:SAML:2.0:logout:([\w-]+)"/.exec(xml)?.[1] ?? '';

@@ -14,7 +14,7 @@ import { singleField } from '../http/single-field';
 interface PendingSso {
   providerId: string;
   /** id is null for IdP-initiated SSO (no InResponseTo). */
-  request: { id: string | null; acsUrl: string; forceAuthn: boolean; relayState: string | null };
+  request: { id: string | null; acsUrl: string; forceAuthn: boolean; isPassive?: boolean; relayState: string | null };
   createdAt: number;
 }
 
@@ -93,6 +93,10 @@ export class SamlSsoController {
     const browserId = this.browser.read(req);
     const current = browserId ? await this.sessions.current(browserId) : null;
     const fresh = current && current.authTime.getTime() >= pending.createdAt;
+    if (!current && pending.request.isPassive && pending.request.id) {
+      // The SP asked not to be shown anything: say nobody is signed in rather than show the login page.
+      return this.post(res, pending, await this.sso.noPassive({ id: pending.request.id, acsUrl: pending.request.acsUrl }));
+    }
     if (!current || (pending.request.forceAuthn && !fresh)) {
       const id = handle ?? randomToken(16);
       await this.redis.client.set(this.redis.key('saml-sso', id), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
@@ -102,6 +106,11 @@ export class SamlSsoController {
     const sp = await this.sps.byProviderId(pending.providerId);
     await this.sessions.touch(current);
     const { xml } = await this.sso.respond(sp, current.user, current, { id: pending.request.id, acsUrl: pending.request.acsUrl });
+    this.post(res, pending, xml);
+  }
+
+  /** The HTTP-POST binding: the Response and the request's RelayState, unchanged, to the ACS. */
+  private post(res: Response, pending: PendingSso, xml: string): void {
     const fields: Record<string, string> = { SAMLResponse: Buffer.from(xml).toString('base64') };
     if (pending.request.relayState !== null) fields.RelayState = pending.request.relayState;
     res.type('html').send(formPostPage(pending.request.acsUrl, fields));

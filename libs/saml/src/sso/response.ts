@@ -57,3 +57,16 @@ export function buildResponse(input: AssertionInput): { xml: string; responseId:
   const signedAssertion = signElement(response, assertionId, input.key, input.certificateBody);
   return { xml: signElement(signedAssertion, responseId, input.key, input.certificateBody), responseId, assertionId };
 }
+
+/**
+ * A Response without an assertion, for an AuthnRequest the IdP cannot meet (core §3.2.2.2), e.g.
+ * Responder with NoPassive when the SP asked IsPassive and nobody is signed in. Signed like the others.
+ */
+export function buildStatusResponse(input: { idpEntityId: string; acsUrl: string; inResponseTo: string; status: string; detail: string; now: Date; key: KeyObject; certificateBody: string }): string {
+  const id = samlId();
+  const response = `<samlp:Response xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${id}" Version="2.0" IssueInstant="${instant(input.now)}" Destination="${x(input.acsUrl)}" InResponseTo="${x(input.inResponseTo)}">`
+    + `<saml:Issuer>${x(input.idpEntityId)}</saml:Issuer>`
+    + `<samlp:Status><samlp:StatusCode Value="${x(input.status)}"><samlp:StatusCode Value="${x(input.detail)}"/></samlp:StatusCode></samlp:Status>`
+    + '</samlp:Response>';
+  return signElement(response, id, input.key, input.certificateBody);
+}

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import type { RegisteredSp } from '../providers/saml-sps.service';
-import { buildResponse } from './response';
+import { buildResponse, buildStatusResponse } from './response';
 
 /** The NameID an SP sees for a user, by the SP's NameID source. Persistent IDs are opaque and differ per SP. */
 export function nameIdFor(user: User, sp: RegisteredSp): string {
@@ -42,5 +42,15 @@ export class SamlSsoService {
       attributes: { email: user.email ? [user.email] : [], username: [user.username], name: user.name ? [user.name] : [] },
     });
     return { xml, session };
+  }
+
+  /** The answer to an IsPassive request when nobody is signed in: Responder / NoPassive (core §3.4.1). */
+  async noPassive(request: { id: string; acsUrl: string }): Promise<string> {
+    const key = await this.keys.active('saml', 'RS256');
+    return buildStatusResponse({
+      idpEntityId: this.config.saml.entityId, acsUrl: request.acsUrl, inResponseTo: request.id, now: this.clock.now(),
+      status: 'urn:oasis:names:tc:SAML:2.0:status:Responder', detail: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
+      key: key.privateKey, certificateBody: certificateBody(key.certificatePem!),
+    });
   }
 }
