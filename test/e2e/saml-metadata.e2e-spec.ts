@@ -1,5 +1,5 @@
 import { SAML } from '@node-saml/node-saml';
-import { SigningKey, SYSTEM, UsersService } from '@signoff/core';
+import { SamlServiceProvider, SigningKey, SYSTEM, UsersService } from '@signoff/core';
 import { descendants, NS, parseXml } from '@signoff/saml';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -109,5 +109,41 @@ describe('the SP registry', () => {
     const response = await request(t.url).post('/api/v1/providers').set(auth()).send({ protocol: 'saml', saml: await make() });
     expect(response.status).toBe(400);
     expect(JSON.stringify(response.body)).toMatch(message);
+  });
+
+  it('registers an SP from fields when it publishes no metadata, and refuses bad fields', async () => {
+    const keys = await spKeys('legacy.example');
+    const created = await request(t.url).post('/api/v1/providers').set(auth()).send({
+      protocol: 'saml', slug: 'legacy', saml: {
+        entityId: 'https://legacy.example/sp', acsUrls: ['https://legacy.example/acs', 'https://legacy.example/acs2'],
+        singleLogoutServices: [{ binding: 'soap', url: 'https://legacy.example/soap' }, { binding: 'redirect', url: 'https://legacy.example/slo', responseUrl: 'https://legacy.example/slo/done' }],
+        certificates: [keys.certificate], logoutMethod: 'backchannel', requireSignedRequests: true,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.saml).toMatchObject({
+      entityId: 'https://legacy.example/sp', singleLogout: { url: 'https://legacy.example/soap', binding: 'soap' }, logoutMethod: 'backchannel', requireSignedRequests: true, certificates: 1,
+      acs: [{ url: 'https://legacy.example/acs', isDefault: true, binding: 'post', index: 0 }, { url: 'https://legacy.example/acs2', isDefault: false, binding: 'post', index: 1 }],
+    });
+    const bad = async (saml: Record<string, unknown>) => request(t.url).post('/api/v1/providers').set(auth()).send({ protocol: 'saml', saml });
+    expect((await bad({ entityId: 'https://b.example', acsUrls: ['ftp://b.example/acs'] })).body.details.join()).toMatch(/AssertionConsumerService Location/);
+    expect((await bad({ entityId: 'https://b.example', acsUrls: ['https://b.example/acs'], certificates: ['not a certificate'] })).body.details.join()).toMatch(/not a valid X.509/);
+    expect((await bad({ entityId: 'https://b.example', acsUrls: ['https://b.example/acs'], metadata: '<x/>' })).status).toBe(400); // one way or the other, not both
+  });
+
+  it('updates a registered SP: new metadata for a certificate rollover (same entityID only), and changed logout choices', async () => {
+    const first = await nodeSamlMetadata('roll.example');
+    const created = (await request(t.url).post('/api/v1/providers').set(auth()).send({ protocol: 'saml', slug: 'roll', saml: { metadata: first.xml } })).body;
+    const rolled = await nodeSamlMetadata('roll.example');
+    const updated = await request(t.url).patch(`/api/v1/providers/${created.id}`).set(auth()).send({ saml: { metadata: rolled.xml, logoutMethod: 'frontchannel_native' } });
+    expect(updated.status).toBe(200);
+    expect(updated.body.saml).toMatchObject({ entityId: 'https://roll.example/metadata', logoutMethod: 'frontchannel_native' });
+    const stored = await t.app.get(DataSource).getRepository(SamlServiceProvider).findOneByOrFail({ providerId: created.id });
+    expect(stored.certificates.map(body)).toEqual([body(rolled.keys.certificate)]);
+    const other = await nodeSamlMetadata('someone-else.example');
+    const refused = await request(t.url).patch(`/api/v1/providers/${created.id}`).set(auth()).send({ saml: { metadata: other.xml } });
+    expect([refused.status, refused.body.message]).toEqual([400, expect.stringMatching(/not this SP/)]);
+    const incompatible = await request(t.url).patch(`/api/v1/providers/${created.id}`).set(auth()).send({ saml: { slsBinding: 'soap' } });
+    expect([incompatible.status, incompatible.body.message]).toEqual([400, expect.stringMatching(/no SingleLogoutService with the soap binding/)]);
   });
 });

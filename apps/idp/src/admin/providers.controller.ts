@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { type Actor, AuditService, Clock, Flow, Provider } from '@signoff/core';
 import { ClientMetadataError, OidcClientsService, type RegisteredClient } from '@signoff/oidc';
-import { parseSpMetadata, SamlSpsService, type SpImportOptions, SpMetadataError } from '@signoff/saml';
+import { parseSpMetadata, type SpFields, spMetadataFromFields, SamlSpsService, type SpImportOptions, SpMetadataError, type SpMetadata } from '@signoff/saml';
 import { DataSource } from 'typeorm';
 import { AdminActor, AdminGuard } from './admin.guard';
 import { schemas } from './schemas';
@@ -13,7 +13,7 @@ interface ProviderInput {
   enabled?: boolean;
   invalidationFlowId?: string | null;
   oidc?: Record<string, unknown>;
-  saml?: { metadata: string } & Omit<SpImportOptions, 'slug' | 'name'>;
+  saml?: { metadata?: string } & Partial<SpFields> & Omit<SpImportOptions, 'slug' | 'name'>;
 }
 
 /** Applications registered at the IdP. OIDC clients take RFC 7591 metadata under `oidc`; SAML SPs their metadata XML under `saml`. */
@@ -33,14 +33,8 @@ export class ProvidersController {
     let providerId: string;
     let clientSecret: string | null = null;
     if (body.protocol === 'saml') {
-      const { metadata, ...options } = body.saml!;
-      let parsed;
-      try {
-        parsed = parseSpMetadata(metadata);
-      } catch (error) {
-        if (error instanceof SpMetadataError) throw new BadRequestException({ message: 'The SP metadata is invalid.', details: [error.message] });
-        throw error;
-      }
+      const { metadata, entityId, acsUrls, singleLogoutServices, certificates, ...options } = body.saml!;
+      const parsed = this.spMetadata(() => metadata !== undefined ? parseSpMetadata(metadata) : spMetadataFromFields({ entityId: entityId!, acsUrls: acsUrls!, singleLogoutServices, certificates }));
       providerId = (await this.sps.import(parsed, { ...options, slug: body.slug, name: body.name }, actor)).providerId;
     } else {
       const registered = await this.clients.register(this.metadata(body.oidc), { slug: body.slug, name: body.name }, actor);
@@ -68,6 +62,11 @@ export class ProvidersController {
       if (provider.protocol !== 'oidc') throw new BadRequestException({ message: 'oidc settings apply to OIDC providers only.' });
       await this.clients.update(id, this.metadata(body.oidc), actor);
     }
+    if (body.saml !== undefined) {
+      if (provider.protocol !== 'saml') throw new BadRequestException({ message: 'saml settings apply to SAML providers only.' });
+      const { metadata, ...options } = body.saml;
+      await this.sps.update(id, metadata === undefined ? null : this.spMetadata(() => parseSpMetadata(metadata)), options, actor);
+    }
     await this.change(id, body, actor);
     return this.view(await this.find(id));
   }
@@ -93,6 +92,15 @@ export class ProvidersController {
     if (!Object.keys(changes).length) return;
     await this.db.getRepository(Provider).update({ id }, { ...changes, updatedAt: this.clock.now() });
     await this.audit.record({ action: 'provider.updated', actor, target: { type: 'provider', id }, details: { changed: Object.keys(changes) } });
+  }
+
+  private spMetadata(read: () => SpMetadata): SpMetadata {
+    try {
+      return read();
+    } catch (error) {
+      if (error instanceof SpMetadataError) throw new BadRequestException({ message: 'The SP metadata is invalid.', details: [error.message] });
+      throw error;
+    }
   }
 
   private metadata(input: unknown) {

@@ -7,6 +7,15 @@ const email = { type: ['string', 'null'], format: 'email', maxLength: 254 };
 const name = { type: ['string', 'null'], maxLength: 200 };
 const instant = { type: 'string', format: 'date-time' };
 const nullableInstant = { type: ['string', 'null'], format: 'date-time' };
+/** The administrator's choices for a SAML SP, at registration and later. */
+const samlChoices = {
+  metadata: { type: 'string', maxLength: 262144, description: 'The SP metadata XML (md:EntityDescriptor).' },
+  logoutMethod: { enum: ['frontchannel_iframe', 'frontchannel_native', 'backchannel'] },
+  slsBinding: { enum: ['redirect', 'post', 'soap'] },
+  signLogoutRequests: { type: 'boolean' },
+  requireSignedRequests: { type: 'boolean' },
+  nameIdSource: { enum: ['persistent', 'email', 'username', 'transient'] },
+};
 
 export const schemas = {
   UserCreate: {
@@ -59,15 +68,18 @@ export const schemas = {
       protocol: { enum: ['oidc', 'saml'] },
       saml: {
         type: 'object',
-        required: ['metadata'],
+        description: 'The SP from its metadata XML, or from fields (entityId, acsUrls, singleLogoutServices, certificates) when it publishes none.',
         additionalProperties: false,
+        oneOf: [{ required: ['metadata'], not: { anyOf: [{ required: ['entityId'] }, { required: ['acsUrls'] }] } }, { required: ['entityId', 'acsUrls'], not: { required: ['metadata'] } }],
         properties: {
-          metadata: { type: 'string', maxLength: 262144, description: 'The SP metadata XML (md:EntityDescriptor).' },
-          logoutMethod: { enum: ['frontchannel_iframe', 'frontchannel_native', 'backchannel'] },
-          slsBinding: { enum: ['redirect', 'post', 'soap'] },
-          signLogoutRequests: { type: 'boolean' },
-          requireSignedRequests: { type: 'boolean' },
-          nameIdSource: { enum: ['persistent', 'email', 'username', 'transient'] },
+          ...samlChoices,
+          entityId: { type: 'string', minLength: 1, maxLength: 1024 },
+          acsUrls: { type: 'array', minItems: 1, maxItems: 20, items: { type: 'string', maxLength: 2048 }, description: 'HTTP-POST AssertionConsumerService URLs; the first is the default.' },
+          singleLogoutServices: {
+            type: 'array', maxItems: 10,
+            items: { type: 'object', required: ['binding', 'url'], additionalProperties: false, properties: { binding: samlChoices.slsBinding, url: { type: 'string', maxLength: 2048 }, responseUrl: { type: ['string', 'null'], maxLength: 2048 } } },
+          },
+          certificates: { type: 'array', maxItems: 5, items: { type: 'string', maxLength: 16384 }, description: 'PEM certificates the SP signs with.' },
         },
       },
       slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }, name: { type: 'string', minLength: 1, maxLength: 200 },
@@ -82,6 +94,7 @@ export const schemas = {
     properties: {
       name: { type: 'string', minLength: 1, maxLength: 200 }, enabled: { type: 'boolean' }, invalidationFlowId: { type: ['string', 'null'] },
       oidc: { type: 'object' },
+      saml: { type: 'object', minProperties: 1, additionalProperties: false, properties: samlChoices, description: 'New metadata (same entityID) and/or changed choices; the rest is kept.' },
     },
   },
   FlowCreate: {

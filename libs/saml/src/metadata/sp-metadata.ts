@@ -74,6 +74,31 @@ export function parseSpMetadata(xml: string): SpMetadata {
   };
 }
 
+/** What an administrator types in for an SP that has no metadata document. */
+export interface SpFields {
+  entityId: string;
+  /** HTTP-POST AssertionConsumerService URLs; the first is the default. */
+  acsUrls: string[];
+  singleLogoutServices?: Array<{ binding: BindingName; url: string; responseUrl?: string | null }>;
+  /** PEM certificates the SP signs with. */
+  certificates?: string[];
+}
+
+/** The same SpMetadata parseSpMetadata gives, from fields, with the same checks. */
+export function spMetadataFromFields(fields: SpFields): SpMetadata {
+  if (!fields.entityId || fields.entityId.length > 1024) throw new SpMetadataError('entityId is missing or longer than 1024 characters');
+  if (!fields.acsUrls.length) throw new SpMetadataError('at least one AssertionConsumerService URL is needed');
+  return {
+    entityId: fields.entityId,
+    acs: fields.acsUrls.map((url, index) => ({ url: httpUrl(url, 'AssertionConsumerService'), binding: 'post' as const, index, isDefault: index === 0 })),
+    singleLogout: (fields.singleLogoutServices ?? []).map((endpoint) => ({
+      binding: endpoint.binding, url: httpUrl(endpoint.url, 'SingleLogoutService'), responseUrl: endpoint.responseUrl ? httpUrl(endpoint.responseUrl, 'ResponseLocation') : null,
+    })),
+    certificates: (fields.certificates ?? []).map((certificate) => pem(certificate.replace(/-----[^-]+-----/g, ''))),
+    authnRequestsSigned: false, wantAssertionsSigned: true, nameIdFormats: [],
+  };
+}
+
 function httpUrl(value: string | null, what: string): string {
   try {
     const url = new URL(value ?? '');

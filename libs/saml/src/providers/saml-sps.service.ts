@@ -29,19 +29,7 @@ export class SamlSpsService {
   constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService) {}
 
   async import(metadata: SpMetadata, options: SpImportOptions, actor: Actor): Promise<RegisteredSp> {
-    const sls = pickSingleLogout(metadata, options);
-    const logoutMethod = options.logoutMethod ?? (sls?.binding === 'soap' ? 'backchannel' : 'frontchannel_iframe');
-    if (sls && logoutMethod === 'backchannel' && sls.binding === 'redirect') {
-      throw new BadRequestException({ message: 'Back-channel logout needs a SOAP or POST SingleLogoutService; this SP offers only Redirect.' });
-    }
-    if (sls && logoutMethod !== 'backchannel' && sls.binding === 'soap') {
-      throw new BadRequestException({ message: 'Front-channel logout needs a Redirect or POST SingleLogoutService, not SOAP.' });
-    }
-    const requireSignedRequests = options.requireSignedRequests ?? metadata.authnRequestsSigned;
-    if (requireSignedRequests && !metadata.certificates.length) {
-      throw new BadRequestException({ message: 'Signed requests are required, but the metadata has no signing certificate to verify them with.' });
-    }
-    const nameIdSource = options.nameIdSource ?? 'persistent';
+    const settings = settingsFor(metadata, options);
     const slug = options.slug ?? slugFor(metadata.entityId);
     const now = this.clock.now();
     return this.db.transaction(async (tx) => {
@@ -49,15 +37,37 @@ export class SamlSpsService {
       if (await tx.existsBy(Provider, { slug })) throw new ConflictException(`a provider "${slug}" already exists`);
       const provider = await tx.save(Provider, { id: newId(), slug, name: options.name ?? metadata.entityId, protocol: 'saml', enabled: true, invalidationFlowId: null, createdAt: now, updatedAt: now });
       const sp = await tx.save(SamlServiceProvider, {
-        providerId: provider.id, entityId: metadata.entityId, acsEndpoints: metadata.acs,
-        slsUrl: sls?.url ?? null, slsResponseUrl: sls?.responseUrl ?? null, slsBinding: sls?.binding ?? null, slsEndpoints: metadata.singleLogout, logoutMethod,
-        signLogoutRequests: options.signLogoutRequests ?? true, requireSignedRequests, certificates: metadata.certificates,
-        nameIdSource, nameIdFormat: NAMEID_FORMAT_OF[nameIdSource],
+        providerId: provider.id, ...settings,
         signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
       });
       await this.audit.record({ action: 'saml_sp.registered', actor, target: { type: 'provider', id: provider.id }, details: { entityId: metadata.entityId, slug } }, tx);
       return Object.assign(sp, { provider });
     });
+  }
+
+  /**
+   * Changes a registered SP: new metadata (a certificate rollover, new endpoints; the entityID must
+   * stay) and/or the administrator's choices. Every setting not given keeps its value, and the result
+   * must pass the same checks as a new registration.
+   */
+  async update(providerId: string, metadata: SpMetadata | null, options: Omit<SpImportOptions, 'slug' | 'name'>, actor: Actor): Promise<RegisteredSp> {
+    const sp = await this.byProviderId(providerId);
+    if (metadata && metadata.entityId !== sp.entityId) throw new BadRequestException({ message: `The metadata is for ${metadata.entityId}, not this SP (${sp.entityId}).` });
+    const current: SpMetadata = metadata ?? {
+      entityId: sp.entityId, acs: sp.acsEndpoints, singleLogout: sp.slsEndpoints, certificates: sp.certificates,
+      authnRequestsSigned: sp.requireSignedRequests, wantAssertionsSigned: true, nameIdFormats: [],
+    };
+    const settings = settingsFor(current, {
+      logoutMethod: options.logoutMethod ?? sp.logoutMethod, slsBinding: options.slsBinding ?? (metadata ? undefined : sp.slsBinding ?? undefined),
+      signLogoutRequests: options.signLogoutRequests ?? sp.signLogoutRequests, requireSignedRequests: options.requireSignedRequests ?? sp.requireSignedRequests,
+      nameIdSource: options.nameIdSource ?? sp.nameIdSource,
+    });
+    await this.db.transaction(async (tx) => {
+      await tx.update(SamlServiceProvider, { providerId }, settings);
+      await tx.update(Provider, { id: providerId }, { updatedAt: this.clock.now() });
+      await this.audit.record({ action: 'saml_sp.updated', actor, target: { type: 'provider', id: providerId }, details: { metadata: Boolean(metadata), changed: Object.keys(options) } }, tx);
+    });
+    return this.byProviderId(providerId);
   }
 
   /** An enabled SP by entityID, or null. */
@@ -77,6 +87,29 @@ export class SamlSpsService {
       certificates: sp.certificates.length, nameIdSource: sp.nameIdSource, nameIdFormat: sp.nameIdFormat,
     };
   }
+}
+
+/** The SP's columns from its metadata and the administrator's choices, refusing combinations logout could not use. */
+function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug' | 'name'>) {
+  const sls = pickSingleLogout(metadata, options);
+  const logoutMethod = options.logoutMethod ?? (sls?.binding === 'soap' ? 'backchannel' : 'frontchannel_iframe');
+  if (sls && logoutMethod === 'backchannel' && sls.binding === 'redirect') {
+    throw new BadRequestException({ message: 'Back-channel logout needs a SOAP or POST SingleLogoutService; this SP offers only Redirect.' });
+  }
+  if (sls && logoutMethod !== 'backchannel' && sls.binding === 'soap') {
+    throw new BadRequestException({ message: 'Front-channel logout needs a Redirect or POST SingleLogoutService, not SOAP.' });
+  }
+  const requireSignedRequests = options.requireSignedRequests ?? metadata.authnRequestsSigned;
+  if (requireSignedRequests && !metadata.certificates.length) {
+    throw new BadRequestException({ message: 'Signed requests are required, but the metadata has no signing certificate to verify them with.' });
+  }
+  const nameIdSource = options.nameIdSource ?? 'persistent';
+  return {
+    entityId: metadata.entityId, acsEndpoints: metadata.acs, slsEndpoints: metadata.singleLogout,
+    slsUrl: sls?.url ?? null, slsResponseUrl: sls?.responseUrl ?? null, slsBinding: sls?.binding ?? null, logoutMethod,
+    signLogoutRequests: options.signLogoutRequests ?? true, requireSignedRequests, certificates: metadata.certificates,
+    nameIdSource, nameIdFormat: NAMEID_FORMAT_OF[nameIdSource],
+  };
 }
 
 /** The SingleLogoutService to use: the one the administrator named, else the best fit for the logout method. */
