@@ -117,8 +117,9 @@ export class LogoutRunner {
       res.redirect(303, chain.next);
       return true;
     }
-    const session = await this.sessionOf(deliveryId);
-    const step = await this.step(deliveryId, session, handle);
+    const delivery = await this.db.getRepository(LogoutDelivery).findOneByOrFail({ id: deliveryId });
+    const session = await this.sessionOf(delivery);
+    const step = await this.step(delivery, session, handle);
     chain.current = { deliveryId, startedAt: Date.now() };
     await this.redis.client.set(key, JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
     res.type('html').send(chainStepPage(session.provider.name, step, `/logout/chain/${handle}`, this.config.delivery.frontchannelTimeoutMs));
@@ -161,23 +162,21 @@ export class LogoutRunner {
     }
     const frames: FrontchannelFrame[] = [];
     for (const delivery of pending.filter((row) => IFRAME_CHANNELS.includes(row.channel))) {
-      const step = await this.step(delivery.id, await this.sessionOf(delivery.id));
+      const step = await this.step(delivery, await this.sessionOf(delivery));
       frames.push({ deliveryId: delivery.id, reportToken: this.reportToken(delivery.id), url: step.url, fields: step.fields });
     }
     if (!frames.length) return res.redirect(303, destination);
     res.type('html').send(logoutPage(frames, destination, this.config.delivery.frontchannelTimeoutMs));
   }
 
-  private async sessionOf(deliveryId: string): Promise<SessionWithProvider> {
-    const delivery = await this.db.getRepository(LogoutDelivery).findOneByOrFail({ id: deliveryId });
+  private async sessionOf(delivery: LogoutDelivery): Promise<SessionWithProvider> {
     return (await this.db.getRepository(ProviderSession).findOneOrFail({ where: { id: delivery.providerSessionId }, relations: { provider: true } })) as SessionWithProvider;
   }
 
   /** Builds a delivery's front-channel step and records its message id (a LogoutResponse's InResponseTo finds the delivery by it). */
-  private async step(deliveryId: string, session: SessionWithProvider, relayState?: string) {
-    const delivery = await this.db.getRepository(LogoutDelivery).findOneByOrFail({ id: deliveryId });
+  private async step(delivery: LogoutDelivery, session: SessionWithProvider, relayState?: string) {
     const step = await this.protocols.for(session.provider.protocol).buildFrontchannelStep(delivery, session, relayState);
-    if (step.messageId) await this.db.getRepository(LogoutDelivery).update({ id: deliveryId }, { messageId: step.messageId });
+    if (step.messageId) await this.db.getRepository(LogoutDelivery).update({ id: delivery.id }, { messageId: step.messageId });
     return step;
   }
 

@@ -19,6 +19,11 @@ export function soapFault(reason: string): string {
  * exactly the element it signs. Exclusive c14n makes that independent of the envelope's namespaces.
  */
 export function soapBodyMessage(body: string): string {
+  return new XMLSerializer().serializeToString(soapBodyElement(body) as never);
+}
+
+/** The one element in a SOAP envelope's Body (refused unless the envelope is exactly that). */
+export function soapBodyElement(body: string): Element {
   const root = parseXml(body).documentElement;
   if (root.namespaceURI !== SOAP_ENV || root.localName !== 'Envelope') throw new UnsafeXmlError('the request is not a SOAP 1.1 envelope');
   const [soapBody, ...more] = children(root, SOAP_ENV, 'Body');
@@ -26,5 +31,5 @@ export function soapBodyMessage(body: string): string {
   const elements: Element[] = [];
   for (let node = soapBody.firstChild; node; node = node.nextSibling) if (node.nodeType === 1) elements.push(node as Element);
   if (elements.length !== 1) throw new UnsafeXmlError('the SOAP Body must hold exactly one SAML message');
-  return new XMLSerializer().serializeToString(elements[0] as never);
+  return elements[0];
 }

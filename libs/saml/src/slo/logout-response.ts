@@ -2,7 +2,8 @@ import type { SamlServiceProvider } from '@signoff/core';
 import { authenticatedDocument, checkEnvelope, type IncomingMessage, SamlMessageError } from '../bindings/incoming';
 import { samlId } from '../sso/response';
 import { NS } from '../xml/namespaces';
-import { children, parseXml } from '../xml/safe-xml';
+import { children } from '../xml/safe-xml';
+import { soapBodyElement } from '../bindings/soap';
 import { instant } from './logout-request';
 
 export const STATUS = {
@@ -63,12 +64,12 @@ function statusOf(root: Element): { status: string; detail: string | null } {
 
 /**
  * The LogoutResponse an SP sent back over SOAP to our back-channel LogoutRequest: its status and
- * InResponseTo, or null. The request went over a connection we opened to the SP's registered URL,
- * so the reply is read as the answer of that endpoint.
+ * InResponseTo, or null when the reply holds none. The request went over a connection we opened to
+ * the SP's registered URL, so the reply is read as the answer of that endpoint.
  */
-export function soapReplyStatus(messageXml: string): { status: string; inResponseTo: string | null } | null {
+export function soapReplyStatus(soapBody: string): { status: string; inResponseTo: string | null } | null {
   try {
-    const root = parseXml(messageXml).documentElement;
+    const root = soapBodyElement(soapBody);
     if (root.namespaceURI !== NS.samlp || root.localName !== 'LogoutResponse') return null;
     return { status: statusOf(root).status, inResponseTo: root.getAttribute('InResponseTo') };
   } catch {

@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import { signElement } from '../xml/signatures';
 import { redirectUrl } from '../bindings/redirect';
-import { soapBodyMessage, soapEnvelope } from '../bindings/soap';
+import { soapEnvelope } from '../bindings/soap';
 import { logoutRequestXml } from './logout-request';
 import { soapReplyStatus, STATUS } from './logout-response';
 
@@ -59,12 +59,7 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     const verdict = verdictForStatus(reply.status);
     if (verdict !== 'succeeded') return { ok: false, retryable: verdict === 'retry', error: `HTTP ${reply.status}` };
     if (!request.contentType.startsWith('text/xml')) return { ok: true, retryable: false };
-    let response: ReturnType<typeof soapReplyStatus> = null;
-    try {
-      response = soapReplyStatus(soapBodyMessage(reply.body));
-    } catch {
-      // not SOAP at all: reported below
-    }
+    const response = soapReplyStatus(reply.body);
     if (!response) return { ok: false, retryable: false, error: 'the SOAP reply holds no LogoutResponse' };
     if (response.inResponseTo !== request.messageId) return { ok: false, retryable: false, error: 'the LogoutResponse answers another request' };
     return response.status === STATUS.success ? { ok: true, retryable: false } : { ok: false, retryable: false, error: `the SP answered ${response.status}` };
