@@ -3,11 +3,10 @@ import { Clock, CONFIG, type Config, type DeliveryAttempt, FINAL_STATUSES, Logou
 import { backoffMs, LEASE_MS, post } from '@signoff/dispatch';
 import { DataSource, In } from 'typeorm';
 import type { BackchannelVerdict, SessionWithProvider } from './logout-protocol';
-import { LogoutOperationsService } from './logout-operations.service';
+import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
 /** Attempts kept on the row (DELIVERY_ATTEMPTS can be raised to 100; the row should stay small). */
-const ATTEMPT_LOG_SIZE = 20;
 
 /** What the worker should do with the job after one attempt. */
 export type AttemptOutcome = { done: true } | { done: false; retryInMs: number };

@@ -3,6 +3,8 @@ import { BACKCHANNELS, Clock, type DeliveryStatus, LogoutDelivery, LogoutOperati
 import { DataSource, type EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
 
 const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending'];
+/** How many attempts a delivery row keeps in its log. */
+export const ATTEMPT_LOG_SIZE = 20;
 
 export type OperationWithDeliveries = LogoutOperation & { deliveries: Array<LogoutDelivery & { provider: { slug: string; name: string } }> };
 
@@ -28,6 +30,25 @@ export class LogoutOperationsService {
     });
     for (const operationId of new Set(abandoned.map((row) => row.operationId))) await this.settle(operationId);
     return abandoned.length;
+  }
+
+  /**
+   * The outcome of a front-channel delivery, as the browser saw it or the application answered:
+   * recorded when the delivery is still in one of `from` (its attempt log appended), and its operation
+   * settled — reopened first when a delivery that had failed turns out confirmed after all.
+   */
+  async recordFrontchannel(delivery: LogoutDelivery, outcome: { ok: boolean; error: string | null; messageId: string | null }, from: DeliveryStatus[] = ['pending']): Promise<void> {
+    const now = this.clock.now();
+    const result: DeliveryStatus = outcome.ok ? 'succeeded' : 'failed';
+    await this.db.transaction(async (tx) => {
+      const updated = await tx.update(LogoutDelivery, { id: delivery.id, status: In(from) }, {
+        status: result, attempts: delivery.attempts + 1, lastError: outcome.error, updatedAt: now, completedAt: now,
+        attemptLog: [...delivery.attemptLog, { at: now.toISOString(), ms: 0, httpStatus: null, result, error: outcome.error, messageId: outcome.messageId }].slice(-ATTEMPT_LOG_SIZE),
+      });
+      if (!updated.affected) return;
+      if (delivery.status === 'failed' && outcome.ok) await tx.update(LogoutOperation, { id: delivery.operationId }, { completedAt: null, outcome: null });
+      await this.settle(delivery.operationId, tx);
+    });
   }
 
   async get(id: string): Promise<OperationWithDeliveries | null> {

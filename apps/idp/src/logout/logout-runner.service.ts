@@ -19,7 +19,6 @@ interface PausedFlow {
 
 /** The native chain: front-channel deliveries walked one after the other in the main tab. */
 interface NativeChain {
-  operationId: string;
   /** Where the browser goes when the chain is done. */
   next: string;
   queue: string[];
@@ -84,7 +83,7 @@ export class LogoutRunner {
     if (delivery.status !== 'pending') return { settled: true };
     const loaded = outcome === 'loaded';
     if (loaded && ANSWERED_CHANNELS.includes(delivery.channel)) return { settled: false };
-    await this.finish(delivery, loaded, loaded ? null : 'the application did not answer in time');
+    await this.operations.recordFrontchannel(delivery, { ok: loaded, error: loaded ? null : 'the application did not answer in time', messageId: delivery.messageId });
     return { settled: true };
   }
 
@@ -107,7 +106,7 @@ export class LogoutRunner {
           res.type('html').send(chainWaitingPage(delivery.provider.name, `/logout/chain/${handle}?skip=1`, `/logout/chain/${handle}`, remaining));
           return true;
         }
-        await this.finish(delivery, false, 'the application did not answer its logout request');
+        await this.operations.recordFrontchannel(delivery, { ok: false, error: 'the application did not answer its logout request', messageId: delivery.messageId });
       }
       chain.current = null;
     }
@@ -124,16 +123,6 @@ export class LogoutRunner {
     await this.redis.client.set(key, JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
     res.type('html').send(chainStepPage(session.provider.name, step, `/logout/chain/${handle}`, this.config.delivery.frontchannelTimeoutMs));
     return true;
-  }
-
-  /** Settles one front-channel delivery from what the browser saw. */
-  private async finish(delivery: LogoutDelivery, ok: boolean, error: string | null): Promise<void> {
-    const now = new Date();
-    const result = await this.db.getRepository(LogoutDelivery).update({ id: delivery.id, status: 'pending' }, {
-      status: ok ? 'succeeded' : 'failed', attempts: delivery.attempts + 1, lastError: error, updatedAt: now, completedAt: now,
-      attemptLog: [...delivery.attemptLog, { at: now.toISOString(), ms: 0, httpStatus: null, result: ok ? 'succeeded' : 'failed', error, messageId: delivery.messageId }],
-    });
-    if (result.affected) await this.operations.settle(delivery.operationId);
   }
 
   private async render(res: Response, flowId: string, context: FlowContext, step: FlowStep, next: string, csrf: string): Promise<void> {
@@ -156,7 +145,7 @@ export class LogoutRunner {
     const native = pending.filter((delivery) => delivery.channel === 'frontchannel_saml_native');
     if (native.length) {
       const handle = randomToken(16);
-      const chain: NativeChain = { operationId: operationId!, next: destination, queue: native.map((delivery) => delivery.id), current: null };
+      const chain: NativeChain = { next: destination, queue: native.map((delivery) => delivery.id), current: null };
       await this.redis.client.set(this.redis.key('logout-chain', handle), JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
       destination = `/logout/chain/${handle}`;
     }

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
-import { AuditService, CONFIG, type Config, LogoutOperation, randomToken, RedisService } from '@signoff/core';
-import { FlowExecutor } from '@signoff/flows';
+import { AuditService, CONFIG, type Config, LogoutOperation, randomToken, RedisService, type SamlSession } from '@signoff/core';
+import { type FlowContext, FlowExecutor } from '@signoff/flows';
 import {
   type IncomingMessage, type RegisteredSp, SamlMessageError, type SamlReply, SamlSloService, SamlSpsService, soapBodyMessage, soapFault,
   type SpLogoutRequest, UnsafeXmlError,
@@ -84,9 +84,7 @@ export class SamlSloController {
     let sp: RegisteredSp;
     let request: SpLogoutRequest;
     try {
-      const message: IncomingMessage = { binding: 'soap', message: soapBodyMessage(typeof req.body === 'string' ? req.body : ''), relayState: null };
-      sp = await this.slo.sender(message);
-      request = await this.slo.acceptRequest(sp, message);
+      ({ sp, request } = await this.slo.acceptRequest({ binding: 'soap', message: soapBodyMessage(typeof req.body === 'string' ? req.body : ''), relayState: null }));
     } catch (error) {
       await this.refused(error, 'soap');
       return void res.status(500).type('text/xml').send(soapFault(`The logout request was refused: ${(error as Error).message}.`));
@@ -94,10 +92,7 @@ export class SamlSloController {
     const sessions = await this.slo.sessionsFor(sp, request);
     let status = Array.isArray(sessions) ? null : sessions;
     if (Array.isArray(sessions)) {
-      const step = await this.executor.run(this.executor.flowFor(sp.provider.invalidationFlowId, true), {
-        trigger: 'sp_initiated', initiator: { type: 'provider', id: sp.providerId }, idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
-        initiatingProviderSessionId: sessions[0].id, interactive: false,
-      });
+      const step = await this.executor.run(this.executor.flowFor(sp.provider.invalidationFlowId, true), flowContext(sp, sessions, false));
       status = await this.slo.outcome(step.operation?.id ?? null, this.config.delivery.frontchannelTimeoutMs);
     }
     res.type('text/xml').send(await this.slo.soapReply(request.id, status!));
@@ -113,8 +108,7 @@ export class SamlSloController {
     let sp: RegisteredSp;
     let request: SpLogoutRequest;
     try {
-      sp = await this.slo.sender(message);
-      request = await this.slo.acceptRequest(sp, message);
+      ({ sp, request } = await this.slo.acceptRequest(message));
     } catch (error) {
       await this.refused(error, how.binding);
       throw new BadRequestException(`The logout request was refused: ${(error as Error).message}.`);
@@ -126,10 +120,7 @@ export class SamlSloController {
     const handle = randomToken(16);
     const pending: PendingReply = { providerId: sp.providerId, inResponseTo: request.id, binding: how.binding, relayState: message.relayState };
     await this.redis.client.set(this.redis.key('saml-slo-reply', handle), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
-    await this.runner.run(res, this.executor.flowFor(sp.provider.invalidationFlowId, true), {
-      trigger: 'sp_initiated', initiator: { type: 'provider', id: sp.providerId }, idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
-      initiatingProviderSessionId: sessions[0].id, interactive: true,
-    }, `/saml/slo/reply?request=${handle}&operation={operation}`, this.browser.csrfToken(browserId));
+    await this.runner.run(res, this.executor.flowFor(sp.provider.invalidationFlowId, true), flowContext(sp, sessions, true), `/saml/slo/reply?request=${handle}&operation={operation}`, this.browser.csrfToken(browserId));
   }
 
   /**
@@ -142,8 +133,7 @@ export class SamlSloController {
     res.setHeader('Content-Security-Policy', "frame-ancestors 'self'");
     const chain = message.relayState && /^[A-Za-z0-9_-]{22}$/.test(message.relayState) ? `/logout/chain/${message.relayState}` : null;
     try {
-      const sp = await this.slo.sender(message);
-      const delivery = await this.slo.recordResponse(sp, message);
+      const { sp, delivery } = await this.slo.recordResponse(message);
       if (chain) return res.redirect(303, chain);
       res.type('html').send(page('Signed out', `<p>${delivery.status === 'succeeded' ? 'Signed out of' : 'Could not sign out of'} ${h(sp.provider.name)}.</p>`));
     } catch (error) {
@@ -166,4 +156,12 @@ export class SamlSloController {
     if (!(error instanceof SamlMessageError || error instanceof UnsafeXmlError)) throw error;
     await this.audit.record({ action: 'saml.logout_message_refused', actor: { type: 'anonymous' }, details: { binding, reason: error.message } });
   }
+}
+
+/** What an SP's logout runs on: the IdP sessions of the SamlSessions it named, with the SP as the initiator. */
+function flowContext(sp: RegisteredSp, sessions: SamlSession[], interactive: boolean): FlowContext {
+  return {
+    trigger: 'sp_initiated', initiator: { type: 'provider', id: sp.providerId }, idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
+    initiatingProviderSessionId: sessions[0].id, interactive,
+  };
 }

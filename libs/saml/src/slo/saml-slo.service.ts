@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock, CONFIG, type Config, type DeliveryStatus, KeysService, LogoutDelivery, LogoutOperation, RedisService, SamlSession } from '@signoff/core';
+import { Clock, CONFIG, type Config, KeysService, LogoutDelivery, LogoutOperation, RedisService, SamlSession } from '@signoff/core';
 import { LogoutOperationsService } from '@signoff/logout';
 import { DataSource, In, IsNull } from 'typeorm';
 import { type IncomingMessage, peekIssuer, SamlMessageError } from '../bindings/incoming';
@@ -35,22 +35,16 @@ export class SamlSloService {
   ) {}
 
   /** Where SPs send front-channel (Redirect, POST) and SOAP logout messages, as our metadata says. */
-  endpoint(binding: IncomingMessage['binding']): string {
+  private endpoint(binding: IncomingMessage['binding']): string {
     return `${this.config.publicUrl}/saml/slo${binding === 'soap' ? '/soap' : ''}`;
   }
 
-  /** The SP that sent this message (by its Issuer, before anything else is trusted). */
-  async sender(message: IncomingMessage): Promise<RegisteredSp> {
-    const sp = await this.sps.byEntityId(peekIssuer(message));
-    if (!sp) throw new SamlMessageError('the Issuer is not a registered service provider');
-    return sp;
-  }
-
-  /** An SP's LogoutRequest, validated and seen for the first time. */
-  async acceptRequest(sp: RegisteredSp, message: IncomingMessage): Promise<SpLogoutRequest> {
+  /** An SP's LogoutRequest, validated and seen for the first time, and the SP that sent it. */
+  async acceptRequest(message: IncomingMessage): Promise<{ sp: RegisteredSp; request: SpLogoutRequest }> {
+    const sp = await this.sender(message);
     const request = validateLogoutRequest(message, sp, this.endpoint(message.binding), this.clock.now());
     await this.once('saml-logout-request', sp.entityId, request.id);
-    return request;
+    return { sp, request };
   }
 
   /**
@@ -117,7 +111,8 @@ export class SamlSloService {
    * Destination, IssueInstant, InResponseTo naming a request we sent that SP) and recorded on its
    * delivery. A late Success turns a timed-out delivery into a confirmed one.
    */
-  async recordResponse(sp: RegisteredSp, message: IncomingMessage): Promise<LogoutDelivery> {
+  async recordResponse(message: IncomingMessage): Promise<{ sp: RegisteredSp; delivery: LogoutDelivery }> {
+    const sp = await this.sender(message);
     const response = validateLogoutResponse(message, sp, this.endpoint(message.binding), this.clock.now());
     const delivery = await this.db.getRepository(LogoutDelivery).findOneBy({
       messageId: response.inResponseTo, providerId: sp.providerId, channel: In(['frontchannel_saml_iframe', 'frontchannel_saml_native']),
@@ -125,19 +120,16 @@ export class SamlSloService {
     if (!delivery) throw new SamlMessageError('the LogoutResponse answers no LogoutRequest Signoff sent this SP');
     await this.once('saml-logout-response', sp.entityId, response.id);
     const ok = response.status === STATUS.success;
-    const result: DeliveryStatus = ok ? 'succeeded' : 'failed';
     const error = ok ? null : `the SP answered ${response.status}${response.detail ? ` / ${response.detail}` : ''}`;
-    const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
-      const updated = await tx.update(LogoutDelivery, { id: delivery.id, status: In(['pending', 'failed']) }, {
-        status: result, attempts: delivery.attempts + 1, lastError: error, updatedAt: now, completedAt: now,
-        attemptLog: [...delivery.attemptLog, { at: now.toISOString(), ms: 0, httpStatus: null, result, error, messageId: response.inResponseTo }].slice(-20),
-      });
-      if (!updated.affected) return;
-      if (delivery.status === 'failed') await tx.update(LogoutOperation, { id: delivery.operationId }, { completedAt: null, outcome: null });
-      await this.operations.settle(delivery.operationId, tx);
-    });
-    return Object.assign(delivery, { status: result, lastError: error });
+    await this.operations.recordFrontchannel(delivery, { ok, error, messageId: response.inResponseTo }, ['pending', 'failed']);
+    return { sp, delivery: Object.assign(delivery, { status: ok ? 'succeeded' : 'failed', lastError: error }) };
+  }
+
+  /** The SP that sent this message (by its Issuer, before anything else is trusted). */
+  private async sender(message: IncomingMessage): Promise<RegisteredSp> {
+    const sp = await this.sps.byEntityId(peekIssuer(message));
+    if (!sp) throw new SamlMessageError('the Issuer is not a registered service provider');
+    return sp;
   }
 
   /** Replay cache: each (issuer, message ID) is accepted once. */
