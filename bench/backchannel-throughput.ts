@@ -5,7 +5,7 @@
 // token shape and undici POSTs to the same RP, with the same concurrency, and no queue or database.
 //   npm run bench:backchannel        (DELIVERIES=10000 CONCURRENCY=32 ALG=ES256 to change it)
 import { Clock, IdpSession, KeysService, newId, OidcSession, SYSTEM, User, UsersService } from '@signoff/core';
-import { post } from '@signoff/dispatch';
+import { HttpClient } from '@signoff/dispatch';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import { OidcClientsService, type OidcAlg, signJwt } from '@signoff/oidc';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,7 @@ async function main() {
   const t = await startApp({ LOG_LEVEL: 'silent', DELIVERY_CONCURRENCY: String(CONCURRENCY) }, { withWorker: true });
   const db = t.app.get(DataSource);
   const keys = t.app.get(KeysService);
+  const http = t.app.get(HttpClient); // the worker's own client, outbound policy included
 
   // --- the ceiling: sign + POST, CONCURRENCY at a time
   let next = 0;
@@ -32,7 +33,7 @@ async function main() {
     while (next++ < DELIVERIES) {
       const iat = Math.floor(Date.now() / 1000);
       const token = await signJwt(keys, ALG, { iss: t.url, aud: 'client', iat, exp: iat + 120, jti: randomBytes(16).toString('base64url'), sub: 'user', sid: 'sid', events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }, 'logout+jwt');
-      const reply = await post(`${receiver.url}/bcl`, new URLSearchParams({ logout_token: token }).toString(), 'application/x-www-form-urlencoded', 5000);
+      const reply = await http.post(`${receiver.url}/bcl`, new URLSearchParams({ logout_token: token }).toString(), 'application/x-www-form-urlencoded', 5000);
       if (reply.status !== 200) throw new Error(`receiver answered ${reply.status}`);
     }
   }));

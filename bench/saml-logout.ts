@@ -8,7 +8,7 @@
 //    POSTs + reply checks to the same SP with the same concurrency, and no queue or database.
 //   npm run bench:saml-logout        (ITERATIONS=2000 SPS=50 SESSIONS=40 CONCURRENCY=32 to change it)
 import { Clock, IdpSession, KeysService, LogoutOperation, newId, SamlSession, selfSignedCertificate, SYSTEM, UsersService } from '@signoff/core';
-import { post } from '@signoff/dispatch';
+import { HttpClient } from '@signoff/dispatch';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import {
   certificateBody, type LogoutRequestInput, logoutRequestXml, NAMEID_FORMATS, parseSpMetadata, RSA_SHA256, SamlLogoutProtocol, SamlSpsService,
@@ -147,6 +147,7 @@ async function soapDeliveries() {
   // HTTP client (undici, shared agent) and the same reply check the worker uses, so only the
   // pipeline is left out.
   const protocol = t.app.get(SamlLogoutProtocol);
+  const http = t.app.get(HttpClient);
   let next = 0;
   const ceilingStart = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -154,7 +155,7 @@ async function soapDeliveries() {
       const destination = slo(n % SPS);
       const { id, xml } = logoutRequestXml({ ...requestInput(destination, clock.now()), idpEntityId: t.config.saml.entityId });
       const request = { url: destination, body: soapEnvelope(signElement(xml, id, key.privateKey, body)), contentType: 'text/xml; charset=utf-8', messageId: id };
-      const reply = await post(request.url, request.body, request.contentType, t.config.delivery.timeoutMs);
+      const reply = await http.post(request.url, request.body, request.contentType, t.config.delivery.timeoutMs);
       const verdict = protocol.readBackchannelReply(reply, request);
       if (!verdict.ok) throw new Error(`the SP answered ${reply.status}: ${verdict.error}`);
     }

@@ -30,7 +30,7 @@ describe('login page', () => {
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.headers['x-frame-options']).toBe('DENY');
-    expect(response.headers['content-security-policy']).toBe("frame-ancestors 'none'");
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'"); // within the full policy (security-headers.ts)
   });
 });
 
@@ -61,7 +61,9 @@ describe('signing in', () => {
     }
     expect(await sessionCount()).toBe(before);
     const events = await t.app.get(DataSource).getRepository(AuditEvent).findBy({ action: 'login.failed' });
-    expect(events.map((event) => (event.details as { username: string }).username)).toEqual(expect.arrayContaining(['alice', 'nobody', 'carol']));
+    // Issue 8, item 15: a typed name that matches no user is not kept (it may be a password).
+    expect(events.map((event) => (event.details as { username: string }).username)).toEqual(expect.arrayContaining(['alice', 'carol']));
+    expect(JSON.stringify(events)).not.toContain('nobody');
   });
 
   it('goes back to a local return_to and never to another site', async () => {

@@ -7,6 +7,7 @@ import { SessionsModule } from '@signoff/sessions';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { AccountController } from './account/account.controller';
 import { AdminGuard } from './admin/admin.guard';
+import { ApiTokensController } from './admin/api-tokens.controller';
 import { ApiTokensService } from './admin/api-tokens.service';
 import { AuditController } from './admin/audit.controller';
 import { FlowsController } from './admin/flows.controller';
@@ -19,6 +20,7 @@ import { UsersController } from './admin/users.controller';
 import { BootstrapAdmin } from './bootstrap-admin';
 import { HealthController } from './health/health.controller';
 import { BrowserService } from './http/browser.service';
+import { StaticController } from './http/static.controller';
 import { LoginThrottle } from './login/login-throttle.service';
 import { LoginController } from './login/login.controller';
 import { LogoutRunner } from './logout/logout-runner.service';
@@ -39,9 +41,9 @@ import { UserinfoController } from './oidc/userinfo.controller';
 @Module({
   imports: [SessionsModule, FlowsModule, OidcModule, SamlModule],
   controllers: [
-    AccountController, LoginController, LogoutController, HealthController,
+    AccountController, StaticController, LoginController, LogoutController, HealthController,
     DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController, SamlMetadataController, SamlSsoController, SamlSloController,
-    UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, OpenApiController,
+    UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, ApiTokensController, OpenApiController,
   ],
   providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin, LogoutRunner],
 })

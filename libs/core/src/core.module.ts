@@ -3,10 +3,11 @@ import { DataSource } from 'typeorm';
 import { AuditService } from './audit/audit.service';
 import { Clock } from './clock/clock';
 import type { Config } from './config/config';
-import { CONFIG, COOKIE_SECRET } from './config/config.tokens';
-import { ensureCookieSecret } from './config/secrets';
+import { CONFIG, COOKIE_SECRET, SUBJECT_SECRET } from './config/config.tokens';
+import { ensureCookieSecret, ensureSubjectSecret } from './config/secrets';
 import { openDatabase } from './database/data-source';
 import { KeysService } from './keys/keys.service';
+import { OutboundPolicy } from './outbound/outbound-policy';
 import { RedisService } from './redis/redis.service';
 import { UsersService } from './users/users.service';
 
@@ -33,14 +34,16 @@ export class CoreModule {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: COOKIE_SECRET, useFactory: () => ensureCookieSecret(config) },
+        { provide: SUBJECT_SECRET, useFactory: () => ensureSubjectSecret(config) },
         { provide: Clock, useValue: options.clock ?? new Clock() },
         { provide: DataSource, useFactory: () => openDatabase(config) },
+        { provide: OutboundPolicy, useValue: OutboundPolicy.fromConfig(config) },
         DatabaseLifecycle,
         KeysService,
         AuditService,
         UsersService,
       ],
-      exports: [CONFIG, COOKIE_SECRET, Clock, DataSource, KeysService, AuditService, UsersService],
+      exports: [CONFIG, COOKIE_SECRET, SUBJECT_SECRET, Clock, DataSource, OutboundPolicy, KeysService, AuditService, UsersService],
     };
   }
 }

@@ -1,4 +1,7 @@
-import { Agent, request } from 'undici';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { OutboundPolicy } from '@signoff/core';
+import { isIP } from 'node:net';
+import { Agent, buildConnector, request } from 'undici';
 
 export interface HttpReply {
   status: number;
@@ -7,33 +10,69 @@ export interface HttpReply {
 
 const MAX_REPLY_BYTES = 64 * 1024;
 
-// One keep-alive pool for every delivery: most deliveries go to a handful of applications.
-const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
-
 /**
- * POSTs a delivery with a hard per-attempt timeout (connect, headers and body together), and reads
- * at most 64 KiB of the reply: enough for a SOAP LogoutResponse, too little to be used against us.
- * Redirects are not followed. Throws on network errors and timeouts.
+ * The one HTTP client of every server-side request (back-channel logout tokens, SAML SOAP and
+ * server-side POST). Every connection it opens goes through the outbound policy at connect time:
+ * a DNS name is resolved and only an allowed address is connected to (so a name that resolves, or
+ * is later re-pointed, to loopback or the internal network gets nowhere); an IP literal host, which
+ * never reaches DNS, is checked as it is. A refusal rejects with OutboundPolicyError and sends nothing.
  */
-export async function post(url: string, body: string, contentType: string, timeoutMs: number): Promise<HttpReply> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  const response = await request(url, {
-    method: 'POST',
-    body,
-    headers: { 'content-type': contentType, 'user-agent': 'Signoff' },
-    signal,
-    dispatcher: agent,
-    maxRedirections: 0,
-  } as Parameters<typeof request>[1]);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += chunk.length;
-    if (size > MAX_REPLY_BYTES) {
-      response.body.destroy();
-      break;
-    }
-    chunks.push(chunk);
+@Injectable()
+export class HttpClient implements OnApplicationShutdown {
+  // One keep-alive pool for every delivery: most deliveries go to a handful of applications.
+  private readonly agent: Agent;
+
+  constructor(policy: OutboundPolicy) {
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, connect: guardedConnector(policy) });
   }
-  return { status: response.statusCode, body: Buffer.concat(chunks).toString('utf8') };
+
+  /**
+   * POSTs a delivery with a hard per-attempt timeout (connect, headers and body together), and reads
+   * at most 64 KiB of the reply: enough for a SOAP LogoutResponse, too little to be used against us.
+   * Redirects are not followed. Throws on network errors, timeouts and outbound policy refusals.
+   */
+  async post(url: string, body: string, contentType: string, timeoutMs: number): Promise<HttpReply> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const response = await request(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': contentType, 'user-agent': 'Signoff' },
+      signal,
+      dispatcher: this.agent,
+      maxRedirections: 0,
+    } as Parameters<typeof request>[1]);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.length;
+      if (size > MAX_REPLY_BYTES) {
+        response.body.destroy();
+        break;
+      }
+      chunks.push(chunk);
+    }
+    return { status: response.statusCode, body: Buffer.concat(chunks).toString('utf8') };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.agent.destroy();
+  }
+}
+
+/** undici's connector with the policy in front: hosts named in OUTBOUND_ALLOW connect as they are. */
+function guardedConnector(policy: OutboundPolicy): buildConnector.connector {
+  const open = buildConnector({});
+  const guarded = buildConnector({ lookup: policy.lookup } as buildConnector.BuildOptions);
+  return (options, callback) => {
+    if (policy.allowsHost(options.hostname)) return open(options, callback);
+    // net.connect skips `lookup` for an IP literal; undici hands IPv6 literals over without brackets.
+    if (isIP(options.hostname)) {
+      try {
+        policy.check(options.hostname);
+      } catch (error) {
+        return callback(error as Error, null);
+      }
+    }
+    return guarded(options, callback);
+  };
 }

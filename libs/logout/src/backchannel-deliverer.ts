@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Clock, CONFIG, type Config, type DeliveryAttempt, FINAL_STATUSES, LogoutDelivery, ProviderSession } from '@signoff/core';
-import { backoffMs, LEASE_MS, post } from '@signoff/dispatch';
+import { Clock, CONFIG, type Config, type DeliveryAttempt, FINAL_STATUSES, isOutboundPolicyError, LogoutDelivery, OUTBOUND_BLOCKED, ProviderSession } from '@signoff/core';
+import { backoffMs, HttpClient, LEASE_MS } from '@signoff/dispatch';
 import { DataSource, In } from 'typeorm';
 import type { BackchannelVerdict, SessionWithProvider } from './logout-protocol';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
@@ -25,6 +25,7 @@ export class BackchannelDeliverer {
     private readonly clock: Clock,
     private readonly protocols: LogoutProtocolRegistry,
     private readonly operations: LogoutOperationsService,
+    private readonly http: HttpClient,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -51,11 +52,13 @@ export class BackchannelDeliverer {
     try {
       const request = await protocol.buildBackchannelRequest(delivery, session);
       messageId = request.messageId;
-      const reply = await post(request.url, request.body, request.contentType, timeoutMs);
+      const reply = await this.http.post(request.url, request.body, request.contentType, timeoutMs);
       status = reply.status;
       verdict = protocol.readBackchannelReply(reply, request);
     } catch (error) {
-      verdict = { ok: false, retryable: true, error: describe(error, timeoutMs) };
+      // A policy refusal is final (the address stays refused however often we try) and recorded
+      // without the socket's detail, so lastError cannot serve as a port scanner.
+      verdict = isOutboundPolicyError(error) ? { ok: false, retryable: false, error: OUTBOUND_BLOCKED } : { ok: false, retryable: true, error: describe(error, timeoutMs) };
     }
 
     const now = this.clock.now();

@@ -22,7 +22,15 @@ export interface EndSessionsRequest {
   initiatingProviderSessionId?: string | null;
   /** Is the user's browser here to run front-channel deliveries? */
   withBrowser: boolean;
+  /**
+   * Users whose grants end too, even those that outlive sessions (offline_access tokens). Defaults to
+   * the users of the ending sessions when the trigger ends the user's credentials (GRANT_ENDING_TRIGGERS).
+   */
+  userIds?: string[];
 }
+
+/** Triggers after which none of the user's grants may be used again, even after a reactivation. */
+const GRANT_ENDING_TRIGGERS: readonly string[] = ['user_deactivated', 'password_changed'];
 
 /**
  * Ends sessions and starts telling the applications. In ONE transaction: the sessions end, the
@@ -108,6 +116,8 @@ export class LogoutOrchestrator {
         await this.protocols.for(protocol).sessionsEnded(tx, chunk);
       }
     }
+    const userIds = request.userIds ?? (GRANT_ENDING_TRIGGERS.includes(request.trigger) ? [...new Set(ending.map((session) => session.userId))] : []);
+    if (userIds.length) for (const protocol of this.protocols.all()) await protocol.grantsEnded?.(tx, userIds);
     await this.audit.record({
       action: 'logout.started', actor: request.initiator, target: { type: 'logout_operation', id: operation.id },
       details: { trigger: request.trigger, idpSessions: operation.idpSessionIds.length, providerSessions: ending.length, deliveries: rows.length },

@@ -47,6 +47,11 @@ export interface LogoutProtocol {
   channels(session: SessionWithProvider, context: LogoutContext): Promise<DeliveryChannel[]>;
   /** Inside the transaction that ends the sessions: the protocol's own bookkeeping (e.g. revoking tokens). */
   sessionsEnded(tx: EntityManager, sessions: SessionWithProvider[]): Promise<void>;
+  /**
+   * Inside the same transaction, when the logout also ends these users' grants (their account was
+   * deactivated, their password changed): revoke what outlives sessions too (offline_access tokens).
+   */
+  grantsEnded?(tx: EntityManager, userIds: string[]): Promise<void>;
   buildBackchannelRequest(delivery: LogoutDelivery, session: SessionWithProvider): Promise<BackchannelRequest>;
   readBackchannelReply(reply: { status: number; body: string }, request: BackchannelRequest): BackchannelVerdict;
   /** `relayState`: the native chain's handle, for the application to send back with its answer. */

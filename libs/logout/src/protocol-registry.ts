@@ -20,4 +20,8 @@ export class LogoutProtocolRegistry {
   has(protocol: Protocol): boolean {
     return this.protocols.has(protocol);
   }
+
+  all(): LogoutProtocol[] {
+    return [...this.protocols.values()];
+  }
 }

@@ -10,4 +10,5 @@ export * from './oidc-sessions.service';
 export * from './oidc.module';
 export * from './session-state';
 export * from './tokens/jwt';
+export * from './tokens/subjects';
 export * from './tokens/tokens.service';

@@ -6,9 +6,10 @@ import { OidcClientsService } from './clients/oidc-clients.service';
 import { IdTokenHintVerifier } from './logout/id-token-hint';
 import { OidcLogoutProtocol } from './logout/oidc-logout.protocol';
 import { OidcSessionsService } from './oidc-sessions.service';
+import { SubjectsService } from './tokens/subjects';
 import { TokensService } from './tokens/tokens.service';
 
-const providers = [OidcClientsService, TokensService, OidcSessionsService, InteractionsService, IdTokenHintVerifier, OidcLogoutProtocol];
+const providers = [OidcClientsService, TokensService, OidcSessionsService, InteractionsService, IdTokenHintVerifier, OidcLogoutProtocol, SubjectsService];
 
 @Module({ imports: [SessionsModule, LogoutModule], providers, exports: providers })
 export class OidcModule {}

@@ -21,3 +21,38 @@ export function sessionStateMatches(value: string, clientId: string, origin: str
   const match = /^[0-9a-f]{64}\.([0-9a-f]{1,64})$/.exec(value);
   return Boolean(match) && sessionState(clientId, origin, state, match![1]) === value;
 }
+
+/**
+ * The web origin (scheme://host[:port]) of an http(s) URI, or null. A private-use scheme
+ * (`com.example.app:/cb`) and every opaque origin serialise as the string "null" (HTML §7.5, origin
+ * serialisation), which any sandboxed iframe or data: page also has: it identifies nobody, so it is
+ * never an origin session state is computed for or answered to (Session Management 1.0 §3.1, §4.1).
+ */
+export function webOrigin(uri: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : null;
+}
+
+/** session_state for an authorization response to `redirectUri`; null when it has no web origin, so no check_session iframe could ever verify it. */
+export function sessionStateFor(clientId: string, redirectUri: string, state: string): string | null {
+  const origin = webOrigin(redirectUri);
+  return origin ? sessionState(clientId, origin, state) : null;
+}
+
+export type CheckSessionResult = 'changed' | 'unchanged' | 'error';
+
+/**
+ * The check_session answer for a message "client_id session_state" posted from `origin`: `error`
+ * unless `origin` is exactly the web origin of one of the client's redirect URIs (an opaque origin
+ * "null" never is), else whether `value` still matches the browser's state.
+ */
+export function checkSessionResult(client: { clientId: string; redirectUris: string[] } | null, origin: string, value: string, state: string): CheckSessionResult {
+  if (!client || webOrigin(origin) !== origin) return 'error';
+  if (!client.redirectUris.some((uri) => webOrigin(uri) === origin)) return 'error';
+  return sessionStateMatches(value, client.clientId, origin, state) ? 'unchanged' : 'changed';
+}

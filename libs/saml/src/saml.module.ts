@@ -3,7 +3,8 @@ import { LogoutModule } from '@signoff/logout';
 import { SamlSpsService } from './providers/saml-sps.service';
 import { SamlLogoutProtocol } from './slo/saml-logout.protocol';
 import { SamlSloService } from './slo/saml-slo.service';
+import { PersistentNameIds } from './sso/persistent-name-ids';
 import { SamlSsoService } from './sso/saml-sso.service';
 
-@Module({ imports: [LogoutModule], providers: [SamlSpsService, SamlSsoService, SamlLogoutProtocol, SamlSloService], exports: [SamlSpsService, SamlSsoService, SamlLogoutProtocol, SamlSloService] })
+@Module({ imports: [LogoutModule], providers: [SamlSpsService, SamlSsoService, SamlLogoutProtocol, SamlSloService, PersistentNameIds], exports: [SamlSpsService, SamlSsoService, SamlLogoutProtocol, SamlSloService] })
 export class SamlModule {}

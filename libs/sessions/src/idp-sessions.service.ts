@@ -121,6 +121,14 @@ export class IdpSessionsService {
     });
   }
 
+  /**
+   * Not ended, and within its absolute and idle lifetimes: an expired session counts as ended at once,
+   * whether or not the sweeper has ended it yet.
+   */
+  isLive(session: IdpSession): boolean {
+    return !session.endedAt && !this.expiryReason(session);
+  }
+
   private expiryReason(session: IdpSession): SessionEndReason | null {
     const now = this.clock.now().getTime();
     if (session.expiresAt.getTime() <= now) return 'expired_absolute';

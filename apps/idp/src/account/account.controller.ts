@@ -2,7 +2,6 @@ import { Body, Controller, Get, HttpStatus, NotFoundException, Post, Req, Res } 
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { STYLESHEET } from '../http/html';
 import { accountsPage, homePage } from './account.pages';
 
 /** The signed-in home page and the account chooser of a browser with several accounts. */
@@ -34,11 +33,5 @@ export class AccountController {
     const selected = typeof body.session === 'string' ? await this.sessions.select(browserId!, body.session) : null;
     if (!selected) throw new NotFoundException('That account is no longer signed in on this browser.');
     res.redirect(HttpStatus.SEE_OTHER, '/');
-  }
-
-  @Get('static/signoff.css')
-  stylesheet(@Res() res: Response): void {
-    res.setHeader('Cache-Control', 'public, max-age=3600');
-    res.type('css').send(STYLESHEET);
   }
 }

@@ -1,11 +1,18 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException, UnsupportedMediaTypeException } from '@nestjs/common';
-import type { Actor, User } from '@signoff/core';
+import type { Actor, ApiToken, User } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { ApiTokensService } from './api-tokens.service';
 
-type AdminRequest = Request & { admin?: { user: User; viaCookie: boolean } };
+/** The administrator, how they authenticated, and the API token when they used one. */
+export interface AdminCaller {
+  user: User;
+  viaCookie: boolean;
+  token?: ApiToken;
+}
+
+type AdminRequest = Request & { admin?: AdminCaller };
 
 const SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 
@@ -22,9 +29,11 @@ export class AdminGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AdminRequest>();
     const authorization = req.header('authorization');
     let user: User | null;
+    let token: ApiToken | undefined;
     if (authorization !== undefined) {
       const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/i.exec(authorization);
-      user = bearer ? await this.tokens.authenticate(bearer[1]) : null;
+      token = (bearer ? await this.tokens.authenticate(bearer[1]) : null) ?? undefined;
+      user = token?.user ?? null;
       if (!user) throw new UnauthorizedException('The API token is invalid, expired or revoked.');
     } else {
       const browserId = this.browser.read(req);
@@ -36,7 +45,7 @@ export class AdminGuard implements CanActivate {
     if (!SAFE_METHODS.includes(req.method) && hasBody(req) && !req.is('application/json')) {
       throw new UnsupportedMediaTypeException('Send request bodies as application/json.');
     }
-    req.admin = { user, viaCookie: authorization === undefined };
+    req.admin = { user, viaCookie: authorization === undefined, token };
     return true;
   }
 }

@@ -70,6 +70,13 @@ function document(publicUrl: string) {
       '/logout-operations/{id}': {
         get: { summary: 'One logout: each delivery with its channel, status, attempts and last error', parameters: [id], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
       },
+      '/api-tokens': {
+        get: { summary: 'List API tokens (every administrator\'s; user_id narrows), with created, last used, expiry and revocation', parameters: [...paging, { name: 'user_id', in: 'query', schema: { type: 'string' } }], responses: { 200: list('ApiToken'), ...base, ...errors(400) } },
+        post: { summary: 'Create an API token for the caller, optionally expiring (expiresIn or expiresAt); the answer carries the token once', requestBody: { required: true, ...json(ref('ApiTokenCreate')) }, responses: { 201: json(ref('ApiToken')), ...base, ...errors(400, 415) } },
+      },
+      '/api-tokens/{id}': {
+        delete: { summary: 'Revoke an API token: its next request gets 401', parameters: [id], responses: { 200: json(ref('ApiToken')), ...base, ...errors(404) } },
+      },
       '/audit-events': {
         get: { summary: 'Audit events, newest first', parameters: [...paging, { name: 'action', in: 'query', schema: { type: 'string' } }, { name: 'target_id', in: 'query', schema: { type: 'string' } }], responses: { 200: list('AuditEvent'), ...base } },
       },

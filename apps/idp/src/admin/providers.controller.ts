@@ -60,7 +60,8 @@ export class ProvidersController {
     const provider = await this.find(id);
     if (body.oidc !== undefined) {
       if (provider.protocol !== 'oidc') throw new BadRequestException({ message: 'oidc settings apply to OIDC providers only.' });
-      await this.clients.update(id, this.metadata(body.oidc), actor);
+      // The update itself refuses changes that would change the subs the client was given.
+      await this.clients.update(id, this.metadata(body.oidc), actor).catch((error: unknown) => badMetadata(error));
     }
     if (body.saml !== undefined) {
       if (provider.protocol !== 'saml') throw new BadRequestException({ message: 'saml settings apply to SAML providers only.' });
@@ -107,8 +108,7 @@ export class ProvidersController {
     try {
       return this.clients.parse(input);
     } catch (error) {
-      if (error instanceof ClientMetadataError) throw new BadRequestException({ message: 'The OIDC client metadata is invalid.', details: [`${error.error}: ${error.description}`] });
-      throw error;
+      return badMetadata(error);
     }
   }
 
@@ -128,4 +128,9 @@ export class ProvidersController {
       ...(saml ? { saml } : {}),
     };
   }
+}
+
+function badMetadata(error: unknown): never {
+  if (error instanceof ClientMetadataError) throw new BadRequestException({ message: 'The OIDC client metadata is invalid.', details: [`${error.error}: ${error.description}`] });
+  throw error;
 }

@@ -2,7 +2,10 @@
 // publishes them, so what is documented is what is checked.
 
 const username = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,64}$', description: 'Letters, digits and . _ @ -; stored lower-cased.' };
-const password = { type: 'string', minLength: 8, maxLength: 1024, writeOnly: true };
+const password = {
+  type: 'string', minLength: 8, maxLength: 1024, writeOnly: true,
+  description: 'At least PASSWORD_MIN_LENGTH characters (default 12) and not a commonly used password (NIST SP 800-63B §5.1.1.2). Changing it ends all the user\'s sessions and revokes their tokens.',
+};
 const email = { type: ['string', 'null'], format: 'email', maxLength: 254 };
 const name = { type: ['string', 'null'], maxLength: 200 };
 const instant = { type: 'string', format: 'date-time' };
@@ -14,6 +17,10 @@ const samlChoices = {
   slsBinding: { enum: ['redirect', 'post', 'soap'] },
   signLogoutRequests: { type: 'boolean' },
   requireSignedRequests: { type: 'boolean' },
+  allowUnsignedLogoutRequests: {
+    type: 'boolean',
+    description: 'Lets an SP without a signing certificate start a logout with an unsigned LogoutRequest: anyone who knows a NameID could then sign that user out (SAML profiles §4.4.4.1 requires a signature). Off by default; ignored while the SP has a certificate. The response lists it under saml.warnings.',
+  },
   nameIdSource: { enum: ['persistent', 'email', 'username', 'transient'] },
 };
 
@@ -84,7 +91,7 @@ export const schemas = {
       },
       slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }, name: { type: 'string', minLength: 1, maxLength: 200 },
       enabled: { type: 'boolean' }, invalidationFlowId: { type: ['string', 'null'] },
-      oidc: { type: 'object', description: 'OIDC client metadata as in RFC 7591 and the logout specs; logout_token_typ: logout+jwt | JWT.' },
+      oidc: { type: 'object', description: 'OIDC client metadata as in RFC 7591 and the logout specs; logout_token_typ: logout+jwt | JWT; subject_type: public (default) | pairwise (OIDC Core §8.1; the redirect_uris must share one host, and the choice is fixed at registration).' },
     },
   },
   ProviderUpdate: {
@@ -118,6 +125,26 @@ export const schemas = {
     required: ['stageId', 'order'],
     additionalProperties: false,
     properties: { stageId: { type: 'string' }, order: { type: 'integer', minimum: 0, maximum: 100000 } },
+  },
+  ApiTokenCreate: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    not: { required: ['expiresIn', 'expiresAt'] },
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 100 },
+      expiresIn: { type: 'string', pattern: '^\\d{1,9}(ms|s|m|h|d)?$', description: 'A lifetime such as 90d or 12h. Without it (or expiresAt) the token lives until revoked.' },
+      expiresAt: { ...instant, description: 'Or an instant to expire at.' },
+    },
+  },
+  ApiToken: {
+    type: 'object',
+    description: 'Never the token itself, except once in the answer to its creation (`token`).',
+    properties: {
+      id: { type: 'string' }, userId: { type: 'string' }, username: { type: ['string', 'null'] }, name: { type: 'string' },
+      status: { enum: ['active', 'expired', 'revoked'] }, createdAt: instant, lastUsedAt: nullableInstant, expiresAt: nullableInstant, revokedAt: nullableInstant,
+      token: { type: 'string', description: 'Only in the answer to POST /api-tokens.' },
+    },
   },
   Error: {
     type: 'object',

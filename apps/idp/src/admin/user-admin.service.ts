@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { type Actor, type LogoutOperation, type User, UsersService } from '@signoff/core';
+import { type Actor, type LogoutOperation, type User, type UserChanges, UsersService } from '@signoff/core';
 import { LogoutOrchestrator } from '@signoff/logout';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 
 /** Administrative acts that touch more than one lib; shared by the admin API and the CLI. */
 @Injectable()
@@ -9,17 +9,59 @@ export class UserAdminService {
   constructor(private readonly db: DataSource, private readonly users: UsersService, private readonly orchestrator: LogoutOrchestrator) {}
 
   /**
-   * Deactivates the user and, in the same transaction, ends every session they have and writes the
-   * deliveries that tell their applications; those go out asynchronously through the worker.
+   * Deactivates the user and, in the same transaction, ends every session they have, revokes every
+   * token they hold (offline_access ones too, even without a live session), and writes the deliveries
+   * that tell their applications; those go out asynchronously through the worker.
    */
   async deactivate(userId: string, actor: Actor): Promise<{ user: User; operation: LogoutOperation }> {
     const user = await this.users.get(userId);
     const operation = await this.db.transaction(async (tx) => {
       await this.users.deactivateIn(tx, user, actor);
       const idpSessionIds = await this.orchestrator.liveSessionIdsOf(user.id, tx);
-      return this.orchestrator.endSessionsIn(tx, { trigger: 'user_deactivated', initiator: actor, reason: 'user_deactivated', idpSessionIds, withBrowser: false });
+      return this.orchestrator.endSessionsIn(tx, { trigger: 'user_deactivated', initiator: actor, reason: 'user_deactivated', idpSessionIds, withBrowser: false, userIds: [user.id] });
     });
     this.orchestrator.afterCommit();
     return { user, operation };
   }
+
+  /**
+   * Changes profile fields and, when `password` is given, the password: the one way a password
+   * changes (admin API, CLI, and the user). See `changePassword`.
+   */
+  async update(userId: string, changes: UserChanges & { password?: string }, actor: Actor, options: PasswordChangeOptions = {}): Promise<{ user: User; operation: LogoutOperation | null }> {
+    const { password, ...fields } = changes;
+    const passwordHash = password === undefined ? undefined : await this.users.hashNewPassword(password);
+    const result = await this.db.transaction(async (tx) => {
+      const user = Object.keys(fields).length ? await this.users.updateIn(tx, userId, fields, actor) : await this.users.getIn(tx, userId);
+      const operation = passwordHash === undefined ? null : await this.passwordChangedIn(tx, user, passwordHash, actor, options);
+      return { user, operation };
+    });
+    if (result.operation) this.orchestrator.afterCommit();
+    return result;
+  }
+
+  /**
+   * Sets a new password (refused with 400 when the password policy refuses it) and, in the same
+   * transaction, ends the user's sessions through the logout engine — trigger `password_changed`,
+   * full SLO, deliveries written to the outbox, tokens revoked by the protocols' bookkeeping — so
+   * whoever knew the old password, or holds a session or token obtained with it, is shut out.
+   * `keepIdpSessionId`: the session the user changed it from, which lives on.
+   */
+  async changePassword(userId: string, password: string, actor: Actor, options: PasswordChangeOptions = {}): Promise<{ user: User; operation: LogoutOperation }> {
+    const { user, operation } = await this.update(userId, { password }, actor, options);
+    return { user, operation: operation! };
+  }
+
+  private async passwordChangedIn(tx: EntityManager, user: User, passwordHash: string, actor: Actor, options: PasswordChangeOptions): Promise<LogoutOperation> {
+    await this.users.setPasswordIn(tx, user, passwordHash, actor);
+    const idpSessionIds = (await this.orchestrator.liveSessionIdsOf(user.id, tx)).filter((id) => id !== options.keepIdpSessionId);
+    // userIds: every token of the user goes, offline_access ones and those of a kept session included,
+    // even when no session is live; a token obtained with the old password is not trusted any more.
+    return this.orchestrator.endSessionsIn(tx, { trigger: 'password_changed', initiator: actor, reason: 'password_changed', idpSessionIds, withBrowser: false, userIds: [user.id] });
+  }
+}
+
+export interface PasswordChangeOptions {
+  /** The IdP session the user changed their own password from: it is not ended. */
+  keepIdpSessionId?: string;
 }

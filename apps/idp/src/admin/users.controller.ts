@@ -29,9 +29,10 @@ export class UsersController {
     return userView(await this.users.get(id));
   }
 
+  /** A new password also ends all the user's sessions and revokes their tokens (see UserAdminService.changePassword). */
   @Patch(':id')
-  async update(@Param('id', IdParam) id: string, @Body(new JsonBody(schemas.UserUpdate)) body: UserChanges, @AdminActor() actor: Actor) {
-    return userView(await this.users.update(id, body, actor));
+  async update(@Param('id', IdParam) id: string, @Body(new JsonBody(schemas.UserUpdate)) body: UserChanges & { password?: string }, @AdminActor() actor: Actor) {
+    return userView((await this.admin.update(id, body, actor)).user);
   }
 
   /** Deactivates the user and ends all their sessions; the applications are told asynchronously. */

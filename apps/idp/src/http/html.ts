@@ -3,15 +3,20 @@ export function h(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The page frame every HTML page of Signoff shares. `body` must already be escaped. */
-export function page(title: string, body: string): string {
+/**
+ * The page frame every HTML page of Signoff shares. `body` must already be escaped. `script` names
+ * one of our static scripts (STATIC_SCRIPTS); the CSP admits no inline script. It is loaded in the
+ * head without `defer` so that it runs before the body is parsed (the logout page must be listening
+ * before its iframes can load); scripts that need the body wait for DOMContentLoaded.
+ */
+export function page(title: string, body: string, script?: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${h(title)} · Signoff</title>
-<link rel="stylesheet" href="/static/signoff.css">
+<link rel="stylesheet" href="/static/signoff.css">${script ? `\n<script src="/static/${h(script)}"></script>` : ''}
 </head>
 <body>
 <main>
@@ -49,8 +54,8 @@ ul.accounts li { display: flex; justify-content: space-between; align-items: cen
 export function formPostPage(url: string, fields: Record<string, string>): string {
   const inputs = Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${h(name)}" value="${h(value)}">`).join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Signing in…</title></head>
-<body onload="document.forms[0].submit()">
+<html lang="en"><head><meta charset="utf-8"><title>Signing in…</title><script src="/static/auto-post.js" defer></script></head>
+<body>
 <form method="post" action="${h(url)}">
 ${inputs}
 <noscript><button type="submit">Continue</button></noscript>
@@ -58,3 +63,7 @@ ${inputs}
 </body></html>
 `;
 }
+
+/** Submits a formPostPage's form (a static file: the CSP admits no inline handler). */
+export const AUTO_POST_SCRIPT = `document.forms[0].submit();
+`;

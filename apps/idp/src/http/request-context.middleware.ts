@@ -7,7 +7,7 @@ const INCOMING_ID = /^[A-Za-z0-9._:-]{8,64}$/;
 
 /**
  * Gives every request an id (the caller's X-Request-Id when well formed), makes it and the client
- * address visible to logs and audit events, sets the headers every response carries, and logs one
+ * address visible to logs and audit events, sets Cache-Control (security headers: security-headers.ts), and logs one
  * line per response. The path is logged without its query: queries can carry codes and tokens.
  */
 export function requestContextMiddleware(req: Request, res: Response, next: NextFunction): void {
@@ -15,15 +15,7 @@ export function requestContextMiddleware(req: Request, res: Response, next: Next
   const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomToken(12);
   const started = process.hrtime.bigint();
   res.setHeader('X-Request-Id', requestId);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('Cache-Control', 'no-store');
-  // No page of Signoff may be framed by another site (clickjacking), except the check_session
-  // iframe, which relying parties frame by design and which sets its own policy.
-  if (req.path !== '/oauth2/check_session') {
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
-  }
   res.on('finish', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     requestContext.run({ requestId, ip: req.ip }, () =>

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
-import { AuditService, UsersService, verifyPassword } from '@signoff/core';
+import { AuditService, type User, UsersService, verifyPassword } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
@@ -9,6 +9,14 @@ import { loginPage } from './login.pages';
 
 const INVALID = 'Invalid username or password.';
 const THROTTLED = 'Too many failed attempts. Wait a few minutes and try again.';
+
+/**
+ * Who a failed or throttled login was for. A typed name that matches no user is not kept: people type
+ * their password into the username field, and the audit log must not collect them.
+ */
+function attempted(user: User | null): { target?: { type: 'user'; id: string }; details: Record<string, unknown> } {
+  return user ? { target: { type: 'user', id: user.id }, details: { username: user.username } } : { details: { unknownUsername: true } };
+}
 
 @Controller('login')
 export class LoginController {
@@ -39,18 +47,18 @@ export class LoginController {
       res.status(status).type('html').send(loginPage({ csrf: this.browser.csrfToken(browserId!), returnTo, username, error }));
     };
 
-    if (!(await this.throttle.allowed(username, req.ip))) {
-      await this.audit.record({ action: 'login.throttled', actor: { type: 'anonymous' }, details: { username } });
+    const user = username ? await this.users.findByUsername(username) : null;
+    if (!(await this.throttle.reserve(username, req.ip))) {
+      await this.audit.record({ action: 'login.throttled', actor: { type: 'anonymous' }, ...attempted(user) });
       return fail(HttpStatus.TOO_MANY_REQUESTS, THROTTLED);
     }
-    const user = username ? await this.users.findByUsername(username) : null;
     const valid = await verifyPassword(password, user?.passwordHash ?? null);
     if (!user || !valid || !user.isActive) {
-      await this.throttle.failed(username, req.ip);
-      await this.audit.record({ action: 'login.failed', actor: { type: 'anonymous' }, target: user ? { type: 'user', id: user.id } : undefined, details: { username } });
+      // The reserved attempt stays counted: it was a failure.
+      await this.audit.record({ action: 'login.failed', actor: { type: 'anonymous' }, ...attempted(user) });
       return fail(HttpStatus.UNAUTHORIZED, INVALID);
     }
-    await this.throttle.succeeded(username);
+    await this.throttle.succeeded(username, req.ip);
     const renewed = await this.sessions.login(user, browserId!, { ip: req.ip ?? null, userAgent: req.header('user-agent')?.slice(0, 512) ?? null });
     this.browser.setCookie(res, renewed.browserId);
     res.redirect(HttpStatus.SEE_OTHER, returnTo);

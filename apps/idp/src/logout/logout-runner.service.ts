@@ -6,7 +6,7 @@ import type { Response } from 'express';
 import { createHmac } from 'node:crypto';
 import { DataSource, In } from 'typeorm';
 import { form, h, page } from '../http/html';
-import { chainStepPage, chainWaitingPage, type FrontchannelFrame, logoutPage } from './logout-page';
+import { chainStepPage, chainWaitingPage, type FrontchannelFrame, sendLogoutPage } from './logout-page';
 
 /** A flow stopped at an interactive stage, kept in Redis until the user answers. */
 interface PausedFlow {
@@ -21,6 +21,8 @@ interface PausedFlow {
 interface NativeChain {
   /** Where the browser goes when the chain is done. */
   next: string;
+  /** The browser that started the chain (browserBinding): the handle travels to every SP as RelayState, so it alone proves nothing. */
+  browser: string;
   queue: string[];
   /** The delivery whose application the browser was sent to, and when. */
   current: { deliveryId: string; startedAt: number } | null;
@@ -36,7 +38,8 @@ const ANSWERED_CHANNELS: DeliveryChannel[] = ['frontchannel_saml_iframe', 'front
  * logout page with the front-channel iframes, then the native chain, then `next` (the post-logout
  * redirect URI with its state, the SAML LogoutResponse, or the signed-out page). A `next` of ours
  * (a path) may name `{operation}`: it is replaced by the id of the logout operation the flow started,
- * so the page that finishes the logout can read its outcome.
+ * so the page that finishes the logout can read its outcome. `csrf` is the browser's CSRF token: its
+ * forms carry it, and the native chain is bound to the browser it belongs to.
  */
 @Injectable()
 export class LogoutRunner {
@@ -90,21 +93,25 @@ export class LogoutRunner {
   /**
    * The next step of a native chain: the browser came back from an application (or from the logout
    * page). An application that has not answered is waited for until the front-channel timeout, then
-   * recorded as failed; `skip` gives up on it at once. False when the chain is unknown or expired.
+   * recorded as failed; `skip` gives up on it at once. `csrf` is the requesting browser's CSRF token
+   * (null without a browser cookie): every SP in the chain sees the handle as RelayState, so only the
+   * browser that started the chain may advance or skip it; any other request changes nothing.
+   * 'unknown' when the chain is unknown or expired, 'foreign' when it is another browser's.
    */
-  async chain(res: Response, handle: string, skip: boolean): Promise<boolean> {
-    if (!/^[A-Za-z0-9_-]{22}$/.test(handle)) return false;
+  async chain(res: Response, handle: string, skip: boolean, csrf: string | null): Promise<'shown' | 'unknown' | 'foreign'> {
+    if (!/^[A-Za-z0-9_-]{22}$/.test(handle)) return 'unknown';
     const key = this.redis.key('logout-chain', handle);
     const raw = await this.redis.client.get(key);
-    if (!raw) return false;
+    if (!raw) return 'unknown';
     const chain = JSON.parse(raw) as NativeChain;
+    if (!csrf || !safeEqual(chain.browser, this.browserBinding(csrf))) return 'foreign';
     if (chain.current) {
       const delivery = await this.db.getRepository(LogoutDelivery).findOne({ where: { id: chain.current.deliveryId }, relations: { provider: true } });
       if (delivery?.status === 'pending') {
         const remaining = chain.current.startedAt + this.config.delivery.frontchannelTimeoutMs - Date.now();
         if (!skip && remaining > 0) {
           res.type('html').send(chainWaitingPage(delivery.provider.name, `/logout/chain/${handle}?skip=1`, `/logout/chain/${handle}`, remaining));
-          return true;
+          return 'shown';
         }
         await this.operations.recordFrontchannel(delivery, { ok: false, error: 'the application did not answer its logout request', messageId: delivery.messageId });
       }
@@ -114,7 +121,7 @@ export class LogoutRunner {
     if (!deliveryId) {
       await this.redis.client.del(key);
       res.redirect(303, chain.next);
-      return true;
+      return 'shown';
     }
     const delivery = await this.db.getRepository(LogoutDelivery).findOneByOrFail({ id: deliveryId });
     const session = await this.sessionOf(delivery);
@@ -122,7 +129,7 @@ export class LogoutRunner {
     chain.current = { deliveryId, startedAt: Date.now() };
     await this.redis.client.set(key, JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
     res.type('html').send(chainStepPage(session.provider.name, step, `/logout/chain/${handle}`, this.config.delivery.frontchannelTimeoutMs));
-    return true;
+    return 'shown';
   }
 
   private async render(res: Response, flowId: string, context: FlowContext, step: FlowStep, next: string, csrf: string): Promise<void> {
@@ -145,7 +152,7 @@ export class LogoutRunner {
     const native = pending.filter((delivery) => delivery.channel === 'frontchannel_saml_native');
     if (native.length) {
       const handle = randomToken(16);
-      const chain: NativeChain = { next: destination, queue: native.map((delivery) => delivery.id), current: null };
+      const chain: NativeChain = { next: destination, browser: this.browserBinding(csrf), queue: native.map((delivery) => delivery.id), current: null };
       await this.redis.client.set(this.redis.key('logout-chain', handle), JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
       destination = `/logout/chain/${handle}`;
     }
@@ -155,7 +162,7 @@ export class LogoutRunner {
       frames.push({ deliveryId: delivery.id, reportToken: this.reportToken(delivery.id), url: step.url, fields: step.fields });
     }
     if (!frames.length) return res.redirect(303, destination);
-    res.type('html').send(logoutPage(frames, destination, this.config.delivery.frontchannelTimeoutMs));
+    sendLogoutPage(res, frames, destination, this.config.delivery.frontchannelTimeoutMs);
   }
 
   private async sessionOf(delivery: LogoutDelivery): Promise<SessionWithProvider> {
@@ -167,6 +174,11 @@ export class LogoutRunner {
     const step = await this.protocols.for(session.provider.protocol).buildFrontchannelStep(delivery, session, relayState);
     if (step.messageId) await this.db.getRepository(LogoutDelivery).update({ id: delivery.id }, { messageId: step.messageId });
     return step;
+  }
+
+  /** What a chain keeps of the browser that started it: an HMAC of its CSRF token (itself an HMAC of the browser id), never the id. */
+  private browserBinding(csrf: string): string {
+    return createHmac('sha256', this.secret).update(`chain|${csrf}`).digest('base64url');
   }
 
   private reportToken(deliveryId: string): string {

@@ -65,9 +65,16 @@ ${form('/logout', this.browser.csrfToken(browserId!), '<button type="submit">Sig
     return result;
   }
 
-  /** The native chain: the main tab walks the applications that take their logout there, one after the other. */
+  /**
+   * The native chain: the main tab walks the applications that take their logout there, one after the
+   * other. Only the browser that started it may go on (its cookie): an application's server holding the
+   * handle (its RelayState) gets a 403 and changes nothing.
+   */
   @Get('chain/:handle')
-  async chain(@Param('handle') handle: string, @Query('skip') skip: unknown, @Res() res: Response): Promise<void> {
-    if (!(await this.runner.chain(res, handle, skip === '1'))) throw new BadRequestException('This sign-out has expired. You may still be signed in to some applications.');
+  async chain(@Req() req: Request, @Param('handle') handle: string, @Query('skip') skip: unknown, @Res() res: Response): Promise<void> {
+    const browserId = this.browser.read(req);
+    const result = await this.runner.chain(res, handle, skip === '1', browserId ? this.browser.csrfToken(browserId) : null);
+    if (result === 'unknown') throw new BadRequestException('This sign-out has expired. You may still be signed in to some applications.');
+    if (result === 'foreign') throw new ForbiddenException('This sign-out was started in another browser, or your browser did not send its Signoff cookie: it can only be continued there.');
   }
 }

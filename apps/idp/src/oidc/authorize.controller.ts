@@ -2,7 +2,7 @@ import { All, BadRequestException, Body, Controller, Get, Inject, NotFoundExcept
 import { Clock, CONFIG, type Config, normalizeUsername } from '@signoff/core';
 import {
   type AuthorizationRequest, authorizationResponse, browserState, type Interaction, InteractionsService, OidcClientsService,
-  parseAuthorizationRequest, RedirectableError, sessionState, TokensService, UnredirectableError,
+  parseAuthorizationRequest, RedirectableError, sessionStateFor, TokensService, UnredirectableError,
 } from '@signoff/oidc';
 import { IdpSessionsService, type LiveSession } from '@signoff/sessions';
 import type { Request, Response } from 'express';
@@ -105,8 +105,8 @@ export class AuthorizeController {
       client, user: session.user, idpSession: session, redirectUri: request.redirectUri, scope: request.scope, nonce: request.nonce, codeChallenge: request.codeChallenge,
     });
     const order = [session.id, ...live.filter((other) => other.id !== session!.id).map((other) => other.id)];
-    const state = sessionState(client.clientId, new URL(request.redirectUri).origin, browserState(order));
-    this.respond(res, request, { code, session_state: state });
+    const state = sessionStateFor(client.clientId, request.redirectUri, browserState(order));
+    this.respond(res, request, state ? { code, session_state: state } : { code });
   }
 
   private respond(res: Response, target: Pick<AuthorizationRequest, 'redirectUri' | 'responseMode' | 'state'>, params: Record<string, string>): void {

@@ -1,13 +1,15 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
-import { browserState, OidcClientsService, sessionStateMatches } from '@signoff/oidc';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { browserState, checkSessionResult, type CheckSessionResult, OidcClientsService } from '@signoff/oidc';
 import { IdpSessionsService } from '@signoff/sessions';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
+import { allowFramingBy } from '../http/security-headers';
 
 /**
  * OIDC Session Management 1.0. The RP frames /oauth2/check_session and posts it
  * "client_id session_state"; the iframe asks /oauth2/check_session/state (same origin, with the
- * browser cookie) and answers "changed", "unchanged" or "error" to the posting window only. The
+ * browser cookie) and answers "changed", "unchanged" or "error" to the posting window only; an
+ * opaque origin ("null") always gets "error" (checkSessionResult). The
  * server recomputes the state from the browser's live sessions, so a logout elsewhere, an expiry
  * or an admin ending the session all read as "changed".
  */
@@ -16,39 +18,43 @@ export class CheckSessionController {
   constructor(private readonly clients: OidcClientsService, private readonly sessions: IdpSessionsService, private readonly browser: BrowserService) {}
 
   @Get()
-  @Header('Content-Security-Policy', "default-src 'none'; script-src 'unsafe-inline'; connect-src 'self'; frame-ancestors *")
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  iframe(): string {
-    return CHECK_SESSION_PAGE;
+  iframe(@Res() res: Response): void {
+    allowFramingBy(res, '*');
+    res.type('html').send(CHECK_SESSION_PAGE);
   }
 
   @Post('state')
   @HttpCode(200)
-  async state(@Req() req: Request, @Body() body: Record<string, unknown>): Promise<{ result: 'changed' | 'unchanged' | 'error' }> {
+  async state(@Req() req: Request, @Body() body: Record<string, unknown>): Promise<{ result: CheckSessionResult }> {
     const { client_id: clientId, origin, session_state: value } = body;
     if (typeof clientId !== 'string' || typeof origin !== 'string' || typeof value !== 'string') return { result: 'error' };
     const client = await this.clients.find(clientId);
-    const origins = new Set((client?.redirectUris ?? []).map((uri) => { try { return new URL(uri).origin; } catch { return null; } }));
-    if (!client || !origins.has(origin)) return { result: 'error' };
     const browserId = this.browser.read(req);
     const live = browserId ? await this.sessions.forBrowser(browserId) : [];
-    return { result: sessionStateMatches(value, clientId, origin, browserState(live.map((session) => session.id))) ? 'unchanged' : 'changed' };
+    return { result: checkSessionResult(client, origin, value, browserState(live.map((session) => session.id))) };
   }
 }
 
 const CHECK_SESSION_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>check_session</title></head><body>
-<script>
-window.addEventListener('message', function (event) {
-  if (typeof event.data !== 'string') return;
-  var parts = event.data.split(' ');
+<html lang="en"><head><meta charset="utf-8"><title>check_session</title><script src="/static/check-session.js"></script></head><body></body></html>
+`;
+
+/**
+ * The iframe's script (a static file: the CSP admits no inline script). A message from an opaque
+ * origin ("null": a sandboxed frame, a data: or file: page) is answered "error" without asking the
+ * server: it identifies no relying party. postMessage cannot target "null", so that one constant
+ * answer goes to "*"; it tells nothing about the session.
+ */
+export const CHECK_SESSION_SCRIPT = `window.addEventListener('message', function (event) {
+  'use strict';
+  if (typeof event.data !== 'string' || !event.source) return;
+  if (event.origin === 'null') return event.source.postMessage('error', '*');
   var reply = function (result) { event.source.postMessage(result, event.origin); };
+  var parts = event.data.split(' ');
   if (parts.length !== 2) return reply('error');
   fetch('/oauth2/check_session/state', {
     method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ client_id: parts[0], session_state: parts[1], origin: event.origin })
   }).then(function (r) { return r.json(); }).then(function (b) { reply(b.result); }, function () { reply('error'); });
 });
-</script>
-</body></html>
 `;

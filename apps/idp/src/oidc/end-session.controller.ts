@@ -1,12 +1,11 @@
 import { All, BadRequestException, Body, Controller, NotFoundException, Post, Req, Res } from '@nestjs/common';
-import { OidcSession, randomToken, RedisService } from '@signoff/core';
+import { randomToken, RedisService } from '@signoff/core';
 import { FlowExecutor } from '@signoff/flows';
-import { IdTokenHintVerifier, OidcClientsService, type RegisteredClient } from '@signoff/oidc';
-import { IdpSessionsService, type LiveSession } from '@signoff/sessions';
+import { IdTokenHintVerifier, OidcClientsService, OidcSessionsService, type RegisteredClient } from '@signoff/oidc';
+import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
-import { DataSource, IsNull } from 'typeorm';
 import { BrowserService } from '../http/browser.service';
-import { form, h, page } from '../http/html';
+import { form, formPostPage, h, page } from '../http/html';
 import { LogoutRunner } from '../logout/logout-runner.service';
 
 /** A validated end_session request waiting for the user's confirmation. */
@@ -14,9 +13,13 @@ interface PendingLogout {
   clientId: string | null;
   idpSessionId: string | null;
   next: string;
+  /** The session is the one the id_token_hint names, not necessarily one of this browser's. */
+  hinted?: boolean;
 }
 
 const PENDING_TTL_SECONDS = 10 * 60;
+/** The request parameters of RP-Initiated Logout 1.0 §2, relayed as they came. */
+const END_SESSION_PARAMS = ['id_token_hint', 'logout_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales'];
 
 /**
  * RP-Initiated Logout 1.0. A bad, foreign or `alg: none` id_token_hint, a client_id that is not the
@@ -24,6 +27,9 @@ const PENDING_TTL_SECONDS = 10 * 60;
  * With a valid hint for one of this browser's sessions the logout runs at once; otherwise the user
  * confirms first. The provider's invalidation flow runs, front-channel deliveries finish on the
  * logout page, and only then does the browser go to the post_logout_redirect_uri with `state`.
+ * The browser is sent there "signed out" without a logout only when there is nothing to end: no
+ * hint and nobody signed in, or a hint whose session has already ended (§2: the OP must not claim
+ * a logout it did not do, and a cookie the browser withheld is not the same as no session).
  */
 @Controller('oauth2/end_session')
 export class EndSessionController {
@@ -35,13 +41,19 @@ export class EndSessionController {
     private readonly runner: LogoutRunner,
     private readonly executor: FlowExecutor,
     private readonly redis: RedisService,
-    private readonly db: DataSource,
+    private readonly oidcSessions: OidcSessionsService,
   ) {}
 
   @All()
   async endSession(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'POST') throw new NotFoundException();
     const params = (req.method === 'POST' ? req.body ?? {} : req.query) as Record<string, unknown>;
+    // A cross-site POST does not carry our SameSite=Lax cookie, so this browser would look signed
+    // out: post the same fields once more from our own page, which carries it (as /saml/slo does).
+    if (req.method === 'POST' && !this.browser.read(req) && params.relayed !== '1') {
+      const fields = Object.fromEntries(END_SESSION_PARAMS.filter((name) => typeof params[name] === 'string').map((name) => [name, params[name] as string]));
+      return void res.type('html').send(formPostPage('/oauth2/end_session', { ...fields, relayed: '1' }));
+    }
     const text = (name: string) => {
       const value = params[name];
       if (value !== undefined && typeof value !== 'string') throw new BadRequestException(`${name} must be given once.`);
@@ -66,22 +78,20 @@ export class EndSessionController {
 
     const browserId = this.browser.read(req);
     const live = browserId ? await this.sessions.forBrowser(browserId) : [];
-    if (!live.length) return res.redirect(303, next); // nobody to sign out: idempotent
+    // The hint's sid names a live IdP session (its sub as that client was given it), or none.
+    const hinted = hint && client ? await this.oidcSessions.hintedIdpSession(hint, client.providerId) : null;
+    if (hinted && live.some((session) => session.id === hinted.id)) return this.logout(res, client!, hinted.id, next, browserId!);
+    // A live hinted session elsewhere (another browser, a lost cookie) is ended once the user confirms.
+    const target = hinted ?? live[0];
+    if (!target) return res.redirect(303, next); // nothing to end: idempotent
 
-    // The hint's sid names the IdP session; it must be one of this browser's.
-    let target: LiveSession | undefined;
-    if (hint?.sid) {
-      const oidcSession = await this.db.getRepository(OidcSession).findOneBy({ sid: hint.sid });
-      target = live.find((session) => session.id === oidcSession?.idpSessionId && session.userId === hint.sub);
-    }
-    if (target) return this.logout(res, client!, target.id, next, browserId!);
-
-    const pending: PendingLogout = { clientId: client?.clientId ?? null, idpSessionId: live[0].id, next };
+    const pending: PendingLogout = { clientId: client?.clientId ?? null, idpSessionId: target.id, next, hinted: Boolean(hinted) };
     const handle = randomToken(16);
     await this.redis.client.set(this.redis.key('end-session', handle), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
     const who = client ? ` from <strong>${h(client.provider.name)}</strong>` : '';
-    res.type('html').send(page('Sign out?', `<p>A request${who} asks to sign <strong>${h(live[0].user.username)}</strong> out of Signoff and its applications.</p>
-${form('/oauth2/end_session/confirm', this.browser.csrfToken(browserId!), `<input type="hidden" name="handle" value="${h(handle)}">
+    const csrf = this.browser.csrfToken(this.browser.ensure(req, res));
+    res.type('html').send(page('Sign out?', `<p>A request${who} asks to sign <strong>${h(target.user.username)}</strong> out of Signoff and its applications.</p>
+${form('/oauth2/end_session/confirm', csrf, `<input type="hidden" name="handle" value="${h(handle)}">
 <button type="submit" name="answer" value="yes">Sign out</button> <button type="submit" name="answer" value="no" class="link">Stay signed in</button>`)}`));
   }
 
@@ -94,17 +104,14 @@ ${form('/oauth2/end_session/confirm', this.browser.csrfToken(browserId!), `<inpu
     if (!raw) throw new BadRequestException('This sign-out request has expired. Start again from the application.');
     const pending = JSON.parse(raw) as PendingLogout;
     if (body.answer !== 'yes') return res.redirect(303, '/');
-    const live = await this.sessions.forBrowser(browserId!);
-    const target = live.find((session) => session.id === pending.idpSessionId);
-    if (!target) return res.redirect(303, pending.next);
+    const target = pending.hinted ? await this.sessions.get(pending.idpSessionId!) : (await this.sessions.forBrowser(browserId!)).find((session) => session.id === pending.idpSessionId);
+    if (!target || !this.sessions.isLive(target)) return res.redirect(303, pending.next); // ended meanwhile
     const client = pending.clientId ? await this.clients.find(pending.clientId) : null;
     await this.logout(res, client, target.id, pending.next, browserId!);
   }
 
   private async logout(res: Response, client: RegisteredClient | null, idpSessionId: string, next: string, browserId: string): Promise<void> {
-    const initiating = client
-      ? await this.db.getRepository(OidcSession).findOneBy({ idpSessionId, providerId: client.providerId, endedAt: IsNull() })
-      : null;
+    const initiating = client ? await this.oidcSessions.liveOf(idpSessionId, client.providerId) : null;
     const flowId = this.executor.flowFor(client?.provider.invalidationFlowId ?? null, Boolean(client));
     await this.runner.run(res, flowId, {
       trigger: 'rp_initiated',

@@ -1,7 +1,7 @@
 import { All, Body, Controller, Headers } from '@nestjs/common';
 import { OAuthError, TokensService, userClaims } from '@signoff/oidc';
 
-/** UserInfo (OIDC Core 5.3): the claims of the access token's scope. */
+/** UserInfo (OIDC Core 5.3): the claims of the access token's scope, with the sub its client was given. */
 @Controller('oauth2/userinfo')
 export class UserinfoController {
   constructor(private readonly tokens: TokensService) {}
@@ -13,6 +13,6 @@ export class UserinfoController {
     if (!owner) {
       throw new OAuthError('invalid_token', 'the access token is missing, expired or revoked', 401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
-    return { sub: owner.user.id, ...userClaims(owner.user, owner.scope) };
+    return { sub: owner.sub, ...userClaims(owner.user, owner.scope) };
   }
 }

@@ -2,13 +2,15 @@ import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Que
 import { AuditService, CONFIG, type Config, LogoutOperation, randomToken, RedisService, type SamlSession } from '@signoff/core';
 import { type FlowContext, FlowExecutor } from '@signoff/flows';
 import {
-  type IncomingMessage, type RegisteredSp, SamlMessageError, type SamlReply, SamlSloService, SamlSpsService, soapBodyMessage, soapFault,
+  type IncomingMessage, redirectMessage, type RegisteredSp, SamlMessageError, type SamlReply, SamlSloService, SamlSpsService, soapBodyMessage, soapFault,
   type SpLogoutRequest, UnsafeXmlError,
 } from '@signoff/saml';
 import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { BrowserService } from '../http/browser.service';
 import { formPostPage, h, page } from '../http/html';
+import { allowFramingBy } from '../http/security-headers';
+import { rawQuery } from '../http/raw-query';
 import { singleField } from '../http/single-field';
 import { LogoutRunner } from '../logout/logout-runner.service';
 
@@ -46,9 +48,14 @@ export class SamlSloController {
 
   @Get()
   async redirectBinding(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const query = req.query as Record<string, unknown>;
-    const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
-    await this.receive(req, res, query, { binding: 'redirect', rawQuery });
+    let read: ReturnType<typeof redirectMessage>;
+    try {
+      read = redirectMessage(rawQuery(req));
+    } catch (error) {
+      await this.refused(error, 'redirect');
+      throw new BadRequestException(`The logout request was refused: ${(error as Error).message}.`);
+    }
+    await this.receive(req, res, read.kind === 'SAMLResponse', read.message);
   }
 
   @Post()
@@ -60,7 +67,11 @@ export class SamlSloController {
       const fields = Object.fromEntries(['SAMLRequest', 'RelayState'].filter((name) => typeof body[name] === 'string').map((name) => [name, body[name] as string]));
       return void res.type('html').send(formPostPage('/saml/slo', { ...fields, relayed: '1' }));
     }
-    await this.receive(req, res, body, { binding: 'post' });
+    const isResponse = body.SAMLResponse !== undefined;
+    await this.receive(req, res, isResponse, {
+      binding: 'post', message: singleField(body[isResponse ? 'SAMLResponse' : 'SAMLRequest'], isResponse ? 'SAMLResponse' : 'SAMLRequest', true)!,
+      relayState: singleField(body.RelayState, 'RelayState'),
+    });
   }
 
   /** Where the browser comes back after the flow, the iframes and the native chain: the initiating SP's answer. */
@@ -98,27 +109,22 @@ export class SamlSloController {
     res.type('text/xml').send(await this.slo.soapReply(request.id, status!));
   }
 
-  private async receive(req: Request, res: Response, fields: Record<string, unknown>, how: { binding: 'redirect' | 'post'; rawQuery?: string }): Promise<void> {
-    const isResponse = fields.SAMLResponse !== undefined;
-    const message: IncomingMessage = {
-      ...how, message: singleField(fields[isResponse ? 'SAMLResponse' : 'SAMLRequest'], isResponse ? 'SAMLResponse' : 'SAMLRequest', true)!,
-      relayState: singleField(fields.RelayState, 'RelayState'),
-    };
+  private async receive(req: Request, res: Response, isResponse: boolean, message: IncomingMessage & { binding: 'redirect' | 'post' }): Promise<void> {
     if (isResponse) return this.logoutResponse(res, message);
     let sp: RegisteredSp;
     let request: SpLogoutRequest;
     try {
       ({ sp, request } = await this.slo.acceptRequest(message));
     } catch (error) {
-      await this.refused(error, how.binding);
+      await this.refused(error, message.binding);
       throw new BadRequestException(`The logout request was refused: ${(error as Error).message}.`);
     }
     const sessions = await this.slo.sessionsFor(sp, request);
-    if (!Array.isArray(sessions)) return this.send(res, await this.slo.reply(sp, request.id, sessions, how.binding, message.relayState));
+    if (!Array.isArray(sessions)) return this.send(res, await this.slo.reply(sp, request.id, sessions, message.binding, message.relayState));
 
     const browserId = this.browser.read(req) ?? this.browser.ensure(req, res);
     const handle = randomToken(16);
-    const pending: PendingReply = { providerId: sp.providerId, inResponseTo: request.id, binding: how.binding, relayState: message.relayState };
+    const pending: PendingReply = { providerId: sp.providerId, inResponseTo: request.id, binding: message.binding, relayState: message.relayState };
     await this.redis.client.set(this.redis.key('saml-slo-reply', handle), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
     await this.runner.run(res, this.executor.flowFor(sp.provider.invalidationFlowId, true), flowContext(sp, sessions, true), `/saml/slo/reply?request=${handle}&operation={operation}`, this.browser.csrfToken(browserId));
   }
@@ -129,8 +135,7 @@ export class SamlSloController {
    * this small page is all there is, and it may be framed by our own logout page only.
    */
   private async logoutResponse(res: Response, message: IncomingMessage): Promise<void> {
-    res.setHeader('X-Frame-Options', 'SAMEORIGIN');
-    res.setHeader('Content-Security-Policy', "frame-ancestors 'self'");
+    allowFramingBy(res, "'self'");
     const chain = message.relayState && /^[A-Za-z0-9_-]{22}$/.test(message.relayState) ? `/logout/chain/${message.relayState}` : null;
     try {
       const { sp, delivery } = await this.slo.recordResponse(message);

@@ -2,12 +2,13 @@ import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Que
 import { Clock, CONFIG, type Config, randomToken, RedisService } from '@signoff/core';
 import {
   type AuthnRequestInfo, type IncomingMessage, MAX_RELAY_STATE, peekIssuer, SamlMessageError, SamlSpsService, SamlSsoService, UnsafeXmlError,
-  validateAuthnRequest,
+  redirectMessage, validateAuthnRequest,
 } from '@signoff/saml';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { formPostPage } from '../http/html';
+import { rawQuery } from '../http/raw-query';
 import { singleField } from '../http/single-field';
 
 /** A validated SSO request waiting for the user to sign in (kept 15 minutes in Redis). */
@@ -40,9 +41,15 @@ export class SamlSsoController {
 
   @Get()
   async redirectBinding(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const query = req.query as Record<string, unknown>;
-    const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
-    await this.start(req, res, { binding: 'redirect', message: singleField(query.SAMLRequest, 'SAMLRequest', true)!, relayState: singleField(query.RelayState, 'RelayState'), rawQuery });
+    let message: IncomingMessage;
+    try {
+      const read = redirectMessage(rawQuery(req));
+      if (read.kind !== 'SAMLRequest') throw new SamlMessageError('the query carries no SAMLRequest');
+      message = read.message;
+    } catch (error) {
+      throw refusal(error);
+    }
+    await this.start(req, res, message);
   }
 
   @Post()
@@ -81,8 +88,7 @@ export class SamlSsoController {
       info = validateAuthnRequest(message, sp, `${this.config.publicUrl}/saml/sso`, this.clock.now());
       providerId = sp.providerId;
     } catch (error) {
-      if (error instanceof SamlMessageError || error instanceof UnsafeXmlError) throw new BadRequestException(`The SAML request was refused: ${error.message}.`);
-      throw error;
+      throw refusal(error);
     }
     const fresh = await this.redis.client.set(this.redis.key('saml-authn-id', info.issuer, info.id), '1', 'EX', REPLAY_TTL_SECONDS, 'NX');
     if (fresh !== 'OK') throw new BadRequestException('The SAML request was refused: this request was already used.');
@@ -115,4 +121,9 @@ export class SamlSsoController {
     if (pending.request.relayState !== null) fields.RelayState = pending.request.relayState;
     res.type('html').send(formPostPage(pending.request.acsUrl, fields));
   }
+}
+
+/** A refused message (for how it is written, signed or what it says) is a 400 error page; anything else is a fault of ours. */
+function refusal(error: unknown): unknown {
+  return error instanceof SamlMessageError || error instanceof UnsafeXmlError ? new BadRequestException(`The SAML request was refused: ${error.message}.`) : error;
 }

@@ -14,12 +14,12 @@ describe('loadConfig', () => {
   it('reads PostgreSQL and Redis URLs, durations and the bootstrap admin', () => {
     const config = loadConfig({
       PUBLIC_URL: 'https://idp.example.com/', DATABASE_URL: 'postgres://u:p@db:5432/signoff', REDIS_URL: 'redis://cache:6379/2',
-      SESSION_ABSOLUTE_LIFETIME: '7d', SESSION_IDLE_TIMEOUT: '30m', BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'long enough',
+      SESSION_ABSOLUTE_LIFETIME: '7d', SESSION_IDLE_TIMEOUT: '30m', BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'long enough now',
     });
     expect(config.publicUrl).toBe('https://idp.example.com');
     expect(config.database).toEqual({ type: 'postgres', url: 'postgres://u:p@db:5432/signoff' });
     expect(config.session).toMatchObject({ absoluteMs: 7 * 86_400_000, idleMs: 30 * 60_000 });
-    expect(config.bootstrapAdmin).toEqual({ username: 'root', password: 'long enough' });
+    expect(config.bootstrapAdmin).toEqual({ username: 'root', password: 'long enough now' });
   });
 
   it('lists every bad value at once, each with its rule and the value given', () => {
@@ -46,8 +46,62 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://db/x'],
     ['BOOTSTRAP_ADMIN_PASSWORD', 'only-password'],
     ['SESSION_ABSOLUTE_LIFETIME', '10s'],
+    ['SUBJECT_SECRET', 'too short for a key'],
   ])('refuses %s=%s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+  });
+
+  it('reads PASSWORD_MIN_LENGTH (default 12, at least 8) and holds the bootstrap password to the password policy', () => {
+    expect(loadConfig({}).passwords).toEqual({ minLength: 12 });
+    expect(loadConfig({ PASSWORD_MIN_LENGTH: '16' }).passwords).toEqual({ minLength: 16 });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ PASSWORD_MIN_LENGTH: '6' })).toEqual(['PASSWORD_MIN_LENGTH: must be a whole number from 8 to 128 (got "6")']);
+    expect(problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'eleven char' })).toEqual(['BOOTSTRAP_ADMIN_PASSWORD: the password must be at least 12 characters long']);
+    expect(problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'PasswordPassword' })).toEqual(['BOOTSTRAP_ADMIN_PASSWORD: the password is one of the most commonly used passwords; choose another']);
+    expect(problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'eleven char', PASSWORD_MIN_LENGTH: '8' })).toEqual([]);
+  });
+
+  it('reads OUTBOUND_ALLOW (CIDRs and host names, none by default) and names each bad entry', () => {
+    expect(loadConfig({}).outbound).toEqual({ allow: { cidrs: [], hosts: [] } });
+    expect(loadConfig({ OUTBOUND_ALLOW: '10.0.0.0/8, fd00::/8,127.0.0.1,Sidecar.internal' }).outbound).toEqual({
+      allow: { cidrs: ['10.0.0.0/8', 'fd00::/8', '127.0.0.1/32'], hosts: ['sidecar.internal'] },
+    });
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ OUTBOUND_ALLOW: '10.0.0.0/40,http://rp.example' });
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
+    expect(error!.problems).toEqual([
+      'OUTBOUND_ALLOW: "10.0.0.0/40" is neither a CIDR (address/prefix) nor a host name; give comma-separated CIDRs and host names (got "10.0.0.0/40,http://rp.example")',
+      'OUTBOUND_ALLOW: "http://rp.example" is neither a CIDR (address/prefix) nor a host name; give comma-separated CIDRs and host names (got "10.0.0.0/40,http://rp.example")',
+    ]);
+  });
+
+  it('reads KEY_ENCRYPTION_KEY and KEY_ENCRYPTION_KEY_PREVIOUS (≥ 32 characters; the previous one only beside a new one)', () => {
+    expect(loadConfig({}).keys).toMatchObject({ encryptionKey: undefined, previousEncryptionKey: undefined });
+    expect(loadConfig({ KEY_ENCRYPTION_KEY: 'n'.repeat(43), KEY_ENCRYPTION_KEY_PREVIOUS: 'o'.repeat(43) }).keys)
+      .toMatchObject({ encryptionKey: 'n'.repeat(43), previousEncryptionKey: 'o'.repeat(43) });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (caught) {
+        return (caught as ConfigError).problems;
+      }
+    };
+    expect(problems({ KEY_ENCRYPTION_KEY: 'short', KEY_ENCRYPTION_KEY_PREVIOUS: 'short too' })).toEqual([
+      'KEY_ENCRYPTION_KEY: must be at least 32 characters (got "short")',
+      'KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 characters (got "short too")',
+    ]);
+    expect(problems({ KEY_ENCRYPTION_KEY_PREVIOUS: 'o'.repeat(43) })).toEqual(['KEY_ENCRYPTION_KEY_PREVIOUS: set KEY_ENCRYPTION_KEY (the new key) as well']);
   });
 });
 

@@ -1,5 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
+import { PASSWORD_MIN_LENGTH_FLOOR, passwordProblem } from '../crypto/password-policy';
 import { parseDuration } from './duration';
+import { type OutboundAllow, parseOutboundAllow } from '../outbound/outbound-policy';
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -18,9 +20,18 @@ export interface Config {
   session: { absoluteMs: number; idleMs: number; sweepIntervalMs: number };
   /** undefined: generated into dataDir on first start (see secrets.ts). */
   cookieSecret: string | undefined;
+  /** Key of pairwise subs and persistent NameIDs; undefined: generated into dataDir. Never change it. */
+  subjectSecret: string | undefined;
   bootstrapAdmin: { username: string; password: string } | undefined;
   login: { maxFailures: number; lockoutMs: number };
-  keys: { retiredPublishedMs: number };
+  /** Rules for new passwords (see crypto/password-policy.ts). */
+  passwords: { minLength: number };
+  /**
+   * encryptionKey: the key-encryption key (KEK) that private signing keys are sealed under at rest;
+   * undefined: generated into dataDir. previousEncryptionKey: still accepted for decryption while the
+   * KEK is rotated (see keys/key-encryption.ts).
+   */
+  keys: { retiredPublishedMs: number; encryptionKey: string | undefined; previousEncryptionKey: string | undefined };
   oidc: {
     accessTokenMs: number;
     refreshTokenMs: number;
@@ -31,6 +42,8 @@ export interface Config {
     allowHttp: boolean;
   };
   delivery: { timeoutMs: number; attempts: number; concurrency: number; frontchannelTimeoutMs: number };
+  /** What server-side requests may reach beyond public addresses (OUTBOUND_ALLOW; see outbound/outbound-policy.ts). */
+  outbound: { allow: OutboundAllow };
   saml: { entityId: string };
   bodyLimitBytes: number;
   trustProxy: boolean;
@@ -98,14 +111,23 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
 
   const cookieSecret = value('COOKIE_SECRET');
   if (cookieSecret !== undefined && cookieSecret.length < 32) bad('COOKIE_SECRET', 'must be at least 32 characters');
+  const keyEncryptionKey = value('KEY_ENCRYPTION_KEY');
+  if (keyEncryptionKey !== undefined && keyEncryptionKey.length < 32) bad('KEY_ENCRYPTION_KEY', 'must be at least 32 characters');
+  const previousKeyEncryptionKey = value('KEY_ENCRYPTION_KEY_PREVIOUS');
+  if (previousKeyEncryptionKey !== undefined && previousKeyEncryptionKey.length < 32) bad('KEY_ENCRYPTION_KEY_PREVIOUS', 'must be at least 32 characters');
+  if (previousKeyEncryptionKey !== undefined && keyEncryptionKey === undefined) problems.push('KEY_ENCRYPTION_KEY_PREVIOUS: set KEY_ENCRYPTION_KEY (the new key) as well');
+  const subjectSecret = value('SUBJECT_SECRET');
+  if (subjectSecret !== undefined && subjectSecret.length < 32) bad('SUBJECT_SECRET', 'must be at least 32 characters');
 
   const adminUser = value('BOOTSTRAP_ADMIN_USERNAME');
   const adminPassword = env.BOOTSTRAP_ADMIN_PASSWORD || undefined;
   if ((adminUser === undefined) !== (adminPassword === undefined)) {
     problems.push('BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD: set both or neither');
-  } else if (adminPassword !== undefined && adminPassword.length < 8) {
-    problems.push('BOOTSTRAP_ADMIN_PASSWORD: must be at least 8 characters');
   }
+  const passwordMinLength = integer('PASSWORD_MIN_LENGTH', 12, PASSWORD_MIN_LENGTH_FLOOR, 128);
+  // The first administrator's password meets the same policy as every other new password.
+  const adminPasswordProblem = adminPassword === undefined ? null : passwordProblem(adminPassword, passwordMinLength);
+  if (adminPasswordProblem) problems.push(`BOOTSTRAP_ADMIN_PASSWORD: ${adminPasswordProblem}`);
 
   const absoluteMs = duration('SESSION_ABSOLUTE_LIFETIME', '12h', 60_000);
   const idleMs = duration('SESSION_IDLE_TIMEOUT', '2h', 60_000);
@@ -116,6 +138,9 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
 
   const samlEntityId = value('SAML_ENTITY_ID');
   if (samlEntityId !== undefined && samlEntityId.length > 1024) bad('SAML_ENTITY_ID', 'must be at most 1024 characters');
+
+  const outbound = parseOutboundAllow(value('OUTBOUND_ALLOW'));
+  for (const problem of outbound.problems) bad('OUTBOUND_ALLOW', `${problem}; give comma-separated CIDRs and host names`);
 
   const logLevel = (value('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) bad('LOG_LEVEL', 'must be silent, error, warn, info or debug');
@@ -130,9 +155,11 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     redisPrefix,
     session: { absoluteMs, idleMs, sweepIntervalMs: duration('SESSION_SWEEP_INTERVAL', '60s', 1000) },
     cookieSecret,
+    subjectSecret,
     bootstrapAdmin: adminUser && adminPassword ? { username: adminUser, password: adminPassword } : undefined,
     login: { maxFailures: integer('LOGIN_MAX_FAILURES', 5, 1, 1000), lockoutMs: duration('LOGIN_LOCKOUT', '15m', 1000) },
-    keys: { retiredPublishedMs: duration('KEY_RETIRED_PUBLISHED_FOR', '7d', 0) },
+    passwords: { minLength: passwordMinLength },
+    keys: { retiredPublishedMs: duration('KEY_RETIRED_PUBLISHED_FOR', '7d', 0), encryptionKey: keyEncryptionKey, previousEncryptionKey: previousKeyEncryptionKey },
     oidc: {
       accessTokenMs: duration('ACCESS_TOKEN_LIFETIME', '1h', 60_000),
       refreshTokenMs: duration('REFRESH_TOKEN_LIFETIME', '30d', 60_000),
@@ -146,6 +173,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       concurrency: integer('DELIVERY_CONCURRENCY', 32, 1, 1000),
       frontchannelTimeoutMs: duration('FRONTCHANNEL_TIMEOUT', '5s', 500),
     },
+    outbound: { allow: outbound.allow },
     saml: { entityId: samlEntityId ?? `${publicUrl}/saml/metadata` },
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 262_144, 1024, 10_485_760),
     trustProxy: boolean('TRUST_PROXY', false),

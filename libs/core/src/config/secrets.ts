@@ -32,3 +32,11 @@ export function ensureSecret(dataDir: string, file: string, given: string | unde
 export function ensureCookieSecret(config: Config): string {
   return ensureSecret(config.dataDir, 'cookie-secret', config.cookieSecret);
 }
+
+/**
+ * The key of pairwise `sub`s and persistent SAML NameIDs: SUBJECT_SECRET, else one generated into
+ * DATA_DIR/subject-secret. Never change it: every pairwise identifier derives from it.
+ */
+export function ensureSubjectSecret(config: Config): string {
+  return ensureSecret(config.dataDir, 'subject-secret', config.subjectSecret);
+}

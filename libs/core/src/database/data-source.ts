@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
 import type { Config } from '../config/config';
@@ -26,7 +26,7 @@ const MIGRATION_LOCK = 7_242_001;
 
 /** Connects and runs pending migrations. PostgreSQL deployments start several processes at once: they take turns. */
 export async function openDatabase(config: Config): Promise<DataSource> {
-  if (config.database.type === 'sqlite') mkdirSync(dirname(config.database.path), { recursive: true });
+  if (config.database.type === 'sqlite') prepareSqliteFile(config.database.path);
   const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
   try {
     if (config.database.type === 'postgres') {
@@ -46,6 +46,19 @@ export async function openDatabase(config: Config): Promise<DataSource> {
     throw error;
   }
   return dataSource;
+}
+
+/**
+ * The SQLite file holds every account, session and token: it is created 0600 (in a 0700 directory when
+ * we create that) before the driver opens it, and an existing one readable by others is narrowed to
+ * 0600, as are its -wal and -shm files (SQLite gives those the database file's mode when it creates them).
+ */
+export function prepareSqliteFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
 }
 
 /**

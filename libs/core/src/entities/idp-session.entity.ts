@@ -7,7 +7,8 @@ export type SessionEndReason =
   | 'expired_idle'
   | 'expired_absolute'
   | 'admin'
-  | 'user_deactivated';
+  | 'user_deactivated'
+  | 'password_changed';
 
 /** A user's login at Signoff. The id is its public handle; the browser holds only browserId. */
 @Entity('idp_sessions')

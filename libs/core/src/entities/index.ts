@@ -6,6 +6,7 @@ import { AccessToken, AuthorizationCode, RefreshToken } from './oauth.entity';
 import { IdpSession } from './idp-session.entity';
 import { OidcSession, ProviderSession, SamlSession } from './provider-session.entity';
 import { OidcClient, Provider, SamlServiceProvider } from './provider.entity';
+import { SamlPersistentId } from './saml-persistent-id.entity';
 import { SigningKey } from './signing-key.entity';
 import { User } from './user.entity';
 
@@ -17,8 +18,9 @@ export * from './oauth.entity';
 export * from './idp-session.entity';
 export * from './provider-session.entity';
 export * from './provider.entity';
+export * from './saml-persistent-id.entity';
 export * from './signing-key.entity';
 export * from './user.entity';
 
 export const ENTITIES = [User, IdpSession, Provider, OidcClient, SamlServiceProvider, ProviderSession, OidcSession, SamlSession, SigningKey, AuditEvent, ApiToken,
-  Flow, Stage, FlowStageBinding, LogoutOperation, LogoutDelivery, AuthorizationCode, AccessToken, RefreshToken];
+  Flow, Stage, FlowStageBinding, LogoutOperation, LogoutDelivery, AuthorizationCode, AccessToken, RefreshToken, SamlPersistentId];

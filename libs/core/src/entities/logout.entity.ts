@@ -4,7 +4,7 @@ import type { ActorType } from './audit-event.entity';
 import { ProviderSession } from './provider-session.entity';
 import { Provider } from './provider.entity';
 
-export type LogoutTrigger = 'user_logout' | 'rp_initiated' | 'sp_initiated' | 'admin_session' | 'user_deactivated' | 'expiry' | 'api';
+export type LogoutTrigger = 'user_logout' | 'rp_initiated' | 'sp_initiated' | 'admin_session' | 'user_deactivated' | 'password_changed' | 'expiry' | 'api';
 export type LogoutOutcome = 'complete' | 'partial' | 'failed';
 
 /** One act of ending sessions. It owns the deliveries it caused and knows when they are all done. */

@@ -75,6 +75,14 @@ abstract class IssuedToken {
 
   @InstantColumn({ nullable: true })
   revokedAt: Date | null;
+
+  /**
+   * Not bound to the life of its IdP session: a refresh token granted offline_access (OIDC Core §11),
+   * or an access token such a refresh token issued after that session had ended. Every other token is
+   * only good while its IdP session lives.
+   */
+  @Column({ type: 'boolean', default: false })
+  offlineAccess: boolean;
 }
 
 @Entity('access_tokens')
@@ -82,10 +90,6 @@ export class AccessToken extends IssuedToken {}
 
 @Entity('refresh_tokens')
 export class RefreshToken extends IssuedToken {
-  /** Granted with offline_access: it outlives the logout of its session. */
-  @Column({ type: 'boolean', default: false })
-  offlineAccess: boolean;
-
   @InstantColumn()
   authTime: Date;
 }

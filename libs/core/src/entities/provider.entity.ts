@@ -88,6 +88,14 @@ export class OidcClient {
 
   @Column({ type: 'varchar', length: 8, default: 'RS256' })
   idTokenSignedResponseAlg: string;
+
+  /** `public`: sub is the user's id; `pairwise`: a keyed hash per sector (OIDC Core §8.1). */
+  @Column({ type: 'varchar', length: 8, default: 'public' })
+  subjectType: 'public' | 'pairwise';
+
+  /** The sector a pairwise sub is derived for: the one host of the redirect_uris, fixed at registration. */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  sectorIdentifier: string | null;
 }
 
 export interface AcsEndpoint {
@@ -143,6 +151,14 @@ export class SamlServiceProvider {
 
   @Column({ type: 'boolean', default: false })
   requireSignedRequests: boolean;
+
+  /**
+   * Lets an SP without a signing certificate start a logout with an unsigned LogoutRequest (which
+   * anyone who knows a NameID could forge): an administrator's explicit exception to SAML profiles
+   * §4.4.4.1. Without it such an SP cannot start a logout; with a certificate, signatures are always required.
+   */
+  @Column({ type: 'boolean', default: false })
+  allowUnsignedLogoutRequests: boolean;
 
   /** PEM certificates the SP signs with; several during a rollover. */
   @JsonColumn()

@@ -26,7 +26,7 @@ export class SigningKey {
   @Column({ type: 'varchar', length: 8 })
   state: KeyState;
 
-  /** PKCS#8 PEM. Never logged, never returned by the API. */
+  /** PKCS#8 PEM sealed under the key-encryption key (`enc:v1:…`, keys/key-encryption.ts). Never logged, never returned by the API. */
   @Column({ type: 'text' })
   privateKeyPem: string;
 

@@ -10,6 +10,7 @@ import { newId } from '../crypto/random';
 import { serialize } from '../database/data-source';
 import { type KeyAlg, type KeyUse, SigningKey } from '../entities';
 import { selfSignedCertificate } from './certificate';
+import { isPlaintextPem, KeyEncryption } from './key-encryption';
 
 const generate = promisify(generateKeyPair);
 // SAML peers pin the certificate, not its dates; rotation replaces keys long before this.
@@ -40,11 +41,49 @@ export interface ActiveKey {
 export class KeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(KeysService.name);
   private readonly cache = new Map<string, { key: ActiveKey; until: number }>();
+  private readonly kek: KeyEncryption;
 
-  constructor(private readonly db: DataSource, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(private readonly db: DataSource, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {
+    this.kek = KeyEncryption.fromConfig(config);
+  }
 
+  /**
+   * Seals keys stored in plaintext by an older version, creates missing keys, and opens every key
+   * once: a process with the wrong KEY_ENCRYPTION_KEY stops here, saying which key it needs, instead
+   * of failing at its first signature.
+   */
   async onApplicationBootstrap(): Promise<void> {
+    await this.sealPlaintextKeys();
     await this.ensureKeys();
+    for (const row of await this.db.getRepository(SigningKey).find()) this.kek.open(row.privateKeyPem, row.id);
+  }
+
+  /** Seals, under the current KEK, every private key still stored as plaintext PEM. Idempotent; returns how many. */
+  async sealPlaintextKeys(): Promise<number> {
+    return this.reseal((row) => isPlaintextPem(row.privateKeyPem));
+  }
+
+  /**
+   * The second step of rotating the key-encryption key: reseals under KEY_ENCRYPTION_KEY every key
+   * sealed under another KEK (KEY_ENCRYPTION_KEY_PREVIOUS) or not at all. Idempotent.
+   */
+  async resealKeys(): Promise<{ resealed: number; total: number; kekId: string }> {
+    const resealed = await this.reseal((row) => !this.kek.isCurrent(row.privateKeyPem));
+    return { resealed, total: await this.db.getRepository(SigningKey).count(), kekId: this.kek.currentId };
+  }
+
+  private async reseal(needs: (row: SigningKey) => boolean): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      await serialize(tx, 'signing-keys');
+      let count = 0;
+      for (const row of await tx.find(SigningKey)) {
+        if (!needs(row)) continue;
+        await tx.update(SigningKey, { id: row.id }, { privateKeyPem: this.kek.seal(this.kek.open(row.privateKeyPem, row.id), row.id) });
+        count++;
+      }
+      if (count) this.logger.log({ msg: 'sealed signing keys under the key-encryption key', count, kek: this.kek.currentId });
+      return count;
+    });
   }
 
   /** Creates whatever active and next keys are missing (first start). */
@@ -91,7 +130,7 @@ export class KeysService implements OnApplicationBootstrap {
     const cached = this.cache.get(name);
     if (cached && cached.until > Date.now()) return cached.key;
     const row = await this.db.getRepository(SigningKey).findOneByOrFail({ use, alg, state: 'active' });
-    const key = { kid: row.kid, alg: row.alg, privateKey: createPrivateKey(row.privateKeyPem), certificatePem: row.certificatePem };
+    const key = { kid: row.kid, alg: row.alg, privateKey: createPrivateKey(this.kek.open(row.privateKeyPem, row.id)), certificatePem: row.certificatePem };
     this.cache.set(name, { key, until: Date.now() + ACTIVE_KEY_CACHE_MS });
     return key;
   }
@@ -107,6 +146,7 @@ export class KeysService implements OnApplicationBootstrap {
     const { privateKey, publicKey } = alg === 'ES256'
       ? await generate('ec', { namedCurve: 'P-256' })
       : await generate('rsa', { modulusLength: 2048 });
+    const id = newId();
     const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     const jwk = publicKey.export({ format: 'jwk' }) as JWK;
     const kid = await calculateJwkThumbprint(jwk, 'sha256');
@@ -116,7 +156,7 @@ export class KeysService implements OnApplicationBootstrap {
           `Signoff ${new URL(this.config.publicUrl).host}`, CERTIFICATE_VALID_DAYS)
       : null;
     return tx.save(SigningKey, {
-      id: newId(), kid, use, alg, state, privateKeyPem, certificatePem, createdAt: now,
+      id, kid, use, alg, state, privateKeyPem: this.kek.seal(privateKeyPem, id), certificatePem, createdAt: now,
       activatedAt: state === 'active' ? now : null, retiredAt: null,
       publicJwk: { ...jwk, kid, alg, use: 'sig' },
     });

@@ -1,8 +1,10 @@
 import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
 import { OidcAndLogout1763900000000 } from './1763900000000-oidc-and-logout';
 import { SamlLogout1764000000000 } from './1764000000000-saml-logout';
+import { SamlLogoutSigning1764100000000 } from './1764100000000-saml-logout-signing';
+import { OidcHardening1764200000000 } from './1764200000000-oidc-hardening';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
-export const MIGRATIONS = [InitialSchema1763800000000, OidcAndLogout1763900000000, SamlLogout1764000000000];
+export const MIGRATIONS = [InitialSchema1763800000000, OidcAndLogout1763900000000, SamlLogout1764000000000, SamlLogoutSigning1764100000000, OidcHardening1764200000000];

@@ -1,8 +1,11 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type Actor, AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
+import type { Config } from '../config/config';
+import { CONFIG } from '../config/config.tokens';
 import { hashPassword } from '../crypto/password';
+import { passwordProblem } from '../crypto/password-policy';
 import { newId } from '../crypto/random';
 import { User } from '../entities';
 
@@ -14,24 +17,27 @@ export interface NewUser {
   isAdmin?: boolean;
 }
 
+/** Changes to a user's profile and rights. A password is changed only with `setPasswordIn`. */
 export interface UserChanges {
   email?: string | null;
   name?: string | null;
-  password?: string;
   isAdmin?: boolean;
   isActive?: boolean;
 }
 
 export const normalizeUsername = (username: string): string => username.trim().toLowerCase();
 
-/** User accounts. Ending a deactivated user's sessions is the caller's part (it starts a logout). */
+/**
+ * User accounts. Ending a deactivated user's sessions, or those of a user whose password changed, is
+ * the caller's part (it starts a logout in the same transaction).
+ */
 @Injectable()
 export class UsersService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService) {}
+  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService, @Inject(CONFIG) private readonly config: Config) {}
 
   async create(input: NewUser, actor: Actor): Promise<User> {
     const username = normalizeUsername(input.username);
-    const passwordHash = input.password ? await hashPassword(input.password) : null;
+    const passwordHash = input.password === undefined ? null : await this.hashNewPassword(input.password);
     return this.db.transaction(async (tx) => {
       if (await tx.existsBy(User, { username })) throw new ConflictException(`a user named "${username}" already exists`);
       const now = this.clock.now();
@@ -45,16 +51,41 @@ export class UsersService {
   }
 
   async update(id: string, changes: UserChanges, actor: Actor): Promise<User> {
-    const passwordHash = changes.password ? await hashPassword(changes.password) : undefined;
-    return this.db.transaction(async (tx) => {
-      const user = await this.getIn(tx, id);
-      const { password: _password, ...fields } = changes;
-      Object.assign(user, fields, passwordHash ? { passwordHash } : {}, { updatedAt: this.clock.now() });
-      if (changes.isActive === true) user.deactivatedAt = null;
-      await tx.save(User, user);
-      await this.audit.record({ action: 'user.updated', actor, target: { type: 'user', id }, details: { changed: Object.keys(changes) } }, tx);
-      return user;
-    });
+    return this.db.transaction((tx) => this.updateIn(tx, id, changes, actor));
+  }
+
+  /** `update` within the caller's transaction. */
+  async updateIn(tx: EntityManager, id: string, changes: UserChanges, actor: Actor): Promise<User> {
+    const user = await this.getIn(tx, id);
+    const { email, name, isAdmin, isActive } = changes; // only these: a password never comes in this way
+    const fields = Object.fromEntries(Object.entries({ email, name, isAdmin, isActive }).filter(([, value]) => value !== undefined));
+    Object.assign(user, fields, { updatedAt: this.clock.now() });
+    if (changes.isActive === true) user.deactivatedAt = null;
+    await tx.save(User, user);
+    await this.audit.record({ action: 'user.updated', actor, target: { type: 'user', id }, details: { changed: Object.keys(fields) } }, tx);
+    return user;
+  }
+
+  /**
+   * Checks a new password against the policy (NIST SP 800-63B §5.1.1.2, see password-policy.ts) and
+   * hashes it; 400 with the reason when it is refused. Slow on purpose: call it outside transactions.
+   */
+  async hashNewPassword(password: string): Promise<string> {
+    const problem = passwordProblem(password, this.config.passwords.minLength);
+    if (problem) throw new BadRequestException({ message: `The password is not acceptable: ${problem}.`, details: [`password: ${problem}`] });
+    return hashPassword(password);
+  }
+
+  /**
+   * Sets a password hash from `hashNewPassword` within the caller's transaction, who must also end
+   * the user's other sessions there (a password change is how a user locks out whoever knew the old
+   * one). The audit event never carries the password.
+   */
+  async setPasswordIn(tx: EntityManager, user: User, passwordHash: string, actor: Actor): Promise<void> {
+    const now = this.clock.now();
+    await tx.update(User, { id: user.id }, { passwordHash, updatedAt: now });
+    Object.assign(user, { passwordHash, updatedAt: now });
+    await this.audit.record({ action: 'user.password_changed', actor, target: { type: 'user', id: user.id } }, tx);
   }
 
   /** Marks the user inactive within the caller's transaction; returns false if already inactive. */
@@ -71,6 +102,13 @@ export class UsersService {
     return this.getIn(this.db.manager, id);
   }
 
+  /** The user, read within the caller's transaction; 404 when there is none. */
+  async getIn(tx: EntityManager, id: string): Promise<User> {
+    const user = await tx.findOneBy(User, { id });
+    if (!user) throw new NotFoundException('no such user');
+    return user;
+  }
+
   async findByUsername(username: string): Promise<User | null> {
     return this.db.getRepository(User).findOneBy({ username: normalizeUsername(username) });
   }
@@ -78,11 +116,5 @@ export class UsersService {
   async list(options: { limit: number; offset: number }): Promise<{ items: User[]; total: number }> {
     const [items, total] = await this.db.getRepository(User).findAndCount({ order: { username: 'ASC' }, take: options.limit, skip: options.offset });
     return { items, total };
-  }
-
-  private async getIn(tx: EntityManager, id: string): Promise<User> {
-    const user = await tx.findOneBy(User, { id });
-    if (!user) throw new NotFoundException('no such user');
-    return user;
   }
 }

@@ -44,6 +44,7 @@ describe('parseClientMetadata', () => {
       backchannel_logout_uri: null,
       backchannel_logout_session_required: false,
       logout_token_typ: 'logout+jwt',
+      subject_type: 'public',
     });
   });
 
@@ -61,6 +62,7 @@ describe('parseClientMetadata', () => {
       backchannel_logout_uri: 'https://api.rp.example/bc?client=1',
       backchannel_logout_session_required: true,
       logout_token_typ: 'JWT',
+      subject_type: 'pairwise',
       logo_uri: 42, jwks: { keys: [] }, software_statement: null, // unknown here: ignored whatever their type (RFC 7591 2)
     };
     const parsed = parseClientMetadata(full, strict);
@@ -82,6 +84,19 @@ describe('parseClientMetadata', () => {
     const error = errorOf(() => parseClientMetadata({}, strict));
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({ error: 'invalid_redirect_uri', description: 'redirect_uris: is required', message: 'redirect_uris: is required' });
+  });
+
+  it('puts the back-channel URI, and only it, to the server-side check (the outbound policy)', () => {
+    const checked: string[] = [];
+    const checkServerSideUri = (url: URL) => {
+      checked.push(url.href);
+      if (url.hostname === '127.0.0.1') throw new Error('127.0.0.1 is a loopback address, which the outbound policy does not allow');
+    };
+    const options = { ...strict, checkServerSideUri };
+    parse({ redirect_uris: ['http://127.0.0.1:9/cb'], frontchannel_logout_uri: 'http://127.0.0.1:9/fc', backchannel_logout_uri: 'https://rp.example/bc' }, options);
+    expect(checked).toEqual(['https://rp.example/bc']);
+    expectError(() => parse({ backchannel_logout_uri: 'http://2130706433:6379/' }, options), 'invalid_client_metadata',
+      'backchannel_logout_uri: 127.0.0.1 is a loopback address, which the outbound policy does not allow');
   });
 
   describe('input', () => {
@@ -356,8 +371,20 @@ describe('parseClientMetadata', () => {
       ['id_token_signed_response_alg', 'rs256', 'id_token_signed_response_alg: must be one of RS256, ES256'],
       ['logout_token_typ', 'jwt', 'logout_token_typ: must be one of logout+jwt, JWT'],
       ['logout_token_typ', 'application/logout+jwt', 'logout_token_typ: must be one of logout+jwt, JWT'],
+      ['subject_type', 'PAIRWISE', 'subject_type: must be one of public, pairwise'],
     ])('rejects %s = %s', (field, value, description) => {
       expectError(() => parse({ [field]: value }), 'invalid_client_metadata', description);
+    });
+  });
+
+  describe('subject_type pairwise (OIDC Core §8.1)', () => {
+    it('accepts redirect_uris on one host, whatever their ports and paths', () => {
+      expect(parse({ subject_type: 'pairwise', redirect_uris: [RP, 'https://rp.example:8443/other'] })).toMatchObject({ subject_type: 'pairwise' });
+    });
+
+    it('refuses redirect_uris on several hosts, since sector_identifier_uri is not supported', () => {
+      expectError(() => parse({ subject_type: 'pairwise', redirect_uris: [RP, 'https://other.example/cb'] }), 'invalid_client_metadata',
+        'subject_type pairwise: the redirect_uris span several hosts; they must share one host, the sector identifier (sector_identifier_uri is not supported)');
     });
   });
 });

@@ -5,6 +5,7 @@
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 export type IdTokenAlg = 'RS256' | 'ES256';
 export type LogoutTokenTyp = 'logout+jwt' | 'JWT';
+export type SubjectType = 'public' | 'pairwise';
 
 export interface ClientMetadata {
   client_name: string | null;
@@ -20,6 +21,8 @@ export interface ClientMetadata {
   backchannel_logout_session_required: boolean;
   /** Signoff extension: `typ` header of logout tokens, 'JWT' for receivers that refuse the newer value. */
   logout_token_typ: LogoutTokenTyp;
+  /** OIDC Core §8: `public` (default), or `pairwise` (a sub per sector, the host of the redirect_uris). */
+  subject_type: SubjectType;
 }
 
 export type ClientMetadataErrorCode = 'invalid_redirect_uri' | 'invalid_client_metadata';
@@ -31,6 +34,12 @@ export class ClientMetadataError extends Error {
 export interface ClientMetadataOptions {
   /** Allow http:// (non-loopback) URIs for confidential clients (token_endpoint_auth_method != 'none'). */
   allowHttp: boolean;
+  /**
+   * Checks a URI that Signoff itself will request (backchannel_logout_uri; front-channel URIs are
+   * loaded by the browser and are not checked): throws an Error saying why it may not be used.
+   * The OutboundPolicy's checkUrl, passed in so this module stays free of project imports.
+   */
+  checkServerSideUri?: (url: URL) => void;
 }
 
 const MAX_URIS = 20;
@@ -40,6 +49,7 @@ const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic',
 const ID_TOKEN_ALGS: readonly IdTokenAlg[] = ['RS256', 'ES256'];
 const LOGOUT_TOKEN_TYPS: readonly LogoutTokenTyp[] = ['logout+jwt', 'JWT'];
 const GRANT_TYPES: readonly string[] = ['authorization_code', 'refresh_token'];
+const SUBJECT_TYPES: readonly SubjectType[] = ['public', 'pairwise'];
 
 interface UriRules {
   code: ClientMetadataErrorCode;
@@ -72,6 +82,10 @@ export function parseClientMetadata(input: unknown, options: ClientMetadataOptio
     invalid('frontchannel_logout_uri: its scheme, host and port must match those of one of the redirect_uris');
   }
   const backchannel = parseOptionalUri(get('backchannel_logout_uri'), 'backchannel_logout_uri', channelRules);
+  if (backchannel) checkServerSide(backchannel.url, 'backchannel_logout_uri', options);
+
+  const subjectType = parseEnum(get('subject_type'), 'subject_type', SUBJECT_TYPES, 'public');
+  if (subjectType === 'pairwise') sectorOf(redirectUris);
 
   const alg = get('id_token_signed_response_alg');
   if (alg === 'none') invalid("id_token_signed_response_alg: 'none' is not allowed, ID tokens are always signed (use RS256 or ES256)");
@@ -90,7 +104,21 @@ export function parseClientMetadata(input: unknown, options: ClientMetadataOptio
     backchannel_logout_uri: backchannel?.raw ?? null,
     backchannel_logout_session_required: parseBoolean(get('backchannel_logout_session_required'), 'backchannel_logout_session_required'),
     logout_token_typ: parseEnum(get('logout_token_typ'), 'logout_token_typ', LOGOUT_TOKEN_TYPS, 'logout+jwt'),
+    subject_type: subjectType,
   };
+}
+
+/**
+ * The sector identifier of a pairwise client (OIDC Core §8.1): the host of its redirect_uris. They
+ * must share one host, since sector_identifier_uri (which would list several) is not supported.
+ */
+export function sectorOf(redirectUris: string[]): string {
+  const hosts = new Set(redirectUris.map((uri) => new URL(uri).hostname));
+  if (hosts.has('')) invalid('subject_type pairwise: every redirect_uri must have a host (the sector identifier); private-use schemes have none');
+  if (hosts.size !== 1) {
+    invalid('subject_type pairwise: the redirect_uris span several hosts; they must share one host, the sector identifier (sector_identifier_uri is not supported)');
+  }
+  return [...hosts][0];
 }
 
 function fail(code: ClientMetadataErrorCode, description: string): never {
@@ -161,10 +189,19 @@ function parseUriList(value: unknown, field: string, required: boolean, rules: U
   return [...(value as string[])];
 }
 
-function parseOptionalUri(value: unknown, field: string, rules: UriRules): { raw: string; origin: string } | null {
+function parseOptionalUri(value: unknown, field: string, rules: UriRules): { raw: string; url: URL; origin: string } | null {
   if (value === undefined || value === null) return null;
   const { raw, url } = parseUri(value, field, rules);
-  return { raw, origin: url.origin };
+  return { raw, url, origin: url.origin };
+}
+
+/** Refuses, at registration, a URI the outbound policy would refuse at every delivery. */
+function checkServerSide(url: URL, field: string, options: ClientMetadataOptions): void {
+  try {
+    options.checkServerSideUri?.(url);
+  } catch (error) {
+    invalid(`${field}: ${(error as Error).message}`);
+  }
 }
 
 /** Origin of a redirect URI that already passed parseUri; private-use ones have none. */

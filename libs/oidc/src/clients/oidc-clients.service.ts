@@ -1,8 +1,8 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { type Actor, AuditService, Clock, CONFIG, type Config, newId, OidcClient, Provider, randomToken, safeEqual, sha256Hex } from '@signoff/core';
+import { type Actor, AuditService, Clock, CONFIG, type Config, newId, OidcClient, OutboundPolicy, Provider, randomToken, safeEqual, sha256Hex } from '@signoff/core';
 import { DataSource } from 'typeorm';
 import { OAuthError } from '../oauth-error';
-import { type ClientMetadata, parseClientMetadata } from './client-metadata';
+import { type ClientMetadata, ClientMetadataError, parseClientMetadata, sectorOf } from './client-metadata';
 
 export type RegisteredClient = OidcClient & { provider: Provider };
 
@@ -14,11 +14,11 @@ export interface ClientCredentials {
 /** OIDC clients: registration from validated metadata, lookup, and client authentication. */
 @Injectable()
 export class OidcClientsService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService, @Inject(CONFIG) private readonly config: Config, private readonly outbound: OutboundPolicy) {}
 
   /** Validates raw metadata (RFC 7591 rules); throws ClientMetadataError. */
   parse(input: unknown): ClientMetadata {
-    return parseClientMetadata(input, { allowHttp: this.config.oidc.allowHttp });
+    return parseClientMetadata(input, { allowHttp: this.config.oidc.allowHttp, checkServerSideUri: (url) => this.outbound.checkUrl(url) });
   }
 
   /** Registers a client; the secret is returned once and stored only as SHA-256. */
@@ -39,8 +39,10 @@ export class OidcClientsService {
     return { client, clientSecret };
   }
 
+  /** Updates a client's metadata; its subject type and sector stay as registered (see keepsSubjects). */
   async update(providerId: string, metadata: ClientMetadata, actor: Actor): Promise<RegisteredClient> {
     const client = await this.byProviderId(providerId);
+    keepsSubjects(client, metadata);
     Object.assign(client, columnsOf(metadata));
     const { provider: _provider, ...row } = client;
     await this.db.getRepository(OidcClient).save(row);
@@ -111,6 +113,7 @@ export class OidcClientsService {
       backchannel_logout_uri: client.backchannelLogoutUri ?? undefined,
       backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
       logout_token_typ: client.logoutTokenTyp,
+      subject_type: client.subjectType,
     };
   }
 }
@@ -128,7 +131,22 @@ function columnsOf(metadata: ClientMetadata) {
     backchannelLogoutSessionRequired: metadata.backchannel_logout_session_required,
     logoutTokenTyp: metadata.logout_token_typ,
     idTokenSignedResponseAlg: metadata.id_token_signed_response_alg,
+    subjectType: metadata.subject_type,
+    sectorIdentifier: metadata.subject_type === 'pairwise' ? sectorOf(metadata.redirect_uris) : null,
   };
+}
+
+/**
+ * A sub once issued to a client never changes (OIDC Core §8): an update may change neither the
+ * subject type nor, for a pairwise client, the sector its redirect_uris belong to.
+ */
+function keepsSubjects(client: OidcClient, metadata: ClientMetadata): void {
+  if (metadata.subject_type !== client.subjectType) {
+    throw new ClientMetadataError('invalid_client_metadata', `subject_type: stays ${client.subjectType}; changing it would change every sub this client has been given`);
+  }
+  if (client.subjectType === 'pairwise' && sectorOf(metadata.redirect_uris) !== client.sectorIdentifier) {
+    throw new ClientMetadataError('invalid_redirect_uri', `redirect_uris: must stay on ${client.sectorIdentifier}, the sector of this pairwise client's subs`);
+  }
 }
 
 const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));

@@ -4,6 +4,7 @@ import { verdictForStatus } from '@signoff/dispatch';
 import { type BackchannelRequest, type BackchannelVerdict, type FrontchannelStep, type LogoutProtocol, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 import { type OidcAlg, signJwt } from '../tokens/jwt';
+import { TokensService } from '../tokens/tokens.service';
 
 const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const LOGOUT_TOKEN_LIFETIME_S = 120;
@@ -18,6 +19,7 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
     private readonly keys: KeysService,
     private readonly clock: Clock,
     private readonly registry: LogoutProtocolRegistry,
+    private readonly tokens: TokensService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -39,6 +41,11 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
     const now = this.clock.now();
     await tx.update(AccessToken, { oidcSessionId: In(ids), revokedAt: IsNull() }, { revokedAt: now });
     await tx.update(RefreshToken, { oidcSessionId: In(ids), revokedAt: IsNull(), offlineAccess: false }, { revokedAt: now });
+  }
+
+  /** Deactivation or a password change: every token of the users goes, offline_access ones included. */
+  async grantsEnded(tx: EntityManager, userIds: string[]): Promise<void> {
+    await this.tokens.revokeAllOf(tx, userIds);
   }
 
   /**

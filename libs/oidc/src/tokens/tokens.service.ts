@@ -1,13 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  AccessToken, AuthorizationCode, Clock, CONFIG, type Config, IdpSession, KeysService, newId, OidcSession, randomToken, RefreshToken, sha256Hex, User,
+  AccessToken, AuthorizationCode, Clock, CONFIG, type Config, IdpSession, KeysService, newId, OidcClient, OidcSession, Provider, randomToken, RefreshToken, sha256Hex, User,
 } from '@signoff/core';
+import { IdpSessionsService } from '@signoff/sessions';
 import { createHash } from 'node:crypto';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 import type { RegisteredClient } from '../clients/oidc-clients.service';
 import { OAuthError } from '../oauth-error';
 import { OidcSessionsService } from '../oidc-sessions.service';
 import { atHash, type OidcAlg, signJwt } from './jwt';
+import { SubjectsService } from './subjects';
 
 const CODE_LIFETIME_MS = 60_000;
 export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
@@ -31,6 +33,14 @@ export interface TokenResponse {
   scope: string;
 }
 
+/** The user behind a token that is still good, and the provider session it was issued in. */
+interface TokenStanding {
+  user: User;
+  session: (OidcSession & { idpSession: IdpSession }) | null;
+  /** Does that provider session, and its IdP session, still live (not ended, not expired)? */
+  live: boolean;
+}
+
 const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
 
 /** Authorization codes, and the tokens the token endpoint issues for them. */
@@ -41,6 +51,8 @@ export class TokensService {
     private readonly clock: Clock,
     private readonly keys: KeysService,
     private readonly oidcSessions: OidcSessionsService,
+    private readonly idpSessions: IdpSessionsService,
+    private readonly subjects: SubjectsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -77,64 +89,109 @@ export class TokensService {
 
       const session = await tx.findOneBy(IdpSession, { id: code.idpSessionId, endedAt: IsNull() });
       const user = await tx.findOneBy(User, { id: code.userId });
-      if (!session || session.expiresAt <= now || !user?.isActive) throw invalidGrant('the session this code was issued in has ended');
-      const oidcSession = await this.oidcSessions.getOrCreate(tx, { idpSessionId: session.id, providerId: client.providerId, userId: user.id });
-      return this.issueTokens(tx, { client, user, scope: code.scope, oidcSessionId: oidcSession.id, sid: oidcSession.sid, authTime: code.authTime, nonce: code.nonce, codeHash });
-    });
-  }
-
-  /** The refresh_token grant, with rotation: the used refresh token is revoked, a new one issued. */
-  async refresh(client: RegisteredClient, params: Record<string, unknown>): Promise<TokenResponse> {
-    if (typeof params.refresh_token !== 'string' || !params.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
-    const tokenHash = sha256Hex(params.refresh_token);
-    return this.db.transaction(async (tx) => {
-      const token = await tx.findOneBy(RefreshToken, { tokenHash });
-      const now = this.clock.now();
-      if (!token || token.providerId !== client.providerId || token.revokedAt || token.expiresAt <= now) throw invalidGrant('the refresh token is invalid, expired or revoked');
-      const granted = token.scope.split(' ');
-      const scope = typeof params.scope === 'string' ? params.scope.split(' ').filter(Boolean) : granted;
-      if (scope.some((item) => !granted.includes(item))) throw new OAuthError('invalid_scope', 'a refresh cannot widen the scope');
-      const user = await tx.findOneBy(User, { id: token.userId });
-      if (!user?.isActive) throw invalidGrant('the user is no longer active');
-      const revoked = await tx.update(RefreshToken, { id: token.id, revokedAt: IsNull() }, { revokedAt: now });
-      if (!revoked.affected) throw invalidGrant('the refresh token was already used');
-      // An ID token is only issued while the provider session lives; offline tokens outlive it.
-      const live = token.oidcSessionId ? await tx.findOne(OidcSession, { where: { id: token.oidcSessionId, endedAt: IsNull() } }) : null;
+      if (!session || !this.idpSessions.isLive(session) || !user?.isActive) throw invalidGrant('the session this code was issued in has ended');
+      const oidcSession = await this.oidcSessions.getOrCreate(tx, {
+        idpSessionId: session.id, providerId: client.providerId, userId: user.id, sub: this.subjects.subjectFor(client, user.id),
+      });
       return this.issueTokens(tx, {
-        client, user, scope: scope.join(' '), oidcSessionId: token.oidcSessionId, sid: live?.sid ?? null, authTime: token.authTime, nonce: null,
-        codeHash: token.codeHash, idToken: Boolean(live) && scope.includes('openid'), offline: token.offlineAccess,
+        client, user, sub: oidcSession.sub, scope: code.scope, oidcSessionId: oidcSession.id, sid: oidcSession.sid, authTime: code.authTime, nonce: code.nonce, codeHash,
       });
     });
   }
 
-  /** RFC 7009: revokes the client's own access or refresh token; unknown tokens are not an error. */
+  /**
+   * The refresh_token grant, with rotation: the used refresh token is revoked, a new one issued. A
+   * refresh token presented again after its rotation (or revocation) is taken as stolen: every token
+   * of its grant is revoked (RFC 9700 §4.14.2), as for a replayed code.
+   */
+  async refresh(client: RegisteredClient, params: Record<string, unknown>): Promise<TokenResponse> {
+    if (typeof params.refresh_token !== 'string' || !params.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
+    const token = await this.db.getRepository(RefreshToken).findOneBy({ tokenHash: sha256Hex(params.refresh_token), providerId: client.providerId });
+    if (!token) throw invalidGrant('the refresh token is invalid');
+    const reused = () => this.revokeGrant(this.db.manager, token).then(() => {
+      throw invalidGrant('the refresh token was already used or revoked; every token of its grant is now revoked');
+    });
+    if (token.revokedAt) return reused();
+    const response = await this.db.transaction(async (tx) => {
+      const standing = await this.standing(tx, token);
+      if (!standing) throw invalidGrant('the refresh token has expired, or the session, user or application it was issued for is no longer active');
+      const granted = token.scope.split(' ');
+      const scope = typeof params.scope === 'string' ? params.scope.split(' ').filter(Boolean) : granted;
+      if (scope.some((item) => !granted.includes(item))) throw new OAuthError('invalid_scope', 'a refresh cannot widen the scope');
+      const revoked = await tx.update(RefreshToken, { id: token.id, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+      if (!revoked.affected) return null; // used concurrently: a reuse, answered once this transaction is over
+      // An ID token is only issued while the session lives; offline tokens outlive it, and what they issue then is bound to nothing.
+      const { user, session, live } = standing;
+      return this.issueTokens(tx, {
+        client, user, sub: session?.sub ?? this.subjects.subjectFor(client, user.id), scope: scope.join(' '), oidcSessionId: token.oidcSessionId,
+        sid: live ? session!.sid : null, authTime: token.authTime, nonce: null, codeHash: token.codeHash, idToken: live && scope.includes('openid'),
+        offline: token.offlineAccess, unbound: !live,
+      });
+    });
+    return response ?? reused();
+  }
+
+  /**
+   * RFC 7009: revokes the client's own access or refresh token; unknown tokens are not an error. A
+   * refresh token takes every token of its grant with it (§2.1: the access tokens based on it).
+   */
   async revoke(client: RegisteredClient, token: unknown): Promise<void> {
     if (typeof token !== 'string' || !token) throw new OAuthError('invalid_request', 'token is required');
     const tokenHash = sha256Hex(token);
+    const refresh = await this.db.getRepository(RefreshToken).findOneBy({ tokenHash, providerId: client.providerId });
+    if (refresh) return this.revokeGrant(this.db.manager, refresh);
+    await this.db.getRepository(AccessToken).update({ tokenHash, providerId: client.providerId, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+  }
+
+  /** The user, scope and `sub` of an access token that is still good (see standing), or null. */
+  async accessTokenOwner(token: string): Promise<{ user: User; scope: string[]; sub: string } | null> {
+    const row = await this.db.getRepository(AccessToken).findOneBy({ tokenHash: sha256Hex(token) });
+    const standing = row ? await this.standing(this.db.manager, row) : null;
+    if (!row || !standing) return null;
+    const sub = standing.session?.sub ?? this.subjects.subjectFor(await this.db.getRepository(OidcClient).findOneByOrFail({ providerId: row.providerId }), row.userId);
+    return { user: standing.user, scope: row.scope.split(' '), sub };
+  }
+
+  /**
+   * Revokes every access and refresh token of these users, offline_access ones included: their
+   * grants end with their account or their credentials (deactivation, a password change).
+   */
+  async revokeAllOf(tx: EntityManager, userIds: string[]): Promise<void> {
     const now = this.clock.now();
-    for (const entity of [RefreshToken, AccessToken]) {
-      await this.db.getRepository(entity).update({ tokenHash, providerId: client.providerId, revokedAt: IsNull() }, { revokedAt: now });
-    }
+    for (const entity of [RefreshToken, AccessToken]) await tx.update(entity, { userId: In(userIds), revokedAt: IsNull() }, { revokedAt: now });
   }
 
-  /** The user and scope of a live access token, or null. */
-  async accessTokenOwner(token: string): Promise<{ user: User; scope: string[] } | null> {
-    const row = await this.db.getRepository(AccessToken).findOneBy({ tokenHash: sha256Hex(token), revokedAt: IsNull() });
-    if (!row || row.expiresAt <= this.clock.now()) return null;
-    const user = await this.db.getRepository(User).findOneBy({ id: row.userId });
-    return user?.isActive ? { user, scope: row.scope.split(' ') } : null;
+  /**
+   * Whether an issued token may still be used: the one check made wherever a token is accepted
+   * (refresh, userinfo). It is not revoked or expired; its user is active; its application is
+   * enabled; and unless it is an offline one (OIDC Core §11) its provider session has not ended
+   * and its IdP session is within its absolute and idle lifetimes, computed here, so a session past
+   * them counts as ended before the sweeper (or with no worker running) ends it.
+   */
+  private async standing(tx: EntityManager, token: AccessToken | RefreshToken): Promise<TokenStanding | null> {
+    if (token.revokedAt || token.expiresAt <= this.clock.now()) return null;
+    const user = await tx.findOneBy(User, { id: token.userId });
+    if (!user?.isActive || !(await tx.existsBy(Provider, { id: token.providerId, enabled: true }))) return null;
+    const session = token.oidcSessionId
+      ? (await tx.findOne(OidcSession, { where: { id: token.oidcSessionId }, relations: { idpSession: true } })) as TokenStanding['session']
+      : null;
+    const live = Boolean(session && !session.endedAt && this.idpSessions.isLive(session.idpSession));
+    return live || token.offlineAccess ? { user, session, live } : null;
   }
 
+  /** `unbound`: issued by an offline refresh token outside a live session, so the access token is offline too. */
   private async issueTokens(tx: EntityManager, grant: {
-    client: RegisteredClient; user: User; scope: string; oidcSessionId: string | null; sid: string | null; authTime: Date;
-    nonce: string | null; codeHash: string | null; idToken?: boolean; offline?: boolean;
+    client: RegisteredClient; user: User; sub: string; scope: string; oidcSessionId: string | null; sid: string | null; authTime: Date;
+    nonce: string | null; codeHash: string | null; idToken?: boolean; offline?: boolean; unbound?: boolean;
   }): Promise<TokenResponse> {
     const now = this.clock.now();
     const { accessTokenMs, refreshTokenMs, idTokenMs } = this.config.oidc;
     const scopes = grant.scope.split(' ');
     const common = { providerId: grant.client.providerId, userId: grant.user.id, oidcSessionId: grant.oidcSessionId, codeHash: grant.codeHash, scope: grant.scope, createdAt: now, revokedAt: null };
     const accessToken = randomToken(32);
-    await tx.insert(AccessToken, { id: newId(), tokenHash: sha256Hex(accessToken), expiresAt: new Date(now.getTime() + accessTokenMs), ...common });
+    await tx.insert(AccessToken, {
+      id: newId(), tokenHash: sha256Hex(accessToken), expiresAt: new Date(now.getTime() + accessTokenMs), offlineAccess: grant.unbound ?? false, ...common,
+    });
     const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: Math.floor(accessTokenMs / 1000), scope: grant.scope };
 
     if (grant.client.grantTypes.includes('refresh_token')) {
@@ -146,7 +203,7 @@ export class TokensService {
     if (grant.idToken ?? scopes.includes('openid')) {
       const iat = Math.floor(now.getTime() / 1000);
       response.id_token = await signJwt(this.keys, grant.client.idTokenSignedResponseAlg as OidcAlg, {
-        iss: this.config.publicUrl, sub: grant.user.id, aud: grant.client.clientId, iat, exp: iat + Math.floor(idTokenMs / 1000),
+        iss: this.config.publicUrl, sub: grant.sub, aud: grant.client.clientId, iat, exp: iat + Math.floor(idTokenMs / 1000),
         auth_time: Math.floor(grant.authTime.getTime() / 1000), ...(grant.nonce ? { nonce: grant.nonce } : {}),
         ...(grant.sid ? { sid: grant.sid } : {}), at_hash: atHash(accessToken), ...userClaims(grant.user, scopes),
       });
@@ -157,6 +214,12 @@ export class TokensService {
   private async revokeDescendants(tx: EntityManager, codeHash: string): Promise<void> {
     const now = this.clock.now();
     for (const entity of [RefreshToken, AccessToken]) await tx.update(entity, { codeHash, revokedAt: IsNull() }, { revokedAt: now });
+  }
+
+  /** Revokes the grant a refresh token belongs to: every token descending from its code. */
+  private async revokeGrant(tx: EntityManager, token: RefreshToken): Promise<void> {
+    if (token.codeHash) return this.revokeDescendants(tx, token.codeHash);
+    await tx.update(RefreshToken, { id: token.id, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
   }
 }
 

@@ -1,6 +1,7 @@
 import { NS } from '../xml/namespaces';
 import { children, descendants, inflateCapped, parseXml, textOf, UnsafeXmlError } from '../xml/safe-xml';
 import { verifyEnveloped, verifyRedirectSignature } from '../xml/signatures';
+import { parseRedirectQuery, type RedirectQuery } from './redirect';
 
 /** A SAML protocol message as it arrived, before anything in it is trusted. */
 export interface IncomingMessage {
@@ -8,8 +9,8 @@ export interface IncomingMessage {
   /** Redirect/POST: the SAMLRequest or SAMLResponse field as received (base64). SOAP: the message element's XML. */
   message: string;
   relayState: string | null;
-  /** Redirect binding: the raw query string, for the signature over the octets as received. */
-  rawQuery?: string;
+  /** Redirect binding: the query `message` and `relayState` were read from (redirectMessage), which the signature is checked over. */
+  query?: RedirectQuery;
 }
 
 /** A message refused for what it says (as opposed to UnsafeXmlError: refused for how it is written or signed). */
@@ -18,6 +19,20 @@ export class SamlMessageError extends Error {}
 export const MAX_RELAY_STATE = 80;
 /** How far an IssueInstant may be from our clock. */
 export const MAX_SKEW_MS = 3 * 60_000;
+
+/**
+ * An HTTP-Redirect message read from the raw query string (without the `?`), exactly once: the
+ * message, its RelayState and, later, its signature all come from the same parsed query, so no second
+ * parser can see another message (a duplicate key, or keys past a parser's limit). `kind` says which
+ * of SAMLRequest and SAMLResponse it carries; a query with both or neither is refused.
+ */
+export function redirectMessage(rawQuery: string): { kind: 'SAMLRequest' | 'SAMLResponse'; message: IncomingMessage & { binding: 'redirect' } } {
+  const query = parseRedirectQuery(rawQuery);
+  const present = (['SAMLRequest', 'SAMLResponse'] as const).filter((key) => query.values[key]);
+  if (present.length !== 1) throw new SamlMessageError('the query must carry one SAMLRequest or one SAMLResponse');
+  const kind = present[0];
+  return { kind, message: { binding: 'redirect', message: query.values[kind]!, relayState: query.values.RelayState || null, query } };
+}
 
 /** The message's XML, inflated (Redirect) or decoded (POST), parsed safely. */
 export function decodeMessage(message: IncomingMessage): Document {
@@ -44,8 +59,10 @@ export function authenticatedDocument(message: IncomingMessage, param: 'SAMLRequ
   if (message.relayState !== null && Buffer.byteLength(message.relayState) > MAX_RELAY_STATE) throw new SamlMessageError(`RelayState is longer than ${MAX_RELAY_STATE} bytes`);
   const doc = decodeMessage(message);
   if (message.binding === 'redirect') {
-    const signed = /(^|&)Signature=/.test(message.rawQuery ?? '');
-    if (required || (signed && certificates.length)) verifyRedirectSignature(message.rawQuery ?? '', certificates, param);
+    // Verify and process the same octets: the message must be the very value the signature covers.
+    const query = message.query;
+    if (!query || query.values[param] !== message.message || (query.values.RelayState || null) !== message.relayState) throw new UnsafeXmlError('the message was not read from its query');
+    if (required || (query.raw.Signature !== undefined && certificates.length)) verifyRedirectSignature(query, certificates, param);
     return doc;
   }
   const signed = descendants(doc, NS.ds, 'Signature').length > 0;

@@ -1,5 +1,5 @@
 import { BadRequestException, ConflictException, Injectable } from '@nestjs/common';
-import { type Actor, AuditService, Clock, newId, Provider, SamlServiceProvider } from '@signoff/core';
+import { type Actor, AuditService, Clock, newId, OutboundPolicy, OutboundPolicyError, Provider, SamlServiceProvider } from '@signoff/core';
 import { DataSource } from 'typeorm';
 import { type SpMetadata } from '../metadata/sp-metadata';
 import { type BindingName, NAMEID_FORMATS } from '../xml/namespaces';
@@ -14,6 +14,8 @@ export interface SpImportOptions {
   slsBinding?: BindingName;
   signLogoutRequests?: boolean;
   requireSignedRequests?: boolean;
+  /** The exception to SAML profiles §4.4.4.1 for an SP without a signing certificate (see spWarnings). */
+  allowUnsignedLogoutRequests?: boolean;
   nameIdSource?: NameIdSource;
 }
 
@@ -26,10 +28,10 @@ const NAMEID_FORMAT_OF: Record<NameIdSource, string> = {
 /** SAML service providers, registered from their metadata plus the administrator's choices. */
 @Injectable()
 export class SamlSpsService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService) {}
+  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService, private readonly outbound: OutboundPolicy) {}
 
   async import(metadata: SpMetadata, options: SpImportOptions, actor: Actor): Promise<RegisteredSp> {
-    const settings = settingsFor(metadata, options);
+    const settings = settingsFor(metadata, options, this.outbound);
     const slug = options.slug ?? slugFor(metadata.entityId);
     const now = this.clock.now();
     return this.db.transaction(async (tx) => {
@@ -60,8 +62,9 @@ export class SamlSpsService {
     const settings = settingsFor(current, {
       logoutMethod: options.logoutMethod ?? sp.logoutMethod, slsBinding: options.slsBinding ?? (metadata ? undefined : sp.slsBinding ?? undefined),
       signLogoutRequests: options.signLogoutRequests ?? sp.signLogoutRequests, requireSignedRequests: options.requireSignedRequests ?? sp.requireSignedRequests,
+      allowUnsignedLogoutRequests: options.allowUnsignedLogoutRequests ?? sp.allowUnsignedLogoutRequests,
       nameIdSource: options.nameIdSource ?? sp.nameIdSource,
-    });
+    }, this.outbound);
     await this.db.transaction(async (tx) => {
       await tx.update(SamlServiceProvider, { providerId }, settings);
       await tx.update(Provider, { id: providerId }, { updatedAt: this.clock.now() });
@@ -84,13 +87,21 @@ export class SamlSpsService {
     return {
       entityId: sp.entityId, acs: sp.acsEndpoints, singleLogout: sp.slsUrl ? { url: sp.slsUrl, responseUrl: sp.slsResponseUrl, binding: sp.slsBinding } : null, singleLogoutEndpoints: sp.slsEndpoints,
       logoutMethod: sp.logoutMethod, signLogoutRequests: sp.signLogoutRequests, requireSignedRequests: sp.requireSignedRequests,
-      certificates: sp.certificates.length, nameIdSource: sp.nameIdSource, nameIdFormat: sp.nameIdFormat,
+      allowUnsignedLogoutRequests: sp.allowUnsignedLogoutRequests,
+      certificates: sp.certificates.length, nameIdSource: sp.nameIdSource, nameIdFormat: sp.nameIdFormat, warnings: spWarnings(sp),
     };
   }
 }
 
+/** What an administrator should know about an SP's settings: shown by the admin API (`warnings`) and the CLI. */
+export function spWarnings(sp: Pick<SamlServiceProvider, 'certificates' | 'allowUnsignedLogoutRequests'>): string[] {
+  if (!sp.allowUnsignedLogoutRequests) return [];
+  if (sp.certificates.length) return ['allowUnsignedLogoutRequests has no effect while the SP has a signing certificate: its LogoutRequests must be signed.'];
+  return ['allowUnsignedLogoutRequests is on: this SP may start a logout with an unsigned LogoutRequest, so anyone who knows a user\'s NameID can end that user\'s sessions (SAML profiles §4.4.4.1 requires a signature). Register the SP\'s signing certificate and turn it off.'];
+}
+
 /** The SP's columns from its metadata and the administrator's choices, refusing combinations logout could not use. */
-function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug' | 'name'>) {
+function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug' | 'name'>, outbound: OutboundPolicy) {
   const sls = pickSingleLogout(metadata, options);
   const logoutMethod = options.logoutMethod ?? (sls?.binding === 'soap' ? 'backchannel' : 'frontchannel_iframe');
   if (sls && logoutMethod === 'backchannel' && sls.binding === 'redirect') {
@@ -99,6 +110,9 @@ function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug'
   if (sls && logoutMethod !== 'backchannel' && sls.binding === 'soap') {
     throw new BadRequestException({ message: 'Front-channel logout needs a Redirect or POST SingleLogoutService, not SOAP.' });
   }
+  // Back-channel logout (SOAP, or POST from the worker) is a request Signoff makes itself: the
+  // outbound policy applies. Front-channel endpoints are loaded by the user's browser.
+  if (sls && logoutMethod === 'backchannel') checkServerSide(sls.url, outbound);
   const requireSignedRequests = options.requireSignedRequests ?? metadata.authnRequestsSigned;
   if (requireSignedRequests && !metadata.certificates.length) {
     throw new BadRequestException({ message: 'Signed requests are required, but the metadata has no signing certificate to verify them with.' });
@@ -107,9 +121,19 @@ function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug'
   return {
     entityId: metadata.entityId, acsEndpoints: metadata.acs, slsEndpoints: metadata.singleLogout,
     slsUrl: sls?.url ?? null, slsResponseUrl: sls?.responseUrl ?? null, slsBinding: sls?.binding ?? null, logoutMethod,
-    signLogoutRequests: options.signLogoutRequests ?? true, requireSignedRequests, certificates: metadata.certificates,
+    signLogoutRequests: options.signLogoutRequests ?? true, requireSignedRequests, allowUnsignedLogoutRequests: options.allowUnsignedLogoutRequests ?? false, certificates: metadata.certificates,
     nameIdSource, nameIdFormat: NAMEID_FORMAT_OF[nameIdSource],
   };
+}
+
+/** Refuses, at registration, a SingleLogoutService the outbound policy would refuse at every delivery. */
+function checkServerSide(url: string, outbound: OutboundPolicy): void {
+  try {
+    outbound.checkUrl(url);
+  } catch (error) {
+    if (!(error instanceof OutboundPolicyError)) throw error;
+    throw new BadRequestException({ message: `SingleLogoutService ${url}: ${error.message}.` });
+  }
 }
 
 /** The SingleLogoutService to use: the one the administrator named, else the best fit for the logout method. */

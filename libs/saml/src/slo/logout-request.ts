@@ -46,13 +46,29 @@ export interface SpLogoutRequest {
 }
 
 /**
+ * Whether an SP's logout message must be signed, on every binding. Profiles §4.4.4.1 and §4.4.4.2: a
+ * front-channel LogoutRequest or LogoutResponse MUST be signed; a SOAP one must be authenticated, and
+ * without TLS client authentication only a signature does that. So: always signed when the SP has a
+ * signing certificate (whatever AuthnRequestsSigned says); an SP without one is refused, unless an
+ * administrator turned on `allowUnsignedLogoutRequests` for it, the visible exception. The same rule
+ * guards LogoutResponses, which settle deliveries: a forged `Success` would report a logout that never
+ * happened.
+ */
+export function logoutSignatureRequired(sp: Pick<SamlServiceProvider, 'certificates' | 'allowUnsignedLogoutRequests'>, kind: 'request' | 'response' = 'request'): boolean {
+  if (sp.certificates.length) return true;
+  if (sp.allowUnsignedLogoutRequests) return false;
+  throw new SamlMessageError(`the SP has no signing certificate to verify its logout ${kind}s with, and unsigned ones are not allowed for it`);
+}
+
+/**
  * Validates an SP's LogoutRequest (core §3.7.1, profiles §4.4.4.1): signature (bindings/incoming),
  * Issuer, Destination, IssueInstant, and a plain NameID (an EncryptedID or BaseID is refused: we never
  * issue them). Session matching and NotOnOrAfter are the caller's: those refusals get a LogoutResponse.
  */
 export function validateLogoutRequest(message: IncomingMessage, sp: SamlServiceProvider, sloUrl: string, now: Date): SpLogoutRequest {
-  const root = authenticatedDocument(message, 'SAMLRequest', sp.certificates, sp.requireSignedRequests).documentElement;
-  const { id } = checkEnvelope(root, { localName: 'LogoutRequest', issuer: sp.entityId, destination: sloUrl, now, destinationRequired: sp.requireSignedRequests && message.binding !== 'soap' });
+  const signed = logoutSignatureRequired(sp);
+  const root = authenticatedDocument(message, 'SAMLRequest', sp.certificates, signed).documentElement;
+  const { id } = checkEnvelope(root, { localName: 'LogoutRequest', issuer: sp.entityId, destination: sloUrl, now, destinationRequired: signed && message.binding !== 'soap' });
   const [nameId, ...more] = children(root, NS.saml, 'NameID');
   if (!nameId || more.length) throw new SamlMessageError('the request must carry exactly one NameID');
   const notOnOrAfter = root.getAttribute('NotOnOrAfter');

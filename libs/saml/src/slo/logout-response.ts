@@ -4,7 +4,7 @@ import { samlId } from '../sso/response';
 import { NS } from '../xml/namespaces';
 import { children } from '../xml/safe-xml';
 import { soapBodyElement } from '../bindings/soap';
-import { instant } from './logout-request';
+import { instant, logoutSignatureRequired } from './logout-request';
 
 export const STATUS = {
   success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
@@ -44,10 +44,14 @@ export interface SpLogoutResponse {
   detail: string | null;
 }
 
-/** Validates an SP's LogoutResponse to one of our LogoutRequests: signature, Issuer, Destination, IssueInstant, InResponseTo, Status. */
+/**
+ * Validates an SP's LogoutResponse to one of our LogoutRequests: signature (required as for its
+ * LogoutRequests, profiles §4.4.4.2), Issuer, Destination, IssueInstant, InResponseTo, Status.
+ */
 export function validateLogoutResponse(message: IncomingMessage, sp: SamlServiceProvider, sloUrl: string, now: Date): SpLogoutResponse {
-  const root = authenticatedDocument(message, 'SAMLResponse', sp.certificates, sp.requireSignedRequests).documentElement;
-  const { id } = checkEnvelope(root, { localName: 'LogoutResponse', issuer: sp.entityId, destination: sloUrl, now, destinationRequired: sp.requireSignedRequests && message.binding !== 'soap' });
+  const signed = logoutSignatureRequired(sp, 'response');
+  const root = authenticatedDocument(message, 'SAMLResponse', sp.certificates, signed).documentElement;
+  const { id } = checkEnvelope(root, { localName: 'LogoutResponse', issuer: sp.entityId, destination: sloUrl, now, destinationRequired: signed && message.binding !== 'soap' });
   const inResponseTo = root.getAttribute('InResponseTo');
   if (!inResponseTo) throw new SamlMessageError('the LogoutResponse has no InResponseTo');
   return { id, inResponseTo, ...statusOf(root) };

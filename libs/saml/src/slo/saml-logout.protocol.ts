@@ -78,10 +78,15 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     return { url: redirectUrl(sp.slsUrl!, 'SAMLRequest', xml, key, relayState), messageId: id };
   }
 
-  /** The LogoutRequest for one delivery, with the Reason its operation's trigger gives. */
+  /**
+   * The LogoutRequest for one delivery, with the Reason (core §3.7.3) its operation gives: expiry is a
+   * global timeout; an administrator's act (a session deleted, a user deactivated, a password an admin
+   * changed) is `admin`; the rest is the user's.
+   */
   private async request(delivery: LogoutDelivery, session: SamlSession, sp: SamlServiceProvider) {
     const operation = await this.db.getRepository(LogoutOperation).findOneByOrFail({ id: delivery.operationId });
-    const reason = operation.trigger === 'expiry' ? 'global-timeout' : ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) ? 'admin' : 'user';
+    const byAdmin = ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) || operation.initiatorType === 'admin';
+    const reason = operation.trigger === 'expiry' ? 'global-timeout' : byAdmin ? 'admin' : 'user';
     return logoutRequestXml({
       idpEntityId: this.config.saml.entityId, destination: sp.slsUrl!, nameId: session.nameId, nameIdFormat: session.nameIdFormat,
       nameQualifier: session.nameQualifier, spNameQualifier: session.spNameQualifier, sessionIndexes: [session.sessionIndex], reason, now: this.clock.now(),

@@ -1,18 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock, CONFIG, type Config, type IdpSession, KeysService, newId, randomToken, SamlSession, type User } from '@signoff/core';
-import { createHash } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import type { RegisteredSp } from '../providers/saml-sps.service';
+import { PersistentNameIds } from './persistent-name-ids';
 import { buildResponse, buildStatusResponse } from './response';
 
-/** The NameID an SP sees for a user, by the SP's NameID source. Persistent IDs are opaque and differ per SP. */
-export function nameIdFor(user: User, sp: RegisteredSp): string {
+/** The NameID an SP sees for a user, by the SP's NameID source. Persistent IDs are opaque and differ per SP (PersistentNameIds). */
+export async function nameIdFor(user: User, sp: RegisteredSp, persistent: PersistentNameIds): Promise<string> {
   switch (sp.nameIdSource) {
     case 'email': return user.email ?? user.username;
     case 'username': return user.username;
     case 'transient': return `_${randomToken(16)}`;
-    default: return createHash('sha256').update(`${sp.providerId}:${user.id}`).digest('base64url');
+    default: return persistent.of(sp, user);
   }
 }
 
@@ -24,7 +24,13 @@ export function nameIdFor(user: User, sp: RegisteredSp): string {
  */
 @Injectable()
 export class SamlSsoService {
-  constructor(private readonly db: DataSource, private readonly keys: KeysService, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly keys: KeysService,
+    private readonly clock: Clock,
+    private readonly persistentNameIds: PersistentNameIds,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   async respond(sp: RegisteredSp, user: User, idpSession: IdpSession, request: { id: string | null; acsUrl: string }): Promise<{ xml: string; session: SamlSession }> {
     const now = this.clock.now();
@@ -32,7 +38,7 @@ export class SamlSsoService {
     const sessions = this.db.getRepository(SamlSession);
     const session = await sessions.findOneBy({ idpSessionId: idpSession.id, providerId: sp.providerId, endedAt: IsNull() }) ?? await sessions.save(sessions.create({
       id: newId(), idpSessionId: idpSession.id, providerId: sp.providerId, userId: user.id, createdAt: now, endedAt: null, state: 'active',
-      sessionIndex: `_${randomToken(20)}`, nameId: nameIdFor(user, sp), nameIdFormat: sp.nameIdFormat,
+      sessionIndex: `_${randomToken(20)}`, nameId: await nameIdFor(user, sp, this.persistentNameIds), nameIdFormat: sp.nameIdFormat,
       nameQualifier: this.config.saml.entityId, spNameQualifier: sp.entityId, sessionNotOnOrAfter: idpSession.expiresAt,
     }));
     const { xml } = buildResponse({

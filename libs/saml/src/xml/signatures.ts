@@ -1,5 +1,6 @@
 import { createVerify, type KeyObject, X509Certificate } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
+import type { RedirectQuery } from '../bindings/redirect';
 import { NS } from './namespaces';
 import { children, parseXml, UnsafeXmlError } from './safe-xml';
 
@@ -81,33 +82,21 @@ function duplicateIds(doc: Document, id: string): boolean {
 
 /**
  * Verifies an HTTP-Redirect binding signature (SAML bindings §3.4.4.1) over the query octets exactly
- * as received: `SAMLRequest=…&RelayState=…&SigAlg=…` (or SAMLResponse), never re-encoded.
+ * as received: `SAMLRequest=…&RelayState=…&SigAlg=…` (or SAMLResponse), never re-encoded, taken
+ * from the same parsed query the message itself is read from (parseRedirectQuery).
  */
-export function verifyRedirectSignature(rawQuery: string, certificates: string[], messageParam: 'SAMLRequest' | 'SAMLResponse'): void {
-  const parts = new Map<string, string>();
-  for (const pair of rawQuery.split('&')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) parts.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  const sigAlg = percentDecoded(parts.get('SigAlg') ?? '');
-  const signature = parts.get('Signature');
+export function verifyRedirectSignature(query: RedirectQuery, certificates: string[], messageParam: 'SAMLRequest' | 'SAMLResponse'): void {
+  const sigAlg = query.values.SigAlg ?? '';
+  const signature = query.values.Signature;
   const algorithm = ACCEPTED_SIGNATURE_ALGORITHMS[sigAlg];
   if (!signature) throw new UnsafeXmlError('the request is not signed');
   if (!algorithm) throw new UnsafeXmlError(`the signature algorithm ${sigAlg || '(none)'} is not accepted`);
-  const signed = [messageParam, 'RelayState', 'SigAlg'].filter((name) => parts.has(name)).map((name) => `${name}=${parts.get(name)}`).join('&');
-  const bytes = Buffer.from(percentDecoded(signature), 'base64');
+  const signed = ([messageParam, 'RelayState', 'SigAlg'] as const).filter((name) => query.raw[name] !== undefined).map((name) => `${name}=${query.raw[name]}`).join('&');
+  const bytes = Buffer.from(signature, 'base64');
   for (const pem of certificates) {
     const verify = createVerify(algorithm);
     verify.update(signed);
     if (verify.verify(new X509Certificate(pem).publicKey, bytes)) return;
   }
   throw new UnsafeXmlError('the signature does not verify with the registered certificate(s)');
-}
-
-function percentDecoded(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    throw new UnsafeXmlError('the query is not valid percent-encoding');
-  }
 }
