@@ -105,6 +105,16 @@ describe('per-address limit', () => {
     expect((await elsewhere.post('/login', { username: victim.username, password: victim.password, csrf: elsewhere.csrf })).status).toBe(303);
   });
 
+  it('counts an IPv6 client by its /64: a fresh address of the same network draws no fresh counter', async () => {
+    const browser = await browserAt('2001:db8:5:6::1');
+    const csrf = browser.csrf;
+    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => browser.agent.post('/login').type('form').set('Accept', 'text/html')
+      .set('X-Forwarded-For', `2001:db8:5:6:${(i + 1).toString(16)}::${(i + 7).toString(16)}`).send({ username: `rotating${i}`, password: 'guess', csrf })));
+    const statuses = responses.map((response) => response.status);
+    expect(count(statuses, 401)).toBe(MAX * 10);
+    expect(count(statuses, 429)).toBe(60 - MAX * 10);
+  });
+
   it('does not let a success from an address reset its count', async () => {
     const browser = await browserAt('203.0.113.9');
     for (let i = 0; i < MAX * 10 - 1; i++) expect((await browser.post('/login', { username: `nobody${i}`, password: 'guess', csrf: browser.csrf })).status).toBe(401);

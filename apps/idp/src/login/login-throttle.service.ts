@@ -1,5 +1,5 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { CONFIG, type Config, normalizeUsername, RedisService } from '@signoff/core';
+import { CONFIG, type Config, embeddedIpv4, ipv6Words, normalizeUsername, RedisService } from '@signoff/core';
 
 /** A client address behind NAT serves many people: it may fail this many times more than one username. */
 const PER_ADDRESS_FACTOR = 10;
@@ -59,7 +59,7 @@ export class LoginThrottle {
   }
 
   private ipKey(ip: string | undefined) {
-    return this.redis.key('login-failures', 'ip', ip ?? 'unknown');
+    return this.redis.key('login-failures', 'ip', addressBucket(ip));
   }
 
   /** Without Redis the limits cannot be enforced, so logins are refused rather than left unthrottled. */
@@ -70,4 +70,16 @@ export class LoginThrottle {
       throw new ServiceUnavailableException('Signing in is unavailable for a moment. Try again shortly.');
     }
   }
+}
+
+/**
+ * The counter a client address is counted under: IPv4 as it is (also when written inside IPv6,
+ * `::ffff:a.b.c.d`), IPv6 by its /64 — the smallest block one subscriber gets (RFC 6177), so a client
+ * cannot draw a fresh counter from each address of its own network.
+ */
+export function addressBucket(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  const words = ipv6Words(ip);
+  if (!words) return ip;
+  return embeddedIpv4(ip) ?? `${words.slice(0, 4).map((word) => word.toString(16)).join(':')}::/64`;
 }

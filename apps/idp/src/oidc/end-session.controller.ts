@@ -1,6 +1,7 @@
 import { All, BadRequestException, Body, Controller, NotFoundException, Post, Req, Res } from '@nestjs/common';
 import { randomToken, RedisService } from '@signoff/core';
 import { FlowExecutor } from '@signoff/flows';
+import { LogoutOrchestrator } from '@signoff/logout';
 import { IdTokenHintVerifier, OidcClientsService, OidcSessionsService, type RegisteredClient } from '@signoff/oidc';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
@@ -13,8 +14,6 @@ interface PendingLogout {
   clientId: string | null;
   idpSessionId: string | null;
   next: string;
-  /** The session is the one the id_token_hint names, not necessarily one of this browser's. */
-  hinted?: boolean;
 }
 
 const PENDING_TTL_SECONDS = 10 * 60;
@@ -30,6 +29,11 @@ const END_SESSION_PARAMS = ['id_token_hint', 'logout_hint', 'client_id', 'post_l
  * The browser is sent there "signed out" without a logout only when there is nothing to end: no
  * hint and nobody signed in, or a hint whose session has already ended (§2: the OP must not claim
  * a logout it did not do, and a cookie the browser withheld is not the same as no session).
+ * A hint naming a live session this browser does not hold (another device, a lost cookie) ends that
+ * session at the hint's client only — what the RP could end by itself — never the IdP session: an
+ * ID token is no proof that whoever holds this browser is its user, so nothing of that user is shown
+ * and no flow runs in this browser for it; an account signed in on this browser is then offered the
+ * usual confirmation.
  */
 @Controller('oauth2/end_session')
 export class EndSessionController {
@@ -42,6 +46,7 @@ export class EndSessionController {
     private readonly executor: FlowExecutor,
     private readonly redis: RedisService,
     private readonly oidcSessions: OidcSessionsService,
+    private readonly orchestrator: LogoutOrchestrator,
   ) {}
 
   @All()
@@ -81,15 +86,17 @@ export class EndSessionController {
     // The hint's sid names a live IdP session (its sub as that client was given it), or none.
     const hinted = hint && client ? await this.oidcSessions.hintedIdpSession(hint, client.providerId) : null;
     if (hinted && live.some((session) => session.id === hinted.id)) return this.logout(res, client!, hinted.id, next, browserId!);
-    // A live hinted session elsewhere (another browser, a lost cookie) is ended once the user confirms.
-    const target = hinted ?? live[0];
+    // A hinted session elsewhere ends at this client at once; this browser's own account is then
+    // only signed out if its user says so (the hint named someone else's session).
+    if (hinted) await this.endClientSessionOnly(client!, hinted.id);
+    const target = live[0];
     if (!target) return res.redirect(303, next); // nothing to end: idempotent
 
-    const pending: PendingLogout = { clientId: client?.clientId ?? null, idpSessionId: target.id, next, hinted: Boolean(hinted) };
+    const pending: PendingLogout = { clientId: client?.clientId ?? null, idpSessionId: target.id, next };
     const handle = randomToken(16);
     await this.redis.client.set(this.redis.key('end-session', handle), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
     const who = client ? ` from <strong>${h(client.provider.name)}</strong>` : '';
-    const csrf = this.browser.csrfToken(this.browser.ensure(req, res));
+    const csrf = this.browser.csrfToken(browserId!);
     res.type('html').send(page('Sign out?', `<p>A request${who} asks to sign <strong>${h(target.user.username)}</strong> out of Signoff and its applications.</p>
 ${form('/oauth2/end_session/confirm', csrf, `<input type="hidden" name="handle" value="${h(handle)}">
 <button type="submit" name="answer" value="yes">Sign out</button> <button type="submit" name="answer" value="no" class="link">Stay signed in</button>`)}`));
@@ -104,10 +111,23 @@ ${form('/oauth2/end_session/confirm', csrf, `<input type="hidden" name="handle" 
     if (!raw) throw new BadRequestException('This sign-out request has expired. Start again from the application.');
     const pending = JSON.parse(raw) as PendingLogout;
     if (body.answer !== 'yes') return res.redirect(303, '/');
-    const target = pending.hinted ? await this.sessions.get(pending.idpSessionId!) : (await this.sessions.forBrowser(browserId!)).find((session) => session.id === pending.idpSessionId);
-    if (!target || !this.sessions.isLive(target)) return res.redirect(303, pending.next); // ended meanwhile
+    const target = (await this.sessions.forBrowser(browserId!)).find((session) => session.id === pending.idpSessionId);
+    if (!target) return res.redirect(303, pending.next); // ended meanwhile
     const client = pending.clientId ? await this.clients.find(pending.clientId) : null;
     await this.logout(res, client, target.id, pending.next, browserId!);
+  }
+
+  /**
+   * The hint's client's own provider session in that IdP session ends through the engine (its
+   * back-channel logout, its tokens revoked); the IdP session and the other applications stay.
+   */
+  private async endClientSessionOnly(client: RegisteredClient, idpSessionId: string): Promise<void> {
+    const own = await this.oidcSessions.liveOf(idpSessionId, client.providerId);
+    if (!own) return;
+    await this.orchestrator.endSessions({
+      trigger: 'rp_initiated', initiator: { type: 'provider', id: client.providerId }, reason: 'logout',
+      providerSessionIds: [own.id], initiatingProviderSessionId: own.id, withBrowser: false,
+    });
   }
 
   private async logout(res: Response, client: RegisteredClient | null, idpSessionId: string, next: string, browserId: string): Promise<void> {

@@ -35,9 +35,9 @@ describe('KeyEncryption (AES-256-GCM under the key-encryption key)', () => {
     expect(() => new KeyEncryption(NEW).open(sealedOld, 'row-1')).toThrow(`sealed under key-encryption key ${old.currentId}, which is neither KEY_ENCRYPTION_KEY`);
   });
 
-  it('passes a legacy plaintext PEM through (sealed at start), and refuses anything else', () => {
+  it('opens sealed keys only: a plaintext PEM (sealed at start, so one found later was planted) and anything else are refused', () => {
     const kek = new KeyEncryption(NEW);
-    expect(kek.open(PEM, 'row-1')).toBe(PEM);
+    expect(() => kek.open(PEM, 'row-1')).toThrow(/stored unsealed/);
     expect(() => kek.open('enc:v2:x', 'row-1')).toThrow(/unknown format/);
   });
 });

@@ -61,9 +61,12 @@ export class KeyEncryption {
     return `${PREFIX}${[this.current.id, iv, cipher.getAuthTag(), ciphertext].map((part) => typeof part === 'string' ? part : part.toString('base64url')).join(':')}`;
   }
 
-  /** The plaintext of a sealed value. A legacy plaintext PEM (before this existed) is returned as is. */
+  /**
+   * The plaintext of a sealed value. A plaintext PEM is refused: rows of older versions are sealed at
+   * start (KeysService.sealPlaintextKeys), so one found later was written behind our back.
+   */
   open(stored: string, rowId: string): string {
-    if (isPlaintextPem(stored)) return stored;
+    if (isPlaintextPem(stored)) throw new KeyEncryptionError(`signing key ${rowId} is stored unsealed`);
     const parts = stored.startsWith(PREFIX) ? stored.slice(PREFIX.length).split(':') : [];
     if (parts.length !== 4) throw new KeyEncryptionError(`signing key ${rowId}: not a sealed key (unknown format)`);
     const [kekId, iv, tag, ciphertext] = parts;

@@ -78,7 +78,7 @@ export class KeysService implements OnApplicationBootstrap {
       let count = 0;
       for (const row of await tx.find(SigningKey)) {
         if (!needs(row)) continue;
-        await tx.update(SigningKey, { id: row.id }, { privateKeyPem: this.kek.seal(this.kek.open(row.privateKeyPem, row.id), row.id) });
+        await tx.update(SigningKey, { id: row.id }, { privateKeyPem: this.kek.seal(isPlaintextPem(row.privateKeyPem) ? row.privateKeyPem : this.kek.open(row.privateKeyPem, row.id), row.id) });
         count++;
       }
       if (count) this.logger.log({ msg: 'sealed signing keys under the key-encryption key', count, kek: this.kek.currentId });

@@ -90,7 +90,7 @@ export function embeddedIpv4(address: string): string | null {
 }
 
 /** The eight 16-bit words of an IPv6 address (with `::` and a trailing dotted quad), or null if it is not one. */
-function ipv6Words(address: string): number[] | null {
+export function ipv6Words(address: string): number[] | null {
   if (isIP(address) !== 6) return null;
   let text = address.replace(/%.*$/, '');
   const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);

@@ -86,6 +86,7 @@ export class TokensService {
       verifyPkce(code.codeChallenge, params.code_verifier);
       const redeemed = await tx.update(AuthorizationCode, { codeHash, redeemedAt: IsNull() }, { redeemedAt: now });
       if (!redeemed.affected) throw invalidGrant('the code was already used');
+      await lockUserForGrant(tx, code.userId);
 
       const session = await tx.findOneBy(IdpSession, { id: code.idpSessionId, endedAt: IsNull() });
       const user = await tx.findOneBy(User, { id: code.userId });
@@ -113,6 +114,7 @@ export class TokensService {
     });
     if (token.revokedAt) return reused();
     const response = await this.db.transaction(async (tx) => {
+      await lockUserForGrant(tx, token.userId);
       const standing = await this.standing(tx, token);
       if (!standing) throw invalidGrant('the refresh token has expired, or the session, user or application it was issued for is no longer active');
       const granted = token.scope.split(' ');
@@ -221,6 +223,18 @@ export class TokensService {
     if (token.codeHash) return this.revokeDescendants(tx, token.codeHash);
     await tx.update(RefreshToken, { id: token.id, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
   }
+}
+
+/**
+ * PostgreSQL runs transactions at READ COMMITTED: a deactivation or password change committing while
+ * a grant is issued would revoke the user's tokens (revokeAllOf) without seeing the new ones. Holding
+ * the user's row FOR SHARE while issuing makes them take turns: their UPDATE of the user row waits
+ * for this grant, and their revocation then sees what it issued; a grant that waits for them sees the
+ * user inactive or its refresh token revoked. SQLite runs one write transaction at a time.
+ */
+async function lockUserForGrant(tx: EntityManager, userId: string): Promise<void> {
+  if (tx.connection.options.type !== 'postgres') return;
+  await tx.createQueryBuilder(User, 'user').setLock('pessimistic_read').where('user.id = :userId', { userId }).getOne();
 }
 
 /** Claims of the user for the granted scopes (ID token and userinfo). */
