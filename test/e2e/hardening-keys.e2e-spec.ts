@@ -49,7 +49,7 @@ async function deployment(prepare?: (dataDir: string) => void): Promise<Deployme
   const database = await testDatabaseUrl(dataDir);
   const created = {
     dataDir, port: await freePort(), drop: database.drop,
-    env: { DATA_DIR: dataDir, DATABASE_URL: database.url, REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `t${randomBytes(6).toString('hex')}`, LOG_LEVEL: 'silent' },
+    env: { DATA_DIR: dataDir, DATABASE_URL: database.url, REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `t${randomBytes(6).toString('hex')}`, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error' },
   };
   deployments.push(created);
   return created;
