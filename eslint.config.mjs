@@ -16,6 +16,14 @@ export default tseslint.config(
     files: ['libs/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/apps/**'], message: 'libs never import apps (DESIGN.md)' }] }] },
   },
+  {
+    files: ['apps/idp/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/worker/src/**', '**/apps/worker/**'], message: 'no app imports another app: compose libs instead (DESIGN.md)' }] }] },
+  },
+  {
+    files: ['apps/worker/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/idp/src/**', '**/apps/idp/**'], message: 'no app imports another app: compose libs instead (DESIGN.md)' }] }] },
+  },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { sourceType: 'module' } },
   { files: ['jest.config.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
 );

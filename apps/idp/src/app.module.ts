@@ -4,7 +4,7 @@ import { FlowsModule } from '@signoff/flows';
 import { OidcModule } from '@signoff/oidc';
 import { SamlModule } from '@signoff/saml';
 import { SessionsModule } from '@signoff/sessions';
-import { WorkerModule } from '../../worker/src/worker.module';
+import { WorkerModule } from '@signoff/worker';
 import { AccountController } from './account/account.controller';
 import { AdminGuard } from './admin/admin.guard';
 import { ApiTokensController } from './admin/api-tokens.controller';

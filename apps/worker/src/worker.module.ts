@@ -1,17 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type Config, CoreModule, type CoreOptions, RedisModule } from '@signoff/core';
-import { LogoutModule } from '@signoff/logout';
-import { OidcModule } from '@signoff/oidc';
-import { SamlModule } from '@signoff/saml';
-import { SessionsModule } from '@signoff/sessions';
-import { DeliveryWorker } from './delivery-worker';
-import { ExpirySweeper } from './expiry-sweeper';
+import { WorkerModule } from '@signoff/worker';
 
-/** The worker's jobs, without the process-wide modules (the idp imports it for one-process mode). */
-@Module({ imports: [SessionsModule, LogoutModule, OidcModule, SamlModule], providers: [ExpirySweeper, DeliveryWorker] })
-export class WorkerModule {}
-
-/** The worker process (`npm run start:worker`). */
+/** The worker process (`npm run start:worker`): the process-wide modules and the worker's jobs. */
 @Module({})
 export class WorkerAppModule {
   static register(config: Config, options: CoreOptions = {}): DynamicModule {

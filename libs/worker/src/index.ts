@@ -1,0 +1,3 @@
+export * from './delivery-worker';
+export * from './expiry-sweeper';
+export * from './worker.module';
