@@ -8,7 +8,9 @@ import { ensureCookieSecret, ensureSubjectSecret } from './config/secrets';
 import { openDatabase } from './database/data-source';
 import { KeysService } from './keys/keys.service';
 import { OutboundPolicy } from './outbound/outbound-policy';
+import { PendingStore } from './redis/pending-store';
 import { RedisService } from './redis/redis.service';
+import { ReplayCache } from './redis/replay-cache';
 import { UsersService } from './users/users.service';
 
 @Injectable()
@@ -48,15 +50,18 @@ export class CoreModule {
   }
 }
 
-/** The Redis connections of a process that serves HTTP or runs the worker (the CLI needs none). */
+/**
+ * The Redis connections of a process that serves HTTP or runs the worker (the CLI needs none), and
+ * what is kept there: pending requests (PendingStore) and first-use markers (ReplayCache).
+ */
 @Global()
 @Module({})
 export class RedisModule {
   static forRoot(config: Config): DynamicModule {
     return {
       module: RedisModule,
-      providers: [{ provide: RedisService, useFactory: () => RedisService.create(config) }],
-      exports: [RedisService],
+      providers: [{ provide: RedisService, useFactory: () => RedisService.create(config) }, PendingStore, ReplayCache],
+      exports: [RedisService, PendingStore, ReplayCache],
     };
   }
 }

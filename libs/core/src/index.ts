@@ -19,5 +19,7 @@ export * from './logging/request-context';
 export { DEFAULT_FLOWS } from './migrations';
 export * from './outbound/outbound-policy';
 export * from './redis/embedded-redis';
+export * from './redis/pending-store';
 export * from './redis/redis.service';
+export * from './redis/replay-cache';
 export * from './users/users.service';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type Config, COOKIE_SECRET, type DeliveryChannel, LogoutDelivery, ProviderSession, randomToken, RedisService, safeEqual } from '@signoff/core';
+import { CONFIG, type Config, COOKIE_SECRET, type DeliveryChannel, LogoutDelivery, PendingStore, ProviderSession, safeEqual } from '@signoff/core';
 import { type FlowContext, FlowExecutor, type FlowStep } from '@signoff/flows';
 import { LogoutOperationsService, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
 import type { Response } from 'express';
@@ -48,7 +48,7 @@ export class LogoutRunner {
     private readonly operations: LogoutOperationsService,
     private readonly protocols: LogoutProtocolRegistry,
     private readonly db: DataSource,
-    private readonly redis: RedisService,
+    private readonly store: PendingStore,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(COOKIE_SECRET) private readonly secret: string,
   ) {}
@@ -59,11 +59,8 @@ export class LogoutRunner {
 
   /** The user answered a confirm or message stage. */
   async resume(res: Response, handle: unknown, proceed: boolean, csrf: string): Promise<boolean> {
-    if (typeof handle !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(handle)) return false;
-    const key = this.redis.key('logout-flow', handle);
-    const raw = await this.redis.client.getdel(key);
-    if (!raw) return false;
-    const paused = JSON.parse(raw) as PausedFlow;
+    const paused = await this.store.take<PausedFlow>('logout-flow', handle);
+    if (!paused) return false;
     if (!proceed) {
       res.redirect(303, '/');
       return true;
@@ -99,11 +96,8 @@ export class LogoutRunner {
    * 'unknown' when the chain is unknown or expired, 'foreign' when it is another browser's.
    */
   async chain(res: Response, handle: string, skip: boolean, csrf: string | null): Promise<'shown' | 'unknown' | 'foreign'> {
-    if (!/^[A-Za-z0-9_-]{22}$/.test(handle)) return 'unknown';
-    const key = this.redis.key('logout-chain', handle);
-    const raw = await this.redis.client.get(key);
-    if (!raw) return 'unknown';
-    const chain = JSON.parse(raw) as NativeChain;
+    const chain = await this.store.peek<NativeChain>('logout-chain', handle);
+    if (!chain) return 'unknown';
     if (!csrf || !safeEqual(chain.browser, this.browserBinding(csrf))) return 'foreign';
     if (chain.current) {
       const delivery = await this.db.getRepository(LogoutDelivery).findOne({ where: { id: chain.current.deliveryId }, relations: { provider: true } });
@@ -119,7 +113,7 @@ export class LogoutRunner {
     }
     const deliveryId = chain.queue.shift();
     if (!deliveryId) {
-      await this.redis.client.del(key);
+      await this.store.drop('logout-chain', handle);
       res.redirect(303, chain.next);
       return 'shown';
     }
@@ -127,16 +121,15 @@ export class LogoutRunner {
     const session = await this.sessionOf(delivery);
     const step = await this.step(delivery, session, handle);
     chain.current = { deliveryId, startedAt: Date.now() };
-    await this.redis.client.set(key, JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
+    await this.store.save('logout-chain', handle, chain, PAUSE_TTL_SECONDS);
     res.type('html').send(chainStepPage(session.provider.name, step, `/logout/chain/${handle}`, this.config.delivery.frontchannelTimeoutMs));
     return 'shown';
   }
 
   private async render(res: Response, flowId: string, context: FlowContext, step: FlowStep, next: string, csrf: string): Promise<void> {
     if (step.kind !== 'done') {
-      const handle = randomToken(16);
       const paused: PausedFlow = { flowId, context, resumeAt: step.resumeAt, operationId: step.operation?.id ?? null, next };
-      await this.redis.client.set(this.redis.key('logout-flow', handle), JSON.stringify(paused), 'EX', PAUSE_TTL_SECONDS);
+      const handle = await this.store.put('logout-flow', paused, PAUSE_TTL_SECONDS);
       const buttons = `<input type="hidden" name="flow" value="${h(handle)}">${step.kind === 'confirm'
         ? '<button type="submit" name="answer" value="yes">Sign out</button> <button type="submit" name="answer" value="no" class="link">Cancel</button>'
         : '<button type="submit" name="answer" value="yes">Continue</button>'}`;
@@ -151,9 +144,8 @@ export class LogoutRunner {
       : [];
     const native = pending.filter((delivery) => delivery.channel === 'frontchannel_saml_native');
     if (native.length) {
-      const handle = randomToken(16);
       const chain: NativeChain = { next: destination, browser: this.browserBinding(csrf), queue: native.map((delivery) => delivery.id), current: null };
-      await this.redis.client.set(this.redis.key('logout-chain', handle), JSON.stringify(chain), 'EX', PAUSE_TTL_SECONDS);
+      const handle = await this.store.put('logout-chain', chain, PAUSE_TTL_SECONDS);
       destination = `/logout/chain/${handle}`;
     }
     const frames: FrontchannelFrame[] = [];

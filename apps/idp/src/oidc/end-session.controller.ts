@@ -1,5 +1,5 @@
 import { All, BadRequestException, Body, Controller, NotFoundException, Post, Req, Res } from '@nestjs/common';
-import { randomToken, RedisService } from '@signoff/core';
+import { PendingStore } from '@signoff/core';
 import { FlowExecutor } from '@signoff/flows';
 import { LogoutOrchestrator } from '@signoff/logout';
 import { IdTokenHintVerifier, OidcClientsService, OidcSessionsService, type RegisteredClient } from '@signoff/oidc';
@@ -44,7 +44,7 @@ export class EndSessionController {
     private readonly browser: BrowserService,
     private readonly runner: LogoutRunner,
     private readonly executor: FlowExecutor,
-    private readonly redis: RedisService,
+    private readonly store: PendingStore,
     private readonly oidcSessions: OidcSessionsService,
     private readonly orchestrator: LogoutOrchestrator,
   ) {}
@@ -93,8 +93,7 @@ export class EndSessionController {
     if (!target) return res.redirect(303, next); // nothing to end: idempotent
 
     const pending: PendingLogout = { clientId: client?.clientId ?? null, idpSessionId: target.id, next };
-    const handle = randomToken(16);
-    await this.redis.client.set(this.redis.key('end-session', handle), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
+    const handle = await this.store.put('end-session', pending, PENDING_TTL_SECONDS);
     const who = client ? ` from <strong>${h(client.provider.name)}</strong>` : '';
     const csrf = this.browser.csrfToken(browserId!);
     res.type('html').send(page('Sign out?', `<p>A request${who} asks to sign <strong>${h(target.user.username)}</strong> out of Signoff and its applications.</p>
@@ -106,10 +105,8 @@ ${form('/oauth2/end_session/confirm', csrf, `<input type="hidden" name="handle" 
   async confirm(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
     const browserId = this.browser.read(req);
     this.browser.checkCsrf(browserId, body.csrf);
-    const handle = typeof body.handle === 'string' && /^[A-Za-z0-9_-]{22}$/.test(body.handle) ? body.handle : null;
-    const raw = handle ? await this.redis.client.getdel(this.redis.key('end-session', handle)) : null;
-    if (!raw) throw new BadRequestException('This sign-out request has expired. Start again from the application.');
-    const pending = JSON.parse(raw) as PendingLogout;
+    const pending = await this.store.take<PendingLogout>('end-session', body.handle);
+    if (!pending) throw new BadRequestException('This sign-out request has expired. Start again from the application.');
     if (body.answer !== 'yes') return res.redirect(303, '/');
     const target = (await this.sessions.forBrowser(browserId!)).find((session) => session.id === pending.idpSessionId);
     if (!target) return res.redirect(303, pending.next); // ended meanwhile

@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
-import { AuditService, CONFIG, type Config, LogoutOperation, randomToken, RedisService, type SamlSession } from '@signoff/core';
+import { AuditService, CONFIG, type Config, isPendingHandle, LogoutOperation, PendingStore, type SamlSession } from '@signoff/core';
 import { type FlowContext, FlowExecutor } from '@signoff/flows';
 import {
   type IncomingMessage, redirectMessage, type RegisteredSp, SamlMessageError, type SamlReply, SamlSloService, SamlSpsService, soapBodyMessage, soapFault,
@@ -40,7 +40,7 @@ export class SamlSloController {
     private readonly executor: FlowExecutor,
     private readonly runner: LogoutRunner,
     private readonly browser: BrowserService,
-    private readonly redis: RedisService,
+    private readonly store: PendingStore,
     private readonly audit: AuditService,
     private readonly db: DataSource,
     @Inject(CONFIG) private readonly config: Config,
@@ -77,9 +77,8 @@ export class SamlSloController {
   /** Where the browser comes back after the flow, the iframes and the native chain: the initiating SP's answer. */
   @Get('reply')
   async reply(@Res() res: Response, @Query('request') handle: unknown, @Query('operation') operationId: unknown): Promise<void> {
-    const raw = typeof handle === 'string' && /^[A-Za-z0-9_-]{22}$/.test(handle) ? await this.redis.client.getdel(this.redis.key('saml-slo-reply', handle)) : null;
-    if (!raw) throw new BadRequestException('This sign-out has expired. Go back to the application and start again.');
-    const pending = JSON.parse(raw) as PendingReply;
+    const pending = await this.store.take<PendingReply>('saml-slo-reply', handle);
+    if (!pending) throw new BadRequestException('This sign-out has expired. Go back to the application and start again.');
     const operation = typeof operationId === 'string' && operationId !== 'none'
       ? await this.db.getRepository(LogoutOperation).findOneBy({ id: operationId, initiatingProviderId: pending.providerId })
       : null;
@@ -123,9 +122,8 @@ export class SamlSloController {
     if (!Array.isArray(sessions)) return this.send(res, await this.slo.reply(sp, request.id, sessions, message.binding, message.relayState));
 
     const browserId = this.browser.read(req) ?? this.browser.ensure(req, res);
-    const handle = randomToken(16);
     const pending: PendingReply = { providerId: sp.providerId, inResponseTo: request.id, binding: message.binding, relayState: message.relayState };
-    await this.redis.client.set(this.redis.key('saml-slo-reply', handle), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
+    const handle = await this.store.put('saml-slo-reply', pending, PENDING_TTL_SECONDS);
     await this.runner.run(res, this.executor.flowFor(sp.provider.invalidationFlowId, true), flowContext(sp, sessions, true), `/saml/slo/reply?request=${handle}&operation={operation}`, this.browser.csrfToken(browserId));
   }
 
@@ -136,7 +134,7 @@ export class SamlSloController {
    */
   private async logoutResponse(res: Response, message: IncomingMessage): Promise<void> {
     allowFramingBy(res, "'self'");
-    const chain = message.relayState && /^[A-Za-z0-9_-]{22}$/.test(message.relayState) ? `/logout/chain/${message.relayState}` : null;
+    const chain = isPendingHandle(message.relayState) ? `/logout/chain/${message.relayState}` : null;
     try {
       const { sp, delivery } = await this.slo.recordResponse(message);
       if (chain) return res.redirect(303, chain);

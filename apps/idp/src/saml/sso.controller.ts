@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
-import { Clock, CONFIG, type Config, randomToken, RedisService } from '@signoff/core';
+import { Clock, CONFIG, type Config, PendingStore, ReplayCache } from '@signoff/core';
 import {
   type AuthnRequestInfo, type IncomingMessage, MAX_RELAY_STATE, peekIssuer, SamlMessageError, SamlSpsService, SamlSsoService, UnsafeXmlError,
   redirectMessage, validateAuthnRequest,
@@ -34,7 +34,8 @@ export class SamlSsoController {
     private readonly sso: SamlSsoService,
     private readonly sessions: IdpSessionsService,
     private readonly browser: BrowserService,
-    private readonly redis: RedisService,
+    private readonly store: PendingStore,
+    private readonly replays: ReplayCache,
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
@@ -74,9 +75,9 @@ export class SamlSsoController {
   /** Back from the login page. */
   @Get('resume')
   async resume(@Req() req: Request, @Res() res: Response, @Query('request') handle: unknown): Promise<void> {
-    const raw = typeof handle === 'string' && /^[A-Za-z0-9_-]{22}$/.test(handle) ? await this.redis.client.get(this.redis.key('saml-sso', handle)) : null;
-    if (!raw) throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
-    await this.proceed(req, res, JSON.parse(raw) as PendingSso, handle as string);
+    const pending = await this.store.peek<PendingSso>('saml-sso', handle);
+    if (!pending) throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
+    await this.proceed(req, res, pending, handle as string);
   }
 
   private async start(req: Request, res: Response, message: IncomingMessage): Promise<void> {
@@ -90,8 +91,8 @@ export class SamlSsoController {
     } catch (error) {
       throw refusal(error);
     }
-    const fresh = await this.redis.client.set(this.redis.key('saml-authn-id', info.issuer, info.id), '1', 'EX', REPLAY_TTL_SECONDS, 'NX');
-    if (fresh !== 'OK') throw new BadRequestException('The SAML request was refused: this request was already used.');
+    const fresh = await this.replays.firstUse('saml-authn-id', [info.issuer, info.id], REPLAY_TTL_SECONDS);
+    if (!fresh) throw new BadRequestException('The SAML request was refused: this request was already used.');
     await this.proceed(req, res, { providerId, request: info, createdAt: this.clock.now().getTime() }, null);
   }
 
@@ -104,11 +105,13 @@ export class SamlSsoController {
       return this.post(res, pending, await this.sso.noPassive({ id: pending.request.id, acsUrl: pending.request.acsUrl }));
     }
     if (!current || (pending.request.forceAuthn && !fresh)) {
-      const id = handle ?? randomToken(16);
-      await this.redis.client.set(this.redis.key('saml-sso', id), JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS);
+      // A request back from the login page keeps its handle (the login page's return_to names it).
+      let id = handle;
+      if (id) await this.store.save('saml-sso', id, pending, PENDING_TTL_SECONDS);
+      else id = await this.store.put('saml-sso', pending, PENDING_TTL_SECONDS);
       return res.redirect(303, `/login?return_to=${encodeURIComponent(`/saml/sso/resume?request=${id}`)}${current ? `&login_hint=${encodeURIComponent(current.user.username)}` : ''}`);
     }
-    if (handle) await this.redis.client.del(this.redis.key('saml-sso', handle));
+    if (handle) await this.store.drop('saml-sso', handle);
     const sp = await this.sps.byProviderId(pending.providerId);
     await this.sessions.touch(current);
     const { xml } = await this.sso.respond(sp, current.user, current, { id: pending.request.id, acsUrl: pending.request.acsUrl });

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { randomToken, RedisService } from '@signoff/core';
+import { PendingStore } from '@signoff/core';
 import type { AuthorizationRequest } from './authorization-request';
 
+const KIND = 'authz';
 const TTL_SECONDS = 15 * 60;
 
 /** An authorization request waiting for the user (login page, account chooser), kept in Redis for 15 minutes. */
@@ -14,20 +15,21 @@ export interface Interaction {
 
 @Injectable()
 export class InteractionsService {
-  constructor(private readonly redis: RedisService) {}
+  constructor(private readonly store: PendingStore) {}
 
-  async save(interaction: Interaction, id = randomToken(16)): Promise<string> {
-    await this.redis.client.set(this.redis.key('authz', id), JSON.stringify(interaction), 'EX', TTL_SECONDS);
+  /** Keeps the interaction (under `id` when it goes on under the handle the browser holds) and returns its handle. */
+  async save(interaction: Interaction, id?: string): Promise<string> {
+    if (id === undefined) return this.store.put(KIND, interaction, TTL_SECONDS);
+    await this.store.save(KIND, id, interaction, TTL_SECONDS);
     return id;
   }
 
-  async load(id: unknown): Promise<Interaction | null> {
-    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(id)) return null;
-    const raw = await this.redis.client.get(this.redis.key('authz', id));
-    return raw ? (JSON.parse(raw) as Interaction) : null;
+  /** Null for a malformed, unknown or expired handle (it comes from the browser). */
+  load(id: unknown): Promise<Interaction | null> {
+    return this.store.peek<Interaction>(KIND, id);
   }
 
-  async remove(id: string): Promise<void> {
-    await this.redis.client.del(this.redis.key('authz', id));
+  remove(id: string): Promise<void> {
+    return this.store.drop(KIND, id);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock, CONFIG, type Config, KeysService, LogoutDelivery, LogoutOperation, RedisService, SamlSession } from '@signoff/core';
+import { Clock, CONFIG, type Config, KeysService, LogoutDelivery, LogoutOperation, ReplayCache, SamlSession } from '@signoff/core';
 import { LogoutOperationsService } from '@signoff/logout';
 import { DataSource, In, IsNull } from 'typeorm';
 import { type IncomingMessage, peekIssuer, SamlMessageError } from '../bindings/incoming';
@@ -28,7 +28,7 @@ export class SamlSloService {
     private readonly db: DataSource,
     private readonly keys: KeysService,
     private readonly clock: Clock,
-    private readonly redis: RedisService,
+    private readonly replays: ReplayCache,
     private readonly sps: SamlSpsService,
     private readonly operations: LogoutOperationsService,
     @Inject(CONFIG) private readonly config: Config,
@@ -134,7 +134,7 @@ export class SamlSloService {
 
   /** Replay cache: each (issuer, message ID) is accepted once. */
   private async once(kind: string, issuer: string, id: string): Promise<void> {
-    const fresh = await this.redis.client.set(this.redis.key(kind, issuer, id), '1', 'EX', REPLAY_TTL_SECONDS, 'NX');
-    if (fresh !== 'OK') throw new SamlMessageError('this message was already used');
+    const fresh = await this.replays.firstUse(kind, [issuer, id], REPLAY_TTL_SECONDS);
+    if (!fresh) throw new SamlMessageError('this message was already used');
   }
 }
