@@ -6,6 +6,12 @@ const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending'];
 /** How many attempts a delivery row keeps in its log. */
 export const ATTEMPT_LOG_SIZE = 20;
 
+/** How often awaitOutcome looks again. */
+const OUTCOME_POLL_MS = 100;
+
+/** What came of an operation one waited for: its outcome, `open` when not yet complete, `gone` when it vanished meanwhile. */
+export type AwaitedOutcome = LogoutOutcome | 'open' | 'gone';
+
 export type OperationWithDeliveries = LogoutOperation & { deliveries: Array<LogoutDelivery & { provider: { slug: string; name: string } }> };
 
 /** Reading operations and closing them once every delivery has reached a final state. */
@@ -56,6 +62,22 @@ export class LogoutOperationsService {
     if (!operation) return null;
     const deliveries = await this.db.getRepository(LogoutDelivery).find({ where: { operationId: id }, relations: { provider: true }, order: { createdAt: 'ASC' } });
     return Object.assign(operation, { deliveries });
+  }
+
+  /**
+   * Waits up to `waitMs` for an operation to complete: an answer owed to the application that
+   * started a logout (a SAML LogoutResponse) goes out once the other participants had their chance.
+   * Null when there is no such operation started by `initiatingProviderId` (when given).
+   */
+  async awaitOutcome(operationId: string, waitMs: number, initiatingProviderId?: string): Promise<AwaitedOutcome | null> {
+    const deadline = Date.now() + waitMs;
+    for (let first = true; ; first = false) {
+      const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id: operationId, ...(initiatingProviderId ? { initiatingProviderId } : {}) });
+      if (!operation) return first ? null : 'gone';
+      if (operation.completedAt) return operation.outcome!;
+      if (Date.now() >= deadline) return 'open';
+      await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
+    }
   }
 
   /**

@@ -1,12 +1,11 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
-import { AuditService, CONFIG, type Config, isPendingHandle, LogoutOperation, PendingStore, type SamlSession } from '@signoff/core';
+import { AuditService, CONFIG, type Config, isPendingHandle, PendingStore, type SamlSession } from '@signoff/core';
 import { type FlowContext, FlowExecutor } from '@signoff/flows';
 import {
   type IncomingMessage, redirectMessage, type RegisteredSp, SamlMessageError, type SamlReply, SamlSloService, SamlSpsService, soapBodyMessage, soapFault,
   type SpLogoutRequest, UnsafeXmlError,
 } from '@signoff/saml';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import { BrowserService } from '../http/browser.service';
 import { formPostPage, h, page } from '../http/html';
 import { allowFramingBy } from '../http/security-headers';
@@ -42,7 +41,6 @@ export class SamlSloController {
     private readonly browser: BrowserService,
     private readonly store: PendingStore,
     private readonly audit: AuditService,
-    private readonly db: DataSource,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -79,10 +77,8 @@ export class SamlSloController {
   async reply(@Res() res: Response, @Query('request') handle: unknown, @Query('operation') operationId: unknown): Promise<void> {
     const pending = await this.store.take<PendingReply>('saml-slo-reply', handle);
     if (!pending) throw new BadRequestException('This sign-out has expired. Go back to the application and start again.');
-    const operation = typeof operationId === 'string' && operationId !== 'none'
-      ? await this.db.getRepository(LogoutOperation).findOneBy({ id: operationId, initiatingProviderId: pending.providerId })
-      : null;
-    const status = await this.slo.outcome(operation?.id ?? null, this.config.delivery.frontchannelTimeoutMs);
+    const started = typeof operationId === 'string' && operationId !== 'none' ? operationId : null;
+    const status = await this.slo.outcome(started, this.config.delivery.frontchannelTimeoutMs, pending.providerId);
     const sp = await this.sps.byProviderId(pending.providerId);
     this.send(res, await this.slo.reply(sp, pending.inResponseTo, status, pending.binding, pending.relayState));
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock, CONFIG, type Config, KeysService, LogoutDelivery, LogoutOperation, ReplayCache, SamlSession } from '@signoff/core';
+import { Clock, CONFIG, type Config, KeysService, LogoutDelivery, ReplayCache, SamlSession } from '@signoff/core';
 import { LogoutOperationsService } from '@signoff/logout';
 import { DataSource, In, IsNull } from 'typeorm';
 import { type IncomingMessage, peekIssuer, SamlMessageError } from '../bindings/incoming';
@@ -15,7 +15,6 @@ import { type LogoutStatus, logoutResponseXml, STATUS, validateLogoutResponse } 
 export type SamlReply = { binding: 'redirect'; url: string } | { binding: 'post'; url: string; fields: Record<string, string> };
 
 const REPLAY_TTL_SECONDS = 10 * 60;
-const POLL_MS = 100;
 
 /**
  * Single Logout started by an SP (profiles §4.4): accept its LogoutRequest, find the sessions it
@@ -64,19 +63,15 @@ export class SamlSloService {
   /**
    * What to tell the SP that started the logout: Success once every other participant confirmed;
    * Success with PartialLogout when one failed, or had not confirmed within `waitMs` (back-channel
-   * deliveries still retrying).
+   * deliveries still retrying). No operation (none was started, or not by this SP): Success.
    */
-  async outcome(operationId: string | null, waitMs: number): Promise<LogoutStatus> {
-    if (!operationId) return { code: STATUS.success };
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id: operationId });
-      if (!operation) return { code: STATUS.responder, message: 'the logout operation is gone' };
-      if (operation.completedAt) {
-        return operation.outcome === 'complete' ? { code: STATUS.success } : { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications did not confirm the logout' };
-      }
-      if (Date.now() >= deadline) return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications have not confirmed the logout yet' };
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  async outcome(operationId: string | null, waitMs: number, initiatingProviderId?: string): Promise<LogoutStatus> {
+    const outcome = operationId ? await this.operations.awaitOutcome(operationId, waitMs, initiatingProviderId) : null;
+    switch (outcome) {
+      case null: case 'complete': return { code: STATUS.success };
+      case 'gone': return { code: STATUS.responder, message: 'the logout operation is gone' };
+      case 'open': return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications have not confirmed the logout yet' };
+      default: return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications did not confirm the logout' };
     }
   }
 
