@@ -1,3 +1,4 @@
+import { webOrigin } from '@signoff/core';
 import { createHash, randomBytes } from 'node:crypto';
 
 /**
@@ -20,22 +21,6 @@ export function sessionState(clientId: string, origin: string, state: string, sa
 export function sessionStateMatches(value: string, clientId: string, origin: string, state: string): boolean {
   const match = /^[0-9a-f]{64}\.([0-9a-f]{1,64})$/.exec(value);
   return Boolean(match) && sessionState(clientId, origin, state, match![1]) === value;
-}
-
-/**
- * The web origin (scheme://host[:port]) of an http(s) URI, or null. A private-use scheme
- * (`com.example.app:/cb`) and every opaque origin serialise as the string "null" (HTML §7.5, origin
- * serialisation), which any sandboxed iframe or data: page also has: it identifies nobody, so it is
- * never an origin session state is computed for or answered to (Session Management 1.0 §3.1, §4.1).
- */
-export function webOrigin(uri: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return null;
-  }
-  return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : null;
 }
 
 /** session_state for an authorization response to `redirectUri`; null when it has no web origin, so no check_session iframe could ever verify it. */

@@ -2,6 +2,7 @@ import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config, COOKIE_SECRET, randomToken, safeEqual } from '@signoff/core';
 import type { Request, Response } from 'express';
 import { createHmac } from 'node:crypto';
+import { formPostPage } from './html';
 
 /**
  * The browser cookie: a random browser id with an HMAC, HttpOnly, SameSite=Lax, and Secure with the
@@ -56,6 +57,20 @@ export class BrowserService {
     if (typeof token !== 'string' || !safeEqual(token, this.csrfToken(browserId))) {
       throw new ForbiddenException('The form had expired or did not come from Signoff. Reload the page and try again.');
     }
+  }
+
+  /**
+   * A cross-site POST does not carry our SameSite=Lax cookie, so a signed-in browser would look
+   * signed out (and a new cookie would drop its other accounts). Such a POST to `path` is answered
+   * with a page that posts the same `fields` once more from our own origin, which carries the cookie
+   * (`relayed=1` marks the second one). True when it was relayed: the caller stops there.
+   */
+  relayCrossSitePost(req: Request, res: Response, path: string, fields: readonly string[]): boolean {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (req.method !== 'POST' || this.read(req) || body.relayed === '1') return false;
+    const kept = Object.fromEntries(fields.filter((name) => typeof body[name] === 'string').map((name) => [name, body[name] as string]));
+    res.type('html').send(formPostPage(path, { ...kept, relayed: '1' }));
+    return true;
   }
 
   private mac(purpose: string, value: string): string {

@@ -1,3 +1,4 @@
+import { webOrigin } from '@signoff/core';
 import type { FrontchannelStep } from '@signoff/logout';
 import type { Response } from 'express';
 import { h, page } from '../http/html';
@@ -37,7 +38,7 @@ ${iframes}
  * frames): the page cannot be made to frame anything else.
  */
 export function sendLogoutPage(res: Response, frames: FrontchannelFrame[], next: string, timeoutMs: number): void {
-  allowFramesOf(res, frames.map((frame) => webOriginOf(frame.url)).filter((origin): origin is string => origin !== null));
+  allowFramesOf(res, frames.map((frame) => webOrigin(frame.url)).filter((origin): origin is string => origin !== null));
   res.type('html').send(logoutPage(frames, next, timeoutMs));
 }
 
@@ -112,15 +113,6 @@ export const CHAIN_STEP_SCRIPT = `(function () {
 })();
 `;
 
-/** The http(s) origin of a frame's URL, for frame-src; null for anything else (which then cannot load). */
-function webOriginOf(url: string): string | null {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : null;
-  } catch {
-    return null;
-  }
-}
 
 /** The application has not answered its step of the native chain (yet). */
 export function chainWaitingPage(appName: string, skipUrl: string, retryUrl: string, remainingMs: number): string {

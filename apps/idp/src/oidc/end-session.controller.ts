@@ -6,7 +6,7 @@ import { IdTokenHintVerifier, OidcClientsService, OidcSessionsService, type Regi
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { form, formPostPage, h, page } from '../http/html';
+import { form, h, page } from '../http/html';
 import { LogoutRunner } from '../logout/logout-runner.service';
 
 /** A validated end_session request waiting for the user's confirmation. */
@@ -53,12 +53,7 @@ export class EndSessionController {
   async endSession(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'POST') throw new NotFoundException();
     const params = (req.method === 'POST' ? req.body ?? {} : req.query) as Record<string, unknown>;
-    // A cross-site POST does not carry our SameSite=Lax cookie, so this browser would look signed
-    // out: post the same fields once more from our own page, which carries it (as /saml/slo does).
-    if (req.method === 'POST' && !this.browser.read(req) && params.relayed !== '1') {
-      const fields = Object.fromEntries(END_SESSION_PARAMS.filter((name) => typeof params[name] === 'string').map((name) => [name, params[name] as string]));
-      return void res.type('html').send(formPostPage('/oauth2/end_session', { ...fields, relayed: '1' }));
-    }
+    if (this.browser.relayCrossSitePost(req, res, '/oauth2/end_session', END_SESSION_PARAMS)) return;
     const text = (name: string) => {
       const value = params[name];
       if (value !== undefined && typeof value !== 'string') throw new BadRequestException(`${name} must be given once.`);

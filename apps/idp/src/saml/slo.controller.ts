@@ -59,12 +59,8 @@ export class SamlSloController {
   @Post()
   @HttpCode(200)
   async postBinding(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
-    // A cross-site POST does not carry our SameSite=Lax cookie: post the same fields once more from
-    // our own page, which does, rather than lose (or overwrite) the browser's other accounts.
-    if (body.SAMLRequest !== undefined && !this.browser.read(req) && body.relayed !== '1') {
-      const fields = Object.fromEntries(['SAMLRequest', 'RelayState'].filter((name) => typeof body[name] === 'string').map((name) => [name, body[name] as string]));
-      return void res.type('html').send(formPostPage('/saml/slo', { ...fields, relayed: '1' }));
-    }
+    // An SP's LogoutRequest needs the browser's accounts; its LogoutResponse settles a delivery without them.
+    if (body.SAMLRequest !== undefined && this.browser.relayCrossSitePost(req, res, '/saml/slo', ['SAMLRequest', 'RelayState'])) return;
     const isResponse = body.SAMLResponse !== undefined;
     await this.receive(req, res, isResponse, {
       binding: 'post', message: singleField(body[isResponse ? 'SAMLResponse' : 'SAMLRequest'], isResponse ? 'SAMLResponse' : 'SAMLRequest', true)!,
