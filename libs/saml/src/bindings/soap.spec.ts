@@ -4,7 +4,7 @@ import { certificateBody } from '../metadata/idp-metadata';
 import { NS } from '../xml/namespaces';
 import { UnsafeXmlError } from '../xml/safe-xml';
 import { signElement, verifyEnveloped } from '../xml/signatures';
-import { soapBodyMessage } from './soap';
+import { soapBodyElement, soapBodyMessage, soapEnvelope, soapFault } from './soap';
 
 const SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';
 
@@ -30,5 +30,24 @@ describe('soapBodyMessage', () => {
     ['a DOCTYPE', `<!DOCTYPE s [<!ENTITY e "e">]><s:Envelope xmlns:s="${SOAP}"><s:Body><a>&e;</a></s:Body></s:Envelope>`],
   ])('refuses %s', (_name, xml) => {
     expect(() => soapBodyMessage(xml)).toThrow(UnsafeXmlError);
+  });
+});
+
+describe('soapEnvelope', () => {
+  it('carries the message byte for byte, so its signature still verifies', () => {
+    const message = `<samlp:LogoutResponse xmlns:samlp="${NS.samlp}" ID="_m1">\n  <samlp:Status/>\n</samlp:LogoutResponse>`;
+    const envelope = soapEnvelope(message);
+    expect(envelope).toContain(`\n${message}\n`);
+    expect(soapBodyMessage(envelope)).toBe(message);
+  });
+});
+
+describe('soapFault', () => {
+  it('is a SOAP 1.1 Client fault whose faultstring reads back as given', () => {
+    const fault = soapBodyElement(soapFault('bad <request> & "more"'));
+    expect(fault.namespaceURI).toBe(SOAP);
+    expect(fault.localName).toBe('Fault');
+    expect(fault.getElementsByTagName('faultcode')[0].firstChild!.nodeValue).toBe('soap:Client');
+    expect(fault.getElementsByTagName('faultstring')[0].firstChild!.nodeValue).toBe('bad <request> & "more"');
   });
 });

@@ -1,17 +1,20 @@
 import { XMLSerializer } from '@xmldom/xmldom';
+import { el, raw, toXml, type XmlNode } from '../xml/build';
 import { children, parseXml, UnsafeXmlError } from '../xml/safe-xml';
 
 // SAML SOAP binding (bindings §3.2): SOAP 1.1, one SAML message in the Body.
 const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 
+const envelope = (message: XmlNode) => toXml(el('soap:Envelope', { 'xmlns:soap': SOAP_ENV }, [el('soap:Body', {}, [message])]));
+
+/** The message (XML text, often signed) in a SOAP envelope, byte for byte as given. */
 export function soapEnvelope(xml: string): string {
-  return `<soap:Envelope xmlns:soap="${SOAP_ENV}"><soap:Body>${xml}</soap:Body></soap:Envelope>`;
+  return envelope(raw(xml));
 }
 
 /** A SOAP fault: the answer to a request that cannot be read or trusted (bindings §3.2.3.3). */
 export function soapFault(reason: string): string {
-  const text = reason.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  return soapEnvelope(`<soap:Fault><faultcode>soap:Client</faultcode><faultstring>${text}</faultstring></soap:Fault>`);
+  return envelope(el('soap:Fault', {}, [el('faultcode', {}, ['soap:Client']), el('faultstring', {}, [reason])]));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { SamlServiceProvider } from '@signoff/core';
 import { authenticatedDocument, checkEnvelope, type IncomingMessage, SamlMessageError } from '../bindings/incoming';
-import { samlId } from '../sso/response';
+import { el, instant, messageAttributes, samlId, toXml } from '../xml/build';
 import { NS } from '../xml/namespaces';
 import { children, textOf } from '../xml/safe-xml';
 
@@ -18,20 +18,28 @@ export interface LogoutRequestInput {
 
 const REASONS = { user: 'urn:oasis:names:tc:SAML:2.0:logout:user', admin: 'urn:oasis:names:tc:SAML:2.0:logout:admin', 'global-timeout': 'urn:oasis:names:tc:SAML:2.0:logout:global-timeout' };
 const LIFETIME_MS = 5 * 60_000;
-const x = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-export const instant = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Still exported from here for the library's callers; the one definition is in xml/build. */
+export { instant };
 
 /** A LogoutRequest (SAML core §3.7.1) with the NameID exactly as it was issued, and every SessionIndex. */
 export function logoutRequestXml(input: LogoutRequestInput): { id: string; xml: string } {
   const id = samlId();
-  const qualifiers = `${input.nameQualifier ? ` NameQualifier="${x(input.nameQualifier)}"` : ''}${input.spNameQualifier ? ` SPNameQualifier="${x(input.spNameQualifier)}"` : ''}`;
-  const xml = `<samlp:LogoutRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${id}" Version="2.0" IssueInstant="${instant(input.now)}"`
-    + ` Destination="${x(input.destination)}" NotOnOrAfter="${instant(new Date(input.now.getTime() + LIFETIME_MS))}" Reason="${REASONS[input.reason]}">`
-    + `<saml:Issuer>${x(input.idpEntityId)}</saml:Issuer>`
-    + `<saml:NameID Format="${x(input.nameIdFormat)}"${qualifiers}>${x(input.nameId)}</saml:NameID>`
-    + input.sessionIndexes.map((index) => `<samlp:SessionIndex>${x(index)}</samlp:SessionIndex>`).join('')
-    + '</samlp:LogoutRequest>';
-  return { id, xml };
+  const request = el('samlp:LogoutRequest', {
+    ...messageAttributes(id, input.now),
+    Destination: input.destination,
+    NotOnOrAfter: instant(new Date(input.now.getTime() + LIFETIME_MS)),
+    Reason: REASONS[input.reason],
+  }, [
+    el('saml:Issuer', {}, [input.idpEntityId]),
+    el('saml:NameID', {
+      Format: input.nameIdFormat,
+      NameQualifier: input.nameQualifier || null,
+      SPNameQualifier: input.spNameQualifier || null,
+    }, [input.nameId]),
+    ...input.sessionIndexes.map((index) => el('samlp:SessionIndex', {}, [index])),
+  ]);
+  return { id, xml: toXml(request) };
 }
 
 /** What an SP's LogoutRequest asks, once its signature, Destination and IssueInstant are checked. */

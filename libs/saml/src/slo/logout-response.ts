@@ -1,10 +1,10 @@
 import type { SamlServiceProvider } from '@signoff/core';
 import { authenticatedDocument, checkEnvelope, type IncomingMessage, SamlMessageError } from '../bindings/incoming';
-import { samlId } from '../sso/response';
+import { el, messageAttributes, samlId, toXml } from '../xml/build';
 import { NS } from '../xml/namespaces';
 import { children } from '../xml/safe-xml';
 import { soapBodyElement } from '../bindings/soap';
-import { instant, logoutSignatureRequired } from './logout-request';
+import { logoutSignatureRequired } from './logout-request';
 
 export const STATUS = {
   success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
@@ -22,19 +22,22 @@ export interface LogoutStatus {
   message?: string;
 }
 
-const x = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 /** A LogoutResponse (core §3.7.2): Destination for the front-channel bindings only, InResponseTo, and a nested status. */
 export function logoutResponseXml(input: { idpEntityId: string; destination: string | null; inResponseTo: string; status: LogoutStatus; now: Date }): { id: string; xml: string } {
   const id = samlId();
-  const detail = input.status.detail ? `<samlp:StatusCode Value="${x(input.status.detail)}"/>` : '';
-  const message = input.status.message ? `<samlp:StatusMessage>${x(input.status.message)}</samlp:StatusMessage>` : '';
-  const xml = `<samlp:LogoutResponse xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${id}" Version="2.0" IssueInstant="${instant(input.now)}"`
-    + `${input.destination ? ` Destination="${x(input.destination)}"` : ''} InResponseTo="${x(input.inResponseTo)}">`
-    + `<saml:Issuer>${x(input.idpEntityId)}</saml:Issuer>`
-    + `<samlp:Status><samlp:StatusCode Value="${x(input.status.code)}">${detail}</samlp:StatusCode>${message}</samlp:Status>`
-    + '</samlp:LogoutResponse>';
-  return { id, xml };
+  const { code, detail, message } = input.status;
+  const response = el('samlp:LogoutResponse', {
+    ...messageAttributes(id, input.now),
+    Destination: input.destination || null,
+    InResponseTo: input.inResponseTo,
+  }, [
+    el('saml:Issuer', {}, [input.idpEntityId]),
+    el('samlp:Status', {}, [
+      el('samlp:StatusCode', { Value: code }, [detail ? el('samlp:StatusCode', { Value: detail }) : null]),
+      message ? el('samlp:StatusMessage', {}, [message]) : null,
+    ]),
+  ]);
+  return { id, xml: toXml(response) };
 }
 
 export interface SpLogoutResponse {

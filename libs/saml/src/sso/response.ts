@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
+import { el, instant, messageAttributes, samlId, toXml, type XmlElement } from '../xml/build';
 import { NS } from '../xml/namespaces';
 import { signElement } from '../xml/signatures';
 
@@ -21,11 +21,18 @@ export interface AssertionInput {
 
 const ASSERTION_LIFETIME_MS = 5 * 60_000;
 const SKEW_MS = 60_000;
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+const PASSWORD_PROTECTED_TRANSPORT = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
+const BASIC_NAME_FORMAT = 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic';
+const XS_STRING = {
+  'xmlns:xs': 'http://www.w3.org/2001/XMLSchema',
+  'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+  'xsi:type': 'xs:string',
+};
 
-const x = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const instant = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-/** SAML IDs are xs:ID: they must not start with a digit. */
-export const samlId = () => `_${randomBytes(20).toString('hex')}`;
+/** Still exported from here for the library's callers; the one definition is in xml/build. */
+export { samlId };
 
 /**
  * A Response with one bearer Assertion (SAML profiles §4.1.4.2): Issuer, NameID, SubjectConfirmation
@@ -36,26 +43,51 @@ export const samlId = () => `_${randomBytes(20).toString('hex')}`;
 export function buildResponse(input: AssertionInput): { xml: string; responseId: string; assertionId: string } {
   const responseId = samlId();
   const assertionId = samlId();
-  const now = instant(input.now);
-  const expires = instant(new Date(input.now.getTime() + ASSERTION_LIFETIME_MS));
-  const inResponseTo = input.inResponseTo ? ` InResponseTo="${x(input.inResponseTo)}"` : '';
-  const attributes = Object.entries(input.attributes).filter(([, values]) => values.length).map(([name, values]) =>
-    `<saml:Attribute Name="${x(name)}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">${values.map((value) => `<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${x(value)}</saml:AttributeValue>`).join('')}</saml:Attribute>`).join('');
-  const assertion = `<saml:Assertion xmlns:saml="${NS.saml}" ID="${assertionId}" Version="2.0" IssueInstant="${now}">`
-    + `<saml:Issuer>${x(input.idpEntityId)}</saml:Issuer>`
-    + `<saml:Subject><saml:NameID Format="${x(input.nameIdFormat)}" NameQualifier="${x(input.idpEntityId)}" SPNameQualifier="${x(input.spEntityId)}">${x(input.nameId)}</saml:NameID>`
-    + `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="${expires}" Recipient="${x(input.acsUrl)}"${inResponseTo}/></saml:SubjectConfirmation></saml:Subject>`
-    + `<saml:Conditions NotBefore="${instant(new Date(input.now.getTime() - SKEW_MS))}" NotOnOrAfter="${expires}"><saml:AudienceRestriction><saml:Audience>${x(input.spEntityId)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>`
-    + `<saml:AuthnStatement AuthnInstant="${instant(input.authnInstant)}" SessionIndex="${x(input.sessionIndex)}" SessionNotOnOrAfter="${instant(input.sessionNotOnOrAfter)}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
-    + (attributes ? `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` : '')
-    + '</saml:Assertion>';
-  const response = `<samlp:Response xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${responseId}" Version="2.0" IssueInstant="${now}" Destination="${x(input.acsUrl)}"${inResponseTo}>`
-    + `<saml:Issuer>${x(input.idpEntityId)}</saml:Issuer>`
-    + '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>'
-    + assertion
-    + '</samlp:Response>';
-  const signedAssertion = signElement(response, assertionId, input.key, input.certificateBody);
+  const response = el('samlp:Response', {
+    ...messageAttributes(responseId, input.now),
+    Destination: input.acsUrl,
+    InResponseTo: input.inResponseTo || null,
+  }, [
+    el('saml:Issuer', {}, [input.idpEntityId]),
+    el('samlp:Status', {}, [el('samlp:StatusCode', { Value: SUCCESS })]),
+    assertion(input, assertionId),
+  ]);
+  const signedAssertion = signElement(toXml(response), assertionId, input.key, input.certificateBody);
   return { xml: signElement(signedAssertion, responseId, input.key, input.certificateBody), responseId, assertionId };
+}
+
+/** The bearer Assertion of buildResponse, unsigned. */
+function assertion(input: AssertionInput, id: string): XmlElement {
+  const at = (offsetMs: number) => instant(new Date(input.now.getTime() + offsetMs));
+  const expires = at(ASSERTION_LIFETIME_MS);
+  return el('saml:Assertion', { 'xmlns:saml': NS.saml, ID: id, Version: '2.0', IssueInstant: at(0) }, [
+    el('saml:Issuer', {}, [input.idpEntityId]),
+    el('saml:Subject', {}, [
+      el('saml:NameID', { Format: input.nameIdFormat, NameQualifier: input.idpEntityId, SPNameQualifier: input.spEntityId }, [input.nameId]),
+      el('saml:SubjectConfirmation', { Method: BEARER }, [
+        el('saml:SubjectConfirmationData', { NotOnOrAfter: expires, Recipient: input.acsUrl, InResponseTo: input.inResponseTo || null }),
+      ]),
+    ]),
+    el('saml:Conditions', { NotBefore: at(-SKEW_MS), NotOnOrAfter: expires }, [
+      el('saml:AudienceRestriction', {}, [el('saml:Audience', {}, [input.spEntityId])]),
+    ]),
+    el('saml:AuthnStatement', {
+      AuthnInstant: instant(input.authnInstant),
+      SessionIndex: input.sessionIndex,
+      SessionNotOnOrAfter: instant(input.sessionNotOnOrAfter),
+    }, [
+      el('saml:AuthnContext', {}, [el('saml:AuthnContextClassRef', {}, [PASSWORD_PROTECTED_TRANSPORT])]),
+    ]),
+    attributeStatement(input.attributes),
+  ]);
+}
+
+/** One Attribute per name with values, each value an xs:string; none at all when no name has a value. */
+function attributeStatement(attributes: Record<string, string[]>): XmlElement | null {
+  const filled = Object.entries(attributes).filter(([, values]) => values.length);
+  if (!filled.length) return null;
+  return el('saml:AttributeStatement', {}, filled.map(([name, values]) => el('saml:Attribute', { Name: name, NameFormat: BASIC_NAME_FORMAT },
+    values.map((value) => el('saml:AttributeValue', XS_STRING, [value])))));
 }
 
 /**
@@ -64,9 +96,9 @@ export function buildResponse(input: AssertionInput): { xml: string; responseId:
  */
 export function buildStatusResponse(input: { idpEntityId: string; acsUrl: string; inResponseTo: string; status: string; detail: string; now: Date; key: KeyObject; certificateBody: string }): string {
   const id = samlId();
-  const response = `<samlp:Response xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${id}" Version="2.0" IssueInstant="${instant(input.now)}" Destination="${x(input.acsUrl)}" InResponseTo="${x(input.inResponseTo)}">`
-    + `<saml:Issuer>${x(input.idpEntityId)}</saml:Issuer>`
-    + `<samlp:Status><samlp:StatusCode Value="${x(input.status)}"><samlp:StatusCode Value="${x(input.detail)}"/></samlp:StatusCode></samlp:Status>`
-    + '</samlp:Response>';
-  return signElement(response, id, input.key, input.certificateBody);
+  const response = el('samlp:Response', { ...messageAttributes(id, input.now), Destination: input.acsUrl, InResponseTo: input.inResponseTo }, [
+    el('saml:Issuer', {}, [input.idpEntityId]),
+    el('samlp:Status', {}, [el('samlp:StatusCode', { Value: input.status }, [el('samlp:StatusCode', { Value: input.detail })])]),
+  ]);
+  return signElement(toXml(response), id, input.key, input.certificateBody);
 }

@@ -1,6 +1,7 @@
 import { createVerify, type KeyObject, X509Certificate } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import type { RedirectQuery } from '../bindings/redirect';
+import { escapeXml } from './build';
 import { NS } from './namespaces';
 import { children, parseXml, UnsafeXmlError } from './safe-xml';
 
@@ -24,7 +25,7 @@ export function signElement(xml: string, elementId: string, key: KeyObject, cert
     privateKey: key as never,
     signatureAlgorithm: RSA_SHA256,
     canonicalizationAlgorithm: EXC_C14N,
-    getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${certificateBody}</ds:X509Certificate></ds:X509Data>`,
+    getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${escapeXml(certificateBody)}</ds:X509Certificate></ds:X509Data>`,
   });
   signer.addReference({ xpath: `//*[@ID='${elementId}']`, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
   signer.computeSignature(xml, {
