@@ -1,6 +1,36 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_APPS = { group: ['**/apps/**'], message: 'libs never import apps (DESIGN.md)' };
+const NO_IDP = { group: ['**/idp/src/**', '**/apps/idp/**'], message: 'no app imports another app: compose libs instead (DESIGN.md)' };
+const NO_WORKER_APP = { group: ['**/apps/worker/**'], message: 'no app imports another app: compose libs instead (DESIGN.md)' };
+const NO_LIB_INTERNALS = { group: ['**/libs/*/src/**', '@signoff/*/src/**'], message: 'import a lib by its name (@signoff/x), not its files' };
+const NO_SAML = { group: ['@signoff/saml', '**/libs/saml/**'], message: 'libs/oidc and libs/saml never import each other' };
+const NO_OIDC = { group: ['@signoff/oidc', '**/libs/oidc/**'], message: 'libs/oidc and libs/saml never import each other' };
+/** Only libs/logout reads or writes the logout books (its entities live in libs/core with the schema). */
+const LOGOUT_BOOKS = { name: '@signoff/core', importNames: ['LogoutDelivery', 'LogoutOperation'], message: 'only libs/logout touches LogoutDelivery/LogoutOperation: use its services' };
+/** Protocol libraries plug into the engine through LogoutProtocol and the journey, not its internals. */
+const LOGOUT_INTERNALS = {
+  name: '@signoff/logout',
+  importNames: ['LogoutOperationsService', 'BackchannelDeliverer', 'OutboxRelay', 'FlowExecutor', 'LogoutOrchestrator'],
+  message: 'protocol libraries use the LogoutProtocol interface and LogoutJourney, not the engine\'s internals',
+};
+
+function restrict(files, patterns, paths = []) {
+  return { files, rules: { 'no-restricted-imports': ['error', { patterns, paths }] } };
+}
+
+function walls() {
+  return [
+    restrict(['apps/idp/**/*.ts'], [NO_WORKER_APP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
+    restrict(['apps/worker/**/*.ts'], [NO_IDP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
+    restrict(['libs/**/*.ts'], [NO_APPS], [LOGOUT_BOOKS]),
+    restrict(['libs/core/**/*.ts', 'libs/logout/**/*.ts'], [NO_APPS]),
+    restrict(['libs/oidc/**/*.ts'], [NO_APPS, NO_SAML], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
+    restrict(['libs/saml/**/*.ts'], [NO_APPS, NO_OIDC], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
+  ];
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', '.ci/tmp/'] },
   js.configs.recommended,
@@ -12,18 +42,9 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'off',
     },
   },
-  {
-    files: ['libs/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/apps/**'], message: 'libs never import apps (DESIGN.md)' }] }] },
-  },
-  {
-    files: ['apps/idp/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/worker/src/**', '**/apps/worker/**'], message: 'no app imports another app: compose libs instead (DESIGN.md)' }] }] },
-  },
-  {
-    files: ['apps/worker/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/idp/src/**', '**/apps/idp/**'], message: 'no app imports another app: compose libs instead (DESIGN.md)' }] }] },
-  },
+  // The walls of the house (docs/architecture.md). Flat config replaces a rule per file rather than
+  // merging it, so each area's restricted imports are composed in one place: walls(...).
+  ...walls(),
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { sourceType: 'module' } },
   { files: ['jest.config.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
 );

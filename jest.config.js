@@ -13,7 +13,7 @@ const base = {
     '^.+\\.m?js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2023' }, module: { type: 'commonjs' } }],
   },
   transformIgnorePatterns: [`/node_modules/(?!.*/node_modules/)(?!(${ESM.join('|')})/)`],
-  moduleNameMapper: { '^@signoff/(core|sessions|oidc|saml|logout|flows|dispatch|worker)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: { '^@signoff/(core|sessions|oidc|saml|logout|flows|dispatch|worker|providers)$': '<rootDir>/libs/$1/src' },
 };
 
 module.exports = {

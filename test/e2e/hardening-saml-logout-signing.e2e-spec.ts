@@ -1,10 +1,8 @@
 import { LogoutDelivery, LogoutOperation, SamlServiceProvider, SamlSession, SYSTEM, UsersService } from '@signoff/core';
 import { logoutSignatureRequired, SamlSpsService } from '@signoff/saml';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import request, { type Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
@@ -12,6 +10,7 @@ import { runCli } from '../../apps/idp/src/cli';
 import { MIGRATIONS } from '../../libs/core/src/migrations';
 import { Browser } from '../support/browser';
 import { type AttackSp, type Issued, registerAttackSp, signInAt } from '../support/saml-attack';
+import { logoutRequestXml, logoutResponseXml, postField, redirectQuery, soapEnvelope, STATUS } from '../support/saml-test-sp';
 import { startApp, type TestApp } from '../support/test-app';
 
 // Issue 8, item 2: an SP's LogoutRequest must be signed whenever the SP has a signing certificate,
@@ -45,20 +44,18 @@ afterAll(() => t?.close());
 
 /** An unsigned LogoutRequest from `sp` for `who`; with no SessionIndex it names every session of that NameID. */
 function unsignedRequest(sp: AttackSp, who: Issued, destination: string): string {
-  return `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_${randomBytes(16).toString('hex')}"`
-    + ` Version="2.0" IssueInstant="${t.clock.now().toISOString()}" Destination="${destination}">`
-    + `<saml:Issuer>${sp.entityId}</saml:Issuer><saml:NameID Format="${who.profile.nameIDFormat}">${who.profile.nameID}</saml:NameID></samlp:LogoutRequest>`;
+  return logoutRequestXml({ issueInstant: t.clock.now().toISOString(), destination, issuer: sp.entityId, nameId: who.profile.nameID, format: who.profile.nameIDFormat });
 }
 
 const send = {
   redirect: (sp: AttackSp, who: Issued, browser?: Browser) => {
-    const query = `SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(unsignedRequest(sp, who, `${t.url}/saml/slo`))).toString('base64'))}`;
+    const query = redirectQuery(unsignedRequest(sp, who, `${t.url}/saml/slo`), null);
     return browser ? browser.get(`/saml/slo?${query}`) : request(t.url).get(`/saml/slo?${query}`).set('Accept', 'text/html');
   },
   post: (sp: AttackSp, who: Issued) => request(t.url).post('/saml/slo').type('form').set('Accept', 'text/html')
-    .send({ SAMLRequest: Buffer.from(unsignedRequest(sp, who, `${t.url}/saml/slo`)).toString('base64'), relayed: '1' }),
+    .send({ SAMLRequest: postField(unsignedRequest(sp, who, `${t.url}/saml/slo`)), relayed: '1' }),
   soap: (sp: AttackSp, who: Issued) => request(t.url).post('/saml/slo/soap').set('Content-Type', 'text/xml')
-    .send(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${unsignedRequest(sp, who, `${t.url}/saml/slo/soap`)}</soap:Body></soap:Envelope>`),
+    .send(soapEnvelope(unsignedRequest(sp, who, `${t.url}/saml/slo/soap`))),
 };
 type Binding = keyof typeof send;
 const BINDINGS: Binding[] = ['redirect', 'post', 'soap'];
@@ -184,10 +181,10 @@ describe('LogoutResponses settle deliveries only when signed (profiles §4.4.4.2
     const requestId = delivery.messageId!;
 
     // What anyone who saw the iframe's LogoutRequest ID could forge: an unsigned Success for it.
-    const forged = `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_${randomBytes(16).toString('hex')}"`
-      + ` Version="2.0" IssueInstant="${t.clock.now().toISOString()}" Destination="${t.url}/saml/slo" InResponseTo="${requestId}">`
-      + `<saml:Issuer>${pinned.entityId}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>`;
-    const refused = await request(t.url).get(`/saml/slo?SAMLResponse=${encodeURIComponent(deflateRawSync(Buffer.from(forged)).toString('base64'))}`).set('Accept', 'text/html');
+    const forged = logoutResponseXml({
+      issueInstant: t.clock.now().toISOString(), destination: `${t.url}/saml/slo`, inResponseTo: requestId, issuer: pinned.entityId, status: STATUS.success,
+    });
+    const refused = await request(t.url).get(`/saml/slo?${redirectQuery(forged, null, { field: 'SAMLResponse' })}`).set('Accept', 'text/html');
     expect(refused.status).toBe(400);
     expect(refused.text).toContain('not signed');
     expect((await db.getRepository(LogoutDelivery).findOneByOrFail({ id: delivery.id })).status).not.toBe('succeeded');

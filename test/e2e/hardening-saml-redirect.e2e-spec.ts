@@ -1,10 +1,9 @@
 import { LogoutOperation, SamlSession, SYSTEM, UsersService } from '@signoff/core';
-import { randomBytes } from 'node:crypto';
-import { deflateRawSync } from 'node:zlib';
 import request, { type Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
 import { type AttackSp, type Issued, registerAttackSp, signInAt } from '../support/saml-attack';
+import { logoutRequestXml, toRedirect } from '../support/saml-test-sp';
 import { startApp, type TestApp } from '../support/test-app';
 
 // Issue 8, item 1: an HTTP-Redirect message must be verified and processed from ONE reading of the raw
@@ -42,10 +41,9 @@ async function signedLogoutQuery(relayState = 'r'): Promise<string> {
 
 /** An unsigned LogoutRequest for alice (no SessionIndex: every session of her NameID), deflated for the Redirect binding. */
 function forgedForAlice(): string {
-  const xml = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_${randomBytes(16).toString('hex')}"`
-    + ` Version="2.0" IssueInstant="${t.clock.now().toISOString()}" Destination="${t.url}/saml/slo">`
-    + `<saml:Issuer>${sp.entityId}</saml:Issuer><saml:NameID Format="${alice.profile.nameIDFormat}">${alice.profile.nameID}</saml:NameID></samlp:LogoutRequest>`;
-  return encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'));
+  return toRedirect(logoutRequestXml({
+    issueInstant: t.clock.now().toISOString(), destination: `${t.url}/saml/slo`, issuer: sp.entityId, nameId: alice.profile.nameID, format: alice.profile.nameIDFormat,
+  }));
 }
 
 const padding = (count: number) => Array.from({ length: count }, (_, i) => `f${i}=`).join('&');

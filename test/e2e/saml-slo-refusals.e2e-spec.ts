@@ -1,40 +1,26 @@
-import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { DOMParser } from '@xmldom/xmldom';
-import { LogoutOperation, SamlSession, SigningKey, SYSTEM, UsersService } from '@signoff/core';
-import { parseSpMetadata, SamlSpsService } from '@signoff/saml';
-import { createSign, createVerify, randomBytes } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { LogoutOperation, SamlSession, SYSTEM, UsersService } from '@signoff/core';
+import { createVerify } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import request, { type Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { SignedXml } from 'xml-crypto';
 import { Browser } from '../support/browser';
 import { samlSignIn } from '../support/saml';
-import { spKeys } from '../support/sp-keys';
+import { type AttackSp as Sp, registerAttackSp } from '../support/saml-attack';
+import {
+  ALG, fromRedirect, idpCertificate, type LogoutRequestFields, logoutRequestXml, newId, NODE_HASH, NS, postField, redirectQuery as kitRedirectQuery,
+  signatureOf, signEnveloped as kitSignEnveloped, soapEnvelope, spKeys, STATUS,
+} from '../support/saml-test-sp';
 import { startApp, type TestApp } from '../support/test-app';
 
 // Bad input to the SAML Single Logout endpoints (Redirect, POST, SOAP). Every LogoutRequest here is built
-// and signed by this file, independently of the app's own builders. Each case must be refused (an error
-// page or SOAP fault, never a SAMLResponse) or answered with a LogoutResponse error status, and must
-// leave alice signed in with her SAML session alive. A positive control at the end proves the same
-// builder's valid request is accepted, so the refusals cannot pass vacuously.
+// and signed by the test-SP kit (support/saml-test-sp.ts), independently of the app's own builders.
+// Each case must be refused (an error page or SOAP fault, never a SAMLResponse) or answered with a
+// LogoutResponse error status, and must leave alice signed in with her SAML session alive. A positive
+// control at the end proves the same builder's valid request is accepted, so the refusals cannot pass
+// vacuously.
 
-const NS = { samlp: 'urn:oasis:names:tc:SAML:2.0:protocol', saml: 'urn:oasis:names:tc:SAML:2.0:assertion', ds: 'http://www.w3.org/2000/09/xmldsig#' };
-const STATUS = {
-  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
-  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester',
-  unknownPrincipal: 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
-};
-const ALG = {
-  rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-  rsaSha1: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
-  sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
-  sha1: 'http://www.w3.org/2000/09/xmldsig#sha1',
-  excC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
-  enveloped: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
-};
-const NODE_HASH: Record<string, string> = { [ALG.rsaSha256]: 'RSA-SHA256', [ALG.rsaSha1]: 'RSA-SHA1' };
-
-interface Sp { saml: SAML; entityId: string; sls: string; privateKey: string; certificate: string }
 /** What the IdP issued to one user at one SP, as the SP (and the SamlSession row) knows it. */
 interface Issued { nameId: string; sessionIndex: string; format: string; sessionId: string }
 
@@ -50,7 +36,7 @@ let alice: Issued;
 beforeAll(async () => {
   t = await startApp({}, { withWorker: true });
   db = t.app.get(DataSource);
-  idpCert = (await db.getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' })).certificatePem!;
+  idpCert = await idpCertificate(t);
   for (const username of ['alice', 'bob']) {
     await t.app.get(UsersService).create({ username, password: `${username} password`, email: `${username}@example.com` }, SYSTEM);
   }
@@ -63,20 +49,7 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 /** A node-saml SP registered from its own metadata, requiring signed requests, whose SingleLogoutService is HTTP-Redirect. */
-async function registerSp(name: string): Promise<Sp> {
-  const keys = await spKeys(`${name}.example`);
-  const entityId = `https://${name}.example/metadata`;
-  const sls = `https://${name}.example/slo`;
-  const saml = new SAML({
-    issuer: entityId, callbackUrl: `https://${name}.example/acs`, logoutCallbackUrl: sls, entryPoint: `${t.url}/saml/sso`,
-    idpIssuer: `${t.url}/saml/metadata`, idpCert, audience: entityId, wantAssertionsSigned: true, wantAuthnResponseSigned: true,
-    privateKey: keys.privateKey, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256', validateInResponseTo: ValidateInResponseTo.always,
-  });
-  const metadata = saml.generateServiceProviderMetadata(null, keys.certificate)
-    .replace(/<SingleLogoutService [^>]*\/>/, `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${sls}"/>`);
-  await t.app.get(SamlSpsService).import(parseSpMetadata(metadata), { slug: name, logoutMethod: 'frontchannel_iframe', requireSignedRequests: true }, SYSTEM);
-  return { saml, entityId, sls, ...keys };
-}
+const registerSp = (name: string): Promise<Sp> => registerAttackSp(t, name, { import: { requireSignedRequests: true } });
 
 /** SSO into `sp` as `username`; what the SP learned, checked against the SamlSession row. */
 async function signInAt(sp: Sp, browser: Browser, username: string): Promise<Issued> {
@@ -87,23 +60,10 @@ async function signInAt(sp: Sp, browser: Browser, username: string): Promise<Iss
   return { nameId: profile!.nameID, sessionIndex: profile!.sessionIndex!, format: session.nameIdFormat, sessionId: session.id };
 }
 
-// ---- An independent LogoutRequest builder (core §3.7.1) and signers --------------------------------
+// ---- The kit's LogoutRequest builder (core §3.7.1) and signers, defaulting to alice at the victim SP ---
 
-interface RequestFields {
-  id: string;
-  issuer: string;
-  destination: string;
-  issueInstant: string;
-  notOnOrAfter: string;
-  /** The NameID element's content as XML, so a case can put markup (a comment) inside it. */
-  nameId: string;
-  format: string;
-  sessionIndex: string | null;
-  /** XML placed right after the Issuer (e.g. Extensions). */
-  extra: string;
-}
+type RequestFields = Required<LogoutRequestFields>;
 
-const newId = () => `_${randomBytes(16).toString('hex')}`;
 const iso = (offsetMs = 0) => new Date(t.clock.now().getTime() + offsetMs).toISOString();
 
 /** A LogoutRequest naming alice's session at the victim SP by default: valid in every field. */
@@ -112,52 +72,29 @@ function logoutRequest(fields: Partial<RequestFields> = {}): { id: string; xml: 
     id: newId(), issuer: victim.entityId, destination: `${t.url}/saml/slo`, issueInstant: iso(), notOnOrAfter: iso(5 * 60_000),
     nameId: alice.nameId, format: alice.format, sessionIndex: alice.sessionIndex, extra: '', ...fields,
   };
-  const xml = `<samlp:LogoutRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${f.id}" Version="2.0" IssueInstant="${f.issueInstant}"`
-    + ` Destination="${f.destination}" NotOnOrAfter="${f.notOnOrAfter}">`
-    + `<saml:Issuer>${f.issuer}</saml:Issuer>${f.extra}`
-    + `<saml:NameID Format="${f.format}">${f.nameId}</saml:NameID>`
-    + (f.sessionIndex === null ? '' : `<samlp:SessionIndex>${f.sessionIndex}</samlp:SessionIndex>`)
-    + '</samlp:LogoutRequest>';
-  return { id: f.id, xml };
+  // A `destination: undefined` field (wrappedInExtensions() on the front channel) has always been written
+  // as Destination="undefined"; `${…}` keeps it so, and the wrapping attacks' bytes with it.
+  return { id: f.id, xml: logoutRequestXml({ ...f, destination: `${f.destination}` }) };
 }
 
 interface SignOptions { key?: string; certificate?: string; signatureAlgorithm?: string; digestAlgorithm?: string }
 
-/** Enveloped signature (POST, SOAP): exclusive c14n, the Signature right after the Issuer, one Reference to `#id`. */
+/** The kit's enveloped signature (POST, SOAP) over the element `id`, by the victim SP with its certificate in KeyInfo unless said. */
 function signEnveloped(xml: string, id: string, { key = victim.privateKey, certificate = victim.certificate, signatureAlgorithm = ALG.rsaSha256, digestAlgorithm = ALG.sha256 }: SignOptions = {}): string {
-  const body = certificate.replace(/-----[A-Z ]+-----|\s/g, '');
-  const signer = new SignedXml({
-    privateKey: key, signatureAlgorithm, canonicalizationAlgorithm: ALG.excC14n,
-    getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data>`,
-  });
-  signer.addReference({ xpath: `//*[@ID='${id}']`, transforms: [ALG.enveloped, ALG.excC14n], digestAlgorithm });
-  signer.computeSignature(xml, { prefix: 'ds', location: { reference: `//*[@ID='${id}']/*[local-name(.)='Issuer']`, action: 'after' } });
-  return signer.getSignedXml();
+  return kitSignEnveloped(xml, key, { id, certificate, signatureAlgorithm, digestAlgorithm });
 }
-
-const signatureOf = (signed: string) => /<ds:Signature[\s\S]*<\/ds:Signature>/.exec(signed)![0];
 
 interface RedirectOptions { key?: string | null; relayState?: string; sigAlg?: string }
 
-/** HTTP-Redirect query (bindings §3.4.4.1): DEFLATE + base64, signed over `SAMLRequest=…&RelayState=…&SigAlg=…` unless `key` is null. */
-function redirectQuery(message: string | Buffer, { key = victim.privateKey, relayState, sigAlg = ALG.rsaSha256 }: RedirectOptions = {}): string {
-  const deflated = typeof message === 'string' ? deflateRawSync(Buffer.from(message)) : message;
-  let query = `SAMLRequest=${encodeURIComponent(deflated.toString('base64'))}`;
-  if (relayState !== undefined) query += `&RelayState=${encodeURIComponent(relayState)}`;
-  if (key) {
-    query += `&SigAlg=${encodeURIComponent(sigAlg)}`;
-    query += `&Signature=${encodeURIComponent(createSign(NODE_HASH[sigAlg]).update(query).sign(key, 'base64'))}`;
-  }
-  return query;
-}
+/** The kit's HTTP-Redirect query (bindings §3.4.4.1), signed by the victim SP unless `key` says another, or null for none. */
+const redirectQuery = (message: string | Buffer, { key = victim.privateKey, relayState, sigAlg }: RedirectOptions = {}) => kitRedirectQuery(message, key, { relayState, sigAlg });
 
 // ---- Sending, as an SP's browser (no Signoff cookie) or an SP's server would ----------------------
 
 const viaRedirect = (query: string) => request(t.url).get(`/saml/slo?${query}`).set('Accept', 'text/html');
 /** `relayed: '1'` skips the relay page a cookie-less cross-site POST first gets. */
 const viaPost = (xml: string, relayState?: string) => request(t.url).post('/saml/slo').type('form').set('Accept', 'text/html')
-  .send({ SAMLRequest: Buffer.from(xml).toString('base64'), relayed: '1', ...(relayState === undefined ? {} : { RelayState: relayState }) });
-const soapEnvelope = (xml: string) => `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${xml}</soap:Body></soap:Envelope>`;
+  .send({ SAMLRequest: postField(xml), relayed: '1', ...(relayState === undefined ? {} : { RelayState: relayState }) });
 const viaSoap = (envelope: string) => request(t.url).post('/saml/slo/soap').set('Content-Type', 'text/xml').send(envelope);
 
 /** A request signed for the binding it is sent on (Redirect: query signature; POST/SOAP: enveloped). */
@@ -215,7 +152,7 @@ function redirectedLogoutResponse(response: Response, sp = victim): { doc: Docum
   const [signedPart, signature] = query.split('&Signature=');
   const params = new URLSearchParams(query);
   expect(createVerify(NODE_HASH[params.get('SigAlg')!]).update(signedPart).verify(idpCert, Buffer.from(decodeURIComponent(signature), 'base64'))).toBe(true);
-  return { doc: parse(inflateRawSync(Buffer.from(params.get('SAMLResponse')!, 'base64')).toString('utf8')), relayState: params.get('RelayState') };
+  return { doc: parse(fromRedirect(params.get('SAMLResponse')!)), relayState: params.get('RelayState') };
 }
 
 /** The LogoutResponse in a SOAP reply, its enveloped signature checked against the IdP's certificate. */
@@ -281,7 +218,7 @@ const cases: Case[] = [
   { binding: 'redirect', name: 'alice\'s request swapped in under a signature for another', outcome: { refused: 'does not verify' },
     send: () => {
       const genuine = redirectQuery(logoutRequest({ nameId: 'nobody' }).xml);
-      const swapped = `SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(logoutRequest().xml)).toString('base64'))}`;
+      const swapped = kitRedirectQuery(logoutRequest().xml, null);
       return viaRedirect(genuine.replace(/^SAMLRequest=[^&]*/, swapped));
     } },
   { binding: 'redirect', name: 'a RelayState changed after signing', outcome: { refused: 'does not verify' },

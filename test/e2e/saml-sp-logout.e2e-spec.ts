@@ -1,18 +1,15 @@
 import { SAML } from '@node-saml/node-saml';
 import { IdpSession, LogoutDelivery, LogoutOperation, SamlSession, SYSTEM, UsersService } from '@signoff/core';
 import { parseSpMetadata, SamlSpsService } from '@signoff/saml';
-import { generateKeyPairSync } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import * as samlify from 'samlify';
 import request from 'supertest';
 import { DataSource, IsNull } from 'typeorm';
-import { SignedXml } from 'xml-crypto';
 import { Browser } from '../support/browser';
 import { eventually } from '../support/eventually';
 import { login, registerClient, type TestClient } from '../support/relying-party';
 import { samlSignIn, unescapeHtml } from '../support/saml';
 import { SamlSpFarm } from '../support/saml-sps';
-import { spKeys } from '../support/sp-keys';
+import { fromRedirect, logoutRequestXml, newId, signEnveloped, soapEnvelope, spKeys } from '../support/saml-test-sp';
 import { startApp, type TestApp } from '../support/test-app';
 
 let t: TestApp;
@@ -57,7 +54,7 @@ function statusOf(xml: string): [string, string | null] {
   return [codes[0], codes[1] ?? null];
 }
 
-const inflate = (value: string) => inflateRawSync(Buffer.from(value, 'base64')).toString('utf8');
+const inflate = fromRedirect;
 
 describe('SP-initiated logout over HTTP-Redirect (node-saml)', () => {
   let starter: SAML;
@@ -71,7 +68,7 @@ describe('SP-initiated logout over HTTP-Redirect (node-saml)', () => {
     const logoutUrl = new URL(await starter.getLogoutUrlAsync(profiles.starter as never, 'back-to-app', {}));
     let response = await browser.get(logoutUrl.pathname + logoutUrl.search);
     expect(response.status).toBe(303);
-    const operationId = /^\/saml\/slo\/reply\?request=[\w-]{22}&operation=([\w-]{36})$/.exec(response.headers.location)![1];
+    expect(response.headers.location).toMatch(/^\/logout\/answer\/[\w-]{22}$/);
     response = await browser.get(response.headers.location);
     expect(response.status).toBe(303);
 
@@ -90,9 +87,10 @@ describe('SP-initiated logout over HTTP-Redirect (node-saml)', () => {
     ]));
     expect(rp.rp.logoutTokens.length).toBe(tokensBefore + 1);
     expect(await browser.signedInAs()).toBeNull();
-    expect(await t.app.get(DataSource).getRepository(LogoutOperation).findOneBy({ id: operationId })).toMatchObject({ trigger: 'sp_initiated', outcome: 'complete', initiatorType: 'provider' });
     // The SP that asked gets the LogoutResponse, not a LogoutRequest of its own.
     const starterProvider = (await t.app.get(SamlSpsService).byEntityId('https://starter.example/metadata'))!.providerId;
+    const [operation] = await t.app.get(DataSource).getRepository(LogoutOperation).find({ where: { initiatingProviderId: starterProvider }, order: { createdAt: 'DESC' }, take: 1 });
+    expect(operation).toMatchObject({ trigger: 'sp_initiated', outcome: 'complete', initiatorType: 'provider' });
     expect(await t.app.get(DataSource).getRepository(LogoutDelivery).countBy({ providerId: starterProvider })).toBe(0);
   });
 
@@ -171,8 +169,7 @@ describe('SP-initiated logout over HTTP-POST (samlify)', () => {
 
 describe('SP-initiated logout over SOAP', () => {
   it('ends the session, tells back channels only, and returns a signed LogoutResponse with PartialLogout for the front-channel SP it could not reach', async () => {
-    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const pem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const { privateKey: pem } = await spKeys('forger.example'); // a key the SP never registered
     const soapStarter = await farm.add('soapstarter', 'SOAP', 'backchannel', { requireSignedRequests: true });
     const frame = await farm.add('frameonly', 'HTTP-Redirect', 'frontchannel_iframe');
     const { browser, profiles } = await signInEverywhere('alice', { soapStarter, frame, soapsp: farm.sps.get('soapsp')! });
@@ -182,12 +179,12 @@ describe('SP-initiated logout over SOAP', () => {
     // The SP's server signs its LogoutRequest with the key registered in its metadata (farm.add made it);
     // a request signed with another key is refused with a SOAP fault first.
     const envelope = (key: string) => {
-      const id = `_soap${Date.now()}`;
-      const xml = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${new Date().toISOString()}"><saml:Issuer>https://soapstarter.example/metadata</saml:Issuer><saml:NameID Format="${session.nameIdFormat}">${session.nameId}</saml:NameID><samlp:SessionIndex>${session.sessionIndex}</samlp:SessionIndex></samlp:LogoutRequest>`;
-      const signer = new SignedXml({ privateKey: key, signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#' });
-      signer.addReference({ xpath: `//*[@ID='${id}']`, transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'], digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256' });
-      signer.computeSignature(xml, { prefix: 'ds', location: { reference: `//*[@ID='${id}']/*[local-name(.)='Issuer']`, action: 'after' } });
-      return { id, body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${signer.getSignedXml()}</soap:Body></soap:Envelope>` };
+      const id = newId();
+      const xml = logoutRequestXml({
+        id, issueInstant: new Date().toISOString(), issuer: 'https://soapstarter.example/metadata',
+        nameId: session.nameId, format: session.nameIdFormat, sessionIndex: session.sessionIndex,
+      });
+      return { id, body: soapEnvelope(signEnveloped(xml, key)) };
     };
     const forged = await request(t.url).post('/saml/slo/soap').set('Content-Type', 'text/xml').send(envelope(pem).body);
     expect(forged.status).toBe(500);

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
 import { samlSignIn, unescapeHtml } from '../support/saml';
-import { spKeys } from '../support/sp-keys';
+import { authnRequestXml, postField, spKeys } from '../support/saml-test-sp';
 import { startApp, type TestApp } from '../support/test-app';
 
 let t: TestApp;
@@ -155,8 +155,8 @@ describe('IdP-initiated SSO and refusals', () => {
     ['a DOCTYPE', (xml: string) => `<!DOCTYPE x [<!ENTITY e "e">]>${xml}`, /DOCTYPE/],
   ])('refuses a request with %s', async (_name, mutate, message) => {
     await nodeSamlSp('wiki2.example').catch(() => undefined);
-    const xml = `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_abc${Math.random().toString(16).slice(2)}" Version="2.0" IssueInstant="${new Date().toISOString()}" AssertionConsumerServiceURL="https://wiki2.example/acs" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>https://wiki2.example/metadata</saml:Issuer></samlp:AuthnRequest>`;
-    const response = await request(t.url).post('/saml/sso').type('form').set('Accept', 'text/html').send({ SAMLRequest: Buffer.from(mutate(xml)).toString('base64') });
+    const xml = authnRequestXml({ issueInstant: new Date().toISOString(), issuer: 'https://wiki2.example/metadata', acsUrl: 'https://wiki2.example/acs' });
+    const response = await request(t.url).post('/saml/sso').type('form').set('Accept', 'text/html').send({ SAMLRequest: postField(mutate(xml)) });
     expect(response.status).toBe(400);
     expect(response.text).toMatch(message);
     expect(response.text).not.toContain('SAMLResponse');

@@ -1,10 +1,10 @@
-import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
-import { SamlSession, SigningKey, SYSTEM } from '@signoff/core';
+import type { SAML } from '@node-saml/node-saml';
+import { SamlSession, SYSTEM } from '@signoff/core';
 import { parseSpMetadata, SamlSpsService, type SpImportOptions } from '@signoff/saml';
 import { DataSource } from 'typeorm';
 import type { Browser } from './browser';
 import { samlSignIn } from './saml';
-import { spKeys } from './sp-keys';
+import { idpCertificate, nodeSamlMetadata, nodeSamlSp, type SlsBinding, spKeys } from './saml-test-sp';
 import type { TestApp } from './test-app';
 
 /** A node-saml SP registered at Signoff, with what an attacker's tests need of it. */
@@ -27,18 +27,12 @@ export interface Issued {
  * unless told otherwise), its SingleLogoutService on `binding`; `metadata` may rewrite the XML first
  * (e.g. drop the certificate).
  */
-export async function registerAttackSp(t: TestApp, name: string, options: { binding?: 'HTTP-Redirect' | 'HTTP-POST' | 'SOAP'; import?: SpImportOptions; metadata?: (xml: string) => string } = {}): Promise<AttackSp> {
-  const idpCert = (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' })).certificatePem!;
+export async function registerAttackSp(t: TestApp, name: string, options: { binding?: SlsBinding; import?: SpImportOptions; metadata?: (xml: string) => string } = {}): Promise<AttackSp> {
   const keys = await spKeys(`${name}.example`);
   const entityId = `https://${name}.example/metadata`;
   const sls = `https://${name}.example/slo`;
-  const saml = new SAML({
-    issuer: entityId, callbackUrl: `https://${name}.example/acs`, logoutCallbackUrl: sls, entryPoint: `${t.url}/saml/sso`, logoutUrl: `${t.url}/saml/slo`,
-    idpIssuer: `${t.url}/saml/metadata`, idpCert, audience: entityId, wantAssertionsSigned: true, wantAuthnResponseSigned: true,
-    privateKey: keys.privateKey, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256', validateInResponseTo: ValidateInResponseTo.always,
-  });
-  let metadata = saml.generateServiceProviderMetadata(null, keys.certificate)
-    .replace(/<SingleLogoutService [^>]*\/>/, `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${options.binding ?? 'HTTP-Redirect'}" Location="${sls}"/>`);
+  const saml = nodeSamlSp({ url: t.url, cert: await idpCertificate(t) }, `https://${name}.example`, keys.privateKey);
+  let metadata = nodeSamlMetadata(saml, keys.certificate, options.binding ?? 'HTTP-Redirect', sls);
   if (options.metadata) metadata = options.metadata(metadata);
   await t.app.get(SamlSpsService).import(parseSpMetadata(metadata), { slug: name, logoutMethod: options.binding === 'SOAP' ? 'backchannel' : 'frontchannel_iframe', ...options.import }, SYSTEM);
   return { saml, entityId, sls, ...keys };

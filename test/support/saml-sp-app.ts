@@ -1,11 +1,9 @@
-import { type Profile, SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import type { Profile, SAML } from '@node-saml/node-saml';
 import { SYSTEM } from '@signoff/core';
 import { type LogoutMethod, parseSpMetadata, SamlSpsService } from '@signoff/saml';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { inflateRawSync } from 'node:zlib';
-import { SignedXml } from 'xml-crypto';
-import { spKeys } from './sp-keys';
+import { fromRedirect, nodeSamlMetadata, nodeSamlSp, postField, signEnveloped, spKeys } from './saml-test-sp';
 import type { TestApp } from './test-app';
 import { readBody } from './read-body';
 
@@ -39,14 +37,8 @@ export class SamlSpApp {
     const keys = await spKeys(`${name}.example`);
     app.privateKey = keys.privateKey;
     const idpCert = (await (await fetch(`${t.url}/saml/metadata`)).text()).match(/<ds:X509Certificate>([^<]+)</)![1];
-    app.saml = new SAML({
-      issuer: `${app.url}/metadata`, callbackUrl: `${app.url}/acs`, logoutCallbackUrl: `${app.url}/slo`,
-      entryPoint: `${t.url}/saml/sso`, logoutUrl: `${t.url}/saml/slo`, idpIssuer: `${t.url}/saml/metadata`, idpCert,
-      audience: `${app.url}/metadata`, wantAssertionsSigned: true, wantAuthnResponseSigned: true,
-      privateKey: keys.privateKey, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256', validateInResponseTo: ValidateInResponseTo.always,
-    });
-    const metadata = app.saml.generateServiceProviderMetadata(null, keys.certificate)
-      .replace(/<SingleLogoutService [^>]*\/>/, `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${sls}" Location="${app.url}/slo"/>`);
+    app.saml = nodeSamlSp({ url: t.url, cert: idpCert }, app.url, keys.privateKey);
+    const metadata = nodeSamlMetadata(app.saml, keys.certificate, sls, `${app.url}/slo`);
     await t.app.get(SamlSpsService).import(parseSpMetadata(metadata), { logoutMethod, slug: name, name, requireSignedRequests: true }, SYSTEM);
     return app;
   }
@@ -79,14 +71,10 @@ export class SamlSpApp {
     const answer = await saml.getLogoutResponseUrlAsync(profile!, fields.RelayState ?? '', {}, true);
     if (this.options.answerWith !== 'post') return void res.writeHead(302, { location: answer }).end();
     // The same LogoutResponse over HTTP-POST (bindings §3.5): enveloped signature, an auto-posting form.
-    const xml = inflateRawSync(Buffer.from(new URL(answer).searchParams.get('SAMLResponse')!, 'base64')).toString('utf8');
-    const id = /ID="([^"]+)"/.exec(xml)![1];
-    const signer = new SignedXml({ privateKey: this.privateKey, signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#' });
-    signer.addReference({ xpath: `//*[@ID='${id}']`, transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'], digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256' });
-    signer.computeSignature(xml, { prefix: 'ds', location: { reference: `//*[@ID='${id}']/*[local-name(.)='Issuer']`, action: 'after' } });
+    const signed = signEnveloped(fromRedirect(new URL(answer).searchParams.get('SAMLResponse')!), this.privateKey);
     const field = (name: string, value: string) => `<input type="hidden" name="${name}" value="${value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">`;
     res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>${this.name}</title><form method="post" action="${this.idpSlo}">`
-      + `${field('SAMLResponse', Buffer.from(signer.getSignedXml()).toString('base64'))}${fields.RelayState ? field('RelayState', fields.RelayState) : ''}</form>`
+      + `${field('SAMLResponse', postField(signed))}${fields.RelayState ? field('RelayState', fields.RelayState) : ''}</form>`
       + '<script>document.forms[0].submit()</script>');
   }
 }

@@ -1,10 +1,9 @@
-import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
-import { SigningKey, SYSTEM } from '@signoff/core';
+import type { SAML } from '@node-saml/node-saml';
+import { SYSTEM } from '@signoff/core';
 import { type LogoutMethod, parseSpMetadata, SamlSpsService, type SpImportOptions } from '@signoff/saml';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DataSource } from 'typeorm';
-import { spKeys } from './sp-keys';
+import { idpCertificate, logoutResponseXml, nodeSamlMetadata, nodeSamlSp, type SlsBinding, soapEnvelope, spKeys, STATUS } from './saml-test-sp';
 import type { TestApp } from './test-app';
 import { readBody } from './read-body';
 
@@ -18,7 +17,7 @@ export interface ReceivedLogout {
   reason: string;
 }
 
-export type SlsBinding = 'SOAP' | 'HTTP-POST' | 'HTTP-Redirect';
+export type { SlsBinding } from './saml-test-sp';
 
 
 /**
@@ -39,8 +38,7 @@ export class SamlSpFarm {
   private constructor(private readonly t: TestApp, readonly idpCert: string) {}
 
   static async start(t: TestApp): Promise<SamlSpFarm> {
-    const idpCert = (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' })).certificatePem!;
-    const farm = new SamlSpFarm(t, idpCert);
+    const farm = new SamlSpFarm(t, await idpCertificate(t));
     await new Promise<void>((resolve) => farm.server.listen(0, '127.0.0.1', resolve));
     farm.base = `http://127.0.0.1:${(farm.server.address() as AddressInfo).port}`;
     return farm;
@@ -49,17 +47,11 @@ export class SamlSpFarm {
   /** A node-saml SP `name` whose SingleLogoutService is `binding` (at the recording server, or `location`). */
   async add(name: string, binding: SlsBinding, logoutMethod: LogoutMethod, options: Partial<SpImportOptions> & { location?: string } = {}): Promise<SAML> {
     const keys = await spKeys(`${name}.example`);
-    const sp = new SAML({
-      issuer: `https://${name}.example/metadata`, callbackUrl: `https://${name}.example/acs`, logoutCallbackUrl: `https://${name}.example/slo`,
-      entryPoint: `${this.t.url}/saml/sso`, logoutUrl: `${this.t.url}/saml/slo`, idpIssuer: `${this.t.url}/saml/metadata`, idpCert: this.idpCert,
-      audience: `https://${name}.example/metadata`, wantAssertionsSigned: true, wantAuthnResponseSigned: true,
-      privateKey: keys.privateKey, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256', validateInResponseTo: ValidateInResponseTo.always,
-    });
+    const sp = nodeSamlSp({ url: this.t.url, cert: this.idpCert }, `https://${name}.example`, keys.privateKey);
     this.sps.set(name, sp);
     this.keys.set(name, keys.privateKey);
     const location = options.location ?? `${this.base}/${name}/${binding === 'SOAP' ? 'soap' : binding === 'HTTP-POST' ? 'post' : 'redirect'}`;
-    const metadata = sp.generateServiceProviderMetadata(null, keys.certificate)
-      .replace(/<SingleLogoutService [^>]*\/>/, `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${binding}" Location="${location}"/>`);
+    const metadata = nodeSamlMetadata(sp, keys.certificate, binding, location);
     await this.t.app.get(SamlSpsService).import(parseSpMetadata(metadata), { logoutMethod, slug: name, ...options }, SYSTEM);
     return sp;
   }
@@ -84,9 +76,8 @@ export class SamlSpFarm {
         const request = /<samlp:LogoutRequest[\s\S]*<\/samlp:LogoutRequest>/.exec(text)![0];
         const { profile } = await sp.validatePostRequestAsync({ SAMLRequest: Buffer.from(request).toString('base64') });
         this.received.push({ sp: name, binding: 'soap', nameID: profile!.nameID, sessionIndex: profile!.sessionIndex!, reason: reasonOf(request) });
-        return {
-          status: 200, type: 'text/xml', text: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${Date.now()}" Version="2.0" IssueInstant="${new Date().toISOString()}" InResponseTo="${profile!.ID}"><saml:Issuer>https://${name}.example/metadata</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse></soap:Body></soap:Envelope>`,
-        };
+        const answer = logoutResponseXml({ issueInstant: new Date().toISOString(), inResponseTo: profile!.ID!, issuer: `https://${name}.example/metadata`, status: STATUS.success });
+        return { status: 200, type: 'text/xml', text: soapEnvelope(answer) };
       }
       const fields = Object.fromEntries(new URLSearchParams(text));
       const { profile } = await sp.validatePostRequestAsync(fields);

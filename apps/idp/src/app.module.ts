@@ -1,7 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type Config, CoreModule, type CoreOptions, RedisModule } from '@signoff/core';
 import { FlowsModule } from '@signoff/flows';
+import { LogoutModule } from '@signoff/logout';
 import { OidcModule } from '@signoff/oidc';
+import { ProvidersModule } from '@signoff/providers';
 import { SamlModule } from '@signoff/saml';
 import { SessionsModule } from '@signoff/sessions';
 import { WorkerModule } from '@signoff/worker';
@@ -23,7 +25,6 @@ import { BrowserService } from './http/browser.service';
 import { StaticController } from './http/static.controller';
 import { LoginThrottle } from './login/login-throttle.service';
 import { LoginController } from './login/login.controller';
-import { LogoutRunner } from './logout/logout-runner.service';
 import { LogoutController } from './logout/logout.controller';
 import { AuthorizeController } from './oidc/authorize.controller';
 import { CheckSessionController } from './oidc/check-session.controller';
@@ -39,13 +40,13 @@ import { UserinfoController } from './oidc/userinfo.controller';
 
 /** The idp's controllers and their services, without the process-wide modules. */
 @Module({
-  imports: [SessionsModule, FlowsModule, OidcModule, SamlModule],
+  imports: [SessionsModule, FlowsModule, LogoutModule, OidcModule, SamlModule, ProvidersModule],
   controllers: [
     AccountController, StaticController, LoginController, LogoutController, HealthController,
     DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController, SamlMetadataController, SamlSsoController, SamlSloController,
     UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, ApiTokensController, OpenApiController,
   ],
-  providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin, LogoutRunner],
+  providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin],
 })
 export class IdpModule {}
 

@@ -3,8 +3,9 @@ import { type INestApplicationContext, Module, type DynamicModule } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import { type Config, configFromEnvOrExit, CoreModule, KeysService, parseDuration, passwordProblem, RedisModule, UsersService } from '@signoff/core';
 import { LogoutModule } from '@signoff/logout';
-import { ClientMetadataError, OidcClientsService, OidcModule } from '@signoff/oidc';
-import { parseSpMetadata, SamlModule, SamlSpsService, spWarnings } from '@signoff/saml';
+import { OidcModule } from '@signoff/oidc';
+import { ProviderAdminError, ProvidersAdminService, ProvidersModule } from '@signoff/providers';
+import { parseSpMetadata, SamlModule, spWarnings } from '@signoff/saml';
 import { SessionsModule } from '@signoff/sessions';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -41,7 +42,7 @@ class UsageError extends Error {}
 
 const CLI = { type: 'admin' as const, id: null };
 
-@Module({ imports: [SessionsModule, LogoutModule, OidcModule, SamlModule], providers: [UserAdminService, ApiTokensService] })
+@Module({ imports: [SessionsModule, LogoutModule, OidcModule, SamlModule, ProvidersModule], providers: [UserAdminService, ApiTokensService] })
 class CliCommandsModule {}
 
 @Module({})
@@ -130,15 +131,10 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
         } catch (error) {
           throw new UsageError(`cannot read ${values.json}: ${(error as Error).message}`);
         }
-        const clients = app!.get(OidcClientsService);
-        let metadata;
-        try {
-          metadata = clients.parse(input);
-        } catch (error) {
-          if (error instanceof ClientMetadataError) throw new UsageError(`${error.error}: ${error.description}`);
+        const { client, clientSecret } = await app!.get(ProvidersAdminService).create({ protocol: 'oidc', oidc: input, slug: values.slug, name: values.name }, CLI).catch((error: unknown) => {
+          if (error instanceof ProviderAdminError && error.reason === 'invalid_oidc_metadata') throw new UsageError(error.details![0]);
           throw error;
-        }
-        const { client, clientSecret } = await clients.register(metadata, { slug: values.slug, name: values.name }, CLI);
+        });
         out(`client_id=${client.clientId}`);
         if (clientSecret) out(`client_secret=${clientSecret}`);
         out(`provider=${client.provider.slug} (${client.providerId})`);
@@ -155,14 +151,14 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
         } catch (error) {
           throw new UsageError(`cannot import ${file}: ${(error as Error).message}`);
         }
-        const sp = await app!.get(SamlSpsService).import(metadata, {
-          slug: values.slug, name: values.name,
+        const { sp } = await app!.get(ProvidersAdminService).create({ protocol: 'saml', slug: values.slug, name: values.name, saml: {
+          metadata,
           logoutMethod: choice('logout-method', values['logout-method'], ['frontchannel_iframe', 'frontchannel_native', 'backchannel'] as const),
           slsBinding: choice('sls-binding', values['sls-binding'], ['redirect', 'post', 'soap'] as const),
           nameIdSource: choice('name-id-source', values['name-id-source'], ['persistent', 'email', 'username', 'transient'] as const),
           signLogoutRequests: values['sign-logout-requests'], requireSignedRequests: values['require-signed-requests'],
           allowUnsignedLogoutRequests: values['allow-unsigned-logout-requests'],
-        }, CLI);
+        } }, CLI);
         out(`registered SAML SP ${sp.entityId} as ${sp.provider.slug} (${sp.providerId}); logout ${sp.logoutMethod}${sp.slsBinding ? ` over ${sp.slsBinding}` : ', no SingleLogoutService'}`);
         for (const warning of spWarnings(sp)) out(`warning: ${warning}`);
       },

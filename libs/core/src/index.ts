@@ -17,6 +17,7 @@ export * from './lifecycle/within';
 export * from './logging/json-logger';
 export * from './logging/request-context';
 export { DEFAULT_FLOWS } from './migrations';
+export * from './errors/signoff-error';
 export * from './outbound/outbound-policy';
 export * from './http/web-origin';
 export * from './redis/embedded-redis';

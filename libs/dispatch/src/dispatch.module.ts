@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeliveryQueue } from './delivery-queue';
 import { HttpClient } from './http-client';
-import { OutboxRelay } from './outbox-relay';
 
-@Module({ providers: [DeliveryQueue, OutboxRelay, HttpClient], exports: [DeliveryQueue, OutboxRelay, HttpClient] })
+@Module({ providers: [DeliveryQueue, HttpClient], exports: [DeliveryQueue, HttpClient] })
 export class DispatchModule {}

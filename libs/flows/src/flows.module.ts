@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { LogoutModule } from '@signoff/logout';
-import { FlowExecutor } from './flow-executor';
 import { FlowsService } from './flows.service';
 
-@Module({ imports: [LogoutModule], providers: [FlowExecutor, FlowsService], exports: [FlowExecutor, FlowsService, LogoutModule] })
+/** Invalidation flows as administrators see them. Running a flow is the logout engine's (libs/logout FlowExecutor). */
+@Module({ providers: [FlowsService], exports: [FlowsService] })
 export class FlowsModule {}

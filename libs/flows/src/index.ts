@@ -1,3 +1,2 @@
-export * from './flow-executor';
 export * from './flows.module';
 export * from './flows.service';

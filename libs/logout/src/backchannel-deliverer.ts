@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Clock, CONFIG, type Config, type DeliveryAttempt, FINAL_STATUSES, isOutboundPolicyError, LogoutDelivery, OUTBOUND_BLOCKED, ProviderSession } from '@signoff/core';
-import { backoffMs, HttpClient, LEASE_MS } from '@signoff/dispatch';
+import { Clock, CONFIG, type Config, type DeliveryAttempt, FINAL_STATUSES, isOutboundPolicyError, LogoutDelivery, OUTBOUND_BLOCKED } from '@signoff/core';
+import { backoffMs, HttpClient } from '@signoff/dispatch';
+import { LEASE_MS } from './outbox-relay';
 import { DataSource, In } from 'typeorm';
-import type { BackchannelVerdict, SessionWithProvider } from './logout-protocol';
+import type { BackchannelVerdict } from './logout-protocol';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
 import { LogoutProtocolRegistry } from './protocol-registry';
-
-/** Attempts kept on the row (DELIVERY_ATTEMPTS can be raised to 100; the row should stay small). */
 
 /** What the worker should do with the job after one attempt. */
 export type AttemptOutcome = { done: true } | { done: false; retryInMs: number };
@@ -44,13 +43,13 @@ export class BackchannelDeliverer {
     if (!claimed.affected) return { done: true };
     const attempt = delivery.attempts + 1;
 
-    const session = (await this.db.getRepository(ProviderSession).findOne({ where: { id: delivery.providerSessionId }, relations: { provider: true } })) as SessionWithProvider;
-    const protocol = this.protocols.for(session.provider.protocol);
+    const target = await this.operations.targetOf(delivery);
+    const protocol = this.protocols.for(target.session.provider.protocol);
     let verdict: BackchannelVerdict;
     let status: number | null = null;
     let messageId: string | null = null;
     try {
-      const request = await protocol.buildBackchannelRequest(delivery, session);
+      const request = await protocol.buildBackchannelRequest(target);
       messageId = request.messageId;
       const reply = await this.http.post(request.url, request.body, request.contentType, timeoutMs);
       status = reply.status;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { type Actor, DEFAULT_FLOWS, Flow, FlowStageBinding, type LogoutOperation, type LogoutTrigger, type Stage } from '@signoff/core';
-import { LogoutOrchestrator } from '@signoff/logout';
+import { type Actor, DEFAULT_FLOWS, Flow, FlowStageBinding, type LogoutTrigger, type Stage } from '@signoff/core';
+import { LogoutOrchestrator } from './logout-orchestrator';
 import { DataSource } from 'typeorm';
 
 /** What a flow runs on. */
@@ -19,8 +19,8 @@ export interface FlowContext {
 
 /** A flow either finishes, or stops at an interactive stage that the caller shows, then resumes at `resumeAt`. */
 export type FlowStep =
-  | { kind: 'done'; operation: LogoutOperation | null; redirectTo: string | null }
-  | { kind: 'confirm' | 'message'; text: string; resumeAt: number; operation: LogoutOperation | null };
+  | { kind: 'done'; operationId: string | null; redirectTo: string | null }
+  | { kind: 'confirm' | 'message'; text: string; resumeAt: number; operationId: string | null };
 
 /**
  * Runs an invalidation flow's stages in order. `user_logout` ends the IdP sessions and every provider
@@ -37,33 +37,34 @@ export class FlowExecutor {
     return providerFlowId ?? (providerInitiated ? DEFAULT_FLOWS.providerInvalidation : DEFAULT_FLOWS.invalidation);
   }
 
-  async run(flowId: string, context: FlowContext, startAt = 0, operation: LogoutOperation | null = null): Promise<FlowStep> {
+  async run(flowId: string, context: FlowContext, startAt = 0, operationId: string | null = null): Promise<FlowStep> {
     if (!(await this.db.getRepository(Flow).existsBy({ id: flowId }))) throw new Error(`flow ${flowId} does not exist`);
     const stages = (await this.db.getRepository(FlowStageBinding).find({ where: { flowId }, relations: { stage: true }, order: { order: 'ASC' } }))
       .map((binding) => binding.stage);
     for (let index = startAt; index < stages.length; index++) {
       const stage = stages[index];
       const ask = this.interaction(stage, context);
-      if (ask) return { ...ask, resumeAt: index + 1, operation };
-      operation = (await this.perform(stage, context)) ?? operation;
+      if (ask) return { ...ask, resumeAt: index + 1, operationId };
+      operationId = (await this.perform(stage, context)) ?? operationId;
     }
-    return { kind: 'done', operation, redirectTo: context.redirectTo ?? null };
+    return { kind: 'done', operationId, redirectTo: context.redirectTo ?? null };
   }
 
-  private interaction(stage: Stage, context: FlowContext): Omit<Extract<FlowStep, { resumeAt: number }>, 'resumeAt' | 'operation'> | null {
+  private interaction(stage: Stage, context: FlowContext): Omit<Extract<FlowStep, { resumeAt: number }>, 'resumeAt' | 'operationId'> | null {
     if (!context.interactive || (stage.kind !== 'confirm' && stage.kind !== 'message')) return null;
     const fallback = stage.kind === 'confirm' ? 'Do you want to sign out?' : 'You are being signed out.';
     return { kind: stage.kind, text: typeof stage.config.text === 'string' ? stage.config.text : fallback };
   }
 
-  private async perform(stage: Stage, context: FlowContext): Promise<LogoutOperation | null> {
+  /** Performs one stage; returns the id of the logout operation it started, if any. */
+  private async perform(stage: Stage, context: FlowContext): Promise<string | null> {
     const common = { trigger: context.trigger, initiator: context.initiator, initiatingProviderSessionId: context.initiatingProviderSessionId, withBrowser: context.interactive };
     switch (stage.kind) {
       case 'user_logout':
-        return this.orchestrator.endSessions({ ...common, reason: reasonFor(context.trigger), idpSessionIds: context.idpSessionIds });
+        return (await this.orchestrator.endSessions({ ...common, reason: reasonFor(context.trigger), idpSessionIds: context.idpSessionIds })).id;
       case 'provider_logout':
         if (!context.initiatingProviderSessionId) return null;
-        return this.orchestrator.endSessions({ ...common, reason: 'logout', providerSessionIds: [context.initiatingProviderSessionId] });
+        return (await this.orchestrator.endSessions({ ...common, reason: 'logout', providerSessionIds: [context.initiatingProviderSessionId] })).id;
       case 'redirect':
         context.redirectTo = String(stage.config.url);
         return null;

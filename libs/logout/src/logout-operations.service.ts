@@ -1,8 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { BACKCHANNELS, Clock, type DeliveryStatus, LogoutDelivery, LogoutOperation, type LogoutOutcome } from '@signoff/core';
+import { BACKCHANNELS, Clock, type DeliveryChannel, type DeliveryStatus, LogoutDelivery, LogoutOperation, type LogoutOutcome, ProviderSession } from '@signoff/core';
 import { DataSource, type EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
+import { type DeliveryTarget, logoutReasonOf, type SessionWithProvider } from './logout-protocol';
 
 const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending'];
+/** Front-channel channels, run by the user's browser: iframes on the logout page, or the main tab (native chain). */
+export const IFRAME_CHANNELS: DeliveryChannel[] = ['frontchannel_oidc', 'frontchannel_saml_iframe'];
+export const NATIVE_CHANNELS: DeliveryChannel[] = ['frontchannel_saml_native'];
+/** Channels settled by the application's answer (a LogoutResponse), not by a page load. */
+export const ANSWERED_CHANNELS: DeliveryChannel[] = ['frontchannel_saml_iframe', 'frontchannel_saml_native'];
 /** How many attempts a delivery row keeps in its log. */
 export const ATTEMPT_LOG_SIZE = 20;
 
@@ -14,7 +20,10 @@ export type AwaitedOutcome = LogoutOutcome | 'open' | 'gone';
 
 export type OperationWithDeliveries = LogoutOperation & { deliveries: Array<LogoutDelivery & { provider: { slug: string; name: string } }> };
 
-/** Reading operations and closing them once every delivery has reached a final state. */
+/**
+ * The books of the logout engine: operations and their deliveries, read, recorded and closed once every
+ * delivery has reached a final state. Nothing outside libs/logout reads these tables.
+ */
 @Injectable()
 export class LogoutOperationsService {
   constructor(private readonly db: DataSource, private readonly clock: Clock) {}
@@ -55,6 +64,35 @@ export class LogoutOperationsService {
       if (delivery.status === 'failed' && outcome.ok) await tx.update(LogoutOperation, { id: delivery.operationId }, { completedAt: null, outcome: null });
       await this.settle(delivery.operationId, tx);
     });
+  }
+
+  /** A delivery, with its provider. */
+  delivery(id: string): Promise<(LogoutDelivery & { provider: { name: string } }) | null> {
+    return this.db.getRepository(LogoutDelivery).findOne({ where: { id }, relations: { provider: true } });
+  }
+
+  /** The front-channel deliveries of an operation that the browser still has to run, oldest first. */
+  openFrontchannel(operationId: string): Promise<LogoutDelivery[]> {
+    return this.db.getRepository(LogoutDelivery).find({
+      where: { operationId, status: 'pending', channel: In([...IFRAME_CHANNELS, ...NATIVE_CHANNELS]) }, order: { createdAt: 'ASC' },
+    });
+  }
+
+  /** The provider session a delivery tells, and the reason its operation gives. */
+  async targetOf(delivery: LogoutDelivery): Promise<DeliveryTarget> {
+    const session = (await this.db.getRepository(ProviderSession).findOneOrFail({ where: { id: delivery.providerSessionId }, relations: { provider: true } })) as SessionWithProvider;
+    const operation = await this.db.getRepository(LogoutOperation).findOneOrFail({ where: { id: delivery.operationId }, select: { id: true, trigger: true, initiatorType: true } });
+    return { session, reason: logoutReasonOf(operation) };
+  }
+
+  /** The ID of the message a front-channel step carries: the application's answer names it (InResponseTo). */
+  async recordMessageId(deliveryId: string, messageId: string): Promise<void> {
+    await this.db.getRepository(LogoutDelivery).update({ id: deliveryId }, { messageId });
+  }
+
+  /** The front-channel delivery to `providerId` whose message is `messageId`: what an application's answer settles. */
+  answeredBy(providerId: string, messageId: string): Promise<(LogoutDelivery & { provider: { name: string } }) | null> {
+    return this.db.getRepository(LogoutDelivery).findOne({ where: { messageId, providerId, channel: In(ANSWERED_CHANNELS) }, relations: { provider: true } });
   }
 
   async get(id: string): Promise<OperationWithDeliveries | null> {

@@ -3,7 +3,7 @@ import {
   type Actor, AuditService, BACKCHANNELS, Clock, type DeliveryStatus, IdpSession, LogoutDelivery, LogoutOperation, type LogoutTrigger,
   newId, ProviderSession, type SessionEndReason,
 } from '@signoff/core';
-import { OutboxRelay } from '@signoff/dispatch';
+import { OutboxRelay } from './outbox-relay';
 import { IdpSessionsService } from '@signoff/sessions';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 import type { SessionWithProvider } from './logout-protocol';
@@ -29,6 +29,9 @@ export interface EndSessionsRequest {
   userIds?: string[];
 }
 
+/** A logout as its starter sees it: the operation to watch (GET /api/v1/logout-operations/:id) and the IdP sessions it ended. */
+export type StartedLogout = Pick<LogoutOperation, 'id' | 'trigger' | 'idpSessionIds' | 'createdAt'>;
+
 /** Triggers after which none of the user's grants may be used again, even after a reactivation. */
 const GRANT_ENDING_TRIGGERS: readonly string[] = ['user_deactivated', 'password_changed'];
 
@@ -52,7 +55,7 @@ export class LogoutOrchestrator {
     private readonly relay: OutboxRelay,
   ) {}
 
-  async endSessions(request: EndSessionsRequest): Promise<LogoutOperation> {
+  async endSessions(request: EndSessionsRequest): Promise<StartedLogout> {
     const operation = await this.db.transaction((tx) => this.endSessionsIn(tx, request));
     this.afterCommit();
     return operation;
@@ -64,7 +67,7 @@ export class LogoutOrchestrator {
   }
 
   /** endSessions inside the caller's transaction (e.g. with the user's deactivation); then call afterCommit. */
-  async endSessionsIn(tx: EntityManager, request: EndSessionsRequest): Promise<LogoutOperation> {
+  async endSessionsIn(tx: EntityManager, request: EndSessionsRequest): Promise<StartedLogout> {
     const now = this.clock.now();
     const idpSessionIds = request.idpSessionIds ?? [];
     const ending = (await tx.find(ProviderSession, {

@@ -1,4 +1,4 @@
-import type { DeliveryChannel, LogoutDelivery, Protocol, Provider, ProviderSession } from '@signoff/core';
+import type { DeliveryChannel, LogoutOperation, Protocol, Provider, ProviderSession } from '@signoff/core';
 import type { EntityManager } from 'typeorm';
 
 /** A back-channel message, built fresh for each attempt (tokens expire, IDs must not repeat). */
@@ -29,6 +29,18 @@ export interface FrontchannelStep {
   messageId?: string;
 }
 
+/**
+ * An application's answer to a front-channel step (a SAML LogoutResponse), read and verified by its
+ * protocol: which request it answers (`inResponseTo`, a FrontchannelStep's messageId) and whether the
+ * application confirmed.
+ */
+export interface FrontchannelReply {
+  providerId: string;
+  inResponseTo: string;
+  confirmed: boolean;
+  error: string | null;
+}
+
 /** Who asked for the logout: the application's provider session and its provider, when one did. */
 export interface LogoutContext {
   initiatingProviderSessionId: string | null;
@@ -38,8 +50,45 @@ export interface LogoutContext {
 export type SessionWithProvider = ProviderSession & { provider: Provider };
 
 /**
+ * Why a session ends, as a message may say it (SAML core §3.7.3 Reason): an administrator's act (a
+ * session deleted, a user deactivated, a password an admin changed), the end of the session's life
+ * (global timeout), or the user's own logout.
+ */
+export type LogoutReason = 'user' | 'admin' | 'global-timeout';
+
+/** One provider session to tell, and why it ends. */
+export interface DeliveryTarget {
+  session: SessionWithProvider;
+  reason: LogoutReason;
+}
+
+/** The reason a logout operation gives its messages. */
+export function logoutReasonOf(operation: Pick<LogoutOperation, 'trigger' | 'initiatorType'>): LogoutReason {
+  if (operation.trigger === 'expiry') return 'global-timeout';
+  const byAdmin = ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) || operation.initiatorType === 'admin';
+  return byAdmin ? 'admin' : 'user';
+}
+
+/**
+ * What came of a logout by the time its initiator is answered: its outcome, `open` when not complete
+ * within the wait, `gone` when the operation vanished meanwhile, null when no logout ran (nothing to end).
+ */
+export type SeenOutcome = 'complete' | 'partial' | 'failed' | 'open' | 'gone' | null;
+
+/**
+ * The answer the application that started a logout gets, as a view: go to `url` (OIDC's
+ * post_logout_redirect_uri with `state`; a SAML LogoutResponse over Redirect), post `fields` to it
+ * (a LogoutResponse over POST), or `nowhere` when the application has no address to receive one.
+ */
+export type InitiatorAnswer =
+  | { kind: 'redirect'; url: string }
+  | { kind: 'post'; url: string; fields: Record<string, string> }
+  | { kind: 'nowhere' };
+
+/**
  * What a protocol library (libs/oidc, libs/saml) gives the logout engine. The engine decides who must
- * be told and keeps the books; the protocol builds and reads the messages.
+ * be told and keeps the books; the protocol builds and reads the messages. No protocol reads
+ * operations or deliveries: what it needs arrives in its arguments.
  */
 export interface LogoutProtocol {
   readonly protocol: Protocol;
@@ -52,8 +101,24 @@ export interface LogoutProtocol {
    * deactivated, their password changed): revoke what outlives sessions too (offline_access tokens).
    */
   grantsEnded?(tx: EntityManager, userIds: string[]): Promise<void>;
-  buildBackchannelRequest(delivery: LogoutDelivery, session: SessionWithProvider): Promise<BackchannelRequest>;
+  buildBackchannelRequest(target: DeliveryTarget): Promise<BackchannelRequest>;
   readBackchannelReply(reply: { status: number; body: string }, request: BackchannelRequest): BackchannelVerdict;
   /** `relayState`: the native chain's handle, for the application to send back with its answer. */
-  buildFrontchannelStep(delivery: LogoutDelivery, session: SessionWithProvider, relayState?: string): Promise<FrontchannelStep>;
+  buildFrontchannelStep(target: DeliveryTarget, relayState?: string): Promise<FrontchannelStep>;
+  /**
+   * Reads an application's answer to a front-channel step, in the protocol's own message type;
+   * throws when the message cannot be trusted. Protocols whose front channel has no answer (OIDC)
+   * leave it out.
+   */
+  readFrontchannelReply?(message: unknown): Promise<FrontchannelReply>;
+  /**
+   * Does the initiator's answer depend on the outcome (SAML: Success or PartialLogout)? Then it is
+   * built after the other applications had their chance; otherwise as soon as the flow is done.
+   */
+  readonly answerAwaitsOutcome: boolean;
+  /**
+   * The answer owed to the application that started the logout. `owed` is what the protocol asked
+   * the engine to keep when the logout started (e.g. the request ID and RelayState to answer).
+   */
+  answerInitiator(providerId: string, owed: unknown, outcome: SeenOutcome): Promise<InitiatorAnswer>;
 }

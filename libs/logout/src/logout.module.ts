@@ -2,13 +2,16 @@ import { Module } from '@nestjs/common';
 import { DispatchModule } from '@signoff/dispatch';
 import { SessionsModule } from '@signoff/sessions';
 import { BackchannelDeliverer } from './backchannel-deliverer';
+import { FlowExecutor } from './flow-executor';
+import { LogoutJourney } from './logout-journey';
 import { LogoutOperationsService } from './logout-operations.service';
 import { LogoutOrchestrator } from './logout-orchestrator';
+import { OutboxRelay } from './outbox-relay';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
 @Module({
   imports: [SessionsModule, DispatchModule],
-  providers: [LogoutProtocolRegistry, LogoutOrchestrator, LogoutOperationsService, BackchannelDeliverer],
-  exports: [LogoutProtocolRegistry, LogoutOrchestrator, LogoutOperationsService, BackchannelDeliverer, DispatchModule],
+  providers: [LogoutProtocolRegistry, LogoutOrchestrator, LogoutOperationsService, BackchannelDeliverer, OutboxRelay, FlowExecutor, LogoutJourney],
+  exports: [LogoutProtocolRegistry, LogoutOrchestrator, LogoutOperationsService, BackchannelDeliverer, OutboxRelay, FlowExecutor, LogoutJourney, DispatchModule],
 })
 export class LogoutModule {}

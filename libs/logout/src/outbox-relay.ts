@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BACKCHANNELS, Clock, CONFIG, type Config, LogoutDelivery, within } from '@signoff/core';
 import { Brackets, DataSource, In } from 'typeorm';
-import { DeliveryQueue } from './delivery-queue';
+import { DeliveryQueue } from '@signoff/dispatch';
 
 /** How long a row handed to the queue belongs to it before the relay hands it out again. */
 export const LEASE_MS = 60_000;

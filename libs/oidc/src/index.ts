@@ -5,6 +5,7 @@ export * from './clients/oidc-clients.service';
 export * from './discovery';
 export * from './logout/id-token-hint';
 export * from './logout/oidc-logout.protocol';
+export * from './logout/rp-initiated-logout';
 export * from './oauth-error';
 export * from './oidc-sessions.service';
 export * from './oidc.module';

@@ -5,11 +5,12 @@ import { InteractionsService } from './authorization/interactions.service';
 import { OidcClientsService } from './clients/oidc-clients.service';
 import { IdTokenHintVerifier } from './logout/id-token-hint';
 import { OidcLogoutProtocol } from './logout/oidc-logout.protocol';
+import { RpInitiatedLogout } from './logout/rp-initiated-logout';
 import { OidcSessionsService } from './oidc-sessions.service';
 import { SubjectsService } from './tokens/subjects';
 import { TokensService } from './tokens/tokens.service';
 
-const providers = [OidcClientsService, TokensService, OidcSessionsService, InteractionsService, IdTokenHintVerifier, OidcLogoutProtocol, SubjectsService];
+const providers = [OidcClientsService, TokensService, OidcSessionsService, InteractionsService, IdTokenHintVerifier, OidcLogoutProtocol, SubjectsService, RpInitiatedLogout];
 
 @Module({ imports: [SessionsModule, LogoutModule], providers, exports: providers })
 export class OidcModule {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, within } from '@signoff/core';
-import { DELIVERY_QUEUE, type DeliveryJob, OutboxRelay } from '@signoff/dispatch';
-import { BackchannelDeliverer } from '@signoff/logout';
+import { DELIVERY_QUEUE, type DeliveryJob } from '@signoff/dispatch';
+import { BackchannelDeliverer, OutboxRelay } from '@signoff/logout';
 import { Worker } from 'bullmq';
 
 /** Thrown to have BullMQ run the job again after the delay the deliverer chose. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { type Actor, type LogoutOperation, type User, type UserChanges, UsersService } from '@signoff/core';
-import { LogoutOrchestrator } from '@signoff/logout';
+import { type Actor, type User, type UserChanges, UsersService } from '@signoff/core';
+import { LogoutOrchestrator, type StartedLogout } from '@signoff/logout';
 import { DataSource, type EntityManager } from 'typeorm';
 
 /** Administrative acts that touch more than one lib; shared by the admin API and the CLI. */
@@ -13,7 +13,7 @@ export class UserAdminService {
    * token they hold (offline_access ones too, even without a live session), and writes the deliveries
    * that tell their applications; those go out asynchronously through the worker.
    */
-  async deactivate(userId: string, actor: Actor): Promise<{ user: User; operation: LogoutOperation }> {
+  async deactivate(userId: string, actor: Actor): Promise<{ user: User; operation: StartedLogout }> {
     const user = await this.users.get(userId);
     const operation = await this.db.transaction(async (tx) => {
       await this.users.deactivateIn(tx, user, actor);
@@ -28,7 +28,7 @@ export class UserAdminService {
    * Changes profile fields and, when `password` is given, the password: the one way a password
    * changes (admin API, CLI, and the user). See `changePassword`.
    */
-  async update(userId: string, changes: UserChanges & { password?: string }, actor: Actor, options: PasswordChangeOptions = {}): Promise<{ user: User; operation: LogoutOperation | null }> {
+  async update(userId: string, changes: UserChanges & { password?: string }, actor: Actor, options: PasswordChangeOptions = {}): Promise<{ user: User; operation: StartedLogout | null }> {
     const { password, ...fields } = changes;
     const passwordHash = password === undefined ? undefined : await this.users.hashNewPassword(password);
     const result = await this.db.transaction(async (tx) => {
@@ -47,12 +47,12 @@ export class UserAdminService {
    * whoever knew the old password, or holds a session or token obtained with it, is shut out.
    * `keepIdpSessionId`: the session the user changed it from, which lives on.
    */
-  async changePassword(userId: string, password: string, actor: Actor, options: PasswordChangeOptions = {}): Promise<{ user: User; operation: LogoutOperation }> {
+  async changePassword(userId: string, password: string, actor: Actor, options: PasswordChangeOptions = {}): Promise<{ user: User; operation: StartedLogout }> {
     const { user, operation } = await this.update(userId, { password }, actor, options);
     return { user, operation: operation! };
   }
 
-  private async passwordChangedIn(tx: EntityManager, user: User, passwordHash: string, actor: Actor, options: PasswordChangeOptions): Promise<LogoutOperation> {
+  private async passwordChangedIn(tx: EntityManager, user: User, passwordHash: string, actor: Actor, options: PasswordChangeOptions): Promise<StartedLogout> {
     await this.users.setPasswordIn(tx, user, passwordHash, actor);
     const idpSessionIds = (await this.orchestrator.liveSessionIdsOf(user.id, tx)).filter((id) => id !== options.keepIdpSessionId);
     // userIds: every token of the user goes, offline_access ones and those of a kept session included,

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { requestContext } from '@signoff/core';
+import { requestContext, SignoffError } from '@signoff/core';
 import { OAuthError } from '@signoff/oidc';
 import type { Request, Response } from 'express';
 import { h, page } from './html';
@@ -36,7 +36,8 @@ export class ErrorsFilter implements ExceptionFilter {
     const wantsJson = req.path.startsWith('/api/') || (req.accepts(['html', 'json']) === 'json');
     if (status === 401 && req.path.startsWith('/api/')) res.setHeader('WWW-Authenticate', 'Bearer realm="signoff"');
     if (wantsJson) {
-      res.status(status).json({ error: CODES[status] ?? 'error', message, ...(details ? { details } : {}), requestId });
+      const code = exception instanceof SignoffError ? exception.code : CODES[status] ?? 'error';
+      res.status(status).json({ error: code, message, ...(details ? { details } : {}), requestId });
     } else {
       const title = TITLES[status] ?? (status >= 500 ? 'Something went wrong' : 'Error');
       res.status(status).type('html').send(page(title,
@@ -47,6 +48,7 @@ export class ErrorsFilter implements ExceptionFilter {
 
 function statusOf(exception: unknown): number {
   if (exception instanceof HttpException) return exception.getStatus();
+  if (exception instanceof SignoffError) return exception.status;
   // Errors raised by express's body parsers carry their own 4xx status.
   const status = (exception as { status?: unknown })?.status;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : HttpStatus.INTERNAL_SERVER_ERROR;
@@ -54,6 +56,7 @@ function statusOf(exception: unknown): number {
 
 function describe(exception: unknown, status: number): { message: string; details?: unknown } {
   if (status >= 500) return { message: status === 503 ? String((exception as Error).message) : 'An unexpected error occurred.' };
+  if (exception instanceof SignoffError) return { message: exception.message, details: exception.details };
   if (exception instanceof HttpException) {
     const body = exception.getResponse();
     if (typeof body === 'string') return { message: body };

@@ -1,16 +1,8 @@
 import { webOrigin } from '@signoff/core';
-import type { FrontchannelStep } from '@signoff/logout';
+import type { FrontchannelFrame, FrontchannelStep } from '@signoff/logout';
 import type { Response } from 'express';
 import { h, page } from '../http/html';
 import { allowFramesOf } from '../http/security-headers';
-
-export interface FrontchannelFrame {
-  deliveryId: string;
-  reportToken: string;
-  /** An iframe's src, or an auto-posting form's action. */
-  url: string;
-  fields?: Record<string, string>;
-}
 
 /**
  * The logout page: one hidden iframe per front-channel delivery, all loading in parallel. Each

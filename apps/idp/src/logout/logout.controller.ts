@@ -1,20 +1,22 @@
-import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { DEFAULT_FLOWS } from '@signoff/core';
+import { Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { LogoutJourney } from '@signoff/logout';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { form, h, page } from '../http/html';
-import { LogoutRunner } from './logout-runner.service';
 import { signedOutPage } from './logout-page';
+import { renderLogoutView } from './render-logout-view';
 
 /**
  * Logout at Signoff. GET asks first (a link or an image on another site must not sign people out);
  * POST, with the CSRF token, runs default-invalidation-flow for the current account: its IdP
  * session ends everywhere, back-channel through the worker, front-channel on the logout page.
  */
+const EXPIRED = 'This sign-out has expired. Start again.';
+
 @Controller('logout')
 export class LogoutController {
-  constructor(private readonly browser: BrowserService, private readonly sessions: IdpSessionsService, private readonly runner: LogoutRunner) {}
+  constructor(private readonly browser: BrowserService, private readonly sessions: IdpSessionsService, private readonly journey: LogoutJourney) {}
 
   @Get()
   async confirm(@Req() req: Request, @Res() res: Response): Promise<void> {
@@ -32,10 +34,12 @@ ${form('/logout', this.browser.csrfToken(browserId!), '<button type="submit">Sig
     this.browser.checkCsrf(browserId, body.csrf);
     const current = await this.sessions.current(browserId!);
     if (!current) return this.done(req, res);
-    await this.runner.run(res, DEFAULT_FLOWS.invalidation, {
+    const csrf = this.browser.csrfToken(browserId!);
+    const view = await this.journey.start({
       trigger: 'user_logout', initiator: { type: 'user', id: current.userId }, idpSessionIds: [current.id],
-      initiatingProviderSessionId: null, interactive: true,
-    }, '/logout/done', this.browser.csrfToken(browserId!));
+      initiatingProviderSessionId: null, provider: null, owed: { to: 'signed-out-page' },
+    }, csrf);
+    renderLogoutView(res, view, { csrf, expired: EXPIRED });
   }
 
   /** Where a logout without a post-logout redirect URI ends. */
@@ -51,16 +55,15 @@ ${form('/logout', this.browser.csrfToken(browserId!), '<button type="submit">Sig
   async flow(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
     const browserId = this.browser.read(req);
     this.browser.checkCsrf(browserId, body.csrf);
-    if (!(await this.runner.resume(res, body.flow, body.answer === 'yes', this.browser.csrfToken(browserId!)))) {
-      throw new BadRequestException('This sign-out has expired. Start again.');
-    }
+    const csrf = this.browser.csrfToken(browserId!);
+    renderLogoutView(res, await this.journey.resume(body.flow, body.answer === 'yes', csrf), { csrf, expired: EXPIRED });
   }
 
   /** The logout page reports each front-channel iframe: loaded, or timed out. The answer says whether the delivery is settled. */
   @Post('frontchannel/:id')
   @HttpCode(200)
   async frontchannel(@Param('id') id: string, @Body() body: Record<string, unknown>): Promise<{ settled: boolean }> {
-    const result = await this.runner.frontchannelResult(id, body.token, body.outcome);
+    const result = await this.journey.frontchannelReport(id, body.token, body.outcome);
     if (!result) throw new ForbiddenException('Unknown delivery or token.');
     return result;
   }
@@ -73,8 +76,16 @@ ${form('/logout', this.browser.csrfToken(browserId!), '<button type="submit">Sig
   @Get('chain/:handle')
   async chain(@Req() req: Request, @Param('handle') handle: string, @Query('skip') skip: unknown, @Res() res: Response): Promise<void> {
     const browserId = this.browser.read(req);
-    const result = await this.runner.chain(res, handle, skip === '1', browserId ? this.browser.csrfToken(browserId) : null);
-    if (result === 'unknown') throw new BadRequestException('This sign-out has expired. You may still be signed in to some applications.');
-    if (result === 'foreign') throw new ForbiddenException('This sign-out was started in another browser, or your browser did not send its Signoff cookie: it can only be continued there.');
+    const view = await this.journey.chain(handle, skip === '1', browserId ? this.browser.csrfToken(browserId) : null);
+    renderLogoutView(res, view, { expired: 'This sign-out has expired. You may still be signed in to some applications.' });
+  }
+
+  /**
+   * The browser is back from the front channel: the application that started the logout gets its
+   * answer (a SAML LogoutResponse, Success or PartialLogout), once the others had their chance.
+   */
+  @Get('answer/:handle')
+  async answer(@Param('handle') handle: string, @Res() res: Response): Promise<void> {
+    renderLogoutView(res, await this.journey.answer(handle), { expired: 'This sign-out has expired. Go back to the application and start again.' });
   }
 }

@@ -1,27 +1,17 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
-import { AuditService, CONFIG, type Config, isPendingHandle, PendingStore, type SamlSession } from '@signoff/core';
-import { type FlowContext, FlowExecutor } from '@signoff/flows';
+import { BadRequestException, Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { AuditService, isPendingHandle } from '@signoff/core';
+import { LogoutJourney } from '@signoff/logout';
 import {
-  type IncomingMessage, redirectMessage, type RegisteredSp, SamlMessageError, type SamlReply, SamlSloService, SamlSpsService, soapBodyMessage, soapFault,
-  type SpLogoutRequest, UnsafeXmlError,
+  type IncomingMessage, redirectMessage, type RegisteredSp, SamlMessageError, SamlSloService, soapBodyMessage, soapFault, type SpLogoutRequest, statusForOutcome,
+  UnsafeXmlError,
 } from '@signoff/saml';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { formPostPage, h, page } from '../http/html';
+import { h, page } from '../http/html';
 import { allowFramingBy } from '../http/security-headers';
 import { rawQuery } from '../http/raw-query';
 import { singleField } from '../http/single-field';
-import { LogoutRunner } from '../logout/logout-runner.service';
-
-/** What the LogoutResponse to the initiating SP needs once the logout has run (kept 15 minutes in Redis). */
-interface PendingReply {
-  providerId: string;
-  inResponseTo: string;
-  binding: 'redirect' | 'post';
-  relayState: string | null;
-}
-
-const PENDING_TTL_SECONDS = 15 * 60;
+import { renderAnswer, renderLogoutView } from '../logout/render-logout-view';
 
 /**
  * SAML Single Logout endpoints (profiles §4.4). At /saml/slo (Redirect and POST) an SP's LogoutRequest
@@ -35,13 +25,9 @@ const PENDING_TTL_SECONDS = 15 * 60;
 export class SamlSloController {
   constructor(
     private readonly slo: SamlSloService,
-    private readonly sps: SamlSpsService,
-    private readonly executor: FlowExecutor,
-    private readonly runner: LogoutRunner,
+    private readonly journey: LogoutJourney,
     private readonly browser: BrowserService,
-    private readonly store: PendingStore,
     private readonly audit: AuditService,
-    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   @Get()
@@ -68,17 +54,6 @@ export class SamlSloController {
     });
   }
 
-  /** Where the browser comes back after the flow, the iframes and the native chain: the initiating SP's answer. */
-  @Get('reply')
-  async reply(@Res() res: Response, @Query('request') handle: unknown, @Query('operation') operationId: unknown): Promise<void> {
-    const pending = await this.store.take<PendingReply>('saml-slo-reply', handle);
-    if (!pending) throw new BadRequestException('This sign-out has expired. Go back to the application and start again.');
-    const started = typeof operationId === 'string' && operationId !== 'none' ? operationId : null;
-    const status = await this.slo.outcome(started, this.config.delivery.frontchannelTimeoutMs, pending.providerId);
-    const sp = await this.sps.byProviderId(pending.providerId);
-    this.send(res, await this.slo.reply(sp, pending.inResponseTo, status, pending.binding, pending.relayState));
-  }
-
   /** SOAP binding (bindings §3.2): the SP's server asks; every other participant is told over its back channel. */
   @Post('soap')
   @HttpCode(200)
@@ -92,12 +67,8 @@ export class SamlSloController {
       return void res.status(500).type('text/xml').send(soapFault(`The logout request was refused: ${(error as Error).message}.`));
     }
     const sessions = await this.slo.sessionsFor(sp, request);
-    let status = Array.isArray(sessions) ? null : sessions;
-    if (Array.isArray(sessions)) {
-      const step = await this.executor.run(this.executor.flowFor(sp.provider.invalidationFlowId, true), flowContext(sp, sessions, false));
-      status = await this.slo.outcome(step.operation?.id ?? null, this.config.delivery.frontchannelTimeoutMs);
-    }
-    res.type('text/xml').send(await this.slo.soapReply(request.id, status!));
+    const status = Array.isArray(sessions) ? statusForOutcome(await this.journey.runHeadless(this.slo.logoutFor(sp, sessions))) : sessions;
+    res.type('text/xml').send(await this.slo.soapReply(request.id, status));
   }
 
   private async receive(req: Request, res: Response, isResponse: boolean, message: IncomingMessage & { binding: 'redirect' | 'post' }): Promise<void> {
@@ -111,12 +82,11 @@ export class SamlSloController {
       throw new BadRequestException(`The logout request was refused: ${(error as Error).message}.`);
     }
     const sessions = await this.slo.sessionsFor(sp, request);
-    if (!Array.isArray(sessions)) return this.send(res, await this.slo.reply(sp, request.id, sessions, message.binding, message.relayState));
+    if (!Array.isArray(sessions)) return renderAnswer(res, await this.slo.reply(sp, request.id, sessions, message.binding, message.relayState));
 
-    const browserId = this.browser.read(req) ?? this.browser.ensure(req, res);
-    const pending: PendingReply = { providerId: sp.providerId, inResponseTo: request.id, binding: message.binding, relayState: message.relayState };
-    const handle = await this.store.put('saml-slo-reply', pending, PENDING_TTL_SECONDS);
-    await this.runner.run(res, this.executor.flowFor(sp.provider.invalidationFlowId, true), flowContext(sp, sessions, true), `/saml/slo/reply?request=${handle}&operation={operation}`, this.browser.csrfToken(browserId));
+    const csrf = this.browser.csrfToken(this.browser.read(req) ?? this.browser.ensure(req, res));
+    const view = await this.journey.start({ ...this.slo.logoutFor(sp, sessions), owed: this.slo.owedTo(sp, request, message) }, csrf);
+    renderLogoutView(res, view, { csrf, expired: 'This sign-out has expired.' });
   }
 
   /**
@@ -128,9 +98,10 @@ export class SamlSloController {
     allowFramingBy(res, "'self'");
     const chain = isPendingHandle(message.relayState) ? `/logout/chain/${message.relayState}` : null;
     try {
-      const { sp, delivery } = await this.slo.recordResponse(message);
+      const answered = await this.journey.applicationAnswered('saml', message);
+      if ('refused' in answered) throw new SamlMessageError(answered.refused);
       if (chain) return res.redirect(303, chain);
-      res.type('html').send(page('Signed out', `<p>${delivery.status === 'succeeded' ? 'Signed out of' : 'Could not sign out of'} ${h(sp.provider.name)}.</p>`));
+      res.type('html').send(page('Signed out', `<p>${answered.confirmed ? 'Signed out of' : 'Could not sign out of'} ${h(answered.application)}.</p>`));
     } catch (error) {
       await this.refused(error, message.binding);
       const refusal = `The logout response was refused: ${(error as Error).message}.`;
@@ -140,23 +111,9 @@ export class SamlSloController {
     }
   }
 
-  private send(res: Response, reply: SamlReply | null): void {
-    if (!reply) return void res.type('html').send(page('You are signed out', '<p>You have signed out. The application has no address to receive the confirmation; you can close this page.</p>'));
-    if (reply.binding === 'redirect') return res.redirect(303, reply.url);
-    res.type('html').send(formPostPage(reply.url, reply.fields));
-  }
-
   /** A refused message is recorded; anything but a refusal is a fault of ours and goes on up. */
   private async refused(error: unknown, binding: string): Promise<void> {
     if (!(error instanceof SamlMessageError || error instanceof UnsafeXmlError)) throw error;
     await this.audit.record({ action: 'saml.logout_message_refused', actor: { type: 'anonymous' }, details: { binding, reason: error.message } });
   }
-}
-
-/** What an SP's logout runs on: the IdP sessions of the SamlSessions it named, with the SP as the initiator. */
-function flowContext(sp: RegisteredSp, sessions: SamlSession[], interactive: boolean): FlowContext {
-  return {
-    trigger: 'sp_initiated', initiator: { type: 'provider', id: sp.providerId }, idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
-    initiatingProviderSessionId: sessions[0].id, interactive,
-  };
 }

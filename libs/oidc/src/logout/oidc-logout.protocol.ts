@@ -1,18 +1,33 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { AccessToken, Clock, CONFIG, type Config, type DeliveryChannel, KeysService, type LogoutDelivery, OidcClient, OidcSession, randomToken, RefreshToken } from '@signoff/core';
+import { AccessToken, Clock, CONFIG, type Config, type DeliveryChannel, KeysService, OidcClient, OidcSession, randomToken, RefreshToken } from '@signoff/core';
 import { verdictForStatus } from '@signoff/dispatch';
-import { type BackchannelRequest, type BackchannelVerdict, type FrontchannelStep, type LogoutProtocol, LogoutProtocolRegistry, type SessionWithProvider } from '@signoff/logout';
+import {
+  type BackchannelRequest, type BackchannelVerdict, type DeliveryTarget, type FrontchannelStep, type InitiatorAnswer, type LogoutProtocol, LogoutProtocolRegistry,
+  type SessionWithProvider,
+} from '@signoff/logout';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 import { type OidcAlg, signJwt } from '../tokens/jwt';
 import { TokensService } from '../tokens/tokens.service';
+import { postLogoutRedirect } from './rp-initiated-logout';
 
 const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const LOGOUT_TOKEN_LIFETIME_S = 120;
 
-/** OIDC's part in the logout engine: Back-Channel Logout 1.0 tokens and Front-Channel Logout 1.0 iframes. */
+/** What an RP that started a logout is owed (RP-Initiated Logout 1.0 §3): its registered post_logout_redirect_uri, and its state. */
+export interface OwedPostLogoutRedirect {
+  postLogoutRedirectUri: string;
+  state: string | null;
+}
+
+/**
+ * OIDC's part in the logout engine: Back-Channel Logout 1.0 tokens, Front-Channel Logout 1.0 iframes,
+ * and the post-logout redirect that answers an RP-initiated logout.
+ */
 @Injectable()
 export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
   readonly protocol = 'oidc' as const;
+  /** The redirect does not say how the logout went: the RP gets it as soon as the front channel is done. */
+  readonly answerAwaitsOutcome = false;
 
   constructor(
     private readonly db: DataSource,
@@ -53,7 +68,7 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
    * the one backchannel-logout event; never a nonce. Signed with the client's ID token algorithm,
    * `typ` as the client chose. A fresh token per attempt: a retry minutes later needs a fresh exp.
    */
-  async buildBackchannelRequest(_delivery: LogoutDelivery, session: SessionWithProvider): Promise<BackchannelRequest> {
+  async buildBackchannelRequest({ session }: DeliveryTarget): Promise<BackchannelRequest> {
     const client = await this.client(session.providerId);
     const oidc = session as OidcSession;
     const iat = Math.floor(this.clock.now().getTime() / 1000);
@@ -71,7 +86,7 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
   }
 
   /** Front-Channel Logout 1.0 §2: the client's URI, with iss and sid when it asked for them. */
-  async buildFrontchannelStep(_delivery: LogoutDelivery, session: SessionWithProvider): Promise<FrontchannelStep> {
+  async buildFrontchannelStep({ session }: DeliveryTarget): Promise<FrontchannelStep> {
     const client = await this.client(session.providerId);
     const url = new URL(client.frontchannelLogoutUri!);
     if (client.frontchannelLogoutSessionRequired) {
@@ -79,6 +94,11 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
       url.searchParams.set('sid', (session as OidcSession).sid);
     }
     return { url: url.href };
+  }
+
+  /** RP-Initiated Logout 1.0 §3: the post_logout_redirect_uri exactly as registered (not re-serialised), plus `state` when given. */
+  async answerInitiator(_providerId: string, owed: unknown): Promise<InitiatorAnswer> {
+    return { kind: 'redirect', url: postLogoutRedirect(owed as OwedPostLogoutRedirect) };
   }
 
   private client(providerId: string): Promise<OidcClient> {

@@ -1,32 +1,40 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { Clock, CONFIG, type Config, type DeliveryChannel, KeysService, type LogoutDelivery, LogoutOperation, SamlServiceProvider, type SamlSession } from '@signoff/core';
+import { Clock, CONFIG, type Config, type DeliveryChannel, KeysService, SamlServiceProvider, type SamlSession } from '@signoff/core';
 import { verdictForStatus } from '@signoff/dispatch';
 import {
-  type BackchannelRequest, type BackchannelVerdict, type FrontchannelStep, type LogoutContext, type LogoutProtocol, LogoutProtocolRegistry, type SessionWithProvider,
+  type BackchannelRequest, type BackchannelVerdict, type DeliveryTarget, type FrontchannelReply, type FrontchannelStep, type InitiatorAnswer, type LogoutContext,
+  type LogoutProtocol, LogoutProtocolRegistry, type SeenOutcome, type SessionWithProvider,
 } from '@signoff/logout';
 import { DataSource } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import { signElement } from '../xml/signatures';
 import { redirectUrl } from '../bindings/redirect';
 import { soapEnvelope } from '../bindings/soap';
+import type { IncomingMessage } from '../bindings/incoming';
 import { logoutRequestXml } from './logout-request';
 import { soapReplyStatus, STATUS } from './logout-response';
+import { type OwedLogoutResponse, SamlSloService, statusForOutcome } from './saml-slo.service';
 
 /**
  * SAML's part in the logout engine: IdP-initiated LogoutRequests to each SP over the way it was
  * registered for — back-channel SOAP (the SP's LogoutResponse Status decides) or server-side POST,
  * or front-channel Redirect/POST, inside an iframe on the logout page or in the main tab (the native
- * chain). The SP that started a logout is not sent a request: it gets the LogoutResponse instead.
+ * chain). The SP that started a logout is not sent a request: it gets the LogoutResponse instead,
+ * once the others had their chance (answerInitiator); the LogoutResponses SPs send to our front-channel
+ * requests are read here too (readFrontchannelReply).
  */
 @Injectable()
 export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
   readonly protocol = 'saml' as const;
+  /** The LogoutResponse says Success or PartialLogout: it waits for the outcome. */
+  readonly answerAwaitsOutcome = true;
 
   constructor(
     private readonly db: DataSource,
     private readonly keys: KeysService,
     private readonly clock: Clock,
     private readonly registry: LogoutProtocolRegistry,
+    private readonly slo: SamlSloService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -46,9 +54,9 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     // SAML sessions hold no tokens at the IdP: ending the row is all there is.
   }
 
-  async buildBackchannelRequest(delivery: LogoutDelivery, session: SessionWithProvider): Promise<BackchannelRequest> {
-    const sp = await this.sp(session.providerId);
-    const { id, xml } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
+  async buildBackchannelRequest(target: DeliveryTarget): Promise<BackchannelRequest> {
+    const sp = await this.sp(target.session.providerId);
+    const { id, xml } = this.request(target, sp);
     const signed = await this.envelopedIfConfigured(sp, id, xml);
     if (sp.slsBinding === 'soap') return { url: sp.slsUrl!, body: soapEnvelope(signed), contentType: 'text/xml; charset=utf-8', messageId: id };
     return { url: sp.slsUrl!, body: new URLSearchParams({ SAMLRequest: Buffer.from(signed).toString('base64') }).toString(), contentType: 'application/x-www-form-urlencoded', messageId: id };
@@ -65,9 +73,9 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     return response.status === STATUS.success ? { ok: true, retryable: false } : { ok: false, retryable: false, error: `the SP answered ${response.status}` };
   }
 
-  async buildFrontchannelStep(delivery: LogoutDelivery, session: SessionWithProvider, relayState?: string): Promise<FrontchannelStep> {
-    const sp = await this.sp(session.providerId);
-    const { id, xml } = await this.request(delivery, session as SessionWithProvider & SamlSession, sp);
+  async buildFrontchannelStep(target: DeliveryTarget, relayState?: string): Promise<FrontchannelStep> {
+    const sp = await this.sp(target.session.providerId);
+    const { id, xml } = this.request(target, sp);
     if (sp.slsBinding === 'post') {
       const fields: Record<string, string> = { SAMLRequest: Buffer.from(await this.envelopedIfConfigured(sp, id, xml)).toString('base64') };
       if (relayState) fields.RelayState = relayState;
@@ -78,15 +86,22 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     return { url: redirectUrl(sp.slsUrl!, 'SAMLRequest', xml, key, relayState), messageId: id };
   }
 
+  /** An SP's LogoutResponse to one of our front-channel LogoutRequests, verified. */
+  readFrontchannelReply(message: IncomingMessage): Promise<FrontchannelReply> {
+    return this.slo.readLogoutResponse(message);
+  }
+
+  /** The signed LogoutResponse to the SP's LogoutRequest: Success, or Success + PartialLogout (core §3.7.3.2). */
+  async answerInitiator(providerId: string, owed: unknown, outcome: SeenOutcome): Promise<InitiatorAnswer> {
+    return this.slo.answer(providerId, owed as OwedLogoutResponse, statusForOutcome(outcome));
+  }
+
   /**
-   * The LogoutRequest for one delivery, with the Reason (core §3.7.3) its operation gives: expiry is a
-   * global timeout; an administrator's act (a session deleted, a user deactivated, a password an admin
-   * changed) is `admin`; the rest is the user's.
+   * The LogoutRequest for one delivery, with the Reason (core §3.7.3) the engine gives: `user`,
+   * `admin`, or `global-timeout` (the session's life ended).
    */
-  private async request(delivery: LogoutDelivery, session: SamlSession, sp: SamlServiceProvider) {
-    const operation = await this.db.getRepository(LogoutOperation).findOneByOrFail({ id: delivery.operationId });
-    const byAdmin = ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) || operation.initiatorType === 'admin';
-    const reason = operation.trigger === 'expiry' ? 'global-timeout' : byAdmin ? 'admin' : 'user';
+  private request({ session: base, reason }: DeliveryTarget, sp: SamlServiceProvider) {
+    const session = base as SessionWithProvider & SamlSession;
     return logoutRequestXml({
       idpEntityId: this.config.saml.entityId, destination: sp.slsUrl!, nameId: session.nameId, nameIdFormat: session.nameIdFormat,
       nameQualifier: session.nameQualifier, spNameQualifier: session.spNameQualifier, sessionIndexes: [session.sessionIndex], reason, now: this.clock.now(),

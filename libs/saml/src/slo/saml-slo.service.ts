@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock, CONFIG, type Config, KeysService, LogoutDelivery, ReplayCache, SamlSession } from '@signoff/core';
-import { LogoutOperationsService } from '@signoff/logout';
+import { Clock, CONFIG, type Config, KeysService, ReplayCache, SamlSession } from '@signoff/core';
+import type { BrowserLogout, FrontchannelReply, InitiatorAnswer, SeenOutcome } from '@signoff/logout';
 import { DataSource, In, IsNull } from 'typeorm';
 import { type IncomingMessage, peekIssuer, SamlMessageError } from '../bindings/incoming';
 import { redirectUrl } from '../bindings/redirect';
@@ -11,10 +11,28 @@ import { signElement } from '../xml/signatures';
 import { type SpLogoutRequest, validateLogoutRequest } from './logout-request';
 import { type LogoutStatus, logoutResponseXml, STATUS, validateLogoutResponse } from './logout-response';
 
-/** How a front-channel LogoutResponse leaves: a redirect, or an auto-posting form. */
-export type SamlReply = { binding: 'redirect'; url: string } | { binding: 'post'; url: string; fields: Record<string, string> };
+/** What the LogoutResponse to an SP's front-channel LogoutRequest needs, kept while the logout runs. */
+export interface OwedLogoutResponse {
+  inResponseTo: string;
+  binding: 'redirect' | 'post';
+  relayState: string | null;
+}
 
 const REPLAY_TTL_SECONDS = 10 * 60;
+
+/**
+ * The Status a logout's outcome earns (core §3.7.3.2): Success once every other participant confirmed
+ * (or when no logout ran); Success with PartialLogout when one failed, or had not confirmed in time
+ * (back-channel deliveries still retrying); Responder when the operation vanished meanwhile.
+ */
+export function statusForOutcome(outcome: SeenOutcome): LogoutStatus {
+  switch (outcome) {
+    case null: case 'complete': return { code: STATUS.success };
+    case 'gone': return { code: STATUS.responder, message: 'the logout operation is gone' };
+    case 'open': return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications have not confirmed the logout yet' };
+    default: return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications did not confirm the logout' };
+  }
+}
 
 /**
  * Single Logout started by an SP (profiles §4.4): accept its LogoutRequest, find the sessions it
@@ -29,7 +47,6 @@ export class SamlSloService {
     private readonly clock: Clock,
     private readonly replays: ReplayCache,
     private readonly sps: SamlSpsService,
-    private readonly operations: LogoutOperationsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -61,37 +78,46 @@ export class SamlSloService {
   }
 
   /**
-   * What to tell the SP that started the logout: Success once every other participant confirmed;
-   * Success with PartialLogout when one failed, or had not confirmed within `waitMs` (back-channel
-   * deliveries still retrying). No operation (none was started, or not by this SP): Success.
+   * The logout an SP's LogoutRequest asks for: the IdP sessions of the SamlSessions it named, the SP's
+   * provider (its invalidation flow) and the SP as the initiator; in the browser, the LogoutResponse
+   * it is owed at the end.
    */
-  async outcome(operationId: string | null, waitMs: number, initiatingProviderId?: string): Promise<LogoutStatus> {
-    const outcome = operationId ? await this.operations.awaitOutcome(operationId, waitMs, initiatingProviderId) : null;
-    switch (outcome) {
-      case null: case 'complete': return { code: STATUS.success };
-      case 'gone': return { code: STATUS.responder, message: 'the logout operation is gone' };
-      case 'open': return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications have not confirmed the logout yet' };
-      default: return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications did not confirm the logout' };
-    }
+  logoutFor(sp: RegisteredSp, sessions: SamlSession[]): Omit<BrowserLogout, 'owed'> {
+    return {
+      trigger: 'sp_initiated', initiator: { type: 'provider', id: sp.providerId }, idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
+      initiatingProviderSessionId: sessions[0].id, provider: sp.provider,
+    };
+  }
+
+  /** The answer an SP is owed for a front-channel LogoutRequest: what its LogoutResponse will need. */
+  owedTo(sp: RegisteredSp, request: SpLogoutRequest, message: IncomingMessage & { binding: 'redirect' | 'post' }): BrowserLogout['owed'] {
+    const owed: OwedLogoutResponse = { inResponseTo: request.id, binding: message.binding, relayState: message.relayState };
+    return { to: 'application', protocol: 'saml', providerId: sp.providerId, owed };
+  }
+
+  /** The signed LogoutResponse owed to the SP `providerId`, with `status`. */
+  async answer(providerId: string, owed: OwedLogoutResponse, status: LogoutStatus): Promise<InitiatorAnswer> {
+    const sp = await this.sps.byProviderId(providerId);
+    return this.reply(sp, owed.inResponseTo, status, owed.binding, owed.relayState);
   }
 
   /**
    * The signed LogoutResponse to an SP's request, over the binding the request came on (to a
    * SingleLogoutService of that binding in its metadata, else its other front-channel one), with its
-   * RelayState unchanged; null when the SP has no front-channel SingleLogoutService to receive it.
+   * RelayState unchanged; `nowhere` when the SP has no front-channel SingleLogoutService to receive it.
    */
-  async reply(sp: RegisteredSp, inResponseTo: string, status: LogoutStatus, binding: 'redirect' | 'post', relayState: string | null): Promise<SamlReply | null> {
+  async reply(sp: RegisteredSp, inResponseTo: string, status: LogoutStatus, binding: 'redirect' | 'post', relayState: string | null): Promise<InitiatorAnswer> {
     const key = await this.keys.active('saml', 'RS256');
     const base = { idpEntityId: this.config.saml.entityId, inResponseTo, status, now: this.clock.now() };
     const front = sp.slsEndpoints.filter((endpoint) => endpoint.binding !== 'soap');
     const endpoint = front.find((candidate) => candidate.binding === binding) ?? front[0];
-    if (!endpoint) return null;
+    if (!endpoint) return { kind: 'nowhere' };
     const url = endpoint.responseUrl ?? endpoint.url;
     const { id, xml } = logoutResponseXml({ ...base, destination: url });
-    if (endpoint.binding === 'redirect') return { binding: 'redirect', url: redirectUrl(url, 'SAMLResponse', xml, key.privateKey, relayState) };
+    if (endpoint.binding === 'redirect') return { kind: 'redirect', url: redirectUrl(url, 'SAMLResponse', xml, key.privateKey, relayState) };
     const fields: Record<string, string> = { SAMLResponse: Buffer.from(signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!))).toString('base64') };
     if (relayState !== null) fields.RelayState = relayState;
-    return { binding: 'post', url, fields };
+    return { kind: 'post', url, fields };
   }
 
   /** The signed LogoutResponse to a LogoutRequest that came over SOAP, as the SOAP reply body. */
@@ -102,22 +128,17 @@ export class SamlSloService {
   }
 
   /**
-   * An SP's LogoutResponse to one of our front-channel LogoutRequests: verified (signature, Issuer,
-   * Destination, IssueInstant, InResponseTo naming a request we sent that SP) and recorded on its
-   * delivery. A late Success turns a timed-out delivery into a confirmed one.
+   * An SP's LogoutResponse to one of our front-channel LogoutRequests, verified (signature, Issuer,
+   * Destination, IssueInstant) and seen for the first time; the engine matches its InResponseTo to
+   * the request we sent that SP.
    */
-  async recordResponse(message: IncomingMessage): Promise<{ sp: RegisteredSp; delivery: LogoutDelivery }> {
+  async readLogoutResponse(message: IncomingMessage): Promise<FrontchannelReply> {
     const sp = await this.sender(message);
     const response = validateLogoutResponse(message, sp, this.endpoint(message.binding), this.clock.now());
-    const delivery = await this.db.getRepository(LogoutDelivery).findOneBy({
-      messageId: response.inResponseTo, providerId: sp.providerId, channel: In(['frontchannel_saml_iframe', 'frontchannel_saml_native']),
-    });
-    if (!delivery) throw new SamlMessageError('the LogoutResponse answers no LogoutRequest Signoff sent this SP');
     await this.once('saml-logout-response', sp.entityId, response.id);
-    const ok = response.status === STATUS.success;
-    const error = ok ? null : `the SP answered ${response.status}${response.detail ? ` / ${response.detail}` : ''}`;
-    await this.operations.recordFrontchannel(delivery, { ok, error, messageId: response.inResponseTo }, ['pending', 'failed']);
-    return { sp, delivery: Object.assign(delivery, { status: ok ? 'succeeded' : 'failed', lastError: error }) };
+    const confirmed = response.status === STATUS.success;
+    const error = confirmed ? null : `the SP answered ${response.status}${response.detail ? ` / ${response.detail}` : ''}`;
+    return { providerId: sp.providerId, inResponseTo: response.inResponseTo, confirmed, error };
   }
 
   /** The SP that sent this message (by its Issuer, before anything else is trusted). */

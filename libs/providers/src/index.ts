@@ -1,0 +1,2 @@
+export * from './providers-admin.service';
+export * from './providers.module';
