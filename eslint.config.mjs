@@ -16,18 +16,25 @@ const LOGOUT_INTERNALS = {
   message: 'protocol libraries use the LogoutProtocol interface and LogoutJourney, not the engine\'s internals',
 };
 
+/** Controllers parse HTTP, call one lib entry point and render: the database and Redis are the libs' business. */
+const THIN_CONTROLLERS = [
+  { name: 'typeorm', message: 'controllers do not query: call a lib service (docs/architecture.md)' },
+  { name: '@signoff/core', importNames: ['RedisService'], message: 'controllers do not use Redis: PendingStore, ReplayCache or a lib service' },
+];
+
 function restrict(files, patterns, paths = []) {
   return { files, rules: { 'no-restricted-imports': ['error', { patterns, paths }] } };
 }
 
 function walls() {
   return [
-    restrict(['apps/idp/**/*.ts'], [NO_WORKER_APP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
-    restrict(['apps/worker/**/*.ts'], [NO_IDP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
-    restrict(['libs/**/*.ts'], [NO_APPS], [LOGOUT_BOOKS]),
-    restrict(['libs/core/**/*.ts', 'libs/logout/**/*.ts'], [NO_APPS]),
-    restrict(['libs/oidc/**/*.ts'], [NO_APPS, NO_SAML], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
-    restrict(['libs/saml/**/*.ts'], [NO_APPS, NO_OIDC], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
+    restrict(['apps/idp/**/*.{ts,tsx}'], [NO_WORKER_APP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
+    restrict(['apps/idp/**/*.controller.{ts,tsx}'], [NO_WORKER_APP, NO_LIB_INTERNALS], [LOGOUT_BOOKS, ...THIN_CONTROLLERS]),
+    restrict(['apps/worker/**/*.{ts,tsx}'], [NO_IDP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
+    restrict(['libs/**/*.{ts,tsx}'], [NO_APPS], [LOGOUT_BOOKS]),
+    restrict(['libs/core/**/*.{ts,tsx}', 'libs/logout/**/*.{ts,tsx}'], [NO_APPS]),
+    restrict(['libs/oidc/**/*.{ts,tsx}'], [NO_APPS, NO_SAML], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
+    restrict(['libs/saml/**/*.{ts,tsx}'], [NO_APPS, NO_OIDC], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
   ];
 }
 
@@ -45,6 +52,27 @@ export default tseslint.config(
   // The walls of the house (docs/architecture.md). Flat config replaces a rule per file rather than
   // merging it, so each area's restricted imports are composed in one place: walls(...).
   ...walls(),
+  // Pages escape by default (apps/idp/src/http/layout.tsx). Raw HTML gets in through its trustedHtml()
+  // only; the CSP admits no inline script, handler or style, so pages write none.
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    ignores: ['apps/idp/src/http/layout.tsx'],
+    rules: {
+      'no-restricted-syntax': ['error',
+        { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML'], Property[key.name='dangerouslySetInnerHTML']", message: 'raw HTML only through trustedHtml() (apps/idp/src/http/layout.tsx)' },
+        { selector: "JSXAttribute[name.name=/^on[A-Za-z]/], JSXAttribute[name.name='style']", message: 'the CSP admits no inline handler or style: use a static script or signoff.css' },
+        { selector: "JSXElement[openingElement.name.name='script'][children.length>0]", message: 'the CSP admits no inline script: use Script (layout.tsx) with a file of apps/idp/static' },
+      ],
+    },
+  },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { sourceType: 'module' } },
+  // The pages' scripts (served by StaticController): classic browser scripts, the globals they use.
+  {
+    files: ['apps/idp/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(['window', 'document', 'location', 'setTimeout', 'fetch', 'URLSearchParams', 'HTMLIFrameElement'].map((name) => [name, 'readonly'])),
+    },
+  },
   { files: ['jest.config.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
 );

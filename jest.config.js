@@ -1,15 +1,19 @@
-// Jest runs TypeScript through SWC (the same transform as scripts/build.mjs). NestJS 12 and jose are
-// ESM-only, so they are transformed too (STACK.md, gotcha 1).
-const ESM = ['@nestjs', 'jose', 'openid-client', 'oauth4webapi', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', '@borewit', 'cookie'];
+// Jest runs TypeScript through SWC (the same transform as scripts/build.mjs). NestJS 12, jose and
+// preact 11 are ESM-only, so they are transformed too (STACK.md, gotcha 1).
+const ESM = ['@nestjs', 'jose', 'openid-client', 'oauth4webapi', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', '@borewit', 'cookie', 'preact'];
+
+/** SWC's options for TypeScript, as in scripts/build.mjs: TSX (the pages, preact's JSX runtime) is parsed in .tsx files only. */
+const typescript = (tsx) => ['@swc/jest', {
+  jsc: { parser: { syntax: 'typescript', tsx, decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true, react: { runtime: 'automatic', importSource: 'preact' } }, target: 'es2023' },
+  module: { type: 'commonjs' },
+}];
 
 const base = {
   testEnvironment: 'node',
   transform: {
-    '^.+\\.ts$': ['@swc/jest', {
-      jsc: { parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2023' },
-      module: { type: 'commonjs' },
-    }],
+    '^.+\\.tsx$': typescript(true),
+    '^.+\\.ts$': typescript(false),
     '^.+\\.m?js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2023' }, module: { type: 'commonjs' } }],
   },
   transformIgnorePatterns: [`/node_modules/(?!.*/node_modules/)(?!(${ESM.join('|')})/)`],
@@ -25,7 +29,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test/unit}/**/*.spec.ts'] },
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test/unit}/**/*.spec.{ts,tsx}'] },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
   ],
 };

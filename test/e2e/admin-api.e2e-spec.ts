@@ -176,12 +176,18 @@ describe('providers', () => {
     const foreignFrontchannel = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', oidc: { ...oidc, frontchannel_logout_uri: 'https://other.example/fc' } });
     expect(foreignFrontchannel.status).toBe(400);
     expect(foreignFrontchannel.body.details[0]).toMatch(/^invalid_client_metadata: frontchannel_logout_uri/);
+    // Every refusal has the status's generic `error` and its own stable `code` (SignoffError).
+    expect(foreignFrontchannel.body).toMatchObject({ error: 'invalid_request', code: 'invalid_client_metadata' });
     const plainHttp = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', oidc: { redirect_uris: ['http://wiki.example/cb'] } });
     expect(plainHttp.status).toBe(400);
-    expect((await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', slug: 'wiki', oidc })).status).toBe(409);
+    const taken = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', slug: 'wiki', oidc });
+    expect(taken.status).toBe(409);
+    expect(taken.body).toMatchObject({ error: 'conflict', code: 'conflict' });
     expect((await api().patch(`/api/v1/providers/${created.body.id}`).set(auth()).send({ enabled: false })).body.enabled).toBe(false);
     expect((await api().delete(`/api/v1/providers/${created.body.id}`).set(auth())).status).toBe(204);
-    expect((await api().get(`/api/v1/providers/${created.body.id}`).set(auth())).status).toBe(404);
+    const gone = await api().get(`/api/v1/providers/${created.body.id}`).set(auth());
+    expect(gone.status).toBe(404);
+    expect(gone.body).toMatchObject({ error: 'not_found', code: 'not_found', message: 'No such provider.' });
   });
 });
 

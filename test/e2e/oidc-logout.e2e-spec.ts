@@ -62,6 +62,16 @@ const deliveriesOf = (providerId: string) => t.app.get(DataSource).getRepository
 const api = () => request(t.url);
 const auth = () => ({ Authorization: `Bearer ${token}` });
 
+/**
+ * The operation as the admin API shows it, once it has completed: it is settled after its last
+ * delivery's outcome is recorded, not with it, so a final delivery does not mean a completed operation yet.
+ */
+async function completedOperation(operationId: string) {
+  const read = async () => (await api().get(`/api/v1/logout-operations/${operationId}`).set(auth())).body;
+  await eventually(async () => (await read()).completedAt);
+  return read();
+}
+
 describe('back-channel logout', () => {
   it('tells the RP when the user logs out at Signoff, with a token the RP verifies; its refresh token stops working', async () => {
     const app = await rp();
@@ -252,7 +262,7 @@ describe('front-channel without a browser that reports', () => {
     t.clock.advance(2 * 60_000);
     const [delivery] = (await eventually(async () => ((await deliveriesOf(front.providerId))[0]?.status === 'failed' ? deliveriesOf(front.providerId) : null)))!;
     expect(delivery.lastError).toContain('never reported');
-    const operation = (await api().get(`/api/v1/logout-operations/${delivery.operationId}`).set(auth())).body;
+    const operation = await completedOperation(delivery.operationId);
     expect(operation).toMatchObject({ outcome: 'partial', completedAt: expect.any(String) });
   });
 });
@@ -303,6 +313,13 @@ describe('invalidation flows', () => {
     const builtIn = flows.find((flow: { slug: string }) => flow.slug === 'default-invalidation-flow');
     expect(builtIn.stages.map((binding: { stage: { kind: string } }) => binding.stage.kind)).toEqual(['user_logout']);
     expect((await api().delete(`/api/v1/flows/${builtIn.id}`).set(auth())).status).toBe(400);
+    // A flow ends sessions once: a second logout stage is refused, and the flow is left as it was.
+    const providerLogout = (await api().get('/api/v1/stages').set(auth())).body.items.find((stage: { kind: string }) => stage.kind === 'provider_logout');
+    const twice = await api().post(`/api/v1/flows/${builtIn.id}/bindings`).set(auth()).send({ stageId: providerLogout.id, order: 50 });
+    expect(twice.status).toBe(409);
+    expect(twice.body.message).toContain('already has a logout stage');
+    const after = (await api().get('/api/v1/flows').set(auth())).body.items.find((flow: { slug: string }) => flow.slug === 'default-invalidation-flow');
+    expect(after.stages.map((binding: { stage: { kind: string } }) => binding.stage.kind)).toEqual(['user_logout']);
   });
 });
 
@@ -352,7 +369,7 @@ describe('faults', () => {
     await browser.submit('/logout', { csrf: browser.csrf });
     const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'dead' ? deliveriesOf(app.providerId) : null)))!;
     expect(delivery).toMatchObject({ status: 'dead', attempts: 2, lastHttpStatus: 503, lastError: 'HTTP 503' });
-    const operation = (await api().get(`/api/v1/logout-operations/${delivery.operationId}`).set(auth())).body;
+    const operation = await completedOperation(delivery.operationId);
     expect(operation.outcome).toBe('failed');
   });
 

@@ -1,4 +1,4 @@
-import { IdpSession, LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
+import { BACKCHANNELS, FINAL_STATUSES, IdpSession, LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
 import { parseSpMetadata, SamlSpsService } from '@signoff/saml';
 import * as samlify from 'samlify';
 import request from 'supertest';
@@ -81,7 +81,14 @@ describe('IdP-initiated SAML logout, mixed with OIDC', () => {
       { sp: 'postsp', binding: 'post', ...issued.postsp, reason: 'user' },
     ]));
     expect(rp!.rp.logoutTokens).toHaveLength(1);
-    const deliveries = await t.app.get(DataSource).getRepository(LogoutDelivery).find({ relations: { provider: true } });
+    // An SP records the request before it answers, and the worker records the answer after that: wait
+    // for every back-channel delivery's outcome, not for the message's arrival.
+    const allDeliveries = () => t.app.get(DataSource).getRepository(LogoutDelivery).find({ relations: { provider: true } });
+    await eventually(async () => {
+      const backchannel = (await allDeliveries()).filter((delivery) => BACKCHANNELS.includes(delivery.channel));
+      return backchannel.length === 3 && backchannel.every((delivery) => FINAL_STATUSES.includes(delivery.status));
+    });
+    const deliveries = await allDeliveries();
     const byApp = Object.fromEntries(deliveries.map((delivery) => [delivery.provider.slug, `${delivery.channel}:${delivery.status}`]));
     expect(byApp).toMatchObject({ soapsp: 'backchannel_saml:succeeded', postsp: 'backchannel_saml:succeeded', framesp: 'frontchannel_saml_iframe:pending' });
   });

@@ -1,5 +1,5 @@
 import { DOMParser } from '@xmldom/xmldom';
-import { LogoutOperation, SamlSession, SYSTEM, UsersService } from '@signoff/core';
+import { AuditEvent, LogoutOperation, SamlSession, SYSTEM, UsersService } from '@signoff/core';
 import { createVerify } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import request, { type Response } from 'supertest';
@@ -321,10 +321,21 @@ const cases: Case[] = [
   { binding: 'soap', name: 'an expired NotOnOrAfter', outcome: { answered: [STATUS.requester] }, send: () => signedSoap({ issueInstant: iso(-120_000), notOnOrAfter: iso(-60_000) }) },
 ];
 
+/** The details of every `saml.message_refused` audit event so far, oldest first. */
+async function refusalsRecorded(): Promise<Array<Record<string, unknown>>> {
+  const events = await t.app.get(DataSource).getRepository(AuditEvent).find({ where: { action: 'saml.message_refused' }, order: { at: 'ASC', id: 'ASC' } });
+  return events.map((event) => event.details as Record<string, unknown>);
+}
+
 describe('SAML Single Logout refuses bad input and ends nothing', () => {
   it.each(cases)('$binding: $name', async ({ binding, send, outcome, answeredTo }) => {
+    const before = await refusalsRecorded();
     expectOutcome(binding, await send(), outcome, answeredTo?.());
     await expectNothingEnded();
+    // Every refusal is audited (SamlIntake), with the binding and the reason; an answered request is not a refusal.
+    const recorded = (await refusalsRecorded()).slice(before.length);
+    if ('refused' in outcome) expect(recorded).toEqual([expect.objectContaining({ message: 'LogoutRequest', binding, reason: expect.stringContaining(outcome.refused) })]);
+    else expect(recorded).toEqual([]);
   });
 
   it('redirect: a Signature that is not valid percent-encoding', async () => {

@@ -1,5 +1,5 @@
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
-import { SamlSession, SigningKey, SYSTEM, UsersService } from '@signoff/core';
+import { AuditEvent, SamlSession, SigningKey, SYSTEM, UsersService } from '@signoff/core';
 import { parseSpMetadata, SamlSpsService, type SpImportOptions } from '@signoff/saml';
 import * as samlify from 'samlify';
 import request from 'supertest';
@@ -156,10 +156,15 @@ describe('IdP-initiated SSO and refusals', () => {
   ])('refuses a request with %s', async (_name, mutate, message) => {
     await nodeSamlSp('wiki2.example').catch(() => undefined);
     const xml = authnRequestXml({ issueInstant: new Date().toISOString(), issuer: 'https://wiki2.example/metadata', acsUrl: 'https://wiki2.example/acs' });
+    const audit = t.app.get(DataSource).getRepository(AuditEvent);
+    const before = await audit.countBy({ action: 'saml.message_refused' });
     const response = await request(t.url).post('/saml/sso').type('form').set('Accept', 'text/html').send({ SAMLRequest: postField(mutate(xml)) });
     expect(response.status).toBe(400);
     expect(response.text).toMatch(message);
     expect(response.text).not.toContain('SAMLResponse');
+    // Refused SSO messages are audited like refused logout messages (SamlIntake).
+    const recorded = await audit.find({ where: { action: 'saml.message_refused' }, order: { at: 'ASC', id: 'ASC' } });
+    expect(recorded.slice(before).map((event) => event.details)).toEqual([expect.objectContaining({ message: 'AuthnRequest', binding: 'post', reason: expect.stringMatching(message) })]);
   });
 
   it('refuses a RelayState over 80 bytes', async () => {

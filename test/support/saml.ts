@@ -20,4 +20,7 @@ export async function samlSignIn(browser: Browser, url: string, credentials = { 
   return { action, fields };
 }
 
-export const unescapeHtml = (value: string) => value.replace(/&#(\d+);/g, (_m, code) => String.fromCharCode(Number(code)));
+const NAMED: Record<string, string> = { amp: '&', quot: '"', lt: '<', gt: '>', apos: "'" };
+
+/** Decodes an attribute value of our pages: numeric entities, and the named ones the renderer writes (&amp; &quot; &lt;). */
+export const unescapeHtml = (value: string) => value.replace(/&(#\d+|amp|quot|lt|gt|apos);/g, (_m, entity: string) => entity.startsWith('#') ? String.fromCharCode(Number(entity.slice(1))) : NAMED[entity]);

@@ -1,5 +1,5 @@
-import { ConflictException, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { CONFIG, type Config, SYSTEM, UsersService } from '@signoff/core';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { CONFIG, type Config, SignoffError, SYSTEM, UsersService } from '@signoff/core';
 
 /** Creates BOOTSTRAP_ADMIN_USERNAME on first start; an existing user of that name is left untouched. */
 @Injectable()
@@ -15,7 +15,7 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
       await this.users.create({ username: admin.username, password: admin.password, isAdmin: true }, SYSTEM);
       this.logger.log({ msg: 'created bootstrap administrator', username: admin.username });
     } catch (error) {
-      if (!(error instanceof ConflictException)) throw error; // another process created it first
+      if (!(error instanceof SignoffError && error.code === 'conflict')) throw error; // another process created it first
     }
   }
 }

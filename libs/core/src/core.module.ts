@@ -9,6 +9,7 @@ import { openDatabase } from './database/data-source';
 import { KeysService } from './keys/keys.service';
 import { OutboundPolicy } from './outbound/outbound-policy';
 import { PendingStore } from './redis/pending-store';
+import { ReadinessProbe } from './health/readiness';
 import { RedisService } from './redis/redis.service';
 import { ReplayCache } from './redis/replay-cache';
 import { UsersService } from './users/users.service';
@@ -60,8 +61,8 @@ export class RedisModule {
   static forRoot(config: Config): DynamicModule {
     return {
       module: RedisModule,
-      providers: [{ provide: RedisService, useFactory: () => RedisService.create(config) }, PendingStore, ReplayCache],
-      exports: [RedisService, PendingStore, ReplayCache],
+      providers: [{ provide: RedisService, useFactory: () => RedisService.create(config) }, PendingStore, ReplayCache, ReadinessProbe],
+      exports: [RedisService, PendingStore, ReplayCache, ReadinessProbe],
     };
   }
 }

@@ -18,6 +18,7 @@ export * from './logging/json-logger';
 export * from './logging/request-context';
 export { DEFAULT_FLOWS } from './migrations';
 export * from './errors/signoff-error';
+export * from './health/readiness';
 export * from './outbound/outbound-policy';
 export * from './http/web-origin';
 export * from './redis/embedded-redis';

@@ -52,17 +52,22 @@ export class LogoutOperationsService {
    * recorded when the delivery is still in one of `from` (its attempt log appended), and its operation
    * settled — reopened first when a delivery that had failed turns out confirmed after all.
    */
-  async recordFrontchannel(delivery: LogoutDelivery, outcome: { ok: boolean; error: string | null; messageId: string | null }, from: DeliveryStatus[] = ['pending']): Promise<void> {
+  async recordFrontchannel(delivery: Pick<LogoutDelivery, 'id'>, outcome: { ok: boolean; error: string | null; messageId: string | null }, from: DeliveryStatus[] = ['pending']): Promise<void> {
     const now = this.clock.now();
     const result: DeliveryStatus = outcome.ok ? 'succeeded' : 'failed';
     await this.db.transaction(async (tx) => {
-      const updated = await tx.update(LogoutDelivery, { id: delivery.id, status: In(from) }, {
-        status: result, attempts: delivery.attempts + 1, lastError: outcome.error, updatedAt: now, completedAt: now,
-        attemptLog: [...delivery.attemptLog, { at: now.toISOString(), ms: 0, httpStatus: null, result, error: outcome.error, messageId: outcome.messageId }].slice(-ATTEMPT_LOG_SIZE),
+      // The row as it is now, not as the caller read it: a timeout report, the chain or the sweeper may
+      // have failed it meanwhile, and the attempt log must not lose their entries.
+      const current = await tx.findOneBy(LogoutDelivery, { id: delivery.id, status: In(from) });
+      if (!current) return;
+      const updated = await tx.update(LogoutDelivery, { id: current.id, status: current.status, attempts: current.attempts }, {
+        status: result, attempts: current.attempts + 1, lastError: outcome.error, updatedAt: now, completedAt: now,
+        attemptLog: [...current.attemptLog, { at: now.toISOString(), ms: 0, httpStatus: null, result, error: outcome.error, messageId: outcome.messageId }].slice(-ATTEMPT_LOG_SIZE),
       });
-      if (!updated.affected) return;
-      if (delivery.status === 'failed' && outcome.ok) await tx.update(LogoutOperation, { id: delivery.operationId }, { completedAt: null, outcome: null });
-      await this.settle(delivery.operationId, tx);
+      if (!updated.affected) return; // another writer changed the row first; its record stands
+      // A failed delivery may have completed its operation: a confirmation reopens it, to settle again with the new count.
+      if (current.status === 'failed' && outcome.ok) await tx.update(LogoutOperation, { id: current.operationId }, { completedAt: null, outcome: null });
+      await this.settle(current.operationId, tx);
     });
   }
 

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
-  type Actor, AuditService, BACKCHANNELS, Clock, type DeliveryStatus, IdpSession, LogoutDelivery, LogoutOperation, type LogoutTrigger,
-  newId, ProviderSession, type SessionEndReason,
+  type Actor, AuditService, Clock, IdpSession, LogoutDelivery, LogoutOperation, type LogoutTrigger, newId, ProviderSession, type SessionEndReason,
 } from '@signoff/core';
+import { planDeliveries, type SessionToTell } from './delivery-plan';
 import { OutboxRelay } from './outbox-relay';
 import { IdpSessionsService } from '@signoff/sessions';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
@@ -92,24 +92,16 @@ export class LogoutOrchestrator {
       createdAt: now, completedAt: null, outcome: null,
     });
 
-    const rows: Partial<LogoutDelivery>[] = [];
+    // The protocols choose the channels (and leave out whom they need not tell); the plan turns that into rows.
+    const toTell: SessionToTell[] = [];
     for (const session of ending) {
       if (!this.protocols.has(session.provider.protocol)) continue;
       const channels = await this.protocols.for(session.provider.protocol).channels(session, {
         initiatingProviderSessionId: request.initiatingProviderSessionId ?? null, initiatingProviderId: initiating?.providerId ?? null,
       });
-      for (const channel of channels) {
-        const back = BACKCHANNELS.includes(channel);
-        // Without the user's browser a front-channel delivery cannot happen: say so rather than wait forever.
-        const status: DeliveryStatus = back || request.withBrowser ? 'pending' : 'failed';
-        rows.push({
-          id: newId(), operationId: operation.id, providerSessionId: session.id, providerId: session.providerId, channel, status,
-          attempts: 0, nextAttemptAt: null, leaseUntil: null, lastHttpStatus: null, messageId: null, attemptLog: [],
-          lastError: status === 'failed' ? 'front-channel logout needs the user\'s browser, and this logout had none' : null,
-          createdAt: now, updatedAt: now, completedAt: status === 'failed' ? now : null,
-        });
-      }
+      toTell.push({ session, channels });
     }
+    const rows = planDeliveries({ operationId: operation.id, sessions: toTell, withBrowser: request.withBrowser, now, newId });
     // In chunks: one statement with thousands of rows or ids exceeds SQLite's limits.
     for (const chunk of chunks(rows)) await tx.insert(LogoutDelivery, chunk);
 

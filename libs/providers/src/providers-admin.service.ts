@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Actor, AuditService, Clock, Flow, Provider } from '@signoff/core';
+import { type Actor, AuditService, Clock, type ErrorCode, Flow, Provider, SignoffError } from '@signoff/core';
 import { ClientMetadataError, type ClientMetadata, OidcClientsService, type RegisteredClient } from '@signoff/oidc';
 import { parseSpMetadata, type RegisteredSp, SamlSpsService, type SpFields, type SpImportOptions, type SpMetadata, SpMetadataError, spMetadataFromFields } from '@signoff/saml';
 import { DataSource } from 'typeorm';
@@ -17,15 +17,22 @@ export type ProviderAdminRefusal =
   /** invalidationFlowId names no flow. */
   | 'no_such_flow';
 
+const CODES: Record<ProviderAdminRefusal, ErrorCode> = {
+  no_such_provider: 'not_found', wrong_protocol: 'invalid_request', invalid_oidc_metadata: 'invalid_client_metadata',
+  invalid_saml_metadata: 'invalid_sp_metadata', no_such_flow: 'invalid_request',
+};
+
 /**
- * A refused provider administration request: `reason` is the tag to map on, `message` (and
- * `details`, when there are any) the text the admin API has always answered with.
- * Refusals raised by the protocol libraries themselves (a slug or entityID already taken, SP
- * settings logout could not use) keep their own exceptions and pass through unchanged.
+ * A refused provider administration request: a SignoffError (404 for an unknown provider, else 400)
+ * whose `reason` says which refusal it is, for callers that answer in their own way (the CLI).
+ * Refusals raised by the protocol libraries themselves (a slug or entityID already taken, SP settings
+ * logout could not use) are SignoffErrors of their own and pass through unchanged.
  */
-export class ProviderAdminError extends Error {
-  constructor(readonly reason: ProviderAdminRefusal, message: string, readonly details?: string[]) {
-    super(message);
+export class ProviderAdminError extends SignoffError {
+  declare readonly details?: string[];
+
+  constructor(readonly reason: ProviderAdminRefusal, message: string, details?: string[]) {
+    super(CODES[reason], message, details);
     this.name = 'ProviderAdminError';
   }
 }

@@ -1,4 +1,5 @@
 export * from './bindings/incoming';
+export * from './bindings/intake';
 export * from './bindings/redirect';
 export * from './bindings/soap';
 export * from './metadata/idp-metadata';

@@ -2,7 +2,7 @@ import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config, COOKIE_SECRET, randomToken, safeEqual } from '@signoff/core';
 import type { Request, Response } from 'express';
 import { createHmac } from 'node:crypto';
-import { formPostPage } from './html';
+import { autoPostPage } from './layout';
 
 /**
  * The browser cookie: a random browser id with an HMAC, HttpOnly, SameSite=Lax, and Secure with the
@@ -69,7 +69,7 @@ export class BrowserService {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (req.method !== 'POST' || this.read(req) || body.relayed === '1') return false;
     const kept = Object.fromEntries(fields.filter((name) => typeof body[name] === 'string').map((name) => [name, body[name] as string]));
-    res.type('html').send(formPostPage(path, { ...kept, relayed: '1' }));
+    res.type('html').send(autoPostPage(path, { ...kept, relayed: '1' }));
     return true;
   }
 

@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import { requestContext, SignoffError } from '@signoff/core';
 import { OAuthError } from '@signoff/oidc';
 import type { Request, Response } from 'express';
-import { h, page } from './html';
+import { errorPage } from './errors.pages';
 
 const CODES: Record<number, string> = {
   400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
@@ -36,12 +36,12 @@ export class ErrorsFilter implements ExceptionFilter {
     const wantsJson = req.path.startsWith('/api/') || (req.accepts(['html', 'json']) === 'json');
     if (status === 401 && req.path.startsWith('/api/')) res.setHeader('WWW-Authenticate', 'Bearer realm="signoff"');
     if (wantsJson) {
-      const code = exception instanceof SignoffError ? exception.code : CODES[status] ?? 'error';
-      res.status(status).json({ error: code, message, ...(details ? { details } : {}), requestId });
+      // `error` is the status's generic code (as it has always been); `code` the refusal's own stable code.
+      const code = exception instanceof SignoffError ? { code: exception.code } : {};
+      res.status(status).json({ error: CODES[status] ?? 'error', ...code, message, ...(details ? { details } : {}), requestId });
     } else {
       const title = TITLES[status] ?? (status >= 500 ? 'Something went wrong' : 'Error');
-      res.status(status).type('html').send(page(title,
-        `<p class="error">${h(message)}</p><p class="muted">Request id: ${h(requestId)}</p><p><a href="/">Back to Signoff</a></p>`));
+      res.status(status).type('html').send(errorPage(title, message, requestId));
     }
   }
 }

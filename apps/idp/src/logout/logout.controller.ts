@@ -3,8 +3,7 @@ import { LogoutJourney } from '@signoff/logout';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { form, h, page } from '../http/html';
-import { signedOutPage } from './logout-page';
+import { logoutConfirmPage, signedOutPage } from './logout.pages';
 import { renderLogoutView } from './render-logout-view';
 
 /**
@@ -23,8 +22,7 @@ export class LogoutController {
     const browserId = this.browser.read(req);
     const current = browserId ? await this.sessions.current(browserId) : null;
     if (!current) return void res.type('html').send(signedOutPage([]));
-    res.type('html').send(page('Sign out', `<p>Sign out <strong>${h(current.user.username)}</strong> from Signoff?</p>
-${form('/logout', this.browser.csrfToken(browserId!), '<button type="submit">Sign out</button>')}`));
+    res.type('html').send(logoutConfirmPage(current.user.username, this.browser.csrfToken(browserId!)));
   }
 
   @Post()

@@ -1,8 +1,10 @@
 import { BadRequestException, ForbiddenException } from '@nestjs/common';
-import type { InitiatorAnswer, LogoutView } from '@signoff/logout';
+import { webOrigin } from '@signoff/core';
+import type { FrontchannelFrame, InitiatorAnswer, LogoutView } from '@signoff/logout';
 import type { Response } from 'express';
-import { form, formPostPage, h, page } from '../http/html';
-import { chainStepPage, chainWaitingPage, sendLogoutPage } from './logout-page';
+import { autoPostPage } from '../http/layout';
+import { allowFramesOf } from '../http/security-headers';
+import { chainStepPage, chainWaitingPage, flowStagePage, logoutPage, nowherePage } from './logout.pages';
 
 /** What a page needs to render a logout view: the browser's CSRF token (for forms), and what to say when the handle expired. */
 export interface RenderOptions {
@@ -16,12 +18,8 @@ const FOREIGN_CHAIN = 'This sign-out was started in another browser, or your bro
 export function renderLogoutView(res: Response, view: LogoutView, options: RenderOptions): void {
   switch (view.view) {
     case 'confirm':
-    case 'message': {
-      const buttons = `<input type="hidden" name="flow" value="${h(view.flowHandle)}">${view.view === 'confirm'
-        ? '<button type="submit" name="answer" value="yes">Sign out</button> <button type="submit" name="answer" value="no" class="link">Cancel</button>'
-        : '<button type="submit" name="answer" value="yes">Continue</button>'}`;
-      return void res.type('html').send(page(view.view === 'confirm' ? 'Sign out?' : 'Signing out', `<p>${h(view.text)}</p>${form('/logout/flow', options.csrf!, buttons)}`));
-    }
+    case 'message':
+      return void res.type('html').send(flowStagePage(view.view, view.text, view.flowHandle, options.csrf!));
     case 'frontchannel':
       return sendLogoutPage(res, view.frames, view.next, view.timeoutMs);
     case 'native-step':
@@ -47,8 +45,18 @@ export function renderAnswer(res: Response, answer: InitiatorAnswer): void {
     case 'redirect':
       return res.redirect(303, answer.url);
     case 'post':
-      return void res.type('html').send(formPostPage(answer.url, answer.fields));
+      return void res.type('html').send(autoPostPage(answer.url, answer.fields));
     case 'nowhere':
-      return void res.type('html').send(page('You are signed out', '<p>You have signed out. The application has no address to receive the confirmation; you can close this page.</p>'));
+      return void res.type('html').send(nowherePage());
   }
+}
+
+/**
+ * Sends the logout page with a Content-Security-Policy whose frame-src is exactly the origins of its
+ * iframes (the applications being signed out) and our own (their answers come back to us inside the
+ * frames): the page cannot be made to frame anything else.
+ */
+export function sendLogoutPage(res: Response, frames: FrontchannelFrame[], next: string, timeoutMs: number): void {
+  allowFramesOf(res, frames.map((frame) => webOrigin(frame.url)).filter((origin): origin is string => origin !== null));
+  res.type('html').send(logoutPage(frames, next, timeoutMs));
 }

@@ -7,7 +7,7 @@ import {
 import { IdpSessionsService, type LiveSession } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { formPostPage } from '../http/html';
+import { autoPostPage } from '../http/layout';
 import { chooserPage } from './authorize.pages';
 
 /**
@@ -112,6 +112,6 @@ export class AuthorizeController {
   private respond(res: Response, target: Pick<AuthorizationRequest, 'redirectUri' | 'responseMode' | 'state'>, params: Record<string, string>): void {
     const response = authorizationResponse(target, this.config.publicUrl, params);
     if (response.kind === 'redirect') return res.redirect(303, response.url);
-    res.type('html').send(formPostPage(response.url, response.fields));
+    res.type('html').send(autoPostPage(response.url, response.fields));
   }
 }

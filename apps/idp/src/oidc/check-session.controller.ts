@@ -4,6 +4,7 @@ import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { allowFramingBy } from '../http/security-headers';
+import { checkSessionPage } from './check-session.pages';
 
 /**
  * OIDC Session Management 1.0. The RP frames /oauth2/check_session and posts it
@@ -20,7 +21,7 @@ export class CheckSessionController {
   @Get()
   iframe(@Res() res: Response): void {
     allowFramingBy(res, '*');
-    res.type('html').send(CHECK_SESSION_PAGE);
+    res.type('html').send(checkSessionPage());
   }
 
   @Post('state')
@@ -34,27 +35,3 @@ export class CheckSessionController {
     return { result: checkSessionResult(client, origin, value, browserState(live.map((session) => session.id))) };
   }
 }
-
-const CHECK_SESSION_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>check_session</title><script src="/static/check-session.js"></script></head><body></body></html>
-`;
-
-/**
- * The iframe's script (a static file: the CSP admits no inline script). A message from an opaque
- * origin ("null": a sandboxed frame, a data: or file: page) is answered "error" without asking the
- * server: it identifies no relying party. postMessage cannot target "null", so that one constant
- * answer goes to "*"; it tells nothing about the session.
- */
-export const CHECK_SESSION_SCRIPT = `window.addEventListener('message', function (event) {
-  'use strict';
-  if (typeof event.data !== 'string' || !event.source) return;
-  if (event.origin === 'null') return event.source.postMessage('error', '*');
-  var reply = function (result) { event.source.postMessage(result, event.origin); };
-  var parts = event.data.split(' ');
-  if (parts.length !== 2) return reply('error');
-  fetch('/oauth2/check_session/state', {
-    method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ client_id: parts[0], session_state: parts[1], origin: event.origin })
-  }).then(function (r) { return r.json(); }).then(function (b) { reply(b.result); }, function () { reply('error'); });
-});
-`;

@@ -5,8 +5,8 @@ import { END_SESSION_PARAMS, OidcClientsService, RpInitiatedLogout, type Registe
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { form, h, page } from '../http/html';
 import { renderLogoutView } from '../logout/render-logout-view';
+import { endSessionConfirmPage } from './end-session.pages';
 
 /** A validated end_session request waiting for the user's confirmation. */
 interface PendingLogout {
@@ -53,10 +53,7 @@ export class EndSessionController {
 
     const pending: PendingLogout = { clientId: request.client?.clientId ?? null, idpSessionId: target.id, owed: request.owed, signedOutUrl: request.signedOutUrl };
     const handle = await this.store.put('end-session', pending, PENDING_TTL_SECONDS);
-    const who = request.client ? ` from <strong>${h(request.client.provider.name)}</strong>` : '';
-    res.type('html').send(page('Sign out?', `<p>A request${who} asks to sign <strong>${h(target.user.username)}</strong> out of Signoff and its applications.</p>
-${form('/oauth2/end_session/confirm', this.browser.csrfToken(browserId!), `<input type="hidden" name="handle" value="${h(handle)}">
-<button type="submit" name="answer" value="yes">Sign out</button> <button type="submit" name="answer" value="no" class="link">Stay signed in</button>`)}`));
+    res.type('html').send(endSessionConfirmPage(request.client?.provider.name ?? null, target.user.username, handle, this.browser.csrfToken(browserId!)));
   }
 
   @Post('confirm')

@@ -1,17 +1,16 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { AuditService, isPendingHandle } from '@signoff/core';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { isPendingHandle } from '@signoff/core';
 import { LogoutJourney } from '@signoff/logout';
 import {
-  type IncomingMessage, redirectMessage, type RegisteredSp, SamlMessageError, SamlSloService, soapBodyMessage, soapFault, type SpLogoutRequest, statusForOutcome,
-  UnsafeXmlError,
+  type IncomingMessage, redirectMessage, SamlIntake, SamlMessageError, SamlRefusal, SamlSloService, soapBodyMessage, soapFault, statusForOutcome,
 } from '@signoff/saml';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { h, page } from '../http/html';
 import { allowFramingBy } from '../http/security-headers';
 import { rawQuery } from '../http/raw-query';
 import { singleField } from '../http/single-field';
 import { renderAnswer, renderLogoutView } from '../logout/render-logout-view';
+import { chainRefusalPage, spAnsweredPage } from './slo.pages';
 
 /**
  * SAML Single Logout endpoints (profiles §4.4). At /saml/slo (Redirect and POST) an SP's LogoutRequest
@@ -27,7 +26,7 @@ export class SamlSloController {
     private readonly slo: SamlSloService,
     private readonly journey: LogoutJourney,
     private readonly browser: BrowserService,
-    private readonly audit: AuditService,
+    private readonly intake: SamlIntake,
   ) {}
 
   @Get()
@@ -36,8 +35,7 @@ export class SamlSloController {
     try {
       read = redirectMessage(rawQuery(req));
     } catch (error) {
-      await this.refused(error, 'redirect');
-      throw new BadRequestException(`The logout request was refused: ${(error as Error).message}.`);
+      throw await this.intake.refuse('LogoutRequest', 'redirect', error);
     }
     await this.receive(req, res, read.kind === 'SAMLResponse', read.message);
   }
@@ -58,34 +56,29 @@ export class SamlSloController {
   @Post('soap')
   @HttpCode(200)
   async soap(@Req() req: Request, @Res() res: Response): Promise<void> {
-    let sp: RegisteredSp;
-    let request: SpLogoutRequest;
+    let accepted: Awaited<ReturnType<SamlSloService['acceptRequest']>>;
     try {
-      ({ sp, request } = await this.slo.acceptRequest({ binding: 'soap', message: soapBodyMessage(typeof req.body === 'string' ? req.body : ''), relayState: null }));
+      accepted = await this.slo.acceptRequest({ binding: 'soap', message: soapBodyMessage(typeof req.body === 'string' ? req.body : ''), relayState: null });
     } catch (error) {
-      await this.refused(error, 'soap');
-      return void res.status(500).type('text/xml').send(soapFault(`The logout request was refused: ${(error as Error).message}.`));
+      // SOAP refusals are faults (bindings §3.2.3.3), not error pages.
+      const refusal = await this.intake.refuse('LogoutRequest', 'soap', error);
+      if (!(refusal instanceof SamlRefusal)) throw refusal;
+      return void res.status(500).type('text/xml').send(soapFault(refusal.message));
     }
-    const sessions = await this.slo.sessionsFor(sp, request);
-    const status = Array.isArray(sessions) ? statusForOutcome(await this.journey.runHeadless(this.slo.logoutFor(sp, sessions))) : sessions;
+    const { sp, request } = accepted;
+    const named = await this.slo.sessionsFor(sp, request);
+    const status = named.kind === 'sessions' ? statusForOutcome(await this.journey.runHeadless(this.slo.logoutFor(sp, named.sessions))) : named.status;
     res.type('text/xml').send(await this.slo.soapReply(request.id, status));
   }
 
   private async receive(req: Request, res: Response, isResponse: boolean, message: IncomingMessage & { binding: 'redirect' | 'post' }): Promise<void> {
     if (isResponse) return this.logoutResponse(res, message);
-    let sp: RegisteredSp;
-    let request: SpLogoutRequest;
-    try {
-      ({ sp, request } = await this.slo.acceptRequest(message));
-    } catch (error) {
-      await this.refused(error, message.binding);
-      throw new BadRequestException(`The logout request was refused: ${(error as Error).message}.`);
-    }
-    const sessions = await this.slo.sessionsFor(sp, request);
-    if (!Array.isArray(sessions)) return renderAnswer(res, await this.slo.reply(sp, request.id, sessions, message.binding, message.relayState));
+    const { sp, request } = await this.slo.acceptRequest(message);
+    const named = await this.slo.sessionsFor(sp, request);
+    if (named.kind === 'refused') return renderAnswer(res, await this.slo.reply(sp, request.id, named.status, message.binding, message.relayState));
 
     const csrf = this.browser.csrfToken(this.browser.read(req) ?? this.browser.ensure(req, res));
-    const view = await this.journey.start({ ...this.slo.logoutFor(sp, sessions), owed: this.slo.owedTo(sp, request, message) }, csrf);
+    const view = await this.journey.start({ ...this.slo.logoutFor(sp, named.sessions), owed: this.slo.owedTo(sp, request, message) }, csrf);
     renderLogoutView(res, view, { csrf, expired: 'This sign-out has expired.' });
   }
 
@@ -99,21 +92,15 @@ export class SamlSloController {
     const chain = isPendingHandle(message.relayState) ? `/logout/chain/${message.relayState}` : null;
     try {
       const answered = await this.journey.applicationAnswered('saml', message);
-      if ('refused' in answered) throw new SamlMessageError(answered.refused);
+      if ('refused' in answered) throw new SamlMessageError(answered.refused); // recorded below, like any refusal
       if (chain) return res.redirect(303, chain);
-      res.type('html').send(page('Signed out', `<p>${answered.confirmed ? 'Signed out of' : 'Could not sign out of'} ${h(answered.application)}.</p>`));
+      res.type('html').send(spAnsweredPage(answered.application, answered.confirmed));
     } catch (error) {
-      await this.refused(error, message.binding);
-      const refusal = `The logout response was refused: ${(error as Error).message}.`;
-      if (!chain) throw new BadRequestException(refusal);
+      const refused = await this.intake.refuse('LogoutResponse', message.binding, error);
+      if (!chain || !(refused instanceof SamlRefusal)) throw refused;
+      const refusal = refused.message;
       // In the native chain the user must not be stranded: the application counts as not confirmed.
-      res.status(400).type('html').send(page('Sign-out not confirmed', `<p class="error">${h(refusal)}</p><p><a href="${h(chain)}?skip=1">Continue signing out</a></p>`));
+      res.status(400).type('html').send(chainRefusalPage(refusal, chain));
     }
-  }
-
-  /** A refused message is recorded; anything but a refusal is a fault of ours and goes on up. */
-  private async refused(error: unknown, binding: string): Promise<void> {
-    if (!(error instanceof SamlMessageError || error instanceof UnsafeXmlError)) throw error;
-    await this.audit.record({ action: 'saml.logout_message_refused', actor: { type: 'anonymous' }, details: { binding, reason: error.message } });
   }
 }

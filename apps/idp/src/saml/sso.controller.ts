@@ -1,13 +1,12 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
-import { Clock, CONFIG, type Config, PendingStore, ReplayCache } from '@signoff/core';
+import { BadRequestException, Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { Clock, PendingStore } from '@signoff/core';
 import {
-  type AuthnRequestInfo, type IncomingMessage, MAX_RELAY_STATE, peekIssuer, SamlMessageError, SamlSpsService, SamlSsoService, UnsafeXmlError,
-  redirectMessage, validateAuthnRequest,
+  type IncomingMessage, MAX_RELAY_STATE, redirectMessage, SamlIntake, SamlMessageError, SamlSpsService, SamlSsoService, validateAuthnRequest,
 } from '@signoff/saml';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { formPostPage } from '../http/html';
+import { autoPostPage } from '../http/layout';
 import { rawQuery } from '../http/raw-query';
 import { singleField } from '../http/single-field';
 
@@ -20,12 +19,12 @@ interface PendingSso {
 }
 
 const PENDING_TTL_SECONDS = 15 * 60;
-const REPLAY_TTL_SECONDS = 10 * 60;
 
 /**
  * SAML Web Browser SSO (profiles §4.1): AuthnRequests over HTTP-Redirect and HTTP-POST, and
  * IdP-initiated SSO; the Response always goes back with HTTP-POST to an ACS from the SP's metadata.
- * A request that fails validation gets an error page: nothing in it can be trusted to send a reply to.
+ * A request that fails validation gets an error page (nothing in it can be trusted to send a reply
+ * to) and is audited, like every refused SAML message (SamlIntake).
  */
 @Controller('saml/sso')
 export class SamlSsoController {
@@ -35,9 +34,8 @@ export class SamlSsoController {
     private readonly sessions: IdpSessionsService,
     private readonly browser: BrowserService,
     private readonly store: PendingStore,
-    private readonly replays: ReplayCache,
+    private readonly intake: SamlIntake,
     private readonly clock: Clock,
-    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   @Get()
@@ -48,7 +46,7 @@ export class SamlSsoController {
       if (read.kind !== 'SAMLRequest') throw new SamlMessageError('the query carries no SAMLRequest');
       message = read.message;
     } catch (error) {
-      throw refusal(error);
+      throw await this.intake.refuse('AuthnRequest', 'redirect', error);
     }
     await this.start(req, res, message);
   }
@@ -81,19 +79,8 @@ export class SamlSsoController {
   }
 
   private async start(req: Request, res: Response, message: IncomingMessage): Promise<void> {
-    let info: AuthnRequestInfo;
-    let providerId: string;
-    try {
-      const sp = await this.sps.byEntityId(peekIssuer(message));
-      if (!sp) throw new SamlMessageError('the Issuer is not a registered service provider');
-      info = validateAuthnRequest(message, sp, `${this.config.publicUrl}/saml/sso`, this.clock.now());
-      providerId = sp.providerId;
-    } catch (error) {
-      throw refusal(error);
-    }
-    const fresh = await this.replays.firstUse('saml-authn-id', [info.issuer, info.id], REPLAY_TTL_SECONDS);
-    if (!fresh) throw new BadRequestException('The SAML request was refused: this request was already used.');
-    await this.proceed(req, res, { providerId, request: info, createdAt: this.clock.now().getTime() }, null);
+    const { sp, value: request } = await this.intake.accept('AuthnRequest', message, validateAuthnRequest);
+    await this.proceed(req, res, { providerId: sp.providerId, request, createdAt: this.clock.now().getTime() }, null);
   }
 
   private async proceed(req: Request, res: Response, pending: PendingSso, handle: string | null): Promise<void> {
@@ -122,11 +109,6 @@ export class SamlSsoController {
   private post(res: Response, pending: PendingSso, xml: string): void {
     const fields: Record<string, string> = { SAMLResponse: Buffer.from(xml).toString('base64') };
     if (pending.request.relayState !== null) fields.RelayState = pending.request.relayState;
-    res.type('html').send(formPostPage(pending.request.acsUrl, fields));
+    res.type('html').send(autoPostPage(pending.request.acsUrl, fields));
   }
-}
-
-/** A refused message (for how it is written, signed or what it says) is a 400 error page; anything else is a fault of ours. */
-function refusal(error: unknown): unknown {
-  return error instanceof SamlMessageError || error instanceof UnsafeXmlError ? new BadRequestException(`The SAML request was refused: ${error.message}.`) : error;
 }

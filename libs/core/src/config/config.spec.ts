@@ -113,3 +113,57 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBeNull();
   });
 });
+
+describe('loadConfig, section by section', () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+
+  it('lists the problems in the order it reads the variables', () => {
+    const bad = {
+      TRUST_PROXY: 'perhaps', BODY_LIMIT_BYTES: '1', FRONTCHANNEL_TIMEOUT: '1ms', DELIVERY_CONCURRENCY: '1001', DELIVERY_ATTEMPTS: '0', DELIVERY_TIMEOUT: '1ms',
+      OIDC_ALLOW_HTTP: 'maybe', ID_TOKEN_LIFETIME: '1s', REFRESH_TOKEN_LIFETIME: '1s', ACCESS_TOKEN_LIFETIME: '1s', KEY_RETIRED_PUBLISHED_FOR: 'x',
+      LOGIN_LOCKOUT: 'x', LOGIN_MAX_FAILURES: '0', SESSION_SWEEP_INTERVAL: '1ms', PORT: '-1', LOG_LEVEL: 'loud', OUTBOUND_ALLOW: 'http://x',
+      SAML_ENTITY_ID: 'e'.repeat(1025), OIDC_REGISTRATION_TOKEN: 't', SESSION_IDLE_TIMEOUT: '1h', SESSION_ABSOLUTE_LIFETIME: '2m', PASSWORD_MIN_LENGTH: '3',
+      BOOTSTRAP_ADMIN_USERNAME: 'root', SUBJECT_SECRET: 's', KEY_ENCRYPTION_KEY_PREVIOUS: 'p', COOKIE_SECRET: 'c', REDIS_PREFIX: 'a b', REDIS_URL: 'http://x',
+      DATABASE_URL: 'mysql://x', PUBLIC_URL: 'ftp://x',
+    };
+    expect(problems(bad).map((problem) => problem.replace(/: .*/, ''))).toEqual([
+      'PUBLIC_URL', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'COOKIE_SECRET', 'KEY_ENCRYPTION_KEY_PREVIOUS', 'KEY_ENCRYPTION_KEY_PREVIOUS', 'SUBJECT_SECRET',
+      'BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD', 'PASSWORD_MIN_LENGTH', 'SESSION_IDLE_TIMEOUT', 'OIDC_REGISTRATION_TOKEN', 'SAML_ENTITY_ID',
+      'OUTBOUND_ALLOW', 'LOG_LEVEL', 'PORT', 'SESSION_SWEEP_INTERVAL', 'LOGIN_MAX_FAILURES', 'LOGIN_LOCKOUT', 'KEY_RETIRED_PUBLISHED_FOR', 'ACCESS_TOKEN_LIFETIME',
+      'REFRESH_TOKEN_LIFETIME', 'ID_TOKEN_LIFETIME', 'OIDC_ALLOW_HTTP', 'DELIVERY_TIMEOUT', 'DELIVERY_ATTEMPTS', 'DELIVERY_CONCURRENCY', 'FRONTCHANNEL_TIMEOUT',
+      'BODY_LIMIT_BYTES', 'TRUST_PROXY',
+    ]);
+  });
+
+  it('has defaults for sessions, login, keys, OIDC, delivery, SAML and HTTP', () => {
+    expect(loadConfig({})).toMatchObject({
+      redisPrefix: 'signoff', session: { sweepIntervalMs: 60_000 }, login: { maxFailures: 5, lockoutMs: 15 * 60_000 }, keys: { retiredPublishedMs: 7 * 86_400_000 },
+      oidc: { accessTokenMs: 3_600_000, refreshTokenMs: 30 * 86_400_000, idTokenMs: 3_600_000, registrationToken: undefined, allowHttp: false },
+      delivery: { timeoutMs: 5000, attempts: 8, concurrency: 32, frontchannelTimeoutMs: 5000 },
+      saml: { entityId: 'http://127.0.0.1:3000/saml/metadata' }, bodyLimitBytes: 262_144, trustProxy: false, logLevel: 'info',
+    });
+  });
+
+  it('reads the OIDC, delivery and SAML settings given', () => {
+    const config = loadConfig({
+      PUBLIC_URL: 'https://idp.example.com/', ACCESS_TOKEN_LIFETIME: '5m', REFRESH_TOKEN_LIFETIME: '1d', ID_TOKEN_LIFETIME: '10m', OIDC_REGISTRATION_TOKEN: 't'.repeat(32),
+      OIDC_ALLOW_HTTP: 'yes', DELIVERY_TIMEOUT: '100ms', DELIVERY_ATTEMPTS: '3', DELIVERY_CONCURRENCY: '4', FRONTCHANNEL_TIMEOUT: '2s', TRUST_PROXY: '1',
+    });
+    expect(config.oidc).toEqual({ accessTokenMs: 300_000, refreshTokenMs: 86_400_000, idTokenMs: 600_000, registrationToken: 't'.repeat(32), allowHttp: true });
+    expect(config.delivery).toEqual({ timeoutMs: 100, attempts: 3, concurrency: 4, frontchannelTimeoutMs: 2000 });
+    expect(config.saml).toEqual({ entityId: 'https://idp.example.com/saml/metadata' });
+    expect(config.trustProxy).toBe(true);
+    expect(loadConfig({ SAML_ENTITY_ID: 'urn:signoff' }).saml).toEqual({ entityId: 'urn:signoff' });
+    expect(problems({ SAML_ENTITY_ID: 'e'.repeat(1025), OIDC_REGISTRATION_TOKEN: 't'.repeat(31) })).toEqual([
+      `OIDC_REGISTRATION_TOKEN: must be at least 32 characters (got "${'t'.repeat(31)}")`,
+      `SAML_ENTITY_ID: must be at most 1024 characters (got "${'e'.repeat(1025)}")`,
+    ]);
+  });
+});

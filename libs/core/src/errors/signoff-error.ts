@@ -1,10 +1,22 @@
 /**
- * Stable codes for what Signoff refuses, one per kind of refusal. Libraries throw SignoffError with a
- * code; the HTTP layer maps each code to its status and representation in one place (ErrorsFilter:
- * JSON `error` member, error page), so a library never decides how a refusal is rendered.
+ * Stable codes for what Signoff refuses, one per kind of refusal, with the HTTP status each is answered
+ * with. Libraries throw SignoffError with a code; the HTTP layer renders it in one place (ErrorsFilter:
+ * the JSON `error` and `code` members, or the error page; protocol endpoints map the SAML codes to a
+ * SOAP fault), so a library never decides how a refusal is rendered. Codes never change meaning.
  */
 export const ERROR_STATUS = {
+  /** A request that is malformed or not allowed as asked (a missing or repeated parameter, a bad value). */
   invalid_request: 400,
+  /** A SAML message refused for what it says: unknown Issuer, bad signature, Destination, time, replay. */
+  saml_message_refused: 400,
+  /** A SAML message refused for how it is written: DOCTYPE, not base64, too large once inflated. */
+  unsafe_xml: 400,
+  /** SAML metadata of a service provider that cannot be used. */
+  invalid_sp_metadata: 400,
+  /** OAuth client metadata that cannot be used (RFC 7591 §3.2.2: invalid_client_metadata / invalid_redirect_uri). */
+  invalid_client_metadata: 400,
+  /** A password the password policy refuses. */
+  weak_password: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

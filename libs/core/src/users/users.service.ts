@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type Actor, AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
@@ -6,6 +6,7 @@ import type { Config } from '../config/config';
 import { CONFIG } from '../config/config.tokens';
 import { hashPassword } from '../crypto/password';
 import { passwordProblem } from '../crypto/password-policy';
+import { SignoffError } from '../errors/signoff-error';
 import { newId } from '../crypto/random';
 import { User } from '../entities';
 
@@ -39,7 +40,7 @@ export class UsersService {
     const username = normalizeUsername(input.username);
     const passwordHash = input.password === undefined ? null : await this.hashNewPassword(input.password);
     return this.db.transaction(async (tx) => {
-      if (await tx.existsBy(User, { username })) throw new ConflictException(`a user named "${username}" already exists`);
+      if (await tx.existsBy(User, { username })) throw new SignoffError('conflict', `a user named "${username}" already exists`);
       const now = this.clock.now();
       const user = await tx.save(User, {
         id: newId(), username, email: input.email ?? null, name: input.name ?? null, passwordHash,
@@ -72,7 +73,7 @@ export class UsersService {
    */
   async hashNewPassword(password: string): Promise<string> {
     const problem = passwordProblem(password, this.config.passwords.minLength);
-    if (problem) throw new BadRequestException({ message: `The password is not acceptable: ${problem}.`, details: [`password: ${problem}`] });
+    if (problem) throw new SignoffError('weak_password', `The password is not acceptable: ${problem}.`, [`password: ${problem}`]);
     return hashPassword(password);
   }
 
@@ -105,7 +106,7 @@ export class UsersService {
   /** The user, read within the caller's transaction; 404 when there is none. */
   async getIn(tx: EntityManager, id: string): Promise<User> {
     const user = await tx.findOneBy(User, { id });
-    if (!user) throw new NotFoundException('no such user');
+    if (!user) throw new SignoffError('not_found', 'no such user');
     return user;
   }
 

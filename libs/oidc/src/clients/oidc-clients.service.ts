@@ -1,5 +1,5 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { type Actor, AuditService, Clock, CONFIG, type Config, newId, OidcClient, OutboundPolicy, Provider, randomToken, safeEqual, sha256Hex } from '@signoff/core';
+import { Inject, Injectable } from '@nestjs/common';
+import { type Actor, AuditService, Clock, type Config, CONFIG, newId, OidcClient, OutboundPolicy, Provider, randomToken, safeEqual, sha256Hex, SignoffError } from '@signoff/core';
 import { DataSource } from 'typeorm';
 import { OAuthError } from '../oauth-error';
 import { type ClientMetadata, ClientMetadataError, parseClientMetadata, sectorOf } from './client-metadata';
@@ -28,7 +28,7 @@ export class OidcClientsService {
     const slug = options.slug ?? `oidc-${clientId.slice(0, 8).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
     const now = this.clock.now();
     const client = await this.db.transaction(async (tx) => {
-      if (await tx.existsBy(Provider, { slug })) throw new ConflictException(`a provider "${slug}" already exists`);
+      if (await tx.existsBy(Provider, { slug })) throw new SignoffError('conflict', `a provider "${slug}" already exists`);
       const provider = await tx.save(Provider, {
         id: newId(), slug, name: options.name ?? metadata.client_name ?? slug, protocol: 'oidc', enabled: true, invalidationFlowId: null, createdAt: now, updatedAt: now,
       });
@@ -52,7 +52,7 @@ export class OidcClientsService {
 
   async byProviderId(providerId: string): Promise<RegisteredClient> {
     const client = await this.db.getRepository(OidcClient).findOne({ where: { providerId }, relations: { provider: true } });
-    if (!client) throw new NotFoundException('No such OIDC client.');
+    if (!client) throw new SignoffError('not_found', 'No such OIDC client.');
     return client as RegisteredClient;
   }
 

@@ -1,3 +1,4 @@
+import { SignoffError } from '@signoff/core';
 import { NS } from '../xml/namespaces';
 import { children, descendants, inflateCapped, parseXml, textOf, UnsafeXmlError } from '../xml/safe-xml';
 import { verifyEnveloped, verifyRedirectSignature } from '../xml/signatures';
@@ -13,8 +14,18 @@ export interface IncomingMessage {
   query?: RedirectQuery;
 }
 
-/** A message refused for what it says (as opposed to UnsafeXmlError: refused for how it is written or signed). */
-export class SamlMessageError extends Error {}
+/** A message refused for what it says or how it is signed (as opposed to UnsafeXmlError: refused for how it is written). */
+export class SamlMessageError extends SignoffError {
+  constructor(message: string) {
+    super('saml_message_refused', message);
+    this.name = 'SamlMessageError';
+  }
+}
+
+/** Is this a refusal of a SAML message (as opposed to a fault of ours)? */
+export function isSamlRefusal(error: unknown): error is SamlMessageError | UnsafeXmlError {
+  return error instanceof SamlMessageError || error instanceof UnsafeXmlError;
+}
 
 export const MAX_RELAY_STATE = 80;
 /** How far an IssueInstant may be from our clock. */

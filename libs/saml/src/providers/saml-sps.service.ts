@@ -1,5 +1,5 @@
-import { BadRequestException, ConflictException, Injectable } from '@nestjs/common';
-import { type Actor, AuditService, Clock, newId, OutboundPolicy, OutboundPolicyError, Provider, SamlServiceProvider } from '@signoff/core';
+import { Injectable } from '@nestjs/common';
+import { type Actor, AuditService, Clock, newId, OutboundPolicy, OutboundPolicyError, Provider, SamlServiceProvider, SignoffError } from '@signoff/core';
 import { DataSource } from 'typeorm';
 import { type SpMetadata } from '../metadata/sp-metadata';
 import { type BindingName, NAMEID_FORMATS } from '../xml/namespaces';
@@ -35,8 +35,8 @@ export class SamlSpsService {
     const slug = options.slug ?? slugFor(metadata.entityId);
     const now = this.clock.now();
     return this.db.transaction(async (tx) => {
-      if (await tx.existsBy(SamlServiceProvider, { entityId: metadata.entityId })) throw new ConflictException(`an SP with entityID ${metadata.entityId} is already registered`);
-      if (await tx.existsBy(Provider, { slug })) throw new ConflictException(`a provider "${slug}" already exists`);
+      if (await tx.existsBy(SamlServiceProvider, { entityId: metadata.entityId })) throw new SignoffError('conflict', `an SP with entityID ${metadata.entityId} is already registered`);
+      if (await tx.existsBy(Provider, { slug })) throw new SignoffError('conflict', `a provider "${slug}" already exists`);
       const provider = await tx.save(Provider, { id: newId(), slug, name: options.name ?? metadata.entityId, protocol: 'saml', enabled: true, invalidationFlowId: null, createdAt: now, updatedAt: now });
       const sp = await tx.save(SamlServiceProvider, {
         providerId: provider.id, ...settings,
@@ -54,7 +54,7 @@ export class SamlSpsService {
    */
   async update(providerId: string, metadata: SpMetadata | null, options: Omit<SpImportOptions, 'slug' | 'name'>, actor: Actor): Promise<RegisteredSp> {
     const sp = await this.byProviderId(providerId);
-    if (metadata && metadata.entityId !== sp.entityId) throw new BadRequestException({ message: `The metadata is for ${metadata.entityId}, not this SP (${sp.entityId}).` });
+    if (metadata && metadata.entityId !== sp.entityId) throw new SignoffError('invalid_request', `The metadata is for ${metadata.entityId}, not this SP (${sp.entityId}).`);
     const current: SpMetadata = metadata ?? {
       entityId: sp.entityId, acs: sp.acsEndpoints, singleLogout: sp.slsEndpoints, certificates: sp.certificates,
       authnRequestsSigned: sp.requireSignedRequests, wantAssertionsSigned: true, nameIdFormats: [],
@@ -105,17 +105,17 @@ function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug'
   const sls = pickSingleLogout(metadata, options);
   const logoutMethod = options.logoutMethod ?? (sls?.binding === 'soap' ? 'backchannel' : 'frontchannel_iframe');
   if (sls && logoutMethod === 'backchannel' && sls.binding === 'redirect') {
-    throw new BadRequestException({ message: 'Back-channel logout needs a SOAP or POST SingleLogoutService; this SP offers only Redirect.' });
+    throw new SignoffError('invalid_request', 'Back-channel logout needs a SOAP or POST SingleLogoutService; this SP offers only Redirect.');
   }
   if (sls && logoutMethod !== 'backchannel' && sls.binding === 'soap') {
-    throw new BadRequestException({ message: 'Front-channel logout needs a Redirect or POST SingleLogoutService, not SOAP.' });
+    throw new SignoffError('invalid_request', 'Front-channel logout needs a Redirect or POST SingleLogoutService, not SOAP.');
   }
   // Back-channel logout (SOAP, or POST from the worker) is a request Signoff makes itself: the
   // outbound policy applies. Front-channel endpoints are loaded by the user's browser.
   if (sls && logoutMethod === 'backchannel') checkServerSide(sls.url, outbound);
   const requireSignedRequests = options.requireSignedRequests ?? metadata.authnRequestsSigned;
   if (requireSignedRequests && !metadata.certificates.length) {
-    throw new BadRequestException({ message: 'Signed requests are required, but the metadata has no signing certificate to verify them with.' });
+    throw new SignoffError('invalid_request', 'Signed requests are required, but the metadata has no signing certificate to verify them with.');
   }
   const nameIdSource = options.nameIdSource ?? 'persistent';
   return {
@@ -132,7 +132,7 @@ function checkServerSide(url: string, outbound: OutboundPolicy): void {
     outbound.checkUrl(url);
   } catch (error) {
     if (!(error instanceof OutboundPolicyError)) throw error;
-    throw new BadRequestException({ message: `SingleLogoutService ${url}: ${error.message}.` });
+    throw new SignoffError('invalid_request', `SingleLogoutService ${url}: ${error.message}.`);
   }
 }
 
@@ -141,7 +141,7 @@ function pickSingleLogout(metadata: SpMetadata, options: SpImportOptions) {
   const offered = metadata.singleLogout;
   if (options.slsBinding) {
     const named = offered.find((endpoint) => endpoint.binding === options.slsBinding);
-    if (!named) throw new BadRequestException({ message: `The SP's metadata has no SingleLogoutService with the ${options.slsBinding} binding.` });
+    if (!named) throw new SignoffError('invalid_request', `The SP's metadata has no SingleLogoutService with the ${options.slsBinding} binding.`);
     return named;
   }
   const preference: BindingName[] = options.logoutMethod === 'backchannel' ? ['soap', 'post'] : ['redirect', 'post', 'soap'];
@@ -151,7 +151,7 @@ function pickSingleLogout(metadata: SpMetadata, options: SpImportOptions) {
   }
   // Offered endpoints that all misfit the method: say so, rather than register an SP logout cannot reach.
   if (offered.length) {
-    throw new BadRequestException({ message: `Back-channel logout needs a SOAP or POST SingleLogoutService; this SP offers only ${offered.map((endpoint) => endpoint.binding).join(', ')}.` });
+    throw new SignoffError('invalid_request', `Back-channel logout needs a SOAP or POST SingleLogoutService; this SP offers only ${offered.map((endpoint) => endpoint.binding).join(', ')}.`);
   }
   return null;
 }

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock, CONFIG, type Config, KeysService, ReplayCache, SamlSession } from '@signoff/core';
+import { Clock, CONFIG, type Config, KeysService, SamlSession } from '@signoff/core';
 import type { BrowserLogout, FrontchannelReply, InitiatorAnswer, SeenOutcome } from '@signoff/logout';
 import { DataSource, In, IsNull } from 'typeorm';
-import { type IncomingMessage, peekIssuer, SamlMessageError } from '../bindings/incoming';
+import { SamlIntake } from '../bindings/intake';
+import type { IncomingMessage } from '../bindings/incoming';
 import { redirectUrl } from '../bindings/redirect';
 import { soapEnvelope } from '../bindings/soap';
 import { certificateBody } from '../metadata/idp-metadata';
@@ -18,7 +19,8 @@ export interface OwedLogoutResponse {
   relayState: string | null;
 }
 
-const REPLAY_TTL_SECONDS = 10 * 60;
+/** The sessions an SP's LogoutRequest names, or the error Status it is answered with when nothing can end (core §3.7.3.2). */
+export type NamedSessions = { kind: 'sessions'; sessions: SamlSession[] } | { kind: 'refused'; status: LogoutStatus };
 
 /**
  * The Status a logout's outcome earns (core §3.7.3.2): Success once every other participant confirmed
@@ -45,36 +47,30 @@ export class SamlSloService {
     private readonly db: DataSource,
     private readonly keys: KeysService,
     private readonly clock: Clock,
-    private readonly replays: ReplayCache,
+    private readonly intake: SamlIntake,
     private readonly sps: SamlSpsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  /** Where SPs send front-channel (Redirect, POST) and SOAP logout messages, as our metadata says. */
-  private endpoint(binding: IncomingMessage['binding']): string {
-    return `${this.config.publicUrl}/saml/slo${binding === 'soap' ? '/soap' : ''}`;
-  }
-
   /** An SP's LogoutRequest, validated and seen for the first time, and the SP that sent it. */
   async acceptRequest(message: IncomingMessage): Promise<{ sp: RegisteredSp; request: SpLogoutRequest }> {
-    const sp = await this.sender(message);
-    const request = validateLogoutRequest(message, sp, this.endpoint(message.binding), this.clock.now());
-    await this.once('saml-logout-request', sp.entityId, request.id);
-    return { sp, request };
+    const { sp, value } = await this.intake.accept('LogoutRequest', message, validateLogoutRequest);
+    return { sp, request: value };
   }
 
   /**
    * The live sessions the request names, or the refusal it gets (core §3.7.3.2): an expired request,
    * or a NameID and SessionIndex that match no session here (UnknownPrincipal). Nothing ends then.
    */
-  async sessionsFor(sp: RegisteredSp, request: SpLogoutRequest): Promise<SamlSession[] | LogoutStatus> {
-    if (request.notOnOrAfter && this.clock.now() >= request.notOnOrAfter) return { code: STATUS.requester, message: 'the LogoutRequest has expired (NotOnOrAfter)' };
+  async sessionsFor(sp: RegisteredSp, request: SpLogoutRequest): Promise<NamedSessions> {
+    if (request.notOnOrAfter && this.clock.now() >= request.notOnOrAfter) return { kind: 'refused', status: { code: STATUS.requester, message: 'the LogoutRequest has expired (NotOnOrAfter)' } };
     const sessions = (await this.db.getRepository(SamlSession).find({
       where: { providerId: sp.providerId, nameId: request.nameId, endedAt: IsNull(), ...(request.sessionIndexes.length ? { sessionIndex: In(request.sessionIndexes) } : {}) },
       order: { createdAt: 'ASC' },
     })).filter((session) => (!request.nameIdFormat || request.nameIdFormat === session.nameIdFormat)
       && (!request.spNameQualifier || request.spNameQualifier === session.spNameQualifier));
-    return sessions.length ? sessions : { code: STATUS.requester, detail: STATUS.unknownPrincipal, message: 'no session at Signoff matches this NameID and SessionIndex' };
+    if (sessions.length) return { kind: 'sessions', sessions };
+    return { kind: 'refused', status: { code: STATUS.requester, detail: STATUS.unknownPrincipal, message: 'no session at Signoff matches this NameID and SessionIndex' } };
   }
 
   /**
@@ -133,24 +129,9 @@ export class SamlSloService {
    * the request we sent that SP.
    */
   async readLogoutResponse(message: IncomingMessage): Promise<FrontchannelReply> {
-    const sp = await this.sender(message);
-    const response = validateLogoutResponse(message, sp, this.endpoint(message.binding), this.clock.now());
-    await this.once('saml-logout-response', sp.entityId, response.id);
+    const { sp, value: response } = await this.intake.accept('LogoutResponse', message, validateLogoutResponse);
     const confirmed = response.status === STATUS.success;
     const error = confirmed ? null : `the SP answered ${response.status}${response.detail ? ` / ${response.detail}` : ''}`;
     return { providerId: sp.providerId, inResponseTo: response.inResponseTo, confirmed, error };
-  }
-
-  /** The SP that sent this message (by its Issuer, before anything else is trusted). */
-  private async sender(message: IncomingMessage): Promise<RegisteredSp> {
-    const sp = await this.sps.byEntityId(peekIssuer(message));
-    if (!sp) throw new SamlMessageError('the Issuer is not a registered service provider');
-    return sp;
-  }
-
-  /** Replay cache: each (issuer, message ID) is accepted once. */
-  private async once(kind: string, issuer: string, id: string): Promise<void> {
-    const fresh = await this.replays.firstUse(kind, [issuer, id], REPLAY_TTL_SECONDS);
-    if (!fresh) throw new SamlMessageError('this message was already used');
   }
 }

@@ -1,8 +1,14 @@
+import { SignoffError } from '@signoff/core';
 import { DOMParser } from '@xmldom/xmldom';
 import { inflateRawSync } from 'node:zlib';
 
-/** A SAML message or metadata document we refuse to read. */
-export class UnsafeXmlError extends Error {}
+/** A SAML message or metadata document we refuse to read (for how it is written: DOCTYPE, encoding, size). */
+export class UnsafeXmlError extends SignoffError {
+  constructor(message: string) {
+    super('unsafe_xml', message);
+    this.name = 'UnsafeXmlError';
+  }
+}
 
 /** Largest XML document read: messages are a few KiB, metadata with several certificates tens of KiB. */
 export const MAX_XML_BYTES = 256 * 1024;

@@ -1,0 +1,68 @@
+import { loadConfig } from '@signoff/core';
+import { runCli } from './cli';
+
+/** Runs the CLI; none of these commands gets as far as opening the database. */
+async function cli(...argv: string[]) {
+  const stdout: string[] = [];
+  let stderr = '';
+  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await runCli(argv, loadConfig({ DATA_DIR: '/nonexistent/signoff' }), (line) => stdout.push(line));
+    return { code, stdout: stdout.join('\n'), stderr };
+  } finally {
+    write.mockRestore();
+  }
+}
+
+// The usage as it has always read: the command table must keep generating exactly this text.
+const USAGE = [
+  'usage: npm run signoff -- <command> [options]',
+  '',
+  'commands:',
+  '  create-user <username> [--password <pw> | --password-stdin] [--email <e>] [--name <n>] [--admin]',
+  '  list-users',
+  '  deactivate-user <username>          deactivate and end all of the user\'s sessions',
+  '  set-password <username> [--password <pw> | --password-stdin]',
+  '                                      set a new password; ends all of the user\'s sessions',
+  '                                      and revokes their tokens',
+  '  create-api-token <username> [--name <n>] [--expires-in <duration, e.g. 90d>]',
+  '                                      prints a bearer token for the admin API (shown once)',
+  '  list-api-tokens [--user <username>] id, user, name, created, last used, expires, status',
+  '  revoke-api-token <id>               revoke an API token at once',
+  '  rotate-keys                         next -> active -> retired for every signing key set',
+  '  rotate-key-encryption-key           reseal every private signing key under KEY_ENCRYPTION_KEY',
+  '                                      (the old key given as KEY_ENCRYPTION_KEY_PREVIOUS; docs/security.md)',
+  '  import-saml-sp <metadata.xml> [--slug <s>] [--name <n>]',
+  '                 [--logout-method frontchannel_iframe|frontchannel_native|backchannel]',
+  '                 [--sls-binding redirect|post|soap] [--sign-logout-requests] [--require-signed-requests]',
+  '                 [--name-id-source persistent|email|username|transient] [--allow-unsigned-logout-requests]',
+  '                                      registers a SAML service provider from its metadata',
+  '  create-oidc-client --json <file> [--slug <s>] [--name <n>]',
+  '                                      registers an OIDC client from RFC 7591 metadata (JSON);',
+  '                                      prints client_id and client_secret (shown once)',
+  '',
+].join('\n');
+
+describe('the CLI', () => {
+  it('prints the usage on stdout: exit 2 without a command, 0 when asked for help', async () => {
+    expect(await cli()).toEqual({ code: 2, stdout: USAGE, stderr: '' });
+    expect(await cli('--help')).toEqual({ code: 0, stdout: USAGE, stderr: '' });
+    expect(await cli('help')).toEqual({ code: 0, stdout: USAGE, stderr: '' });
+  });
+
+  it.each(['frobnicate', 'toString', 'constructor', '__proto__'])('refuses the unknown command %s with exit 2 and the usage on stderr', async (name) => {
+    expect(await cli(name)).toEqual({ code: 2, stdout: '', stderr: `signoff: unknown command "${name}"\n\n${USAGE}` });
+  });
+
+  it('refuses an unknown option, of any command, with exit 2 and the usage', async () => {
+    for (const argv of [['list-users', '--bogus'], ['frobnicate', '--bogus']]) {
+      const { code, stderr } = await cli(...argv);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/^signoff: .*Unknown option '--bogus'/);
+      expect(stderr.endsWith(`\n\n${USAGE}`)).toBe(true);
+    }
+  });
+});
