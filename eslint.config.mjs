@@ -2,24 +2,47 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const NO_APPS = { group: ['**/apps/**'], message: 'libs never import apps (DESIGN.md)' };
-const NO_IDP = { group: ['**/idp/src/**', '**/apps/idp/**'], message: 'no app imports another app: compose libs instead (DESIGN.md)' };
-const NO_WORKER_APP = { group: ['**/apps/worker/**'], message: 'no app imports another app: compose libs instead (DESIGN.md)' };
-const NO_LIB_INTERNALS = { group: ['**/libs/*/src/**', '@signoff/*/src/**'], message: 'import a lib by its name (@signoff/x), not its files' };
-const NO_SAML = { group: ['@signoff/saml', '**/libs/saml/**'], message: 'libs/oidc and libs/saml never import each other' };
-const NO_OIDC = { group: ['@signoff/oidc', '**/libs/oidc/**'], message: 'libs/oidc and libs/saml never import each other' };
+const NO_IDP = {
+  group: ['**/idp/src/**', '**/apps/idp/**'],
+  message: 'no app imports another app: compose libs instead (DESIGN.md)',
+};
+const NO_WORKER_APP = {
+  group: ['**/apps/worker/**'],
+  message: 'no app imports another app: compose libs instead (DESIGN.md)',
+};
+const NO_LIB_INTERNALS = {
+  group: ['**/libs/*/src/**', '@signoff/*/src/**'],
+  message: 'import a lib by its name (@signoff/x), not its files',
+};
+const NO_SAML = {
+  group: ['@signoff/saml', '**/libs/saml/**'],
+  message: 'libs/oidc and libs/saml never import each other',
+};
+const NO_OIDC = {
+  group: ['@signoff/oidc', '**/libs/oidc/**'],
+  message: 'libs/oidc and libs/saml never import each other',
+};
 /** Only libs/logout reads or writes the logout books (its entities live in libs/core with the schema). */
-const LOGOUT_BOOKS = { name: '@signoff/core', importNames: ['LogoutDelivery', 'LogoutOperation'], message: 'only libs/logout touches LogoutDelivery/LogoutOperation: use its services' };
+const LOGOUT_BOOKS = {
+  name: '@signoff/core',
+  importNames: ['LogoutDelivery', 'LogoutOperation'],
+  message: 'only libs/logout touches LogoutDelivery/LogoutOperation: use its services',
+};
 /** Protocol libraries plug into the engine through LogoutProtocol and the journey, not its internals. */
 const LOGOUT_INTERNALS = {
   name: '@signoff/logout',
   importNames: ['LogoutOperationsService', 'BackchannelDeliverer', 'OutboxRelay', 'FlowExecutor', 'LogoutOrchestrator'],
-  message: 'protocol libraries use the LogoutProtocol interface and LogoutJourney, not the engine\'s internals',
+  message: "protocol libraries use the LogoutProtocol interface and LogoutJourney, not the engine's internals",
 };
 
 /** Controllers parse HTTP, call one lib entry point and render: the database and Redis are the libs' business. */
 const THIN_CONTROLLERS = [
   { name: 'typeorm', message: 'controllers do not query: call a lib service (docs/architecture.md)' },
-  { name: '@signoff/core', importNames: ['RedisService'], message: 'controllers do not use Redis: PendingStore, ReplayCache or a lib service' },
+  {
+    name: '@signoff/core',
+    importNames: ['RedisService'],
+    message: 'controllers do not use Redis: PendingStore, ReplayCache or a lib service',
+  },
 ];
 
 function restrict(files, patterns, paths = []) {
@@ -29,7 +52,11 @@ function restrict(files, patterns, paths = []) {
 function walls() {
   return [
     restrict(['apps/idp/**/*.{ts,tsx}'], [NO_WORKER_APP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
-    restrict(['apps/idp/**/*.controller.{ts,tsx}'], [NO_WORKER_APP, NO_LIB_INTERNALS], [LOGOUT_BOOKS, ...THIN_CONTROLLERS]),
+    restrict(
+      ['apps/idp/**/*.controller.{ts,tsx}'],
+      [NO_WORKER_APP, NO_LIB_INTERNALS],
+      [LOGOUT_BOOKS, ...THIN_CONTROLLERS],
+    ),
     restrict(['apps/worker/**/*.{ts,tsx}'], [NO_IDP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
     restrict(['libs/**/*.{ts,tsx}'], [NO_APPS], [LOGOUT_BOOKS]),
     restrict(['libs/core/**/*.{ts,tsx}', 'libs/logout/**/*.{ts,tsx}'], [NO_APPS]),
@@ -58,10 +85,20 @@ export default tseslint.config(
     files: ['**/*.ts', '**/*.tsx'],
     ignores: ['apps/idp/src/http/layout.tsx'],
     rules: {
-      'no-restricted-syntax': ['error',
-        { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML'], Property[key.name='dangerouslySetInnerHTML']", message: 'raw HTML only through trustedHtml() (apps/idp/src/http/layout.tsx)' },
-        { selector: "JSXAttribute[name.name=/^on[A-Za-z]/], JSXAttribute[name.name='style']", message: 'the CSP admits no inline handler or style: use a static script or signoff.css' },
-        { selector: "JSXElement[openingElement.name.name='script'][children.length>0]", message: 'the CSP admits no inline script: use Script (layout.tsx) with a file of apps/idp/static' },
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "JSXAttribute[name.name='dangerouslySetInnerHTML'], Property[key.name='dangerouslySetInnerHTML']",
+          message: 'raw HTML only through trustedHtml() (apps/idp/src/http/layout.tsx)',
+        },
+        {
+          selector: "JSXAttribute[name.name=/^on[A-Za-z]/], JSXAttribute[name.name='style']",
+          message: 'the CSP admits no inline handler or style: use a static script or signoff.css',
+        },
+        {
+          selector: "JSXElement[openingElement.name.name='script'][children.length>0]",
+          message: 'the CSP admits no inline script: use Script (layout.tsx) with a file of apps/idp/static',
+        },
       ],
     },
   },
@@ -71,7 +108,11 @@ export default tseslint.config(
     files: ['apps/idp/static/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: Object.fromEntries(['window', 'document', 'location', 'setTimeout', 'fetch', 'URLSearchParams', 'HTMLIFrameElement'].map((name) => [name, 'readonly'])),
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'setTimeout', 'fetch', 'URLSearchParams', 'HTMLIFrameElement'].map(
+          (name) => [name, 'readonly'],
+        ),
+      ),
     },
   },
   { files: ['jest.config.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },

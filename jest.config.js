@@ -1,23 +1,51 @@
 // Jest runs TypeScript through SWC (the same transform as scripts/build.mjs). NestJS 12, jose and
 // preact 11 are ESM-only, so they are transformed too (STACK.md, gotcha 1).
-const ESM = ['@nestjs', 'jose', 'openid-client', 'oauth4webapi', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', '@borewit', 'cookie', 'preact'];
+const ESM = [
+  '@nestjs',
+  'jose',
+  'openid-client',
+  'oauth4webapi',
+  'file-type',
+  'strtok3',
+  'token-types',
+  '@tokenizer',
+  'uint8array-extras',
+  '@borewit',
+  'cookie',
+  'preact',
+];
 
 /** SWC's options for TypeScript, as in scripts/build.mjs: TSX (the pages, preact's JSX runtime) is parsed in .tsx files only. */
-const typescript = (tsx) => ['@swc/jest', {
-  jsc: { parser: { syntax: 'typescript', tsx, decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true, react: { runtime: 'automatic', importSource: 'preact' } }, target: 'es2023' },
-  module: { type: 'commonjs' },
-}];
+const typescript = (tsx) => [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', tsx, decorators: true },
+      transform: {
+        legacyDecorator: true,
+        decoratorMetadata: true,
+        react: { runtime: 'automatic', importSource: 'preact' },
+      },
+      target: 'es2023',
+    },
+    module: { type: 'commonjs' },
+  },
+];
 
 const base = {
   testEnvironment: 'node',
   transform: {
     '^.+\\.tsx$': typescript(true),
     '^.+\\.ts$': typescript(false),
-    '^.+\\.m?js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2023' }, module: { type: 'commonjs' } }],
+    '^.+\\.m?js$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2023' }, module: { type: 'commonjs' } },
+    ],
   },
   transformIgnorePatterns: [`/node_modules/(?!.*/node_modules/)(?!(${ESM.join('|')})/)`],
-  moduleNameMapper: { '^@signoff/(core|sessions|oidc|saml|logout|flows|dispatch|worker|providers)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: {
+    '^@signoff/(core|sessions|oidc|saml|logout|flows|dispatch|worker|providers)$': '<rootDir>/libs/$1/src',
+  },
 };
 
 module.exports = {

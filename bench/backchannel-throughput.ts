@@ -29,14 +29,35 @@ async function main() {
   // --- the ceiling: sign + POST, CONCURRENCY at a time
   let next = 0;
   const ceilingStart = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next++ < DELIVERIES) {
-      const iat = Math.floor(Date.now() / 1000);
-      const token = await signJwt(keys, ALG, { iss: t.url, aud: 'client', iat, exp: iat + 120, jti: randomBytes(16).toString('base64url'), sub: 'user', sid: 'sid', events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }, 'logout+jwt');
-      const reply = await http.post(`${receiver.url}/bcl`, new URLSearchParams({ logout_token: token }).toString(), 'application/x-www-form-urlencoded', 5000);
-      if (reply.status !== 200) throw new Error(`receiver answered ${reply.status}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < DELIVERIES) {
+        const iat = Math.floor(Date.now() / 1000);
+        const token = await signJwt(
+          keys,
+          ALG,
+          {
+            iss: t.url,
+            aud: 'client',
+            iat,
+            exp: iat + 120,
+            jti: randomBytes(16).toString('base64url'),
+            sub: 'user',
+            sid: 'sid',
+            events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+          },
+          'logout+jwt',
+        );
+        const reply = await http.post(
+          `${receiver.url}/bcl`,
+          new URLSearchParams({ logout_token: token }).toString(),
+          'application/x-www-form-urlencoded',
+          5000,
+        );
+        if (reply.status !== 200) throw new Error(`receiver answered ${reply.status}`);
+      }
+    }),
+  );
   const ceilingSeconds = (performance.now() - ceilingStart) / 1000;
 
   // --- the pipeline: 10,000 live provider sessions, then one logout that ends them all
@@ -44,23 +65,59 @@ async function main() {
   const clients = t.app.get(OidcClientsService);
   const providerIds: string[] = [];
   for (let i = 0; i < CLIENTS; i++) {
-    const { client } = await clients.register(clients.parse({ redirect_uris: ['http://127.0.0.1:9/cb'], backchannel_logout_uri: `${receiver.url}/bcl/${i}`, id_token_signed_response_alg: ALG }), {}, SYSTEM);
+    const { client } = await clients.register(
+      clients.parse({
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        backchannel_logout_uri: `${receiver.url}/bcl/${i}`,
+        id_token_signed_response_alg: ALG,
+      }),
+      {},
+      SYSTEM,
+    );
     providerIds.push(client.providerId);
   }
   const now = t.app.get(Clock).now();
   const idpSessionIds: string[] = [];
   await db.transaction(async (tx) => {
     for (let s = 0; s < DELIVERIES / CLIENTS; s++) {
-      const idp = await tx.save(IdpSession, { id: newId(), userId: user.id, browserId: randomBytes(32).toString('base64url'), authTime: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + 3_600_000), createdAt: now, endedAt: null, endReason: null, ip: null, userAgent: null });
+      const idp = await tx.save(IdpSession, {
+        id: newId(),
+        userId: user.id,
+        browserId: randomBytes(32).toString('base64url'),
+        authTime: now,
+        lastSeenAt: now,
+        expiresAt: new Date(now.getTime() + 3_600_000),
+        createdAt: now,
+        endedAt: null,
+        endReason: null,
+        ip: null,
+        userAgent: null,
+      });
       idpSessionIds.push(idp.id);
-      await tx.insert(OidcSession, providerIds.map((providerId) => ({ id: newId(), kind: 'oidc', idpSessionId: idp.id, providerId, userId: user.id, sid: randomBytes(16).toString('base64url'), sub: user.id, createdAt: now, endedAt: null, state: 'active' as const })));
+      await tx.insert(
+        OidcSession,
+        providerIds.map((providerId) => ({
+          id: newId(),
+          kind: 'oidc',
+          idpSessionId: idp.id,
+          providerId,
+          userId: user.id,
+          sid: randomBytes(16).toString('base64url'),
+          sub: user.id,
+          createdAt: now,
+          endedAt: null,
+          state: 'active' as const,
+        })),
+      );
     }
   });
   void User;
 
   const received = receiver.received();
   const pipelineStart = performance.now();
-  const operation = await t.app.get(LogoutOrchestrator).endSessions({ trigger: 'api', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
+  const operation = await t.app
+    .get(LogoutOrchestrator)
+    .endSessions({ trigger: 'api', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
   const committed = performance.now();
   const operations = t.app.get(LogoutOperationsService);
   let done = await operations.get(operation.id);
@@ -73,11 +130,19 @@ async function main() {
 
   const ceilingRate = DELIVERIES / ceilingSeconds;
   const pipelineRate = DELIVERIES / pipelineSeconds;
-  console.log(`back-channel throughput, ${DELIVERIES} deliveries, ${ALG}, concurrency ${CONCURRENCY}, database ${t.config.database.type}`);
-  console.log(`ceiling (jose sign + undici POST)   ${ceilingRate.toFixed(0).padStart(7)} /s   (${ceilingSeconds.toFixed(2)} s)`);
-  console.log(`signoff (outbox -> BullMQ -> worker) ${pipelineRate.toFixed(0).padStart(6)} /s   (${pipelineSeconds.toFixed(2)} s, of which ${((committed - pipelineStart) / 1000).toFixed(2)} s to commit the logout)`);
+  console.log(
+    `back-channel throughput, ${DELIVERIES} deliveries, ${ALG}, concurrency ${CONCURRENCY}, database ${t.config.database.type}`,
+  );
+  console.log(
+    `ceiling (jose sign + undici POST)   ${ceilingRate.toFixed(0).padStart(7)} /s   (${ceilingSeconds.toFixed(2)} s)`,
+  );
+  console.log(
+    `signoff (outbox -> BullMQ -> worker) ${pipelineRate.toFixed(0).padStart(6)} /s   (${pipelineSeconds.toFixed(2)} s, of which ${((committed - pipelineStart) / 1000).toFixed(2)} s to commit the logout)`,
+  );
   console.log(`ratio (signoff / ceiling): ${(pipelineRate / ceilingRate).toFixed(3)}`);
-  console.log(`operation ${done.outcome}: ${succeeded}/${done.deliveries.length} succeeded; receiver got ${receiver.received() - received}`);
+  console.log(
+    `operation ${done.outcome}: ${succeeded}/${done.deliveries.length} succeeded; receiver got ${receiver.received() - received}`,
+  );
   await t.close();
   await receiver.close();
 }

@@ -7,12 +7,31 @@
 //    read the LogoutResponse, record, settle). The ceiling: the same number of build + sign + SOAP
 //    POSTs + reply checks to the same SP with the same concurrency, and no queue or database.
 //   npm run bench:saml-logout        (ITERATIONS=2000 SPS=50 SESSIONS=40 CONCURRENCY=32 to change it)
-import { Clock, IdpSession, KeysService, LogoutOperation, newId, SamlSession, selfSignedCertificate, SYSTEM, UsersService } from '@signoff/core';
+import {
+  Clock,
+  IdpSession,
+  KeysService,
+  LogoutOperation,
+  newId,
+  SamlSession,
+  selfSignedCertificate,
+  SYSTEM,
+  UsersService,
+} from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import {
-  certificateBody, type LogoutRequestInput, logoutRequestXml, NAMEID_FORMATS, parseSpMetadata, RSA_SHA256, SamlLogoutProtocol, SamlSpsService,
-  signElement, soapEnvelope, verifyEnveloped,
+  certificateBody,
+  type LogoutRequestInput,
+  logoutRequestXml,
+  NAMEID_FORMATS,
+  parseSpMetadata,
+  RSA_SHA256,
+  SamlLogoutProtocol,
+  SamlSpsService,
+  signElement,
+  soapEnvelope,
+  verifyEnveloped,
 } from '@signoff/saml';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -33,7 +52,8 @@ const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
 
-const rate = (count: number, seconds: number) => `${(count / seconds).toFixed(0).padStart(7)} /s   (${seconds.toFixed(2)} s)`;
+const rate = (count: number, seconds: number) =>
+  `${(count / seconds).toFixed(0).padStart(7)} /s   (${seconds.toFixed(2)} s)`;
 
 function timed(count: number, run: () => void): number {
   const started = performance.now();
@@ -44,15 +64,26 @@ function timed(count: number, run: () => void): number {
 /** The same request input the worker would give logoutRequestXml for one SAML session. */
 function requestInput(destination: string, now: Date): LogoutRequestInput {
   return {
-    idpEntityId: 'https://idp.bench/saml/metadata', destination, nameId: randomBytes(16).toString('hex'), nameIdFormat: NAMEID_FORMATS.persistent,
-    nameQualifier: 'https://idp.bench/saml/metadata', spNameQualifier: 'https://sp.bench/metadata', sessionIndexes: [`_${randomBytes(16).toString('hex')}`],
-    reason: 'admin', now,
+    idpEntityId: 'https://idp.bench/saml/metadata',
+    destination,
+    nameId: randomBytes(16).toString('hex'),
+    nameIdFormat: NAMEID_FORMATS.persistent,
+    nameQualifier: 'https://idp.bench/saml/metadata',
+    spNameQualifier: 'https://sp.bench/metadata',
+    sessionIndexes: [`_${randomBytes(16).toString('hex')}`],
+    reason: 'admin',
+    now,
   };
 }
 
 async function buildAndSign() {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const certificate = await selfSignedCertificate(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, publicKey.export({ type: 'spki', format: 'pem' }) as string, 'idp.bench', 1);
+  const certificate = await selfSignedCertificate(
+    privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    'idp.bench',
+    1,
+  );
   const body = certificateBody(certificate);
   const input = requestInput('https://sp.bench/slo', new Date());
   const built = logoutRequestXml(input);
@@ -65,11 +96,20 @@ async function buildAndSign() {
   // produce an equally valid message and the ratio shows only what our builder and wrapper cost.
   const reference = () => {
     const signer = new SignedXml({
-      privateKey: privateKey as never, signatureAlgorithm: RSA_SHA256, canonicalizationAlgorithm: EXC_C14N,
+      privateKey: privateKey as never,
+      signatureAlgorithm: RSA_SHA256,
+      canonicalizationAlgorithm: EXC_C14N,
       getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data>`,
     });
-    signer.addReference({ xpath: `//*[@ID='${built.id}']`, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
-    signer.computeSignature(built.xml, { prefix: 'ds', location: { reference: `//*[@ID='${built.id}']/*[local-name(.)='Issuer']`, action: 'after' } });
+    signer.addReference({
+      xpath: `//*[@ID='${built.id}']`,
+      transforms: [ENVELOPED, EXC_C14N],
+      digestAlgorithm: SHA256,
+    });
+    signer.computeSignature(built.xml, {
+      prefix: 'ds',
+      location: { reference: `//*[@ID='${built.id}']/*[local-name(.)='Issuer']`, action: 'after' },
+    });
     return signer.getSignedXml();
   };
 
@@ -86,7 +126,9 @@ async function buildAndSign() {
     signoffSeconds += timed(ITERATIONS / 4, signoff);
   }
 
-  console.log(`LogoutRequest build + sign, RSA-SHA256 2048, exc-c14n, ${ITERATIONS} iterations after ${WARM_UP} warm-up`);
+  console.log(
+    `LogoutRequest build + sign, RSA-SHA256 2048, exc-c14n, ${ITERATIONS} iterations after ${WARM_UP} warm-up`,
+  );
   console.log(`reference (bare xml-crypto SignedXml)     ${rate(ITERATIONS, referenceSeconds)}`);
   console.log(`signoff (logoutRequestXml + signElement)  ${rate(ITERATIONS, signoffSeconds)}`);
   console.log(`ratio (signoff / reference): ${(referenceSeconds / signoffSeconds).toFixed(3)}`);
@@ -108,10 +150,14 @@ async function startSoapSp() {
       sample ||= text;
       const id = /<samlp:LogoutRequest\b[^>]*\sID="([^"]+)"/.exec(text)?.[1];
       if (!id) return void res.writeHead(400).end();
-      res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(soapEnvelope(
-        `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomBytes(10).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" InResponseTo="${id}">`
-        + '<saml:Issuer>https://sp.bench/metadata</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>',
-      ));
+      res
+        .writeHead(200, { 'content-type': 'text/xml; charset=utf-8' })
+        .end(
+          soapEnvelope(
+            `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomBytes(10).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" InResponseTo="${id}">` +
+              '<saml:Issuer>https://sp.bench/metadata</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>',
+          ),
+        );
     });
   });
   server.keepAliveTimeout = 30_000;
@@ -128,11 +174,12 @@ async function startSoapSp() {
   };
 }
 
-const metadata = (i: number, slo: string) => `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp${i}.bench/metadata">`
-  + '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
-  + `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="${slo}"/>`
-  + `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp${i}.bench/acs" index="0"/>`
-  + '</md:SPSSODescriptor></md:EntityDescriptor>';
+const metadata = (i: number, slo: string) =>
+  `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp${i}.bench/metadata">` +
+  '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
+  `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="${slo}"/>` +
+  `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp${i}.bench/acs" index="0"/>` +
+  '</md:SPSSODescriptor></md:EntityDescriptor>';
 
 async function soapDeliveries() {
   const sp = await startSoapSp();
@@ -150,16 +197,26 @@ async function soapDeliveries() {
   const http = t.app.get(HttpClient);
   let next = 0;
   const ceilingStart = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    for (let n = next++; n < DELIVERIES; n = next++) {
-      const destination = slo(n % SPS);
-      const { id, xml } = logoutRequestXml({ ...requestInput(destination, clock.now()), idpEntityId: t.config.saml.entityId });
-      const request = { url: destination, body: soapEnvelope(signElement(xml, id, key.privateKey, body)), contentType: 'text/xml; charset=utf-8', messageId: id };
-      const reply = await http.post(request.url, request.body, request.contentType, t.config.delivery.timeoutMs);
-      const verdict = protocol.readBackchannelReply(reply, request);
-      if (!verdict.ok) throw new Error(`the SP answered ${reply.status}: ${verdict.error}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let n = next++; n < DELIVERIES; n = next++) {
+        const destination = slo(n % SPS);
+        const { id, xml } = logoutRequestXml({
+          ...requestInput(destination, clock.now()),
+          idpEntityId: t.config.saml.entityId,
+        });
+        const request = {
+          url: destination,
+          body: soapEnvelope(signElement(xml, id, key.privateKey, body)),
+          contentType: 'text/xml; charset=utf-8',
+          messageId: id,
+        };
+        const reply = await http.post(request.url, request.body, request.contentType, t.config.delivery.timeoutMs);
+        const verdict = protocol.readBackchannelReply(reply, request);
+        if (!verdict.ok) throw new Error(`the SP answered ${reply.status}: ${verdict.error}`);
+      }
+    }),
+  );
   const ceilingSeconds = (performance.now() - ceilingStart) / 1000;
   sp.takeSample();
 
@@ -167,26 +224,58 @@ async function soapDeliveries() {
   // every SP, then one admin logout that ends them all.
   const sps = t.app.get(SamlSpsService);
   const providerIds: string[] = [];
-  for (let i = 0; i < SPS; i++) providerIds.push((await sps.import(parseSpMetadata(metadata(i, slo(i))), { logoutMethod: 'backchannel', slug: `sp${i}` }, SYSTEM)).providerId);
+  for (let i = 0; i < SPS; i++)
+    providerIds.push(
+      (await sps.import(parseSpMetadata(metadata(i, slo(i))), { logoutMethod: 'backchannel', slug: `sp${i}` }, SYSTEM))
+        .providerId,
+    );
   const user = await t.app.get(UsersService).create({ username: 'bulk', password: 'bulk password' }, SYSTEM);
   const now = clock.now();
   const idpSessionIds: string[] = [];
   // Straight into the tables: issuing 2000 assertions through the SSO endpoint would dwarf the logout.
   await db.transaction(async (tx) => {
     for (let s = 0; s < SESSIONS; s++) {
-      const idp = await tx.save(IdpSession, { id: newId(), userId: user.id, browserId: randomBytes(32).toString('base64url'), authTime: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + 3_600_000), createdAt: now, endedAt: null, endReason: null, ip: null, userAgent: null });
+      const idp = await tx.save(IdpSession, {
+        id: newId(),
+        userId: user.id,
+        browserId: randomBytes(32).toString('base64url'),
+        authTime: now,
+        lastSeenAt: now,
+        expiresAt: new Date(now.getTime() + 3_600_000),
+        createdAt: now,
+        endedAt: null,
+        endReason: null,
+        ip: null,
+        userAgent: null,
+      });
       idpSessionIds.push(idp.id);
-      await tx.insert(SamlSession, providerIds.map((providerId, i) => ({
-        id: newId(), kind: 'saml', idpSessionId: idp.id, providerId, userId: user.id, createdAt: now, endedAt: null, state: 'active' as const,
-        sessionIndex: `_${randomBytes(16).toString('hex')}`, nameId: randomBytes(16).toString('hex'), nameIdFormat: NAMEID_FORMATS.persistent,
-        nameQualifier: t.config.saml.entityId, spNameQualifier: `https://sp${i}.bench/metadata`, sessionNotOnOrAfter: new Date(now.getTime() + 3_600_000),
-      })));
+      await tx.insert(
+        SamlSession,
+        providerIds.map((providerId, i) => ({
+          id: newId(),
+          kind: 'saml',
+          idpSessionId: idp.id,
+          providerId,
+          userId: user.id,
+          createdAt: now,
+          endedAt: null,
+          state: 'active' as const,
+          sessionIndex: `_${randomBytes(16).toString('hex')}`,
+          nameId: randomBytes(16).toString('hex'),
+          nameIdFormat: NAMEID_FORMATS.persistent,
+          nameQualifier: t.config.saml.entityId,
+          spNameQualifier: `https://sp${i}.bench/metadata`,
+          sessionNotOnOrAfter: new Date(now.getTime() + 3_600_000),
+        })),
+      );
     }
   });
 
   const received = sp.received();
   const pipelineStart = performance.now();
-  const operation = await t.app.get(LogoutOrchestrator).endSessions({ trigger: 'admin_session', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
+  const operation = await t.app
+    .get(LogoutOrchestrator)
+    .endSessions({ trigger: 'admin_session', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
   const committed = performance.now();
   // Poll the operation row alone: loading every delivery while waiting would load the database the
   // worker is writing to, and slow the figure we measure.
@@ -204,14 +293,20 @@ async function soapDeliveries() {
 
   const ceilingRate = DELIVERIES / ceilingSeconds;
   const pipelineRate = DELIVERIES / pipelineSeconds;
-  console.log(`back-channel SOAP throughput, ${DELIVERIES} deliveries (${SPS} SPs x ${SESSIONS} IdP sessions), concurrency ${CONCURRENCY}, database ${t.config.database.type}`);
+  console.log(
+    `back-channel SOAP throughput, ${DELIVERIES} deliveries (${SPS} SPs x ${SESSIONS} IdP sessions), concurrency ${CONCURRENCY}, database ${t.config.database.type}`,
+  );
   console.log(`ceiling (build + sign + undici SOAP POST) ${rate(DELIVERIES, ceilingSeconds)}`);
-  console.log(`signoff (outbox -> BullMQ -> worker)      ${rate(DELIVERIES, pipelineSeconds)}, of which ${((committed - pipelineStart) / 1000).toFixed(2)} s to commit the logout`);
+  console.log(
+    `signoff (outbox -> BullMQ -> worker)      ${rate(DELIVERIES, pipelineSeconds)}, of which ${((committed - pipelineStart) / 1000).toFixed(2)} s to commit the logout`,
+  );
   console.log(`ratio (signoff / ceiling): ${(pipelineRate / ceilingRate).toFixed(3)}`);
   console.log(`operation ${done.outcome}: ${succeeded}/${done.deliveries.length} succeeded; SP got ${sent}`);
   if (succeeded !== DELIVERIES || done.deliveries.length !== DELIVERIES) {
     const failure = done.deliveries.find((delivery) => delivery.status !== 'succeeded');
-    throw new Error(`only ${succeeded} of ${DELIVERIES} deliveries succeeded${failure ? ` (e.g. ${failure.status}: ${failure.lastError})` : ''}`);
+    throw new Error(
+      `only ${succeeded} of ${DELIVERIES} deliveries succeeded${failure ? ` (e.g. ${failure.status}: ${failure.lastError})` : ''}`,
+    );
   }
   await t.close();
 }

@@ -18,7 +18,9 @@ export async function ensureRedis(): Promise<void> {
 }
 
 /** An application's back-channel endpoint on 127.0.0.1 that answers every POST 200 after `delayMs`. */
-export async function startReceiver(delayMs: number): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+export async function startReceiver(
+  delayMs: number,
+): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
   let received = 0;
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -34,7 +36,11 @@ export async function startReceiver(delayMs: number): Promise<{ url: string; rec
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received: () => received,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -50,11 +56,16 @@ export const ms = (value: number) => `${value.toFixed(1)} ms`;
  * one, but the private Redis is stopped either way.
  */
 export function runBench(main: () => Promise<void>): void {
-  main().then(() => 0, (error) => {
-    console.error(error);
-    return 1;
-  }).then(async (code) => {
-    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-    process.exit(code);
-  });
+  main()
+    .then(
+      () => 0,
+      (error) => {
+        console.error(error);
+        return 1;
+      },
+    )
+    .then(async (code) => {
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      process.exit(code);
+    });
 }

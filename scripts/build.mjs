@@ -37,7 +37,11 @@ async function everyFile(dir) {
 }
 
 async function mtime(path) {
-  try { return (await stat(path)).mtimeMs; } catch { return 0; }
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 const roots = ['apps', 'libs', ...(args.has('--bench') ? ['bench', 'test/support'] : [])];
@@ -45,7 +49,14 @@ const files = (await Promise.all(roots.map((dir) => sources(join(root, dir))))).
 if (args.has('--if-needed')) {
   const built = await mtime(stamp);
   const statics = (await Promise.all(STATIC_DIRS.map((dir) => everyFile(join(root, dir))))).flat();
-  const inputs = [...files, ...statics, ...STATIC_DIRS.map((dir) => join(root, dir)), join(root, 'tsconfig.json'), join(root, 'package.json'), fileURLToPath(import.meta.url)];
+  const inputs = [
+    ...files,
+    ...statics,
+    ...STATIC_DIRS.map((dir) => join(root, dir)),
+    join(root, 'tsconfig.json'),
+    join(root, 'package.json'),
+    fileURLToPath(import.meta.url),
+  ];
   const newest = Math.max(...(await Promise.all(inputs.map(mtime))));
   const stampText = await readFile(stamp, 'utf8').catch(() => '');
   if (built > newest && stampText.endsWith(roots.join(','))) process.exit(0);
@@ -53,24 +64,30 @@ if (args.has('--if-needed')) {
 
 const tsconfig = JSON.parse(await readFile(join(root, 'tsconfig.json'), 'utf8'));
 await rm(out, { recursive: true, force: true });
-await Promise.all(files.map(async (file) => {
-  const { code, map } = await transformFile(file, {
-    swcrc: false,
-    sourceMaps: true,
-    jsc: {
-      parser: { syntax: 'typescript', tsx: file.endsWith('.tsx'), decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true, react: { runtime: 'automatic', importSource: 'preact' } },
-      target: 'es2023',
-      baseUrl: root,
-      paths: tsconfig.compilerOptions.paths,
-    },
-    module: { type: 'commonjs' },
-  });
-  const target = join(out, relative(root, file)).replace(/\.tsx?$/, '.js');
-  await mkdir(dirname(target), { recursive: true });
-  await writeFile(target, `${code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
-  await writeFile(`${target}.map`, map);
-}));
+await Promise.all(
+  files.map(async (file) => {
+    const { code, map } = await transformFile(file, {
+      swcrc: false,
+      sourceMaps: true,
+      jsc: {
+        parser: { syntax: 'typescript', tsx: file.endsWith('.tsx'), decorators: true },
+        transform: {
+          legacyDecorator: true,
+          decoratorMetadata: true,
+          react: { runtime: 'automatic', importSource: 'preact' },
+        },
+        target: 'es2023',
+        baseUrl: root,
+        paths: tsconfig.compilerOptions.paths,
+      },
+      module: { type: 'commonjs' },
+    });
+    const target = join(out, relative(root, file)).replace(/\.tsx?$/, '.js');
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, `${code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
+    await writeFile(`${target}.map`, map);
+  }),
+);
 await Promise.all(STATIC_DIRS.map((dir) => cp(join(root, dir), join(out, dir), { recursive: true })));
 await writeFile(stamp, `${new Date().toISOString()} ${roots.join(',')}`);
 if (!args.has('--quiet')) console.error(`built ${files.length} files into dist/`);

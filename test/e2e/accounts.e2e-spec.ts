@@ -14,7 +14,10 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const liveSessionsOf = (username: string) =>
-  t.app.get(DataSource).getRepository(IdpSession).count({ where: { user: { username }, endedAt: IsNull() } });
+  t.app
+    .get(DataSource)
+    .getRepository(IdpSession)
+    .count({ where: { user: { username }, endedAt: IsNull() } });
 
 describe('several accounts in one browser', () => {
   it('keeps both accounts, lists them, switches between them, and signs out only the current one', async () => {
@@ -49,7 +52,10 @@ describe('several accounts in one browser', () => {
     expect(chooser.status).toBe(200);
     const other = new Browser(t.url);
     await other.login('bob', 'bob password');
-    const [aliceSession] = await t.app.get(DataSource).getRepository(IdpSession).find({ where: { user: { username: 'alice' }, endedAt: IsNull() } });
+    const [aliceSession] = await t.app
+      .get(DataSource)
+      .getRepository(IdpSession)
+      .find({ where: { user: { username: 'alice' }, endedAt: IsNull() } });
     const hijack = await other.post('/accounts/switch', { session: aliceSession.id, csrf: other.csrf });
     expect(hijack.status).toBe(404);
     expect(await other.signedInAs()).toBe('bob');

@@ -26,7 +26,11 @@ describe('authentication and authorisation', () => {
   });
 
   it('answers 401 with a JSON error and WWW-Authenticate without credentials or with a bad token', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer so_not-a-real-token-at-all' }, { Authorization: 'Basic cm9vdDpyb290' }]) {
+    for (const headers of [
+      {},
+      { Authorization: 'Bearer so_not-a-real-token-at-all' },
+      { Authorization: 'Basic cm9vdDpyb290' },
+    ]) {
       const response = await api().get('/api/v1/users').set(headers);
       expect(response.status).toBe(401);
       expect(response.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -60,7 +64,7 @@ describe('authentication and authorisation', () => {
     expect(JSON.stringify(response.body)).not.toMatch(/password|scrypt/i);
   });
 
-  it('lets an administrator\'s browser session change things only with the CSRF header', async () => {
+  it("lets an administrator's browser session change things only with the CSRF header", async () => {
     const browser = new Browser(t.url);
     await browser.login('root', 'root password');
     const me = await browser.agent.get('/api/v1/me');
@@ -68,14 +72,20 @@ describe('authentication and authorisation', () => {
     expect(me.body.user.username).toBe('root');
     const without = await browser.agent.post('/api/v1/users').send({ username: 'via-cookie' });
     expect(without.status).toBe(403);
-    const withHeader = await browser.agent.post('/api/v1/users').set('X-CSRF-Token', me.body.csrfToken).send({ username: 'via-cookie' });
+    const withHeader = await browser.agent
+      .post('/api/v1/users')
+      .set('X-CSRF-Token', me.body.csrfToken)
+      .send({ username: 'via-cookie' });
     expect(withHeader.status).toBe(201);
   });
 });
 
 describe('users', () => {
   it('creates a user who can then sign in, and refuses the same username twice', async () => {
-    const created = await api().post('/api/v1/users').set(auth()).send({ username: 'Dave', password: 'dave password', email: 'dave@example.com', name: 'Dave' });
+    const created = await api()
+      .post('/api/v1/users')
+      .set(auth())
+      .send({ username: 'Dave', password: 'dave password', email: 'dave@example.com', name: 'Dave' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ username: 'dave', email: 'dave@example.com', isAdmin: false, isActive: true });
     expect(created.body.passwordHash).toBeUndefined();
@@ -88,14 +98,22 @@ describe('users', () => {
   });
 
   it('refuses invalid bodies with every problem listed, and non-JSON bodies with 415', async () => {
-    const invalid = await api().post('/api/v1/users').set(auth()).send({ username: 'bad name!', password: 'short', email: 'not-an-email', role: 'admin' });
+    const invalid = await api()
+      .post('/api/v1/users')
+      .set(auth())
+      .send({ username: 'bad name!', password: 'short', email: 'not-an-email', role: 'admin' });
     expect(invalid.status).toBe(400);
-    expect(invalid.body.details).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^username:/), expect.stringMatching(/^password:/), expect.stringMatching(/^email:/), expect.stringMatching(/additional.*\(role\)/),
-    ]));
+    expect(invalid.body.details).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^username:/),
+        expect.stringMatching(/^password:/),
+        expect.stringMatching(/^email:/),
+        expect.stringMatching(/additional.*\(role\)/),
+      ]),
+    );
     const form = await api().post('/api/v1/users').set(auth()).type('form').send({ username: 'formuser' });
     expect(form.status).toBe(415);
-    expect((await t.app.get(UsersService).findByUsername('formuser'))).toBeNull();
+    expect(await t.app.get(UsersService).findByUsername('formuser')).toBeNull();
   });
 
   it('gets, updates and 404s', async () => {
@@ -128,16 +146,22 @@ describe('users', () => {
     expect(await phone.signedInAs()).toBeNull();
     expect((await laptop.login('erin', 'erin password')).status).toBe(401);
     const all = await api().get(`/api/v1/users/${erin.id}/sessions?include_ended=true`).set(auth());
-    expect(all.body.items.map((s: { endReason: string }) => s.endReason)).toEqual(['user_deactivated', 'user_deactivated']);
+    expect(all.body.items.map((s: { endReason: string }) => s.endReason)).toEqual([
+      'user_deactivated',
+      'user_deactivated',
+    ]);
 
-    const audit = await t.app.get(DataSource).getRepository(AuditEvent).findBy({ targetId: erin.id, action: 'user.deactivated' });
+    const audit = await t.app
+      .get(DataSource)
+      .getRepository(AuditEvent)
+      .findBy({ targetId: erin.id, action: 'user.deactivated' });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actorType: 'admin', actorId: admin.id });
   });
 });
 
 describe('sessions', () => {
-  it('ends one IdP session: that browser is signed out, the user\'s other browser is not', async () => {
+  it("ends one IdP session: that browser is signed out, the user's other browser is not", async () => {
     const users = t.app.get(UsersService);
     const frank = await users.create({ username: 'frank', password: 'frank password' }, SYSTEM);
     const laptop = new Browser(t.url);
@@ -150,7 +174,11 @@ describe('sessions', () => {
 
     const ended = await api().delete(`/api/v1/sessions/${newest}`).set(auth());
     expect(ended.status).toBe(202);
-    expect(ended.body).toMatchObject({ ended: true, operationId: expect.any(String), session: { id: newest, endReason: 'admin' } });
+    expect(ended.body).toMatchObject({
+      ended: true,
+      operationId: expect.any(String),
+      session: { id: newest, endReason: 'admin' },
+    });
     expect(await phone.signedInAs()).toBeNull();
     expect(await laptop.signedInAs()).toBe('frank');
     expect((await api().delete(`/api/v1/sessions/${newest}`).set(auth())).body.ended).toBe(false);
@@ -161,29 +189,47 @@ describe('sessions', () => {
 describe('providers', () => {
   it('registers an OIDC client with front- and back-channel URIs, shows its secret once, and validates metadata', async () => {
     const oidc = {
-      client_name: 'Wiki', redirect_uris: ['https://wiki.example/cb'], post_logout_redirect_uris: ['https://wiki.example/bye'],
-      frontchannel_logout_uri: 'https://wiki.example/fc', frontchannel_logout_session_required: true,
-      backchannel_logout_uri: 'https://wiki.example/bc', logout_token_typ: 'JWT',
+      client_name: 'Wiki',
+      redirect_uris: ['https://wiki.example/cb'],
+      post_logout_redirect_uris: ['https://wiki.example/bye'],
+      frontchannel_logout_uri: 'https://wiki.example/fc',
+      frontchannel_logout_session_required: true,
+      backchannel_logout_uri: 'https://wiki.example/bc',
+      logout_token_typ: 'JWT',
     };
     const created = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', slug: 'wiki', oidc });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ slug: 'wiki', name: 'Wiki', protocol: 'oidc', enabled: true, clientSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-      oidc: { ...oidc, client_id: expect.any(String), token_endpoint_auth_method: 'client_secret_basic' } });
+    expect(created.body).toMatchObject({
+      slug: 'wiki',
+      name: 'Wiki',
+      protocol: 'oidc',
+      enabled: true,
+      clientSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      oidc: { ...oidc, client_id: expect.any(String), token_endpoint_auth_method: 'client_secret_basic' },
+    });
     const fetched = await api().get(`/api/v1/providers/${created.body.id}`).set(auth());
     expect(fetched.body.clientSecret).toBeUndefined();
     expect(JSON.stringify(fetched.body)).not.toContain(created.body.clientSecret);
 
-    const foreignFrontchannel = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', oidc: { ...oidc, frontchannel_logout_uri: 'https://other.example/fc' } });
+    const foreignFrontchannel = await api()
+      .post('/api/v1/providers')
+      .set(auth())
+      .send({ protocol: 'oidc', oidc: { ...oidc, frontchannel_logout_uri: 'https://other.example/fc' } });
     expect(foreignFrontchannel.status).toBe(400);
     expect(foreignFrontchannel.body.details[0]).toMatch(/^invalid_client_metadata: frontchannel_logout_uri/);
     // Every refusal has the status's generic `error` and its own stable `code` (SignoffError).
     expect(foreignFrontchannel.body).toMatchObject({ error: 'invalid_request', code: 'invalid_client_metadata' });
-    const plainHttp = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', oidc: { redirect_uris: ['http://wiki.example/cb'] } });
+    const plainHttp = await api()
+      .post('/api/v1/providers')
+      .set(auth())
+      .send({ protocol: 'oidc', oidc: { redirect_uris: ['http://wiki.example/cb'] } });
     expect(plainHttp.status).toBe(400);
     const taken = await api().post('/api/v1/providers').set(auth()).send({ protocol: 'oidc', slug: 'wiki', oidc });
     expect(taken.status).toBe(409);
     expect(taken.body).toMatchObject({ error: 'conflict', code: 'conflict' });
-    expect((await api().patch(`/api/v1/providers/${created.body.id}`).set(auth()).send({ enabled: false })).body.enabled).toBe(false);
+    expect(
+      (await api().patch(`/api/v1/providers/${created.body.id}`).set(auth()).send({ enabled: false })).body.enabled,
+    ).toBe(false);
     expect((await api().delete(`/api/v1/providers/${created.body.id}`).set(auth())).status).toBe(204);
     const gone = await api().get(`/api/v1/providers/${created.body.id}`).set(auth());
     expect(gone.status).toBe(404);
@@ -205,6 +251,22 @@ describe('audit events and the API document', () => {
     const response = await api().get('/api/docs');
     expect(response.status).toBe(200);
     expect(response.body.openapi).toBe('3.1.0');
-    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/users', '/users/{id}', '/users/{id}/deactivate', '/users/{id}/sessions', '/sessions/{id}', '/audit-events', '/me', '/providers', '/providers/{id}', '/flows', '/flows/{id}/bindings', '/stages', '/logout-operations/{id}']));
+    expect(Object.keys(response.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/users',
+        '/users/{id}',
+        '/users/{id}/deactivate',
+        '/users/{id}/sessions',
+        '/sessions/{id}',
+        '/audit-events',
+        '/me',
+        '/providers',
+        '/providers/{id}',
+        '/flows',
+        '/flows/{id}/bindings',
+        '/stages',
+        '/logout-operations/{id}',
+      ]),
+    );
   });
 });

@@ -28,12 +28,19 @@ describeInChromium('in a real browser (headless Chromium)', () => {
   async function signInTo(page: Page, rp: TestClient) {
     const verifier = client.randomPKCECodeVerifier();
     const url = client.buildAuthorizationUrl(rp.config, {
-      redirect_uri: rp.redirectUri, scope: 'openid', state: 'st', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: rp.redirectUri,
+      scope: 'openid',
+      state: 'st',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     await page.goto(url.href);
     await page.waitForURL((current) => current.href.startsWith(rp.redirectUri));
     const callback = new URL(page.url());
-    const tokens = await client.authorizationCodeGrant(rp.config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const tokens = await client.authorizationCodeGrant(rp.config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: 'st',
+    });
     return { sid: tokens.claims()!.sid as string, sessionState: callback.searchParams.get('session_state')! };
   }
 
@@ -65,7 +72,10 @@ describeInChromium('in a real browser (headless Chromium)', () => {
       expect(Object.fromEntries(rp.rp.frontchannel[0])).toEqual({ iss: t.url, sid: sessions[index].sid });
     }
     const deliveries = await eventually(async () => {
-      const rows = await t.app.get(DataSource).getRepository(LogoutDelivery).find({ where: { channel: 'frontchannel_oidc' } });
+      const rows = await t.app
+        .get(DataSource)
+        .getRepository(LogoutDelivery)
+        .find({ where: { channel: 'frontchannel_oidc' } });
       return rows.length === 2 && rows.every((row) => row.status === 'succeeded') ? rows : null;
     });
     expect(deliveries).toHaveLength(2);

@@ -8,13 +8,19 @@ const MINUTE = 60_000;
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await startApp({ SESSION_IDLE_TIMEOUT: '10m', SESSION_ABSOLUTE_LIFETIME: '1h', SESSION_SWEEP_INTERVAL: '1s' }, { withWorker: true });
+  t = await startApp(
+    { SESSION_IDLE_TIMEOUT: '10m', SESSION_ABSOLUTE_LIFETIME: '1h', SESSION_SWEEP_INTERVAL: '1s' },
+    { withWorker: true },
+  );
   await t.app.get(UsersService).create({ username: 'alice', password: 'alice password' }, SYSTEM);
 });
 afterAll(() => t.close());
 
 const sessionsOf = (username: string) =>
-  t.app.get(DataSource).getRepository(IdpSession).find({ where: { user: { username } }, order: { createdAt: 'DESC' } });
+  t.app
+    .get(DataSource)
+    .getRepository(IdpSession)
+    .find({ where: { user: { username } }, order: { createdAt: 'DESC' } });
 
 describe('idle expiry', () => {
   it('keeps a session that is used, and ends it after SESSION_IDLE_TIMEOUT without use', async () => {
@@ -51,7 +57,10 @@ describe('the expiry sweeper', () => {
     const [session] = await sessionsOf('alice');
     expect(session.endedAt).toBeNull();
     t.clock.advance(11 * MINUTE);
-    const ended = await eventually(async () => (await t.app.get(DataSource).getRepository(IdpSession).findOneBy({ id: session.id, endReason: 'expired_idle' })));
+    const ended = await eventually(
+      async () =>
+        await t.app.get(DataSource).getRepository(IdpSession).findOneBy({ id: session.id, endReason: 'expired_idle' }),
+    );
     expect(ended).toMatchObject({ endReason: 'expired_idle' });
   });
 });

@@ -11,7 +11,9 @@ let root: string;
 
 beforeAll(async () => {
   t = await startApp();
-  const admin = await t.app.get(UsersService).create({ username: 'root', password: 'root password', isAdmin: true }, SYSTEM);
+  const admin = await t.app
+    .get(UsersService)
+    .create({ username: 'root', password: 'root password', isAdmin: true }, SYSTEM);
   root = (await t.app.get(ApiTokensService).create(admin, 'bootstrap', null, SYSTEM)).token;
 });
 afterAll(() => t.close());
@@ -30,19 +32,39 @@ describe('API tokens over the admin API', () => {
     const created = await api().post('/api/v1/api-tokens').set(bearer(root)).send({ name: 'ci', expiresIn: '90d' });
     expect(created.status).toBe(201);
     expect(created.body.token).toMatch(/^so_[A-Za-z0-9_-]{43}$/);
-    expect(created.body).toMatchObject({ name: 'ci', username: 'root', status: 'active', revokedAt: null, lastUsedAt: null });
+    expect(created.body).toMatchObject({
+      name: 'ci',
+      username: 'root',
+      status: 'active',
+      revokedAt: null,
+      lastUsedAt: null,
+    });
     expect(new Date(created.body.expiresAt).getTime() - t.clock.now().getTime()).toBeGreaterThan(89 * 86_400_000);
 
     const list = await listed();
-    expect(list.items.map((token: { name: string }) => token.name)).toEqual(expect.arrayContaining(['ci', 'bootstrap']));
+    expect(list.items.map((token: { name: string }) => token.name)).toEqual(
+      expect.arrayContaining(['ci', 'bootstrap']),
+    );
     expect(JSON.stringify(list)).not.toContain(created.body.token);
     for (const item of list.items) {
-      expect(Object.keys(item).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'status', 'userId', 'username']);
+      expect(Object.keys(item).sort()).toEqual([
+        'createdAt',
+        'expiresAt',
+        'id',
+        'lastUsedAt',
+        'name',
+        'revokedAt',
+        'status',
+        'userId',
+        'username',
+      ]);
     }
   });
 
   it('records the last use of a token', async () => {
-    const { body: { token, id } } = await api().post('/api/v1/api-tokens').set(bearer(root)).send({ name: 'used' });
+    const {
+      body: { token, id },
+    } = await api().post('/api/v1/api-tokens').set(bearer(root)).send({ name: 'used' });
     const before = (await listed()).items.find((item: { id: string }) => item.id === id);
     expect(before.lastUsedAt).toBeNull();
     expect((await api().get('/api/v1/me').set(bearer(token))).status).toBe(200);
@@ -52,7 +74,9 @@ describe('API tokens over the admin API', () => {
   });
 
   it('revokes a token: its next request gets 401, the revocation is audited, and listing shows it revoked', async () => {
-    const { body: { token, id } } = await api().post('/api/v1/api-tokens').set(bearer(root)).send({ name: 'leaked' });
+    const {
+      body: { token, id },
+    } = await api().post('/api/v1/api-tokens').set(bearer(root)).send({ name: 'leaked' });
     expect((await api().get('/api/v1/users').set(bearer(token))).status).toBe(200);
 
     const revoked = await api().delete(`/api/v1/api-tokens/${id}`).set(bearer(root));
@@ -66,12 +90,20 @@ describe('API tokens over the admin API', () => {
     const audit = (await api().get('/api/v1/audit-events?action=api_token.revoked').set(bearer(root))).body.items;
     expect(audit).toEqual([expect.objectContaining({ actorType: 'admin', details: { tokenId: id, name: 'leaked' } })]);
     expect((await listed()).items.find((item: { id: string }) => item.id === id).status).toBe('revoked');
-    expect((await api().delete('/api/v1/api-tokens/00000000-0000-4000-8000-000000000000').set(bearer(root))).status).toBe(404);
+    expect(
+      (await api().delete('/api/v1/api-tokens/00000000-0000-4000-8000-000000000000').set(bearer(root))).status,
+    ).toBe(404);
   });
 
   it('refuses bad expiries with 400 and creates nothing', async () => {
     const count = (await listed()).total;
-    for (const body of [{ name: 'x', expiresIn: 'soon' }, { name: 'x', expiresIn: '0s' }, { name: 'x', expiresAt: '2000-01-01T00:00:00Z' }, { name: 'x', expiresIn: '1d', expiresAt: '2999-01-01T00:00:00Z' }, { expiresIn: '1d' }]) {
+    for (const body of [
+      { name: 'x', expiresIn: 'soon' },
+      { name: 'x', expiresIn: '0s' },
+      { name: 'x', expiresAt: '2000-01-01T00:00:00Z' },
+      { name: 'x', expiresIn: '1d', expiresAt: '2999-01-01T00:00:00Z' },
+      { expiresIn: '1d' },
+    ]) {
       const refused = await api().post('/api/v1/api-tokens').set(bearer(root)).send(body);
       expect(refused.status).toBe(400);
       expect(refused.body.error).toBe('invalid_request');
@@ -107,7 +139,10 @@ describe('API tokens with the CLI', () => {
 
 describe('expiry', () => {
   it('refuses an expired token with 401, and a token cannot create one that outlives it', async () => {
-    const { body: short } = await api().post('/api/v1/api-tokens').set(bearer(root)).send({ name: 'short', expiresIn: '1h' });
+    const { body: short } = await api()
+      .post('/api/v1/api-tokens')
+      .set(bearer(root))
+      .send({ name: 'short', expiresIn: '1h' });
     const { body: child } = await api().post('/api/v1/api-tokens').set(bearer(short.token)).send({ name: 'child' });
     expect(child.expiresAt).toBe(short.expiresAt);
     expect((await api().get('/api/v1/me').set(bearer(short.token))).status).toBe(200);

@@ -23,24 +23,43 @@ let config: client.Configuration;
 beforeAll(async () => {
   t = await startApp();
   await t.app.get(UsersService).create({ username: 'alice', password: PASSWORD }, SYSTEM);
-  rp = await new RecordingRp(t.url, () => clientId, () => t.clock.now()).start();
+  rp = await new RecordingRp(
+    t.url,
+    () => clientId,
+    () => t.clock.now(),
+  ).start();
   // A public client with a web redirect (its page frames check_session) and a native app's private-use one.
   const clients = t.app.get(OidcClientsService);
-  const { client: registered } = await clients.register(clients.parse({
-    redirect_uris: [`${rp.url}/callback`, NATIVE_REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'],
-  }), {}, SYSTEM);
+  const { client: registered } = await clients.register(
+    clients.parse({
+      redirect_uris: [`${rp.url}/callback`, NATIVE_REDIRECT],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+    }),
+    {},
+    SYSTEM,
+  );
   clientId = registered.clientId;
-  config = await client.discovery(new URL(t.url), clientId, undefined, client.None(), { execute: [client.allowInsecureRequests] });
+  config = await client.discovery(new URL(t.url), clientId, undefined, client.None(), {
+    execute: [client.allowInsecureRequests],
+  });
 });
 afterAll(async () => {
   await rp?.stop();
   await t?.close();
 });
 
-async function authorizationResponse(browser: Browser, redirectUri: string, credentials?: { username: string; password: string }): Promise<URL> {
+async function authorizationResponse(
+  browser: Browser,
+  redirectUri: string,
+  credentials?: { username: string; password: string },
+): Promise<URL> {
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri, scope: 'openid', state: 'st',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    redirect_uri: redirectUri,
+    scope: 'openid',
+    state: 'st',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
   });
   return authorize(browser, url, credentials);
 }
@@ -50,7 +69,8 @@ describe('check_session and the opaque origin "null"', () => {
     const browser = new Browser(t.url);
     const web = await authorizationResponse(browser, `${rp.url}/callback`, { username: 'alice', password: PASSWORD });
     const state = web.searchParams.get('session_state')!;
-    const ask = (origin: string, value: string) => browser.agent.post('/oauth2/check_session/state').send({ client_id: clientId, origin, session_state: value });
+    const ask = (origin: string, value: string) =>
+      browser.agent.post('/oauth2/check_session/state').send({ client_id: clientId, origin, session_state: value });
 
     // The real relying party's origin still gets its answers.
     expect((await ask(rp.url, state)).body).toEqual({ result: 'unchanged' });
@@ -99,8 +119,11 @@ describeInChromium('check_session in a real browser (headless Chromium)', () => 
     await page.click('button[type=submit]');
     await page.waitForURL(`${t.url}/`);
     const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.url}/callback`, scope: 'openid', state: 'st',
-      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      redirect_uri: `${rp.url}/callback`,
+      scope: 'openid',
+      state: 'st',
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
     await page.goto(url.href);
     await page.waitForURL((current) => current.href.startsWith(`${rp.url}/callback`));

@@ -17,7 +17,8 @@ import { startApp, type TestApp } from '../support/test-app';
  * out of; pages framed on purpose relax only frame-ancestors.
  */
 const PASSWORD = 'a long enough password';
-const POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+const POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 const INLINE_SCRIPT = /<script(?![^>]*\ssrc=)|\son[a-z]+\s*=/i;
 
 let t: TestApp;
@@ -35,25 +36,40 @@ afterAll(async () => {
   await t?.close();
 });
 
-const directive = (policy: string, name: string) => policy.split('; ').find((part) => part.startsWith(`${name} `))?.slice(name.length + 1);
+const directive = (policy: string, name: string) =>
+  policy
+    .split('; ')
+    .find((part) => part.startsWith(`${name} `))
+    ?.slice(name.length + 1);
 
 describe('security headers', () => {
   it('are on every kind of response: pages, JSON, errors, static files', async () => {
-    for (const path of ['/login', '/.well-known/openid-configuration', '/no-such-page', '/static/signoff.css', '/api/v1/users']) {
+    for (const path of [
+      '/login',
+      '/.well-known/openid-configuration',
+      '/no-such-page',
+      '/static/signoff.css',
+      '/api/v1/users',
+    ]) {
       const response = await request(t.url).get(path);
       expect({ path, csp: response.headers['content-security-policy'] }).toEqual({ path, csp: POLICY });
-      expect(response.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
+      expect(response.headers).toMatchObject({
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'x-frame-options': 'DENY',
+      });
       expect(response.headers['strict-transport-security']).toBeUndefined(); // http: RFC 6797 §7.2
     }
   });
 
-  it('serve the pages\' scripts as static JavaScript files, and nothing else from /static/', async () => {
+  it("serve the pages' scripts as static JavaScript files, and nothing else from /static/", async () => {
     for (const file of ['auto-post.js', 'logout-page.js', 'chain-step.js', 'check-session.js']) {
       const response = await request(t.url).get(`/static/${file}`);
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toBe('text/javascript; charset=utf-8'); // RFC 9239
     }
-    for (const file of ['nope.js', '__proto__', 'constructor', '..%2Fpackage.json']) expect((await request(t.url).get(`/static/${file}`)).status).toBe(404);
+    for (const file of ['nope.js', '__proto__', 'constructor', '..%2Fpackage.json'])
+      expect((await request(t.url).get(`/static/${file}`)).status).toBe(404);
   });
 
   it('include Strict-Transport-Security when PUBLIC_URL is https', async () => {
@@ -67,15 +83,20 @@ describe('security headers', () => {
     }
   });
 
-  it('no page carries an inline script or handler: login, form_post, logout page; the logout page frames exactly the RPs\' origins', async () => {
+  it("no page carries an inline script or handler: login, form_post, logout page; the logout page frames exactly the RPs' origins", async () => {
     const browser = new Browser(t.url);
     expect((await browser.get('/login')).text).not.toMatch(INLINE_SCRIPT);
-    for (const rp of rps) await login(rp, browser, rp === rps[0] ? { username: 'alice', password: PASSWORD } : undefined);
+    for (const rp of rps)
+      await login(rp, browser, rp === rps[0] ? { username: 'alice', password: PASSWORD } : undefined);
 
     // OAuth 2.0 Form Post Response Mode: the auto-submitting page.
     const url = client.buildAuthorizationUrl(rps[0].config, {
-      redirect_uri: rps[0].redirectUri, scope: 'openid', state: 'st', response_mode: 'form_post',
-      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      redirect_uri: rps[0].redirectUri,
+      scope: 'openid',
+      state: 'st',
+      response_mode: 'form_post',
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
     const formPost = await browser.get(url.pathname + url.search);
     expect(formPost.text).toContain(`action="${rps[0].redirectUri}"`);
@@ -109,7 +130,9 @@ describeInChromium('the Content-Security-Policy in a real browser (headless Chro
     const violations: string[] = [];
     const context = await chromium.newContext();
     await context.exposeBinding('reportCspViolation', (_source, text: string) => void violations.push(text));
-    await context.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => window.reportCspViolation(e.violatedDirective + ' ' + e.blockedURI + ' on ' + e.documentURI));`);
+    await context.addInitScript(
+      `document.addEventListener('securitypolicyviolation', (e) => window.reportCspViolation(e.violatedDirective + ' ' + e.blockedURI + ' on ' + e.documentURI));`,
+    );
     context.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) violations.push(`console: ${message.text()}`);
     });
@@ -133,23 +156,39 @@ describeInChromium('the Content-Security-Policy in a real browser (headless Chro
       for (const mode of ['form_post', 'query']) {
         const verifier = client.randomPKCECodeVerifier();
         const url = client.buildAuthorizationUrl(rp.config, {
-          redirect_uri: rp.redirectUri, scope: 'openid', state: 'st', response_mode: mode,
-          code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+          redirect_uri: rp.redirectUri,
+          scope: 'openid',
+          state: 'st',
+          response_mode: mode,
+          code_challenge: await client.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
         });
         await page.goto(url.href);
         await page.waitForURL((current) => current.href.startsWith(rp.redirectUri));
-        if (mode === 'query') await client.authorizationCodeGrant(rp.config, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: 'st' });
+        if (mode === 'query')
+          await client.authorizationCodeGrant(rp.config, new URL(page.url()), {
+            pkceCodeVerifier: verifier,
+            expectedState: 'st',
+          });
       }
     }
     const frontchannelBefore = rps.map((rp) => rp.rp.frontchannel.length);
-    const frontchannelRows = () => t.app.get(DataSource).getRepository(LogoutDelivery).find({ where: { channel: In(['frontchannel_oidc', 'frontchannel_saml_iframe']) } });
+    const frontchannelRows = () =>
+      t.app
+        .get(DataSource)
+        .getRepository(LogoutDelivery)
+        .find({ where: { channel: In(['frontchannel_oidc', 'frontchannel_saml_iframe']) } });
     const earlier = new Set((await frontchannelRows()).map((row) => row.id));
 
     await page.goto(`${t.url}/logout`);
-    const logoutPage = page.waitForResponse((response) => response.url() === `${t.url}/logout` && response.request().method() === 'POST');
+    const logoutPage = page.waitForResponse(
+      (response) => response.url() === `${t.url}/logout` && response.request().method() === 'POST',
+    );
     await page.click('button[type=submit]');
     const policy = (await logoutPage).headers()['content-security-policy'];
-    expect(directive(policy, 'frame-src')!.split(' ').sort()).toEqual(["'self'", sp.url, ...rps.map((rp) => rp.rp.url)].sort());
+    expect(directive(policy, 'frame-src')!.split(' ').sort()).toEqual(
+      ["'self'", sp.url, ...rps.map((rp) => rp.rp.url)].sort(),
+    );
     await page.waitForURL(`${t.url}/logout/done`, { timeout: 20_000 });
 
     expect(rps.map((rp) => rp.rp.frontchannel.length)).toEqual(frontchannelBefore.map((n) => n + 1));

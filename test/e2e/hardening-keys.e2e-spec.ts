@@ -1,5 +1,14 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { type Config, KeyEncryption, KeyEncryptionError, loadConfig, ManualClock, SigningKey, SYSTEM, UsersService } from '@signoff/core';
+import {
+  type Config,
+  KeyEncryption,
+  KeyEncryptionError,
+  loadConfig,
+  ManualClock,
+  SigningKey,
+  SYSTEM,
+  UsersService,
+} from '@signoff/core';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -48,8 +57,16 @@ async function deployment(prepare?: (dataDir: string) => void): Promise<Deployme
   prepare?.(dataDir);
   const database = await testDatabaseUrl(dataDir);
   const created = {
-    dataDir, port: await freePort(), drop: database.drop,
-    env: { DATA_DIR: dataDir, DATABASE_URL: database.url, REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `t${randomBytes(6).toString('hex')}`, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error' },
+    dataDir,
+    port: await freePort(),
+    drop: database.drop,
+    env: {
+      DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      REDIS_URL: process.env.REDIS_URL!,
+      REDIS_PREFIX: `t${randomBytes(6).toString('hex')}`,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    },
   };
   deployments.push(created);
   return created;
@@ -101,27 +118,32 @@ describe('private signing keys at rest', () => {
     const rows = await keyRows(r);
     expect(rows.length).toBeGreaterThanOrEqual(6);
     for (const row of rows) {
-      expect(row.privateKeyPem).toMatch(/^enc:v1:[A-Za-z0-9_-]{11}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]+$/);
+      expect(row.privateKeyPem).toMatch(
+        /^enc:v1:[A-Za-z0-9_-]{11}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]+$/,
+      );
       expect(row.privateKeyPem).not.toContain('PRIVATE KEY');
     }
     expect(statSync(join(d.dataDir, 'key-encryption-key')).mode & 0o777).toBe(0o600);
     await stop(r);
   });
 
-  (SQLITE ? it : it.skip)('creates the SQLite file 0600, and narrows an existing world-readable one to 0600', async () => {
-    const fresh = await deployment();
-    const r = await start(fresh);
-    expect(statSync(join(fresh.dataDir, 'signoff.sqlite')).mode & 0o777).toBe(0o600);
-    await stop(r);
+  (SQLITE ? it : it.skip)(
+    'creates the SQLite file 0600, and narrows an existing world-readable one to 0600',
+    async () => {
+      const fresh = await deployment();
+      const r = await start(fresh);
+      expect(statSync(join(fresh.dataDir, 'signoff.sqlite')).mode & 0o777).toBe(0o600);
+      await stop(r);
 
-    const old = await deployment((dataDir) => {
-      writeFileSync(join(dataDir, 'signoff.sqlite'), ''); // an empty file is an empty SQLite database
-      chmodSync(join(dataDir, 'signoff.sqlite'), 0o644);
-    });
-    const again = await start(old);
-    expect(statSync(join(old.dataDir, 'signoff.sqlite')).mode & 0o777).toBe(0o600);
-    await stop(again);
-  });
+      const old = await deployment((dataDir) => {
+        writeFileSync(join(dataDir, 'signoff.sqlite'), ''); // an empty file is an empty SQLite database
+        chmodSync(join(dataDir, 'signoff.sqlite'), 0o644);
+      });
+      const again = await start(old);
+      expect(statSync(join(old.dataDir, 'signoff.sqlite')).mode & 0o777).toBe(0o600);
+      await stop(again);
+    },
+  );
 
   it('seals plaintext keys of an older version at start; a restarted process signs tokens that verify; a KEK rotation reseals and a wrong KEK fails clearly', async () => {
     const d = await deployment();
@@ -134,7 +156,10 @@ describe('private signing keys at rest', () => {
     // What an older version left behind: every private key as plain PEM.
     const k1 = new KeyEncryption(K1);
     for (const row of await keyRows(r)) {
-      await r.app.get(DataSource).getRepository(SigningKey).update({ id: row.id }, { privateKeyPem: k1.open(row.privateKeyPem, row.id) });
+      await r.app
+        .get(DataSource)
+        .getRepository(SigningKey)
+        .update({ id: row.id }, { privateKeyPem: k1.open(row.privateKeyPem, row.id) });
     }
     expect((await keyRows(r)).every((row) => row.privateKeyPem.startsWith('-----BEGIN PRIVATE KEY-----'))).toBe(true);
     await stop(r);
@@ -152,25 +177,43 @@ describe('private signing keys at rest', () => {
 
     // Rotation: the new key as KEY_ENCRYPTION_KEY, the old one as KEY_ENCRYPTION_KEY_PREVIOUS.
     const output: string[] = [];
-    expect(await runCli(['rotate-key-encryption-key'], configOf(d, { KEY_ENCRYPTION_KEY: K2, KEY_ENCRYPTION_KEY_PREVIOUS: K1 }), (line) => output.push(line))).toBe(0);
+    expect(
+      await runCli(
+        ['rotate-key-encryption-key'],
+        configOf(d, { KEY_ENCRYPTION_KEY: K2, KEY_ENCRYPTION_KEY_PREVIOUS: K1 }),
+        (line) => output.push(line),
+      ),
+    ).toBe(0);
     const k2 = new KeyEncryption(K2);
-    expect(output.join('\n')).toMatch(new RegExp(`^resealed (\\d+) of \\1 signing key\\(s\\) under key-encryption key ${k2.currentId}`));
+    expect(output.join('\n')).toMatch(
+      new RegExp(`^resealed (\\d+) of \\1 signing key\\(s\\) under key-encryption key ${k2.currentId}`),
+    );
     expect(output.join('\n')).not.toContain(K2);
 
     r = await start(d, { KEY_ENCRYPTION_KEY: K2 });
     const rows = await keyRows(r);
     expect(rows.every((row) => k2.isCurrent(row.privateKeyPem))).toBe(true);
     expect(() => k1.open(rows[0].privateKeyPem, rows[0].id)).toThrow(/neither KEY_ENCRYPTION_KEY/);
-    await jwtVerify(await signIn(r, rp), createRemoteJWKSet(new URL(`${r.url}/oauth2/jwks`)), { issuer: r.url, audience: rp.clientId, currentDate: r.clock.now() });
+    await jwtVerify(await signIn(r, rp), createRemoteJWKSet(new URL(`${r.url}/oauth2/jwks`)), {
+      issuer: r.url,
+      audience: rp.clientId,
+      currentDate: r.clock.now(),
+    });
     await stop(r);
 
     // The old key alone no longer opens anything: the real CLI refuses to start, says why, and exits.
     const refused = spawnSync(process.execPath, [CLI, 'list-users'], {
-      env: { ...process.env, ...d.env, PUBLIC_URL: `http://127.0.0.1:${d.port}`, KEY_ENCRYPTION_KEY: K1 }, encoding: 'utf8', timeout: 20_000,
+      env: { ...process.env, ...d.env, PUBLIC_URL: `http://127.0.0.1:${d.port}`, KEY_ENCRYPTION_KEY: K1 },
+      encoding: 'utf8',
+      timeout: 20_000,
     });
     expect(refused.signal).toBeNull();
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`sealed under key-encryption key ${k2.currentId}, which is neither KEY_ENCRYPTION_KEY \\(${k1.currentId}\\)`));
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `sealed under key-encryption key ${k2.currentId}, which is neither KEY_ENCRYPTION_KEY \\(${k1.currentId}\\)`,
+      ),
+    );
     expect(refused.stderr + refused.stdout).not.toContain(K1);
   });
 });

@@ -19,7 +19,12 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const auditEvents = async (action: string) =>
-  (await request(t.url).get(`/api/v1/audit-events?action=${action}`).set('Authorization', `Bearer ${token}`).expect(200)).body.items as Array<Record<string, unknown>>;
+  (
+    await request(t.url)
+      .get(`/api/v1/audit-events?action=${action}`)
+      .set('Authorization', `Bearer ${token}`)
+      .expect(200)
+  ).body.items as Array<Record<string, unknown>>;
 
 describe('failed-login audit events', () => {
   it('keep a username that names a user, and never a typed one that matches no user', async () => {
@@ -31,10 +36,12 @@ describe('failed-login audit events', () => {
     const failed = await auditEvents('login.failed');
     expect(JSON.stringify(failed)).not.toContain('Tr0ub4dor');
     expect(JSON.stringify(failed).toLowerCase()).not.toContain('tr0ub4dor');
-    expect(failed).toEqual(expect.arrayContaining([
-      expect.objectContaining({ targetType: 'user', targetId: alice.id, details: { username: 'alice' } }),
-      expect.objectContaining({ targetType: null, targetId: null, details: { unknownUsername: true } }),
-    ]));
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ targetType: 'user', targetId: alice.id, details: { username: 'alice' } }),
+        expect.objectContaining({ targetType: null, targetId: null, details: { unknownUsername: true } }),
+      ]),
+    );
   });
 
   it('do the same when the attempt is throttled', async () => {
@@ -43,6 +50,8 @@ describe('failed-login audit events', () => {
     expect((await browser.login('MyS3cretPassw0rd', 'guess 3')).status).toBe(429);
     const throttled = await auditEvents('login.throttled');
     expect(throttled).toEqual([expect.objectContaining({ targetId: null, details: { unknownUsername: true } })]);
-    expect(JSON.stringify([...throttled, ...(await auditEvents('login.failed'))]).toLowerCase()).not.toContain('mys3cret');
+    expect(JSON.stringify([...throttled, ...(await auditEvents('login.failed'))]).toLowerCase()).not.toContain(
+      'mys3cret',
+    );
   });
 });

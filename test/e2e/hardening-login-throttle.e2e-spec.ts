@@ -33,22 +33,37 @@ async function browserAt(address: string) {
 /** POSTs the login form, all at once, for every [username, password]; the answers' statuses. */
 async function burst(browser: Browser, attempts: Array<[string, string]>): Promise<number[]> {
   const csrf = browser.csrf;
-  const responses = await Promise.all(attempts.map(([username, password]) => browser.agent.post('/login').type('form').set('Accept', 'text/html').send({ username, password, csrf })));
+  const responses = await Promise.all(
+    attempts.map(([username, password]) =>
+      browser.agent.post('/login').type('form').set('Accept', 'text/html').send({ username, password, csrf }),
+    ),
+  );
   return responses.map((response) => response.status);
 }
 
 const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
-const sessionsOf = (username: string) => t.app.get(DataSource).getRepository(IdpSession).count({ where: { user: { username } } });
+const sessionsOf = (username: string) =>
+  t.app
+    .get(DataSource)
+    .getRepository(IdpSession)
+    .count({ where: { user: { username } } });
 
 describe('login throttle under concurrency', () => {
   it('evaluates at most LOGIN_MAX_FAILURES of 40 concurrent wrong passwords; the rest are refused with 429, and then the right one too', async () => {
     const victim = await newUser();
     const browser = await browserAt('198.51.100.1');
-    const statuses = await burst(browser, Array.from({ length: 40 }, (_, i) => [victim.username, `wrong guess ${i}`] as [string, string]));
+    const statuses = await burst(
+      browser,
+      Array.from({ length: 40 }, (_, i) => [victim.username, `wrong guess ${i}`] as [string, string]),
+    );
     expect(count(statuses, 401)).toBe(MAX);
     expect(count(statuses, 429)).toBe(40 - MAX);
 
-    const after = await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf });
+    const after = await browser.post('/login', {
+      username: victim.username,
+      password: victim.password,
+      csrf: browser.csrf,
+    });
     expect(after.status).toBe(429);
     expect(after.text).toContain('Too many failed attempts');
     expect(await sessionsOf(victim.username)).toBe(0);
@@ -70,8 +85,14 @@ describe('login throttle under concurrency', () => {
   it('refuses the right password once the limit is reached, whatever order the burst ends in, and creates no session', async () => {
     const victim = await newUser();
     const browser = await browserAt('198.51.100.3');
-    await burst(browser, Array.from({ length: 30 }, (_, i) => [victim.username, `wrong guess ${i}`] as [string, string]));
-    const statuses = await burst(browser, [[victim.username, victim.password], [victim.username, victim.password]]);
+    await burst(
+      browser,
+      Array.from({ length: 30 }, (_, i) => [victim.username, `wrong guess ${i}`] as [string, string]),
+    );
+    const statuses = await burst(browser, [
+      [victim.username, victim.password],
+      [victim.username, victim.password],
+    ]);
     expect(statuses).toEqual([429, 429]);
     expect(await sessionsOf(victim.username)).toBe(0);
   });
@@ -79,12 +100,24 @@ describe('login throttle under concurrency', () => {
   it('does not let a successful login reset the failures counted before it', async () => {
     const victim = await newUser();
     const browser = await browserAt('198.51.100.4');
-    for (let i = 0; i < MAX - 1; i++) expect((await browser.post('/login', { username: victim.username, password: `wrong ${i}`, csrf: browser.csrf })).status).toBe(401);
-    expect((await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf })).status).toBe(303);
+    for (let i = 0; i < MAX - 1; i++)
+      expect(
+        (await browser.post('/login', { username: victim.username, password: `wrong ${i}`, csrf: browser.csrf }))
+          .status,
+      ).toBe(401);
+    expect(
+      (await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf }))
+        .status,
+    ).toBe(303);
     await browser.get('/login');
     // One more failure reaches the limit: the earlier ones still count.
-    expect((await browser.post('/login', { username: victim.username, password: 'wrong again', csrf: browser.csrf })).status).toBe(401);
-    expect((await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf })).status).toBe(429);
+    expect(
+      (await browser.post('/login', { username: victim.username, password: 'wrong again', csrf: browser.csrf })).status,
+    ).toBe(401);
+    expect(
+      (await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf }))
+        .status,
+    ).toBe(429);
   });
 });
 
@@ -93,23 +126,40 @@ describe('per-address limit', () => {
     const browser = await browserAt('203.0.113.7');
     // 80 concurrent attempts at 80 different (unknown) usernames: each username is far under its limit,
     // the address is not: only 10 × LOGIN_MAX_FAILURES are evaluated.
-    const statuses = await burst(browser, Array.from({ length: 80 }, (_, i) => [`sprayed${i}`, 'Spring2025!'] as [string, string]));
+    const statuses = await burst(
+      browser,
+      Array.from({ length: 80 }, (_, i) => [`sprayed${i}`, 'Spring2025!'] as [string, string]),
+    );
     expect(count(statuses, 401)).toBe(MAX * 10);
     expect(count(statuses, 429)).toBe(80 - MAX * 10);
 
     // From that address even a real user with the right password is refused…
     const victim = await newUser();
-    expect((await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf })).status).toBe(429);
+    expect(
+      (await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf }))
+        .status,
+    ).toBe(429);
     // …while the same user from another address signs in.
     const elsewhere = await browserAt('203.0.113.8');
-    expect((await elsewhere.post('/login', { username: victim.username, password: victim.password, csrf: elsewhere.csrf })).status).toBe(303);
+    expect(
+      (await elsewhere.post('/login', { username: victim.username, password: victim.password, csrf: elsewhere.csrf }))
+        .status,
+    ).toBe(303);
   });
 
   it('counts an IPv6 client by its /64: a fresh address of the same network draws no fresh counter', async () => {
     const browser = await browserAt('2001:db8:5:6::1');
     const csrf = browser.csrf;
-    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => browser.agent.post('/login').type('form').set('Accept', 'text/html')
-      .set('X-Forwarded-For', `2001:db8:5:6:${(i + 1).toString(16)}::${(i + 7).toString(16)}`).send({ username: `rotating${i}`, password: 'guess', csrf })));
+    const responses = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        browser.agent
+          .post('/login')
+          .type('form')
+          .set('Accept', 'text/html')
+          .set('X-Forwarded-For', `2001:db8:5:6:${(i + 1).toString(16)}::${(i + 7).toString(16)}`)
+          .send({ username: `rotating${i}`, password: 'guess', csrf }),
+      ),
+    );
     const statuses = responses.map((response) => response.status);
     expect(count(statuses, 401)).toBe(MAX * 10);
     expect(count(statuses, 429)).toBe(60 - MAX * 10);
@@ -117,11 +167,22 @@ describe('per-address limit', () => {
 
   it('does not let a success from an address reset its count', async () => {
     const browser = await browserAt('203.0.113.9');
-    for (let i = 0; i < MAX * 10 - 1; i++) expect((await browser.post('/login', { username: `nobody${i}`, password: 'guess', csrf: browser.csrf })).status).toBe(401);
+    for (let i = 0; i < MAX * 10 - 1; i++)
+      expect(
+        (await browser.post('/login', { username: `nobody${i}`, password: 'guess', csrf: browser.csrf })).status,
+      ).toBe(401);
     const victim = await newUser();
-    expect((await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf })).status).toBe(303);
+    expect(
+      (await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf }))
+        .status,
+    ).toBe(303);
     await browser.get('/login');
-    expect((await browser.post('/login', { username: 'nobody-last', password: 'guess', csrf: browser.csrf })).status).toBe(401);
-    expect((await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf })).status).toBe(429);
+    expect(
+      (await browser.post('/login', { username: 'nobody-last', password: 'guess', csrf: browser.csrf })).status,
+    ).toBe(401);
+    expect(
+      (await browser.post('/login', { username: victim.username, password: victim.password, csrf: browser.csrf }))
+        .status,
+    ).toBe(429);
   });
 });

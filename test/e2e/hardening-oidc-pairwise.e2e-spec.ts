@@ -25,7 +25,14 @@ const clients: TestClient[] = [];
 let counter = 0;
 
 beforeAll(async () => {
-  t = await startApp({ OIDC_REGISTRATION_TOKEN: REGISTRATION_TOKEN, BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'root password long enough' }, { withWorker: true });
+  t = await startApp(
+    {
+      OIDC_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
+      BOOTSTRAP_ADMIN_USERNAME: 'root',
+      BOOTSTRAP_ADMIN_PASSWORD: 'root password long enough',
+    },
+    { withWorker: true },
+  );
   const root = (await t.app.get(UsersService).findByUsername('root'))!;
   adminToken = (await t.app.get(ApiTokensService).create(root, 'test', null, SYSTEM)).token;
 });
@@ -51,18 +58,24 @@ async function clientOn(host: '127.0.0.1' | 'localhost', metadata: Record<string
 
 describe('pairwise sub (OIDC Core §8.1)', () => {
   it('is advertised in discovery', async () => {
-    expect((await request(t.url).get('/.well-known/openid-configuration')).body.subject_types_supported).toEqual(['public', 'pairwise']);
+    expect((await request(t.url).get('/.well-known/openid-configuration')).body.subject_types_supported).toEqual([
+      'public',
+      'pairwise',
+    ]);
   });
 
   it('gives each sector its own sub, the same to clients of one sector, and the user id to public clients', async () => {
     const [here, hereToo, there, open] = [
-      await clientOn('127.0.0.1', { subject_type: 'pairwise' }), await clientOn('127.0.0.1', { subject_type: 'pairwise' }),
-      await clientOn('localhost', { subject_type: 'pairwise' }), await clientOn('localhost'),
+      await clientOn('127.0.0.1', { subject_type: 'pairwise' }),
+      await clientOn('127.0.0.1', { subject_type: 'pairwise' }),
+      await clientOn('localhost', { subject_type: 'pairwise' }),
+      await clientOn('localhost'),
     ];
     const { user, credentials } = await newUser();
     const browser = new Browser(t.url);
     const subs = [];
-    for (const [i, each] of [here, hereToo, there, open].entries()) subs.push((await login(each, browser, i === 0 ? credentials : undefined)).tokens.claims()!.sub);
+    for (const [i, each] of [here, hereToo, there, open].entries())
+      subs.push((await login(each, browser, i === 0 ? credentials : undefined)).tokens.claims()!.sub);
     expect(subs[0]).toBe(subs[1]);
     expect(subs[0]).not.toBe(subs[2]);
     expect(subs[0]).not.toBe(user.id);
@@ -81,29 +94,40 @@ describe('pairwise sub (OIDC Core §8.1)', () => {
     expect((await client.refreshTokenGrant(rp.config, tokens.refresh_token!)).claims()!.sub).toBe(sub);
 
     // The hint carries the pairwise sub: it names this browser's session, which ends at once.
-    const ended = await browser.get(`/oauth2/end_session?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${rp.rp.url}/logged-out` })}`);
+    const ended = await browser.get(
+      `/oauth2/end_session?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${rp.rp.url}/logged-out` })}`,
+    );
     expect(ended.text).not.toContain('Sign out?');
     const token = await eventually(async () => rp.rp.logoutTokens.find((received) => received.claims.sid === sid));
     expect(token?.claims.sub).toBe(sub);
   });
 
   it('refuses pairwise registration when the redirect_uris span several hosts, and says why', async () => {
-    const answer = await request(t.url).post('/oauth2/register').set('Authorization', `Bearer ${REGISTRATION_TOKEN}`)
+    const answer = await request(t.url)
+      .post('/oauth2/register')
+      .set('Authorization', `Bearer ${REGISTRATION_TOKEN}`)
       .send({ subject_type: 'pairwise', redirect_uris: ['https://a.example/cb', 'https://b.example/cb'] });
     expect(answer.status).toBe(400);
-    expect(answer.body).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringContaining('sector_identifier_uri is not supported') });
+    expect(answer.body).toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: expect.stringContaining('sector_identifier_uri is not supported'),
+    });
   });
 
   it('never changes the subs a client was given: its subject type, and a pairwise sector, are fixed', async () => {
     const rp = await clientOn('127.0.0.1');
     const metadata = { redirect_uris: [rp.redirectUri], grant_types: ['authorization_code', 'refresh_token'] };
-    const toPairwise = await request(t.url).patch(`/api/v1/providers/${rp.providerId}`).set('Authorization', `Bearer ${adminToken}`)
+    const toPairwise = await request(t.url)
+      .patch(`/api/v1/providers/${rp.providerId}`)
+      .set('Authorization', `Bearer ${adminToken}`)
       .send({ oidc: { ...metadata, subject_type: 'pairwise' } });
     expect(toPairwise.status).toBe(400);
     expect(JSON.stringify(toPairwise.body)).toContain('subject_type: stays public');
 
     const pairwise = await clientOn('127.0.0.1', { subject_type: 'pairwise' });
-    const moved = await request(t.url).patch(`/api/v1/providers/${pairwise.providerId}`).set('Authorization', `Bearer ${adminToken}`)
+    const moved = await request(t.url)
+      .patch(`/api/v1/providers/${pairwise.providerId}`)
+      .set('Authorization', `Bearer ${adminToken}`)
       .send({ oidc: { redirect_uris: ['http://localhost:1/callback'], subject_type: 'pairwise' } });
     expect(moved.status).toBe(400);
     expect(JSON.stringify(moved.body)).toContain('must stay on 127.0.0.1');
@@ -113,23 +137,42 @@ describe('pairwise sub (OIDC Core §8.1)', () => {
 describe('persistent SAML NameIDs', () => {
   let idpCert: string;
   beforeAll(async () => {
-    idpCert = (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' })).certificatePem!;
+    idpCert = (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' }))
+      .certificatePem!;
   });
 
   async function sp(host: string) {
     const keys = await spKeys(host);
     const saml = new SAML({
-      issuer: `https://${host}/metadata`, callbackUrl: `https://${host}/acs`, entryPoint: `${t.url}/saml/sso`, idpIssuer: `${t.url}/saml/metadata`,
-      idpCert, audience: `https://${host}/metadata`, wantAssertionsSigned: true, wantAuthnResponseSigned: true, validateInResponseTo: ValidateInResponseTo.never,
+      issuer: `https://${host}/metadata`,
+      callbackUrl: `https://${host}/acs`,
+      entryPoint: `${t.url}/saml/sso`,
+      idpIssuer: `${t.url}/saml/metadata`,
+      idpCert,
+      audience: `https://${host}/metadata`,
+      wantAssertionsSigned: true,
+      wantAuthnResponseSigned: true,
+      validateInResponseTo: ValidateInResponseTo.never,
     });
-    const registered = await t.app.get(SamlSpsService).import(parseSpMetadata(saml.generateServiceProviderMetadata(null, keys.certificate)), {}, SYSTEM);
+    const registered = await t.app
+      .get(SamlSpsService)
+      .import(parseSpMetadata(saml.generateServiceProviderMetadata(null, keys.certificate)), {}, SYSTEM);
     return { saml, providerId: registered.providerId };
   }
-  const nameIdAt = async (target: Awaited<ReturnType<typeof sp>>, browser: Browser, credentials?: { username: string; password: string }) => {
-    const { fields } = await samlSignIn(browser, await target.saml.getAuthorizeUrlAsync('', undefined, {}), credentials);
+  const nameIdAt = async (
+    target: Awaited<ReturnType<typeof sp>>,
+    browser: Browser,
+    credentials?: { username: string; password: string },
+  ) => {
+    const { fields } = await samlSignIn(
+      browser,
+      await target.saml.getAuthorizeUrlAsync('', undefined, {}),
+      credentials,
+    );
     return (await target.saml.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse })).profile!.nameID;
   };
-  const unkeyed = (providerId: string, userId: string) => createHash('sha256').update(`${providerId}:${userId}`).digest('base64url');
+  const unkeyed = (providerId: string, userId: string) =>
+    createHash('sha256').update(`${providerId}:${userId}`).digest('base64url');
 
   it('derives new ones with a keyed HMAC: not the unkeyed hash anyone could recompute, and the same at every sign-in', async () => {
     const wiki = await sp('wiki.pairwise.example');
@@ -151,12 +194,20 @@ describe('persistent SAML NameIDs', () => {
     const runner = db.createQueryRunner();
     try {
       await new OidcHardening1764200000000().down(runner);
-      await db.createQueryBuilder().delete().from('migrations').where('name = :name', { name: 'OidcHardening1764200000000' }).execute();
+      await db
+        .createQueryBuilder()
+        .delete()
+        .from('migrations')
+        .where('name = :name', { name: 'OidcHardening1764200000000' })
+        .execute();
     } finally {
       await runner.release();
     }
     await db.runMigrations();
-    expect((await db.getRepository(SamlPersistentId).findOneByOrFail({ providerId: crm.providerId, userId: user.id })).nameId).toBe(old);
+    expect(
+      (await db.getRepository(SamlPersistentId).findOneByOrFail({ providerId: crm.providerId, userId: user.id }))
+        .nameId,
+    ).toBe(old);
     expect(await nameIdAt(crm, new Browser(t.url), credentials)).toBe(old);
   });
 });

@@ -18,8 +18,11 @@ let counter = 0;
 
 beforeAll(async () => {
   t = await startApp({
-    ACCESS_TOKEN_LIFETIME: '1d', SESSION_ABSOLUTE_LIFETIME: '3h', SESSION_IDLE_TIMEOUT: '2h',
-    BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'root password long enough',
+    ACCESS_TOKEN_LIFETIME: '1d',
+    SESSION_ABSOLUTE_LIFETIME: '3h',
+    SESSION_IDLE_TIMEOUT: '2h',
+    BOOTSTRAP_ADMIN_USERNAME: 'root',
+    BOOTSTRAP_ADMIN_PASSWORD: 'root password long enough',
   });
   const root = (await t.app.get(UsersService).findByUsername('root'))!;
   adminToken = (await t.app.get(ApiTokensService).create(root, 'test', null, SYSTEM)).token;
@@ -44,8 +47,12 @@ async function signedIn(scope = 'openid profile') {
 
 const userinfo = (accessToken: string) => api().get('/oauth2/userinfo').set('Authorization', `Bearer ${accessToken}`);
 const refresh = (refreshToken: string) => client.refreshTokenGrant(rp.config, refreshToken);
-const liveTokensOf = (userId: string) => Promise.all([AccessToken, RefreshToken].map((entity) =>
-  t.app.get(DataSource).getRepository(entity).countBy({ userId, revokedAt: IsNull() })));
+const liveTokensOf = (userId: string) =>
+  Promise.all(
+    [AccessToken, RefreshToken].map((entity) =>
+      t.app.get(DataSource).getRepository(entity).countBy({ userId, revokedAt: IsNull() }),
+    ),
+  );
 
 describe('item 6: tokens bound to an ended or expired IdP session fail everywhere, sweeper or not', () => {
   it('works while the session lives (the control)', async () => {
@@ -133,7 +140,9 @@ describe('item 9: deactivation, disabled applications and RFC 7009 revocation', 
       await t.app.get(UsersService).create({ username, password: 'a user password' }, SYSTEM);
       const { tokens } = await login(other, new Browser(t.url), { username, password: 'a user password' });
       expect((await userinfo(tokens.access_token)).status).toBe(200);
-      expect((await api().patch(`/api/v1/providers/${other.providerId}`).set(auth()).send({ enabled: false })).status).toBe(200);
+      expect(
+        (await api().patch(`/api/v1/providers/${other.providerId}`).set(auth()).send({ enabled: false })).status,
+      ).toBe(200);
       expect((await userinfo(tokens.access_token)).status).toBe(401);
     } finally {
       await other.rp.stop();
@@ -144,6 +153,11 @@ describe('item 9: deactivation, disabled applications and RFC 7009 revocation', 
     const { user, tokens } = await signedIn();
     await client.tokenRevocation(rp.config, tokens.refresh_token!, { token_type_hint: 'refresh_token' });
     expect((await userinfo(tokens.access_token)).status).toBe(401);
-    expect(await t.app.get(DataSource).getRepository(AccessToken).countBy({ userId: user.id, revokedAt: Not(IsNull()) })).toBe(1);
+    expect(
+      await t.app
+        .get(DataSource)
+        .getRepository(AccessToken)
+        .countBy({ userId: user.id, revokedAt: Not(IsNull()) }),
+    ).toBe(1);
   });
 });

@@ -32,7 +32,10 @@ class TestBrowser extends Browser {
   }
 
   private plain<T>(response: T): T {
-    for (const cookie of (this.agent as unknown as { jar: { getCookies(access: unknown): Array<{ secure: boolean }> } }).jar.getCookies(CookieAccessInfo.All)) cookie.secure = false;
+    for (const cookie of (
+      this.agent as unknown as { jar: { getCookies(access: unknown): Array<{ secure: boolean }> } }
+    ).jar.getCookies(CookieAccessInfo.All))
+      cookie.secure = false;
     return response;
   }
 }
@@ -51,7 +54,11 @@ async function listener(): Promise<{ port: number; connections: () => number; cl
     socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const handle = { port: (server.address() as AddressInfo).port, connections: () => connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const handle = {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
   opened.push(handle);
   return handle;
 }
@@ -67,15 +74,22 @@ async function receiver(): Promise<{ port: number; bodies: URLSearchParams[]; cl
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const handle = {
-    port: (server.address() as AddressInfo).port, bodies,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    port: (server.address() as AddressInfo).port,
+    bodies,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   opened.push(handle);
   return handle;
 }
 
 const register = (t: TestApp, metadata: Record<string, unknown>) =>
-  request(t.url).post('/oauth2/register').set('Authorization', `Bearer ${REGISTRATION_TOKEN}`)
+  request(t.url)
+    .post('/oauth2/register')
+    .set('Authorization', `Bearer ${REGISTRATION_TOKEN}`)
     .send({ redirect_uris: ['https://rp.example/callback'], ...metadata });
 
 let users = 0;
@@ -87,13 +101,24 @@ async function signInAndOut(t: TestApp, client: { client_id: string; client_secr
   const browser = new TestBrowser(t.url);
   await browser.login(username, 'a long user password');
   const verifier = randomBytes(32).toString('base64url');
-  const authorize = await browser.get(`/oauth2/authorize?${new URLSearchParams({
-    response_type: 'code', client_id: client.client_id, redirect_uri: client.redirect_uris[0], scope: 'openid', state: 'st', nonce: 'no',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
-  })}`);
+  const authorize = await browser.get(
+    `/oauth2/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0],
+      scope: 'openid',
+      state: 'st',
+      nonce: 'no',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    })}`,
+  );
   expect(authorize.status).toBe(303);
   const code = new URL(authorize.headers.location).searchParams.get('code')!;
-  const tokens = await request(t.url).post('/oauth2/token').auth(client.client_id, client.client_secret).type('form')
+  const tokens = await request(t.url)
+    .post('/oauth2/token')
+    .auth(client.client_id, client.client_secret)
+    .type('form')
     .send({ grant_type: 'authorization_code', code, redirect_uri: client.redirect_uris[0], code_verifier: verifier });
   expect(tokens.status).toBe(200);
   await browser.get('/logout');
@@ -101,7 +126,8 @@ async function signInAndOut(t: TestApp, client: { client_id: string; client_secr
   expect(await browser.signedInAs()).toBeNull();
 }
 
-const clientRow = (t: TestApp, clientId: string) => t.app.get(DataSource).getRepository(OidcClient).findOneByOrFail({ clientId });
+const clientRow = (t: TestApp, clientId: string) =>
+  t.app.get(DataSource).getRepository(OidcClient).findOneByOrFail({ clientId });
 
 /** The client's one back-channel delivery once it is final, with its operation. */
 async function finalDelivery(t: TestApp, providerId: string) {
@@ -111,7 +137,12 @@ async function finalDelivery(t: TestApp, providerId: string) {
     return found && ['succeeded', 'failed', 'dead'].includes(found.status) ? found : null;
   });
   expect(delivery).not.toBeNull();
-  const operation = await eventually(() => db.getRepository(LogoutOperation).findOne({ where: { id: delivery!.operationId } }).then((op) => (op?.completedAt ? op : null)));
+  const operation = await eventually(() =>
+    db
+      .getRepository(LogoutOperation)
+      .findOne({ where: { id: delivery!.operationId } })
+      .then((op) => (op?.completedAt ? op : null)),
+  );
   return { delivery: delivery!, operation: operation! };
 }
 
@@ -119,10 +150,17 @@ describe('outbound policy, PUBLIC_URL not loopback', () => {
   let t: TestApp;
   let token: string;
   beforeAll(async () => {
-    t = await startApp({
-      PUBLIC_URL, OIDC_REGISTRATION_TOKEN: REGISTRATION_TOKEN, DELIVERY_TIMEOUT: '1s', DELIVERY_ATTEMPTS: '3',
-      BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'a long root password',
-    }, { withWorker: true });
+    t = await startApp(
+      {
+        PUBLIC_URL,
+        OIDC_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
+        DELIVERY_TIMEOUT: '1s',
+        DELIVERY_ATTEMPTS: '3',
+        BOOTSTRAP_ADMIN_USERNAME: 'root',
+        BOOTSTRAP_ADMIN_PASSWORD: 'a long root password',
+      },
+      { withWorker: true },
+    );
     const root = (await t.app.get(UsersService).findByUsername('root'))!;
     token = (await t.app.get(ApiTokensService).create(root, 'test', null, SYSTEM)).token;
   });
@@ -132,21 +170,33 @@ describe('outbound policy, PUBLIC_URL not loopback', () => {
     const scan = await listener();
     const before = await t.app.get(DataSource).getRepository(OidcClient).count();
     const refused = [
-      `http://127.0.0.1:${scan.port}/bc`, `http://[::1]:${scan.port}/bc`, `http://2130706433:${scan.port}/bc`, `http://0x7f.1:${scan.port}/bc`,
-      `http://127.1:${scan.port}/bc`, `https://[::ffff:127.0.0.1]:${scan.port}/bc`, 'https://169.254.169.254/latest/meta-data/', 'https://10.0.0.1/bc',
-      'https://[fd00::1]/bc', 'https://0.0.0.0/bc',
+      `http://127.0.0.1:${scan.port}/bc`,
+      `http://[::1]:${scan.port}/bc`,
+      `http://2130706433:${scan.port}/bc`,
+      `http://0x7f.1:${scan.port}/bc`,
+      `http://127.1:${scan.port}/bc`,
+      `https://[::ffff:127.0.0.1]:${scan.port}/bc`,
+      'https://169.254.169.254/latest/meta-data/',
+      'https://10.0.0.1/bc',
+      'https://[fd00::1]/bc',
+      'https://0.0.0.0/bc',
     ];
     for (const uri of refused) {
       const response = await register(t, { backchannel_logout_uri: uri });
       expect([uri, response.status, response.body.error]).toEqual([uri, 400, 'invalid_client_metadata']);
-      expect(response.body.error_description).toMatch(/^backchannel_logout_uri: \S+ is a (loopback|link-local|private|unique-local|unspecified) address, which the outbound policy does not allow/);
+      expect(response.body.error_description).toMatch(
+        /^backchannel_logout_uri: \S+ is a (loopback|link-local|private|unique-local|unspecified) address, which the outbound policy does not allow/,
+      );
     }
     expect(await t.app.get(DataSource).getRepository(OidcClient).count()).toBe(before);
     expect(scan.connections()).toBe(0);
   });
 
   it('leaves front-channel URIs alone: the browser loads them, not Signoff', async () => {
-    const response = await register(t, { redirect_uris: ['http://127.0.0.1:9/callback'], frontchannel_logout_uri: 'http://127.0.0.1:9/fc' });
+    const response = await register(t, {
+      redirect_uris: ['http://127.0.0.1:9/callback'],
+      frontchannel_logout_uri: 'http://127.0.0.1:9/fc',
+    });
     expect(response.status).toBe(201);
   });
 
@@ -158,7 +208,13 @@ describe('outbound policy, PUBLIC_URL not loopback', () => {
 
     await signInAndOut(t, registered.body);
     const { delivery, operation } = await finalDelivery(t, providerId);
-    expect(delivery).toMatchObject({ channel: 'backchannel_oidc', status: 'failed', attempts: 1, lastHttpStatus: null, lastError: 'blocked by outbound policy' });
+    expect(delivery).toMatchObject({
+      channel: 'backchannel_oidc',
+      status: 'failed',
+      attempts: 1,
+      lastHttpStatus: null,
+      lastError: 'blocked by outbound policy',
+    });
     expect(delivery.attemptLog.map((attempt) => attempt.error)).toEqual(['blocked by outbound policy']);
     expect(operation.outcome).toBe('failed');
     expect(scan.connections()).toBe(0);
@@ -168,7 +224,10 @@ describe('outbound policy, PUBLIC_URL not loopback', () => {
     const scan = await listener();
     const registered = await register(t, { backchannel_logout_uri: 'https://rp.example/bc' });
     const row = await clientRow(t, registered.body.client_id);
-    await t.app.get(DataSource).getRepository(OidcClient).update({ providerId: row.providerId }, { backchannelLogoutUri: `http://127.0.0.1:${scan.port}/bc` });
+    await t.app
+      .get(DataSource)
+      .getRepository(OidcClient)
+      .update({ providerId: row.providerId }, { backchannelLogoutUri: `http://127.0.0.1:${scan.port}/bc` });
 
     await signInAndOut(t, registered.body);
     const { delivery } = await finalDelivery(t, row.providerId);
@@ -178,13 +237,30 @@ describe('outbound policy, PUBLIC_URL not loopback', () => {
 
   it('refuses a SAML SP whose back-channel SingleLogoutService is at a literal internal address', async () => {
     const before = await t.app.get(DataSource).getRepository(SamlServiceProvider).count();
-    for (const [binding, url] of [['soap', 'http://127.0.0.1:8080/slo'], ['post', 'https://169.254.169.254/slo']]) {
-      const response = await request(t.url).post('/api/v1/providers').set('Authorization', `Bearer ${token}`).send({
-        protocol: 'saml', slug: `sp-${binding}`, name: 'SP',
-        saml: { entityId: `https://sp-${binding}.example/metadata`, acsUrls: ['https://sp.example/acs'], singleLogoutServices: [{ binding, url }], logoutMethod: 'backchannel' },
-      });
+    for (const [binding, url] of [
+      ['soap', 'http://127.0.0.1:8080/slo'],
+      ['post', 'https://169.254.169.254/slo'],
+    ]) {
+      const response = await request(t.url)
+        .post('/api/v1/providers')
+        .set('Authorization', `Bearer ${token}`)
+        .send({
+          protocol: 'saml',
+          slug: `sp-${binding}`,
+          name: 'SP',
+          saml: {
+            entityId: `https://sp-${binding}.example/metadata`,
+            acsUrls: ['https://sp.example/acs'],
+            singleLogoutServices: [{ binding, url }],
+            logoutMethod: 'backchannel',
+          },
+        });
       expect(response.status).toBe(400);
-      expect(response.body.message).toMatch(new RegExp(`^SingleLogoutService ${url.replace(/[.]/g, '\\.')}: \\S+ is a (loopback|link-local) address, which the outbound policy does not allow`));
+      expect(response.body.message).toMatch(
+        new RegExp(
+          `^SingleLogoutService ${url.replace(/[.]/g, '\\.')}: \\S+ is a (loopback|link-local) address, which the outbound policy does not allow`,
+        ),
+      );
     }
     expect(await t.app.get(DataSource).getRepository(SamlServiceProvider).count()).toBe(before);
   });
@@ -193,7 +269,15 @@ describe('outbound policy, PUBLIC_URL not loopback', () => {
 describe('outbound policy opened by OUTBOUND_ALLOW', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp({ PUBLIC_URL, OIDC_REGISTRATION_TOKEN: REGISTRATION_TOKEN, OUTBOUND_ALLOW: '127.0.0.1/32', DELIVERY_TIMEOUT: '1s' }, { withWorker: true });
+    t = await startApp(
+      {
+        PUBLIC_URL,
+        OIDC_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
+        OUTBOUND_ALLOW: '127.0.0.1/32',
+        DELIVERY_TIMEOUT: '1s',
+      },
+      { withWorker: true },
+    );
   });
   afterAll(() => t.close());
 

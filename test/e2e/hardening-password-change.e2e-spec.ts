@@ -20,7 +20,9 @@ let counter = 0;
 
 beforeAll(async () => {
   t = await startApp({ DELIVERY_TIMEOUT: '1s', DELIVERY_ATTEMPTS: '2' }, { withWorker: true });
-  const root = await t.app.get(UsersService).create({ username: 'root', password: 'root password', isAdmin: true }, SYSTEM);
+  const root = await t.app
+    .get(UsersService)
+    .create({ username: 'root', password: 'root password', isAdmin: true }, SYSTEM);
   token = (await t.app.get(ApiTokensService).create(root, 'test', null, SYSTEM)).token;
   app = await registerClient(t);
 });
@@ -46,12 +48,15 @@ async function userWithTwoSessions() {
 }
 
 const userinfo = (accessToken: string) => api().get('/oauth2/userinfo').set('Authorization', `Bearer ${accessToken}`);
-const liveSessions = (userId: string) => t.app.get(DataSource).getRepository(IdpSession).findBy({ userId, endedAt: IsNull() });
-const passwordChangeOperations = () => t.app.get(DataSource).getRepository(LogoutOperation).findBy({ trigger: 'password_changed' });
-const logoutTokensFor = (sids: string[]) => eventually(async () => {
-  const received = app.rp.logoutTokens.filter((received) => sids.includes(received.claims.sid!));
-  return received.length === sids.length ? received : null;
-});
+const liveSessions = (userId: string) =>
+  t.app.get(DataSource).getRepository(IdpSession).findBy({ userId, endedAt: IsNull() });
+const passwordChangeOperations = () =>
+  t.app.get(DataSource).getRepository(LogoutOperation).findBy({ trigger: 'password_changed' });
+const logoutTokensFor = (sids: string[]) =>
+  eventually(async () => {
+    const received = app.rp.logoutTokens.filter((received) => sids.includes(received.claims.sid!));
+    return received.length === sids.length ? received : null;
+  });
 
 /** What a stolen session or token could still do: all of it must be refused after the change. */
 async function expectShutOut(victim: Awaited<ReturnType<typeof userWithTwoSessions>>) {
@@ -70,8 +75,12 @@ async function expectShutOut(victim: Awaited<ReturnType<typeof userWithTwoSessio
   // Every token is revoked: access tokens at userinfo, both refresh tokens, the offline_access one too.
   expect((await userinfo(victim.offline.access_token)).status).toBe(401);
   expect((await userinfo(victim.plain.access_token)).status).toBe(401);
-  await expect(client.refreshTokenGrant(app.config, victim.plain.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-  await expect(client.refreshTokenGrant(app.config, victim.offline.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  await expect(client.refreshTokenGrant(app.config, victim.plain.refresh_token!)).rejects.toMatchObject({
+    error: 'invalid_grant',
+  });
+  await expect(client.refreshTokenGrant(app.config, victim.offline.refresh_token!)).rejects.toMatchObject({
+    error: 'invalid_grant',
+  });
 
   // The old password is gone, the new one works.
   expect((await new Browser(t.url).login(victim.username, 'user password')).status).toBe(401);
@@ -97,7 +106,9 @@ describe('a password change', () => {
     await expectShutOut(victim);
 
     // Audited, without the password.
-    const audit = (await api().get(`/api/v1/audit-events?action=user.password_changed&target_id=${victim.user.id}`).set(auth())).body.items;
+    const audit = (
+      await api().get(`/api/v1/audit-events?action=user.password_changed&target_id=${victim.user.id}`).set(auth())
+    ).body.items;
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit)).not.toContain(NEW_PASSWORD);
     const everything = (await api().get('/api/v1/audit-events?limit=200').set(auth())).body.items;
@@ -107,15 +118,33 @@ describe('a password change', () => {
   it('with the CLI (set-password) does the same', async () => {
     const victim = await userWithTwoSessions();
     const output: string[] = [];
-    expect(await runCli(['set-password', victim.username, '--password', NEW_PASSWORD], t.config, (line) => output.push(line))).toBe(0);
-    expect(output.join('\n')).toMatch(new RegExp(`^changed the password of ${victim.username}; ended 2 session\\(s\\); logout operation [0-9a-f-]{36}$`));
+    expect(
+      await runCli(['set-password', victim.username, '--password', NEW_PASSWORD], t.config, (line) =>
+        output.push(line),
+      ),
+    ).toBe(0);
+    expect(output.join('\n')).toMatch(
+      new RegExp(
+        `^changed the password of ${victim.username}; ended 2 session\\(s\\); logout operation [0-9a-f-]{36}$`,
+      ),
+    );
     await expectShutOut(victim);
   });
 
   it('made by the user keeps the session they made it from and ends the others', async () => {
     const victim = await userWithTwoSessions();
-    const [kept] = await t.app.get(DataSource).getRepository(IdpSession).findBy({ userId: victim.user.id, endedAt: IsNull() });
-    const { operation } = await t.app.get(UserAdminService).changePassword(victim.user.id, NEW_PASSWORD, { type: 'user', id: victim.user.id }, { keepIdpSessionId: kept.id });
+    const [kept] = await t.app
+      .get(DataSource)
+      .getRepository(IdpSession)
+      .findBy({ userId: victim.user.id, endedAt: IsNull() });
+    const { operation } = await t.app
+      .get(UserAdminService)
+      .changePassword(
+        victim.user.id,
+        NEW_PASSWORD,
+        { type: 'user', id: victim.user.id },
+        { keepIdpSessionId: kept.id },
+      );
     expect(operation.trigger).toBe('password_changed');
     expect(operation.idpSessionIds).toHaveLength(1);
     expect(operation.idpSessionIds).not.toContain(kept.id);
@@ -133,14 +162,21 @@ describe('a password change', () => {
     const username = `user${++counter}`;
     const user = await t.app.get(UsersService).create({ username, password: 'user password' }, SYSTEM);
     const browser = new Browser(t.url);
-    const { tokens } = await login(app, browser, { username, password: 'user password' }, { scope: 'openid offline_access' });
+    const { tokens } = await login(
+      app,
+      browser,
+      { username, password: 'user password' },
+      { scope: 'openid offline_access' },
+    );
     await browser.get('/logout');
     await browser.submit('/logout', { csrf: browser.csrf });
     expect(await liveSessions(user.id)).toEqual([]);
     const survived = await client.refreshTokenGrant(app.config, tokens.refresh_token!); // offline_access outlives the logout
     const refreshToken = survived.refresh_token ?? tokens.refresh_token!;
 
-    expect((await api().patch(`/api/v1/users/${user.id}`).set(auth()).send({ password: NEW_PASSWORD })).status).toBe(200);
+    expect((await api().patch(`/api/v1/users/${user.id}`).set(auth()).send({ password: NEW_PASSWORD })).status).toBe(
+      200,
+    );
     await expect(client.refreshTokenGrant(app.config, refreshToken)).rejects.toMatchObject({ error: 'invalid_grant' });
     expect((await userinfo(survived.access_token)).status).toBe(401);
   });
@@ -150,7 +186,10 @@ describe('a password change', () => {
     const before = (await passwordChangeOperations()).length;
     const refused = await api().patch(`/api/v1/users/${victim.user.id}`).set(auth()).send({ password: 'password1234' });
     expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ error: 'invalid_request', message: expect.stringContaining('most commonly used passwords') });
+    expect(refused.body).toMatchObject({
+      error: 'invalid_request',
+      message: expect.stringContaining('most commonly used passwords'),
+    });
     expect(await liveSessions(victim.user.id)).toHaveLength(2);
     expect(await passwordChangeOperations()).toHaveLength(before);
     expect((await userinfo(victim.plain.access_token)).status).toBe(200);

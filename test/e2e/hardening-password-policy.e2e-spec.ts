@@ -14,7 +14,9 @@ let token: string;
 
 beforeAll(async () => {
   t = await startApp();
-  const admin = await t.app.get(UsersService).create({ username: 'root', password: 'root password', isAdmin: true }, SYSTEM);
+  const admin = await t.app
+    .get(UsersService)
+    .create({ username: 'root', password: 'root password', isAdmin: true }, SYSTEM);
   token = (await t.app.get(ApiTokensService).create(admin, 'test', null, SYSTEM)).token;
 });
 afterAll(() => t.close());
@@ -26,17 +28,30 @@ const findUser = (username: string) => t.app.get(UsersService).findByUsername(us
 describe('password policy at the admin API', () => {
   it.each([
     ['eleven char', 'The password is not acceptable: the password must be at least 12 characters long.'],
-    ['Password1234', 'The password is not acceptable: the password is one of the most commonly used passwords; choose another.'],
-    ['QWERTY123456', 'The password is not acceptable: the password is one of the most commonly used passwords; choose another.'],
+    [
+      'Password1234',
+      'The password is not acceptable: the password is one of the most commonly used passwords; choose another.',
+    ],
+    [
+      'QWERTY123456',
+      'The password is not acceptable: the password is one of the most commonly used passwords; choose another.',
+    ],
   ])('refuses to create a user with %j, with a clear 400, and creates nothing', async (password, message) => {
     const refused = await api().post('/api/v1/users').set(auth()).send({ username: 'newcomer', password });
     expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ error: 'invalid_request', message, details: [expect.stringMatching(/^password: /)] });
+    expect(refused.body).toMatchObject({
+      error: 'invalid_request',
+      message,
+      details: [expect.stringMatching(/^password: /)],
+    });
     expect(await findUser('newcomer')).toBeNull();
   });
 
   it('accepts a long uncommon passphrase', async () => {
-    const created = await api().post('/api/v1/users').set(auth()).send({ username: 'erin', password: 'erin likes long walks' });
+    const created = await api()
+      .post('/api/v1/users')
+      .set(auth())
+      .send({ username: 'erin', password: 'erin likes long walks' });
     expect(created.status).toBe(201);
     expect((await new Browser(t.url).login('erin', 'erin likes long walks')).status).toBe(303);
   });
@@ -54,7 +69,10 @@ describe('password policy at the admin API', () => {
 
   it('never applies at login: a user whose password predates the policy still signs in', async () => {
     const user = await t.app.get(UsersService).create({ username: 'olduser', password: 'a long enough one' }, SYSTEM);
-    await t.app.get(DataSource).getRepository(User).update({ id: user.id }, { passwordHash: await hashPassword('short') });
+    await t.app
+      .get(DataSource)
+      .getRepository(User)
+      .update({ id: user.id }, { passwordHash: await hashPassword('short') });
     expect((await new Browser(t.url).login('olduser', 'short')).status).toBe(303);
   });
 });
@@ -82,8 +100,12 @@ describe('PASSWORD_MIN_LENGTH', () => {
     const strict = await startApp({ PASSWORD_MIN_LENGTH: '16' });
     try {
       const users = strict.app.get(UsersService);
-      await expect(users.create({ username: 'hal', password: 'fifteen chars!!' }, SYSTEM)).rejects.toMatchObject({ message: 'The password is not acceptable: the password must be at least 16 characters long.' });
-      await expect(users.create({ username: 'hal', password: 'sixteen chars!!!' }, SYSTEM)).resolves.toMatchObject({ username: 'hal' });
+      await expect(users.create({ username: 'hal', password: 'fifteen chars!!' }, SYSTEM)).rejects.toMatchObject({
+        message: 'The password is not acceptable: the password must be at least 16 characters long.',
+      });
+      await expect(users.create({ username: 'hal', password: 'sixteen chars!!!' }, SYSTEM)).resolves.toMatchObject({
+        username: 'hal',
+      });
     } finally {
       await strict.close();
     }

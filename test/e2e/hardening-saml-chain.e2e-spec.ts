@@ -23,8 +23,12 @@ const alice: Record<string, Issued> = {};
 beforeAll(async () => {
   t = await startApp();
   db = t.app.get(DataSource);
-  for (const username of ['alice', 'mallory']) await t.app.get(UsersService).create({ username, password: `${username} password` }, SYSTEM);
-  for (const name of ['first', 'second']) sps[name] = await registerAttackSp(t, name, { import: { logoutMethod: 'frontchannel_native', requireSignedRequests: true } });
+  for (const username of ['alice', 'mallory'])
+    await t.app.get(UsersService).create({ username, password: `${username} password` }, SYSTEM);
+  for (const name of ['first', 'second'])
+    sps[name] = await registerAttackSp(t, name, {
+      import: { logoutMethod: 'frontchannel_native', requireSignedRequests: true },
+    });
   aliceBrowser = new Browser(t.url);
   for (const name of ['first', 'second']) alice[name] = await signInAt(t, sps[name], aliceBrowser, 'alice');
   malloryBrowser = new Browser(t.url);
@@ -38,7 +42,11 @@ function stepLink(response: Response): URL {
   return new URL(unescapeHtml(/<a id="go" href="([^"]+)"/.exec(response.text)![1]).replace(/&amp;/g, '&'));
 }
 
-const deliveryOf = (sp: AttackSp) => db.getRepository(LogoutDelivery).findOneOrFail({ where: { provider: { slug: sp.entityId.split('//')[1].split('.')[0] } }, relations: { provider: true } });
+const deliveryOf = (sp: AttackSp) =>
+  db.getRepository(LogoutDelivery).findOneOrFail({
+    where: { provider: { slug: sp.entityId.split('//')[1].split('.')[0] } },
+    relations: { provider: true },
+  });
 
 function expectForeign(response: Response): void {
   expect([response.status, response.headers.location]).toEqual([403, undefined]);
@@ -47,7 +55,7 @@ function expectForeign(response: Response): void {
 }
 
 describe('the native chain is bound to the browser that started it (issue 8, item 10)', () => {
-  it('an SP\'s server holding the handle cannot skip or advance the chain, nor get the next SP\'s LogoutRequest', async () => {
+  it("an SP's server holding the handle cannot skip or advance the chain, nor get the next SP's LogoutRequest", async () => {
     await aliceBrowser.get('/logout');
     const started = await aliceBrowser.post('/logout', { csrf: aliceBrowser.csrf });
     expect(started.status).toBe(303);
@@ -58,7 +66,8 @@ describe('the native chain is bound to the browser that started it (issue 8, ite
     // The browser is sent to the first SP, with the chain's handle as RelayState.
     const link = stepLink(await aliceBrowser.get(chainPath));
     expect(link.searchParams.get('RelayState')).toBe(handle);
-    const [current, next] = link.origin === new URL(sps.first.sls).origin ? [sps.first, sps.second] : [sps.second, sps.first];
+    const [current, next] =
+      link.origin === new URL(sps.first.sls).origin ? [sps.first, sps.second] : [sps.second, sps.first];
 
     // That SP's server, without the browser: skip, wait, another user's browser — all refused.
     expectForeign(await request(t.url).get(`${chainPath}?skip=1`).set('Accept', 'text/html'));
@@ -66,7 +75,10 @@ describe('the native chain is bound to the browser that started it (issue 8, ite
     expectForeign(await malloryBrowser.get(`${chainPath}?skip=1`));
 
     // It answers its own LogoutRequest from its server: its answer counts, the chain does not move on.
-    const { profile } = await current.saml.validateRedirectAsync(Object.fromEntries(link.searchParams), link.search.slice(1));
+    const { profile } = await current.saml.validateRedirectAsync(
+      Object.fromEntries(link.searchParams),
+      link.search.slice(1),
+    );
     const answer = new URL(await current.saml.getLogoutResponseUrlAsync(profile!, handle, {}, true));
     const recorded = await request(t.url).get(`${answer.pathname}${answer.search}`).set('Accept', 'text/html');
     expect([recorded.status, recorded.headers.location]).toEqual([303, chainPath]);
@@ -97,7 +109,13 @@ describeInChromium('the bound chain in a real browser, with SPs on another site 
   it('goes on through every SP: the cookie-less cross-site POST of each LogoutResponse does not strand the browser', async () => {
     await t.app.get(UsersService).create({ username: 'carol', password: 'carol password' }, SYSTEM);
     // localhost is another site than Signoff's 127.0.0.1: the SPs' POSTs arrive without the SameSite=Lax cookie.
-    for (const name of ['post-one', 'post-two']) apps.push(await SamlSpApp.start(t, name, 'HTTP-Redirect', 'frontchannel_native', { host: 'localhost', answerWith: 'post' }));
+    for (const name of ['post-one', 'post-two'])
+      apps.push(
+        await SamlSpApp.start(t, name, 'HTTP-Redirect', 'frontchannel_native', {
+          host: 'localhost',
+          answerWith: 'post',
+        }),
+      );
     const page = await (await chromium.newContext()).newPage();
     await page.goto(`${t.url}/login`);
     await page.fill('#username', 'carol');
@@ -111,8 +129,14 @@ describeInChromium('the bound chain in a real browser, with SPs on another site 
     await page.goto(`${t.url}/logout`);
     await page.click('button[type=submit]');
     await page.waitForURL(`${t.url}/logout/done`, { timeout: 20_000 });
-    for (const sp of apps) expect(sp.logoutRequests).toEqual([{ nameID: sp.profile!.nameID, sessionIndex: sp.profile!.sessionIndex }]);
-    const deliveries = await db.getRepository(LogoutDelivery).find({ where: { provider: { slug: In(apps.map((sp) => sp.name)) } } });
-    expect(deliveries.map((delivery) => [delivery.channel, delivery.status])).toEqual([['frontchannel_saml_native', 'succeeded'], ['frontchannel_saml_native', 'succeeded']]);
+    for (const sp of apps)
+      expect(sp.logoutRequests).toEqual([{ nameID: sp.profile!.nameID, sessionIndex: sp.profile!.sessionIndex }]);
+    const deliveries = await db
+      .getRepository(LogoutDelivery)
+      .find({ where: { provider: { slug: In(apps.map((sp) => sp.name)) } } });
+    expect(deliveries.map((delivery) => [delivery.channel, delivery.status])).toEqual([
+      ['frontchannel_saml_native', 'succeeded'],
+      ['frontchannel_saml_native', 'succeeded'],
+    ]);
   });
 });

@@ -23,7 +23,10 @@ let mallory: Issued;
 beforeAll(async () => {
   t = await startApp();
   db = t.app.get(DataSource);
-  for (const username of ['alice', 'mallory']) await t.app.get(UsersService).create({ username, password: `${username} password`, email: `${username}@example.com` }, SYSTEM);
+  for (const username of ['alice', 'mallory'])
+    await t.app
+      .get(UsersService)
+      .create({ username, password: `${username} password`, email: `${username}@example.com` }, SYSTEM);
   sp = await registerAttackSp(t, 'shop', { import: { requireSignedRequests: true } });
   aliceBrowser = new Browser(t.url);
   malloryBrowser = new Browser(t.url);
@@ -41,9 +44,15 @@ async function signedLogoutQuery(relayState = 'r'): Promise<string> {
 
 /** An unsigned LogoutRequest for alice (no SessionIndex: every session of her NameID), deflated for the Redirect binding. */
 function forgedForAlice(): string {
-  return toRedirect(logoutRequestXml({
-    issueInstant: t.clock.now().toISOString(), destination: `${t.url}/saml/slo`, issuer: sp.entityId, nameId: alice.profile.nameID, format: alice.profile.nameIDFormat,
-  }));
+  return toRedirect(
+    logoutRequestXml({
+      issueInstant: t.clock.now().toISOString(),
+      destination: `${t.url}/saml/slo`,
+      issuer: sp.entityId,
+      nameId: alice.profile.nameID,
+      format: alice.profile.nameIDFormat,
+    }),
+  );
 }
 
 const padding = (count: number) => Array.from({ length: count }, (_, i) => `f${i}=`).join('&');
@@ -57,14 +66,21 @@ function expectRefused(response: Response, reason: string): void {
 async function expectNobodySignedOut(): Promise<void> {
   expect(await aliceBrowser.signedInAs()).toBe('alice');
   expect(await malloryBrowser.signedInAs()).toBe('mallory');
-  for (const issued of [alice, mallory]) expect(await db.getRepository(SamlSession).findOneByOrFail({ id: issued.sessionId })).toMatchObject({ endedAt: null, state: 'active' });
+  for (const issued of [alice, mallory])
+    expect(await db.getRepository(SamlSession).findOneByOrFail({ id: issued.sessionId })).toMatchObject({
+      endedAt: null,
+      state: 'active',
+    });
   expect(await db.getRepository(LogoutOperation).count()).toBe(0);
 }
 
 describe('HTTP-Redirect: one reading of the query (issue 8, item 1)', () => {
   it('refuses a forged LogoutRequest smuggled in front of 999 filler keys and a genuine signed query', async () => {
     const attack = `SAMLRequest=${forgedForAlice()}&${padding(999)}&${await signedLogoutQuery()}`;
-    expectRefused(await request(t.url).get(`/saml/slo?${attack}`).set('Accept', 'text/html'), 'more than 32 parameters');
+    expectRefused(
+      await request(t.url).get(`/saml/slo?${attack}`).set('Accept', 'text/html'),
+      'more than 32 parameters',
+    );
     await expectNobodySignedOut();
   });
 
@@ -85,12 +101,22 @@ describe('HTTP-Redirect: one reading of the query (issue 8, item 1)', () => {
     ['Signature', (q: string) => `${q}&Signature=x`],
     ['SAMLResponse', (q: string) => `${q}&SAMLResponse=x&SAMLResponse=y`],
   ])('/saml/slo refuses %s given twice', async (_name, tamper) => {
-    expectRefused(await request(t.url).get(`/saml/slo?${tamper(await signedLogoutQuery())}`).set('Accept', 'text/html'), 'given more than once');
+    expectRefused(
+      await request(t.url)
+        .get(`/saml/slo?${tamper(await signedLogoutQuery())}`)
+        .set('Accept', 'text/html'),
+      'given more than once',
+    );
     await expectNobodySignedOut();
   });
 
   it('/saml/slo refuses a query with both a SAMLRequest and a SAMLResponse', async () => {
-    expectRefused(await request(t.url).get(`/saml/slo?${await signedLogoutQuery()}&SAMLResponse=x`).set('Accept', 'text/html'), 'one SAMLRequest or one SAMLResponse');
+    expectRefused(
+      await request(t.url)
+        .get(`/saml/slo?${await signedLogoutQuery()}&SAMLResponse=x`)
+        .set('Accept', 'text/html'),
+      'one SAMLRequest or one SAMLResponse',
+    );
     await expectNobodySignedOut();
   });
 
@@ -103,15 +129,30 @@ describe('HTTP-Redirect: one reading of the query (issue 8, item 1)', () => {
   });
 
   it('refuses 33 parameters even when the message is genuine', async () => {
-    expectRefused(await request(t.url).get(`/saml/slo?${await signedLogoutQuery()}&${padding(29)}`).set('Accept', 'text/html'), 'more than 32 parameters');
+    expectRefused(
+      await request(t.url)
+        .get(`/saml/slo?${await signedLogoutQuery()}&${padding(29)}`)
+        .set('Accept', 'text/html'),
+      'more than 32 parameters',
+    );
     await expectNobodySignedOut();
   });
 
   it('HTTP-POST reads its fields once too: a SAMLRequest given twice, or more than 100 fields, is refused', async () => {
-    const xml = Buffer.from(`<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`).toString('base64');
-    const twice = await request(t.url).post('/saml/slo').type('form').set('Accept', 'text/html').send(`SAMLRequest=${encodeURIComponent(xml)}&SAMLRequest=x&relayed=1`);
+    const xml = Buffer.from(`<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`).toString(
+      'base64',
+    );
+    const twice = await request(t.url)
+      .post('/saml/slo')
+      .type('form')
+      .set('Accept', 'text/html')
+      .send(`SAMLRequest=${encodeURIComponent(xml)}&SAMLRequest=x&relayed=1`);
     expect([twice.status, twice.text.includes('SAMLRequest must be given once')]).toEqual([400, true]);
-    const many = await request(t.url).post('/saml/slo').type('form').set('Accept', 'text/html').send(`SAMLRequest=${encodeURIComponent(xml)}&relayed=1&${padding(100)}`);
+    const many = await request(t.url)
+      .post('/saml/slo')
+      .type('form')
+      .set('Accept', 'text/html')
+      .send(`SAMLRequest=${encodeURIComponent(xml)}&relayed=1&${padding(100)}`);
     expect(many.status).toBe(413);
     await expectNobodySignedOut();
   });
@@ -119,11 +160,14 @@ describe('HTTP-Redirect: one reading of the query (issue 8, item 1)', () => {
   it('positive control (last): the genuine signed query with a few extra parameters signs mallory out, and only her', async () => {
     const query = `${await signedLogoutQuery('bye')}&${padding(5)}`;
     let response = await malloryBrowser.get(`/saml/slo?${query}`);
-    for (let hops = 0; hops < 10 && response.status === 303 && response.headers.location.startsWith('/'); hops++) response = await malloryBrowser.get(response.headers.location);
+    for (let hops = 0; hops < 10 && response.status === 303 && response.headers.location.startsWith('/'); hops++)
+      response = await malloryBrowser.get(response.headers.location);
     expect(response.status).toBe(303);
     expect(response.headers.location.startsWith(`${sp.sls}?SAMLResponse=`)).toBe(true);
     expect(await malloryBrowser.signedInAs()).toBeNull();
-    expect((await db.getRepository(SamlSession).findOneByOrFail({ id: mallory.sessionId })).endedAt).toBeInstanceOf(Date);
+    expect((await db.getRepository(SamlSession).findOneByOrFail({ id: mallory.sessionId })).endedAt).toBeInstanceOf(
+      Date,
+    );
     expect(await aliceBrowser.signedInAs()).toBe('alice');
     expect((await db.getRepository(SamlSession).findOneByOrFail({ id: alice.sessionId })).endedAt).toBeNull();
   });

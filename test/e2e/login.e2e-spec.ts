@@ -26,7 +26,9 @@ describe('login page', () => {
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(response.text).toMatch(/<input type="text" id="username" name="username" autocomplete="username"/);
-    expect(response.text).toMatch(/<input type="password" id="password" name="password" autocomplete="current-password"/);
+    expect(response.text).toMatch(
+      /<input type="password" id="password" name="password" autocomplete="current-password"/,
+    );
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.headers['x-frame-options']).toBe('DENY');
@@ -52,7 +54,11 @@ describe('signing in', () => {
     const before = await sessionCount();
     await t.app.get(DataSource).getRepository(User).update({ username: 'carol' }, { isActive: false });
 
-    for (const [username, password] of [['alice', 'wrong horse'], ['nobody', 'correct horse'], ['carol', 'carol password']]) {
+    for (const [username, password] of [
+      ['alice', 'wrong horse'],
+      ['nobody', 'correct horse'],
+      ['carol', 'carol password'],
+    ]) {
       const browser = new Browser(t.url);
       const response = await browser.login(username, password);
       expect(response.status).toBe(401);
@@ -62,25 +68,37 @@ describe('signing in', () => {
     expect(await sessionCount()).toBe(before);
     const events = await t.app.get(DataSource).getRepository(AuditEvent).findBy({ action: 'login.failed' });
     // Issue 8, item 15: a typed name that matches no user is not kept (it may be a password).
-    expect(events.map((event) => (event.details as { username: string }).username)).toEqual(expect.arrayContaining(['alice', 'carol']));
+    expect(events.map((event) => (event.details as { username: string }).username)).toEqual(
+      expect.arrayContaining(['alice', 'carol']),
+    );
     expect(JSON.stringify(events)).not.toContain('nobody');
   });
 
   it('goes back to a local return_to and never to another site', async () => {
     const browser = new Browser(t.url);
     await browser.get('/login?return_to=/accounts');
-    const local = await browser.post('/login', { username: 'alice', password: 'correct horse', csrf: browser.csrf, return_to: '/accounts' });
+    const local = await browser.post('/login', {
+      username: 'alice',
+      password: 'correct horse',
+      csrf: browser.csrf,
+      return_to: '/accounts',
+    });
     expect(local.headers.location).toBe('/accounts');
     for (const target of ['//evil.example/', 'https://evil.example/', '/\\evil.example', '/%0d%0aSet-Cookie:x']) {
       await browser.get('/login'); // each login renews the browser id, and with it the form's CSRF token
-      const response = await browser.post('/login', { username: 'alice', password: 'correct horse', csrf: browser.csrf, return_to: target });
+      const response = await browser.post('/login', {
+        username: 'alice',
+        password: 'correct horse',
+        csrf: browser.csrf,
+        return_to: target,
+      });
       expect(response.headers.location).toBe(target.startsWith('/%') ? target : '/');
     }
   });
 });
 
 describe('CSRF', () => {
-  it('refuses a login without a token, with a forged one, with another browser\'s, and without the cookie', async () => {
+  it("refuses a login without a token, with a forged one, with another browser's, and without the cookie", async () => {
     const victim = new Browser(t.url);
     await victim.get('/login');
     const attacker = new Browser(t.url);
@@ -89,7 +107,10 @@ describe('CSRF', () => {
     const missing = await victim.post('/login', { username: 'alice', password: 'correct horse' });
     const forged = await victim.post('/login', { username: 'alice', password: 'correct horse', csrf: 'A'.repeat(43) });
     const foreign = await victim.post('/login', { username: 'alice', password: 'correct horse', csrf: attacker.csrf });
-    const noCookie = await request(t.url).post('/login').type('form').send({ username: 'alice', password: 'correct horse', csrf: victim.csrf });
+    const noCookie = await request(t.url)
+      .post('/login')
+      .type('form')
+      .send({ username: 'alice', password: 'correct horse', csrf: victim.csrf });
     for (const response of [missing, forged, foreign, noCookie]) {
       expect(response.status).toBe(403);
       expect(response.headers['set-cookie']).toBeUndefined();
@@ -116,7 +137,11 @@ describe('cookies', () => {
     const home = await request(t.url).get('/').set('Cookie', `signoff_browser=${tampered}`);
     expect(home.status).toBe(303);
     expect(home.headers.location).toBe('/login');
-    const logout = await request(t.url).post('/logout').type('form').set('Cookie', `signoff_browser=${tampered}`).send({ csrf: browser.csrf });
+    const logout = await request(t.url)
+      .post('/logout')
+      .type('form')
+      .set('Cookie', `signoff_browser=${tampered}`)
+      .send({ csrf: browser.csrf });
     expect(logout.status).toBe(403);
   });
 });
@@ -138,14 +163,21 @@ describe('request limits', () => {
   it('answers an oversized body with 413 and changes nothing', async () => {
     const browser = new Browser(t.url);
     await browser.get('/login');
-    const response = await browser.post('/login', { username: 'alice', password: 'x'.repeat(t.config.bodyLimitBytes + 10), csrf: browser.csrf });
+    const response = await browser.post('/login', {
+      username: 'alice',
+      password: 'x'.repeat(t.config.bodyLimitBytes + 10),
+      csrf: browser.csrf,
+    });
     expect(response.status).toBe(413);
     expect(response.text).toContain('too large');
     expect(await browser.signedInAs()).toBeNull();
   });
 
   it('answers malformed JSON with a 400 JSON error', async () => {
-    const response = await request(t.url).post('/api/v1/users').set('Content-Type', 'application/json').send('{"username":');
+    const response = await request(t.url)
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send('{"username":');
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ error: 'invalid_request' });
   });

@@ -23,7 +23,17 @@ let counter = 0;
 beforeAll(async () => {
   redisDir = mkdtempSync(join(tmpdir(), 'signoff-slo-'));
   redis = await EmbeddedRedis.start(redisDir);
-  t = await startApp({ REDIS_URL: redis.url, DELIVERY_TIMEOUT: '1s', DELIVERY_ATTEMPTS: '2', SESSION_SWEEP_INTERVAL: '1s', BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'root password' }, { withWorker: true });
+  t = await startApp(
+    {
+      REDIS_URL: redis.url,
+      DELIVERY_TIMEOUT: '1s',
+      DELIVERY_ATTEMPTS: '2',
+      SESSION_SWEEP_INTERVAL: '1s',
+      BOOTSTRAP_ADMIN_USERNAME: 'root',
+      BOOTSTRAP_ADMIN_PASSWORD: 'root password',
+    },
+    { withWorker: true },
+  );
   const root = (await t.app.get(UsersService).findByUsername('root'))!;
   token = (await t.app.get(ApiTokensService).create(root, 'test', null, SYSTEM)).token;
 });
@@ -53,12 +63,23 @@ async function rp(metadata: Record<string, unknown> = {}, options?: { backchanne
 
 /** The conformance suite's check after each logout: a silent authorization request needs a login. */
 async function expectLoginRequired(browser: Browser, app: TestClient) {
-  const url = client.buildAuthorizationUrl(app.config, { redirect_uri: app.redirectUri, scope: 'openid', prompt: 'none', state: 'after', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+  const url = client.buildAuthorizationUrl(app.config, {
+    redirect_uri: app.redirectUri,
+    scope: 'openid',
+    prompt: 'none',
+    state: 'after',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
   const response = await browser.get(url.pathname + url.search);
   expect(new URL(response.headers.location).searchParams.get('error')).toBe('login_required');
 }
 
-const deliveriesOf = (providerId: string) => t.app.get(DataSource).getRepository(LogoutDelivery).find({ where: { providerId }, order: { createdAt: 'ASC' } });
+const deliveriesOf = (providerId: string) =>
+  t.app
+    .get(DataSource)
+    .getRepository(LogoutDelivery)
+    .find({ where: { providerId }, order: { createdAt: 'ASC' } });
 const api = () => request(t.url);
 const auth = () => ({ Authorization: `Bearer ${token}` });
 
@@ -75,18 +96,38 @@ async function completedOperation(operationId: string) {
 describe('back-channel logout', () => {
   it('tells the RP when the user logs out at Signoff, with a token the RP verifies; its refresh token stops working', async () => {
     const app = await rp();
-    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const {
+      browser,
+      logins: [{ tokens }],
+    } = await signedIn(app);
     await browser.submit('/logout', { csrf: (await browser.get('/logout')) && browser.csrf });
     const [received] = (await eventually(async () => (app.rp.logoutTokens.length ? app.rp.logoutTokens : null)))!;
     expect(app.rp.rejected).toEqual([]);
     expect(received.header).toMatchObject({ typ: 'logout+jwt', alg: 'RS256' });
-    expect(received.claims).toMatchObject({ iss: t.url, aud: app.clientId, sub: tokens.claims()!.sub, sid: tokens.claims()!.sid });
+    expect(received.claims).toMatchObject({
+      iss: t.url,
+      aud: app.clientId,
+      sub: tokens.claims()!.sub,
+      sid: tokens.claims()!.sid,
+    });
     expect(received.claims.exp! - received.claims.iat!).toBe(120);
     expect(Object.keys(received.claims.events!)).toEqual(['http://schemas.openid.net/event/backchannel-logout']);
     expect(received.claims).not.toHaveProperty('nonce');
-    await expect(client.refreshTokenGrant(app.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId)).filter((d) => d.status === 'succeeded').length ? deliveriesOf(app.providerId) : null)))!;
-    expect(delivery).toMatchObject({ channel: 'backchannel_oidc', status: 'succeeded', attempts: 1, lastHttpStatus: 200, messageId: received.claims.jti });
+    await expect(client.refreshTokenGrant(app.config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const [delivery] = (await eventually(async () =>
+      (await deliveriesOf(app.providerId)).filter((d) => d.status === 'succeeded').length
+        ? deliveriesOf(app.providerId)
+        : null,
+    ))!;
+    expect(delivery).toMatchObject({
+      channel: 'backchannel_oidc',
+      status: 'succeeded',
+      attempts: 1,
+      lastHttpStatus: 200,
+      messageId: received.claims.jti,
+    });
   });
 
   it('keeps offline_access refresh tokens across the logout', async () => {
@@ -116,7 +157,10 @@ describe('back-channel logout', () => {
   it('reaches every RP of the session when an admin ends it, and the operation shows each delivery', async () => {
     const [one, two] = [await rp(), await rp()];
     const { username } = await signedIn(one, two);
-    const [session] = await t.app.get(DataSource).getRepository(IdpSession).find({ where: { user: { username }, endedAt: IsNull() } });
+    const [session] = await t.app
+      .get(DataSource)
+      .getRepository(IdpSession)
+      .find({ where: { user: { username }, endedAt: IsNull() } });
     const ended = await api().delete(`/api/v1/sessions/${session.id}`).set(auth());
     expect(ended.status).toBe(202);
     const operation = await eventually(async () => {
@@ -124,7 +168,10 @@ describe('back-channel logout', () => {
       return body.completedAt ? body : null;
     });
     expect(operation).toMatchObject({ trigger: 'admin_session', initiatorType: 'admin', outcome: 'complete' });
-    expect(operation.deliveries.map((d: { status: string; channel: string }) => `${d.channel}:${d.status}`)).toEqual(['backchannel_oidc:succeeded', 'backchannel_oidc:succeeded']);
+    expect(operation.deliveries.map((d: { status: string; channel: string }) => `${d.channel}:${d.status}`)).toEqual([
+      'backchannel_oidc:succeeded',
+      'backchannel_oidc:succeeded',
+    ]);
     expect(one.rp.logoutTokens).toHaveLength(1);
     expect(two.rp.logoutTokens).toHaveLength(1);
   });
@@ -145,13 +192,21 @@ describe('back-channel logout', () => {
   });
 });
 
-describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)', () => {
-  const endSession = (browser: Browser, params: Record<string, string>) => browser.get(`/oauth2/end_session?${new URLSearchParams(params)}`);
+describe("RP-Initiated Logout (the OpenID conformance suite's OP logout cases)", () => {
+  const endSession = (browser: Browser, params: Record<string, string>) =>
+    browser.get(`/oauth2/end_session?${new URLSearchParams(params)}`);
 
   it('valid id_token_hint + registered post_logout_redirect_uri + state: logs out, tells the RP, redirects with state; prompt=none then needs login', async () => {
     const app = await rp();
-    const { browser, logins: [{ tokens }] } = await signedIn(app);
-    const response = await endSession(browser, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out`, state: 'xyz' });
+    const {
+      browser,
+      logins: [{ tokens }],
+    } = await signedIn(app);
+    const response = await endSession(browser, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: `${app.rp.url}/logged-out`,
+      state: 'xyz',
+    });
     expect(response.status).toBe(303);
     expect(response.headers.location).toBe(`${app.rp.url}/logged-out?state=xyz`);
     expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
@@ -160,22 +215,38 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
 
   it('reaches every other RP of the session, not only the one that asked', async () => {
     const [asking, other, third] = [await rp(), await rp(), await rp()];
-    const { browser, logins: [{ tokens }] } = await signedIn(asking, other, third);
-    await endSession(browser, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${asking.rp.url}/logged-out` });
-    for (const each of [asking, other, third]) expect(await eventually(async () => each.rp.logoutTokens.length)).toBe(1);
+    const {
+      browser,
+      logins: [{ tokens }],
+    } = await signedIn(asking, other, third);
+    await endSession(browser, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: `${asking.rp.url}/logged-out`,
+    });
+    for (const each of [asking, other, third])
+      expect(await eventually(async () => each.rp.logoutTokens.length)).toBe(1);
   });
 
   it('no state: redirects to the registered URI exactly', async () => {
     const app = await rp();
-    const { browser, logins: [{ tokens }] } = await signedIn(app);
-    const response = await endSession(browser, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out` });
+    const {
+      browser,
+      logins: [{ tokens }],
+    } = await signedIn(app);
+    const response = await endSession(browser, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: `${app.rp.url}/logged-out`,
+    });
     expect(response.headers.location).toBe(`${app.rp.url}/logged-out`);
     await expectLoginRequired(browser, app);
   });
 
   it('no post_logout_redirect_uri: logs out and shows the signed-out page', async () => {
     const app = await rp();
-    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const {
+      browser,
+      logins: [{ tokens }],
+    } = await signedIn(app);
     const response = await endSession(browser, { id_token_hint: tokens.id_token!, state: 'ignored' });
     expect(response.headers.location).toBe('/logout/done');
     expect((await browser.get('/logout/done')).text).toContain('You have signed out');
@@ -184,18 +255,51 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
   });
 
   it.each([
-    ['an unregistered post_logout_redirect_uri', async (app: TestClient, hint: string) => ({ id_token_hint: hint, post_logout_redirect_uri: 'https://evil.example/logged-out' })],
-    ['the registered URI with an added query', async (app: TestClient, hint: string) => ({ id_token_hint: hint, post_logout_redirect_uri: `${app.rp.url}/logged-out?extra=1` })],
-    ['an alg:none hint', async (app: TestClient, hint: string) => ({ id_token_hint: `${hint.split('.')[0].replace(/^.*$/, Buffer.from('{"alg":"none"}').toString('base64url'))}.${hint.split('.')[1]}.`, post_logout_redirect_uri: `${app.rp.url}/logged-out` })],
-    ['a hint signed by another key', async (app: TestClient, hint: string) => {
-      const { privateKey } = await generateKeyPair('RS256');
-      const forged = await new SignJWT(decodeJwt(hint)).setProtectedHeader({ alg: 'RS256', kid: 'attacker' }).sign(privateKey);
-      return { id_token_hint: forged, post_logout_redirect_uri: `${app.rp.url}/logged-out` };
-    }],
-    ['a client_id that is not the hint\'s audience', async (app: TestClient, hint: string) => ({ id_token_hint: hint, client_id: 'someone-else', post_logout_redirect_uri: `${app.rp.url}/logged-out` })],
+    [
+      'an unregistered post_logout_redirect_uri',
+      async (app: TestClient, hint: string) => ({
+        id_token_hint: hint,
+        post_logout_redirect_uri: 'https://evil.example/logged-out',
+      }),
+    ],
+    [
+      'the registered URI with an added query',
+      async (app: TestClient, hint: string) => ({
+        id_token_hint: hint,
+        post_logout_redirect_uri: `${app.rp.url}/logged-out?extra=1`,
+      }),
+    ],
+    [
+      'an alg:none hint',
+      async (app: TestClient, hint: string) => ({
+        id_token_hint: `${hint.split('.')[0].replace(/^.*$/, Buffer.from('{"alg":"none"}').toString('base64url'))}.${hint.split('.')[1]}.`,
+        post_logout_redirect_uri: `${app.rp.url}/logged-out`,
+      }),
+    ],
+    [
+      'a hint signed by another key',
+      async (app: TestClient, hint: string) => {
+        const { privateKey } = await generateKeyPair('RS256');
+        const forged = await new SignJWT(decodeJwt(hint))
+          .setProtectedHeader({ alg: 'RS256', kid: 'attacker' })
+          .sign(privateKey);
+        return { id_token_hint: forged, post_logout_redirect_uri: `${app.rp.url}/logged-out` };
+      },
+    ],
+    [
+      "a client_id that is not the hint's audience",
+      async (app: TestClient, hint: string) => ({
+        id_token_hint: hint,
+        client_id: 'someone-else',
+        post_logout_redirect_uri: `${app.rp.url}/logged-out`,
+      }),
+    ],
   ])('%s: an error page, no redirect, nobody logged out', async (_name, params) => {
     const app = await rp();
-    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const {
+      browser,
+      logins: [{ tokens }],
+    } = await signedIn(app);
     const response = await endSession(browser, await params(app, tokens.id_token!));
     expect(response.status).toBe(400);
     expect(response.headers.location).toBeUndefined();
@@ -206,7 +310,11 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
   it('no id_token_hint (client_id + URI): asks first, then logs out and redirects', async () => {
     const app = await rp();
     const { browser } = await signedIn(app);
-    const confirm = await endSession(browser, { client_id: app.clientId, post_logout_redirect_uri: `${app.rp.url}/logged-out`, state: 's' });
+    const confirm = await endSession(browser, {
+      client_id: app.clientId,
+      post_logout_redirect_uri: `${app.rp.url}/logged-out`,
+      state: 's',
+    });
     expect(confirm.status).toBe(200);
     expect(confirm.text).toContain('Sign out?');
     expect(await browser.signedInAs()).not.toBeNull();
@@ -228,7 +336,11 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
     await browser.post('/oauth2/end_session/confirm', { handle, answer: 'no', csrf: browser.csrf });
     expect(await browser.signedInAs()).not.toBeNull();
     const second = /name="handle" value="([^"]+)"/.exec((await endSession(browser, {})).text)![1];
-    const done = await browser.post('/oauth2/end_session/confirm', { handle: second, answer: 'yes', csrf: browser.csrf });
+    const done = await browser.post('/oauth2/end_session/confirm', {
+      handle: second,
+      answer: 'yes',
+      csrf: browser.csrf,
+    });
     expect(done.headers.location).toBe('/logout/done');
     expect(await browser.signedInAs()).toBeNull();
     await expectLoginRequired(browser, app);
@@ -236,17 +348,28 @@ describe('RP-Initiated Logout (the OpenID conformance suite\'s OP logout cases)'
 
   it('a hint for a session this browser does not hold: asks instead of logging out', async () => {
     const app = await rp();
-    const { logins: [{ tokens }] } = await signedIn(app);
+    const {
+      logins: [{ tokens }],
+    } = await signedIn(app);
     const { browser: other } = await signedIn();
-    const response = await endSession(other, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out` });
+    const response = await endSession(other, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: `${app.rp.url}/logged-out`,
+    });
     expect(response.status).toBe(200);
     expect(response.text).toContain('Sign out?');
   });
 
   it('nobody signed in: redirects to a registered URI at once (idempotent)', async () => {
     const app = await rp();
-    const { logins: [{ tokens }] } = await signedIn(app);
-    const response = await endSession(new Browser(t.url), { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${app.rp.url}/logged-out`, state: 'again' });
+    const {
+      logins: [{ tokens }],
+    } = await signedIn(app);
+    const response = await endSession(new Browser(t.url), {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: `${app.rp.url}/logged-out`,
+      state: 'again',
+    });
     expect(response.headers.location).toBe(`${app.rp.url}/logged-out?state=again`);
   });
 });
@@ -260,7 +383,9 @@ describe('front-channel without a browser that reports', () => {
     expect(page.text).toContain(`${front.rp.url}/frontchannel?iss=`);
     await eventually(async () => back.rp.logoutTokens.length);
     t.clock.advance(2 * 60_000);
-    const [delivery] = (await eventually(async () => ((await deliveriesOf(front.providerId))[0]?.status === 'failed' ? deliveriesOf(front.providerId) : null)))!;
+    const [delivery] = (await eventually(async () =>
+      (await deliveriesOf(front.providerId))[0]?.status === 'failed' ? deliveriesOf(front.providerId) : null,
+    ))!;
     expect(delivery.lastError).toContain('never reported');
     const operation = await completedOperation(delivery.operationId);
     expect(operation).toMatchObject({ outcome: 'partial', completedAt: expect.any(String) });
@@ -270,15 +395,38 @@ describe('front-channel without a browser that reports', () => {
 describe('invalidation flows', () => {
   it('runs an "app only" flow bound through the admin API: only that application\'s session ends', async () => {
     const [appOnly, other] = [await rp(), await rp()];
-    const flow = await api().post('/api/v1/flows').set(auth()).send({ slug: `app-only-${counter}`, name: 'App only' });
+    const flow = await api()
+      .post('/api/v1/flows')
+      .set(auth())
+      .send({ slug: `app-only-${counter}`, name: 'App only' });
     expect(flow.status).toBe(201);
     const stages = (await api().get('/api/v1/stages').set(auth())).body.items;
     const providerLogout = stages.find((stage: { kind: string }) => stage.kind === 'provider_logout');
-    expect((await api().post(`/api/v1/flows/${flow.body.id}/bindings`).set(auth()).send({ stageId: providerLogout.id, order: 10 })).status).toBe(201);
-    expect((await api().patch(`/api/v1/providers/${appOnly.providerId}`).set(auth()).send({ invalidationFlowId: flow.body.id })).body.invalidationFlowId).toBe(flow.body.id);
+    expect(
+      (
+        await api()
+          .post(`/api/v1/flows/${flow.body.id}/bindings`)
+          .set(auth())
+          .send({ stageId: providerLogout.id, order: 10 })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await api()
+          .patch(`/api/v1/providers/${appOnly.providerId}`)
+          .set(auth())
+          .send({ invalidationFlowId: flow.body.id })
+      ).body.invalidationFlowId,
+    ).toBe(flow.body.id);
 
-    const { browser, username, logins: [{ tokens }] } = await signedIn(appOnly, other);
-    const response = await browser.get(`/oauth2/end_session?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${appOnly.rp.url}/logged-out` })}`);
+    const {
+      browser,
+      username,
+      logins: [{ tokens }],
+    } = await signedIn(appOnly, other);
+    const response = await browser.get(
+      `/oauth2/end_session?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${appOnly.rp.url}/logged-out` })}`,
+    );
     expect(response.headers.location).toBe(`${appOnly.rp.url}/logged-out`);
     expect(await eventually(async () => appOnly.rp.logoutTokens.length)).toBe(1);
     expect(await browser.signedInAs()).toBe(username);
@@ -286,17 +434,43 @@ describe('invalidation flows', () => {
     expect(other.rp.logoutTokens).toHaveLength(0);
   });
 
-  it('asks at a confirm stage of a provider\'s flow, and a redirect stage picks where the browser goes', async () => {
+  it("asks at a confirm stage of a provider's flow, and a redirect stage picks where the browser goes", async () => {
     const app = await rp();
-    const flow = (await api().post('/api/v1/flows').set(auth()).send({ slug: `confirm-${counter}`, name: 'Confirm, then everything' })).body;
-    const confirm = (await api().post('/api/v1/stages').set(auth()).send({ name: `ask-${counter}`, kind: 'confirm', config: { text: 'Really leave?' } })).body;
-    const goodbye = (await api().post('/api/v1/stages').set(auth()).send({ name: `bye-${counter}`, kind: 'redirect', config: { url: 'https://example.com/bye' } })).body;
-    const full = (await api().get('/api/v1/stages').set(auth())).body.items.find((stage: { name: string }) => stage.name === 'default-user-logout');
-    for (const [order, stage] of [[10, confirm], [20, full], [30, goodbye]] as const) {
-      expect((await api().post(`/api/v1/flows/${flow.id}/bindings`).set(auth()).send({ stageId: stage.id, order })).status).toBe(201);
+    const flow = (
+      await api()
+        .post('/api/v1/flows')
+        .set(auth())
+        .send({ slug: `confirm-${counter}`, name: 'Confirm, then everything' })
+    ).body;
+    const confirm = (
+      await api()
+        .post('/api/v1/stages')
+        .set(auth())
+        .send({ name: `ask-${counter}`, kind: 'confirm', config: { text: 'Really leave?' } })
+    ).body;
+    const goodbye = (
+      await api()
+        .post('/api/v1/stages')
+        .set(auth())
+        .send({ name: `bye-${counter}`, kind: 'redirect', config: { url: 'https://example.com/bye' } })
+    ).body;
+    const full = (await api().get('/api/v1/stages').set(auth())).body.items.find(
+      (stage: { name: string }) => stage.name === 'default-user-logout',
+    );
+    for (const [order, stage] of [
+      [10, confirm],
+      [20, full],
+      [30, goodbye],
+    ] as const) {
+      expect(
+        (await api().post(`/api/v1/flows/${flow.id}/bindings`).set(auth()).send({ stageId: stage.id, order })).status,
+      ).toBe(201);
     }
     await api().patch(`/api/v1/providers/${app.providerId}`).set(auth()).send({ invalidationFlowId: flow.id });
-    const { browser, logins: [{ tokens }] } = await signedIn(app);
+    const {
+      browser,
+      logins: [{ tokens }],
+    } = await signedIn(app);
     const asked = await browser.get(`/oauth2/end_session?${new URLSearchParams({ id_token_hint: tokens.id_token! })}`);
     expect(asked.text).toContain('Really leave?');
     expect(await browser.signedInAs()).not.toBeNull();
@@ -307,18 +481,34 @@ describe('invalidation flows', () => {
   });
 
   it('refuses bad flow definitions', async () => {
-    expect((await api().post('/api/v1/stages').set(auth()).send({ name: 'x-redirect', kind: 'redirect', config: { url: 'javascript:alert(1)' } })).status).toBe(400);
-    expect((await api().post('/api/v1/stages').set(auth()).send({ name: 'x-kind', kind: 'teleport' })).status).toBe(400);
+    expect(
+      (
+        await api()
+          .post('/api/v1/stages')
+          .set(auth())
+          .send({ name: 'x-redirect', kind: 'redirect', config: { url: 'javascript:alert(1)' } })
+      ).status,
+    ).toBe(400);
+    expect((await api().post('/api/v1/stages').set(auth()).send({ name: 'x-kind', kind: 'teleport' })).status).toBe(
+      400,
+    );
     const flows = (await api().get('/api/v1/flows').set(auth())).body.items;
     const builtIn = flows.find((flow: { slug: string }) => flow.slug === 'default-invalidation-flow');
     expect(builtIn.stages.map((binding: { stage: { kind: string } }) => binding.stage.kind)).toEqual(['user_logout']);
     expect((await api().delete(`/api/v1/flows/${builtIn.id}`).set(auth())).status).toBe(400);
     // A flow ends sessions once: a second logout stage is refused, and the flow is left as it was.
-    const providerLogout = (await api().get('/api/v1/stages').set(auth())).body.items.find((stage: { kind: string }) => stage.kind === 'provider_logout');
-    const twice = await api().post(`/api/v1/flows/${builtIn.id}/bindings`).set(auth()).send({ stageId: providerLogout.id, order: 50 });
+    const providerLogout = (await api().get('/api/v1/stages').set(auth())).body.items.find(
+      (stage: { kind: string }) => stage.kind === 'provider_logout',
+    );
+    const twice = await api()
+      .post(`/api/v1/flows/${builtIn.id}/bindings`)
+      .set(auth())
+      .send({ stageId: providerLogout.id, order: 50 });
     expect(twice.status).toBe(409);
     expect(twice.body.message).toContain('already has a logout stage');
-    const after = (await api().get('/api/v1/flows').set(auth())).body.items.find((flow: { slug: string }) => flow.slug === 'default-invalidation-flow');
+    const after = (await api().get('/api/v1/flows').set(auth())).body.items.find(
+      (flow: { slug: string }) => flow.slug === 'default-invalidation-flow',
+    );
     expect(after.stages.map((binding: { stage: { kind: string } }) => binding.stage.kind)).toEqual(['user_logout']);
   });
 });
@@ -330,11 +520,18 @@ describe('faults', () => {
     const { browser } = await signedIn(app);
     await browser.get('/logout');
     await browser.submit('/logout', { csrf: browser.csrf });
-    const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'succeeded' ? deliveriesOf(app.providerId) : null)))!;
+    const [delivery] = (await eventually(async () =>
+      (await deliveriesOf(app.providerId))[0]?.status === 'succeeded' ? deliveriesOf(app.providerId) : null,
+    ))!;
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2, lastHttpStatus: 200 });
     expect(app.rp.logoutTokens.map((received) => received.claims.jti)).toHaveLength(2); // a fresh token per attempt
-    expect(delivery.attemptLog.map((attempt) => `${attempt.httpStatus} ${attempt.result}`)).toEqual(['500 queued', '200 succeeded']);
-    expect(delivery.attemptLog.map((attempt) => attempt.messageId)).toEqual(app.rp.logoutTokens.map((received) => received.claims.jti));
+    expect(delivery.attemptLog.map((attempt) => `${attempt.httpStatus} ${attempt.result}`)).toEqual([
+      '500 queued',
+      '200 succeeded',
+    ]);
+    expect(delivery.attemptLog.map((attempt) => attempt.messageId)).toEqual(
+      app.rp.logoutTokens.map((received) => received.claims.jti),
+    );
   });
 
   it('cuts an RP that hangs at DELIVERY_TIMEOUT and retries it; other RPs are not held up', async () => {
@@ -346,9 +543,15 @@ describe('faults', () => {
     await browser.submit('/logout', { csrf: browser.csrf });
     await eventually(async () => fast.rp.logoutTokens.length);
     expect(Date.now() - started).toBeLessThan(900);
-    const [delivery] = (await eventually(async () => ((await deliveriesOf(slow.providerId))[0]?.status === 'succeeded' ? deliveriesOf(slow.providerId) : null)))!;
+    const [delivery] = (await eventually(async () =>
+      (await deliveriesOf(slow.providerId))[0]?.status === 'succeeded' ? deliveriesOf(slow.providerId) : null,
+    ))!;
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2 });
-    expect(delivery.attemptLog[0]).toMatchObject({ httpStatus: null, result: 'queued', error: 'no answer within 1000 ms' });
+    expect(delivery.attemptLog[0]).toMatchObject({
+      httpStatus: null,
+      result: 'queued',
+      error: 'no answer within 1000 ms',
+    });
   });
 
   it('does not retry an RP that refuses the token with a 4xx', async () => {
@@ -357,7 +560,9 @@ describe('faults', () => {
     const { browser } = await signedIn(app);
     await browser.get('/logout');
     await browser.submit('/logout', { csrf: browser.csrf });
-    const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'failed' ? deliveriesOf(app.providerId) : null)))!;
+    const [delivery] = (await eventually(async () =>
+      (await deliveriesOf(app.providerId))[0]?.status === 'failed' ? deliveriesOf(app.providerId) : null,
+    ))!;
     expect(delivery).toMatchObject({ status: 'failed', attempts: 1, lastHttpStatus: 400 });
   });
 
@@ -367,7 +572,9 @@ describe('faults', () => {
     const { browser } = await signedIn(app);
     await browser.get('/logout');
     await browser.submit('/logout', { csrf: browser.csrf });
-    const [delivery] = (await eventually(async () => ((await deliveriesOf(app.providerId))[0]?.status === 'dead' ? deliveriesOf(app.providerId) : null)))!;
+    const [delivery] = (await eventually(async () =>
+      (await deliveriesOf(app.providerId))[0]?.status === 'dead' ? deliveriesOf(app.providerId) : null,
+    ))!;
     expect(delivery).toMatchObject({ status: 'dead', attempts: 2, lastHttpStatus: 503, lastError: 'HTTP 503' });
     const operation = await completedOperation(delivery.operationId);
     expect(operation.outcome).toBe('failed');
@@ -376,7 +583,10 @@ describe('faults', () => {
   it('keeps a logout made while Redis is down, and delivers it once Redis is back', async () => {
     const app = await rp();
     const { username } = await signedIn(app);
-    const [session] = await t.app.get(DataSource).getRepository(IdpSession).find({ where: { user: { username }, endedAt: IsNull() } });
+    const [session] = await t.app
+      .get(DataSource)
+      .getRepository(IdpSession)
+      .find({ where: { user: { username }, endedAt: IsNull() } });
     await redis.stop();
     const ended = await api().delete(`/api/v1/sessions/${session.id}`).set(auth());
     expect(ended.status).toBe(202);

@@ -42,8 +42,12 @@ describe('health and readiness', () => {
   });
 
   it('echoes a well-formed X-Request-Id and replaces a malformed one', async () => {
-    expect((await request(t.url).get('/healthz').set('X-Request-Id', 'abc-123-def-456')).headers['x-request-id']).toBe('abc-123-def-456');
-    const replaced = (await request(t.url).get('/healthz').set('X-Request-Id', 'bad id\twith spaces')).headers['x-request-id'];
+    expect((await request(t.url).get('/healthz').set('X-Request-Id', 'abc-123-def-456')).headers['x-request-id']).toBe(
+      'abc-123-def-456',
+    );
+    const replaced = (await request(t.url).get('/healthz').set('X-Request-Id', 'bad id\twith spaces')).headers[
+      'x-request-id'
+    ];
     expect(replaced).toMatch(/^[A-Za-z0-9_-]{16}$/);
   });
 });

@@ -32,8 +32,13 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Starts the server and resolves with its address once it logs that it listens. */
-function start(extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [main, '--with-worker'], { env: env(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [main, '--with-worker'], {
+    env: env(extraEnv),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not start:\n${output}`)), 20_000);
@@ -51,10 +56,11 @@ function start(extraEnv: Record<string, string> = {}): Promise<{ child: ChildPro
   });
 }
 
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => {
-  if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-  else child.once('exit', (code) => resolve(code));
-});
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
 
 const alive = (pid: number) => {
   try {
@@ -75,14 +81,19 @@ describe('npm start on the embedded defaults', () => {
       const redisPid = Number(readFileSync(join(dataDir, 'redis.pid'), 'utf8'));
       expect(alive(redisPid)).toBe(true);
 
-      const created = spawnSync(process.execPath, [cli, 'create-user', 'newcomer', '--password', 'newcomer password'], { env: env(), encoding: 'utf8' });
+      const created = spawnSync(process.execPath, [cli, 'create-user', 'newcomer', '--password', 'newcomer password'], {
+        env: env(),
+        encoding: 'utf8',
+      });
       expect(created.stderr).toBe('');
       expect(created.stdout).toMatch(/^created user newcomer/);
       const browser = new Browser(server.url);
       expect((await browser.login('newcomer', 'newcomer password')).status).toBe(303);
       expect(await browser.signedInAs()).toBe('newcomer');
 
-      expect(server.output()).toMatch(/"requestId":"[^"]+","msg":"request","method":"POST","path":"\/login","status":303/);
+      expect(server.output()).toMatch(
+        /"requestId":"[^"]+","msg":"request","method":"POST","path":"\/login","status":303/,
+      );
       server.child.kill('SIGTERM');
       await exited(server.child);
       expect(alive(redisPid)).toBe(false);
@@ -118,7 +129,11 @@ describe('bad configuration', () => {
     [{ PUBLIC_URL: 'ftp://idp.example' }, /PUBLIC_URL: must be an absolute http\(s\) URL/],
     [{ BOOTSTRAP_ADMIN_USERNAME: 'root' }, /set both or neither/],
   ])('refuses %j at start with a clear message and exit code 1', (extra, message) => {
-    const result = spawnSync(process.execPath, [main], { env: env(extra as Record<string, string>), encoding: 'utf8', timeout: 15_000 });
+    const result = spawnSync(process.execPath, [main], {
+      env: env(extra as Record<string, string>),
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^signoff: invalid configuration:/);
     expect(result.stderr).toMatch(message);
@@ -126,31 +141,49 @@ describe('bad configuration', () => {
   });
 
   it('says how to install Redis when redis-server is missing and REDIS_URL is not set', () => {
-    const result = spawnSync(process.execPath, [main], { env: env({ PATH: join(dataDir, 'no-such-bin') }), encoding: 'utf8', timeout: 15_000 });
+    const result = spawnSync(process.execPath, [main], {
+      env: env({ PATH: join(dataDir, 'no-such-bin') }),
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/redis-server was not found.*apt-get install -y redis-server.*REDIS_URL/s);
   });
 });
 
 describe('the CLI', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { env: env(), encoding: 'utf8', timeout: 30_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, ...args], { env: env(), encoding: 'utf8', timeout: 30_000 });
 
   it('creates, lists and deactivates users, issues API tokens and rotates keys', () => {
-    expect(run('create-user', 'ops', '--password', 'ops password', '--admin', '--email', 'ops@example.com').stdout).toMatch(/^created administrator ops/);
+    expect(
+      run('create-user', 'ops', '--password', 'ops password', '--admin', '--email', 'ops@example.com').stdout,
+    ).toMatch(/^created administrator ops/);
     expect(run('list-users').stdout).toMatch(/^ops\t[0-9a-f-]{36}\tops@example.com\tyes\tyes$/m);
     expect(run('create-api-token', 'ops').stdout).toMatch(/^so_[A-Za-z0-9_-]{43}\n$/);
     const rotated = run('rotate-keys').stdout;
     expect(rotated.split('\n').filter(Boolean)).toHaveLength(3);
     expect(rotated).toMatch(/^saml RS256: active \S+, next \S+$/m);
-    expect(run('deactivate-user', 'ops').stdout).toMatch(/^deactivated ops; ended 0 session\(s\); logout operation [0-9a-f-]{36}\n$/);
+    expect(run('deactivate-user', 'ops').stdout).toMatch(
+      /^deactivated ops; ended 0 session\(s\); logout operation [0-9a-f-]{36}\n$/,
+    );
     expect(run('list-users').stdout).toMatch(/^ops\t.*\tyes\tno$/m);
   });
 
   it('registers an OIDC client from a metadata file, and refuses invalid metadata with the RFC 7591 error', () => {
     const good = join(dataDir, 'client.json');
-    writeFileSync(good, JSON.stringify({ client_name: 'Wiki', redirect_uris: ['https://wiki.example/cb'], backchannel_logout_uri: 'https://wiki.example/bcl' }));
+    writeFileSync(
+      good,
+      JSON.stringify({
+        client_name: 'Wiki',
+        redirect_uris: ['https://wiki.example/cb'],
+        backchannel_logout_uri: 'https://wiki.example/bcl',
+      }),
+    );
     const created = run('create-oidc-client', '--json', good, '--slug', 'wiki');
-    expect(created.stdout).toMatch(/^client_id=[A-Za-z0-9_-]{24}\nclient_secret=[A-Za-z0-9_-]{43}\nprovider=wiki \([0-9a-f-]{36}\)\n$/);
+    expect(created.stdout).toMatch(
+      /^client_id=[A-Za-z0-9_-]{24}\nclient_secret=[A-Za-z0-9_-]{43}\nprovider=wiki \([0-9a-f-]{36}\)\n$/,
+    );
     const bad = join(dataDir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ redirect_uris: ['https://wiki.example/cb#frag'] }));
     const refused = run('create-oidc-client', '--json', bad);

@@ -22,7 +22,8 @@ beforeAll(async () => {
   // A short front-channel timeout bounds how long the initiating SP's answer waits for the others.
   t = await startApp({ FRONTCHANNEL_TIMEOUT: '1500ms' }, { withWorker: true });
   const users = t.app.get(UsersService);
-  for (const name of ['alice', 'bob', 'carol', 'dave']) await users.create({ username: name, password: `${name} password`, email: `${name}@example.com` }, SYSTEM);
+  for (const name of ['alice', 'bob', 'carol', 'dave'])
+    await users.create({ username: name, password: `${name} password`, email: `${name}@example.com` }, SYSTEM);
   farm = await SamlSpFarm.start(t);
   rp = await registerClient(t);
   await farm.add('soapsp', 'SOAP', 'backchannel');
@@ -40,7 +41,10 @@ async function signInEverywhere(username: string, sps: Record<string, SAML>) {
   await browser.login(username, `${username} password`);
   const profiles: Record<string, { nameID: string; sessionIndex: string; nameIDFormat: string; ID?: string }> = {};
   for (const [name, sp] of Object.entries(sps)) {
-    const { fields } = await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}), { username, password: `${username} password` });
+    const { fields } = await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}), {
+      username,
+      password: `${username} password`,
+    });
     const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
     profiles[name] = profile as never;
   }
@@ -63,7 +67,11 @@ describe('SP-initiated logout over HTTP-Redirect (node-saml)', () => {
   });
 
   it('ends the session, reaches the OIDC RP and the SOAP and POST SPs, and answers the SP last with a Success it accepts', async () => {
-    const { browser, profiles } = await signInEverywhere('alice', { starter, soapsp: farm.sps.get('soapsp')!, postsp: farm.sps.get('postsp')! });
+    const { browser, profiles } = await signInEverywhere('alice', {
+      starter,
+      soapsp: farm.sps.get('soapsp')!,
+      postsp: farm.sps.get('postsp')!,
+    });
     const tokensBefore = rp.rp.logoutTokens.length;
     const logoutUrl = new URL(await starter.getLogoutUrlAsync(profiles.starter as never, 'back-to-app', {}));
     let response = await browser.get(logoutUrl.pathname + logoutUrl.search);
@@ -75,21 +83,42 @@ describe('SP-initiated logout over HTTP-Redirect (node-saml)', () => {
     // node-saml, as the SP, checks the signature over the query, the Issuer, the status and InResponseTo.
     const answer = new URL(response.headers.location);
     expect(answer.origin + answer.pathname).toBe(`${farm.base}/starter/redirect`);
-    const { loggedOut } = await starter.validateRedirectAsync(Object.fromEntries(answer.searchParams), answer.search.slice(1));
+    const { loggedOut } = await starter.validateRedirectAsync(
+      Object.fromEntries(answer.searchParams),
+      answer.search.slice(1),
+    );
     expect(loggedOut).toBe(true);
     expect(answer.searchParams.get('RelayState')).toBe('back-to-app');
     expect(statusOf(inflate(answer.searchParams.get('SAMLResponse')!))).toEqual([SUCCESS, null]);
 
     // The others were told before the answer: it waited for their confirmations.
-    expect(farm.received).toEqual(expect.arrayContaining([
-      { sp: 'soapsp', binding: 'soap', nameID: profiles.soapsp.nameID, sessionIndex: profiles.soapsp.sessionIndex, reason: 'user' },
-      { sp: 'postsp', binding: 'post', nameID: profiles.postsp.nameID, sessionIndex: profiles.postsp.sessionIndex, reason: 'user' },
-    ]));
+    expect(farm.received).toEqual(
+      expect.arrayContaining([
+        {
+          sp: 'soapsp',
+          binding: 'soap',
+          nameID: profiles.soapsp.nameID,
+          sessionIndex: profiles.soapsp.sessionIndex,
+          reason: 'user',
+        },
+        {
+          sp: 'postsp',
+          binding: 'post',
+          nameID: profiles.postsp.nameID,
+          sessionIndex: profiles.postsp.sessionIndex,
+          reason: 'user',
+        },
+      ]),
+    );
     expect(rp.rp.logoutTokens.length).toBe(tokensBefore + 1);
     expect(await browser.signedInAs()).toBeNull();
     // The SP that asked gets the LogoutResponse, not a LogoutRequest of its own.
-    const starterProvider = (await t.app.get(SamlSpsService).byEntityId('https://starter.example/metadata'))!.providerId;
-    const [operation] = await t.app.get(DataSource).getRepository(LogoutOperation).find({ where: { initiatingProviderId: starterProvider }, order: { createdAt: 'DESC' }, take: 1 });
+    const starterProvider = (await t.app.get(SamlSpsService).byEntityId('https://starter.example/metadata'))!
+      .providerId;
+    const [operation] = await t.app
+      .get(DataSource)
+      .getRepository(LogoutOperation)
+      .find({ where: { initiatingProviderId: starterProvider }, order: { createdAt: 'DESC' }, take: 1 });
     expect(operation).toMatchObject({ trigger: 'sp_initiated', outcome: 'complete', initiatorType: 'provider' });
     expect(await t.app.get(DataSource).getRepository(LogoutDelivery).countBy({ providerId: starterProvider })).toBe(0);
   });
@@ -106,7 +135,10 @@ describe('SP-initiated logout over HTTP-Redirect (node-saml)', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(1400); // it waited the front-channel timeout for the flaky SP
       const answer = new URL(answerResponse.headers.location);
       expect(statusOf(inflate(answer.searchParams.get('SAMLResponse')!))).toEqual([SUCCESS, PARTIAL]);
-      const { loggedOut } = await starter.validateRedirectAsync(Object.fromEntries(answer.searchParams), answer.search.slice(1));
+      const { loggedOut } = await starter.validateRedirectAsync(
+        Object.fromEntries(answer.searchParams),
+        answer.search.slice(1),
+      );
       expect(loggedOut).toBe(true);
       expect(await browser.signedInAs()).toBeNull();
     } finally {
@@ -116,51 +148,88 @@ describe('SP-initiated logout over HTTP-Redirect (node-saml)', () => {
 
   it('answers Requester/UnknownPrincipal to a request whose SessionIndex matches no session, and ends nothing', async () => {
     const { browser, profiles } = await signInEverywhere('carol', { starter });
-    const logoutUrl = new URL(await starter.getLogoutUrlAsync({ ...profiles.starter, sessionIndex: '_not-a-session' } as never, '', {}));
+    const logoutUrl = new URL(
+      await starter.getLogoutUrlAsync({ ...profiles.starter, sessionIndex: '_not-a-session' } as never, '', {}),
+    );
     const response = await browser.get(logoutUrl.pathname + logoutUrl.search);
     expect(response.status).toBe(303);
     const answer = new URL(response.headers.location);
-    expect(statusOf(inflate(answer.searchParams.get('SAMLResponse')!))).toEqual(['urn:oasis:names:tc:SAML:2.0:status:Requester', 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal']);
-    await expect(starter.validateRedirectAsync(Object.fromEntries(answer.searchParams), answer.search.slice(1))).rejects.toThrow(/Bad status code/);
+    expect(statusOf(inflate(answer.searchParams.get('SAMLResponse')!))).toEqual([
+      'urn:oasis:names:tc:SAML:2.0:status:Requester',
+      'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
+    ]);
+    await expect(
+      starter.validateRedirectAsync(Object.fromEntries(answer.searchParams), answer.search.slice(1)),
+    ).rejects.toThrow(/Bad status code/);
     expect(await browser.signedInAs()).toBe('carol');
   });
 });
 
 describe('SP-initiated logout over HTTP-POST (samlify)', () => {
   it('relays a cookie-less cross-site POST once, then answers with a signed POST LogoutResponse samlify accepts', async () => {
-    samlify.setSchemaValidator({ validate: async () => 'skipped: the SP\'s schema validation is not under test' });
+    samlify.setSchemaValidator({ validate: async () => "skipped: the SP's schema validation is not under test" });
     const keys = await spKeys('shop.example');
-    const idp = samlify.IdentityProvider({ metadata: (await request(t.url).get('/saml/metadata')).text, wantLogoutRequestSigned: true });
+    const idp = samlify.IdentityProvider({
+      metadata: (await request(t.url).get('/saml/metadata')).text,
+      wantLogoutRequestSigned: true,
+    });
     const sp = samlify.ServiceProvider({
-      entityID: 'https://shop.example/sp', privateKey: keys.privateKey, signingCert: keys.certificate, wantLogoutResponseSigned: true, wantAssertionsSigned: true,
+      entityID: 'https://shop.example/sp',
+      privateKey: keys.privateKey,
+      signingCert: keys.certificate,
+      wantLogoutResponseSigned: true,
+      wantAssertionsSigned: true,
       nameIDFormat: ['urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'],
       requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-      assertionConsumerService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: 'https://shop.example/acs' }],
-      singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: 'https://shop.example/slo' }],
+      assertionConsumerService: [
+        { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: 'https://shop.example/acs' },
+      ],
+      singleLogoutService: [
+        { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: 'https://shop.example/slo' },
+      ],
     });
-    await t.app.get(SamlSpsService).import(parseSpMetadata(sp.getMetadata()), { nameIdSource: 'username', slug: 'shop' }, SYSTEM);
+    await t.app
+      .get(SamlSpsService)
+      .import(parseSpMetadata(sp.getMetadata()), { nameIdSource: 'username', slug: 'shop' }, SYSTEM);
     const browser = new Browser(t.url);
     await browser.login('dave', 'dave password');
     const { context } = sp.createLoginRequest(idp, 'redirect') as { context: string };
     const { fields } = await samlSignIn(browser, context, { username: 'dave', password: 'dave password' });
     const { extract } = await sp.parseLoginResponse(idp, 'post', { body: { SAMLResponse: fields.SAMLResponse } });
 
-    const logout = sp.createLogoutRequest(idp, 'post', { logoutNameID: String(extract.nameID), sessionIndex: String(extract.sessionIndex!.sessionIndex) }, 'shop-state') as { context: string; relayState: string };
+    const logout = sp.createLogoutRequest(
+      idp,
+      'post',
+      { logoutNameID: String(extract.nameID), sessionIndex: String(extract.sessionIndex!.sessionIndex) },
+      'shop-state',
+    ) as { context: string; relayState: string };
     expect(Buffer.from(logout.context, 'base64').toString()).toContain('SignatureValue'); // checked against the SP's metadata certificate
     // The browser's cookie is SameSite=Lax: a cross-site POST arrives without it, and is posted once more from our own page.
-    const relay = await request(t.url).post('/saml/slo').type('form').set('Accept', 'text/html').send({ SAMLRequest: logout.context, RelayState: logout.relayState });
+    const relay = await request(t.url)
+      .post('/saml/slo')
+      .type('form')
+      .set('Accept', 'text/html')
+      .send({ SAMLRequest: logout.context, RelayState: logout.relayState });
     expect(relay.status).toBe(200);
     expect(relay.text).toContain('action="/saml/slo"');
     expect(relay.text).toContain('name="relayed" value="1"');
 
-    let response = await browser.post('/saml/slo', { SAMLRequest: logout.context, RelayState: logout.relayState, relayed: '1' });
+    let response = await browser.post('/saml/slo', {
+      SAMLRequest: logout.context,
+      RelayState: logout.relayState,
+      relayed: '1',
+    });
     expect(response.status).toBe(303);
     response = await browser.get(response.headers.location);
     expect(response.status).toBe(200);
     expect(response.text).toContain('action="https://shop.example/slo"');
-    const posted = Object.fromEntries([...response.text.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((match) => [match[1], unescapeHtml(match[2])]));
+    const posted = Object.fromEntries(
+      [...response.text.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((match) => [match[1], unescapeHtml(match[2])]),
+    );
     expect(posted.RelayState).toBe('shop-state');
-    const { extract: answer } = await sp.parseLogoutResponse(idp, 'post', { body: { SAMLResponse: posted.SAMLResponse } });
+    const { extract: answer } = await sp.parseLogoutResponse(idp, 'post', {
+      body: { SAMLResponse: posted.SAMLResponse },
+    });
     expect(answer.response!.inResponseTo).toMatch(/^_/);
     expect(statusOf(Buffer.from(posted.SAMLResponse, 'base64').toString())).toEqual([SUCCESS, null]);
     expect(await browser.signedInAs()).toBeNull();
@@ -172,17 +241,28 @@ describe('SP-initiated logout over SOAP', () => {
     const { privateKey: pem } = await spKeys('forger.example'); // a key the SP never registered
     const soapStarter = await farm.add('soapstarter', 'SOAP', 'backchannel', { requireSignedRequests: true });
     const frame = await farm.add('frameonly', 'HTTP-Redirect', 'frontchannel_iframe');
-    const { browser, profiles } = await signInEverywhere('alice', { soapStarter, frame, soapsp: farm.sps.get('soapsp')! });
+    const { browser, profiles } = await signInEverywhere('alice', {
+      soapStarter,
+      frame,
+      soapsp: farm.sps.get('soapsp')!,
+    });
     const receivedBefore = farm.received.length;
-    const session = await t.app.get(DataSource).getRepository(SamlSession).findOneByOrFail({ sessionIndex: profiles.soapStarter.sessionIndex });
+    const session = await t.app
+      .get(DataSource)
+      .getRepository(SamlSession)
+      .findOneByOrFail({ sessionIndex: profiles.soapStarter.sessionIndex });
 
     // The SP's server signs its LogoutRequest with the key registered in its metadata (farm.add made it);
     // a request signed with another key is refused with a SOAP fault first.
     const envelope = (key: string) => {
       const id = newId();
       const xml = logoutRequestXml({
-        id, issueInstant: new Date().toISOString(), issuer: 'https://soapstarter.example/metadata',
-        nameId: session.nameId, format: session.nameIdFormat, sessionIndex: session.sessionIndex,
+        id,
+        issueInstant: new Date().toISOString(),
+        issuer: 'https://soapstarter.example/metadata',
+        nameId: session.nameId,
+        format: session.nameIdFormat,
+        sessionIndex: session.sessionIndex,
       });
       return { id, body: soapEnvelope(signEnveloped(xml, key)) };
     };
@@ -198,17 +278,43 @@ describe('SP-initiated logout over SOAP', () => {
     expect(logoutResponse).toContain(`InResponseTo="${real.id}"`);
     expect(statusOf(logoutResponse)).toEqual([SUCCESS, PARTIAL]);
     // node-saml verifies our signature on it (InResponseTo is not from node-saml's own cache here).
-    const verifier = new SAML({ issuer: 'https://soapstarter.example/metadata', callbackUrl: 'https://x.example/acs', idpCert: farm.idpCert, idpIssuer: `${t.url}/saml/metadata`, validateInResponseTo: 'never' as never, wantAuthnResponseSigned: true });
-    await expect(verifier.validatePostResponseAsync({ SAMLResponse: Buffer.from(logoutResponse).toString('base64') })).resolves.toMatchObject({ loggedOut: true });
+    const verifier = new SAML({
+      issuer: 'https://soapstarter.example/metadata',
+      callbackUrl: 'https://x.example/acs',
+      idpCert: farm.idpCert,
+      idpIssuer: `${t.url}/saml/metadata`,
+      validateInResponseTo: 'never' as never,
+      wantAuthnResponseSigned: true,
+    });
+    await expect(
+      verifier.validatePostResponseAsync({ SAMLResponse: Buffer.from(logoutResponse).toString('base64') }),
+    ).resolves.toMatchObject({ loggedOut: true });
 
     expect(await browser.signedInAs()).toBeNull();
     // Of this user's SPs only the back-channel one is told (a retry of an earlier test's SP may land meanwhile).
-    const mine = () => farm.received.slice(receivedBefore).filter((entry) => Object.values(profiles).some((profile) => profile.sessionIndex === entry.sessionIndex));
+    const mine = () =>
+      farm.received
+        .slice(receivedBefore)
+        .filter((entry) => Object.values(profiles).some((profile) => profile.sessionIndex === entry.sessionIndex));
     await eventually(async () => mine().length > 0);
-    expect(mine()).toEqual([{ sp: 'soapsp', binding: 'soap', nameID: profiles.soapsp.nameID, sessionIndex: profiles.soapsp.sessionIndex, reason: 'user' }]);
-    const frameProvider = (await t.app.get(SamlSpsService).byEntityId('https://frameonly.example/metadata'))!.providerId;
-    const framed = await t.app.get(DataSource).getRepository(LogoutDelivery).findOneByOrFail({ providerId: frameProvider });
+    expect(mine()).toEqual([
+      {
+        sp: 'soapsp',
+        binding: 'soap',
+        nameID: profiles.soapsp.nameID,
+        sessionIndex: profiles.soapsp.sessionIndex,
+        reason: 'user',
+      },
+    ]);
+    const frameProvider = (await t.app.get(SamlSpsService).byEntityId('https://frameonly.example/metadata'))!
+      .providerId;
+    const framed = await t.app
+      .get(DataSource)
+      .getRepository(LogoutDelivery)
+      .findOneByOrFail({ providerId: frameProvider });
     expect(framed).toMatchObject({ channel: 'frontchannel_saml_iframe', status: 'failed' });
-    expect(await t.app.get(DataSource).getRepository(IdpSession).countBy({ id: session.idpSessionId, endedAt: IsNull() })).toBe(0);
+    expect(
+      await t.app.get(DataSource).getRepository(IdpSession).countBy({ id: session.idpSessionId, endedAt: IsNull() }),
+    ).toBe(0);
   });
 });

@@ -14,8 +14,11 @@ let idpCert: string;
 
 beforeAll(async () => {
   t = await startApp();
-  await t.app.get(UsersService).create({ username: 'alice', password: 'alice password', email: 'alice@example.com', name: 'Alice' }, SYSTEM);
-  idpCert = (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' })).certificatePem!;
+  await t.app
+    .get(UsersService)
+    .create({ username: 'alice', password: 'alice password', email: 'alice@example.com', name: 'Alice' }, SYSTEM);
+  idpCert = (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' }))
+    .certificatePem!;
 });
 afterAll(() => t.close());
 
@@ -23,35 +26,75 @@ afterAll(() => t.close());
 async function nodeSamlSp(host: string, options: { signRequests?: boolean; import?: SpImportOptions } = {}) {
   const keys = await spKeys(host);
   const sp = new SAML({
-    issuer: `https://${host}/metadata`, callbackUrl: `https://${host}/acs`, logoutCallbackUrl: `https://${host}/slo`,
-    entryPoint: `${t.url}/saml/sso`, idpIssuer: `${t.url}/saml/metadata`, idpCert, audience: `https://${host}/metadata`,
-    wantAssertionsSigned: true, wantAuthnResponseSigned: true, validateInResponseTo: ValidateInResponseTo.always,
-    signatureAlgorithm: 'sha256', ...(options.signRequests ? { privateKey: keys.privateKey } : {}),
+    issuer: `https://${host}/metadata`,
+    callbackUrl: `https://${host}/acs`,
+    logoutCallbackUrl: `https://${host}/slo`,
+    entryPoint: `${t.url}/saml/sso`,
+    idpIssuer: `${t.url}/saml/metadata`,
+    idpCert,
+    audience: `https://${host}/metadata`,
+    wantAssertionsSigned: true,
+    wantAuthnResponseSigned: true,
+    validateInResponseTo: ValidateInResponseTo.always,
+    signatureAlgorithm: 'sha256',
+    ...(options.signRequests ? { privateKey: keys.privateKey } : {}),
   });
-  await t.app.get(SamlSpsService).import(parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)), { requireSignedRequests: options.signRequests, ...options.import }, SYSTEM);
+  await t.app
+    .get(SamlSpsService)
+    .import(
+      parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)),
+      { requireSignedRequests: options.signRequests, ...options.import },
+      SYSTEM,
+    );
   return sp;
 }
 
 describe('SP-initiated SSO', () => {
-  it('answers node-saml\'s AuthnRequest with a signed Response it accepts, and records the SamlSession', async () => {
+  it("answers node-saml's AuthnRequest with a signed Response it accepts, and records the SamlSession", async () => {
     const sp = await nodeSamlSp('wiki.example');
-    const { action, fields } = await samlSignIn(new Browser(t.url), await sp.getAuthorizeUrlAsync('relay-42', undefined, {}));
+    const { action, fields } = await samlSignIn(
+      new Browser(t.url),
+      await sp.getAuthorizeUrlAsync('relay-42', undefined, {}),
+    );
     expect(action).toBe('https://wiki.example/acs');
     expect(fields.RelayState).toBe('relay-42');
     const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
-    expect(profile).toMatchObject({ issuer: `${t.url}/saml/metadata`, nameIDFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', email: 'alice@example.com', username: 'alice' });
-    const session = await t.app.get(DataSource).getRepository(SamlSession).findOneByOrFail({ sessionIndex: profile!.sessionIndex! });
-    expect(session).toMatchObject({ nameId: profile!.nameID, spNameQualifier: 'https://wiki.example/metadata', nameQualifier: `${t.url}/saml/metadata`, state: 'active' });
+    expect(profile).toMatchObject({
+      issuer: `${t.url}/saml/metadata`,
+      nameIDFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+      email: 'alice@example.com',
+      username: 'alice',
+    });
+    const session = await t.app
+      .get(DataSource)
+      .getRepository(SamlSession)
+      .findOneByOrFail({ sessionIndex: profile!.sessionIndex! });
+    expect(session).toMatchObject({
+      nameId: profile!.nameID,
+      spNameQualifier: 'https://wiki.example/metadata',
+      nameQualifier: `${t.url}/saml/metadata`,
+      state: 'active',
+    });
     expect(session.sessionNotOnOrAfter).toBeInstanceOf(Date);
   });
 
   it('keeps one SamlSession per IdP session and SP: a second sign-in gets the same SessionIndex and NameID', async () => {
     const sp = await nodeSamlSp('twice.example');
     const browser = new Browser(t.url);
-    const first = (await sp.validatePostResponseAsync({ SAMLResponse: (await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}))).fields.SAMLResponse })).profile!;
-    const second = (await sp.validatePostResponseAsync({ SAMLResponse: (await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}))).fields.SAMLResponse })).profile!;
+    const first = (
+      await sp.validatePostResponseAsync({
+        SAMLResponse: (await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}))).fields.SAMLResponse,
+      })
+    ).profile!;
+    const second = (
+      await sp.validatePostResponseAsync({
+        SAMLResponse: (await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}))).fields.SAMLResponse,
+      })
+    ).profile!;
     expect([second.sessionIndex, second.nameID]).toEqual([first.sessionIndex, first.nameID]);
-    expect(await t.app.get(DataSource).getRepository(SamlSession).countBy({ sessionIndex: first.sessionIndex! })).toBe(1);
+    expect(await t.app.get(DataSource).getRepository(SamlSession).countBy({ sessionIndex: first.sessionIndex! })).toBe(
+      1,
+    );
   });
 
   it('answers an IsPassive request with Responder/NoPassive when nobody is signed in, without showing the login page', async () => {
@@ -64,7 +107,10 @@ describe('SP-initiated SSO', () => {
     const samlResponse = unescapeHtml(/name="SAMLResponse" value="([^"]+)"/.exec(response.text)![1]);
     expect(Buffer.from(samlResponse, 'base64').toString()).toContain('urn:oasis:names:tc:SAML:2.0:status:NoPassive');
     // node-saml verifies the signed Response and reads it as "not signed in".
-    await expect(passive.validatePostResponseAsync({ SAMLResponse: samlResponse })).resolves.toMatchObject({ profile: null, loggedOut: false });
+    await expect(passive.validatePostResponseAsync({ SAMLResponse: samlResponse })).resolves.toMatchObject({
+      profile: null,
+      loggedOut: false,
+    });
   });
 
   it('accepts a signed Redirect request from an SP that must sign, and refuses it tampered or replayed', async () => {
@@ -81,7 +127,9 @@ describe('SP-initiated SSO', () => {
     expect(replay.text).toContain('already used');
     const fresh = new URL(await sp.getAuthorizeUrlAsync('r2', undefined, {}));
     fresh.searchParams.set('RelayState', 'r3'); // the signature covered r2
-    const tampered = await request(t.url).get(fresh.pathname + fresh.search).set('Accept', 'text/html');
+    const tampered = await request(t.url)
+      .get(fresh.pathname + fresh.search)
+      .set('Accept', 'text/html');
     expect(tampered.status).toBe(400);
     expect(tampered.text).toContain('does not verify');
     const unsigned = new URL(await sp.getAuthorizeUrlAsync('r4', undefined, {}));
@@ -92,12 +140,26 @@ describe('SP-initiated SSO', () => {
   it('verifies an enveloped signature on a POST-binding request, and refuses it once the signed content is changed', async () => {
     const keys = await spKeys('post.example');
     const sp = new SAML({
-      issuer: 'https://post.example/metadata', callbackUrl: 'https://post.example/acs', entryPoint: `${t.url}/saml/sso`, idpCert,
-      audience: 'https://post.example/metadata', privateKey: keys.privateKey, signatureAlgorithm: 'sha256', authnRequestBinding: 'HTTP-POST',
+      issuer: 'https://post.example/metadata',
+      callbackUrl: 'https://post.example/acs',
+      entryPoint: `${t.url}/saml/sso`,
+      idpCert,
+      audience: 'https://post.example/metadata',
+      privateKey: keys.privateKey,
+      signatureAlgorithm: 'sha256',
+      authnRequestBinding: 'HTTP-POST',
       skipRequestCompression: true, // the POST binding carries plain base64 (SAML bindings §3.5.4)
-      digestAlgorithm: 'sha256', wantAssertionsSigned: true, wantAuthnResponseSigned: true,
+      digestAlgorithm: 'sha256',
+      wantAssertionsSigned: true,
+      wantAuthnResponseSigned: true,
     });
-    await t.app.get(SamlSpsService).import(parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)), { requireSignedRequests: true }, SYSTEM);
+    await t.app
+      .get(SamlSpsService)
+      .import(
+        parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)),
+        { requireSignedRequests: true },
+        SYSTEM,
+      );
     const form = await sp.getAuthorizeFormAsync('p1', undefined);
     const samlRequest = /name="SAMLRequest" value="([^"]+)"/.exec(form)![1];
     const xml = Buffer.from(samlRequest, 'base64').toString('utf8');
@@ -114,19 +176,26 @@ describe('SP-initiated SSO', () => {
 
     // node-saml's default digest is SHA-1, which is refused.
     const sha1 = new SAML({ ...sp.options, digestAlgorithm: 'sha1' });
-    const sha1Request = /name="SAMLRequest" value="([^"]+)"/.exec(await sha1.getAuthorizeFormAsync('p2', undefined))![1];
+    const sha1Request = /name="SAMLRequest" value="([^"]+)"/.exec(
+      await sha1.getAuthorizeFormAsync('p2', undefined),
+    )![1];
     const weak = await browser.post('/saml/sso', { SAMLRequest: sha1Request, RelayState: 'p2' });
     expect(weak.status).toBe(400);
     expect(weak.text).toContain('SHA-1 digests are not accepted');
   });
 
-  it('answers samlify\'s AuthnRequest with a Response samlify accepts', async () => {
-    samlify.setSchemaValidator({ validate: async () => 'skipped: the SP\'s schema validation is not under test' });
+  it("answers samlify's AuthnRequest with a Response samlify accepts", async () => {
+    samlify.setSchemaValidator({ validate: async () => "skipped: the SP's schema validation is not under test" });
     const idp = samlify.IdentityProvider({ metadata: (await request(t.url).get('/saml/metadata')).text });
     const sp = samlify.ServiceProvider({
-      entityID: 'https://shop.example/sp', wantAssertionsSigned: true,
-      assertionConsumerService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: 'https://shop.example/acs' }],
-      singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: 'https://shop.example/slo' }],
+      entityID: 'https://shop.example/sp',
+      wantAssertionsSigned: true,
+      assertionConsumerService: [
+        { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: 'https://shop.example/acs' },
+      ],
+      singleLogoutService: [
+        { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: 'https://shop.example/slo' },
+      ],
     });
     await t.app.get(SamlSpsService).import(parseSpMetadata(sp.getMetadata()), { nameIdSource: 'username' }, SYSTEM);
     const { context } = sp.createLoginRequest(idp, 'redirect') as { context: string };
@@ -140,31 +209,65 @@ describe('SP-initiated SSO', () => {
 describe('IdP-initiated SSO and refusals', () => {
   it('sends an unsolicited Response node-saml accepts when it allows them', async () => {
     const keys = await spKeys('portal.example');
-    const sp = new SAML({ issuer: 'https://portal.example/metadata', callbackUrl: 'https://portal.example/acs', idpCert, audience: 'https://portal.example/metadata', wantAssertionsSigned: true, wantAuthnResponseSigned: true });
-    await t.app.get(SamlSpsService).import(parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)), {}, SYSTEM);
-    const { fields } = await samlSignIn(new Browser(t.url), `${t.url}/saml/sso/init?sp=${encodeURIComponent('https://portal.example/metadata')}&RelayState=home`);
+    const sp = new SAML({
+      issuer: 'https://portal.example/metadata',
+      callbackUrl: 'https://portal.example/acs',
+      idpCert,
+      audience: 'https://portal.example/metadata',
+      wantAssertionsSigned: true,
+      wantAuthnResponseSigned: true,
+    });
+    await t.app
+      .get(SamlSpsService)
+      .import(parseSpMetadata(sp.generateServiceProviderMetadata(null, keys.certificate)), {}, SYSTEM);
+    const { fields } = await samlSignIn(
+      new Browser(t.url),
+      `${t.url}/saml/sso/init?sp=${encodeURIComponent('https://portal.example/metadata')}&RelayState=home`,
+    );
     expect(fields.RelayState).toBe('home');
     const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
     expect(profile!.nameID).toBeTruthy();
   });
 
   it.each([
-    ['an unknown Issuer', (xml: string) => xml.replace('https://wiki2.example/metadata', 'https://evil.example/metadata'), /not a registered service provider/],
-    ['an ACS URL that is not in the metadata', (xml: string) => xml.replace('https://wiki2.example/acs', 'https://evil.example/acs'), /AssertionConsumerService is not in the SP/],
-    ['an old IssueInstant', (xml: string) => xml.replace(/IssueInstant="[^"]+"/, 'IssueInstant="2020-01-01T00:00:00Z"'), /IssueInstant/],
+    [
+      'an unknown Issuer',
+      (xml: string) => xml.replace('https://wiki2.example/metadata', 'https://evil.example/metadata'),
+      /not a registered service provider/,
+    ],
+    [
+      'an ACS URL that is not in the metadata',
+      (xml: string) => xml.replace('https://wiki2.example/acs', 'https://evil.example/acs'),
+      /AssertionConsumerService is not in the SP/,
+    ],
+    [
+      'an old IssueInstant',
+      (xml: string) => xml.replace(/IssueInstant="[^"]+"/, 'IssueInstant="2020-01-01T00:00:00Z"'),
+      /IssueInstant/,
+    ],
     ['a DOCTYPE', (xml: string) => `<!DOCTYPE x [<!ENTITY e "e">]>${xml}`, /DOCTYPE/],
   ])('refuses a request with %s', async (_name, mutate, message) => {
     await nodeSamlSp('wiki2.example').catch(() => undefined);
-    const xml = authnRequestXml({ issueInstant: new Date().toISOString(), issuer: 'https://wiki2.example/metadata', acsUrl: 'https://wiki2.example/acs' });
+    const xml = authnRequestXml({
+      issueInstant: new Date().toISOString(),
+      issuer: 'https://wiki2.example/metadata',
+      acsUrl: 'https://wiki2.example/acs',
+    });
     const audit = t.app.get(DataSource).getRepository(AuditEvent);
     const before = await audit.countBy({ action: 'saml.message_refused' });
-    const response = await request(t.url).post('/saml/sso').type('form').set('Accept', 'text/html').send({ SAMLRequest: postField(mutate(xml)) });
+    const response = await request(t.url)
+      .post('/saml/sso')
+      .type('form')
+      .set('Accept', 'text/html')
+      .send({ SAMLRequest: postField(mutate(xml)) });
     expect(response.status).toBe(400);
     expect(response.text).toMatch(message);
     expect(response.text).not.toContain('SAMLResponse');
     // Refused SSO messages are audited like refused logout messages (SamlIntake).
     const recorded = await audit.find({ where: { action: 'saml.message_refused' }, order: { at: 'ASC', id: 'ASC' } });
-    expect(recorded.slice(before).map((event) => event.details)).toEqual([expect.objectContaining({ message: 'AuthnRequest', binding: 'post', reason: expect.stringMatching(message) })]);
+    expect(recorded.slice(before).map((event) => event.details)).toEqual([
+      expect.objectContaining({ message: 'AuthnRequest', binding: 'post', reason: expect.stringMatching(message) }),
+    ]);
   });
 
   it('refuses a RelayState over 80 bytes', async () => {

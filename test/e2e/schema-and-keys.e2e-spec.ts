@@ -45,7 +45,12 @@ describe('signing keys', () => {
     await keys.ensureKeys(); // a second start adds nothing
     const all = await db.getRepository(SigningKey).find();
     expect(all.map((key) => `${key.use}/${key.alg}/${key.state}`).sort()).toEqual([
-      'oidc/ES256/active', 'oidc/ES256/next', 'oidc/RS256/active', 'oidc/RS256/next', 'saml/RS256/active', 'saml/RS256/next',
+      'oidc/ES256/active',
+      'oidc/ES256/next',
+      'oidc/RS256/active',
+      'oidc/RS256/next',
+      'saml/RS256/active',
+      'saml/RS256/next',
     ]);
     for (const key of all.filter((candidate) => candidate.use === 'saml')) {
       const certificate = new X509Certificate(key.certificatePem!);
@@ -58,7 +63,9 @@ describe('signing keys', () => {
   it('sign with the active key, verifiable with the published JWK of the same kid', async () => {
     for (const alg of ['ES256', 'RS256'] as const) {
       const active = await keys.active('oidc', alg);
-      const jws = await new CompactSign(new TextEncoder().encode('hello')).setProtectedHeader({ alg, kid: active.kid }).sign(active.privateKey);
+      const jws = await new CompactSign(new TextEncoder().encode('hello'))
+        .setProtectedHeader({ alg, kid: active.kid })
+        .sign(active.privateKey);
       const published = (await keys.published('oidc')).find((key) => key.kid === active.kid)!;
       const { payload } = await compactVerify(jws, await importJWK(published.publicJwk, alg));
       expect(new TextDecoder().decode(payload)).toBe('hello');
@@ -69,7 +76,9 @@ describe('signing keys', () => {
 
   it('rotate next -> active -> retired, and keep retired keys published for the configured time', async () => {
     const before = await keys.active('oidc', 'ES256');
-    const nextBefore = (await db.getRepository(SigningKey).findOneByOrFail({ use: 'oidc', alg: 'ES256', state: 'next' })).kid;
+    const nextBefore = (
+      await db.getRepository(SigningKey).findOneByOrFail({ use: 'oidc', alg: 'ES256', state: 'next' })
+    ).kid;
     const [es256] = (await keys.rotate()).filter((set) => set.use === 'oidc' && set.alg === 'ES256');
     expect(es256.activeKid).toBe(nextBefore);
     expect((await keys.active('oidc', 'ES256')).kid).toBe(nextBefore);
@@ -77,7 +86,11 @@ describe('signing keys', () => {
     expect(retired.state).toBe('retired');
     expect((await keys.published('oidc')).map((key) => key.kid)).toContain(before.kid);
 
-    const later = new KeysService(db, { now: () => new Date(Date.now() + 8 * 86_400_000) } as Clock, loadConfig({ DATA_DIR: dataDir }));
+    const later = new KeysService(
+      db,
+      { now: () => new Date(Date.now() + 8 * 86_400_000) } as Clock,
+      loadConfig({ DATA_DIR: dataDir }),
+    );
     expect((await later.published('oidc')).map((key) => key.kid)).not.toContain(before.kid);
   });
 });

@@ -17,8 +17,14 @@ function startWorker(): Promise<ChildProcess> {
   const { config } = t;
   const child = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], {
     env: {
-      ...process.env, PUBLIC_URL: config.publicUrl, DATA_DIR: config.dataDir, REDIS_URL: config.redisUrl, REDIS_PREFIX: config.redisPrefix,
-      DATABASE_URL: config.database.type === 'postgres' ? config.database.url : `sqlite:${config.database.path}`, DELIVERY_TIMEOUT: '2s', LOG_LEVEL: 'info',
+      ...process.env,
+      PUBLIC_URL: config.publicUrl,
+      DATA_DIR: config.dataDir,
+      REDIS_URL: config.redisUrl,
+      REDIS_PREFIX: config.redisPrefix,
+      DATABASE_URL: config.database.type === 'postgres' ? config.database.url : `sqlite:${config.database.path}`,
+      DELIVERY_TIMEOUT: '2s',
+      LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,7 +68,11 @@ it('finishes a delivery whose worker was killed mid-attempt, once a worker runs 
   expect((await deliveries())[0]).toMatchObject({ status: 'sending', attempts: 1 });
 
   await startWorker();
-  const done = await eventually(async () => ((await deliveries())[0].status === 'succeeded' ? (await deliveries())[0] : null), 40_000, 250);
+  const done = await eventually(
+    async () => ((await deliveries())[0].status === 'succeeded' ? (await deliveries())[0] : null),
+    40_000,
+    250,
+  );
   expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
   expect(app.rp.backchannelRequests).toBe(2);
   expect(app.rp.logoutTokens).toHaveLength(1); // the answered one; the first was never answered

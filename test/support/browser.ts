@@ -28,7 +28,8 @@ export class Browser {
   /** POSTs a form and follows redirects to the page the user ends up on. */
   async submit(path: string, form: Record<string, string>) {
     let response = await this.post(path, form);
-    for (let hops = 0; response.status === 303 && hops < 10; hops++) response = await this.get(response.headers.location);
+    for (let hops = 0; response.status === 303 && hops < 10; hops++)
+      response = await this.get(response.headers.location);
     return response;
   }
 

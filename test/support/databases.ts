@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
  */
 export async function testDatabaseUrl(dataDir: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const server = process.env.DATABASE_URL;
-  if (!server || !/^postgres(ql)?:/.test(server)) return { url: `sqlite:${dataDir}/signoff.sqlite`, drop: async () => undefined };
+  if (!server || !/^postgres(ql)?:/.test(server))
+    return { url: `sqlite:${dataDir}/signoff.sqlite`, drop: async () => undefined };
   const name = `signoff_test_${randomBytes(6).toString('hex')}`;
   await admin(server, `CREATE DATABASE ${name}`);
   const url = new URL(server);

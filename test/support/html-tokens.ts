@@ -12,7 +12,9 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 
 /** Decodes the entities the renderer writes (named and numeric). */
 export function decodeEntities(value: string): string {
-  return value.replace(/&(#\d+|[a-z]+);/g, (entity, name: string) => name.startsWith('#') ? String.fromCharCode(Number(name.slice(1))) : ENTITIES[name] ?? entity);
+  return value.replace(/&(#\d+|[a-z]+);/g, (entity, name: string) =>
+    name.startsWith('#') ? String.fromCharCode(Number(name.slice(1))) : (ENTITIES[name] ?? entity),
+  );
 }
 
 export function tokens(html: string): Token[] {
@@ -52,4 +54,7 @@ export function tokens(html: string): Token[] {
 }
 
 export const elements = (html: string, name?: string) =>
-  tokens(html).filter((token): token is Extract<Token, { kind: 'open' }> => token.kind === 'open' && (name === undefined || token.name === name));
+  tokens(html).filter(
+    (token): token is Extract<Token, { kind: 'open' }> =>
+      token.kind === 'open' && (name === undefined || token.name === name),
+  );

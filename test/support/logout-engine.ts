@@ -4,8 +4,28 @@
 // libs/logout import this file; it is not exported by the library.
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
-  CoreModule, type DeliveryChannel, type DeliveryStatus, Flow, FlowStageBinding, IdpSession, JsonLogger, loadConfig, LogoutDelivery, LogoutOperation,
-  ManualClock, newId, OidcSession, type Protocol, Provider, type ProviderSession, RedisModule, RedisService, SamlSession, Stage, type StageKind, User,
+  CoreModule,
+  type DeliveryChannel,
+  type DeliveryStatus,
+  Flow,
+  FlowStageBinding,
+  IdpSession,
+  JsonLogger,
+  loadConfig,
+  LogoutDelivery,
+  LogoutOperation,
+  ManualClock,
+  newId,
+  OidcSession,
+  type Protocol,
+  Provider,
+  type ProviderSession,
+  RedisModule,
+  RedisService,
+  SamlSession,
+  Stage,
+  type StageKind,
+  User,
   type Config,
 } from '@signoff/core';
 import { randomBytes } from 'node:crypto';
@@ -14,8 +34,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import {
-  type BackchannelRequest, type BackchannelVerdict, type DeliveryTarget, type FrontchannelReply, type FrontchannelStep, type InitiatorAnswer, type LogoutContext,
-  LogoutModule, type LogoutProtocol, LogoutProtocolRegistry, type SeenOutcome, type SessionWithProvider,
+  type BackchannelRequest,
+  type BackchannelVerdict,
+  type DeliveryTarget,
+  type FrontchannelReply,
+  type FrontchannelStep,
+  type InitiatorAnswer,
+  type LogoutContext,
+  LogoutModule,
+  type LogoutProtocol,
+  LogoutProtocolRegistry,
+  type SeenOutcome,
+  type SessionWithProvider,
 } from '@signoff/logout';
 
 /** Where the test protocol's applications live; nothing listens there (no test here sends a back-channel message). */
@@ -52,7 +82,12 @@ export class TestLogoutProtocol implements LogoutProtocol {
   }
 
   async buildBackchannelRequest(target: DeliveryTarget): Promise<BackchannelRequest> {
-    return { url: `${APP_BASE}/${target.session.providerId}/backchannel`, body: target.reason, contentType: 'text/plain', messageId: newId() };
+    return {
+      url: `${APP_BASE}/${target.session.providerId}/backchannel`,
+      body: target.reason,
+      contentType: 'text/plain',
+      messageId: newId(),
+    };
   }
 
   readBackchannelReply(reply: { status: number }): BackchannelVerdict {
@@ -61,7 +96,11 @@ export class TestLogoutProtocol implements LogoutProtocol {
 
   async buildFrontchannelStep(target: DeliveryTarget, relayState?: string): Promise<FrontchannelStep> {
     const messageId = this.protocol === 'saml' ? `_${randomBytes(8).toString('hex')}` : undefined;
-    const query = new URLSearchParams({ session: target.session.id, reason: target.reason, ...(relayState ? { RelayState: relayState } : {}) });
+    const query = new URLSearchParams({
+      session: target.session.id,
+      reason: target.reason,
+      ...(relayState ? { RelayState: relayState } : {}),
+    });
     return { url: `${APP_BASE}/${target.session.providerId}/logout?${query}`, ...(messageId ? { messageId } : {}) };
   }
 
@@ -114,7 +153,10 @@ export interface Engine {
   /** A flow of these stages, bound in the order given (binding orders 10, 20, …) unless `order` says otherwise. */
   flow(stages: Array<{ kind: StageKind; config?: Record<string, unknown>; order?: number }>): Promise<string>;
   /** An open operation with one delivery per spec, each to a provider session of its own. */
-  operation(deliveries: DeliverySpec[], initiatingProviderId?: string | null): Promise<{ operationId: string; deliveryIds: string[]; login: Login }>;
+  operation(
+    deliveries: DeliverySpec[],
+    initiatingProviderId?: string | null,
+  ): Promise<{ operationId: string; deliveryIds: string[]; login: Login }>;
   /** The operation's row, or null. */
   operationRow(id: string): Promise<LogoutOperation | null>;
   /** The operation's deliveries, oldest first. */
@@ -129,11 +171,19 @@ export interface Engine {
 export async function startEngine(env: Record<string, string> = {}): Promise<Engine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'signoff-logout-unit-'));
   const redisPrefix = `t${randomBytes(6).toString('hex')}`;
-  const config = loadConfig({ DATA_DIR: dataDir, REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: redisPrefix, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_PREFIX: redisPrefix,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
   const clock = new ManualClock();
   // compile() builds the providers without running lifecycle hooks: no signing keys are generated
   // (nothing here signs), and the test protocols are registered by hand below.
-  const module = await Test.createTestingModule({ imports: [CoreModule.forRoot(config, { clock }), RedisModule.forRoot(config), LogoutModule] })
+  const module = await Test.createTestingModule({
+    imports: [CoreModule.forRoot(config, { clock }), RedisModule.forRoot(config), LogoutModule],
+  })
     .setLogger(new JsonLogger('silent'))
     .compile();
   module.useLogger(new JsonLogger('silent'));
@@ -147,37 +197,85 @@ export async function startEngine(env: Record<string, string> = {}): Promise<Eng
   const db = module.get(DataSource);
 
   const engine: Engine = {
-    module, db, config, clock, protocols,
+    module,
+    db,
+    config,
+    clock,
+    protocols,
     get: (type) => module.get(type),
 
     async login(apps = []) {
       const now = clock.now();
       const user = await db.getRepository(User).save({
-        id: newId(), username: `u${randomBytes(6).toString('hex')}`, email: null, name: null, passwordHash: null, isActive: true, isAdmin: false,
-        createdAt: now, updatedAt: now, deactivatedAt: null,
+        id: newId(),
+        username: `u${randomBytes(6).toString('hex')}`,
+        email: null,
+        name: null,
+        passwordHash: null,
+        isActive: true,
+        isAdmin: false,
+        createdAt: now,
+        updatedAt: now,
+        deactivatedAt: null,
       });
       const idpSession = await db.getRepository(IdpSession).save({
-        id: newId(), userId: user.id, browserId: randomBytes(16).toString('hex'), authTime: now, lastSeenAt: now,
-        expiresAt: new Date(now.getTime() + 3_600_000), createdAt: now, endedAt: null, endReason: null, ip: null, userAgent: null,
+        id: newId(),
+        userId: user.id,
+        browserId: randomBytes(16).toString('hex'),
+        authTime: now,
+        lastSeenAt: now,
+        expiresAt: new Date(now.getTime() + 3_600_000),
+        createdAt: now,
+        endedAt: null,
+        endReason: null,
+        ip: null,
+        userAgent: null,
       });
       const providers: Provider[] = [];
       const providerSessions: ProviderSession[] = [];
       for (const [index, app] of apps.entries()) {
         const slug = `app-${randomBytes(6).toString('hex')}`;
         const provider = await db.getRepository(Provider).save({
-          id: newId(), slug, name: app.name ?? slug, protocol: app.protocol, enabled: true, invalidationFlowId: app.invalidationFlowId ?? null,
-          createdAt: now, updatedAt: now,
+          id: newId(),
+          slug,
+          name: app.name ?? slug,
+          protocol: app.protocol,
+          enabled: true,
+          invalidationFlowId: app.invalidationFlowId ?? null,
+          createdAt: now,
+          updatedAt: now,
         });
         protocols[app.protocol].tellOver(provider.id, app.channels);
         // Created a millisecond apart: the engine reads sessions and deliveries oldest first.
         const createdAt = new Date(now.getTime() + index);
-        const session = app.protocol === 'oidc'
-          ? await db.getRepository(OidcSession).save({ id: newId(), idpSessionId: idpSession.id, providerId: provider.id, userId: user.id, createdAt, endedAt: null, state: 'active', sid: newId(), sub: user.id })
-          : await db.getRepository(SamlSession).save({
-            id: newId(), idpSessionId: idpSession.id, providerId: provider.id, userId: user.id, createdAt, endedAt: null, state: 'active',
-            sessionIndex: newId(), nameId: user.id, nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', nameQualifier: null, spNameQualifier: null,
-            sessionNotOnOrAfter: null,
-          });
+        const session =
+          app.protocol === 'oidc'
+            ? await db.getRepository(OidcSession).save({
+                id: newId(),
+                idpSessionId: idpSession.id,
+                providerId: provider.id,
+                userId: user.id,
+                createdAt,
+                endedAt: null,
+                state: 'active',
+                sid: newId(),
+                sub: user.id,
+              })
+            : await db.getRepository(SamlSession).save({
+                id: newId(),
+                idpSessionId: idpSession.id,
+                providerId: provider.id,
+                userId: user.id,
+                createdAt,
+                endedAt: null,
+                state: 'active',
+                sessionIndex: newId(),
+                nameId: user.id,
+                nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+                nameQualifier: null,
+                spNameQualifier: null,
+                sessionNotOnOrAfter: null,
+              });
         providers.push(provider);
         providerSessions.push(session);
       }
@@ -187,21 +285,40 @@ export async function startEngine(env: Record<string, string> = {}): Promise<Eng
     async flow(stages) {
       const now = clock.now();
       const tag = randomBytes(6).toString('hex');
-      const flow = await db.getRepository(Flow).save({ id: newId(), slug: `flow-${tag}`, name: `flow ${tag}`, createdAt: now });
+      const flow = await db
+        .getRepository(Flow)
+        .save({ id: newId(), slug: `flow-${tag}`, name: `flow ${tag}`, createdAt: now });
       for (const [index, spec] of stages.entries()) {
-        const stage = await db.getRepository(Stage).save({ id: newId(), name: `stage-${tag}-${index}`, kind: spec.kind, config: spec.config ?? {}, createdAt: now });
-        await db.getRepository(FlowStageBinding).save({ id: newId(), flowId: flow.id, stageId: stage.id, order: spec.order ?? (index + 1) * 10 });
+        const stage = await db.getRepository(Stage).save({
+          id: newId(),
+          name: `stage-${tag}-${index}`,
+          kind: spec.kind,
+          config: spec.config ?? {},
+          createdAt: now,
+        });
+        await db
+          .getRepository(FlowStageBinding)
+          .save({ id: newId(), flowId: flow.id, stageId: stage.id, order: spec.order ?? (index + 1) * 10 });
       }
       return flow.id;
     },
 
     async operation(specs, initiatingProviderId = null) {
-      const login = await engine.login(specs.map((spec) => ({ protocol: 'oidc', channels: [spec.channel ?? 'backchannel_oidc'] })));
+      const login = await engine.login(
+        specs.map((spec) => ({ protocol: 'oidc', channels: [spec.channel ?? 'backchannel_oidc'] })),
+      );
       const now = clock.now();
       const operationId = newId();
       await db.getRepository(LogoutOperation).insert({
-        id: operationId, trigger: 'user_logout', initiatorType: 'user', initiatorId: login.user.id, initiatingProviderId,
-        idpSessionIds: [login.idpSession.id], createdAt: now, completedAt: null, outcome: null,
+        id: operationId,
+        trigger: 'user_logout',
+        initiatorType: 'user',
+        initiatorId: login.user.id,
+        initiatingProviderId,
+        idpSessionIds: [login.idpSession.id],
+        createdAt: now,
+        completedAt: null,
+        outcome: null,
       });
       const deliveryIds: string[] = [];
       for (const [index, spec] of specs.entries()) {
@@ -209,9 +326,22 @@ export async function startEngine(env: Record<string, string> = {}): Promise<Eng
         const final = !['pending', 'queued', 'sending'].includes(spec.status);
         const createdAt = spec.createdAt ?? new Date(now.getTime() + index);
         await db.getRepository(LogoutDelivery).insert({
-          id, operationId, providerSessionId: login.providerSessions[index].id, providerId: login.providers[index].id, channel: spec.channel ?? 'backchannel_oidc',
-          status: spec.status, attempts: final ? 1 : 0, nextAttemptAt: null, leaseUntil: null, lastHttpStatus: null, lastError: spec.status === 'failed' ? 'seeded as failed' : null,
-          attemptLog: [], messageId: null, createdAt, updatedAt: createdAt, completedAt: final ? createdAt : null,
+          id,
+          operationId,
+          providerSessionId: login.providerSessions[index].id,
+          providerId: login.providers[index].id,
+          channel: spec.channel ?? 'backchannel_oidc',
+          status: spec.status,
+          attempts: final ? 1 : 0,
+          nextAttemptAt: null,
+          leaseUntil: null,
+          lastHttpStatus: null,
+          lastError: spec.status === 'failed' ? 'seeded as failed' : null,
+          attemptLog: [],
+          messageId: null,
+          createdAt,
+          updatedAt: createdAt,
+          completedAt: final ? createdAt : null,
         });
         deliveryIds.push(id);
       }
@@ -219,7 +349,8 @@ export async function startEngine(env: Record<string, string> = {}): Promise<Eng
     },
 
     operationRow: (id) => db.getRepository(LogoutOperation).findOneBy({ id }),
-    deliveries: (operationId) => db.getRepository(LogoutDelivery).find({ where: { operationId }, order: { createdAt: 'ASC' } }),
+    deliveries: (operationId) =>
+      db.getRepository(LogoutDelivery).find({ where: { operationId }, order: { createdAt: 'ASC' } }),
 
     async close() {
       try {

@@ -33,7 +33,11 @@ export class RecordingRp {
   url = '';
 
   /** `now` is the test's clock: the RP lives in the same (possibly moved) time as Signoff. */
-  constructor(private readonly issuer: string, private readonly clientId: () => string, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly issuer: string,
+    private readonly clientId: () => string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -94,18 +98,21 @@ window.check = function (message) {
   private async verify(token: string): Promise<ReceivedLogoutToken> {
     const jwks = createRemoteJWKSet(new URL(`${this.issuer}/oauth2/jwks`));
     const { payload, protectedHeader } = await jwtVerify(token, jwks, {
-      issuer: this.issuer, audience: this.clientId(), requiredClaims: ['iss', 'aud', 'iat', 'exp', 'jti', 'events'], maxTokenAge: '2 minutes',
+      issuer: this.issuer,
+      audience: this.clientId(),
+      requiredClaims: ['iss', 'aud', 'iat', 'exp', 'jti', 'events'],
+      maxTokenAge: '2 minutes',
       currentDate: this.now(),
     });
     const event = (payload.events as Record<string, unknown> | undefined)?.[BACKCHANNEL_EVENT];
-    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new Error('missing backchannel-logout event');
+    if (typeof event !== 'object' || event === null || Array.isArray(event))
+      throw new Error('missing backchannel-logout event');
     if (payload.nonce !== undefined) throw new Error('a logout token must not carry a nonce');
     if (payload.sub === undefined && payload.sid === undefined) throw new Error('sub or sid required');
     if (this.logoutTokens.some((seen) => seen.claims.jti === payload.jti)) throw new Error('replayed jti');
     return { raw: token, header: protectedHeader, claims: payload as ReceivedLogoutToken['claims'] };
   }
 }
-
 
 export interface TestClient {
   clientId: string;
@@ -117,27 +124,50 @@ export interface TestClient {
 }
 
 /** Registers a client whose URIs point at a fresh RecordingRp, and discovers Signoff with openid-client. */
-export async function registerClient(t: TestApp, metadata: Partial<Record<keyof ClientMetadata, unknown>> = {}, options: { backchannel?: boolean; frontchannel?: boolean } = { backchannel: true }): Promise<TestClient> {
+export async function registerClient(
+  t: TestApp,
+  metadata: Partial<Record<keyof ClientMetadata, unknown>> = {},
+  options: { backchannel?: boolean; frontchannel?: boolean } = { backchannel: true },
+): Promise<TestClient> {
   let clientId = '';
-  const rp = await new RecordingRp(t.url, () => clientId, () => t.clock.now()).start();
+  const rp = await new RecordingRp(
+    t.url,
+    () => clientId,
+    () => t.clock.now(),
+  ).start();
   const clients = t.app.get(OidcClientsService);
   const redirectUri = `${rp.url}/callback`;
-  const { client: registered, clientSecret } = await clients.register(clients.parse({
-    redirect_uris: [redirectUri],
-    post_logout_redirect_uris: [`${rp.url}/logged-out`],
-    grant_types: ['authorization_code', 'refresh_token'],
-    ...(options.backchannel !== false ? { backchannel_logout_uri: `${rp.url}/backchannel`, backchannel_logout_session_required: true } : {}),
-    ...(options.frontchannel ? { frontchannel_logout_uri: `${rp.url}/frontchannel`, frontchannel_logout_session_required: true } : {}),
-    ...metadata,
-  }), {}, SYSTEM);
+  const { client: registered, clientSecret } = await clients.register(
+    clients.parse({
+      redirect_uris: [redirectUri],
+      post_logout_redirect_uris: [`${rp.url}/logged-out`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      ...(options.backchannel !== false
+        ? { backchannel_logout_uri: `${rp.url}/backchannel`, backchannel_logout_session_required: true }
+        : {}),
+      ...(options.frontchannel
+        ? { frontchannel_logout_uri: `${rp.url}/frontchannel`, frontchannel_logout_session_required: true }
+        : {}),
+      ...metadata,
+    }),
+    {},
+    SYSTEM,
+  );
   clientId = registered.clientId;
-  const auth = registered.tokenEndpointAuthMethod === 'client_secret_post' ? client.ClientSecretPost(clientSecret!)
-    : registered.tokenEndpointAuthMethod === 'none' ? client.None() : client.ClientSecretBasic(clientSecret!);
-  const config = await client.discovery(new URL(t.url), clientId, { id_token_signed_response_alg: registered.idTokenSignedResponseAlg }, auth,
-    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] }).catch(async (error) => {
-    await rp.stop(); // an open server would keep jest from exiting
-    throw error;
-  });
+  const auth =
+    registered.tokenEndpointAuthMethod === 'client_secret_post'
+      ? client.ClientSecretPost(clientSecret!)
+      : registered.tokenEndpointAuthMethod === 'none'
+        ? client.None()
+        : client.ClientSecretBasic(clientSecret!);
+  const config = await client
+    .discovery(new URL(t.url), clientId, { id_token_signed_response_alg: registered.idTokenSignedResponseAlg }, auth, {
+      execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks],
+    })
+    .catch(async (error) => {
+      await rp.stop(); // an open server would keep jest from exiting
+      throw error;
+    });
   return { clientId, clientSecret, providerId: registered.providerId, config, rp, redirectUri };
 }
 
@@ -145,7 +175,11 @@ export async function registerClient(t: TestApp, metadata: Partial<Record<keyof 
  * Runs the authorization request in the browser: follows Signoff's redirects, signs in on the login
  * page when it comes up, and returns the URL the browser is finally sent to at the RP.
  */
-export async function authorize(browser: Browser, url: URL, credentials?: { username: string; password: string }): Promise<URL> {
+export async function authorize(
+  browser: Browser,
+  url: URL,
+  credentials?: { username: string; password: string },
+): Promise<URL> {
   let response = await browser.get(url.pathname + url.search);
   for (let hops = 0; hops < 10; hops++) {
     if (response.status === 303) {
@@ -164,15 +198,29 @@ export async function authorize(browser: Browser, url: URL, credentials?: { user
 }
 
 /** A complete code + PKCE login through openid-client; returns the tokens and the callback URL. */
-export async function login(rp: TestClient, browser: Browser, credentials?: { username: string; password: string }, extra: Record<string, string> = {}) {
+export async function login(
+  rp: TestClient,
+  browser: Browser,
+  credentials?: { username: string; password: string },
+  extra: Record<string, string> = {},
+) {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
   const url = client.buildAuthorizationUrl(rp.config, {
-    redirect_uri: rp.redirectUri, scope: 'openid profile email', state, nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+    redirect_uri: rp.redirectUri,
+    scope: 'openid profile email',
+    state,
+    nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...extra,
   });
   const callback = await authorize(browser, url, credentials);
-  const tokens = await client.authorizationCodeGrant(rp.config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  const tokens = await client.authorizationCodeGrant(rp.config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+  });
   return { tokens, callback };
 }

@@ -27,21 +27,39 @@ export interface Issued {
  * unless told otherwise), its SingleLogoutService on `binding`; `metadata` may rewrite the XML first
  * (e.g. drop the certificate).
  */
-export async function registerAttackSp(t: TestApp, name: string, options: { binding?: SlsBinding; import?: SpImportOptions; metadata?: (xml: string) => string } = {}): Promise<AttackSp> {
+export async function registerAttackSp(
+  t: TestApp,
+  name: string,
+  options: { binding?: SlsBinding; import?: SpImportOptions; metadata?: (xml: string) => string } = {},
+): Promise<AttackSp> {
   const keys = await spKeys(`${name}.example`);
   const entityId = `https://${name}.example/metadata`;
   const sls = `https://${name}.example/slo`;
   const saml = nodeSamlSp({ url: t.url, cert: await idpCertificate(t) }, `https://${name}.example`, keys.privateKey);
   let metadata = nodeSamlMetadata(saml, keys.certificate, options.binding ?? 'HTTP-Redirect', sls);
   if (options.metadata) metadata = options.metadata(metadata);
-  await t.app.get(SamlSpsService).import(parseSpMetadata(metadata), { slug: name, logoutMethod: options.binding === 'SOAP' ? 'backchannel' : 'frontchannel_iframe', ...options.import }, SYSTEM);
+  await t.app.get(SamlSpsService).import(
+    parseSpMetadata(metadata),
+    {
+      slug: name,
+      logoutMethod: options.binding === 'SOAP' ? 'backchannel' : 'frontchannel_iframe',
+      ...options.import,
+    },
+    SYSTEM,
+  );
   return { saml, entityId, sls, ...keys };
 }
 
 /** SSO into `sp` as `username` (password `<username> password`) in `browser`; what the SP learned. */
 export async function signInAt(t: TestApp, sp: AttackSp, browser: Browser, username: string): Promise<Issued> {
-  const { fields } = await samlSignIn(browser, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), { username, password: `${username} password` });
+  const { fields } = await samlSignIn(browser, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), {
+    username,
+    password: `${username} password`,
+  });
   const { profile } = await sp.saml.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
-  const session = await t.app.get(DataSource).getRepository(SamlSession).findOneByOrFail({ sessionIndex: profile!.sessionIndex! });
+  const session = await t.app
+    .get(DataSource)
+    .getRepository(SamlSession)
+    .findOneByOrFail({ sessionIndex: profile!.sessionIndex! });
   return { profile: profile!, sessionId: session.id };
 }

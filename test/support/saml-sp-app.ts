@@ -7,7 +7,6 @@ import { fromRedirect, nodeSamlMetadata, nodeSamlSp, postField, signEnveloped, s
 import type { TestApp } from './test-app';
 import { readBody } from './read-body';
 
-
 /**
  * A SAML web application on 127.0.0.1 with node-saml as its SP, for browser tests: /login starts SSO,
  * /acs takes the Response, /logout starts SP-initiated logout, and /slo takes Signoff's LogoutRequests
@@ -22,14 +21,25 @@ export class SamlSpApp {
   hang = false;
 
   url = '';
-  private readonly server: Server = createServer((req, res) => void this.handle(req, res).catch((error) => res.writeHead(400).end(String(error))));
+  private readonly server: Server = createServer(
+    (req, res) => void this.handle(req, res).catch((error) => res.writeHead(400).end(String(error))),
+  );
   private saml: SAML | null = null;
   private privateKey = '';
   private idpSlo = '';
 
-  private constructor(readonly name: string, private readonly options: SpAppOptions) {}
+  private constructor(
+    readonly name: string,
+    private readonly options: SpAppOptions,
+  ) {}
 
-  static async start(t: TestApp, name: string, sls: 'HTTP-Redirect' | 'HTTP-POST', logoutMethod: LogoutMethod, options: SpAppOptions = {}): Promise<SamlSpApp> {
+  static async start(
+    t: TestApp,
+    name: string,
+    sls: 'HTTP-Redirect' | 'HTTP-POST',
+    logoutMethod: LogoutMethod,
+    options: SpAppOptions = {},
+  ): Promise<SamlSpApp> {
     const app = new SamlSpApp(name, options);
     await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
     app.url = `http://${options.host ?? '127.0.0.1'}:${(app.server.address() as AddressInfo).port}`;
@@ -39,7 +49,9 @@ export class SamlSpApp {
     const idpCert = (await (await fetch(`${t.url}/saml/metadata`)).text()).match(/<ds:X509Certificate>([^<]+)</)![1];
     app.saml = nodeSamlSp({ url: t.url, cert: idpCert }, app.url, keys.privateKey);
     const metadata = nodeSamlMetadata(app.saml, keys.certificate, sls, `${app.url}/slo`);
-    await t.app.get(SamlSpsService).import(parseSpMetadata(metadata), { logoutMethod, slug: name, name, requireSignedRequests: true }, SYSTEM);
+    await t.app
+      .get(SamlSpsService)
+      .import(parseSpMetadata(metadata), { logoutMethod, slug: name, name, requireSignedRequests: true }, SYSTEM);
     return app;
   }
 
@@ -51,31 +63,49 @@ export class SamlSpApp {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url!, this.url);
     const saml = this.saml!;
-    const page = (text: string) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>${this.name}</title><h1>${text}</h1>`);
-    if (url.pathname === '/login') return void res.writeHead(302, { location: await saml.getAuthorizeUrlAsync('', undefined, {}) }).end();
+    const page = (text: string) =>
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<!doctype html><title>${this.name}</title><h1>${text}</h1>`);
+    if (url.pathname === '/login')
+      return void res.writeHead(302, { location: await saml.getAuthorizeUrlAsync('', undefined, {}) }).end();
     if (url.pathname === '/acs') {
-      this.profile = (await saml.validatePostResponseAsync(Object.fromEntries(new URLSearchParams(await readBody(req))))).profile;
+      this.profile = (
+        await saml.validatePostResponseAsync(Object.fromEntries(new URLSearchParams(await readBody(req))))
+      ).profile;
       return void page(`${this.name}: signed in`);
     }
-    if (url.pathname === '/logout') return void res.writeHead(302, { location: await saml.getLogoutUrlAsync(this.profile!, 'sp-relay', {}) }).end();
+    if (url.pathname === '/logout')
+      return void res.writeHead(302, { location: await saml.getLogoutUrlAsync(this.profile!, 'sp-relay', {}) }).end();
     if (url.pathname !== '/slo') return void res.writeHead(404).end();
     if (this.hang) return; // never answers
-    const fields = req.method === 'POST' ? Object.fromEntries(new URLSearchParams(await readBody(req))) : Object.fromEntries(url.searchParams);
+    const fields =
+      req.method === 'POST'
+        ? Object.fromEntries(new URLSearchParams(await readBody(req)))
+        : Object.fromEntries(url.searchParams);
     if (fields.SAMLResponse) {
       await saml.validateRedirectAsync(fields, url.search.slice(1));
       this.logoutResponses.push({ relayState: fields.RelayState ?? null });
       return void page(`${this.name}: signed out`);
     }
-    const { profile } = req.method === 'POST' ? await saml.validatePostRequestAsync(fields) : await saml.validateRedirectAsync(fields, url.search.slice(1));
+    const { profile } =
+      req.method === 'POST'
+        ? await saml.validatePostRequestAsync(fields)
+        : await saml.validateRedirectAsync(fields, url.search.slice(1));
     this.logoutRequests.push({ nameID: profile!.nameID, sessionIndex: profile!.sessionIndex });
     const answer = await saml.getLogoutResponseUrlAsync(profile!, fields.RelayState ?? '', {}, true);
     if (this.options.answerWith !== 'post') return void res.writeHead(302, { location: answer }).end();
     // The same LogoutResponse over HTTP-POST (bindings §3.5): enveloped signature, an auto-posting form.
     const signed = signEnveloped(fromRedirect(new URL(answer).searchParams.get('SAMLResponse')!), this.privateKey);
-    const field = (name: string, value: string) => `<input type="hidden" name="${name}" value="${value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">`;
-    res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>${this.name}</title><form method="post" action="${this.idpSlo}">`
-      + `${field('SAMLResponse', postField(signed))}${fields.RelayState ? field('RelayState', fields.RelayState) : ''}</form>`
-      + '<script>document.forms[0].submit()</script>');
+    const field = (name: string, value: string) =>
+      `<input type="hidden" name="${name}" value="${value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">`;
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end(
+        `<!doctype html><title>${this.name}</title><form method="post" action="${this.idpSlo}">` +
+          `${field('SAMLResponse', postField(signed))}${fields.RelayState ? field('RelayState', fields.RelayState) : ''}</form>` +
+          '<script>document.forms[0].submit()</script>',
+      );
   }
 }
 

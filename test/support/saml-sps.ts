@@ -3,7 +3,16 @@ import { SYSTEM } from '@signoff/core';
 import { type LogoutMethod, parseSpMetadata, SamlSpsService, type SpImportOptions } from '@signoff/saml';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { idpCertificate, logoutResponseXml, nodeSamlMetadata, nodeSamlSp, type SlsBinding, soapEnvelope, spKeys, STATUS } from './saml-test-sp';
+import {
+  idpCertificate,
+  logoutResponseXml,
+  nodeSamlMetadata,
+  nodeSamlSp,
+  type SlsBinding,
+  soapEnvelope,
+  spKeys,
+  STATUS,
+} from './saml-test-sp';
 import type { TestApp } from './test-app';
 import { readBody } from './read-body';
 
@@ -19,7 +28,6 @@ export interface ReceivedLogout {
 
 export type { SlsBinding } from './saml-test-sp';
 
-
 /**
  * node-saml service providers registered at Signoff, whose back-channel SingleLogoutService endpoints
  * (SOAP and server-side POST) are one recording server on 127.0.0.1. Each SP signs what it sends with
@@ -33,9 +41,17 @@ export class SamlSpFarm {
   /** Each SP's private key (PEM), for tests that sign as the SP without node-saml. */
   private readonly keys = new Map<string, string>();
   base = '';
-  private readonly server: Server = createServer((req, res) => void this.backchannel(req).then(({ status, type, text }) => res.writeHead(status, { 'content-type': type }).end(text)));
+  private readonly server: Server = createServer(
+    (req, res) =>
+      void this.backchannel(req).then(({ status, type, text }) =>
+        res.writeHead(status, { 'content-type': type }).end(text),
+      ),
+  );
 
-  private constructor(private readonly t: TestApp, readonly idpCert: string) {}
+  private constructor(
+    private readonly t: TestApp,
+    readonly idpCert: string,
+  ) {}
 
   static async start(t: TestApp): Promise<SamlSpFarm> {
     const farm = new SamlSpFarm(t, await idpCertificate(t));
@@ -45,14 +61,23 @@ export class SamlSpFarm {
   }
 
   /** A node-saml SP `name` whose SingleLogoutService is `binding` (at the recording server, or `location`). */
-  async add(name: string, binding: SlsBinding, logoutMethod: LogoutMethod, options: Partial<SpImportOptions> & { location?: string } = {}): Promise<SAML> {
+  async add(
+    name: string,
+    binding: SlsBinding,
+    logoutMethod: LogoutMethod,
+    options: Partial<SpImportOptions> & { location?: string } = {},
+  ): Promise<SAML> {
     const keys = await spKeys(`${name}.example`);
     const sp = nodeSamlSp({ url: this.t.url, cert: this.idpCert }, `https://${name}.example`, keys.privateKey);
     this.sps.set(name, sp);
     this.keys.set(name, keys.privateKey);
-    const location = options.location ?? `${this.base}/${name}/${binding === 'SOAP' ? 'soap' : binding === 'HTTP-POST' ? 'post' : 'redirect'}`;
+    const location =
+      options.location ??
+      `${this.base}/${name}/${binding === 'SOAP' ? 'soap' : binding === 'HTTP-POST' ? 'post' : 'redirect'}`;
     const metadata = nodeSamlMetadata(sp, keys.certificate, binding, location);
-    await this.t.app.get(SamlSpsService).import(parseSpMetadata(metadata), { logoutMethod, slug: name, ...options }, SYSTEM);
+    await this.t.app
+      .get(SamlSpsService)
+      .import(parseSpMetadata(metadata), { logoutMethod, slug: name, ...options }, SYSTEM);
     return sp;
   }
 
@@ -75,13 +100,30 @@ export class SamlSpFarm {
       if (url.pathname.endsWith('/soap')) {
         const request = /<samlp:LogoutRequest[\s\S]*<\/samlp:LogoutRequest>/.exec(text)![0];
         const { profile } = await sp.validatePostRequestAsync({ SAMLRequest: Buffer.from(request).toString('base64') });
-        this.received.push({ sp: name, binding: 'soap', nameID: profile!.nameID, sessionIndex: profile!.sessionIndex!, reason: reasonOf(request) });
-        const answer = logoutResponseXml({ issueInstant: new Date().toISOString(), inResponseTo: profile!.ID!, issuer: `https://${name}.example/metadata`, status: STATUS.success });
+        this.received.push({
+          sp: name,
+          binding: 'soap',
+          nameID: profile!.nameID,
+          sessionIndex: profile!.sessionIndex!,
+          reason: reasonOf(request),
+        });
+        const answer = logoutResponseXml({
+          issueInstant: new Date().toISOString(),
+          inResponseTo: profile!.ID!,
+          issuer: `https://${name}.example/metadata`,
+          status: STATUS.success,
+        });
         return { status: 200, type: 'text/xml', text: soapEnvelope(answer) };
       }
       const fields = Object.fromEntries(new URLSearchParams(text));
       const { profile } = await sp.validatePostRequestAsync(fields);
-      this.received.push({ sp: name, binding: 'post', nameID: profile!.nameID, sessionIndex: profile!.sessionIndex!, reason: reasonOf(Buffer.from(fields.SAMLRequest, 'base64').toString()) });
+      this.received.push({
+        sp: name,
+        binding: 'post',
+        nameID: profile!.nameID,
+        sessionIndex: profile!.sessionIndex!,
+        reason: reasonOf(Buffer.from(fields.SAMLRequest, 'base64').toString()),
+      });
       return { status: 200, type: 'text/plain', text: '' };
     } catch (error) {
       return { status: 400, type: 'text/plain', text: String(error) };

@@ -66,13 +66,15 @@ export interface LogoutRequestFields {
  * `<samlp:LogoutRequest ID Version IssueInstant [Destination] [NotOnOrAfter]>` Issuer, extra, NameID, [SessionIndex].
  */
 export function logoutRequestXml(f: LogoutRequestFields): string {
-  return `<samlp:LogoutRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${f.id ?? newId()}" Version="2.0" IssueInstant="${f.issueInstant}"`
-    + (f.destination === undefined ? '' : ` Destination="${f.destination}"`)
-    + (f.notOnOrAfter === undefined ? '' : ` NotOnOrAfter="${f.notOnOrAfter}"`)
-    + `><saml:Issuer>${f.issuer}</saml:Issuer>${f.extra ?? ''}`
-    + `<saml:NameID Format="${f.format}">${f.nameId}</saml:NameID>`
-    + (f.sessionIndex == null ? '' : `<samlp:SessionIndex>${f.sessionIndex}</samlp:SessionIndex>`)
-    + '</samlp:LogoutRequest>';
+  return (
+    `<samlp:LogoutRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${f.id ?? newId()}" Version="2.0" IssueInstant="${f.issueInstant}"` +
+    (f.destination === undefined ? '' : ` Destination="${f.destination}"`) +
+    (f.notOnOrAfter === undefined ? '' : ` NotOnOrAfter="${f.notOnOrAfter}"`) +
+    `><saml:Issuer>${f.issuer}</saml:Issuer>${f.extra ?? ''}` +
+    `<saml:NameID Format="${f.format}">${f.nameId}</saml:NameID>` +
+    (f.sessionIndex == null ? '' : `<samlp:SessionIndex>${f.sessionIndex}</samlp:SessionIndex>`) +
+    '</samlp:LogoutRequest>'
+  );
 }
 
 export interface LogoutResponseFields {
@@ -89,10 +91,12 @@ export interface LogoutResponseFields {
 
 /** A LogoutResponse (core §3.7.2, §3.2.2), unsigned: `<samlp:LogoutResponse ID Version IssueInstant [Destination] InResponseTo>` Issuer, Status. */
 export function logoutResponseXml(f: LogoutResponseFields): string {
-  return `<samlp:LogoutResponse xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${f.id ?? newId()}" Version="2.0" IssueInstant="${f.issueInstant}"`
-    + (f.destination === undefined ? '' : ` Destination="${f.destination}"`)
-    + ` InResponseTo="${f.inResponseTo}">`
-    + `<saml:Issuer>${f.issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value="${f.status}"/></samlp:Status></samlp:LogoutResponse>`;
+  return (
+    `<samlp:LogoutResponse xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${f.id ?? newId()}" Version="2.0" IssueInstant="${f.issueInstant}"` +
+    (f.destination === undefined ? '' : ` Destination="${f.destination}"`) +
+    ` InResponseTo="${f.inResponseTo}">` +
+    `<saml:Issuer>${f.issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value="${f.status}"/></samlp:Status></samlp:LogoutResponse>`
+  );
 }
 
 export interface AuthnRequestFields {
@@ -106,15 +110,18 @@ export interface AuthnRequestFields {
 
 /** An AuthnRequest (core §3.4.1), unsigned, asking for the Response over HTTP-POST at `acsUrl`. */
 export function authnRequestXml(f: AuthnRequestFields): string {
-  return `<samlp:AuthnRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${f.id ?? newId()}" Version="2.0" IssueInstant="${f.issueInstant}"`
-    + ` AssertionConsumerServiceURL="${f.acsUrl}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST">`
-    + `<saml:Issuer>${f.issuer}</saml:Issuer></samlp:AuthnRequest>`;
+  return (
+    `<samlp:AuthnRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${f.id ?? newId()}" Version="2.0" IssueInstant="${f.issueInstant}"` +
+    ` AssertionConsumerServiceURL="${f.acsUrl}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST">` +
+    `<saml:Issuer>${f.issuer}</saml:Issuer></samlp:AuthnRequest>`
+  );
 }
 
 // ---- Bindings ----------------------------------------------------------------------------------------
 
 /** HTTP-Redirect encoding (bindings §3.4.4.1): DEFLATE, base64, percent-encoded for a query. A Buffer is taken as already deflated. */
-export const toRedirect = (message: string | Buffer) => encodeURIComponent((typeof message === 'string' ? deflateRawSync(Buffer.from(message)) : message).toString('base64'));
+export const toRedirect = (message: string | Buffer) =>
+  encodeURIComponent((typeof message === 'string' ? deflateRawSync(Buffer.from(message)) : message).toString('base64'));
 
 /** The XML in an HTTP-Redirect parameter's value, as URLSearchParams gives it (already percent-decoded). */
 export const fromRedirect = (value: string) => inflateRawSync(Buffer.from(value, 'base64')).toString('utf8');
@@ -132,7 +139,11 @@ export interface RedirectOptions {
  * An HTTP-Redirect query (bindings §3.4.4.1): `SAMLRequest=…[&RelayState=…]`, and when `key` is not null
  * `&SigAlg=…&Signature=…`, signed over exactly the bytes before `&Signature`. `message` as for `toRedirect`.
  */
-export function redirectQuery(message: string | Buffer, key: string | null, { field = 'SAMLRequest', relayState, sigAlg = ALG.rsaSha256 }: RedirectOptions = {}): string {
+export function redirectQuery(
+  message: string | Buffer,
+  key: string | null,
+  { field = 'SAMLRequest', relayState, sigAlg = ALG.rsaSha256 }: RedirectOptions = {},
+): string {
   let query = `${field}=${toRedirect(message)}`;
   if (relayState !== undefined) query += `&RelayState=${encodeURIComponent(relayState)}`;
   if (key) {
@@ -157,14 +168,30 @@ export interface EnvelopedOptions {
  * An enveloped XML signature by `key`, as an SP signs for HTTP-POST and SOAP (core §5.4): exclusive c14n,
  * one Reference to `#id` (enveloped-signature, exc-c14n), the `ds:Signature` right after that element's Issuer.
  */
-export function signEnveloped(xml: string, key: string, { id = /\sID="([^"]+)"/.exec(xml)![1], certificate, signatureAlgorithm = ALG.rsaSha256, digestAlgorithm = ALG.sha256 }: EnvelopedOptions = {}): string {
+export function signEnveloped(
+  xml: string,
+  key: string,
+  {
+    id = /\sID="([^"]+)"/.exec(xml)![1],
+    certificate,
+    signatureAlgorithm = ALG.rsaSha256,
+    digestAlgorithm = ALG.sha256,
+  }: EnvelopedOptions = {},
+): string {
   const body = certificate?.replace(/-----[A-Z ]+-----|\s/g, '');
   const signer = new SignedXml({
-    privateKey: key, signatureAlgorithm, canonicalizationAlgorithm: ALG.excC14n,
-    ...(body === undefined ? {} : { getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data>` }),
+    privateKey: key,
+    signatureAlgorithm,
+    canonicalizationAlgorithm: ALG.excC14n,
+    ...(body === undefined
+      ? {}
+      : { getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data>` }),
   });
   signer.addReference({ xpath: `//*[@ID='${id}']`, transforms: [ALG.enveloped, ALG.excC14n], digestAlgorithm });
-  signer.computeSignature(xml, { prefix: 'ds', location: { reference: `//*[@ID='${id}']/*[local-name(.)='Issuer']`, action: 'after' } });
+  signer.computeSignature(xml, {
+    prefix: 'ds',
+    location: { reference: `//*[@ID='${id}']/*[local-name(.)='Issuer']`, action: 'after' },
+  });
   return signer.getSignedXml();
 }
 
@@ -175,7 +202,8 @@ export const signatureOf = (signed: string) => /<ds:Signature[\s\S]*<\/ds:Signat
 export const postField = (xml: string) => Buffer.from(xml).toString('base64');
 
 /** A SOAP 1.1 envelope with `xml` as its body (bindings §3.2.3). */
-export const soapEnvelope = (xml: string) => `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${xml}</soap:Body></soap:Envelope>`;
+export const soapEnvelope = (xml: string) =>
+  `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${xml}</soap:Body></soap:Envelope>`;
 
 // ---- node-saml as an SP of Signoff ------------------------------------------------------------------
 
@@ -183,7 +211,8 @@ export type SlsBinding = 'SOAP' | 'HTTP-POST' | 'HTTP-Redirect';
 
 /** Signoff's active SAML signing certificate (PEM), as an SP pins it. */
 export async function idpCertificate(t: TestApp): Promise<string> {
-  return (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' })).certificatePem!;
+  return (await t.app.get(DataSource).getRepository(SigningKey).findOneByOrFail({ use: 'saml', state: 'active' }))
+    .certificatePem!;
 }
 
 /**
@@ -193,15 +222,29 @@ export async function idpCertificate(t: TestApp): Promise<string> {
  */
 export function nodeSamlSp(idp: { url: string; cert: string }, base: string, privateKey: string): SAML {
   return new SAML({
-    issuer: `${base}/metadata`, callbackUrl: `${base}/acs`, logoutCallbackUrl: `${base}/slo`,
-    entryPoint: `${idp.url}/saml/sso`, logoutUrl: `${idp.url}/saml/slo`, idpIssuer: `${idp.url}/saml/metadata`, idpCert: idp.cert,
-    audience: `${base}/metadata`, wantAssertionsSigned: true, wantAuthnResponseSigned: true,
-    privateKey, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256', validateInResponseTo: ValidateInResponseTo.always,
+    issuer: `${base}/metadata`,
+    callbackUrl: `${base}/acs`,
+    logoutCallbackUrl: `${base}/slo`,
+    entryPoint: `${idp.url}/saml/sso`,
+    logoutUrl: `${idp.url}/saml/slo`,
+    idpIssuer: `${idp.url}/saml/metadata`,
+    idpCert: idp.cert,
+    audience: `${base}/metadata`,
+    wantAssertionsSigned: true,
+    wantAuthnResponseSigned: true,
+    privateKey,
+    signatureAlgorithm: 'sha256',
+    digestAlgorithm: 'sha256',
+    validateInResponseTo: ValidateInResponseTo.always,
   });
 }
 
 /** The SP's own metadata as node-saml writes it for `certificate`, its SingleLogoutService put on `binding` at `location`. */
 export function nodeSamlMetadata(saml: SAML, certificate: string, binding: SlsBinding, location: string): string {
-  return saml.generateServiceProviderMetadata(null, certificate)
-    .replace(/<SingleLogoutService [^>]*\/>/, `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${binding}" Location="${location}"/>`);
+  return saml
+    .generateServiceProviderMetadata(null, certificate)
+    .replace(
+      /<SingleLogoutService [^>]*\/>/,
+      `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${binding}" Location="${location}"/>`,
+    );
 }

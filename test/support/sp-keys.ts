@@ -5,6 +5,11 @@ import { selfSignedCertificate } from '@signoff/core';
 export async function spKeys(name: string): Promise<{ privateKey: string; certificate: string }> {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const certificate = await selfSignedCertificate(privatePem, publicKey.export({ type: 'spki', format: 'pem' }) as string, name, 365);
+  const certificate = await selfSignedCertificate(
+    privatePem,
+    publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    name,
+    365,
+  );
   return { privateKey: privatePem, certificate };
 }

@@ -32,7 +32,10 @@ export interface TestApp {
  * The real idp application, as `npm start` builds it, on 127.0.0.1 and a free port, with its own
  * data dir, database, Redis key prefix and a clock the test can move.
  */
-export async function startApp(env: Record<string, string> = {}, options: { withWorker?: boolean } = {}): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  options: { withWorker?: boolean } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'signoff-test-'));
   const database = await testDatabaseUrl(dataDir);
   const port = await freePort();

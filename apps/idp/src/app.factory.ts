@@ -7,7 +7,11 @@ import { configureHttp } from './http/configure';
 /** Creates the idp HTTP application, configured and initialised but not yet listening. */
 export async function createIdpApp(config: Config, options: AppOptions = {}): Promise<NestExpressApplication> {
   const logger = new JsonLogger(config.logLevel);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, options), { bodyParser: false, logger, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, options), {
+    bodyParser: false,
+    logger,
+    abortOnError: false,
+  });
   configureHttp(app, config);
   await app.init();
   return app;

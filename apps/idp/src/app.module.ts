@@ -42,9 +42,30 @@ import { UserinfoController } from './oidc/userinfo.controller';
 @Module({
   imports: [SessionsModule, FlowsModule, LogoutModule, OidcModule, SamlModule, ProvidersModule],
   controllers: [
-    AccountController, StaticController, LoginController, LogoutController, HealthController,
-    DiscoveryController, AuthorizeController, TokenController, UserinfoController, RevokeController, RegisterController, EndSessionController, CheckSessionController, SamlMetadataController, SamlSsoController, SamlSloController,
-    UsersController, SessionsController, ProvidersController, FlowsController, LogoutOperationsController, AuditController, ApiTokensController, OpenApiController,
+    AccountController,
+    StaticController,
+    LoginController,
+    LogoutController,
+    HealthController,
+    DiscoveryController,
+    AuthorizeController,
+    TokenController,
+    UserinfoController,
+    RevokeController,
+    RegisterController,
+    EndSessionController,
+    CheckSessionController,
+    SamlMetadataController,
+    SamlSsoController,
+    SamlSloController,
+    UsersController,
+    SessionsController,
+    ProvidersController,
+    FlowsController,
+    LogoutOperationsController,
+    AuditController,
+    ApiTokensController,
+    OpenApiController,
   ],
   providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin],
 })
@@ -61,7 +82,12 @@ export class AppModule {
   static register(config: Config, options: AppOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, options), RedisModule.forRoot(config), IdpModule, ...(options.withWorker ? [WorkerModule] : [])],
+      imports: [
+        CoreModule.forRoot(config, options),
+        RedisModule.forRoot(config),
+        IdpModule,
+        ...(options.withWorker ? [WorkerModule] : []),
+      ],
     };
   }
 }

@@ -6,7 +6,10 @@ import { CONFIG, type Config, SignoffError, SYSTEM, UsersService } from '@signof
 export class BootstrapAdmin implements OnApplicationBootstrap {
   private readonly logger = new Logger(BootstrapAdmin.name);
 
-  constructor(@Inject(CONFIG) private readonly config: Config, private readonly users: UsersService) {}
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly users: UsersService,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const admin = this.config.bootstrapAdmin;

@@ -24,9 +24,9 @@ const USAGE = [
   'commands:',
   '  create-user <username> [--password <pw> | --password-stdin] [--email <e>] [--name <n>] [--admin]',
   '  list-users',
-  '  deactivate-user <username>          deactivate and end all of the user\'s sessions',
+  "  deactivate-user <username>          deactivate and end all of the user's sessions",
   '  set-password <username> [--password <pw> | --password-stdin]',
-  '                                      set a new password; ends all of the user\'s sessions',
+  "                                      set a new password; ends all of the user's sessions",
   '                                      and revokes their tokens',
   '  create-api-token <username> [--name <n>] [--expires-in <duration, e.g. 90d>]',
   '                                      prints a bearer token for the admin API (shown once)',
@@ -53,12 +53,22 @@ describe('the CLI', () => {
     expect(await cli('help')).toEqual({ code: 0, stdout: USAGE, stderr: '' });
   });
 
-  it.each(['frobnicate', 'toString', 'constructor', '__proto__'])('refuses the unknown command %s with exit 2 and the usage on stderr', async (name) => {
-    expect(await cli(name)).toEqual({ code: 2, stdout: '', stderr: `signoff: unknown command "${name}"\n\n${USAGE}` });
-  });
+  it.each(['frobnicate', 'toString', 'constructor', '__proto__'])(
+    'refuses the unknown command %s with exit 2 and the usage on stderr',
+    async (name) => {
+      expect(await cli(name)).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `signoff: unknown command "${name}"\n\n${USAGE}`,
+      });
+    },
+  );
 
   it('refuses an unknown option, of any command, with exit 2 and the usage', async () => {
-    for (const argv of [['list-users', '--bogus'], ['frobnicate', '--bogus']]) {
+    for (const argv of [
+      ['list-users', '--bogus'],
+      ['frobnicate', '--bogus'],
+    ]) {
       const { code, stderr } = await cli(...argv);
       expect(code).toBe(2);
       expect(stderr).toMatch(/^signoff: .*Unknown option '--bogus'/);

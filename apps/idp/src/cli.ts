@@ -1,7 +1,16 @@
 import 'reflect-metadata';
 import { type INestApplicationContext, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type Config, configFromEnvOrExit, CoreModule, KeysService, parseDuration, passwordProblem, RedisModule, UsersService } from '@signoff/core';
+import {
+  type Config,
+  configFromEnvOrExit,
+  CoreModule,
+  KeysService,
+  parseDuration,
+  passwordProblem,
+  RedisModule,
+  UsersService,
+} from '@signoff/core';
 import { LogoutModule } from '@signoff/logout';
 import { OidcModule } from '@signoff/oidc';
 import { ProviderAdminError, ProvidersAdminService, ProvidersModule } from '@signoff/providers';
@@ -16,7 +25,10 @@ class UsageError extends Error {}
 
 const CLI = { type: 'admin' as const, id: null };
 
-@Module({ imports: [SessionsModule, LogoutModule, OidcModule, SamlModule, ProvidersModule], providers: [UserAdminService, ApiTokensService] })
+@Module({
+  imports: [SessionsModule, LogoutModule, OidcModule, SamlModule, ProvidersModule],
+  providers: [UserAdminService, ApiTokensService],
+})
 class CliCommandsModule {}
 
 @Module({})
@@ -31,11 +43,22 @@ type Output = (line: string) => void;
 
 /** The options of every command: parsed once, before the command is looked up; a command ignores those it does not use. */
 const OPTIONS = {
-  password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, email: { type: 'string' },
-  name: { type: 'string' }, admin: { type: 'boolean' }, expires: { type: 'string' }, 'expires-in': { type: 'string' }, user: { type: 'string' },
-  json: { type: 'string' }, slug: { type: 'string' },
-  'logout-method': { type: 'string' }, 'sls-binding': { type: 'string' }, 'sign-logout-requests': { type: 'boolean' },
-  'require-signed-requests': { type: 'boolean' }, 'allow-unsigned-logout-requests': { type: 'boolean' }, 'name-id-source': { type: 'string' },
+  password: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  email: { type: 'string' },
+  name: { type: 'string' },
+  admin: { type: 'boolean' },
+  expires: { type: 'string' },
+  'expires-in': { type: 'string' },
+  user: { type: 'string' },
+  json: { type: 'string' },
+  slug: { type: 'string' },
+  'logout-method': { type: 'string' },
+  'sls-binding': { type: 'string' },
+  'sign-logout-requests': { type: 'boolean' },
+  'require-signed-requests': { type: 'boolean' },
+  'allow-unsigned-logout-requests': { type: 'boolean' },
+  'name-id-source': { type: 'string' },
 } as const;
 
 function parseArguments(args: string[]) {
@@ -61,9 +84,17 @@ interface Command {
 
 /** Every command, in the order of the usage. */
 const COMMANDS: Record<string, Command> = {
-  'create-user': { synopsis: ['<username> [--password <pw> | --password-stdin] [--email <e>] [--name <n>] [--admin]'], summary: [], run: createUser },
+  'create-user': {
+    synopsis: ['<username> [--password <pw> | --password-stdin] [--email <e>] [--name <n>] [--admin]'],
+    summary: [],
+    run: createUser,
+  },
   'list-users': { synopsis: [], summary: [], run: listUsers },
-  'deactivate-user': { synopsis: ['<username>'], summary: ["deactivate and end all of the user's sessions"], run: deactivateUser },
+  'deactivate-user': {
+    synopsis: ['<username>'],
+    summary: ["deactivate and end all of the user's sessions"],
+    run: deactivateUser,
+  },
   'set-password': {
     synopsis: ['<username> [--password <pw> | --password-stdin]'],
     summary: ["set a new password; ends all of the user's sessions", 'and revokes their tokens'],
@@ -74,12 +105,19 @@ const COMMANDS: Record<string, Command> = {
     summary: ['prints a bearer token for the admin API (shown once)'],
     run: createApiToken,
   },
-  'list-api-tokens': { synopsis: ['[--user <username>]'], summary: ['id, user, name, created, last used, expires, status'], run: listApiTokens },
+  'list-api-tokens': {
+    synopsis: ['[--user <username>]'],
+    summary: ['id, user, name, created, last used, expires, status'],
+    run: listApiTokens,
+  },
   'revoke-api-token': { synopsis: ['<id>'], summary: ['revoke an API token at once'], run: revokeApiToken },
   'rotate-keys': { synopsis: [], summary: ['next -> active -> retired for every signing key set'], run: rotateKeys },
   'rotate-key-encryption-key': {
     synopsis: [],
-    summary: ['reseal every private signing key under KEY_ENCRYPTION_KEY', '(the old key given as KEY_ENCRYPTION_KEY_PREVIOUS; docs/security.md)'],
+    summary: [
+      'reseal every private signing key under KEY_ENCRYPTION_KEY',
+      '(the old key given as KEY_ENCRYPTION_KEY_PREVIOUS; docs/security.md)',
+    ],
     run: rotateKeyEncryptionKey,
   },
   'import-saml-sp': {
@@ -94,7 +132,10 @@ const COMMANDS: Record<string, Command> = {
   },
   'create-oidc-client': {
     synopsis: ['--json <file> [--slug <s>] [--name <n>]'],
-    summary: ['registers an OIDC client from RFC 7591 metadata (JSON);', 'prints client_id and client_secret (shown once)'],
+    summary: [
+      'registers an OIDC client from RFC 7591 metadata (JSON);',
+      'prints client_id and client_secret (shown once)',
+    ],
     run: createOidcClient,
   },
 };
@@ -104,7 +145,9 @@ const DESCRIPTION_COLUMN = 38;
 /** A command's lines in the usage: its synopsis, then its summary in the description column (beside the synopsis when there is room). */
 function usageLines(name: string, { synopsis, summary }: Command): string[] {
   const hanging = ' '.repeat(`  ${name} `.length);
-  const lines = synopsis.length ? synopsis.map((text, i) => (i === 0 ? `  ${name} ${text}` : hanging + text)) : [`  ${name}`];
+  const lines = synopsis.length
+    ? synopsis.map((text, i) => (i === 0 ? `  ${name} ${text}` : hanging + text))
+    : [`  ${name}`];
   const [first, ...rest] = summary;
   if (first === undefined) return lines;
   const column = ' '.repeat(DESCRIPTION_COLUMN);
@@ -117,11 +160,17 @@ function usageLines(name: string, { synopsis, summary }: Command): string[] {
 const USAGE = `usage: npm run signoff -- <command> [options]
 
 commands:
-${Object.entries(COMMANDS).flatMap(([name, command]) => usageLines(name, command)).join('\n')}
+${Object.entries(COMMANDS)
+  .flatMap(([name, command]) => usageLines(name, command))
+  .join('\n')}
 `;
 
 /** Runs one CLI command against the database of `config`; returns the exit code. */
-export async function runCli(argv: string[], config: Config, out: Output = (line) => process.stdout.write(`${line}\n`)): Promise<number> {
+export async function runCli(
+  argv: string[],
+  config: Config,
+  out: Output = (line) => process.stdout.write(`${line}\n`),
+): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help') {
     out(USAGE);
@@ -132,7 +181,10 @@ export async function runCli(argv: string[], config: Config, out: Output = (line
     const args = parseArguments(rest);
     const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined; // own names only: "toString" is no command
     if (!command) throw new UsageError(`unknown command "${name}"`);
-    app = await NestFactory.createApplicationContext(CliModule.register(config), { logger: false, abortOnError: false });
+    app = await NestFactory.createApplicationContext(CliModule.register(config), {
+      logger: false,
+      abortOnError: false,
+    });
     await command.run(args, { app, config, out });
     return 0;
   } catch (error) {
@@ -157,20 +209,30 @@ async function createUser({ values, positionals }: Args, { app, config, out }: C
   const username = one(positionals, 'a username');
   const password = newPassword(values, config);
   if (!/^[A-Za-z0-9._@-]{1,64}$/.test(username)) throw new UsageError('a username is 1-64 letters, digits, or . _ @ -');
-  const user = await app.get(UsersService).create({ username, password, email: values.email ?? null, name: values.name ?? null, isAdmin: values.admin ?? false }, CLI);
+  const user = await app
+    .get(UsersService)
+    .create(
+      { username, password, email: values.email ?? null, name: values.name ?? null, isAdmin: values.admin ?? false },
+      CLI,
+    );
   out(`created ${user.isAdmin ? 'administrator' : 'user'} ${user.username} (${user.id})`);
 }
 
 async function listUsers(_args: Args, { app, out }: Context): Promise<void> {
   const { items } = await app.get(UsersService).list({ limit: 10_000, offset: 0 });
   out(['username', 'id', 'email', 'admin', 'active'].join('\t'));
-  for (const user of items) out([user.username, user.id, user.email ?? '-', user.isAdmin ? 'yes' : 'no', user.isActive ? 'yes' : 'no'].join('\t'));
+  for (const user of items)
+    out(
+      [user.username, user.id, user.email ?? '-', user.isAdmin ? 'yes' : 'no', user.isActive ? 'yes' : 'no'].join('\t'),
+    );
 }
 
 async function deactivateUser({ positionals }: Args, { app, out }: Context): Promise<void> {
   const user = await findUser(app, one(positionals, 'a username'));
   const { operation } = await app.get(UserAdminService).deactivate(user.id, CLI);
-  out(`deactivated ${user.username}; ended ${operation.idpSessionIds.length} session(s); logout operation ${operation.id}`);
+  out(
+    `deactivated ${user.username}; ended ${operation.idpSessionIds.length} session(s); logout operation ${operation.id}`,
+  );
 }
 
 async function setPassword({ values, positionals }: Args, { app, config, out }: Context): Promise<void> {
@@ -178,12 +240,15 @@ async function setPassword({ values, positionals }: Args, { app, config, out }: 
   if (password === undefined) throw new UsageError('give the new password with --password or --password-stdin');
   const user = await findUser(app, one(positionals, 'a username'));
   const { operation } = await app.get(UserAdminService).changePassword(user.id, password, CLI);
-  out(`changed the password of ${user.username}; ended ${operation.idpSessionIds.length} session(s); logout operation ${operation.id}`);
+  out(
+    `changed the password of ${user.username}; ended ${operation.idpSessionIds.length} session(s); logout operation ${operation.id}`,
+  );
 }
 
 async function createApiToken({ values, positionals }: Args, { app, out }: Context): Promise<void> {
   const user = await findUser(app, one(positionals, 'a username'));
-  if (!user.isAdmin) throw new UsageError(`${user.username} is not an administrator; API tokens act with their user's rights`);
+  if (!user.isAdmin)
+    throw new UsageError(`${user.username} is not an administrator; API tokens act with their user's rights`);
   const expires = values['expires-in'] ?? values.expires; // --expires: the older spelling
   const lifetime = expires === undefined ? null : parseDuration(expires);
   if (expires !== undefined && !lifetime) throw new UsageError('--expires-in takes a duration such as 90d or 12h');
@@ -197,24 +262,40 @@ async function listApiTokens({ values }: Args, { app, out }: Context): Promise<v
   const when = (date: Date | null) => date?.toISOString() ?? '-';
   const now = new Date();
   out(['id', 'user', 'name', 'created', 'last used', 'expires', 'status'].join('\t'));
-  for (const token of items) out([token.id, token.user.username, token.name, when(token.createdAt), when(token.lastUsedAt), when(token.expiresAt), apiTokenStatus(token, now)].join('\t'));
+  for (const token of items)
+    out(
+      [
+        token.id,
+        token.user.username,
+        token.name,
+        when(token.createdAt),
+        when(token.lastUsedAt),
+        when(token.expiresAt),
+        apiTokenStatus(token, now),
+      ].join('\t'),
+    );
 }
 
 async function revokeApiToken({ positionals }: Args, { app, out }: Context): Promise<void> {
   const id = one(positionals, 'the id of an API token (see list-api-tokens)');
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error(`no API token with id "${id}"`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
+    throw new Error(`no API token with id "${id}"`);
   const token = await app.get(ApiTokensService).revoke(id, CLI);
   out(`revoked API token ${token.id} (${token.name}) of ${token.user.username}`);
 }
 
 async function rotateKeys(_args: Args, { app, out }: Context): Promise<void> {
-  for (const set of await app.get(KeysService).rotate()) out(`${set.use} ${set.alg}: active ${set.activeKid}, next ${set.nextKid}`);
+  for (const set of await app.get(KeysService).rotate())
+    out(`${set.use} ${set.alg}: active ${set.activeKid}, next ${set.nextKid}`);
 }
 
 async function rotateKeyEncryptionKey(_args: Args, { app, config, out }: Context): Promise<void> {
-  if (!config.keys.previousEncryptionKey) throw new UsageError('set KEY_ENCRYPTION_KEY to the new key and KEY_ENCRYPTION_KEY_PREVIOUS to the old one');
+  if (!config.keys.previousEncryptionKey)
+    throw new UsageError('set KEY_ENCRYPTION_KEY to the new key and KEY_ENCRYPTION_KEY_PREVIOUS to the old one');
   const { resealed, total, kekId } = await app.get(KeysService).resealKeys();
-  out(`resealed ${resealed} of ${total} signing key(s) under key-encryption key ${kekId}; KEY_ENCRYPTION_KEY_PREVIOUS can now be removed`);
+  out(
+    `resealed ${resealed} of ${total} signing key(s) under key-encryption key ${kekId}; KEY_ENCRYPTION_KEY_PREVIOUS can now be removed`,
+  );
 }
 
 async function importSamlSp({ values, positionals }: Args, { app, out }: Context): Promise<void> {
@@ -225,15 +306,35 @@ async function importSamlSp({ values, positionals }: Args, { app, out }: Context
   } catch (error) {
     throw new UsageError(`cannot import ${file}: ${(error as Error).message}`);
   }
-  const { sp } = await app.get(ProvidersAdminService).create({ protocol: 'saml', slug: values.slug, name: values.name, saml: {
-    metadata,
-    logoutMethod: choice('logout-method', values['logout-method'], ['frontchannel_iframe', 'frontchannel_native', 'backchannel'] as const),
-    slsBinding: choice('sls-binding', values['sls-binding'], ['redirect', 'post', 'soap'] as const),
-    nameIdSource: choice('name-id-source', values['name-id-source'], ['persistent', 'email', 'username', 'transient'] as const),
-    signLogoutRequests: values['sign-logout-requests'], requireSignedRequests: values['require-signed-requests'],
-    allowUnsignedLogoutRequests: values['allow-unsigned-logout-requests'],
-  } }, CLI);
-  out(`registered SAML SP ${sp.entityId} as ${sp.provider.slug} (${sp.providerId}); logout ${sp.logoutMethod}${sp.slsBinding ? ` over ${sp.slsBinding}` : ', no SingleLogoutService'}`);
+  const { sp } = await app.get(ProvidersAdminService).create(
+    {
+      protocol: 'saml',
+      slug: values.slug,
+      name: values.name,
+      saml: {
+        metadata,
+        logoutMethod: choice('logout-method', values['logout-method'], [
+          'frontchannel_iframe',
+          'frontchannel_native',
+          'backchannel',
+        ] as const),
+        slsBinding: choice('sls-binding', values['sls-binding'], ['redirect', 'post', 'soap'] as const),
+        nameIdSource: choice('name-id-source', values['name-id-source'], [
+          'persistent',
+          'email',
+          'username',
+          'transient',
+        ] as const),
+        signLogoutRequests: values['sign-logout-requests'],
+        requireSignedRequests: values['require-signed-requests'],
+        allowUnsignedLogoutRequests: values['allow-unsigned-logout-requests'],
+      },
+    },
+    CLI,
+  );
+  out(
+    `registered SAML SP ${sp.entityId} as ${sp.provider.slug} (${sp.providerId}); logout ${sp.logoutMethod}${sp.slsBinding ? ` over ${sp.slsBinding}` : ', no SingleLogoutService'}`,
+  );
   for (const warning of spWarnings(sp)) out(`warning: ${warning}`);
 }
 
@@ -245,10 +346,14 @@ async function createOidcClient({ values }: Args, { app, out }: Context): Promis
   } catch (error) {
     throw new UsageError(`cannot read ${values.json}: ${(error as Error).message}`);
   }
-  const { client, clientSecret } = await app.get(ProvidersAdminService).create({ protocol: 'oidc', oidc: input, slug: values.slug, name: values.name }, CLI).catch((error: unknown) => {
-    if (error instanceof ProviderAdminError && error.reason === 'invalid_oidc_metadata') throw new UsageError(error.details![0]);
-    throw error;
-  });
+  const { client, clientSecret } = await app
+    .get(ProvidersAdminService)
+    .create({ protocol: 'oidc', oidc: input, slug: values.slug, name: values.name }, CLI)
+    .catch((error: unknown) => {
+      if (error instanceof ProviderAdminError && error.reason === 'invalid_oidc_metadata')
+        throw new UsageError(error.details![0]);
+      throw error;
+    });
   out(`client_id=${client.clientId}`);
   if (clientSecret) out(`client_secret=${clientSecret}`);
   out(`provider=${client.provider.slug} (${client.providerId})`);
@@ -256,7 +361,8 @@ async function createOidcClient({ values }: Args, { app, out }: Context): Promis
 
 /** The value of --`flag`, which must be one of `allowed` when given. */
 function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value !== undefined && !allowed.includes(value as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}`);
+  if (value !== undefined && !allowed.includes(value as T))
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}`);
   return value as T | undefined;
 }
 

@@ -11,7 +11,12 @@ async function main(): Promise<void> {
   const app = await createIdpApp(config, { withWorker });
   await app.listen(config.port, config.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
-  new Logger('main').log({ msg: 'signoff started', publicUrl: config.publicUrl, listening: `http://${config.host}:${port}`, worker: withWorker });
+  new Logger('main').log({
+    msg: 'signoff started',
+    publicUrl: config.publicUrl,
+    listening: `http://${config.host}:${port}`,
+    worker: withWorker,
+  });
 }
 
 main().catch((error) => {

@@ -6,29 +6,50 @@
  */
 (function () {
   'use strict';
-  function frames() { return Array.prototype.slice.call(document.querySelectorAll('iframe[data-delivery]')); }
+  function frames() {
+    return Array.prototype.slice.call(document.querySelectorAll('iframe[data-delivery]'));
+  }
   function goOn() {
-    if (document.readyState === 'loading' || document.querySelector('iframe[data-delivery]:not([data-settled])')) return;
+    if (document.readyState === 'loading' || document.querySelector('iframe[data-delivery]:not([data-settled])'))
+      return;
     location.replace(document.getElementById('next').href);
   }
   function report(frame, outcome) {
     if (frame.dataset.settled) return;
     var body = new URLSearchParams({ outcome: outcome, token: frame.dataset.token });
-    fetch('/logout/frontchannel/' + encodeURIComponent(frame.dataset.delivery), { method: 'POST', body: body, credentials: 'same-origin', keepalive: true })
-      .then(function (response) { return response.json(); })
-      .then(function (answer) { return answer.settled; }, function () { return true; })
+    fetch('/logout/frontchannel/' + encodeURIComponent(frame.dataset.delivery), {
+      method: 'POST',
+      body: body,
+      credentials: 'same-origin',
+      keepalive: true,
+    })
+      .then(function (response) {
+        return response.json();
+      })
+      .then(
+        function (answer) {
+          return answer.settled;
+        },
+        function () {
+          return true;
+        },
+      )
       .then(function (settled) {
         if (!settled || frame.dataset.settled) return;
         frame.dataset.settled = '1';
         goOn();
       });
   }
-  document.addEventListener('load', function (event) {
-    var frame = event.target;
-    if (!(frame instanceof HTMLIFrameElement) || !frame.dataset.delivery) return;
-    if (!frame.hasAttribute('src') && !frame.dataset.posted) return;
-    report(frame, 'loaded');
-  }, true);
+  document.addEventListener(
+    'load',
+    function (event) {
+      var frame = event.target;
+      if (!(frame instanceof HTMLIFrameElement) || !frame.dataset.delivery) return;
+      if (!frame.hasAttribute('src') && !frame.dataset.posted) return;
+      report(frame, 'loaded');
+    },
+    true,
+  );
   document.addEventListener('DOMContentLoaded', function () {
     Array.prototype.forEach.call(document.querySelectorAll('.frames form'), function (form) {
       var frame = document.querySelector('iframe[name="' + form.target + '"]');
@@ -36,7 +57,11 @@
       form.submit();
     });
     var timeout = Number(document.querySelector('.frames').dataset.timeout);
-    setTimeout(function () { frames().forEach(function (frame) { report(frame, 'timeout'); }); }, timeout);
+    setTimeout(function () {
+      frames().forEach(function (frame) {
+        report(frame, 'timeout');
+      });
+    }, timeout);
     goOn();
   });
 })();

@@ -7,7 +7,10 @@ async function main(): Promise<void> {
   const config = configFromEnvOrExit();
   exitDeadlineOnSignal();
   const logger = new JsonLogger(config.logLevel);
-  const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config), { logger, abortOnError: false });
+  const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config), {
+    logger,
+    abortOnError: false,
+  });
   app.enableShutdownHooks();
   logger.log({ msg: 'signoff worker started' }, 'main');
 }

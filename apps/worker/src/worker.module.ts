@@ -6,6 +6,9 @@ import { WorkerModule } from '@signoff/worker';
 @Module({})
 export class WorkerAppModule {
   static register(config: Config, options: CoreOptions = {}): DynamicModule {
-    return { module: WorkerAppModule, imports: [CoreModule.forRoot(config, options), RedisModule.forRoot(config), WorkerModule] };
+    return {
+      module: WorkerAppModule,
+      imports: [CoreModule.forRoot(config, options), RedisModule.forRoot(config), WorkerModule],
+    };
   }
 }

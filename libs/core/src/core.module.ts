@@ -46,7 +46,17 @@ export class CoreModule {
         AuditService,
         UsersService,
       ],
-      exports: [CONFIG, COOKIE_SECRET, SUBJECT_SECRET, Clock, DataSource, OutboundPolicy, KeysService, AuditService, UsersService],
+      exports: [
+        CONFIG,
+        COOKIE_SECRET,
+        SUBJECT_SECRET,
+        Clock,
+        DataSource,
+        OutboundPolicy,
+        KeysService,
+        AuditService,
+        UsersService,
+      ],
     };
   }
 }
@@ -61,7 +71,12 @@ export class RedisModule {
   static forRoot(config: Config): DynamicModule {
     return {
       module: RedisModule,
-      providers: [{ provide: RedisService, useFactory: () => RedisService.create(config) }, PendingStore, ReplayCache, ReadinessProbe],
+      providers: [
+        { provide: RedisService, useFactory: () => RedisService.create(config) },
+        PendingStore,
+        ReplayCache,
+        ReadinessProbe,
+      ],
       exports: [RedisService, PendingStore, ReplayCache, ReadinessProbe],
     };
   }

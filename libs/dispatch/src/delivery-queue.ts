@@ -14,11 +14,18 @@ export interface DeliveryJob {
 export class DeliveryQueue implements OnModuleDestroy {
   private readonly logger = new Logger(DeliveryQueue.name);
   private queue?: Queue<DeliveryJob>;
+  private closed = false;
 
-  constructor(private readonly redis: RedisService, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly redis: RedisService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   get instance(): Queue<DeliveryJob> {
     if (this.queue) return this.queue;
+    // A relay pass still running at shutdown (a kick after a commit) must not open a queue, and its
+    // Redis connection, that nobody closes any more: it fails instead, and the rows stay pending.
+    if (this.closed) throw new Error('the delivery queue is closed');
     this.queue = new Queue<DeliveryJob>(DELIVERY_QUEUE, {
       connection: this.redis.connection(),
       prefix: this.config.redisPrefix,
@@ -31,18 +38,25 @@ export class DeliveryQueue implements OnModuleDestroy {
       },
     });
     // Outages are reported once by the relay; per-reconnect errors are only debug noise.
-    this.queue.on('error', (error) => this.logger.debug({ msg: 'delivery queue connection error', error: error.message }));
+    this.queue.on('error', (error) =>
+      this.logger.debug({ msg: 'delivery queue connection error', error: error.message }),
+    );
     return this.queue;
   }
 
   async add(deliveries: Array<{ id: string; delayMs?: number }>): Promise<void> {
     if (!deliveries.length) return;
-    await this.instance.addBulk(deliveries.map(({ id, delayMs }) => ({
-      name: 'deliver', data: { deliveryId: id }, opts: { jobId: id, delay: delayMs && delayMs > 0 ? delayMs : undefined },
-    })));
+    await this.instance.addBulk(
+      deliveries.map(({ id, delayMs }) => ({
+        name: 'deliver',
+        data: { deliveryId: id },
+        opts: { jobId: id, delay: delayMs && delayMs > 0 ? delayMs : undefined },
+      })),
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.closed = true;
     if (this.queue) await within(SHUTDOWN_STEP_MS, this.queue.close(), undefined);
   }
 }

@@ -1,5 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Clock, CONFIG, type Config, type DeliveryAttempt, FINAL_STATUSES, isOutboundPolicyError, LogoutDelivery, OUTBOUND_BLOCKED } from '@signoff/core';
+import {
+  Clock,
+  CONFIG,
+  type Config,
+  type DeliveryAttempt,
+  FINAL_STATUSES,
+  isOutboundPolicyError,
+  LogoutDelivery,
+  OUTBOUND_BLOCKED,
+} from '@signoff/core';
 import { backoffMs, HttpClient } from '@signoff/dispatch';
 import { LEASE_MS } from './outbox-relay';
 import { DataSource, In } from 'typeorm';
@@ -36,8 +45,15 @@ export class BackchannelDeliverer {
     const started = this.clock.now();
 
     // Claim: only one worker may hold the row (a re-added job or a stalled one may run twice).
-    const claimed = await repo.createQueryBuilder().update()
-      .set({ status: 'sending', attempts: () => 'attempts + 1', leaseUntil: new Date(started.getTime() + timeoutMs + LEASE_MS), updatedAt: started })
+    const claimed = await repo
+      .createQueryBuilder()
+      .update()
+      .set({
+        status: 'sending',
+        attempts: () => 'attempts + 1',
+        leaseUntil: new Date(started.getTime() + timeoutMs + LEASE_MS),
+        updatedAt: started,
+      })
       .where({ id: delivery.id, status: In(['pending', 'queued', 'sending']), attempts: delivery.attempts })
       .execute();
     if (!claimed.affected) return { done: true };
@@ -57,23 +73,47 @@ export class BackchannelDeliverer {
     } catch (error) {
       // A policy refusal is final (the address stays refused however often we try) and recorded
       // without the socket's detail, so lastError cannot serve as a port scanner.
-      verdict = isOutboundPolicyError(error) ? { ok: false, retryable: false, error: OUTBOUND_BLOCKED } : { ok: false, retryable: true, error: describe(error, timeoutMs) };
+      verdict = isOutboundPolicyError(error)
+        ? { ok: false, retryable: false, error: OUTBOUND_BLOCKED }
+        : { ok: false, retryable: true, error: describe(error, timeoutMs) };
     }
 
     const now = this.clock.now();
     const retry = !verdict.ok && verdict.retryable && attempt < maxAttempts;
     const retryInMs = retry ? backoffMs(attempt) : 0;
     const next = verdict.ok ? 'succeeded' : retry ? 'queued' : verdict.retryable ? 'dead' : 'failed';
-    const error = verdict.ok ? null : verdict.error ?? `HTTP ${status}`;
-    const entry: DeliveryAttempt = { at: started.toISOString(), ms: now.getTime() - started.getTime(), httpStatus: status, result: next, error, messageId };
-    await repo.update({ id: delivery.id }, {
-      status: next, lastHttpStatus: status, lastError: error, messageId, updatedAt: now,
-      attemptLog: [...delivery.attemptLog, entry].slice(-ATTEMPT_LOG_SIZE),
-      nextAttemptAt: retry ? new Date(now.getTime() + retryInMs) : null,
-      leaseUntil: retry ? new Date(now.getTime() + retryInMs + LEASE_MS) : null,
-      completedAt: retry ? null : now,
+    const error = verdict.ok ? null : (verdict.error ?? `HTTP ${status}`);
+    const entry: DeliveryAttempt = {
+      at: started.toISOString(),
+      ms: now.getTime() - started.getTime(),
+      httpStatus: status,
+      result: next,
+      error,
+      messageId,
+    };
+    await repo.update(
+      { id: delivery.id },
+      {
+        status: next,
+        lastHttpStatus: status,
+        lastError: error,
+        messageId,
+        updatedAt: now,
+        attemptLog: [...delivery.attemptLog, entry].slice(-ATTEMPT_LOG_SIZE),
+        nextAttemptAt: retry ? new Date(now.getTime() + retryInMs) : null,
+        leaseUntil: retry ? new Date(now.getTime() + retryInMs + LEASE_MS) : null,
+        completedAt: retry ? null : now,
+      },
+    );
+    this.logger.log({
+      msg: 'delivery attempt',
+      delivery: delivery.id,
+      channel: delivery.channel,
+      attempt,
+      status,
+      result: next,
+      ms: now.getTime() - started.getTime(),
     });
-    this.logger.log({ msg: 'delivery attempt', delivery: delivery.id, channel: delivery.channel, attempt, status, result: next, ms: now.getTime() - started.getTime() });
     if (retry) return { done: false, retryInMs };
     await this.operations.settle(delivery.operationId);
     return { done: true };

@@ -37,18 +37,32 @@ describe('planDeliveries', () => {
   ])('%s', (_name, channel, withBrowser, expected) => {
     const [row] = plan([session('s1', [channel])], withBrowser);
     expect(row).toEqual({
-      id: 'd1', operationId: 'op1', providerSessionId: 's1', providerId: 'provider-of-s1', channel,
-      attempts: 0, nextAttemptAt: null, leaseUntil: null, lastHttpStatus: null, messageId: null, attemptLog: [],
-      createdAt: NOW, updatedAt: NOW, ...expected,
+      id: 'd1',
+      operationId: 'op1',
+      providerSessionId: 's1',
+      providerId: 'provider-of-s1',
+      channel,
+      attempts: 0,
+      nextAttemptAt: null,
+      leaseUntil: null,
+      lastHttpStatus: null,
+      messageId: null,
+      attemptLog: [],
+      createdAt: NOW,
+      updatedAt: NOW,
+      ...expected,
     });
   });
 
-  it('writes one row per (session, channel), sessions in the given order and each session\'s channels in its order', () => {
-    const rows = plan([
-      session('s1', ['backchannel_oidc', 'frontchannel_oidc']),
-      session('s2', ['frontchannel_saml_native']),
-      session('s3', ['frontchannel_oidc', 'backchannel_oidc']),
-    ], true);
+  it("writes one row per (session, channel), sessions in the given order and each session's channels in its order", () => {
+    const rows = plan(
+      [
+        session('s1', ['backchannel_oidc', 'frontchannel_oidc']),
+        session('s2', ['frontchannel_saml_native']),
+        session('s3', ['frontchannel_oidc', 'backchannel_oidc']),
+      ],
+      true,
+    );
     expect(rows.map(brief)).toEqual([
       ['s1', 'backchannel_oidc', 'pending'],
       ['s1', 'frontchannel_oidc', 'pending'],
@@ -61,7 +75,10 @@ describe('planDeliveries', () => {
 
   it('without a browser, fails only the front-channel rows of a session told over both channels', () => {
     const rows = plan([session('s1', ['frontchannel_oidc', 'backchannel_oidc'])], false);
-    expect(rows.map(brief)).toEqual([['s1', 'frontchannel_oidc', 'failed'], ['s1', 'backchannel_oidc', 'pending']]);
+    expect(rows.map(brief)).toEqual([
+      ['s1', 'frontchannel_oidc', 'failed'],
+      ['s1', 'backchannel_oidc', 'pending'],
+    ]);
   });
 
   it('writes nothing for a session with no channels (the protocol chose not to tell it), and goes on with the next', () => {
@@ -74,7 +91,7 @@ describe('planDeliveries', () => {
     expect(plan([], false)).toEqual([]);
   });
 
-  it('does not decide who is left out: the initiating application\'s session gets rows if its protocol gave it channels', () => {
+  it("does not decide who is left out: the initiating application's session gets rows if its protocol gave it channels", () => {
     // Leaving out the application that asked is each protocol's decision (LogoutProtocol.channels);
     // the plan has no notion of an initiator, so it cannot second-guess it.
     const rows = plan([session('initiator', ['frontchannel_oidc']), session('other', ['frontchannel_oidc'])], true);
@@ -82,9 +99,19 @@ describe('planDeliveries', () => {
   });
 
   it('gives every row a fresh id from the id maker and its own attempt log', () => {
-    const rows = plan([session('s1', ['backchannel_oidc', 'frontchannel_oidc']), session('s2', ['backchannel_oidc'])], true);
+    const rows = plan(
+      [session('s1', ['backchannel_oidc', 'frontchannel_oidc']), session('s2', ['backchannel_oidc'])],
+      true,
+    );
     expect(new Set(rows.map((row) => row.id)).size).toBe(3);
-    rows[0].attemptLog.push({ at: NOW.toISOString(), ms: 1, httpStatus: 200, result: 'succeeded', error: null, messageId: null });
+    rows[0].attemptLog.push({
+      at: NOW.toISOString(),
+      ms: 1,
+      httpStatus: 200,
+      result: 'succeeded',
+      error: null,
+      messageId: null,
+    });
     expect(rows[1].attemptLog).toEqual([]);
   });
 });

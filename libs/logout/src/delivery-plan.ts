@@ -1,7 +1,13 @@
-import { BACKCHANNELS, type DeliveryChannel, type DeliveryStatus, type LogoutDelivery, type ProviderSession } from '@signoff/core';
+import {
+  BACKCHANNELS,
+  type DeliveryChannel,
+  type DeliveryStatus,
+  type LogoutDelivery,
+  type ProviderSession,
+} from '@signoff/core';
 
 /** Why a front-channel delivery of a logout without a browser is failed at once. */
-export const NO_BROWSER_ERROR = 'front-channel logout needs the user\'s browser, and this logout had none';
+export const NO_BROWSER_ERROR = "front-channel logout needs the user's browser, and this logout had none";
 
 /** One ending provider session and the channels its protocol chose for it ([] when it is not to be told). */
 export interface SessionToTell {
@@ -43,11 +49,23 @@ export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
       const status: DeliveryStatus = back || withBrowser ? 'pending' : 'failed';
       const failed = status === 'failed';
       rows.push({
-        id: input.newId(), operationId, providerSessionId: session.id, providerId: session.providerId, channel, status,
-        attempts: 0, nextAttemptAt: null, leaseUntil: null, lastHttpStatus: null, messageId: null, attemptLog: [],
+        id: input.newId(),
+        operationId,
+        providerSessionId: session.id,
+        providerId: session.providerId,
+        channel,
+        status,
+        attempts: 0,
+        nextAttemptAt: null,
+        leaseUntil: null,
+        lastHttpStatus: null,
+        messageId: null,
+        attemptLog: [],
         lastError: failed ? NO_BROWSER_ERROR : null,
         // A row failed here is final already: it is complete the moment it is written.
-        createdAt: now, updatedAt: now, completedAt: failed ? now : null,
+        createdAt: now,
+        updatedAt: now,
+        completedAt: failed ? now : null,
       });
     }
   }

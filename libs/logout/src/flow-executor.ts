@@ -30,7 +30,10 @@ export type FlowStep =
  */
 @Injectable()
 export class FlowExecutor {
-  constructor(private readonly db: DataSource, private readonly orchestrator: LogoutOrchestrator) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly orchestrator: LogoutOrchestrator,
+  ) {}
 
   /** The flow for a trigger: the provider's own, else the default one for who started the logout. */
   flowFor(providerFlowId: string | null, providerInitiated: boolean): string {
@@ -39,8 +42,11 @@ export class FlowExecutor {
 
   async run(flowId: string, context: FlowContext, startAt = 0, operationId: string | null = null): Promise<FlowStep> {
     if (!(await this.db.getRepository(Flow).existsBy({ id: flowId }))) throw new Error(`flow ${flowId} does not exist`);
-    const stages = (await this.db.getRepository(FlowStageBinding).find({ where: { flowId }, relations: { stage: true }, order: { order: 'ASC' } }))
-      .map((binding) => binding.stage);
+    const stages = (
+      await this.db
+        .getRepository(FlowStageBinding)
+        .find({ where: { flowId }, relations: { stage: true }, order: { order: 'ASC' } })
+    ).map((binding) => binding.stage);
     for (let index = startAt; index < stages.length; index++) {
       const stage = stages[index];
       const ask = this.interaction(stage, context);
@@ -50,7 +56,10 @@ export class FlowExecutor {
     return { kind: 'done', operationId, redirectTo: context.redirectTo ?? null };
   }
 
-  private interaction(stage: Stage, context: FlowContext): Omit<Extract<FlowStep, { resumeAt: number }>, 'resumeAt' | 'operationId'> | null {
+  private interaction(
+    stage: Stage,
+    context: FlowContext,
+  ): Omit<Extract<FlowStep, { resumeAt: number }>, 'resumeAt' | 'operationId'> | null {
     if (!context.interactive || (stage.kind !== 'confirm' && stage.kind !== 'message')) return null;
     const fallback = stage.kind === 'confirm' ? 'Do you want to sign out?' : 'You are being signed out.';
     return { kind: stage.kind, text: typeof stage.config.text === 'string' ? stage.config.text : fallback };
@@ -58,13 +67,30 @@ export class FlowExecutor {
 
   /** Performs one stage; returns the id of the logout operation it started, if any. */
   private async perform(stage: Stage, context: FlowContext): Promise<string | null> {
-    const common = { trigger: context.trigger, initiator: context.initiator, initiatingProviderSessionId: context.initiatingProviderSessionId, withBrowser: context.interactive };
+    const common = {
+      trigger: context.trigger,
+      initiator: context.initiator,
+      initiatingProviderSessionId: context.initiatingProviderSessionId,
+      withBrowser: context.interactive,
+    };
     switch (stage.kind) {
       case 'user_logout':
-        return (await this.orchestrator.endSessions({ ...common, reason: reasonFor(context.trigger), idpSessionIds: context.idpSessionIds })).id;
+        return (
+          await this.orchestrator.endSessions({
+            ...common,
+            reason: reasonFor(context.trigger),
+            idpSessionIds: context.idpSessionIds,
+          })
+        ).id;
       case 'provider_logout':
         if (!context.initiatingProviderSessionId) return null;
-        return (await this.orchestrator.endSessions({ ...common, reason: 'logout', providerSessionIds: [context.initiatingProviderSessionId] })).id;
+        return (
+          await this.orchestrator.endSessions({
+            ...common,
+            reason: 'logout',
+            providerSessionIds: [context.initiatingProviderSessionId],
+          })
+        ).id;
       case 'redirect':
         context.redirectTo = String(stage.config.url);
         return null;
@@ -76,9 +102,14 @@ export class FlowExecutor {
 
 function reasonFor(trigger: LogoutTrigger) {
   switch (trigger) {
-    case 'admin_session': case 'api': return 'admin' as const;
-    case 'user_deactivated': return 'user_deactivated' as const;
-    case 'expiry': return 'expired_absolute' as const;
-    default: return 'logout' as const;
+    case 'admin_session':
+    case 'api':
+      return 'admin' as const;
+    case 'user_deactivated':
+      return 'user_deactivated' as const;
+    case 'expiry':
+      return 'expired_absolute' as const;
+    default:
+      return 'logout' as const;
   }
 }

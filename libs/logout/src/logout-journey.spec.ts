@@ -26,19 +26,34 @@ describe('LogoutJourney', () => {
   async function signOut(apps: AppSpec[], initiatedBy: number | null = null) {
     const login = await engine.login(apps);
     const csrf = randomBytes(16).toString('base64url');
-    const initiator = initiatedBy === null ? null : { provider: login.providers[initiatedBy], session: login.providerSessions[initiatedBy] };
-    const owed: OwedAnswer = initiator ? { to: 'application', protocol: initiator.provider.protocol, providerId: initiator.provider.id, owed: {} } : { to: 'signed-out-page' };
-    const view = await journey.start({
-      trigger: initiator ? 'sp_initiated' : 'user_logout', initiator: initiator ? { type: 'provider', id: initiator.provider.id } : { type: 'user', id: login.user.id },
-      idpSessionIds: [login.idpSession.id], initiatingProviderSessionId: initiator?.session.id ?? null,
-      provider: initiator ? { invalidationFlowId: null } : null, owed,
-    }, csrf);
-    const operation = await engine.db.getRepository(LogoutOperation).findOneByOrFail({ initiatorId: initiator?.provider.id ?? login.user.id });
+    const initiator =
+      initiatedBy === null
+        ? null
+        : { provider: login.providers[initiatedBy], session: login.providerSessions[initiatedBy] };
+    const owed: OwedAnswer = initiator
+      ? { to: 'application', protocol: initiator.provider.protocol, providerId: initiator.provider.id, owed: {} }
+      : { to: 'signed-out-page' };
+    const view = await journey.start(
+      {
+        trigger: initiator ? 'sp_initiated' : 'user_logout',
+        initiator: initiator ? { type: 'provider', id: initiator.provider.id } : { type: 'user', id: login.user.id },
+        idpSessionIds: [login.idpSession.id],
+        initiatingProviderSessionId: initiator?.session.id ?? null,
+        provider: initiator ? { invalidationFlowId: null } : null,
+        owed,
+      },
+      csrf,
+    );
+    const operation = await engine.db
+      .getRepository(LogoutOperation)
+      .findOneByOrFail({ initiatorId: initiator?.provider.id ?? login.user.id });
     return { login, csrf, view, operationId: operation.id };
   }
 
-  const deliveryOf = async (operationId: string, providerId: string) => (await engine.deliveries(operationId)).find((row) => row.providerId === providerId)!;
-  const nameOf = (login: Login, providerId: string) => login.providers.find((provider) => provider.id === providerId)!.name;
+  const deliveryOf = async (operationId: string, providerId: string) =>
+    (await engine.deliveries(operationId)).find((row) => row.providerId === providerId)!;
+  const nameOf = (login: Login, providerId: string) =>
+    login.providers.find((provider) => provider.id === providerId)!.name;
 
   describe('the native chain', () => {
     const NATIVE: AppSpec[] = [
@@ -52,7 +67,11 @@ describe('LogoutJourney', () => {
       expect(started.view).toEqual({ view: 'go', url: expect.stringMatching(/^\/logout\/chain\/[A-Za-z0-9_-]{22}$/) });
       const handle = (started.view as Extract<LogoutView, { view: 'go' }>).url.split('/').pop()!;
       const first = await journey.chain(handle, false, started.csrf);
-      expect(first).toMatchObject({ view: 'native-step', resume: `/logout/chain/${handle}`, timeoutMs: FRONTCHANNEL_TIMEOUT_MS });
+      expect(first).toMatchObject({
+        view: 'native-step',
+        resume: `/logout/chain/${handle}`,
+        timeoutMs: FRONTCHANNEL_TIMEOUT_MS,
+      });
       const step = first as Extract<LogoutView, { view: 'native-step' }>;
       const current = started.login.providers.find((provider) => provider.name === step.application)!;
       const other = started.login.providers.find((provider) => provider !== current)!;
@@ -61,13 +80,21 @@ describe('LogoutJourney', () => {
 
     /** The application answers its step's LogoutRequest, as its protocol reads the answer. */
     const answer = (providerId: string, inResponseTo: string, confirmed = true) =>
-      journey.applicationAnswered('saml', { providerId, inResponseTo, confirmed, error: confirmed ? null : 'Responder' });
+      journey.applicationAnswered('saml', {
+        providerId,
+        inResponseTo,
+        confirmed,
+        error: confirmed ? null : 'Responder',
+      });
 
     it('sends the browser to one application at a time with the handle as RelayState, then on to where the logout ends', async () => {
       const { login, csrf, handle, step, current, other, operationId } = await chainStarted();
       expect(step.step.url).toContain(`RelayState=${handle}`);
       // The answer names the step's message: it is recorded on the delivery.
-      expect(await deliveryOf(operationId, current.id)).toMatchObject({ status: 'pending', messageId: step.step.messageId });
+      expect(await deliveryOf(operationId, current.id)).toMatchObject({
+        status: 'pending',
+        messageId: step.step.messageId,
+      });
 
       expect(await answer(current.id, step.step.messageId!)).toEqual({ application: current.name, confirmed: true });
       const second = await journey.chain(handle, false, csrf);
@@ -85,20 +112,30 @@ describe('LogoutJourney', () => {
       const { csrf, handle, current, operationId } = await chainStarted();
       const waiting = await journey.chain(handle, false, csrf);
       expect(waiting).toEqual({
-        view: 'native-waiting', application: current.name, skip: `/logout/chain/${handle}?skip=1`, retry: `/logout/chain/${handle}`, remainingMs: expect.any(Number),
+        view: 'native-waiting',
+        application: current.name,
+        skip: `/logout/chain/${handle}?skip=1`,
+        retry: `/logout/chain/${handle}`,
+        remainingMs: expect.any(Number),
       });
       const { remainingMs } = waiting as Extract<LogoutView, { view: 'native-waiting' }>;
       expect(remainingMs).toBeGreaterThan(0);
       expect(remainingMs).toBeLessThanOrEqual(FRONTCHANNEL_TIMEOUT_MS);
       expect(await deliveryOf(operationId, current.id)).toMatchObject({ status: 'pending' });
-      expect(await journey.chain(handle, false, csrf)).toMatchObject({ view: 'native-waiting', application: current.name });
+      expect(await journey.chain(handle, false, csrf)).toMatchObject({
+        view: 'native-waiting',
+        application: current.name,
+      });
     });
 
     it('skip records the application as failed and moves on; a late confirmation turns the outcome from partial to complete', async () => {
       const { login, csrf, handle, step, current, other, operationId } = await chainStarted();
       const next = await journey.chain(handle, true, csrf);
       expect(next).toMatchObject({ view: 'native-step', application: nameOf(login, other.id) });
-      expect(await deliveryOf(operationId, current.id)).toMatchObject({ status: 'failed', lastError: 'the application did not answer its logout request' });
+      expect(await deliveryOf(operationId, current.id)).toMatchObject({
+        status: 'failed',
+        lastError: 'the application did not answer its logout request',
+      });
 
       await answer(other.id, (next as Extract<LogoutView, { view: 'native-step' }>).step.messageId!);
       expect(await journey.chain(handle, false, csrf)).toEqual({ view: 'go', url: '/logout/done' });
@@ -112,7 +149,10 @@ describe('LogoutJourney', () => {
     it('after the timeout, records the silent application as failed and moves on', async () => {
       const { login, csrf, handle, current, other, operationId } = await chainStarted();
       await new Promise((resolve) => setTimeout(resolve, FRONTCHANNEL_TIMEOUT_MS + 50));
-      expect(await journey.chain(handle, false, csrf)).toMatchObject({ view: 'native-step', application: nameOf(login, other.id) });
+      expect(await journey.chain(handle, false, csrf)).toMatchObject({
+        view: 'native-step',
+        application: nameOf(login, other.id),
+      });
       expect(await deliveryOf(operationId, current.id)).toMatchObject({ status: 'failed' });
     });
 
@@ -124,7 +164,10 @@ describe('LogoutJourney', () => {
       expect(await journey.chain(handle, true, null)).toEqual({ view: 'foreign' });
       expect((await engine.deliveries(operationId)).map((row) => row.status)).toEqual(['pending', 'pending']);
       // The browser that started it finds the chain where it left it: still at the same application.
-      expect(await journey.chain(handle, false, csrf)).toMatchObject({ view: 'native-waiting', application: current.name });
+      expect(await journey.chain(handle, false, csrf)).toMatchObject({
+        view: 'native-waiting',
+        application: current.name,
+      });
     });
 
     it('is `expired` for a handle that names no chain', async () => {
@@ -135,7 +178,9 @@ describe('LogoutJourney', () => {
 
     it('refuses an answer to a request Signoff never sent', async () => {
       const { current } = await chainStarted();
-      expect(await answer(current.id, '_never-sent')).toEqual({ refused: 'the answer matches no logout request Signoff sent this application' });
+      expect(await answer(current.id, '_never-sent')).toEqual({
+        refused: 'the answer matches no logout request Signoff sent this application',
+      });
     });
   });
 
@@ -147,7 +192,11 @@ describe('LogoutJourney', () => {
 
     async function logoutPage() {
       const started = await signOut(IFRAMES);
-      expect(started.view).toMatchObject({ view: 'frontchannel', next: '/logout/done', timeoutMs: FRONTCHANNEL_TIMEOUT_MS });
+      expect(started.view).toMatchObject({
+        view: 'frontchannel',
+        next: '/logout/done',
+        timeoutMs: FRONTCHANNEL_TIMEOUT_MS,
+      });
       const { frames } = started.view as Extract<LogoutView, { view: 'frontchannel' }>;
       expect(frames).toHaveLength(2);
       const [oidc, saml] = started.login.providers;
@@ -156,31 +205,51 @@ describe('LogoutJourney', () => {
       return {
         ...started,
         oidc: { provider: oidc, frame: frames.find((frame) => frame.deliveryId === oidcDelivery.id)! },
-        saml: { provider: saml, frame: frames.find((frame) => frame.deliveryId === samlDelivery.id)!, messageId: samlDelivery.messageId! },
+        saml: {
+          provider: saml,
+          frame: frames.find((frame) => frame.deliveryId === samlDelivery.id)!,
+          messageId: samlDelivery.messageId!,
+        },
       };
     }
 
     it('settles an OIDC iframe on `loaded`', async () => {
       const { oidc, operationId } = await logoutPage();
-      expect(await journey.frontchannelReport(oidc.frame.deliveryId, oidc.frame.reportToken, 'loaded')).toEqual({ settled: true });
+      expect(await journey.frontchannelReport(oidc.frame.deliveryId, oidc.frame.reportToken, 'loaded')).toEqual({
+        settled: true,
+      });
       expect(await deliveryOf(operationId, oidc.provider.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
     });
 
-    it('does not settle a SAML iframe on `loaded`: its SP\'s answer does', async () => {
+    it("does not settle a SAML iframe on `loaded`: its SP's answer does", async () => {
       const { saml, operationId } = await logoutPage();
       expect(saml.messageId).toBeTruthy();
-      expect(await journey.frontchannelReport(saml.frame.deliveryId, saml.frame.reportToken, 'loaded')).toEqual({ settled: false });
+      expect(await journey.frontchannelReport(saml.frame.deliveryId, saml.frame.reportToken, 'loaded')).toEqual({
+        settled: false,
+      });
       expect(await deliveryOf(operationId, saml.provider.id)).toMatchObject({ status: 'pending', attempts: 0 });
 
-      await journey.applicationAnswered('saml', { providerId: saml.provider.id, inResponseTo: saml.messageId, confirmed: true, error: null });
-      expect(await journey.frontchannelReport(saml.frame.deliveryId, saml.frame.reportToken, 'loaded')).toEqual({ settled: true });
+      await journey.applicationAnswered('saml', {
+        providerId: saml.provider.id,
+        inResponseTo: saml.messageId,
+        confirmed: true,
+        error: null,
+      });
+      expect(await journey.frontchannelReport(saml.frame.deliveryId, saml.frame.reportToken, 'loaded')).toEqual({
+        settled: true,
+      });
       expect(await deliveryOf(operationId, saml.provider.id)).toMatchObject({ status: 'succeeded' });
     });
 
     it('fails a delivery on `timeout` and settles the operation once every frame reported', async () => {
       const { oidc, saml, operationId } = await logoutPage();
-      expect(await journey.frontchannelReport(saml.frame.deliveryId, saml.frame.reportToken, 'timeout')).toEqual({ settled: true });
-      expect(await deliveryOf(operationId, saml.provider.id)).toMatchObject({ status: 'failed', lastError: 'the application did not answer in time' });
+      expect(await journey.frontchannelReport(saml.frame.deliveryId, saml.frame.reportToken, 'timeout')).toEqual({
+        settled: true,
+      });
+      expect(await deliveryOf(operationId, saml.provider.id)).toMatchObject({
+        status: 'failed',
+        lastError: 'the application did not answer in time',
+      });
       expect(await engine.operationRow(operationId)).toMatchObject({ outcome: null });
 
       await journey.frontchannelReport(oidc.frame.deliveryId, oidc.frame.reportToken, 'loaded');
@@ -190,7 +259,9 @@ describe('LogoutJourney', () => {
     it('leaves a delivery that is already final as it is', async () => {
       const { oidc, operationId } = await logoutPage();
       await journey.frontchannelReport(oidc.frame.deliveryId, oidc.frame.reportToken, 'loaded');
-      expect(await journey.frontchannelReport(oidc.frame.deliveryId, oidc.frame.reportToken, 'timeout')).toEqual({ settled: true });
+      expect(await journey.frontchannelReport(oidc.frame.deliveryId, oidc.frame.reportToken, 'timeout')).toEqual({
+        settled: true,
+      });
       expect(await deliveryOf(operationId, oidc.provider.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
     });
 
@@ -203,25 +274,41 @@ describe('LogoutJourney', () => {
     });
 
     it('shows the iframes first, then the native chain', async () => {
-      const { view } = await signOut([...IFRAMES.slice(0, 1), { protocol: 'saml', channels: ['frontchannel_saml_native'] }]);
-      expect(view).toMatchObject({ view: 'frontchannel', frames: [expect.anything()], next: expect.stringMatching(/^\/logout\/chain\//) });
+      const { view } = await signOut([
+        ...IFRAMES.slice(0, 1),
+        { protocol: 'saml', channels: ['frontchannel_saml_native'] },
+      ]);
+      expect(view).toMatchObject({
+        view: 'frontchannel',
+        frames: [expect.anything()],
+        next: expect.stringMatching(/^\/logout\/chain\//),
+      });
     });
   });
 
-  describe('the initiator\'s answer', () => {
-    it('goes straight to an OIDC application\'s answer, which does not wait for the outcome', async () => {
+  describe("the initiator's answer", () => {
+    it("goes straight to an OIDC application's answer, which does not wait for the outcome", async () => {
       const { view } = await signOut([{ protocol: 'oidc', channels: ['frontchannel_oidc'] }], 0);
       expect(view).toEqual({ view: 'go', url: expect.stringMatching(/\/answered\?outcome=null$/) });
     });
 
-    it('keeps a SAML application\'s answer until the browser is back, then gives it the outcome', async () => {
+    it("keeps a SAML application's answer until the browser is back, then gives it the outcome", async () => {
       // The initiator is seeded with a channel: its protocol leaves it out all the same.
-      const started = await signOut([{ protocol: 'saml', channels: ['frontchannel_saml_native'] }, { protocol: 'oidc', channels: ['frontchannel_oidc'] }], 0);
+      const started = await signOut(
+        [
+          { protocol: 'saml', channels: ['frontchannel_saml_native'] },
+          { protocol: 'oidc', channels: ['frontchannel_oidc'] },
+        ],
+        0,
+      );
       const { frames, next } = started.view as Extract<LogoutView, { view: 'frontchannel' }>;
       expect(next).toMatch(/^\/logout\/answer\/[A-Za-z0-9_-]{22}$/);
       await journey.frontchannelReport(frames[0].deliveryId, frames[0].reportToken, 'loaded');
       const handle = next.split('/').pop()!;
-      expect(await journey.answer(handle)).toEqual({ view: 'answer', answer: { kind: 'redirect', url: `${APP_BASE}/${started.login.providers[0].id}/answered?outcome=complete` } });
+      expect(await journey.answer(handle)).toEqual({
+        view: 'answer',
+        answer: { kind: 'redirect', url: `${APP_BASE}/${started.login.providers[0].id}/answered?outcome=complete` },
+      });
       expect(await journey.answer(handle)).toEqual({ view: 'expired' });
     });
   });

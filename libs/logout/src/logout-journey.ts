@@ -1,9 +1,24 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Actor, CONFIG, type Config, COOKIE_SECRET, type LogoutDelivery, type LogoutTrigger, PendingStore, type Protocol, safeEqual } from '@signoff/core';
+import {
+  type Actor,
+  CONFIG,
+  type Config,
+  COOKIE_SECRET,
+  type LogoutDelivery,
+  type LogoutTrigger,
+  PendingStore,
+  type Protocol,
+  safeEqual,
+} from '@signoff/core';
 import { createHmac } from 'node:crypto';
 import { type FlowContext, FlowExecutor, type FlowStep } from './flow-executor';
 import { LogoutOrchestrator } from './logout-orchestrator';
-import { ANSWERED_CHANNELS, IFRAME_CHANNELS, LogoutOperationsService, NATIVE_CHANNELS } from './logout-operations.service';
+import {
+  ANSWERED_CHANNELS,
+  IFRAME_CHANNELS,
+  LogoutOperationsService,
+  NATIVE_CHANNELS,
+} from './logout-operations.service';
 import type { FrontchannelStep, SeenOutcome } from './logout-protocol';
 import type { FrontchannelFrame, LogoutView } from './logout-views';
 import { LogoutProtocolRegistry } from './protocol-registry';
@@ -13,7 +28,8 @@ import { LogoutProtocolRegistry } from './protocol-registry';
  * at Signoff, or an application that gave no address), or an application's own answer, which its
  * protocol builds from `owed` (OIDC: the post_logout_redirect_uri with state; SAML: the LogoutResponse).
  */
-export type OwedAnswer = { to: 'signed-out-page' } | { to: 'application'; protocol: Protocol; providerId: string; owed: unknown };
+export type OwedAnswer =
+  { to: 'signed-out-page' } | { to: 'application'; protocol: Protocol; providerId: string; owed: unknown };
 
 /** A logout started in the user's browser. */
 export interface BrowserLogout {
@@ -94,8 +110,11 @@ export class LogoutJourney {
   async start(logout: BrowserLogout, csrf: string): Promise<LogoutView> {
     const flowId = this.executor.flowFor(logout.provider?.invalidationFlowId ?? null, logout.provider !== null);
     const context: FlowContext = {
-      trigger: logout.trigger, initiator: logout.initiator, idpSessionIds: logout.idpSessionIds,
-      initiatingProviderSessionId: logout.initiatingProviderSessionId, interactive: true,
+      trigger: logout.trigger,
+      initiator: logout.initiator,
+      idpSessionIds: logout.idpSessionIds,
+      initiatingProviderSessionId: logout.initiatingProviderSessionId,
+      interactive: true,
     };
     return this.afterFlowStep(flowId, context, await this.executor.run(flowId, context), logout.owed, csrf);
   }
@@ -116,10 +135,15 @@ export class LogoutJourney {
   async runHeadless(logout: Omit<BrowserLogout, 'owed'>): Promise<SeenOutcome> {
     const flowId = this.executor.flowFor(logout.provider?.invalidationFlowId ?? null, logout.provider !== null);
     const step = await this.executor.run(flowId, {
-      trigger: logout.trigger, initiator: logout.initiator, idpSessionIds: logout.idpSessionIds,
-      initiatingProviderSessionId: logout.initiatingProviderSessionId, interactive: false,
+      trigger: logout.trigger,
+      initiator: logout.initiator,
+      idpSessionIds: logout.idpSessionIds,
+      initiatingProviderSessionId: logout.initiatingProviderSessionId,
+      interactive: false,
     });
-    return step.operationId ? this.operations.awaitOutcome(step.operationId, this.config.delivery.frontchannelTimeoutMs) : null;
+    return step.operationId
+      ? this.operations.awaitOutcome(step.operationId, this.config.delivery.frontchannelTimeoutMs)
+      : null;
   }
 
   /**
@@ -129,24 +153,43 @@ export class LogoutJourney {
    */
   async endApplicationSession(providerId: string, providerSessionId: string): Promise<void> {
     await this.orchestrator.endSessions({
-      trigger: 'rp_initiated', initiator: { type: 'provider', id: providerId }, reason: 'logout',
-      providerSessionIds: [providerSessionId], initiatingProviderSessionId: providerSessionId, withBrowser: false,
+      trigger: 'rp_initiated',
+      initiator: { type: 'provider', id: providerId },
+      reason: 'logout',
+      providerSessionIds: [providerSessionId],
+      initiatingProviderSessionId: providerSessionId,
+      withBrowser: false,
     });
   }
 
   // ---- 2. the flow stopped or ended ----------------------------------------------------------
 
   /** A stopped flow asks the user; an ended one hands the browser to the front channel, then to the answer. */
-  private async afterFlowStep(flowId: string, context: FlowContext, step: FlowStep, owed: OwedAnswer, csrf: string): Promise<LogoutView> {
+  private async afterFlowStep(
+    flowId: string,
+    context: FlowContext,
+    step: FlowStep,
+    owed: OwedAnswer,
+    csrf: string,
+  ): Promise<LogoutView> {
     if (step.kind !== 'done') {
       const paused: PausedFlow = { flowId, context, resumeAt: step.resumeAt, operationId: step.operationId, owed };
-      return { view: step.kind, text: step.text, flowHandle: await this.store.put('logout-flow', paused, PAUSE_TTL_SECONDS) };
+      return {
+        view: step.kind,
+        text: step.text,
+        flowHandle: await this.store.put('logout-flow', paused, PAUSE_TTL_SECONDS),
+      };
     }
     let next = await this.destination(owed, step.operationId, step.redirectTo);
     const open = step.operationId ? await this.operations.openFrontchannel(step.operationId) : [];
     const native = open.filter((delivery) => NATIVE_CHANNELS.includes(delivery.channel));
     if (native.length) {
-      const chain: NativeChain = { next, browser: this.browserBinding(csrf), queue: native.map((delivery) => delivery.id), current: null };
+      const chain: NativeChain = {
+        next,
+        browser: this.browserBinding(csrf),
+        queue: native.map((delivery) => delivery.id),
+        current: null,
+      };
       next = `/logout/chain/${await this.store.put('logout-chain', chain, PAUSE_TTL_SECONDS)}`;
     }
     const frames: FrontchannelFrame[] = [];
@@ -188,7 +231,11 @@ export class LogoutJourney {
     if (delivery.status !== 'pending') return { settled: true };
     const loaded = outcome === 'loaded';
     if (loaded && ANSWERED_CHANNELS.includes(delivery.channel)) return { settled: false };
-    await this.operations.recordFrontchannel(delivery, { ok: loaded, error: loaded ? null : 'the application did not answer in time', messageId: delivery.messageId });
+    await this.operations.recordFrontchannel(delivery, {
+      ok: loaded,
+      error: loaded ? null : 'the application did not answer in time',
+      messageId: delivery.messageId,
+    });
     return { settled: true };
   }
 
@@ -208,8 +255,19 @@ export class LogoutJourney {
       const delivery = await this.operations.delivery(chain.current.deliveryId);
       if (delivery?.status === 'pending') {
         const remainingMs = chain.current.startedAt + this.config.delivery.frontchannelTimeoutMs - Date.now();
-        if (!skip && remainingMs > 0) return { view: 'native-waiting', application: delivery.provider.name, skip: `${resume}?skip=1`, retry: resume, remainingMs };
-        await this.operations.recordFrontchannel(delivery, { ok: false, error: 'the application did not answer its logout request', messageId: delivery.messageId });
+        if (!skip && remainingMs > 0)
+          return {
+            view: 'native-waiting',
+            application: delivery.provider.name,
+            skip: `${resume}?skip=1`,
+            retry: resume,
+            remainingMs,
+          };
+        await this.operations.recordFrontchannel(delivery, {
+          ok: false,
+          error: 'the application did not answer its logout request',
+          messageId: delivery.messageId,
+        });
       }
       chain.current = null;
     }
@@ -222,7 +280,13 @@ export class LogoutJourney {
     const step = await this.frontchannelStep(delivery, handle);
     chain.current = { deliveryId, startedAt: Date.now() };
     await this.store.save('logout-chain', handle, chain, PAUSE_TTL_SECONDS);
-    return { view: 'native-step', application: delivery.provider.name, step, resume, timeoutMs: this.config.delivery.frontchannelTimeoutMs };
+    return {
+      view: 'native-step',
+      application: delivery.provider.name,
+      step,
+      resume,
+      timeoutMs: this.config.delivery.frontchannelTimeoutMs,
+    };
   }
 
   /**
@@ -231,13 +295,21 @@ export class LogoutJourney {
    * late confirmation turns a timed-out delivery into a confirmed one. `refused` when it answers no
    * request Signoff sent that application.
    */
-  async applicationAnswered(protocol: Protocol, message: unknown): Promise<{ application: string; confirmed: boolean } | { refused: string }> {
+  async applicationAnswered(
+    protocol: Protocol,
+    message: unknown,
+  ): Promise<{ application: string; confirmed: boolean } | { refused: string }> {
     const reader = this.protocols.for(protocol);
-    if (!reader.readFrontchannelReply) return { refused: `${protocol} applications do not answer front-channel logouts` };
+    if (!reader.readFrontchannelReply)
+      return { refused: `${protocol} applications do not answer front-channel logouts` };
     const reply = await reader.readFrontchannelReply(message);
     const delivery = await this.operations.answeredBy(reply.providerId, reply.inResponseTo);
     if (!delivery) return { refused: 'the answer matches no logout request Signoff sent this application' };
-    await this.operations.recordFrontchannel(delivery, { ok: reply.confirmed, error: reply.error, messageId: reply.inResponseTo }, ['pending', 'failed']);
+    await this.operations.recordFrontchannel(
+      delivery,
+      { ok: reply.confirmed, error: reply.error, messageId: reply.inResponseTo },
+      ['pending', 'failed'],
+    );
     return { application: delivery.provider.name, confirmed: reply.confirmed };
   }
 
@@ -260,8 +332,13 @@ export class LogoutJourney {
     const pending = await this.store.take<PendingAnswer>('logout-answer', handle);
     if (!pending) return { view: 'expired' };
     const { owed, operationId } = pending;
-    const outcome = operationId ? await this.operations.awaitOutcome(operationId, this.config.delivery.frontchannelTimeoutMs, owed.providerId) : null;
-    return { view: 'answer', answer: await this.protocols.for(owed.protocol).answerInitiator(owed.providerId, owed.owed, outcome) };
+    const outcome = operationId
+      ? await this.operations.awaitOutcome(operationId, this.config.delivery.frontchannelTimeoutMs, owed.providerId)
+      : null;
+    return {
+      view: 'answer',
+      answer: await this.protocols.for(owed.protocol).answerInitiator(owed.providerId, owed.owed, outcome),
+    };
   }
 
   // ---- browser binding -----------------------------------------------------------------------

@@ -1,5 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { BACKCHANNELS, Clock, type DeliveryChannel, type DeliveryStatus, LogoutDelivery, LogoutOperation, type LogoutOutcome, ProviderSession } from '@signoff/core';
+import {
+  BACKCHANNELS,
+  Clock,
+  type DeliveryChannel,
+  type DeliveryStatus,
+  LogoutDelivery,
+  LogoutOperation,
+  type LogoutOutcome,
+  ProviderSession,
+} from '@signoff/core';
 import { DataSource, type EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
 import { type DeliveryTarget, logoutReasonOf, type SessionWithProvider } from './logout-protocol';
 
@@ -18,7 +27,9 @@ const OUTCOME_POLL_MS = 100;
 /** What came of an operation one waited for: its outcome, `open` when not yet complete, `gone` when it vanished meanwhile. */
 export type AwaitedOutcome = LogoutOutcome | 'open' | 'gone';
 
-export type OperationWithDeliveries = LogoutOperation & { deliveries: Array<LogoutDelivery & { provider: { slug: string; name: string } }> };
+export type OperationWithDeliveries = LogoutOperation & {
+  deliveries: Array<LogoutDelivery & { provider: { slug: string; name: string } }>;
+};
 
 /**
  * The books of the logout engine: operations and their deliveries, read, recorded and closed once every
@@ -26,7 +37,10 @@ export type OperationWithDeliveries = LogoutOperation & { deliveries: Array<Logo
  */
 @Injectable()
 export class LogoutOperationsService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Front-channel deliveries whose logout page never reported (the tab was closed) fail once they
@@ -35,14 +49,24 @@ export class LogoutOperationsService {
   async failAbandonedFrontchannel(olderThanMs: number): Promise<number> {
     const now = this.clock.now();
     const abandoned = await this.db.getRepository(LogoutDelivery).find({
-      where: { status: 'pending', channel: Not(In(BACKCHANNELS)), createdAt: LessThan(new Date(now.getTime() - olderThanMs)) },
+      where: {
+        status: 'pending',
+        channel: Not(In(BACKCHANNELS)),
+        createdAt: LessThan(new Date(now.getTime() - olderThanMs)),
+      },
       select: { id: true, operationId: true },
       take: 500,
     });
     if (!abandoned.length) return 0;
-    await this.db.getRepository(LogoutDelivery).update({ id: In(abandoned.map((row) => row.id)), status: 'pending' }, {
-      status: 'failed', lastError: 'the logout page never reported: the browser left before the application was told', updatedAt: now, completedAt: now,
-    });
+    await this.db.getRepository(LogoutDelivery).update(
+      { id: In(abandoned.map((row) => row.id)), status: 'pending' },
+      {
+        status: 'failed',
+        lastError: 'the logout page never reported: the browser left before the application was told',
+        updatedAt: now,
+        completedAt: now,
+      },
+    );
     for (const operationId of new Set(abandoned.map((row) => row.operationId))) await this.settle(operationId);
     return abandoned.length;
   }
@@ -52,7 +76,11 @@ export class LogoutOperationsService {
    * recorded when the delivery is still in one of `from` (its attempt log appended), and its operation
    * settled — reopened first when a delivery that had failed turns out confirmed after all.
    */
-  async recordFrontchannel(delivery: Pick<LogoutDelivery, 'id'>, outcome: { ok: boolean; error: string | null; messageId: string | null }, from: DeliveryStatus[] = ['pending']): Promise<void> {
+  async recordFrontchannel(
+    delivery: Pick<LogoutDelivery, 'id'>,
+    outcome: { ok: boolean; error: string | null; messageId: string | null },
+    from: DeliveryStatus[] = ['pending'],
+  ): Promise<void> {
     const now = this.clock.now();
     const result: DeliveryStatus = outcome.ok ? 'succeeded' : 'failed';
     await this.db.transaction(async (tx) => {
@@ -60,13 +88,32 @@ export class LogoutOperationsService {
       // have failed it meanwhile, and the attempt log must not lose their entries.
       const current = await tx.findOneBy(LogoutDelivery, { id: delivery.id, status: In(from) });
       if (!current) return;
-      const updated = await tx.update(LogoutDelivery, { id: current.id, status: current.status, attempts: current.attempts }, {
-        status: result, attempts: current.attempts + 1, lastError: outcome.error, updatedAt: now, completedAt: now,
-        attemptLog: [...current.attemptLog, { at: now.toISOString(), ms: 0, httpStatus: null, result, error: outcome.error, messageId: outcome.messageId }].slice(-ATTEMPT_LOG_SIZE),
-      });
+      const updated = await tx.update(
+        LogoutDelivery,
+        { id: current.id, status: current.status, attempts: current.attempts },
+        {
+          status: result,
+          attempts: current.attempts + 1,
+          lastError: outcome.error,
+          updatedAt: now,
+          completedAt: now,
+          attemptLog: [
+            ...current.attemptLog,
+            {
+              at: now.toISOString(),
+              ms: 0,
+              httpStatus: null,
+              result,
+              error: outcome.error,
+              messageId: outcome.messageId,
+            },
+          ].slice(-ATTEMPT_LOG_SIZE),
+        },
+      );
       if (!updated.affected) return; // another writer changed the row first; its record stands
       // A failed delivery may have completed its operation: a confirmation reopens it, to settle again with the new count.
-      if (current.status === 'failed' && outcome.ok) await tx.update(LogoutOperation, { id: current.operationId }, { completedAt: null, outcome: null });
+      if (current.status === 'failed' && outcome.ok)
+        await tx.update(LogoutOperation, { id: current.operationId }, { completedAt: null, outcome: null });
       await this.settle(current.operationId, tx);
     });
   }
@@ -79,14 +126,20 @@ export class LogoutOperationsService {
   /** The front-channel deliveries of an operation that the browser still has to run, oldest first. */
   openFrontchannel(operationId: string): Promise<LogoutDelivery[]> {
     return this.db.getRepository(LogoutDelivery).find({
-      where: { operationId, status: 'pending', channel: In([...IFRAME_CHANNELS, ...NATIVE_CHANNELS]) }, order: { createdAt: 'ASC' },
+      where: { operationId, status: 'pending', channel: In([...IFRAME_CHANNELS, ...NATIVE_CHANNELS]) },
+      order: { createdAt: 'ASC' },
     });
   }
 
   /** The provider session a delivery tells, and the reason its operation gives. */
   async targetOf(delivery: LogoutDelivery): Promise<DeliveryTarget> {
-    const session = (await this.db.getRepository(ProviderSession).findOneOrFail({ where: { id: delivery.providerSessionId }, relations: { provider: true } })) as SessionWithProvider;
-    const operation = await this.db.getRepository(LogoutOperation).findOneOrFail({ where: { id: delivery.operationId }, select: { id: true, trigger: true, initiatorType: true } });
+    const session = (await this.db.getRepository(ProviderSession).findOneOrFail({
+      where: { id: delivery.providerSessionId },
+      relations: { provider: true },
+    })) as SessionWithProvider;
+    const operation = await this.db
+      .getRepository(LogoutOperation)
+      .findOneOrFail({ where: { id: delivery.operationId }, select: { id: true, trigger: true, initiatorType: true } });
     return { session, reason: logoutReasonOf(operation) };
   }
 
@@ -97,13 +150,17 @@ export class LogoutOperationsService {
 
   /** The front-channel delivery to `providerId` whose message is `messageId`: what an application's answer settles. */
   answeredBy(providerId: string, messageId: string): Promise<(LogoutDelivery & { provider: { name: string } }) | null> {
-    return this.db.getRepository(LogoutDelivery).findOne({ where: { messageId, providerId, channel: In(ANSWERED_CHANNELS) }, relations: { provider: true } });
+    return this.db
+      .getRepository(LogoutDelivery)
+      .findOne({ where: { messageId, providerId, channel: In(ANSWERED_CHANNELS) }, relations: { provider: true } });
   }
 
   async get(id: string): Promise<OperationWithDeliveries | null> {
     const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id });
     if (!operation) return null;
-    const deliveries = await this.db.getRepository(LogoutDelivery).find({ where: { operationId: id }, relations: { provider: true }, order: { createdAt: 'ASC' } });
+    const deliveries = await this.db
+      .getRepository(LogoutDelivery)
+      .find({ where: { operationId: id }, relations: { provider: true }, order: { createdAt: 'ASC' } });
     return Object.assign(operation, { deliveries });
   }
 
@@ -112,10 +169,16 @@ export class LogoutOperationsService {
    * started a logout (a SAML LogoutResponse) goes out once the other participants had their chance.
    * Null when there is no such operation started by `initiatingProviderId` (when given).
    */
-  async awaitOutcome(operationId: string, waitMs: number, initiatingProviderId?: string): Promise<AwaitedOutcome | null> {
+  async awaitOutcome(
+    operationId: string,
+    waitMs: number,
+    initiatingProviderId?: string,
+  ): Promise<AwaitedOutcome | null> {
     const deadline = Date.now() + waitMs;
     for (let first = true; ; first = false) {
-      const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id: operationId, ...(initiatingProviderId ? { initiatingProviderId } : {}) });
+      const operation = await this.db
+        .getRepository(LogoutOperation)
+        .findOneBy({ id: operationId, ...(initiatingProviderId ? { initiatingProviderId } : {}) });
       if (!operation) return first ? null : 'gone';
       if (operation.completedAt) return operation.outcome!;
       if (Date.now() >= deadline) return 'open';
@@ -133,6 +196,10 @@ export class LogoutOperationsService {
     const total = await tx.count(LogoutDelivery, { where: { operationId } });
     const succeeded = await tx.count(LogoutDelivery, { where: { operationId, status: In(['succeeded', 'skipped']) } });
     const outcome: LogoutOutcome = succeeded === total ? 'complete' : succeeded === 0 ? 'failed' : 'partial';
-    await tx.update(LogoutOperation, { id: operationId, completedAt: IsNull() }, { completedAt: this.clock.now(), outcome });
+    await tx.update(
+      LogoutOperation,
+      { id: operationId, completedAt: IsNull() },
+      { completedAt: this.clock.now(), outcome },
+    );
   }
 }

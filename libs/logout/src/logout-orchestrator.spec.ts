@@ -17,32 +17,62 @@ describe('LogoutOrchestrator', () => {
   afterAll(() => engine.close());
 
   function fullLogout(login: Login, withBrowser: boolean): EndSessionsRequest {
-    return { trigger: 'user_logout', initiator: { type: 'user', id: login.user.id }, reason: 'logout', idpSessionIds: [login.idpSession.id], withBrowser };
+    return {
+      trigger: 'user_logout',
+      initiator: { type: 'user', id: login.user.id },
+      reason: 'logout',
+      idpSessionIds: [login.idpSession.id],
+      withBrowser,
+    };
   }
 
-  const brief = (rows: Array<{ providerSessionId: string; channel: string; status: string; lastError: string | null }>) =>
-    rows.map((row) => [row.providerSessionId, row.channel, row.status, row.lastError]).sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`));
+  const brief = (
+    rows: Array<{ providerSessionId: string; channel: string; status: string; lastError: string | null }>,
+  ) =>
+    rows
+      .map((row) => [row.providerSessionId, row.channel, row.status, row.lastError])
+      .sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`));
 
   it('without a browser: ends the sessions, writes the plan (front channels failed at once) and hands the back channel to the queue', async () => {
-    const login = await engine.login([{ protocol: 'oidc', channels: ['backchannel_oidc', 'frontchannel_oidc'] }, { protocol: 'saml', channels: ['frontchannel_saml_iframe'] }]);
+    const login = await engine.login([
+      { protocol: 'oidc', channels: ['backchannel_oidc', 'frontchannel_oidc'] },
+      { protocol: 'saml', channels: ['frontchannel_saml_iframe'] },
+    ]);
     const [oidc, saml] = login.providerSessions;
     const started = await orchestrator.endSessions(fullLogout(login, false));
 
     expect(started).toMatchObject({ trigger: 'user_logout', idpSessionIds: [login.idpSession.id] });
-    expect(await engine.db.getRepository(IdpSession).findOneByOrFail({ id: login.idpSession.id })).toMatchObject({ endReason: 'logout', endedAt: expect.any(Date) });
-    expect((await engine.db.getRepository(ProviderSession).findBy({ idpSessionId: login.idpSession.id })).map((session) => session.state)).toEqual(['ended', 'ended']);
+    expect(await engine.db.getRepository(IdpSession).findOneByOrFail({ id: login.idpSession.id })).toMatchObject({
+      endReason: 'logout',
+      endedAt: expect.any(Date),
+    });
+    expect(
+      (await engine.db.getRepository(ProviderSession).findBy({ idpSessionId: login.idpSession.id })).map(
+        (session) => session.state,
+      ),
+    ).toEqual(['ended', 'ended']);
 
     // The back-channel row is the relay's after the commit: eventually queued, with a job named by its id.
     const backchannel = await eventually(async () => {
       const row = (await engine.deliveries(started.id)).find((delivery) => delivery.channel === 'backchannel_oidc')!;
       return row.status === 'queued' ? row : null;
     });
-    expect(await engine.get(DeliveryQueue).instance.getJob(backchannel.id)).toMatchObject({ id: backchannel.id, data: { deliveryId: backchannel.id } });
-    expect(brief(await engine.deliveries(started.id))).toEqual(brief([
-      { providerSessionId: oidc.id, channel: 'backchannel_oidc', status: 'queued', lastError: null },
-      { providerSessionId: oidc.id, channel: 'frontchannel_oidc', status: 'failed', lastError: NO_BROWSER_ERROR },
-      { providerSessionId: saml.id, channel: 'frontchannel_saml_iframe', status: 'failed', lastError: NO_BROWSER_ERROR },
-    ]));
+    expect(await engine.get(DeliveryQueue).instance.getJob(backchannel.id)).toMatchObject({
+      id: backchannel.id,
+      data: { deliveryId: backchannel.id },
+    });
+    expect(brief(await engine.deliveries(started.id))).toEqual(
+      brief([
+        { providerSessionId: oidc.id, channel: 'backchannel_oidc', status: 'queued', lastError: null },
+        { providerSessionId: oidc.id, channel: 'frontchannel_oidc', status: 'failed', lastError: NO_BROWSER_ERROR },
+        {
+          providerSessionId: saml.id,
+          channel: 'frontchannel_saml_iframe',
+          status: 'failed',
+          lastError: NO_BROWSER_ERROR,
+        },
+      ]),
+    );
     // The back channel is still under way: the operation stays open.
     expect(await engine.operationRow(started.id)).toMatchObject({ completedAt: null, outcome: null });
   });
@@ -53,14 +83,19 @@ describe('LogoutOrchestrator', () => {
     expect(await engine.operationRow(started.id)).toMatchObject({ outcome: 'failed', completedAt: expect.any(Date) });
   });
 
-  it('records the start in the audit log with the plan\'s size', async () => {
-    const login = await engine.login([{ protocol: 'oidc', channels: ['frontchannel_oidc'] }, { protocol: 'saml', channels: [] }]);
+  it("records the start in the audit log with the plan's size", async () => {
+    const login = await engine.login([
+      { protocol: 'oidc', channels: ['frontchannel_oidc'] },
+      { protocol: 'saml', channels: [] },
+    ]);
     const started = await orchestrator.endSessions(fullLogout(login, true));
-    const event = await engine.db.getRepository(AuditEvent).findOneByOrFail({ action: 'logout.started', targetId: started.id });
+    const event = await engine.db
+      .getRepository(AuditEvent)
+      .findOneByOrFail({ action: 'logout.started', targetId: started.id });
     expect(event.details).toEqual({ trigger: 'user_logout', idpSessions: 1, providerSessions: 2, deliveries: 1 });
   });
 
-  it('is one transaction: when a protocol\'s bookkeeping fails, no session ends and no operation or delivery is written', async () => {
+  it("is one transaction: when a protocol's bookkeeping fails, no session ends and no operation or delivery is written", async () => {
     const login = await engine.login([{ protocol: 'saml', channels: ['frontchannel_saml_native'] }]);
     engine.protocols.saml.failBookkeeping = new Error('bookkeeping failed');
     try {
@@ -68,10 +103,20 @@ describe('LogoutOrchestrator', () => {
     } finally {
       engine.protocols.saml.failBookkeeping = null;
     }
-    expect(await engine.db.getRepository(IdpSession).findOneByOrFail({ id: login.idpSession.id })).toMatchObject({ endedAt: null });
-    expect((await engine.db.getRepository(ProviderSession).findBy({ idpSessionId: login.idpSession.id })).map((session) => session.state)).toEqual(['active']);
+    expect(await engine.db.getRepository(IdpSession).findOneByOrFail({ id: login.idpSession.id })).toMatchObject({
+      endedAt: null,
+    });
+    expect(
+      (await engine.db.getRepository(ProviderSession).findBy({ idpSessionId: login.idpSession.id })).map(
+        (session) => session.state,
+      ),
+    ).toEqual(['active']);
     expect(await engine.db.getRepository(LogoutOperation).countBy({ initiatorId: login.user.id })).toBe(0);
-    expect(await engine.db.query('SELECT COUNT(*) AS n FROM logout_deliveries WHERE provider_session_id = ?', [login.providerSessions[0].id])).toEqual([{ n: 0 }]);
+    expect(
+      await engine.db.query('SELECT COUNT(*) AS n FROM logout_deliveries WHERE provider_session_id = ?', [
+        login.providerSessions[0].id,
+      ]),
+    ).toEqual([{ n: 0 }]);
   });
 });
 

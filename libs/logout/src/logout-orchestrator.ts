@@ -1,6 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
-  type Actor, AuditService, Clock, IdpSession, LogoutDelivery, LogoutOperation, type LogoutTrigger, newId, ProviderSession, type SessionEndReason,
+  type Actor,
+  AuditService,
+  Clock,
+  IdpSession,
+  LogoutDelivery,
+  LogoutOperation,
+  type LogoutTrigger,
+  newId,
+  ProviderSession,
+  type SessionEndReason,
 } from '@signoff/core';
 import { planDeliveries, type SessionToTell } from './delivery-plan';
 import { OutboxRelay } from './outbox-relay';
@@ -79,17 +88,29 @@ export class LogoutOrchestrator {
     })) as SessionWithProvider[];
 
     if (request.providerSessionIds) {
-      for (const chunk of chunks(ending)) await tx.update(ProviderSession, { id: In(chunk.map((session) => session.id)), endedAt: IsNull() }, { endedAt: now, state: 'ended' });
+      for (const chunk of chunks(ending))
+        await tx.update(
+          ProviderSession,
+          { id: In(chunk.map((session) => session.id)), endedAt: IsNull() },
+          { endedAt: now, state: 'ended' },
+        );
     } else {
       await this.sessions.end(idpSessionIds, request.reason, request.initiator, tx);
     }
 
     const initiating = ending.find((session) => session.id === request.initiatingProviderSessionId);
     const operation = await tx.save(LogoutOperation, {
-      id: newId(), trigger: request.trigger, initiatorType: request.initiator.type, initiatorId: request.initiator.id ?? null,
+      id: newId(),
+      trigger: request.trigger,
+      initiatorType: request.initiator.type,
+      initiatorId: request.initiator.id ?? null,
       initiatingProviderId: initiating?.providerId ?? null,
-      idpSessionIds: request.providerSessionIds ? [...new Set(ending.map((session) => session.idpSessionId))] : idpSessionIds,
-      createdAt: now, completedAt: null, outcome: null,
+      idpSessionIds: request.providerSessionIds
+        ? [...new Set(ending.map((session) => session.idpSessionId))]
+        : idpSessionIds,
+      createdAt: now,
+      completedAt: null,
+      outcome: null,
     });
 
     // The protocols choose the channels (and leave out whom they need not tell); the plan turns that into rows.
@@ -97,11 +118,18 @@ export class LogoutOrchestrator {
     for (const session of ending) {
       if (!this.protocols.has(session.provider.protocol)) continue;
       const channels = await this.protocols.for(session.provider.protocol).channels(session, {
-        initiatingProviderSessionId: request.initiatingProviderSessionId ?? null, initiatingProviderId: initiating?.providerId ?? null,
+        initiatingProviderSessionId: request.initiatingProviderSessionId ?? null,
+        initiatingProviderId: initiating?.providerId ?? null,
       });
       toTell.push({ session, channels });
     }
-    const rows = planDeliveries({ operationId: operation.id, sessions: toTell, withBrowser: request.withBrowser, now, newId });
+    const rows = planDeliveries({
+      operationId: operation.id,
+      sessions: toTell,
+      withBrowser: request.withBrowser,
+      now,
+      newId,
+    });
     // In chunks: one statement with thousands of rows or ids exceeds SQLite's limits.
     for (const chunk of chunks(rows)) await tx.insert(LogoutDelivery, chunk);
 
@@ -111,14 +139,31 @@ export class LogoutOrchestrator {
         await this.protocols.for(protocol).sessionsEnded(tx, chunk);
       }
     }
-    const userIds = request.userIds ?? (GRANT_ENDING_TRIGGERS.includes(request.trigger) ? [...new Set(ending.map((session) => session.userId))] : []);
+    const userIds =
+      request.userIds ??
+      (GRANT_ENDING_TRIGGERS.includes(request.trigger) ? [...new Set(ending.map((session) => session.userId))] : []);
     if (userIds.length) for (const protocol of this.protocols.all()) await protocol.grantsEnded?.(tx, userIds);
-    await this.audit.record({
-      action: 'logout.started', actor: request.initiator, target: { type: 'logout_operation', id: operation.id },
-      details: { trigger: request.trigger, idpSessions: operation.idpSessionIds.length, providerSessions: ending.length, deliveries: rows.length },
-    }, tx);
+    await this.audit.record(
+      {
+        action: 'logout.started',
+        actor: request.initiator,
+        target: { type: 'logout_operation', id: operation.id },
+        details: {
+          trigger: request.trigger,
+          idpSessions: operation.idpSessionIds.length,
+          providerSessions: ending.length,
+          deliveries: rows.length,
+        },
+      },
+      tx,
+    );
     await this.operations.settle(operation.id, tx);
-    this.logger.log({ msg: 'logout started', operation: operation.id, trigger: request.trigger, deliveries: rows.length });
+    this.logger.log({
+      msg: 'logout started',
+      operation: operation.id,
+      trigger: request.trigger,
+      deliveries: rows.length,
+    });
     return operation;
   }
 

@@ -65,7 +65,8 @@ export interface DeliveryTarget {
 /** The reason a logout operation gives its messages. */
 export function logoutReasonOf(operation: Pick<LogoutOperation, 'trigger' | 'initiatorType'>): LogoutReason {
   if (operation.trigger === 'expiry') return 'global-timeout';
-  const byAdmin = ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) || operation.initiatorType === 'admin';
+  const byAdmin =
+    ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) || operation.initiatorType === 'admin';
   return byAdmin ? 'admin' : 'user';
 }
 

@@ -11,7 +11,24 @@ import { LogoutProtocolRegistry } from './protocol-registry';
 
 @Module({
   imports: [SessionsModule, DispatchModule],
-  providers: [LogoutProtocolRegistry, LogoutOrchestrator, LogoutOperationsService, BackchannelDeliverer, OutboxRelay, FlowExecutor, LogoutJourney],
-  exports: [LogoutProtocolRegistry, LogoutOrchestrator, LogoutOperationsService, BackchannelDeliverer, OutboxRelay, FlowExecutor, LogoutJourney, DispatchModule],
+  providers: [
+    LogoutProtocolRegistry,
+    LogoutOrchestrator,
+    LogoutOperationsService,
+    BackchannelDeliverer,
+    OutboxRelay,
+    FlowExecutor,
+    LogoutJourney,
+  ],
+  exports: [
+    LogoutProtocolRegistry,
+    LogoutOrchestrator,
+    LogoutOperationsService,
+    BackchannelDeliverer,
+    OutboxRelay,
+    FlowExecutor,
+    LogoutJourney,
+    DispatchModule,
+  ],
 })
 export class LogoutModule {}

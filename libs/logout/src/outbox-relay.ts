@@ -17,7 +17,12 @@ const ADD_TIMEOUT_MS = 2000;
 export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
 
-  constructor(private readonly db: DataSource, private readonly queue: DeliveryQueue, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly queue: DeliveryQueue,
+    private readonly clock: Clock,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   /** Hands out every due row, `batch` at a time; returns how many. Throws when Redis is unreachable. */
   async relayOnce(batch = 1000): Promise<number> {
@@ -28,21 +33,36 @@ export class OutboxRelay {
 
   private async relayBatch(limit: number): Promise<number> {
     const now = this.clock.now().getTime();
-    const due = await this.db.getRepository(LogoutDelivery).createQueryBuilder('d')
+    const due = await this.db
+      .getRepository(LogoutDelivery)
+      .createQueryBuilder('d')
       .select(['d.id', 'd.nextAttemptAt'])
       .where('d.channel IN (:...channels)', { channels: BACKCHANNELS })
-      .andWhere(new Brackets((q) => q
-        .where("d.status = 'pending'")
-        .orWhere("d.status IN ('queued', 'sending') AND d.lease_until < :now", { now })))
+      .andWhere(
+        new Brackets((q) =>
+          q
+            .where("d.status = 'pending'")
+            .orWhere("d.status IN ('queued', 'sending') AND d.lease_until < :now", { now }),
+        ),
+      )
       .orderBy('d.created_at', 'ASC')
       .take(limit)
       .getMany();
     if (!due.length) return 0;
     // BullMQ waits for Redis rather than failing; bound the wait so a pass ends and the rows stay pending.
-    const added = await within(ADD_TIMEOUT_MS, this.queue.add(due.map((row) => ({ id: row.id, delayMs: row.nextAttemptAt ? row.nextAttemptAt.getTime() - now : 0 }))).then(() => true), false);
+    const added = await within(
+      ADD_TIMEOUT_MS,
+      this.queue
+        .add(due.map((row) => ({ id: row.id, delayMs: row.nextAttemptAt ? row.nextAttemptAt.getTime() - now : 0 })))
+        .then(() => true),
+      false,
+    );
     if (!added) throw new Error(`the queue did not take the deliveries within ${ADD_TIMEOUT_MS} ms`);
     const leaseUntil = new Date(Math.max(now, ...due.map((row) => row.nextAttemptAt?.getTime() ?? 0)) + LEASE_MS);
-    await this.db.getRepository(LogoutDelivery).createQueryBuilder().update()
+    await this.db
+      .getRepository(LogoutDelivery)
+      .createQueryBuilder()
+      .update()
       .set({ status: 'queued', leaseUntil, updatedAt: new Date(now) })
       .where({ id: In(due.map((row) => row.id)) })
       .andWhere("status IN ('pending', 'queued', 'sending')")
@@ -56,7 +76,10 @@ export class OutboxRelay {
    */
   kick(): void {
     this.relayOnce().catch((error: Error) => {
-      this.logger.warn({ msg: 'relay deferred: the queue is unreachable; the worker will retry', error: error.message });
+      this.logger.warn({
+        msg: 'relay deferred: the queue is unreachable; the worker will retry',
+        error: error.message,
+      });
     });
   }
 }

@@ -5,7 +5,12 @@ import { HttpException } from '@nestjs/common';
  * or sent to the client's redirect URI once that URI is known to be registered.
  */
 export class OAuthError extends HttpException {
-  constructor(readonly error: string, readonly description: string, status = 400, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    status = 400,
+    readonly headers: Record<string, string> = {},
+  ) {
     super({ error, error_description: description }, status);
   }
 }

@@ -11,15 +11,34 @@ import type { VerifiedHint } from './logout/id-token-hint';
  */
 @Injectable()
 export class OidcSessionsService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly idpSessions: IdpSessionsService) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly idpSessions: IdpSessionsService,
+  ) {}
 
-  async getOrCreate(tx: EntityManager, input: { idpSessionId: string; providerId: string; userId: string; sub: string }): Promise<OidcSession> {
+  async getOrCreate(
+    tx: EntityManager,
+    input: { idpSessionId: string; providerId: string; userId: string; sub: string },
+  ): Promise<OidcSession> {
     await serialize(tx, `oidc-session:${input.idpSessionId}:${input.providerId}`);
-    const existing = await tx.findOneBy(OidcSession, { idpSessionId: input.idpSessionId, providerId: input.providerId, endedAt: IsNull() });
+    const existing = await tx.findOneBy(OidcSession, {
+      idpSessionId: input.idpSessionId,
+      providerId: input.providerId,
+      endedAt: IsNull(),
+    });
     if (existing) return existing;
-    return tx.save(OidcSession, tx.create(OidcSession, {
-      id: newId(), ...input, sid: randomToken(16), createdAt: this.clock.now(), endedAt: null, state: 'active',
-    }));
+    return tx.save(
+      OidcSession,
+      tx.create(OidcSession, {
+        id: newId(),
+        ...input,
+        sid: randomToken(16),
+        createdAt: this.clock.now(),
+        endedAt: null,
+        state: 'active',
+      }),
+    );
   }
 
   /** The client's live provider session in an IdP session, if any. */
@@ -34,7 +53,9 @@ export class OidcSessionsService {
    */
   async hintedIdpSession(hint: VerifiedHint, providerId: string): Promise<LiveSession | null> {
     if (!hint.sid) return null;
-    const session = await this.db.getRepository(OidcSession).findOne({ where: { sid: hint.sid, providerId }, relations: { idpSession: { user: true } } });
+    const session = await this.db
+      .getRepository(OidcSession)
+      .findOne({ where: { sid: hint.sid, providerId }, relations: { idpSession: { user: true } } });
     if (!session || session.sub !== hint.sub || session.endedAt) return null;
     const idpSession = session.idpSession as LiveSession;
     return this.idpSessions.isLive(idpSession) && idpSession.user.isActive ? idpSession : null;

@@ -10,7 +10,16 @@ import { OidcSessionsService } from './oidc-sessions.service';
 import { SubjectsService } from './tokens/subjects';
 import { TokensService } from './tokens/tokens.service';
 
-const providers = [OidcClientsService, TokensService, OidcSessionsService, InteractionsService, IdTokenHintVerifier, OidcLogoutProtocol, SubjectsService, RpInitiatedLogout];
+const providers = [
+  OidcClientsService,
+  TokensService,
+  OidcSessionsService,
+  InteractionsService,
+  IdTokenHintVerifier,
+  OidcLogoutProtocol,
+  SubjectsService,
+  RpInitiatedLogout,
+];
 
 @Module({ imports: [SessionsModule, LogoutModule], providers, exports: providers })
 export class OidcModule {}

@@ -10,10 +10,17 @@ import { createHash, randomBytes } from 'node:crypto';
 export function browserState(liveSessionIds: string[]): string {
   if (!liveSessionIds.length) return 'signed-out';
   const [current, ...others] = liveSessionIds;
-  return createHash('sha256').update(`${current}|${others.sort().join(',')}`).digest('base64url');
+  return createHash('sha256')
+    .update(`${current}|${others.sort().join(',')}`)
+    .digest('base64url');
 }
 
-export function sessionState(clientId: string, origin: string, state: string, salt = randomBytes(8).toString('hex')): string {
+export function sessionState(
+  clientId: string,
+  origin: string,
+  state: string,
+  salt = randomBytes(8).toString('hex'),
+): string {
   return `${createHash('sha256').update(`${clientId} ${origin} ${state} ${salt}`).digest('hex')}.${salt}`;
 }
 
@@ -36,7 +43,12 @@ export type CheckSessionResult = 'changed' | 'unchanged' | 'error';
  * unless `origin` is exactly the web origin of one of the client's redirect URIs (an opaque origin
  * "null" never is), else whether `value` still matches the browser's state.
  */
-export function checkSessionResult(client: { clientId: string; redirectUris: string[] } | null, origin: string, value: string, state: string): CheckSessionResult {
+export function checkSessionResult(
+  client: { clientId: string; redirectUris: string[] } | null,
+  origin: string,
+  value: string,
+  state: string,
+): CheckSessionResult {
   if (!client || webOrigin(origin) !== origin) return 'error';
   if (!client.redirectUris.some((uri) => webOrigin(uri) === origin)) return 'error';
   return sessionStateMatches(value, client.clientId, origin, state) ? 'unchanged' : 'changed';

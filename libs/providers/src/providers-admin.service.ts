@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { type Actor, AuditService, Clock, type ErrorCode, Flow, Provider, SignoffError } from '@signoff/core';
 import { ClientMetadataError, type ClientMetadata, OidcClientsService, type RegisteredClient } from '@signoff/oidc';
-import { parseSpMetadata, type RegisteredSp, SamlSpsService, type SpFields, type SpImportOptions, type SpMetadata, SpMetadataError, spMetadataFromFields } from '@signoff/saml';
+import {
+  parseSpMetadata,
+  type RegisteredSp,
+  SamlSpsService,
+  type SpFields,
+  type SpImportOptions,
+  type SpMetadata,
+  SpMetadataError,
+  spMetadataFromFields,
+} from '@signoff/saml';
 import { DataSource } from 'typeorm';
 
 /** Why a provider administration request was refused; each caller (admin API, CLI, console) maps it to its own answer. */
@@ -18,8 +27,11 @@ export type ProviderAdminRefusal =
   | 'no_such_flow';
 
 const CODES: Record<ProviderAdminRefusal, ErrorCode> = {
-  no_such_provider: 'not_found', wrong_protocol: 'invalid_request', invalid_oidc_metadata: 'invalid_client_metadata',
-  invalid_saml_metadata: 'invalid_sp_metadata', no_such_flow: 'invalid_request',
+  no_such_provider: 'not_found',
+  wrong_protocol: 'invalid_request',
+  invalid_oidc_metadata: 'invalid_client_metadata',
+  invalid_saml_metadata: 'invalid_sp_metadata',
+  no_such_flow: 'invalid_request',
 };
 
 /**
@@ -31,7 +43,11 @@ const CODES: Record<ProviderAdminRefusal, ErrorCode> = {
 export class ProviderAdminError extends SignoffError {
   declare readonly details?: string[];
 
-  constructor(readonly reason: ProviderAdminRefusal, message: string, details?: string[]) {
+  constructor(
+    readonly reason: ProviderAdminRefusal,
+    message: string,
+    details?: string[],
+  ) {
     super(CODES[reason], message, details);
     this.name = 'ProviderAdminError';
   }
@@ -41,7 +57,8 @@ export class ProviderAdminError extends SignoffError {
 export type SamlProviderInput = {
   /** The SP's metadata XML, or metadata the caller has already read with `parseSpMetadata` (the CLI, which reports a bad file its own way). */
   metadata?: string | SpMetadata;
-} & Partial<SpFields> & Omit<SpImportOptions, 'slug' | 'name'>;
+} & Partial<SpFields> &
+  Omit<SpImportOptions, 'slug' | 'name'>;
 
 /** SAML settings as changed later: new metadata XML (same entityID) and/or changed choices; the rest is kept. */
 export type SamlProviderChange = { metadata?: string } & Omit<SpImportOptions, 'slug' | 'name'>;
@@ -114,25 +131,48 @@ export class ProvidersAdminService {
    * Registers an OIDC client or a SAML SP, then applies `enabled: false` and `invalidationFlowId`
    * when given (as a change after the registration, audited as `provider.updated`).
    */
-  create(input: ProviderCreate & { protocol: 'oidc' }, actor: Actor): Promise<Extract<ProviderCreated, { protocol: 'oidc' }>>;
-  create(input: ProviderCreate & { protocol: 'saml' }, actor: Actor): Promise<Extract<ProviderCreated, { protocol: 'saml' }>>;
+  create(
+    input: ProviderCreate & { protocol: 'oidc' },
+    actor: Actor,
+  ): Promise<Extract<ProviderCreated, { protocol: 'oidc' }>>;
+  create(
+    input: ProviderCreate & { protocol: 'saml' },
+    actor: Actor,
+  ): Promise<Extract<ProviderCreated, { protocol: 'saml' }>>;
   create(input: ProviderCreate, actor: Actor): Promise<ProviderCreated>;
   async create(input: ProviderCreate, actor: Actor): Promise<ProviderCreated> {
-    let created: { protocol: 'oidc'; client: RegisteredClient; clientSecret: string | null } | { protocol: 'saml'; sp: RegisteredSp };
+    let created:
+      | { protocol: 'oidc'; client: RegisteredClient; clientSecret: string | null }
+      | { protocol: 'saml'; sp: RegisteredSp };
     if (input.protocol === 'saml') {
       const { metadata, entityId, acsUrls, singleLogoutServices, certificates, ...options } = input.saml!;
-      const parsed = typeof metadata === 'object'
-        ? metadata
-        : spMetadata(() => metadata !== undefined ? parseSpMetadata(metadata) : spMetadataFromFields({ entityId: entityId!, acsUrls: acsUrls!, singleLogoutServices, certificates }));
-      created = { protocol: 'saml', sp: await this.sps.import(parsed, { ...options, slug: input.slug, name: input.name }, actor) };
+      const parsed =
+        typeof metadata === 'object'
+          ? metadata
+          : spMetadata(() =>
+              metadata !== undefined
+                ? parseSpMetadata(metadata)
+                : spMetadataFromFields({ entityId: entityId!, acsUrls: acsUrls!, singleLogoutServices, certificates }),
+            );
+      created = {
+        protocol: 'saml',
+        sp: await this.sps.import(parsed, { ...options, slug: input.slug, name: input.name }, actor),
+      };
     } else {
-      const { client, clientSecret } = await this.clients.register(this.oidcMetadata(input.oidc), { slug: input.slug, name: input.name }, actor);
+      const { client, clientSecret } = await this.clients.register(
+        this.oidcMetadata(input.oidc),
+        { slug: input.slug, name: input.name },
+        actor,
+      );
       created = { protocol: 'oidc', client, clientSecret };
     }
     const providerId = created.protocol === 'saml' ? created.sp.providerId : created.client.providerId;
     if (input.invalidationFlowId !== undefined || input.enabled === false) await this.change(providerId, input, actor);
     const clientSecret = created.protocol === 'oidc' ? created.clientSecret : null;
-    const view = { ...(await this.view(await this.db.getRepository(Provider).findOneByOrFail({ id: providerId }))), ...(clientSecret ? { clientSecret } : {}) };
+    const view = {
+      ...(await this.view(await this.db.getRepository(Provider).findOneByOrFail({ id: providerId }))),
+      ...(clientSecret ? { clientSecret } : {}),
+    };
     return { ...created, view };
   }
 
@@ -156,13 +196,22 @@ export class ProvidersAdminService {
   async update(id: string, input: ProviderChange, actor: Actor): Promise<ProviderView> {
     const provider = await this.find(id);
     if (input.oidc !== undefined) {
-      if (provider.protocol !== 'oidc') throw new ProviderAdminError('wrong_protocol', 'oidc settings apply to OIDC providers only.');
-      await this.clients.update(id, this.oidcMetadata(input.oidc), actor).catch((error: unknown) => badOidcMetadata(error));
+      if (provider.protocol !== 'oidc')
+        throw new ProviderAdminError('wrong_protocol', 'oidc settings apply to OIDC providers only.');
+      await this.clients
+        .update(id, this.oidcMetadata(input.oidc), actor)
+        .catch((error: unknown) => badOidcMetadata(error));
     }
     if (input.saml !== undefined) {
-      if (provider.protocol !== 'saml') throw new ProviderAdminError('wrong_protocol', 'saml settings apply to SAML providers only.');
+      if (provider.protocol !== 'saml')
+        throw new ProviderAdminError('wrong_protocol', 'saml settings apply to SAML providers only.');
       const { metadata, ...options } = input.saml;
-      await this.sps.update(id, metadata === undefined ? null : spMetadata(() => parseSpMetadata(metadata)), options, actor);
+      await this.sps.update(
+        id,
+        metadata === undefined ? null : spMetadata(() => parseSpMetadata(metadata)),
+        options,
+        actor,
+      );
     }
     await this.change(id, input, actor);
     return this.view(await this.find(id));
@@ -181,14 +230,22 @@ export class ProvidersAdminService {
     if (input.name !== undefined) changes.name = input.name;
     if (input.enabled !== undefined) changes.enabled = input.enabled;
     if (input.invalidationFlowId !== undefined) {
-      if (input.invalidationFlowId !== null && !(await this.db.getRepository(Flow).existsBy({ id: input.invalidationFlowId }))) {
+      if (
+        input.invalidationFlowId !== null &&
+        !(await this.db.getRepository(Flow).existsBy({ id: input.invalidationFlowId }))
+      ) {
         throw new ProviderAdminError('no_such_flow', 'invalidationFlowId names no flow.');
       }
       changes.invalidationFlowId = input.invalidationFlowId;
     }
     if (!Object.keys(changes).length) return;
     await this.db.getRepository(Provider).update({ id }, { ...changes, updatedAt: this.clock.now() });
-    await this.audit.record({ action: 'provider.updated', actor, target: { type: 'provider', id }, details: { changed: Object.keys(changes) } });
+    await this.audit.record({
+      action: 'provider.updated',
+      actor,
+      target: { type: 'provider', id },
+      details: { changed: Object.keys(changes) },
+    });
   }
 
   private oidcMetadata(input: unknown): ClientMetadata {
@@ -209,8 +266,14 @@ export class ProvidersAdminService {
     const oidc = provider.protocol === 'oidc' ? await this.clients.byProviderId(provider.id) : null;
     const saml = provider.protocol === 'saml' ? this.sps.view(await this.sps.byProviderId(provider.id)) : null;
     return {
-      id: provider.id, slug: provider.slug, name: provider.name, protocol: provider.protocol, enabled: provider.enabled,
-      invalidationFlowId: provider.invalidationFlowId, createdAt: provider.createdAt, updatedAt: provider.updatedAt,
+      id: provider.id,
+      slug: provider.slug,
+      name: provider.name,
+      protocol: provider.protocol,
+      enabled: provider.enabled,
+      invalidationFlowId: provider.invalidationFlowId,
+      createdAt: provider.createdAt,
+      updatedAt: provider.updatedAt,
       ...(oidc ? { oidc: this.clients.metadataOf(oidc) } : {}),
       ...(saml ? { saml } : {}),
     };
@@ -221,12 +284,16 @@ function spMetadata(read: () => SpMetadata): SpMetadata {
   try {
     return read();
   } catch (error) {
-    if (error instanceof SpMetadataError) throw new ProviderAdminError('invalid_saml_metadata', 'The SP metadata is invalid.', [error.message]);
+    if (error instanceof SpMetadataError)
+      throw new ProviderAdminError('invalid_saml_metadata', 'The SP metadata is invalid.', [error.message]);
     throw error;
   }
 }
 
 function badOidcMetadata(error: unknown): never {
-  if (error instanceof ClientMetadataError) throw new ProviderAdminError('invalid_oidc_metadata', 'The OIDC client metadata is invalid.', [`${error.error}: ${error.description}`]);
+  if (error instanceof ClientMetadataError)
+    throw new ProviderAdminError('invalid_oidc_metadata', 'The OIDC client metadata is invalid.', [
+      `${error.error}: ${error.description}`,
+    ]);
   throw error;
 }

@@ -7,5 +7,9 @@ import { SamlSloService } from './slo/saml-slo.service';
 import { PersistentNameIds } from './sso/persistent-name-ids';
 import { SamlSsoService } from './sso/saml-sso.service';
 
-@Module({ imports: [LogoutModule], providers: [SamlSpsService, SamlIntake, SamlSsoService, SamlLogoutProtocol, SamlSloService, PersistentNameIds], exports: [SamlSpsService, SamlIntake, SamlSsoService, SamlLogoutProtocol, SamlSloService] })
+@Module({
+  imports: [LogoutModule],
+  providers: [SamlSpsService, SamlIntake, SamlSsoService, SamlLogoutProtocol, SamlSloService, PersistentNameIds],
+  exports: [SamlSpsService, SamlIntake, SamlSsoService, SamlLogoutProtocol, SamlSloService],
+})
 export class SamlModule {}

@@ -1,5 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Actor, AuditService, Clock, CONFIG, type Config, IdpSession, newId, ProviderSession, randomToken, type SessionEndReason, type User } from '@signoff/core';
+import {
+  type Actor,
+  AuditService,
+  Clock,
+  CONFIG,
+  type Config,
+  IdpSession,
+  newId,
+  ProviderSession,
+  randomToken,
+  type SessionEndReason,
+  type User,
+} from '@signoff/core';
 import { Brackets, DataSource, type EntityManager, In, IsNull } from 'typeorm';
 
 export interface ClientInfo {
@@ -36,10 +48,28 @@ export class IdpSessionsService {
       await tx.update(IdpSession, { browserId, endedAt: IsNull() }, { browserId: renewedBrowserId });
       const session = live
         ? Object.assign(live, { authTime: now, lastSeenAt: now, expiresAt, browserId: renewedBrowserId, ...client })
-        : tx.create(IdpSession, { id: newId(), userId: user.id, browserId: renewedBrowserId, authTime: now, lastSeenAt: now, expiresAt, createdAt: now, endedAt: null, endReason: null, ...client });
+        : tx.create(IdpSession, {
+            id: newId(),
+            userId: user.id,
+            browserId: renewedBrowserId,
+            authTime: now,
+            lastSeenAt: now,
+            expiresAt,
+            createdAt: now,
+            endedAt: null,
+            endReason: null,
+            ...client,
+          });
       const { user: _user, ...row } = session as LiveSession;
       await tx.save(IdpSession, row);
-      await this.audit.record({ action: live ? 'session.reauthenticated' : 'session.started', actor: { type: 'user', id: user.id }, target: { type: 'idp_session', id: session.id } }, tx);
+      await this.audit.record(
+        {
+          action: live ? 'session.reauthenticated' : 'session.started',
+          actor: { type: 'user', id: user.id },
+          target: { type: 'idp_session', id: session.id },
+        },
+        tx,
+      );
       return { session, browserId: renewedBrowserId };
     });
   }
@@ -93,7 +123,10 @@ export class IdpSessionsService {
     await tx.update(IdpSession, { id: In(ended), endedAt: IsNull() }, { endedAt: now, endReason: reason });
     await tx.update(ProviderSession, { idpSessionId: In(ended), endedAt: IsNull() }, { endedAt: now, state: 'ended' });
     for (const id of ended) {
-      await this.audit.record({ action: 'session.ended', actor, target: { type: 'idp_session', id }, details: { reason } }, tx);
+      await this.audit.record(
+        { action: 'session.ended', actor, target: { type: 'idp_session', id }, details: { reason } },
+        tx,
+      );
     }
     return ended;
   }
@@ -101,12 +134,23 @@ export class IdpSessionsService {
   /** Live sessions past their absolute or idle expiry, with the reason (for the sweeper). */
   async findExpired(batchSize = 500): Promise<Array<{ id: string; reason: 'expired_absolute' | 'expired_idle' }>> {
     const now = this.clock.now().getTime();
-    const due = await this.db.getRepository(IdpSession).createQueryBuilder('s')
+    const due = await this.db
+      .getRepository(IdpSession)
+      .createQueryBuilder('s')
       .where('s.ended_at IS NULL')
-      .andWhere(new Brackets((q) => q.where('s.expires_at <= :now', { now }).orWhere('s.last_seen_at <= :idle', { idle: now - this.config.session.idleMs })))
+      .andWhere(
+        new Brackets((q) =>
+          q
+            .where('s.expires_at <= :now', { now })
+            .orWhere('s.last_seen_at <= :idle', { idle: now - this.config.session.idleMs }),
+        ),
+      )
       .take(batchSize)
       .getMany();
-    return due.map((session) => ({ id: session.id, reason: this.expiryReason(session) as 'expired_absolute' | 'expired_idle' }));
+    return due.map((session) => ({
+      id: session.id,
+      reason: this.expiryReason(session) as 'expired_absolute' | 'expired_idle',
+    }));
   }
 
   async get(id: string): Promise<IdpSession | null> {

@@ -33,19 +33,25 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker<DeliveryJob>(DELIVERY_QUEUE, async (job) => {
-      const outcome = await this.deliverer.attempt(job.data.deliveryId);
-      if (!outcome.done) throw new RetryLater(outcome.retryInMs);
-    }, {
-      connection: this.redis.connection(),
-      prefix: this.config.redisPrefix,
-      concurrency: this.config.delivery.concurrency,
-      // A worker that dies mid-attempt loses its lock soon after the attempt would have timed out;
-      // the stall check then hands the job to another worker (the lock is renewed while alive).
-      lockDuration: this.config.delivery.timeoutMs + 5000,
-      stalledInterval: this.config.delivery.timeoutMs + 5000,
-      settings: { backoffStrategy: (_attempts, _type, error) => (error instanceof RetryLater ? error.delayMs : 1000) },
-    });
+    this.worker = new Worker<DeliveryJob>(
+      DELIVERY_QUEUE,
+      async (job) => {
+        const outcome = await this.deliverer.attempt(job.data.deliveryId);
+        if (!outcome.done) throw new RetryLater(outcome.retryInMs);
+      },
+      {
+        connection: this.redis.connection(),
+        prefix: this.config.redisPrefix,
+        concurrency: this.config.delivery.concurrency,
+        // A worker that dies mid-attempt loses its lock soon after the attempt would have timed out;
+        // the stall check then hands the job to another worker (the lock is renewed while alive).
+        lockDuration: this.config.delivery.timeoutMs + 5000,
+        stalledInterval: this.config.delivery.timeoutMs + 5000,
+        settings: {
+          backoffStrategy: (_attempts, _type, error) => (error instanceof RetryLater ? error.delayMs : 1000),
+        },
+      },
+    );
     this.worker.on('error', (error) => this.logger.warn({ msg: 'delivery worker error', error: error.message }));
     this.relayTimer = setInterval(() => void this.relayPass(), RELAY_INTERVAL_MS);
   }
@@ -56,7 +62,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (this.relayWarned) this.logger.log({ msg: 'relay reaches the queue again' });
       this.relayWarned = false;
     } catch (error) {
-      if (!this.relayWarned) this.logger.warn({ msg: 'relay cannot reach the queue; deliveries wait in the database', error: (error as Error).message });
+      if (!this.relayWarned)
+        this.logger.warn({
+          msg: 'relay cannot reach the queue; deliveries wait in the database',
+          error: (error as Error).message,
+        });
       this.relayWarned = true;
     }
   }

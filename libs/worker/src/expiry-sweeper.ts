@@ -29,10 +29,22 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     const prefix = this.config.redisPrefix;
     this.queue = new Queue(MAINTENANCE_QUEUE, { connection: this.redis.connection(), prefix });
-    this.queue.on('error', (error) => this.logger.debug({ msg: 'maintenance queue connection error', error: error.message }));
-    await this.queue.upsertJobScheduler(EXPIRE_SESSIONS, { every: this.config.session.sweepIntervalMs }, { name: EXPIRE_SESSIONS, opts: { removeOnComplete: 100, removeOnFail: 100 } });
-    this.worker = new Worker(MAINTENANCE_QUEUE, async (job) => (job.name === EXPIRE_SESSIONS ? this.sweep() : undefined), { connection: this.redis.connection(), prefix, concurrency: 1 });
-    this.worker.on('failed', (job, error) => this.logger.error({ msg: 'maintenance job failed', job: job?.name, error: error.message }));
+    this.queue.on('error', (error) =>
+      this.logger.debug({ msg: 'maintenance queue connection error', error: error.message }),
+    );
+    await this.queue.upsertJobScheduler(
+      EXPIRE_SESSIONS,
+      { every: this.config.session.sweepIntervalMs },
+      { name: EXPIRE_SESSIONS, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
+    this.worker = new Worker(
+      MAINTENANCE_QUEUE,
+      async (job) => (job.name === EXPIRE_SESSIONS ? this.sweep() : undefined),
+      { connection: this.redis.connection(), prefix, concurrency: 1 },
+    );
+    this.worker.on('failed', (job, error) =>
+      this.logger.error({ msg: 'maintenance job failed', job: job?.name, error: error.message }),
+    );
     this.worker.on('error', (error) => this.logger.warn({ msg: 'maintenance worker error', error: error.message }));
   }
 
@@ -40,11 +52,20 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     const expired = await this.sessions.findExpired();
     for (const reason of ['expired_absolute', 'expired_idle'] as const) {
       const idpSessionIds = expired.filter((session) => session.reason === reason).map((session) => session.id);
-      if (idpSessionIds.length) await this.orchestrator.endSessions({ trigger: 'expiry', initiator: SYSTEM, reason, idpSessionIds, withBrowser: false });
+      if (idpSessionIds.length)
+        await this.orchestrator.endSessions({
+          trigger: 'expiry',
+          initiator: SYSTEM,
+          reason,
+          idpSessionIds,
+          withBrowser: false,
+        });
     }
     if (expired.length) this.logger.log({ msg: 'ended expired sessions', ended: expired.length });
     // A logout page gets its iframes' time plus a minute to report before its deliveries count as failed.
-    const abandoned = await this.operations.failAbandonedFrontchannel(this.config.delivery.frontchannelTimeoutMs + 60_000);
+    const abandoned = await this.operations.failAbandonedFrontchannel(
+      this.config.delivery.frontchannelTimeoutMs + 60_000,
+    );
     return { ended: expired.length, abandoned };
   }
 

@@ -7,7 +7,10 @@ import { accountsPage, homePage } from './account.pages';
 /** The signed-in home page and the account chooser of a browser with several accounts. */
 @Controller()
 export class AccountController {
-  constructor(private readonly browser: BrowserService, private readonly sessions: IdpSessionsService) {}
+  constructor(
+    private readonly browser: BrowserService,
+    private readonly sessions: IdpSessionsService,
+  ) {}
 
   @Get()
   async home(@Req() req: Request, @Res() res: Response): Promise<void> {

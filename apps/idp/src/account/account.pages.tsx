@@ -1,15 +1,20 @@
 import type { LiveSession } from '@signoff/sessions';
 import { Form, Layout, render } from '../http/layout';
 
-const display = (session: LiveSession) => session.user.name ? `${session.user.name} (${session.user.username})` : session.user.username;
+const display = (session: LiveSession) =>
+  session.user.name ? `${session.user.name} (${session.user.username})` : session.user.username;
 
 /** The signed-in home page: who this is, and the other accounts of this browser. */
 export function HomePage({ current, others, csrf }: { current: LiveSession; others: number; csrf: string }) {
   return (
     <Layout title="Signoff">
-      <p>You are signed in as <strong>{display(current)}</strong>.</p>
+      <p>
+        You are signed in as <strong>{display(current)}</strong>.
+      </p>
       <p class="muted">Signed in {current.authTime.toISOString()}.</p>
-      <p><a href="/accounts">{others ? `Switch account (${others} more on this browser)` : 'Add another account'}</a></p>
+      <p>
+        <a href="/accounts">{others ? `Switch account (${others} more on this browser)` : 'Add another account'}</a>
+      </p>
       <Form action="/logout" csrf={csrf}>
         <button type="submit">Sign out</button>
       </Form>
@@ -25,21 +30,27 @@ export function AccountsPage({ sessions, csrf }: { sessions: LiveSession[]; csrf
         {sessions.map((session, index) => (
           <li key={session.id}>
             <span>{display(session)}</span>
-            {index === 0
-              ? <span class="muted">current</span>
-              : (
-                <Form action="/accounts/switch" csrf={csrf}>
-                  <input type="hidden" name="session" value={session.id} />
-                  <button type="submit" class="link" aria-label={`Switch to ${display(session)}`}>Switch</button>
-                </Form>
-              )}
+            {index === 0 ? (
+              <span class="muted">current</span>
+            ) : (
+              <Form action="/accounts/switch" csrf={csrf}>
+                <input type="hidden" name="session" value={session.id} />
+                <button type="submit" class="link" aria-label={`Switch to ${display(session)}`}>
+                  Switch
+                </button>
+              </Form>
+            )}
           </li>
         ))}
       </ul>
-      <p><a href="/login">Sign in to another account</a></p>
+      <p>
+        <a href="/login">Sign in to another account</a>
+      </p>
     </Layout>
   );
 }
 
-export const homePage = (current: LiveSession, others: number, csrf: string): string => render(<HomePage current={current} others={others} csrf={csrf} />);
-export const accountsPage = (sessions: LiveSession[], csrf: string): string => render(<AccountsPage sessions={sessions} csrf={csrf} />);
+export const homePage = (current: LiveSession, others: number, csrf: string): string =>
+  render(<HomePage current={current} others={others} csrf={csrf} />);
+export const accountsPage = (sessions: LiveSession[], csrf: string): string =>
+  render(<AccountsPage sessions={sessions} csrf={csrf} />);

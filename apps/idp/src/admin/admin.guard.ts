@@ -1,4 +1,12 @@
-import { type CanActivate, createParamDecorator, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException, UnsupportedMediaTypeException } from '@nestjs/common';
+import {
+  type CanActivate,
+  createParamDecorator,
+  type ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 import type { Actor, ApiToken, User } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request } from 'express';
@@ -23,7 +31,11 @@ const SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS'];
  */
 @Injectable()
 export class AdminGuard implements CanActivate {
-  constructor(private readonly tokens: ApiTokensService, private readonly browser: BrowserService, private readonly sessions: IdpSessionsService) {}
+  constructor(
+    private readonly tokens: ApiTokensService,
+    private readonly browser: BrowserService,
+    private readonly sessions: IdpSessionsService,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<AdminRequest>();
@@ -38,7 +50,8 @@ export class AdminGuard implements CanActivate {
     } else {
       const browserId = this.browser.read(req);
       user = (browserId ? await this.sessions.current(browserId) : null)?.user ?? null;
-      if (!user) throw new UnauthorizedException('Send an API token as a Bearer token, or sign in as an administrator.');
+      if (!user)
+        throw new UnauthorizedException('Send an API token as a Bearer token, or sign in as an administrator.');
       if (!SAFE_METHODS.includes(req.method)) this.browser.checkCsrf(browserId, req.header('x-csrf-token'));
     }
     if (!user.isAdmin) throw new ForbiddenException('Only administrators may use this API.');
@@ -50,7 +63,8 @@ export class AdminGuard implements CanActivate {
   }
 }
 
-const hasBody = (req: Request) => Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+const hasBody = (req: Request) =>
+  Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
 
 /** The acting administrator, for audit events. */
 export const AdminActor = createParamDecorator((_: unknown, context: ExecutionContext): Actor => {
@@ -59,4 +73,6 @@ export const AdminActor = createParamDecorator((_: unknown, context: ExecutionCo
 });
 
 /** The administrator and how they authenticated. */
-export const CurrentAdmin = createParamDecorator((_: unknown, context: ExecutionContext) => context.switchToHttp().getRequest<AdminRequest>().admin!);
+export const CurrentAdmin = createParamDecorator(
+  (_: unknown, context: ExecutionContext) => context.switchToHttp().getRequest<AdminRequest>().admin!,
+);

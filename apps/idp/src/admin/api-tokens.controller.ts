@@ -20,7 +20,10 @@ interface ApiTokenCreate {
 @Controller('api/v1/api-tokens')
 @UseGuards(AdminGuard)
 export class ApiTokensController {
-  constructor(private readonly tokens: ApiTokensService, private readonly clock: Clock) {}
+  constructor(
+    private readonly tokens: ApiTokensService,
+    private readonly clock: Clock,
+  ) {}
 
   /** Newest first; `user_id` narrows to one administrator's tokens. */
   @Get()
@@ -34,8 +37,18 @@ export class ApiTokensController {
 
   /** The token itself is in the answer once, and never again. A token cannot create one that outlives it. */
   @Post()
-  async create(@Body(new JsonBody(schemas.ApiTokenCreate)) body: ApiTokenCreate, @CurrentAdmin() caller: AdminCaller, @AdminActor() actor: Actor) {
-    const { token, record } = await this.tokens.create(caller.user, body.name, this.lifetimeOf(body), actor, caller.token?.expiresAt ?? null);
+  async create(
+    @Body(new JsonBody(schemas.ApiTokenCreate)) body: ApiTokenCreate,
+    @CurrentAdmin() caller: AdminCaller,
+    @AdminActor() actor: Actor,
+  ) {
+    const { token, record } = await this.tokens.create(
+      caller.user,
+      body.name,
+      this.lifetimeOf(body),
+      actor,
+      caller.token?.expiresAt ?? null,
+    );
     return { token, ...apiTokenView(record, this.clock.now()) };
   }
 
@@ -47,7 +60,11 @@ export class ApiTokensController {
   private lifetimeOf(body: ApiTokenCreate): number | null {
     if (body.expiresIn !== undefined) {
       const ms = parseDuration(body.expiresIn);
-      if (!ms) throw new BadRequestException({ message: 'The request body is invalid.', details: ['expiresIn: must be a duration such as 90d or 12h'] });
+      if (!ms)
+        throw new BadRequestException({
+          message: 'The request body is invalid.',
+          details: ['expiresIn: must be a duration such as 90d or 12h'],
+        });
       return ms;
     }
     if (body.expiresAt !== undefined) return new Date(body.expiresAt).getTime() - this.clock.now().getTime();

@@ -12,31 +12,65 @@ export type ApiTokenStatus = 'active' | 'expired' | 'revoked';
 /** Bearer tokens for the admin API: 256 random bits, shown once, stored as SHA-256. */
 @Injectable()
 export class ApiTokensService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
 
   /**
    * A new token for `user`, valid for `lifetimeMs` (null: until revoked). `notAfter` caps its expiry:
    * a token used to create another may not give it a longer life than its own.
    */
-  async create(user: User, name: string, lifetimeMs: number | null, actor: Actor, notAfter: Date | null = null): Promise<{ token: string; record: ApiToken }> {
+  async create(
+    user: User,
+    name: string,
+    lifetimeMs: number | null,
+    actor: Actor,
+    notAfter: Date | null = null,
+  ): Promise<{ token: string; record: ApiToken }> {
     const token = PREFIX + randomToken(32);
     const now = this.clock.now();
     const expiresAt = earliest(lifetimeMs === null ? null : new Date(now.getTime() + lifetimeMs), notAfter);
-    if (expiresAt && expiresAt <= now) throw new BadRequestException('The token would expire at once: give it a positive lifetime.');
+    if (expiresAt && expiresAt <= now)
+      throw new BadRequestException('The token would expire at once: give it a positive lifetime.');
     return this.db.transaction(async (tx) => {
       const record = await tx.save(ApiToken, {
-        id: newId(), userId: user.id, name, tokenHash: sha256Hex(token), createdAt: now, lastUsedAt: null, expiresAt, revokedAt: null,
+        id: newId(),
+        userId: user.id,
+        name,
+        tokenHash: sha256Hex(token),
+        createdAt: now,
+        lastUsedAt: null,
+        expiresAt,
+        revokedAt: null,
       });
       record.user = user;
-      await this.audit.record({ action: 'api_token.created', actor, target: { type: 'user', id: user.id }, details: { tokenId: record.id, name, expiresAt } }, tx);
+      await this.audit.record(
+        {
+          action: 'api_token.created',
+          actor,
+          target: { type: 'user', id: user.id },
+          details: { tokenId: record.id, name, expiresAt },
+        },
+        tx,
+      );
       return { token, record };
     });
   }
 
   /** Tokens with their users, newest first; optionally only one user's. Never the token or its hash. */
-  async list(options: { userId?: string; limit: number; offset: number }): Promise<{ items: ApiToken[]; total: number }> {
+  async list(options: {
+    userId?: string;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: ApiToken[]; total: number }> {
     const [items, total] = await this.db.getRepository(ApiToken).findAndCount({
-      where: options.userId ? { userId: options.userId } : {}, relations: { user: true }, order: { createdAt: 'DESC' }, take: options.limit, skip: options.offset,
+      where: options.userId ? { userId: options.userId } : {},
+      relations: { user: true },
+      order: { createdAt: 'DESC' },
+      take: options.limit,
+      skip: options.offset,
     });
     return { items, total };
   }
@@ -49,7 +83,15 @@ export class ApiTokensService {
       if (record.revokedAt) return record;
       record.revokedAt = this.clock.now();
       await tx.update(ApiToken, { id, revokedAt: IsNull() }, { revokedAt: record.revokedAt });
-      await this.audit.record({ action: 'api_token.revoked', actor, target: { type: 'user', id: record.userId }, details: { tokenId: id, name: record.name } }, tx);
+      await this.audit.record(
+        {
+          action: 'api_token.revoked',
+          actor,
+          target: { type: 'user', id: record.userId },
+          details: { tokenId: id, name: record.name },
+        },
+        tx,
+      );
       return record;
     });
   }
@@ -57,7 +99,9 @@ export class ApiTokensService {
   /** The token's record with its user, when the token is known, unrevoked, unexpired and its user active; records the use. */
   async authenticate(token: string): Promise<(ApiToken & { user: User }) | null> {
     if (!token.startsWith(PREFIX)) return null;
-    const record = await this.db.getRepository(ApiToken).findOne({ where: { tokenHash: sha256Hex(token), revokedAt: IsNull() }, relations: { user: true } });
+    const record = await this.db
+      .getRepository(ApiToken)
+      .findOne({ where: { tokenHash: sha256Hex(token), revokedAt: IsNull() }, relations: { user: true } });
     const now = this.clock.now();
     if (!record || apiTokenStatus(record, now) !== 'active' || !record.user.isActive) return null;
     if (!record.lastUsedAt || now.getTime() - record.lastUsedAt.getTime() >= LAST_USE_RESOLUTION_MS) {

@@ -9,7 +9,10 @@ import { userView } from './views';
 @Controller('api/v1')
 @UseGuards(AdminGuard)
 export class AuditController {
-  constructor(private readonly audit: AuditService, private readonly browser: BrowserService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly browser: BrowserService,
+  ) {}
 
   /** Newest first; filter by `action` or `target_id`. */
   @Get('audit-events')

@@ -32,7 +32,11 @@ export class FlowsController {
   }
 
   @Post('flows/:id/bindings')
-  bind(@Param('id', IdParam) id: string, @Body(new JsonBody(schemas.BindingCreate)) body: { stageId: string; order: number }, @AdminActor() actor: Actor) {
+  bind(
+    @Param('id', IdParam) id: string,
+    @Body(new JsonBody(schemas.BindingCreate)) body: { stageId: string; order: number },
+    @AdminActor() actor: Actor,
+  ) {
     return this.flows.bind(id, body, actor);
   }
 
@@ -47,7 +51,10 @@ export class FlowsController {
   }
 
   @Post('stages')
-  createStage(@Body(new JsonBody(schemas.StageCreate)) body: { name: string; kind: StageKind; config?: Record<string, unknown> }, @AdminActor() actor: Actor) {
+  createStage(
+    @Body(new JsonBody(schemas.StageCreate)) body: { name: string; kind: StageKind; config?: Record<string, unknown> },
+    @AdminActor() actor: Actor,
+  ) {
     return this.flows.createStage(body, actor);
   }
 }

@@ -14,14 +14,29 @@ export class LogoutOperationsController {
     const operation = await this.operations.get(id);
     if (!operation) throw new NotFoundException('No such logout operation.');
     return {
-      id: operation.id, trigger: operation.trigger, initiatorType: operation.initiatorType, initiatorId: operation.initiatorId,
-      initiatingProviderId: operation.initiatingProviderId, idpSessionIds: operation.idpSessionIds, createdAt: operation.createdAt,
-      completedAt: operation.completedAt, outcome: operation.outcome,
+      id: operation.id,
+      trigger: operation.trigger,
+      initiatorType: operation.initiatorType,
+      initiatorId: operation.initiatorId,
+      initiatingProviderId: operation.initiatingProviderId,
+      idpSessionIds: operation.idpSessionIds,
+      createdAt: operation.createdAt,
+      completedAt: operation.completedAt,
+      outcome: operation.outcome,
       deliveries: operation.deliveries.map((delivery) => ({
-        id: delivery.id, provider: { id: delivery.providerId, slug: delivery.provider.slug, name: delivery.provider.name },
-        providerSessionId: delivery.providerSessionId, channel: delivery.channel, status: delivery.status, attempts: delivery.attempts,
-        lastHttpStatus: delivery.lastHttpStatus, lastError: delivery.lastError, messageId: delivery.messageId,
-        nextAttemptAt: delivery.nextAttemptAt, updatedAt: delivery.updatedAt, completedAt: delivery.completedAt, attemptLog: delivery.attemptLog,
+        id: delivery.id,
+        provider: { id: delivery.providerId, slug: delivery.provider.slug, name: delivery.provider.name },
+        providerSessionId: delivery.providerSessionId,
+        channel: delivery.channel,
+        status: delivery.status,
+        attempts: delivery.attempts,
+        lastHttpStatus: delivery.lastHttpStatus,
+        lastError: delivery.lastError,
+        messageId: delivery.messageId,
+        nextAttemptAt: delivery.nextAttemptAt,
+        updatedAt: delivery.updatedAt,
+        completedAt: delivery.completedAt,
+        attemptLog: delivery.attemptLog,
       })),
     };
   }

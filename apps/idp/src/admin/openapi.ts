@@ -4,9 +4,26 @@ import { schemas } from './schemas';
 
 const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
-const list = (item: keyof typeof schemas) => json({ type: 'object', properties: { items: { type: 'array', items: ref(item) }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } } });
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, { description: ERROR_TEXT[status], ...json(ref('Error')) }]));
-const ERROR_TEXT: Record<number, string> = { 400: 'Invalid input', 401: 'No or bad credentials', 403: 'Not an administrator, or a missing CSRF token', 404: 'Not found', 409: 'Conflict', 415: 'Body is not JSON' };
+const list = (item: keyof typeof schemas) =>
+  json({
+    type: 'object',
+    properties: {
+      items: { type: 'array', items: ref(item) },
+      total: { type: 'integer' },
+      limit: { type: 'integer' },
+      offset: { type: 'integer' },
+    },
+  });
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, { description: ERROR_TEXT[status], ...json(ref('Error')) }]));
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid input',
+  401: 'No or bad credentials',
+  403: 'Not an administrator, or a missing CSRF token',
+  404: 'Not found',
+  409: 'Conflict',
+  415: 'Body is not JSON',
+};
 const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const paging = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
@@ -21,71 +38,207 @@ function document(publicUrl: string) {
     servers: [{ url: `${publicUrl}/api/v1` }],
     security: [{ bearer: [] }, { browserSession: [] }],
     paths: {
-      '/me': { get: { summary: 'The calling administrator (and the CSRF token for browser sessions)', responses: { 200: json({ type: 'object' }), ...base } } },
+      '/me': {
+        get: {
+          summary: 'The calling administrator (and the CSRF token for browser sessions)',
+          responses: { 200: json({ type: 'object' }), ...base },
+        },
+      },
       '/users': {
         get: { summary: 'List users', parameters: paging, responses: { 200: list('User'), ...base, ...errors(400) } },
-        post: { summary: 'Create a user', requestBody: { required: true, ...json(ref('UserCreate')) }, responses: { 201: json(ref('User')), ...base, ...errors(400, 409, 415) } },
+        post: {
+          summary: 'Create a user',
+          requestBody: { required: true, ...json(ref('UserCreate')) },
+          responses: { 201: json(ref('User')), ...base, ...errors(400, 409, 415) },
+        },
       },
       '/users/{id}': {
-        get: { summary: 'Get a user', parameters: [id], responses: { 200: json(ref('User')), ...base, ...errors(404) } },
-        patch: { summary: 'Change a user', parameters: [id], requestBody: { required: true, ...json(ref('UserUpdate')) }, responses: { 200: json(ref('User')), ...base, ...errors(400, 404, 415) } },
+        get: {
+          summary: 'Get a user',
+          parameters: [id],
+          responses: { 200: json(ref('User')), ...base, ...errors(404) },
+        },
+        patch: {
+          summary: 'Change a user',
+          parameters: [id],
+          requestBody: { required: true, ...json(ref('UserUpdate')) },
+          responses: { 200: json(ref('User')), ...base, ...errors(400, 404, 415) },
+        },
       },
       '/users/{id}/deactivate': {
-        post: { summary: 'Deactivate a user and end all their sessions (applications are told asynchronously)', parameters: [id], responses: { 202: json({ type: 'object', properties: { user: ref('User'), endedSessions: { type: 'array', items: { type: 'string' } }, operationId: { type: 'string' } } }), ...base, ...errors(404) } },
+        post: {
+          summary: 'Deactivate a user and end all their sessions (applications are told asynchronously)',
+          parameters: [id],
+          responses: {
+            202: json({
+              type: 'object',
+              properties: {
+                user: ref('User'),
+                endedSessions: { type: 'array', items: { type: 'string' } },
+                operationId: { type: 'string' },
+              },
+            }),
+            ...base,
+            ...errors(404),
+          },
+        },
       },
       '/users/{id}/sessions': {
-        get: { summary: "A user's IdP sessions", parameters: [id, { name: 'include_ended', in: 'query', schema: { type: 'boolean' } }], responses: { 200: list('Session'), ...base, ...errors(404) } },
+        get: {
+          summary: "A user's IdP sessions",
+          parameters: [id, { name: 'include_ended', in: 'query', schema: { type: 'boolean' } }],
+          responses: { 200: list('Session'), ...base, ...errors(404) },
+        },
       },
       '/sessions/{id}': {
-        get: { summary: 'Get an IdP session', parameters: [id], responses: { 200: json(ref('Session')), ...base, ...errors(404) } },
-        delete: { summary: 'End an IdP session everywhere (back-channel, asynchronously)', parameters: [id], responses: { 202: json({ type: 'object', properties: { session: ref('Session'), ended: { type: 'boolean' }, operationId: { type: ['string', 'null'] } } }), ...base, ...errors(404) } },
+        get: {
+          summary: 'Get an IdP session',
+          parameters: [id],
+          responses: { 200: json(ref('Session')), ...base, ...errors(404) },
+        },
+        delete: {
+          summary: 'End an IdP session everywhere (back-channel, asynchronously)',
+          parameters: [id],
+          responses: {
+            202: json({
+              type: 'object',
+              properties: {
+                session: ref('Session'),
+                ended: { type: 'boolean' },
+                operationId: { type: ['string', 'null'] },
+              },
+            }),
+            ...base,
+            ...errors(404),
+          },
+        },
       },
       '/providers': {
         get: { summary: 'List providers (applications)', responses: { 200: json({ type: 'object' }), ...base } },
-        post: { summary: 'Register an OIDC client; the response carries clientSecret once', requestBody: { required: true, ...json(ref('ProviderCreate')) }, responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) } },
+        post: {
+          summary: 'Register an OIDC client; the response carries clientSecret once',
+          requestBody: { required: true, ...json(ref('ProviderCreate')) },
+          responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) },
+        },
       },
       '/providers/{id}': {
-        get: { summary: 'Get a provider', parameters: [id], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
-        patch: { summary: 'Change name, enabled, invalidationFlowId or OIDC metadata', parameters: [id], requestBody: { required: true, ...json(ref('ProviderUpdate')) }, responses: { 200: json({ type: 'object' }), ...base, ...errors(400, 404, 415) } },
-        delete: { summary: 'Delete a provider', parameters: [id], responses: { 204: { description: 'Deleted' }, ...base, ...errors(404) } },
+        get: {
+          summary: 'Get a provider',
+          parameters: [id],
+          responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
+        },
+        patch: {
+          summary: 'Change name, enabled, invalidationFlowId or OIDC metadata',
+          parameters: [id],
+          requestBody: { required: true, ...json(ref('ProviderUpdate')) },
+          responses: { 200: json({ type: 'object' }), ...base, ...errors(400, 404, 415) },
+        },
+        delete: {
+          summary: 'Delete a provider',
+          parameters: [id],
+          responses: { 204: { description: 'Deleted' }, ...base, ...errors(404) },
+        },
       },
       '/flows': {
-        get: { summary: 'List invalidation flows with their stages', responses: { 200: json({ type: 'object' }), ...base } },
-        post: { summary: 'Create a flow', requestBody: { required: true, ...json(ref('FlowCreate')) }, responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) } },
+        get: {
+          summary: 'List invalidation flows with their stages',
+          responses: { 200: json({ type: 'object' }), ...base },
+        },
+        post: {
+          summary: 'Create a flow',
+          requestBody: { required: true, ...json(ref('FlowCreate')) },
+          responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) },
+        },
       },
       '/flows/{id}': {
-        get: { summary: 'Get a flow', parameters: [id], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
-        delete: { summary: 'Delete a flow (not the default ones)', parameters: [id], responses: { 204: { description: 'Deleted' }, ...base, ...errors(400, 404) } },
+        get: {
+          summary: 'Get a flow',
+          parameters: [id],
+          responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
+        },
+        delete: {
+          summary: 'Delete a flow (not the default ones)',
+          parameters: [id],
+          responses: { 204: { description: 'Deleted' }, ...base, ...errors(400, 404) },
+        },
       },
       '/flows/{id}/bindings': {
-        post: { summary: 'Bind a stage to a flow at an order', parameters: [id], requestBody: { required: true, ...json(ref('BindingCreate')) }, responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 404, 409) } },
+        post: {
+          summary: 'Bind a stage to a flow at an order',
+          parameters: [id],
+          requestBody: { required: true, ...json(ref('BindingCreate')) },
+          responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 404, 409) },
+        },
       },
       '/flows/{id}/bindings/{bindingId}': {
-        delete: { summary: 'Remove a stage from a flow', parameters: [id, { ...id, name: 'bindingId' }], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
+        delete: {
+          summary: 'Remove a stage from a flow',
+          parameters: [id, { ...id, name: 'bindingId' }],
+          responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
+        },
       },
       '/stages': {
         get: { summary: 'List stages', responses: { 200: json({ type: 'object' }), ...base } },
-        post: { summary: 'Create a stage: user_logout, provider_logout, confirm, redirect or message', requestBody: { required: true, ...json(ref('StageCreate')) }, responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) } },
+        post: {
+          summary: 'Create a stage: user_logout, provider_logout, confirm, redirect or message',
+          requestBody: { required: true, ...json(ref('StageCreate')) },
+          responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) },
+        },
       },
       '/logout-operations/{id}': {
-        get: { summary: 'One logout: each delivery with its channel, status, attempts and last error', parameters: [id], responses: { 200: json({ type: 'object' }), ...base, ...errors(404) } },
+        get: {
+          summary: 'One logout: each delivery with its channel, status, attempts and last error',
+          parameters: [id],
+          responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
+        },
       },
       '/api-tokens': {
-        get: { summary: 'List API tokens (every administrator\'s; user_id narrows), with created, last used, expiry and revocation', parameters: [...paging, { name: 'user_id', in: 'query', schema: { type: 'string' } }], responses: { 200: list('ApiToken'), ...base, ...errors(400) } },
-        post: { summary: 'Create an API token for the caller, optionally expiring (expiresIn or expiresAt); the answer carries the token once', requestBody: { required: true, ...json(ref('ApiTokenCreate')) }, responses: { 201: json(ref('ApiToken')), ...base, ...errors(400, 415) } },
+        get: {
+          summary:
+            "List API tokens (every administrator's; user_id narrows), with created, last used, expiry and revocation",
+          parameters: [...paging, { name: 'user_id', in: 'query', schema: { type: 'string' } }],
+          responses: { 200: list('ApiToken'), ...base, ...errors(400) },
+        },
+        post: {
+          summary:
+            'Create an API token for the caller, optionally expiring (expiresIn or expiresAt); the answer carries the token once',
+          requestBody: { required: true, ...json(ref('ApiTokenCreate')) },
+          responses: { 201: json(ref('ApiToken')), ...base, ...errors(400, 415) },
+        },
       },
       '/api-tokens/{id}': {
-        delete: { summary: 'Revoke an API token: its next request gets 401', parameters: [id], responses: { 200: json(ref('ApiToken')), ...base, ...errors(404) } },
+        delete: {
+          summary: 'Revoke an API token: its next request gets 401',
+          parameters: [id],
+          responses: { 200: json(ref('ApiToken')), ...base, ...errors(404) },
+        },
       },
       '/audit-events': {
-        get: { summary: 'Audit events, newest first', parameters: [...paging, { name: 'action', in: 'query', schema: { type: 'string' } }, { name: 'target_id', in: 'query', schema: { type: 'string' } }], responses: { 200: list('AuditEvent'), ...base } },
+        get: {
+          summary: 'Audit events, newest first',
+          parameters: [
+            ...paging,
+            { name: 'action', in: 'query', schema: { type: 'string' } },
+            { name: 'target_id', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { 200: list('AuditEvent'), ...base },
+        },
       },
     },
     components: {
       schemas,
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'An API token from `npm run signoff -- create-api-token <admin>`.' },
-        browserSession: { type: 'apiKey', in: 'cookie', name: 'signoff_browser', description: "An administrator's browser session; changes also need the X-CSRF-Token header from GET /me." },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API token from `npm run signoff -- create-api-token <admin>`.',
+        },
+        browserSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'signoff_browser',
+          description: "An administrator's browser session; changes also need the X-CSRF-Token header from GET /me.",
+        },
       },
     },
   };

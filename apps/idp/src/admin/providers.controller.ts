@@ -27,7 +27,11 @@ export class ProvidersController {
   }
 
   @Patch(':id')
-  update(@Param('id', IdParam) id: string, @Body(new JsonBody(schemas.ProviderUpdate)) body: ProviderChange, @AdminActor() actor: Actor) {
+  update(
+    @Param('id', IdParam) id: string,
+    @Body(new JsonBody(schemas.ProviderUpdate)) body: ProviderChange,
+    @AdminActor() actor: Actor,
+  ) {
     return this.providers.update(id, body, actor);
   }
 

@@ -9,7 +9,10 @@ import { sessionView } from './views';
 @Controller('api/v1/sessions')
 @UseGuards(AdminGuard)
 export class SessionsController {
-  constructor(private readonly sessions: IdpSessionsService, private readonly orchestrator: LogoutOrchestrator) {}
+  constructor(
+    private readonly sessions: IdpSessionsService,
+    private readonly orchestrator: LogoutOrchestrator,
+  ) {}
 
   @Get(':id')
   async get(@Param('id', IdParam) id: string) {
@@ -29,7 +32,17 @@ export class SessionsController {
     if (!session) throw new NotFoundException('No such session.');
     const operation = session.endedAt
       ? null
-      : await this.orchestrator.endSessions({ trigger: 'admin_session', initiator: actor, reason: 'admin', idpSessionIds: [id], withBrowser: false });
-    return { session: sessionView((await this.sessions.get(id))!), ended: Boolean(operation), operationId: operation?.id ?? null };
+      : await this.orchestrator.endSessions({
+          trigger: 'admin_session',
+          initiator: actor,
+          reason: 'admin',
+          idpSessionIds: [id],
+          withBrowser: false,
+        });
+    return {
+      session: sessionView((await this.sessions.get(id))!),
+      ended: Boolean(operation),
+      operationId: operation?.id ?? null,
+    };
   }
 }

@@ -6,7 +6,11 @@ import { DataSource, type EntityManager } from 'typeorm';
 /** Administrative acts that touch more than one lib; shared by the admin API and the CLI. */
 @Injectable()
 export class UserAdminService {
-  constructor(private readonly db: DataSource, private readonly users: UsersService, private readonly orchestrator: LogoutOrchestrator) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly users: UsersService,
+    private readonly orchestrator: LogoutOrchestrator,
+  ) {}
 
   /**
    * Deactivates the user and, in the same transaction, ends every session they have, revokes every
@@ -18,7 +22,14 @@ export class UserAdminService {
     const operation = await this.db.transaction(async (tx) => {
       await this.users.deactivateIn(tx, user, actor);
       const idpSessionIds = await this.orchestrator.liveSessionIdsOf(user.id, tx);
-      return this.orchestrator.endSessionsIn(tx, { trigger: 'user_deactivated', initiator: actor, reason: 'user_deactivated', idpSessionIds, withBrowser: false, userIds: [user.id] });
+      return this.orchestrator.endSessionsIn(tx, {
+        trigger: 'user_deactivated',
+        initiator: actor,
+        reason: 'user_deactivated',
+        idpSessionIds,
+        withBrowser: false,
+        userIds: [user.id],
+      });
     });
     this.orchestrator.afterCommit();
     return { user, operation };
@@ -28,12 +39,20 @@ export class UserAdminService {
    * Changes profile fields and, when `password` is given, the password: the one way a password
    * changes (admin API, CLI, and the user). See `changePassword`.
    */
-  async update(userId: string, changes: UserChanges & { password?: string }, actor: Actor, options: PasswordChangeOptions = {}): Promise<{ user: User; operation: StartedLogout | null }> {
+  async update(
+    userId: string,
+    changes: UserChanges & { password?: string },
+    actor: Actor,
+    options: PasswordChangeOptions = {},
+  ): Promise<{ user: User; operation: StartedLogout | null }> {
     const { password, ...fields } = changes;
     const passwordHash = password === undefined ? undefined : await this.users.hashNewPassword(password);
     const result = await this.db.transaction(async (tx) => {
-      const user = Object.keys(fields).length ? await this.users.updateIn(tx, userId, fields, actor) : await this.users.getIn(tx, userId);
-      const operation = passwordHash === undefined ? null : await this.passwordChangedIn(tx, user, passwordHash, actor, options);
+      const user = Object.keys(fields).length
+        ? await this.users.updateIn(tx, userId, fields, actor)
+        : await this.users.getIn(tx, userId);
+      const operation =
+        passwordHash === undefined ? null : await this.passwordChangedIn(tx, user, passwordHash, actor, options);
       return { user, operation };
     });
     if (result.operation) this.orchestrator.afterCommit();
@@ -47,17 +66,37 @@ export class UserAdminService {
    * whoever knew the old password, or holds a session or token obtained with it, is shut out.
    * `keepIdpSessionId`: the session the user changed it from, which lives on.
    */
-  async changePassword(userId: string, password: string, actor: Actor, options: PasswordChangeOptions = {}): Promise<{ user: User; operation: StartedLogout }> {
+  async changePassword(
+    userId: string,
+    password: string,
+    actor: Actor,
+    options: PasswordChangeOptions = {},
+  ): Promise<{ user: User; operation: StartedLogout }> {
     const { user, operation } = await this.update(userId, { password }, actor, options);
     return { user, operation: operation! };
   }
 
-  private async passwordChangedIn(tx: EntityManager, user: User, passwordHash: string, actor: Actor, options: PasswordChangeOptions): Promise<StartedLogout> {
+  private async passwordChangedIn(
+    tx: EntityManager,
+    user: User,
+    passwordHash: string,
+    actor: Actor,
+    options: PasswordChangeOptions,
+  ): Promise<StartedLogout> {
     await this.users.setPasswordIn(tx, user, passwordHash, actor);
-    const idpSessionIds = (await this.orchestrator.liveSessionIdsOf(user.id, tx)).filter((id) => id !== options.keepIdpSessionId);
+    const idpSessionIds = (await this.orchestrator.liveSessionIdsOf(user.id, tx)).filter(
+      (id) => id !== options.keepIdpSessionId,
+    );
     // userIds: every token of the user goes, offline_access ones and those of a kept session included,
     // even when no session is live; a token obtained with the old password is not trusted any more.
-    return this.orchestrator.endSessionsIn(tx, { trigger: 'password_changed', initiator: actor, reason: 'password_changed', idpSessionIds, withBrowser: false, userIds: [user.id] });
+    return this.orchestrator.endSessionsIn(tx, {
+      trigger: 'password_changed',
+      initiator: actor,
+      reason: 'password_changed',
+      idpSessionIds,
+      withBrowser: false,
+      userIds: [user.id],
+    });
   }
 }
 

@@ -10,7 +10,11 @@ import { sessionView, userView } from './views';
 @Controller('api/v1/users')
 @UseGuards(AdminGuard)
 export class UsersController {
-  constructor(private readonly users: UsersService, private readonly admin: UserAdminService, private readonly sessions: IdpSessionsService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly admin: UserAdminService,
+    private readonly sessions: IdpSessionsService,
+  ) {}
 
   @Post()
   async create(@Body(new JsonBody(schemas.UserCreate)) body: NewUser, @AdminActor() actor: Actor) {
@@ -31,7 +35,11 @@ export class UsersController {
 
   /** A new password also ends all the user's sessions and revokes their tokens (see UserAdminService.changePassword). */
   @Patch(':id')
-  async update(@Param('id', IdParam) id: string, @Body(new JsonBody(schemas.UserUpdate)) body: UserChanges & { password?: string }, @AdminActor() actor: Actor) {
+  async update(
+    @Param('id', IdParam) id: string,
+    @Body(new JsonBody(schemas.UserUpdate)) body: UserChanges & { password?: string },
+    @AdminActor() actor: Actor,
+  ) {
     return userView((await this.admin.update(id, body, actor)).user);
   }
 

@@ -17,7 +17,10 @@ export class JsonBody implements PipeTransform {
     if (!this.validate(value)) {
       const details = (this.validate.errors ?? []).map((error) => {
         const where = error.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : 'body';
-        const extra = error.keyword === 'additionalProperties' ? ` (${(error.params as { additionalProperty: string }).additionalProperty})` : '';
+        const extra =
+          error.keyword === 'additionalProperties'
+            ? ` (${(error.params as { additionalProperty: string }).additionalProperty})`
+            : '';
         return `${where}: ${error.message}${extra}`;
       });
       throw new BadRequestException({ message: 'The request body is invalid.', details });
@@ -29,7 +32,8 @@ export class JsonBody implements PipeTransform {
 /** Ids are UUIDs: anything else names nothing. */
 export class IdParam implements PipeTransform {
   transform(value: string): string {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value)) throw new NotFoundException('No such resource.');
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value))
+      throw new NotFoundException('No such resource.');
     return value;
   }
 }

@@ -8,7 +8,11 @@ const withCookie = (cookie: string) => ({ headers: { cookie } }) as unknown as R
 
 function issue(service: BrowserService): string {
   let value = '';
-  service.ensure(withCookie(''), { cookie: (_name: string, v: string) => { value = v; } } as unknown as Response);
+  service.ensure(withCookie(''), {
+    cookie: (_name: string, v: string) => {
+      value = v;
+    },
+  } as unknown as Response);
   return value;
 }
 
@@ -27,8 +31,21 @@ describe('BrowserService', () => {
   it('uses the __Host- prefix and Secure over https', () => {
     const https = new BrowserService(loadConfig({ PUBLIC_URL: 'https://idp.example.com' }), secret);
     let options: Record<string, unknown> = {};
-    https.setCookie({ cookie: (name: string, _v: string, o: Record<string, unknown>) => { options = { name, ...o }; } } as unknown as Response, 'id');
-    expect(options).toMatchObject({ name: '__Host-signoff_browser', secure: true, httpOnly: true, sameSite: 'lax', path: '/' });
+    https.setCookie(
+      {
+        cookie: (name: string, _v: string, o: Record<string, unknown>) => {
+          options = { name, ...o };
+        },
+      } as unknown as Response,
+      'id',
+    );
+    expect(options).toMatchObject({
+      name: '__Host-signoff_browser',
+      secure: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/',
+    });
   });
 
   it('accepts a CSRF token only from the browser it was issued to', () => {
@@ -42,8 +59,17 @@ describe('BrowserService', () => {
 });
 
 describe('safeReturnTo', () => {
-  it.each([['/accounts', '/accounts'], ['/a?b=c', '/a?b=c'], ['//evil.example', '/'], ['/\\evil.example', '/'], ['https://evil.example', '/'],
-    ['javascript:alert(1)', '/'], ['/a\r\nSet-Cookie: x', '/'], [undefined, '/'], [['/a'], '/']])('%j -> %s', (input, expected) => {
+  it.each([
+    ['/accounts', '/accounts'],
+    ['/a?b=c', '/a?b=c'],
+    ['//evil.example', '/'],
+    ['/\\evil.example', '/'],
+    ['https://evil.example', '/'],
+    ['javascript:alert(1)', '/'],
+    ['/a\r\nSet-Cookie: x', '/'],
+    [undefined, '/'],
+    [['/a'], '/'],
+  ])('%j -> %s', (input, expected) => {
     expect(safeReturnTo(input)).toBe(expected);
   });
 });

@@ -14,7 +14,10 @@ export class BrowserService {
   readonly cookieName: string;
   private readonly secure: boolean;
 
-  constructor(@Inject(CONFIG) private readonly config: Config, @Inject(COOKIE_SECRET) private readonly secret: string) {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(COOKIE_SECRET) private readonly secret: string,
+  ) {
     this.secure = config.publicUrl.startsWith('https:');
     this.cookieName = this.secure ? '__Host-signoff_browser' : 'signoff_browser';
   }
@@ -53,7 +56,10 @@ export class BrowserService {
 
   /** Throws 403 unless the token was issued to this browser. */
   checkCsrf(browserId: string | null, token: unknown): void {
-    if (!browserId) throw new ForbiddenException('Your browser did not send its Signoff cookie. Enable cookies, reload the page and try again.');
+    if (!browserId)
+      throw new ForbiddenException(
+        'Your browser did not send its Signoff cookie. Enable cookies, reload the page and try again.',
+      );
     if (typeof token !== 'string' || !safeEqual(token, this.csrfToken(browserId))) {
       throw new ForbiddenException('The form had expired or did not come from Signoff. Reload the page and try again.');
     }
@@ -68,7 +74,9 @@ export class BrowserService {
   relayCrossSitePost(req: Request, res: Response, path: string, fields: readonly string[]): boolean {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (req.method !== 'POST' || this.read(req) || body.relayed === '1') return false;
-    const kept = Object.fromEntries(fields.filter((name) => typeof body[name] === 'string').map((name) => [name, body[name] as string]));
+    const kept = Object.fromEntries(
+      fields.filter((name) => typeof body[name] === 'string').map((name) => [name, body[name] as string]),
+    );
     res.type('html').send(autoPostPage(path, { ...kept, relayed: '1' }));
     return true;
   }
@@ -85,4 +93,3 @@ function readCookie(req: Request, name: string): string | undefined {
   }
   return undefined;
 }
-

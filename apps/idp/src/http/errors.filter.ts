@@ -5,13 +5,28 @@ import type { Request, Response } from 'express';
 import { errorPage } from './errors.pages';
 
 const CODES: Record<number, string> = {
-  400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
-  409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests',
-  500: 'server_error', 503: 'temporarily_unavailable',
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  500: 'server_error',
+  503: 'temporarily_unavailable',
 };
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 401: 'Not signed in', 403: 'Not allowed', 404: 'Not found', 409: 'Conflict',
-  413: 'Request too large', 415: 'Unsupported request', 429: 'Too many attempts', 503: 'Temporarily unavailable',
+  400: 'Bad request',
+  401: 'Not signed in',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Request too large',
+  415: 'Unsupported request',
+  429: 'Too many attempts',
+  503: 'Temporarily unavailable',
 };
 
 /** Errors as JSON for the API and JSON clients, as a page for browsers; 5xx details are logged, never shown. */
@@ -24,7 +39,8 @@ export class ErrorsFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const status = statusOf(exception);
     const { message, details } = describe(exception, status);
-    if (status >= 500) this.logger.error({ msg: 'request failed', error: String(exception), stack: (exception as Error)?.stack });
+    if (status >= 500)
+      this.logger.error({ msg: 'request failed', error: String(exception), stack: (exception as Error)?.stack });
     if (res.headersSent) return;
     if (exception instanceof OAuthError) {
       // RFC 6749 §5.2: OAuth endpoints answer {error, error_description}, whatever the client accepts.
@@ -33,15 +49,20 @@ export class ErrorsFilter implements ExceptionFilter {
       return;
     }
     const requestId = requestContext.getStore()?.requestId;
-    const wantsJson = req.path.startsWith('/api/') || (req.accepts(['html', 'json']) === 'json');
+    const wantsJson = req.path.startsWith('/api/') || req.accepts(['html', 'json']) === 'json';
     if (status === 401 && req.path.startsWith('/api/')) res.setHeader('WWW-Authenticate', 'Bearer realm="signoff"');
     if (wantsJson) {
       // `error` is the status's generic code (as it has always been); `code` the refusal's own stable code.
       const code = exception instanceof SignoffError ? { code: exception.code } : {};
-      res.status(status).json({ error: CODES[status] ?? 'error', ...code, message, ...(details ? { details } : {}), requestId });
+      res
+        .status(status)
+        .json({ error: CODES[status] ?? 'error', ...code, message, ...(details ? { details } : {}), requestId });
     } else {
       const title = TITLES[status] ?? (status >= 500 ? 'Something went wrong' : 'Error');
-      res.status(status).type('html').send(errorPage(title, message, requestId));
+      res
+        .status(status)
+        .type('html')
+        .send(errorPage(title, message, requestId));
     }
   }
 }
@@ -55,7 +76,8 @@ function statusOf(exception: unknown): number {
 }
 
 function describe(exception: unknown, status: number): { message: string; details?: unknown } {
-  if (status >= 500) return { message: status === 503 ? String((exception as Error).message) : 'An unexpected error occurred.' };
+  if (status >= 500)
+    return { message: status === 503 ? String((exception as Error).message) : 'An unexpected error occurred.' };
   if (exception instanceof SignoffError) return { message: exception.message, details: exception.details };
   if (exception instanceof HttpException) {
     const body = exception.getResponse();

@@ -6,9 +6,12 @@ export function ErrorPage({ title, message, requestId }: { title: string; messag
     <Layout title={title}>
       <Alert>{message}</Alert>
       <p class="muted">Request id: {requestId}</p>
-      <p><a href="/">Back to Signoff</a></p>
+      <p>
+        <a href="/">Back to Signoff</a>
+      </p>
     </Layout>
   );
 }
 
-export const errorPage = (title: string, message: string, requestId?: string): string => render(<ErrorPage title={title} message={message} requestId={requestId} />);
+export const errorPage = (title: string, message: string, requestId?: string): string =>
+  render(<ErrorPage title={title} message={message} requestId={requestId} />);

@@ -17,7 +17,15 @@ export function render(node: VNode): string {
 }
 
 /** An html element with its head and body, and nothing else (Layout is the frame of every visible page). */
-export function Document({ title, head, children }: { title: string; head?: ComponentChildren; children?: ComponentChildren }) {
+export function Document({
+  title,
+  head,
+  children,
+}: {
+  title: string;
+  head?: ComponentChildren;
+  children?: ComponentChildren;
+}) {
   return (
     <html lang="en">
       <head>
@@ -35,9 +43,25 @@ export function Document({ title, head, children }: { title: string; head?: Comp
  * The frame every page of Signoff shares: the stylesheet, the title (also the page's one h1), and
  * `head` for what one page adds there (a Script, a meta refresh).
  */
-export function Layout({ title, head, children }: { title: string; head?: ComponentChildren; children?: ComponentChildren }) {
+export function Layout({
+  title,
+  head,
+  children,
+}: {
+  title: string;
+  head?: ComponentChildren;
+  children?: ComponentChildren;
+}) {
   return (
-    <Document title={`${title} · Signoff`} head={<><link rel="stylesheet" href="/static/signoff.css" />{head}</>}>
+    <Document
+      title={`${title} · Signoff`}
+      head={
+        <>
+          <link rel="stylesheet" href="/static/signoff.css" />
+          {head}
+        </>
+      }
+    >
       <main>
         <h1>{title}</h1>
         {children}
@@ -73,11 +97,23 @@ export function Form({ action, csrf, children }: { action: OwnPath; csrf: string
  * SingleLogoutService that the protocol code checked), sent by a script of the page (auto-post.js,
  * logout-page.js, chain-step.js); without JavaScript its button sends it. `target` names an iframe.
  */
-export function AutoPostForm({ url, fields, target }: { url: string; fields: Readonly<Record<string, string>>; target?: string }) {
+export function AutoPostForm({
+  url,
+  fields,
+  target,
+}: {
+  url: string;
+  fields: Readonly<Record<string, string>>;
+  target?: string;
+}) {
   return (
     <form method="post" action={url} target={target}>
-      {Object.entries(fields).map(([name, value]) => <input key={name} type="hidden" name={name} value={value} />)}
-      <noscript><button type="submit">Continue</button></noscript>
+      {Object.entries(fields).map(([name, value]) => (
+        <input key={name} type="hidden" name={name} value={value} />
+      ))}
+      <noscript>
+        <button type="submit">Continue</button>
+      </noscript>
     </form>
   );
 }
@@ -91,7 +127,8 @@ export function AutoPostPage({ url, fields }: { url: string; fields: Readonly<Re
   );
 }
 
-export const autoPostPage = (url: string, fields: Readonly<Record<string, string>>): string => render(<AutoPostPage url={url} fields={fields} />);
+export const autoPostPage = (url: string, fields: Readonly<Record<string, string>>): string =>
+  render(<AutoPostPage url={url} fields={fields} />);
 
 /** An error said to the user (assistive technology announces it). */
 export function Alert({ children }: { children?: ComponentChildren }) {

@@ -3,7 +3,13 @@ import { elements, tokens } from '../../../../test/support/html-tokens';
 import { accountsPage, homePage } from '../account/account.pages';
 import { loginPage } from '../login/login.pages';
 import {
-  chainStepPage, chainWaitingPage, flowStagePage, logoutConfirmPage, logoutPage, nowherePage, signedOutPage,
+  chainStepPage,
+  chainWaitingPage,
+  flowStagePage,
+  logoutConfirmPage,
+  logoutPage,
+  nowherePage,
+  signedOutPage,
 } from '../logout/logout.pages';
 import { chooserPage } from '../oidc/authorize.pages';
 import { checkSessionPage } from '../oidc/check-session.pages';
@@ -16,7 +22,12 @@ import { STATIC_FILES } from './static-files';
 /** Every page of the idp, each given a hostile string wherever it takes one. */
 const X = `"'><img src=x onerror=alert(1)><script>alert(1)</script><a href="javascript:alert(1)">&amp;`;
 
-const session = (id: string, name: string | null): LiveSession => ({ id: `${id}${X}`, authTime: new Date(0), user: { username: `${id}${X}`, name: name && `${name}${X}` } }) as unknown as LiveSession;
+const session = (id: string, name: string | null): LiveSession =>
+  ({
+    id: `${id}${X}`,
+    authTime: new Date(0),
+    user: { username: `${id}${X}`, name: name && `${name}${X}` },
+  }) as unknown as LiveSession;
 const sessions = [session('alice', 'Alice'), session('bob', null)];
 const url = `https://app.example/logout?a=1&b=${X}`;
 
@@ -29,7 +40,14 @@ const PAGES: Record<string, string> = {
   'logout confirm': logoutConfirmPage(X, X),
   'flow confirm': flowStagePage('confirm', X, X, X),
   'flow message': flowStagePage('message', X, X, X),
-  'logout page': logoutPage([{ deliveryId: X, reportToken: X, url }, { deliveryId: X, reportToken: X, url, fields: { SAMLRequest: X, [X]: X } }], X, 5000),
+  'logout page': logoutPage(
+    [
+      { deliveryId: X, reportToken: X, url },
+      { deliveryId: X, reportToken: X, url, fields: { SAMLRequest: X, [X]: X } },
+    ],
+    X,
+    5000,
+  ),
   'chain step, GET': chainStepPage(X, { url }, X, 5000),
   'chain step, POST': chainStepPage(X, { url, fields: { SAMLRequest: X } }, X, 5000),
   'chain waiting': chainWaitingPage(X, X, X, 1500),
@@ -46,7 +64,11 @@ describe.each(Object.entries(PAGES))('the %s page', (_name, html) => {
   const all = () => elements(html);
 
   it('is a document in English', () => {
-    expect(html.startsWith('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>')).toBe(true);
+    expect(
+      html.startsWith(
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>',
+      ),
+    ).toBe(true);
   });
 
   it('runs nothing inline: scripts are empty elements naming a static file, no handler, no style', () => {
@@ -55,7 +77,11 @@ describe.each(Object.entries(PAGES))('the %s page', (_name, html) => {
       expect(Object.keys(script.attrs).filter((name) => name !== 'src' && name !== 'defer')).toEqual([]);
     }
     expect(html.match(/<script\b[^>]*>/g)?.length ?? 0).toBe(html.match(/<script\b[^>]*><\/script>/g)?.length ?? 0);
-    expect(all().flatMap((element) => Object.keys(element.attrs)).filter((name) => /^on|^style$/i.test(name))).toEqual([]);
+    expect(
+      all()
+        .flatMap((element) => Object.keys(element.attrs))
+        .filter((name) => /^on|^style$/i.test(name)),
+    ).toEqual([]);
   });
 
   it('has one h1, labelled inputs and buttons that say what they do', () => {
@@ -67,7 +93,8 @@ describe.each(Object.entries(PAGES))('the %s page', (_name, html) => {
     }
     const stream = tokens(html);
     stream.forEach((token, index) => {
-      if (token.kind === 'open' && token.name === 'button') expect(stream[index + 1]).toMatchObject({ kind: 'text', text: expect.stringMatching(/\S/) });
+      if (token.kind === 'open' && token.name === 'button')
+        expect(stream[index + 1]).toMatchObject({ kind: 'text', text: expect.stringMatching(/\S/) });
     });
   });
 
@@ -79,22 +106,36 @@ describe.each(Object.entries(PAGES))('the %s page', (_name, html) => {
 /** The pages that take no input from anyone. */
 const FIXED = new Set(['signed out, nowhere to answer']);
 
-it.each(Object.entries(PAGES).filter(([name]) => !FIXED.has(name)))('the %s page says the hostile string as text and attribute values, never as markup', (_name, html) => {
-  const all = elements(html);
-  expect(all.filter((element) => element.name === 'img' || (element.name === 'a' && String(element.attrs.href).startsWith('javascript:')))).toEqual([]);
-  const said = [...tokens(html).flatMap((token) => token.kind === 'text' ? [token.text] : []), ...all.flatMap((element) => Object.values(element.attrs))];
-  expect(said.some((value) => typeof value === 'string' && value.includes(X))).toBe(true);
-});
+it.each(Object.entries(PAGES).filter(([name]) => !FIXED.has(name)))(
+  'the %s page says the hostile string as text and attribute values, never as markup',
+  (_name, html) => {
+    const all = elements(html);
+    expect(
+      all.filter(
+        (element) =>
+          element.name === 'img' || (element.name === 'a' && String(element.attrs.href).startsWith('javascript:')),
+      ),
+    ).toEqual([]);
+    const said = [
+      ...tokens(html).flatMap((token) => (token.kind === 'text' ? [token.text] : [])),
+      ...all.flatMap((element) => Object.values(element.attrs)),
+    ];
+    expect(said.some((value) => typeof value === 'string' && value.includes(X))).toBe(true);
+  },
+);
 
 describe('the pages the tests and scripts read', () => {
   it('login: the autofocus follows the known username', () => {
-    const focused = (html: string) => elements(html, 'input').filter((input) => input.attrs.autofocus).map((input) => input.attrs.id);
+    const focused = (html: string) =>
+      elements(html, 'input')
+        .filter((input) => input.attrs.autofocus)
+        .map((input) => input.attrs.id);
     expect(focused(PAGES.login)).toEqual(['username']);
     expect(focused(PAGES['login with a username'])).toEqual(['password']);
     expect(elements(PAGES.login, 'div').map((div) => div.attrs)).toContainEqual({ role: 'alert' });
   });
 
-  it('the logout page: hidden frames with their delivery, token and timeout; posting frames named after their form\'s target', () => {
+  it("the logout page: hidden frames with their delivery, token and timeout; posting frames named after their form's target", () => {
     const html = PAGES['logout page'];
     expect(elements(html, 'div')[0].attrs).toEqual({ class: 'frames', 'data-timeout': '5000', hidden: true });
     expect(elements(html, 'iframe').map((frame) => frame.attrs)).toEqual([
@@ -109,7 +150,9 @@ describe('the pages the tests and scripts read', () => {
   it('the chain step: #go or the auto-posting form, and #chain with where to resume and when', () => {
     expect(elements(PAGES['chain step, GET'], 'a').map((a) => a.attrs)).toEqual([{ id: 'go', href: url }]);
     expect(elements(PAGES['chain step, POST'], 'form')).toHaveLength(1);
-    expect(elements(PAGES['chain step, POST'], 'div').map((div) => div.attrs)).toEqual([{ id: 'chain', 'data-resume': X, 'data-timeout': '5250', hidden: true }]);
+    expect(elements(PAGES['chain step, POST'], 'div').map((div) => div.attrs)).toEqual([
+      { id: 'chain', 'data-resume': X, 'data-timeout': '5250', hidden: true },
+    ]);
   });
 
   it('the chain waiting page refreshes to the retry URL when the time is up', () => {
@@ -119,7 +162,9 @@ describe('the pages the tests and scripts read', () => {
 
   it('the check_session iframe: the script only, no heading', () => {
     const html = checkSessionPage();
-    expect(html).toBe('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>'
-      + '<title>check_session</title><script src="/static/check-session.js"></script></head><body></body></html>\n');
+    expect(html).toBe(
+      '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>' +
+        '<title>check_session</title><script src="/static/check-session.js"></script></head><body></body></html>\n',
+    );
   });
 });

@@ -19,7 +19,13 @@ export function requestContextMiddleware(req: Request, res: Response, next: Next
   res.on('finish', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     requestContext.run({ requestId, ip: req.ip }, () =>
-      logger.log({ msg: 'request', method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }),
+      logger.log({
+        msg: 'request',
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Math.round(ms * 10) / 10,
+      }),
     );
   });
   requestContext.run({ requestId, ip: req.ip }, next);

@@ -29,7 +29,9 @@ const HSTS = 'max-age=31536000';
 
 /** The policy with some directives replaced (the others stay as strict as the default). */
 export function contentSecurityPolicy(overrides: Readonly<Record<string, string>> = {}): string {
-  return Object.entries({ ...DEFAULT_POLICY, ...overrides }).map(([directive, value]) => `${directive} ${value}`).join('; ');
+  return Object.entries({ ...DEFAULT_POLICY, ...overrides })
+    .map(([directive, value]) => `${directive} ${value}`)
+    .join('; ');
 }
 
 /**
@@ -66,5 +68,8 @@ export function allowFramingBy(res: Response, ancestors: "'self'" | '*'): void {
 
 /** For the logout page: it may frame exactly these origins (the applications being signed out), and us. */
 export function allowFramesOf(res: Response, origins: string[]): void {
-  res.setHeader('Content-Security-Policy', contentSecurityPolicy({ 'frame-src': ["'self'", ...new Set(origins)].join(' ') }));
+  res.setHeader(
+    'Content-Security-Policy',
+    contentSecurityPolicy({ 'frame-src': ["'self'", ...new Set(origins)].join(' ') }),
+  );
 }

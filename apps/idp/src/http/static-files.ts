@@ -16,7 +16,9 @@ export const STATIC_FILES = {
 
 export type StaticFileName = keyof typeof STATIC_FILES;
 /** The scripts a page may load (layout.tsx's Script). */
-export type StaticScript = { [Name in StaticFileName]: (typeof STATIC_FILES)[Name] extends 'js' ? Name : never }[StaticFileName];
+export type StaticScript = {
+  [Name in StaticFileName]: (typeof STATIC_FILES)[Name] extends 'js' ? Name : never;
+}[StaticFileName];
 
 /**
  * apps/idp/static, found from this file: apps/idp/src/http when running from source (jest), and
@@ -27,5 +29,7 @@ export const STATIC_DIR = join(__dirname, '..', '..', 'static');
 
 /** Reads every file of STATIC_FILES from `dir` (a missing one throws: the application does not start without it). */
 export function loadStaticFiles(dir = STATIC_DIR): ReadonlyMap<string, { type: 'css' | 'js'; body: string }> {
-  return new Map(Object.entries(STATIC_FILES).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name), 'utf8') }]));
+  return new Map(
+    Object.entries(STATIC_FILES).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name), 'utf8') }]),
+  );
 }

@@ -38,13 +38,24 @@ return 1`;
  */
 @Injectable()
 export class LoginThrottle {
-  constructor(private readonly redis: RedisService, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly redis: RedisService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   /** Counts an attempt if both limits allow it; false: refuse it without checking the password. */
   async reserve(username: string, ip: string | undefined): Promise<boolean> {
     const max = this.config.login.maxFailures;
     const allowed = await this.call(() =>
-      this.redis.client.eval(RESERVE, 2, this.userKey(username), this.ipKey(ip), max, max * PER_ADDRESS_FACTOR, this.config.login.lockoutMs),
+      this.redis.client.eval(
+        RESERVE,
+        2,
+        this.userKey(username),
+        this.ipKey(ip),
+        max,
+        max * PER_ADDRESS_FACTOR,
+        this.config.login.lockoutMs,
+      ),
     );
     return allowed === 1;
   }
@@ -81,5 +92,11 @@ export function addressBucket(ip: string | undefined): string {
   if (!ip) return 'unknown';
   const words = ipv6Words(ip);
   if (!words) return ip;
-  return embeddedIpv4(ip) ?? `${words.slice(0, 4).map((word) => word.toString(16)).join(':')}::/64`;
+  return (
+    embeddedIpv4(ip) ??
+    `${words
+      .slice(0, 4)
+      .map((word) => word.toString(16))
+      .join(':')}::/64`
+  );
 }

@@ -15,7 +15,9 @@ const THROTTLED = 'Too many failed attempts. Wait a few minutes and try again.';
  * their password into the username field, and the audit log must not collect them.
  */
 function attempted(user: User | null): { target?: { type: 'user'; id: string }; details: Record<string, unknown> } {
-  return user ? { target: { type: 'user', id: user.id }, details: { username: user.username } } : { details: { unknownUsername: true } };
+  return user
+    ? { target: { type: 'user', id: user.id }, details: { username: user.username } }
+    : { details: { unknownUsername: true } };
 }
 
 @Controller('login')
@@ -29,11 +31,23 @@ export class LoginController {
   ) {}
 
   @Get()
-  async show(@Req() req: Request, @Res() res: Response, @Query('return_to') returnTo?: string, @Query('login_hint') loginHint?: string): Promise<void> {
+  async show(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Query('return_to') returnTo?: string,
+    @Query('login_hint') loginHint?: string,
+  ): Promise<void> {
     const browserId = this.browser.ensure(req, res);
     const current = await this.sessions.current(browserId);
     const username = typeof loginHint === 'string' ? loginHint.slice(0, 64) : undefined;
-    res.type('html').send(loginPage({ csrf: this.browser.csrfToken(browserId), returnTo: safeReturnTo(returnTo), signedInAs: current?.user.username, username }));
+    res.type('html').send(
+      loginPage({
+        csrf: this.browser.csrfToken(browserId),
+        returnTo: safeReturnTo(returnTo),
+        signedInAs: current?.user.username,
+        username,
+      }),
+    );
   }
 
   @Post()
@@ -44,7 +58,10 @@ export class LoginController {
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
     const returnTo = safeReturnTo(body.return_to);
     const fail = (status: number, error: string) => {
-      res.status(status).type('html').send(loginPage({ csrf: this.browser.csrfToken(browserId!), returnTo, username, error }));
+      res
+        .status(status)
+        .type('html')
+        .send(loginPage({ csrf: this.browser.csrfToken(browserId!), returnTo, username, error }));
     };
 
     const user = username ? await this.users.findByUsername(username) : null;
@@ -59,7 +76,10 @@ export class LoginController {
       return fail(HttpStatus.UNAUTHORIZED, INVALID);
     }
     await this.throttle.succeeded(username, req.ip);
-    const renewed = await this.sessions.login(user, browserId!, { ip: req.ip ?? null, userAgent: req.header('user-agent')?.slice(0, 512) ?? null });
+    const renewed = await this.sessions.login(user, browserId!, {
+      ip: req.ip ?? null,
+      userAgent: req.header('user-agent')?.slice(0, 512) ?? null,
+    });
     this.browser.setCookie(res, renewed.browserId);
     res.redirect(HttpStatus.SEE_OTHER, returnTo);
   }

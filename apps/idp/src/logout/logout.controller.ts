@@ -15,7 +15,11 @@ const EXPIRED = 'This sign-out has expired. Start again.';
 
 @Controller('logout')
 export class LogoutController {
-  constructor(private readonly browser: BrowserService, private readonly sessions: IdpSessionsService, private readonly journey: LogoutJourney) {}
+  constructor(
+    private readonly browser: BrowserService,
+    private readonly sessions: IdpSessionsService,
+    private readonly journey: LogoutJourney,
+  ) {}
 
   @Get()
   async confirm(@Req() req: Request, @Res() res: Response): Promise<void> {
@@ -33,10 +37,17 @@ export class LogoutController {
     const current = await this.sessions.current(browserId!);
     if (!current) return this.done(req, res);
     const csrf = this.browser.csrfToken(browserId!);
-    const view = await this.journey.start({
-      trigger: 'user_logout', initiator: { type: 'user', id: current.userId }, idpSessionIds: [current.id],
-      initiatingProviderSessionId: null, provider: null, owed: { to: 'signed-out-page' },
-    }, csrf);
+    const view = await this.journey.start(
+      {
+        trigger: 'user_logout',
+        initiator: { type: 'user', id: current.userId },
+        idpSessionIds: [current.id],
+        initiatingProviderSessionId: null,
+        provider: null,
+        owed: { to: 'signed-out-page' },
+      },
+      csrf,
+    );
     renderLogoutView(res, view, { csrf, expired: EXPIRED });
   }
 
@@ -54,7 +65,10 @@ export class LogoutController {
     const browserId = this.browser.read(req);
     this.browser.checkCsrf(browserId, body.csrf);
     const csrf = this.browser.csrfToken(browserId!);
-    renderLogoutView(res, await this.journey.resume(body.flow, body.answer === 'yes', csrf), { csrf, expired: EXPIRED });
+    renderLogoutView(res, await this.journey.resume(body.flow, body.answer === 'yes', csrf), {
+      csrf,
+      expired: EXPIRED,
+    });
   }
 
   /** The logout page reports each front-channel iframe: loaded, or timed out. The answer says whether the delivery is settled. */
@@ -72,10 +86,17 @@ export class LogoutController {
    * handle (its RelayState) gets a 403 and changes nothing.
    */
   @Get('chain/:handle')
-  async chain(@Req() req: Request, @Param('handle') handle: string, @Query('skip') skip: unknown, @Res() res: Response): Promise<void> {
+  async chain(
+    @Req() req: Request,
+    @Param('handle') handle: string,
+    @Query('skip') skip: unknown,
+    @Res() res: Response,
+  ): Promise<void> {
     const browserId = this.browser.read(req);
     const view = await this.journey.chain(handle, skip === '1', browserId ? this.browser.csrfToken(browserId) : null);
-    renderLogoutView(res, view, { expired: 'This sign-out has expired. You may still be signed in to some applications.' });
+    renderLogoutView(res, view, {
+      expired: 'This sign-out has expired. You may still be signed in to some applications.',
+    });
   }
 
   /**
@@ -84,6 +105,8 @@ export class LogoutController {
    */
   @Get('answer/:handle')
   async answer(@Param('handle') handle: string, @Res() res: Response): Promise<void> {
-    renderLogoutView(res, await this.journey.answer(handle), { expired: 'This sign-out has expired. Go back to the application and start again.' });
+    renderLogoutView(res, await this.journey.answer(handle), {
+      expired: 'This sign-out has expired. Go back to the application and start again.',
+    });
   }
 }

@@ -5,7 +5,9 @@ import { AutoPostForm, Form, Layout, render, Script } from '../http/layout';
 export function LogoutConfirmPage({ username, csrf }: { username: string; csrf: string }) {
   return (
     <Layout title="Sign out">
-      <p>Sign out <strong>{username}</strong> from Signoff?</p>
+      <p>
+        Sign out <strong>{username}</strong> from Signoff?
+      </p>
       <Form action="/logout" csrf={csrf}>
         <button type="submit">Sign out</button>
       </Form>
@@ -14,15 +16,36 @@ export function LogoutConfirmPage({ username, csrf }: { username: string; csrf: 
 }
 
 /** A confirm or message stage of an invalidation flow (libs/flows), answered at /logout/flow. */
-export function FlowStagePage({ kind, text, flowHandle, csrf }: { kind: 'confirm' | 'message'; text: string; flowHandle: string; csrf: string }) {
+export function FlowStagePage({
+  kind,
+  text,
+  flowHandle,
+  csrf,
+}: {
+  kind: 'confirm' | 'message';
+  text: string;
+  flowHandle: string;
+  csrf: string;
+}) {
   return (
     <Layout title={kind === 'confirm' ? 'Sign out?' : 'Signing out'}>
       <p>{text}</p>
       <Form action="/logout/flow" csrf={csrf}>
         <input type="hidden" name="flow" value={flowHandle} />
-        {kind === 'confirm'
-          ? <><button type="submit" name="answer" value="yes">Sign out</button> <button type="submit" name="answer" value="no" class="link">Cancel</button></>
-          : <button type="submit" name="answer" value="yes">Continue</button>}
+        {kind === 'confirm' ? (
+          <>
+            <button type="submit" name="answer" value="yes">
+              Sign out
+            </button>{' '}
+            <button type="submit" name="answer" value="no" class="link">
+              Cancel
+            </button>
+          </>
+        ) : (
+          <button type="submit" name="answer" value="yes">
+            Continue
+          </button>
+        )}
       </Form>
     </Layout>
   );
@@ -36,19 +59,49 @@ export function FlowStagePage({ kind, text, flowHandle, csrf }: { kind: 'confirm
  * The script is static/logout-page.js (no inline script under our CSP); it reads the timeout from
  * `data-timeout`.
  */
-export function LogoutPage({ frames, next, timeoutMs }: { frames: FrontchannelFrame[]; next: string; timeoutMs: number }) {
+export function LogoutPage({
+  frames,
+  next,
+  timeoutMs,
+}: {
+  frames: FrontchannelFrame[];
+  next: string;
+  timeoutMs: number;
+}) {
   return (
     <Layout title="Signing you out" head={<Script src="logout-page.js" />}>
-      <p>Signing you out of {frames.length} application{frames.length === 1 ? '' : 's'}…</p>
+      <p>
+        Signing you out of {frames.length} application{frames.length === 1 ? '' : 's'}…
+      </p>
       <div class="frames" data-timeout={Number(timeoutMs)} hidden>
-        {frames.map((frame, index) => frame.fields
-          ? [
-            <iframe key={`frame${index}`} name={`fc${index}`} data-delivery={frame.deliveryId} data-token={frame.reportToken} title={`sign-out ${index + 1}`} />,
-            <AutoPostForm key={`form${index}`} url={frame.url} fields={frame.fields} target={`fc${index}`} />,
-          ]
-          : <iframe key={`frame${index}`} src={frame.url} data-delivery={frame.deliveryId} data-token={frame.reportToken} title={`sign-out ${index + 1}`} />)}
+        {frames.map((frame, index) =>
+          frame.fields ? (
+            [
+              <iframe
+                key={`frame${index}`}
+                name={`fc${index}`}
+                data-delivery={frame.deliveryId}
+                data-token={frame.reportToken}
+                title={`sign-out ${index + 1}`}
+              />,
+              <AutoPostForm key={`form${index}`} url={frame.url} fields={frame.fields} target={`fc${index}`} />,
+            ]
+          ) : (
+            <iframe
+              key={`frame${index}`}
+              src={frame.url}
+              data-delivery={frame.deliveryId}
+              data-token={frame.reportToken}
+              title={`sign-out ${index + 1}`}
+            />
+          ),
+        )}
       </div>
-      <p class="muted"><a id="next" href={next}>Continue</a></p>
+      <p class="muted">
+        <a id="next" href={next}>
+          Continue
+        </a>
+      </p>
     </Layout>
   );
 }
@@ -59,25 +112,57 @@ export function LogoutPage({ frames, next, timeoutMs }: { frames: FrontchannelFr
  * page stays and its timer goes back to the chain, which records the application as failed and goes
  * on; coming back to it (Back) reloads it, and the server offers the same. Script: static/chain-step.js.
  */
-export function ChainStepPage({ appName, step, resumeUrl, timeoutMs }: { appName: string; step: FrontchannelStep; resumeUrl: string; timeoutMs: number }) {
+export function ChainStepPage({
+  appName,
+  step,
+  resumeUrl,
+  timeoutMs,
+}: {
+  appName: string;
+  step: FrontchannelStep;
+  resumeUrl: string;
+  timeoutMs: number;
+}) {
   return (
     <Layout title="Signing you out" head={<Script src="chain-step.js" />}>
-      <p>Signing you out of <strong>{appName}</strong>…</p>
-      {step.fields
-        ? <AutoPostForm url={step.url} fields={step.fields} />
-        : <p><a id="go" href={step.url}>Continue to {appName}</a></p>}
+      <p>
+        Signing you out of <strong>{appName}</strong>…
+      </p>
+      {step.fields ? (
+        <AutoPostForm url={step.url} fields={step.fields} />
+      ) : (
+        <p>
+          <a id="go" href={step.url}>
+            Continue to {appName}
+          </a>
+        </p>
+      )}
       <div id="chain" data-resume={resumeUrl} data-timeout={Number(timeoutMs) + 250} hidden />
     </Layout>
   );
 }
 
 /** The application has not answered its step of the native chain (yet): the page reloads when its time is up. */
-export function ChainWaitingPage({ appName, skipUrl, retryUrl, remainingMs }: { appName: string; skipUrl: string; retryUrl: string; remainingMs: number }) {
+export function ChainWaitingPage({
+  appName,
+  skipUrl,
+  retryUrl,
+  remainingMs,
+}: {
+  appName: string;
+  skipUrl: string;
+  retryUrl: string;
+  remainingMs: number;
+}) {
   const refresh = `${Math.max(1, Math.ceil(remainingMs / 1000))};url=${retryUrl}`;
   return (
     <Layout title="Still signing you out" head={<meta http-equiv="refresh" content={refresh} />}>
-      <p><strong>{appName}</strong> has not confirmed that you are signed out.</p>
-      <p><a href={skipUrl}>Continue signing out without it</a></p>
+      <p>
+        <strong>{appName}</strong> has not confirmed that you are signed out.
+      </p>
+      <p>
+        <a href={skipUrl}>Continue signing out without it</a>
+      </p>
       <p class="muted">Signoff records that this application did not confirm.</p>
     </Layout>
   );
@@ -89,9 +174,13 @@ export function SignedOutPage({ remaining }: { remaining: string[] }) {
     <Layout title="You are signed out">
       <p>You have signed out of Signoff.</p>
       {remaining.length > 0 && (
-        <p class="muted">Still signed in on this browser: {remaining.join(', ')}. <a href="/accounts">Choose an account</a>.</p>
+        <p class="muted">
+          Still signed in on this browser: {remaining.join(', ')}. <a href="/accounts">Choose an account</a>.
+        </p>
       )}
-      <p><a href="/login">Sign in again</a></p>
+      <p>
+        <a href="/login">Sign in again</a>
+      </p>
     </Layout>
   );
 }
@@ -105,10 +194,12 @@ export function NowherePage() {
   );
 }
 
-export const logoutConfirmPage = (username: string, csrf: string): string => render(<LogoutConfirmPage username={username} csrf={csrf} />);
+export const logoutConfirmPage = (username: string, csrf: string): string =>
+  render(<LogoutConfirmPage username={username} csrf={csrf} />);
 export const flowStagePage = (kind: 'confirm' | 'message', text: string, flowHandle: string, csrf: string): string =>
   render(<FlowStagePage kind={kind} text={text} flowHandle={flowHandle} csrf={csrf} />);
-export const logoutPage = (frames: FrontchannelFrame[], next: string, timeoutMs: number): string => render(<LogoutPage frames={frames} next={next} timeoutMs={timeoutMs} />);
+export const logoutPage = (frames: FrontchannelFrame[], next: string, timeoutMs: number): string =>
+  render(<LogoutPage frames={frames} next={next} timeoutMs={timeoutMs} />);
 export const chainStepPage = (appName: string, step: FrontchannelStep, resumeUrl: string, timeoutMs: number): string =>
   render(<ChainStepPage appName={appName} step={step} resumeUrl={resumeUrl} timeoutMs={timeoutMs} />);
 export const chainWaitingPage = (appName: string, skipUrl: string, retryUrl: string, remainingMs: number): string =>

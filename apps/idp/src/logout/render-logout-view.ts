@@ -12,7 +12,8 @@ export interface RenderOptions {
   expired: string;
 }
 
-const FOREIGN_CHAIN = 'This sign-out was started in another browser, or your browser did not send its Signoff cookie: it can only be continued there.';
+const FOREIGN_CHAIN =
+  'This sign-out was started in another browser, or your browser did not send its Signoff cookie: it can only be continued there.';
 
 /** Renders one step of a logout journey (libs/logout LogoutJourney) as HTML or a redirect. */
 export function renderLogoutView(res: Response, view: LogoutView, options: RenderOptions): void {
@@ -57,6 +58,9 @@ export function renderAnswer(res: Response, answer: InitiatorAnswer): void {
  * frames): the page cannot be made to frame anything else.
  */
 export function sendLogoutPage(res: Response, frames: FrontchannelFrame[], next: string, timeoutMs: number): void {
-  allowFramesOf(res, frames.map((frame) => webOrigin(frame.url)).filter((origin): origin is string => origin !== null));
+  allowFramesOf(
+    res,
+    frames.map((frame) => webOrigin(frame.url)).filter((origin): origin is string => origin !== null),
+  );
   res.type('html').send(logoutPage(frames, next, timeoutMs));
 }

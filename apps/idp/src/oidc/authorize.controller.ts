@@ -1,8 +1,29 @@
-import { All, BadRequestException, Body, Controller, Get, Inject, NotFoundException, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  All,
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { Clock, CONFIG, type Config, normalizeUsername } from '@signoff/core';
 import {
-  type AuthorizationRequest, authorizationResponse, browserState, type Interaction, InteractionsService, OidcClientsService,
-  parseAuthorizationRequest, RedirectableError, sessionStateFor, TokensService, UnredirectableError,
+  type AuthorizationRequest,
+  authorizationResponse,
+  browserState,
+  type Interaction,
+  InteractionsService,
+  OidcClientsService,
+  parseAuthorizationRequest,
+  RedirectableError,
+  sessionStateFor,
+  TokensService,
+  UnredirectableError,
 } from '@signoff/oidc';
 import { IdpSessionsService, type LiveSession } from '@signoff/sessions';
 import type { Request, Response } from 'express';
@@ -36,7 +57,8 @@ export class AuthorizeController {
       request = parseAuthorizationRequest(params, await this.clients.find(params.client_id));
     } catch (error) {
       if (error instanceof UnredirectableError) throw new BadRequestException(error.message);
-      if (error instanceof RedirectableError) return this.respond(res, error.target, { error: error.error, error_description: error.description });
+      if (error instanceof RedirectableError)
+        return this.respond(res, error.target, { error: error.error, error_description: error.description });
       throw error;
     }
     await this.proceed(req, res, { request, createdAt: this.clock.now().getTime() }, null);
@@ -46,7 +68,8 @@ export class AuthorizeController {
   @Get('resume')
   async resume(@Req() req: Request, @Res() res: Response, @Query('interaction') id: string): Promise<void> {
     const interaction = await this.interactions.load(id);
-    if (!interaction) throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
+    if (!interaction)
+      throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
     await this.proceed(req, res, interaction, id);
   }
 
@@ -56,25 +79,33 @@ export class AuthorizeController {
     const browserId = this.browser.read(req);
     this.browser.checkCsrf(browserId, body.csrf);
     const interaction = await this.interactions.load(body.interaction);
-    if (!interaction) throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
+    if (!interaction)
+      throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
     const chosen = typeof body.session === 'string' ? await this.sessions.select(browserId!, body.session) : null;
     if (!chosen) throw new BadRequestException('That account is no longer signed in on this browser.');
     await this.proceed(req, res, { ...interaction, selectedSessionId: chosen.id }, body.interaction as string);
   }
 
-  private async proceed(req: Request, res: Response, interaction: Interaction, interactionId: string | null): Promise<void> {
+  private async proceed(
+    req: Request,
+    res: Response,
+    interaction: Interaction,
+    interactionId: string | null,
+  ): Promise<void> {
     const { request } = interaction;
     const browserId = this.browser.read(req);
     const live = browserId ? await this.sessions.forBrowser(browserId) : [];
     const now = this.clock.now().getTime();
     const fresh = (session: LiveSession) => session.authTime.getTime() >= interaction.createdAt;
     const hint = request.loginHint;
-    const matchesHint = (session: LiveSession) => hint !== null && (session.user.username === normalizeUsername(hint) || session.user.email === hint);
+    const matchesHint = (session: LiveSession) =>
+      hint !== null && (session.user.username === normalizeUsername(hint) || session.user.email === hint);
 
-    let session = live.find((candidate) => candidate.id === interaction.selectedSessionId)
-      ?? (interactionId && live[0] && fresh(live[0]) ? live[0] : undefined)
-      ?? live.find(matchesHint)
-      ?? (live.length === 1 && hint === null && !request.prompt.includes('select_account') ? live[0] : undefined);
+    let session =
+      live.find((candidate) => candidate.id === interaction.selectedSessionId) ??
+      (interactionId && live[0] && fresh(live[0]) ? live[0] : undefined) ??
+      live.find(matchesHint) ??
+      (live.length === 1 && hint === null && !request.prompt.includes('select_account') ? live[0] : undefined);
     const tooOld = session && request.maxAge !== null && now - session.authTime.getTime() > request.maxAge * 1000;
     const needsLogin = !session
       ? live.length === 0 || hint !== null
@@ -83,17 +114,25 @@ export class AuthorizeController {
 
     if (request.prompt.includes('none') && (needsLogin || needsChoice)) {
       const error = needsLogin ? 'login_required' : 'account_selection_required';
-      return this.respond(res, request, { error, error_description: needsLogin ? 'the user must sign in' : 'the user must choose an account' });
+      return this.respond(res, request, {
+        error,
+        error_description: needsLogin ? 'the user must sign in' : 'the user must choose an account',
+      });
     }
     if (needsLogin || needsChoice) {
       const id = await this.interactions.save(interaction, interactionId ?? undefined);
       if (needsChoice) {
         const client = await this.clients.find(request.clientId);
-        res.type('html').send(chooserPage(live, id, client?.provider.name ?? request.clientId, this.browser.csrfToken(browserId!)));
+        res
+          .type('html')
+          .send(chooserPage(live, id, client?.provider.name ?? request.clientId, this.browser.csrfToken(browserId!)));
         return;
       }
       const username = session?.user.username ?? hint ?? '';
-      return res.redirect(303, `/login?return_to=${encodeURIComponent(`/oauth2/authorize/resume?interaction=${id}`)}${username ? `&login_hint=${encodeURIComponent(username)}` : ''}`);
+      return res.redirect(
+        303,
+        `/login?return_to=${encodeURIComponent(`/oauth2/authorize/resume?interaction=${id}`)}${username ? `&login_hint=${encodeURIComponent(username)}` : ''}`,
+      );
     }
 
     session = session!;
@@ -102,14 +141,24 @@ export class AuthorizeController {
     await this.sessions.select(browserId!, session.id);
     if (interactionId) await this.interactions.remove(interactionId);
     const code = await this.tokens.issueCode({
-      client, user: session.user, idpSession: session, redirectUri: request.redirectUri, scope: request.scope, nonce: request.nonce, codeChallenge: request.codeChallenge,
+      client,
+      user: session.user,
+      idpSession: session,
+      redirectUri: request.redirectUri,
+      scope: request.scope,
+      nonce: request.nonce,
+      codeChallenge: request.codeChallenge,
     });
     const order = [session.id, ...live.filter((other) => other.id !== session!.id).map((other) => other.id)];
     const state = sessionStateFor(client.clientId, request.redirectUri, browserState(order));
     this.respond(res, request, state ? { code, session_state: state } : { code });
   }
 
-  private respond(res: Response, target: Pick<AuthorizationRequest, 'redirectUri' | 'responseMode' | 'state'>, params: Record<string, string>): void {
+  private respond(
+    res: Response,
+    target: Pick<AuthorizationRequest, 'redirectUri' | 'responseMode' | 'state'>,
+    params: Record<string, string>,
+  ): void {
     const response = authorizationResponse(target, this.config.publicUrl, params);
     if (response.kind === 'redirect') return res.redirect(303, response.url);
     res.type('html').send(autoPostPage(response.url, response.fields));

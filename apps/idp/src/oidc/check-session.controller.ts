@@ -16,7 +16,11 @@ import { checkSessionPage } from './check-session.pages';
  */
 @Controller('oauth2/check_session')
 export class CheckSessionController {
-  constructor(private readonly clients: OidcClientsService, private readonly sessions: IdpSessionsService, private readonly browser: BrowserService) {}
+  constructor(
+    private readonly clients: OidcClientsService,
+    private readonly sessions: IdpSessionsService,
+    private readonly browser: BrowserService,
+  ) {}
 
   @Get()
   iframe(@Res() res: Response): void {
@@ -28,7 +32,8 @@ export class CheckSessionController {
   @HttpCode(200)
   async state(@Req() req: Request, @Body() body: Record<string, unknown>): Promise<{ result: CheckSessionResult }> {
     const { client_id: clientId, origin, session_state: value } = body;
-    if (typeof clientId !== 'string' || typeof origin !== 'string' || typeof value !== 'string') return { result: 'error' };
+    if (typeof clientId !== 'string' || typeof origin !== 'string' || typeof value !== 'string')
+      return { result: 'error' };
     const client = await this.clients.find(clientId);
     const browserId = this.browser.read(req);
     const live = browserId ? await this.sessions.forBrowser(browserId) : [];

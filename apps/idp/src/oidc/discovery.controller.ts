@@ -4,7 +4,10 @@ import { providerMetadata } from '@signoff/oidc';
 
 @Controller()
 export class DiscoveryController {
-  constructor(private readonly keys: KeysService, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly keys: KeysService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   @Get('.well-known/openid-configuration')
   @Header('Cache-Control', 'public, max-age=300')

@@ -40,20 +40,37 @@ export class EndSessionController {
   async endSession(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'POST') throw new NotFoundException();
     if (this.browser.relayCrossSitePost(req, res, '/oauth2/end_session', END_SESSION_PARAMS)) return;
-    const request = await this.rpLogout.parse((req.method === 'POST' ? req.body ?? {} : req.query) as Record<string, unknown>);
+    const request = await this.rpLogout.parse(
+      (req.method === 'POST' ? (req.body ?? {}) : req.query) as Record<string, unknown>,
+    );
     const browserId = this.browser.read(req);
     const live = browserId ? await this.sessions.forBrowser(browserId) : [];
     const plan = await this.rpLogout.plan(request, live);
     if (plan.kind === 'now') return this.logout(res, request.client, plan.idpSessionId, request.owed, browserId!);
     // A hinted session elsewhere ends at this client at once; this browser's own account is then
     // only signed out if its user says so (the hint named someone else's session).
-    if (plan.elsewhere) await this.journey.endApplicationSession(plan.elsewhere.providerId, plan.elsewhere.providerSessionId);
+    if (plan.elsewhere)
+      await this.journey.endApplicationSession(plan.elsewhere.providerId, plan.elsewhere.providerSessionId);
     const target = live.find((session) => session.id === plan.idpSessionId);
     if (!target) return res.redirect(303, request.signedOutUrl); // nothing to end: idempotent
 
-    const pending: PendingLogout = { clientId: request.client?.clientId ?? null, idpSessionId: target.id, owed: request.owed, signedOutUrl: request.signedOutUrl };
+    const pending: PendingLogout = {
+      clientId: request.client?.clientId ?? null,
+      idpSessionId: target.id,
+      owed: request.owed,
+      signedOutUrl: request.signedOutUrl,
+    };
     const handle = await this.store.put('end-session', pending, PENDING_TTL_SECONDS);
-    res.type('html').send(endSessionConfirmPage(request.client?.provider.name ?? null, target.user.username, handle, this.browser.csrfToken(browserId!)));
+    res
+      .type('html')
+      .send(
+        endSessionConfirmPage(
+          request.client?.provider.name ?? null,
+          target.user.username,
+          handle,
+          this.browser.csrfToken(browserId!),
+        ),
+      );
   }
 
   @Post('confirm')
@@ -69,7 +86,13 @@ export class EndSessionController {
     await this.logout(res, client, target.id, pending.owed, browserId!);
   }
 
-  private async logout(res: Response, client: RegisteredClient | null, idpSessionId: string, owed: OwedAnswer, browserId: string): Promise<void> {
+  private async logout(
+    res: Response,
+    client: RegisteredClient | null,
+    idpSessionId: string,
+    owed: OwedAnswer,
+    browserId: string,
+  ): Promise<void> {
     const csrf = this.browser.csrfToken(browserId);
     const view = await this.journey.start(await this.rpLogout.logout(client, idpSessionId, owed), csrf);
     renderLogoutView(res, view, { csrf, expired: EXPIRED });

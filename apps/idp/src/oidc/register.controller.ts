@@ -5,7 +5,10 @@ import { ClientMetadataError, OAuthError, OidcClientsService } from '@signoff/oi
 /** RFC 7591 dynamic registration; on only when OIDC_REGISTRATION_TOKEN is set, and only with it as the bearer. */
 @Controller('oauth2/register')
 export class RegisterController {
-  constructor(private readonly clients: OidcClientsService, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly clients: OidcClientsService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   @Post()
   async register(@Body() body: unknown, @Headers('authorization') authorization: string | undefined) {
@@ -13,7 +16,9 @@ export class RegisterController {
     if (!expected) throw new NotFoundException('Dynamic client registration is not enabled.');
     const given = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1] ?? '';
     if (!safeEqual(given, expected)) {
-      throw new OAuthError('invalid_token', 'an initial access token is required', 401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      throw new OAuthError('invalid_token', 'an initial access token is required', 401, {
+        'WWW-Authenticate': 'Bearer error="invalid_token"',
+      });
     }
     let metadata;
     try {
@@ -22,7 +27,11 @@ export class RegisterController {
       if (error instanceof ClientMetadataError) throw new OAuthError(error.error, error.description);
       throw error;
     }
-    const { client, clientSecret } = await this.clients.register(metadata, {}, { type: 'system', id: 'dynamic-registration' });
+    const { client, clientSecret } = await this.clients.register(
+      metadata,
+      {},
+      { type: 'system', id: 'dynamic-registration' },
+    );
     return {
       ...this.clients.metadataOf(client),
       client_id_issued_at: Math.floor(client.provider.createdAt.getTime() / 1000),

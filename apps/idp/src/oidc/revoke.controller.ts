@@ -4,7 +4,10 @@ import { OidcClientsService, TokensService } from '@signoff/oidc';
 /** Token revocation (RFC 7009): 200 whether or not the token was known. */
 @Controller('oauth2/revoke')
 export class RevokeController {
-  constructor(private readonly clients: OidcClientsService, private readonly tokens: TokensService) {}
+  constructor(
+    private readonly clients: OidcClientsService,
+    private readonly tokens: TokensService,
+  ) {}
 
   @Post()
   @HttpCode(200)

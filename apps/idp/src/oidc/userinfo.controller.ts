@@ -7,11 +7,18 @@ export class UserinfoController {
   constructor(private readonly tokens: TokensService) {}
 
   @All()
-  async userinfo(@Headers('authorization') authorization: string | undefined, @Body() body: Record<string, unknown> | undefined) {
-    const bearer = /^Bearer ([A-Za-z0-9_-]+)$/i.exec(authorization ?? '')?.[1] ?? (typeof body?.access_token === 'string' ? body.access_token : undefined);
+  async userinfo(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: Record<string, unknown> | undefined,
+  ) {
+    const bearer =
+      /^Bearer ([A-Za-z0-9_-]+)$/i.exec(authorization ?? '')?.[1] ??
+      (typeof body?.access_token === 'string' ? body.access_token : undefined);
     const owner = bearer ? await this.tokens.accessTokenOwner(bearer) : null;
     if (!owner) {
-      throw new OAuthError('invalid_token', 'the access token is missing, expired or revoked', 401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      throw new OAuthError('invalid_token', 'the access token is missing, expired or revoked', 401, {
+        'WWW-Authenticate': 'Bearer error="invalid_token"',
+      });
     }
     return { sub: owner.sub, ...userClaims(owner.user, owner.scope) };
   }

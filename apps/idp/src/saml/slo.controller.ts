@@ -2,7 +2,15 @@ import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common'
 import { isPendingHandle } from '@signoff/core';
 import { LogoutJourney } from '@signoff/logout';
 import {
-  type IncomingMessage, redirectMessage, SamlIntake, SamlMessageError, SamlRefusal, SamlSloService, soapBodyMessage, soapFault, statusForOutcome,
+  type IncomingMessage,
+  redirectMessage,
+  SamlIntake,
+  SamlMessageError,
+  SamlRefusal,
+  SamlSloService,
+  soapBodyMessage,
+  soapFault,
+  statusForOutcome,
 } from '@signoff/saml';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
@@ -44,10 +52,19 @@ export class SamlSloController {
   @HttpCode(200)
   async postBinding(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
     // An SP's LogoutRequest needs the browser's accounts; its LogoutResponse settles a delivery without them.
-    if (body.SAMLRequest !== undefined && this.browser.relayCrossSitePost(req, res, '/saml/slo', ['SAMLRequest', 'RelayState'])) return;
+    if (
+      body.SAMLRequest !== undefined &&
+      this.browser.relayCrossSitePost(req, res, '/saml/slo', ['SAMLRequest', 'RelayState'])
+    )
+      return;
     const isResponse = body.SAMLResponse !== undefined;
     await this.receive(req, res, isResponse, {
-      binding: 'post', message: singleField(body[isResponse ? 'SAMLResponse' : 'SAMLRequest'], isResponse ? 'SAMLResponse' : 'SAMLRequest', true)!,
+      binding: 'post',
+      message: singleField(
+        body[isResponse ? 'SAMLResponse' : 'SAMLRequest'],
+        isResponse ? 'SAMLResponse' : 'SAMLRequest',
+        true,
+      )!,
       relayState: singleField(body.RelayState, 'RelayState'),
     });
   }
@@ -58,7 +75,11 @@ export class SamlSloController {
   async soap(@Req() req: Request, @Res() res: Response): Promise<void> {
     let accepted: Awaited<ReturnType<SamlSloService['acceptRequest']>>;
     try {
-      accepted = await this.slo.acceptRequest({ binding: 'soap', message: soapBodyMessage(typeof req.body === 'string' ? req.body : ''), relayState: null });
+      accepted = await this.slo.acceptRequest({
+        binding: 'soap',
+        message: soapBodyMessage(typeof req.body === 'string' ? req.body : ''),
+        relayState: null,
+      });
     } catch (error) {
       // SOAP refusals are faults (bindings §3.2.3.3), not error pages.
       const refusal = await this.intake.refuse('LogoutRequest', 'soap', error);
@@ -67,18 +88,30 @@ export class SamlSloController {
     }
     const { sp, request } = accepted;
     const named = await this.slo.sessionsFor(sp, request);
-    const status = named.kind === 'sessions' ? statusForOutcome(await this.journey.runHeadless(this.slo.logoutFor(sp, named.sessions))) : named.status;
+    const status =
+      named.kind === 'sessions'
+        ? statusForOutcome(await this.journey.runHeadless(this.slo.logoutFor(sp, named.sessions)))
+        : named.status;
     res.type('text/xml').send(await this.slo.soapReply(request.id, status));
   }
 
-  private async receive(req: Request, res: Response, isResponse: boolean, message: IncomingMessage & { binding: 'redirect' | 'post' }): Promise<void> {
+  private async receive(
+    req: Request,
+    res: Response,
+    isResponse: boolean,
+    message: IncomingMessage & { binding: 'redirect' | 'post' },
+  ): Promise<void> {
     if (isResponse) return this.logoutResponse(res, message);
     const { sp, request } = await this.slo.acceptRequest(message);
     const named = await this.slo.sessionsFor(sp, request);
-    if (named.kind === 'refused') return renderAnswer(res, await this.slo.reply(sp, request.id, named.status, message.binding, message.relayState));
+    if (named.kind === 'refused')
+      return renderAnswer(res, await this.slo.reply(sp, request.id, named.status, message.binding, message.relayState));
 
     const csrf = this.browser.csrfToken(this.browser.read(req) ?? this.browser.ensure(req, res));
-    const view = await this.journey.start({ ...this.slo.logoutFor(sp, named.sessions), owed: this.slo.owedTo(sp, request, message) }, csrf);
+    const view = await this.journey.start(
+      { ...this.slo.logoutFor(sp, named.sessions), owed: this.slo.owedTo(sp, request, message) },
+      csrf,
+    );
     renderLogoutView(res, view, { csrf, expired: 'This sign-out has expired.' });
   }
 

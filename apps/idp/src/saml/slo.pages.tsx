@@ -4,7 +4,9 @@ import { Alert, Layout, render } from '../http/layout';
 export function SpAnsweredPage({ application, confirmed }: { application: string; confirmed: boolean }) {
   return (
     <Layout title="Signed out">
-      <p>{confirmed ? 'Signed out of' : 'Could not sign out of'} {application}.</p>
+      <p>
+        {confirmed ? 'Signed out of' : 'Could not sign out of'} {application}.
+      </p>
     </Layout>
   );
 }
@@ -14,10 +16,14 @@ export function ChainRefusalPage({ refusal, chain }: { refusal: string; chain: s
   return (
     <Layout title="Sign-out not confirmed">
       <Alert>{refusal}</Alert>
-      <p><a href={`${chain}?skip=1`}>Continue signing out</a></p>
+      <p>
+        <a href={`${chain}?skip=1`}>Continue signing out</a>
+      </p>
     </Layout>
   );
 }
 
-export const spAnsweredPage = (application: string, confirmed: boolean): string => render(<SpAnsweredPage application={application} confirmed={confirmed} />);
-export const chainRefusalPage = (refusal: string, chain: string): string => render(<ChainRefusalPage refusal={refusal} chain={chain} />);
+export const spAnsweredPage = (application: string, confirmed: boolean): string =>
+  render(<SpAnsweredPage application={application} confirmed={confirmed} />);
+export const chainRefusalPage = (refusal: string, chain: string): string =>
+  render(<ChainRefusalPage refusal={refusal} chain={chain} />);

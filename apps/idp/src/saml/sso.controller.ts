@@ -1,7 +1,14 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import { Clock, PendingStore } from '@signoff/core';
 import {
-  type IncomingMessage, MAX_RELAY_STATE, redirectMessage, SamlIntake, SamlMessageError, SamlSpsService, SamlSsoService, validateAuthnRequest,
+  type IncomingMessage,
+  MAX_RELAY_STATE,
+  redirectMessage,
+  SamlIntake,
+  SamlMessageError,
+  SamlSpsService,
+  SamlSsoService,
+  validateAuthnRequest,
 } from '@signoff/saml';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
@@ -54,27 +61,47 @@ export class SamlSsoController {
   @Post()
   @HttpCode(200)
   async postBinding(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
-    await this.start(req, res, { binding: 'post', message: singleField(body.SAMLRequest, 'SAMLRequest', true)!, relayState: singleField(body.RelayState, 'RelayState') });
+    await this.start(req, res, {
+      binding: 'post',
+      message: singleField(body.SAMLRequest, 'SAMLRequest', true)!,
+      relayState: singleField(body.RelayState, 'RelayState'),
+    });
   }
 
   /** IdP-initiated SSO: /saml/sso/init?sp=<entityID>[&RelayState=…] sends an unsolicited Response to the SP's default ACS. */
   @Get('init')
-  async idpInitiated(@Req() req: Request, @Res() res: Response, @Query('sp') entityId: unknown, @Query('RelayState') relayState: unknown): Promise<void> {
+  async idpInitiated(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Query('sp') entityId: unknown,
+    @Query('RelayState') relayState: unknown,
+  ): Promise<void> {
     const sp = typeof entityId === 'string' ? await this.sps.byEntityId(entityId) : null;
     if (!sp) throw new BadRequestException('No such SAML service provider.');
     const relay = singleField(relayState, 'RelayState');
-    if (relay !== null && Buffer.byteLength(relay) > MAX_RELAY_STATE) throw new BadRequestException(`RelayState is longer than ${MAX_RELAY_STATE} bytes.`);
+    if (relay !== null && Buffer.byteLength(relay) > MAX_RELAY_STATE)
+      throw new BadRequestException(`RelayState is longer than ${MAX_RELAY_STATE} bytes.`);
     const acs = sp.acsEndpoints.filter((endpoint) => endpoint.binding === 'post');
     const acsUrl = (acs.find((endpoint) => endpoint.isDefault) ?? acs[0])?.url;
     if (!acsUrl) throw new BadRequestException('The SP has no HTTP-POST AssertionConsumerService.');
-    await this.proceed(req, res, { providerId: sp.providerId, request: { id: null, acsUrl, forceAuthn: false, relayState: relay }, createdAt: this.clock.now().getTime() }, null);
+    await this.proceed(
+      req,
+      res,
+      {
+        providerId: sp.providerId,
+        request: { id: null, acsUrl, forceAuthn: false, relayState: relay },
+        createdAt: this.clock.now().getTime(),
+      },
+      null,
+    );
   }
 
   /** Back from the login page. */
   @Get('resume')
   async resume(@Req() req: Request, @Res() res: Response, @Query('request') handle: unknown): Promise<void> {
     const pending = await this.store.peek<PendingSso>('saml-sso', handle);
-    if (!pending) throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
+    if (!pending)
+      throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
     await this.proceed(req, res, pending, handle as string);
   }
 
@@ -89,19 +116,29 @@ export class SamlSsoController {
     const fresh = current && current.authTime.getTime() >= pending.createdAt;
     if (!current && pending.request.isPassive && pending.request.id) {
       // The SP asked not to be shown anything: say nobody is signed in rather than show the login page.
-      return this.post(res, pending, await this.sso.noPassive({ id: pending.request.id, acsUrl: pending.request.acsUrl }));
+      return this.post(
+        res,
+        pending,
+        await this.sso.noPassive({ id: pending.request.id, acsUrl: pending.request.acsUrl }),
+      );
     }
     if (!current || (pending.request.forceAuthn && !fresh)) {
       // A request back from the login page keeps its handle (the login page's return_to names it).
       let id = handle;
       if (id) await this.store.save('saml-sso', id, pending, PENDING_TTL_SECONDS);
       else id = await this.store.put('saml-sso', pending, PENDING_TTL_SECONDS);
-      return res.redirect(303, `/login?return_to=${encodeURIComponent(`/saml/sso/resume?request=${id}`)}${current ? `&login_hint=${encodeURIComponent(current.user.username)}` : ''}`);
+      return res.redirect(
+        303,
+        `/login?return_to=${encodeURIComponent(`/saml/sso/resume?request=${id}`)}${current ? `&login_hint=${encodeURIComponent(current.user.username)}` : ''}`,
+      );
     }
     if (handle) await this.store.drop('saml-sso', handle);
     const sp = await this.sps.byProviderId(pending.providerId);
     await this.sessions.touch(current);
-    const { xml } = await this.sso.respond(sp, current.user, current, { id: pending.request.id, acsUrl: pending.request.acsUrl });
+    const { xml } = await this.sso.respond(sp, current.user, current, {
+      id: pending.request.id,
+      acsUrl: pending.request.acsUrl,
+    });
     this.post(res, pending, xml);
   }
 

@@ -22,7 +22,10 @@ export const SYSTEM: Actor = { type: 'system' };
 /** Appends audit events; the request id and client address come from the request being served. */
 @Injectable()
 export class AuditService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
   /** Pass the transaction's manager to record the event atomically with the change it describes. */
   async record(event: AuditRecord, tx: EntityManager = this.db.manager): Promise<void> {
@@ -41,10 +44,21 @@ export class AuditService {
     });
   }
 
-  async list(options: { limit: number; offset: number; action?: string; targetId?: string }): Promise<{ items: AuditEvent[]; total: number }> {
-    const where = { ...(options.action ? { action: options.action } : {}), ...(options.targetId ? { targetId: options.targetId } : {}) };
+  async list(options: {
+    limit: number;
+    offset: number;
+    action?: string;
+    targetId?: string;
+  }): Promise<{ items: AuditEvent[]; total: number }> {
+    const where = {
+      ...(options.action ? { action: options.action } : {}),
+      ...(options.targetId ? { targetId: options.targetId } : {}),
+    };
     const [items, total] = await this.db.getRepository(AuditEvent).findAndCount({
-      where, order: { at: 'DESC' }, take: options.limit, skip: options.offset,
+      where,
+      order: { at: 'DESC' },
+      take: options.limit,
+      skip: options.offset,
     });
     return { items, total };
   }

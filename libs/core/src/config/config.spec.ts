@@ -5,16 +5,26 @@ describe('loadConfig', () => {
   it('has embedded defaults: SQLite in ./data, a private Redis, 127.0.0.1:3000', () => {
     const config = loadConfig({}, '/srv/signoff');
     expect(config).toMatchObject({
-      publicUrl: 'http://127.0.0.1:3000', host: '127.0.0.1', port: 3000, dataDir: '/srv/signoff/data',
-      database: { type: 'sqlite', path: '/srv/signoff/data/signoff.sqlite' }, redisUrl: undefined,
-      session: { absoluteMs: 12 * 3_600_000, idleMs: 2 * 3_600_000 }, bootstrapAdmin: undefined,
+      publicUrl: 'http://127.0.0.1:3000',
+      host: '127.0.0.1',
+      port: 3000,
+      dataDir: '/srv/signoff/data',
+      database: { type: 'sqlite', path: '/srv/signoff/data/signoff.sqlite' },
+      redisUrl: undefined,
+      session: { absoluteMs: 12 * 3_600_000, idleMs: 2 * 3_600_000 },
+      bootstrapAdmin: undefined,
     });
   });
 
   it('reads PostgreSQL and Redis URLs, durations and the bootstrap admin', () => {
     const config = loadConfig({
-      PUBLIC_URL: 'https://idp.example.com/', DATABASE_URL: 'postgres://u:p@db:5432/signoff', REDIS_URL: 'redis://cache:6379/2',
-      SESSION_ABSOLUTE_LIFETIME: '7d', SESSION_IDLE_TIMEOUT: '30m', BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'long enough now',
+      PUBLIC_URL: 'https://idp.example.com/',
+      DATABASE_URL: 'postgres://u:p@db:5432/signoff',
+      REDIS_URL: 'redis://cache:6379/2',
+      SESSION_ABSOLUTE_LIFETIME: '7d',
+      SESSION_IDLE_TIMEOUT: '30m',
+      BOOTSTRAP_ADMIN_USERNAME: 'root',
+      BOOTSTRAP_ADMIN_PASSWORD: 'long enough now',
     });
     expect(config.publicUrl).toBe('https://idp.example.com');
     expect(config.database).toEqual({ type: 'postgres', url: 'postgres://u:p@db:5432/signoff' });
@@ -25,7 +35,15 @@ describe('loadConfig', () => {
   it('lists every bad value at once, each with its rule and the value given', () => {
     let error: ConfigError | undefined;
     try {
-      loadConfig({ PORT: '70000', REDIS_URL: 'http://x', COOKIE_SECRET: 'short', LOG_LEVEL: 'loud', SESSION_IDLE_TIMEOUT: '3h', SESSION_ABSOLUTE_LIFETIME: '1h', TRUST_PROXY: 'maybe' });
+      loadConfig({
+        PORT: '70000',
+        REDIS_URL: 'http://x',
+        COOKIE_SECRET: 'short',
+        LOG_LEVEL: 'loud',
+        SESSION_IDLE_TIMEOUT: '3h',
+        SESSION_ABSOLUTE_LIFETIME: '1h',
+        TRUST_PROXY: 'maybe',
+      });
     } catch (caught) {
       error = caught as ConfigError;
     }
@@ -62,10 +80,18 @@ describe('loadConfig', () => {
         return (error as ConfigError).problems;
       }
     };
-    expect(problems({ PASSWORD_MIN_LENGTH: '6' })).toEqual(['PASSWORD_MIN_LENGTH: must be a whole number from 8 to 128 (got "6")']);
-    expect(problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'eleven char' })).toEqual(['BOOTSTRAP_ADMIN_PASSWORD: the password must be at least 12 characters long']);
-    expect(problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'PasswordPassword' })).toEqual(['BOOTSTRAP_ADMIN_PASSWORD: the password is one of the most commonly used passwords; choose another']);
-    expect(problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'eleven char', PASSWORD_MIN_LENGTH: '8' })).toEqual([]);
+    expect(problems({ PASSWORD_MIN_LENGTH: '6' })).toEqual([
+      'PASSWORD_MIN_LENGTH: must be a whole number from 8 to 128 (got "6")',
+    ]);
+    expect(problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'eleven char' })).toEqual([
+      'BOOTSTRAP_ADMIN_PASSWORD: the password must be at least 12 characters long',
+    ]);
+    expect(problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'PasswordPassword' })).toEqual([
+      'BOOTSTRAP_ADMIN_PASSWORD: the password is one of the most commonly used passwords; choose another',
+    ]);
+    expect(
+      problems({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'eleven char', PASSWORD_MIN_LENGTH: '8' }),
+    ).toEqual([]);
   });
 
   it('reads OUTBOUND_ALLOW (CIDRs and host names, none by default) and names each bad entry', () => {
@@ -87,8 +113,9 @@ describe('loadConfig', () => {
 
   it('reads KEY_ENCRYPTION_KEY and KEY_ENCRYPTION_KEY_PREVIOUS (≥ 32 characters; the previous one only beside a new one)', () => {
     expect(loadConfig({}).keys).toMatchObject({ encryptionKey: undefined, previousEncryptionKey: undefined });
-    expect(loadConfig({ KEY_ENCRYPTION_KEY: 'n'.repeat(43), KEY_ENCRYPTION_KEY_PREVIOUS: 'o'.repeat(43) }).keys)
-      .toMatchObject({ encryptionKey: 'n'.repeat(43), previousEncryptionKey: 'o'.repeat(43) });
+    expect(
+      loadConfig({ KEY_ENCRYPTION_KEY: 'n'.repeat(43), KEY_ENCRYPTION_KEY_PREVIOUS: 'o'.repeat(43) }).keys,
+    ).toMatchObject({ encryptionKey: 'n'.repeat(43), previousEncryptionKey: 'o'.repeat(43) });
     const problems = (env: Record<string, string>) => {
       try {
         loadConfig(env);
@@ -101,12 +128,21 @@ describe('loadConfig', () => {
       'KEY_ENCRYPTION_KEY: must be at least 32 characters (got "short")',
       'KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 characters (got "short too")',
     ]);
-    expect(problems({ KEY_ENCRYPTION_KEY_PREVIOUS: 'o'.repeat(43) })).toEqual(['KEY_ENCRYPTION_KEY_PREVIOUS: set KEY_ENCRYPTION_KEY (the new key) as well']);
+    expect(problems({ KEY_ENCRYPTION_KEY_PREVIOUS: 'o'.repeat(43) })).toEqual([
+      'KEY_ENCRYPTION_KEY_PREVIOUS: set KEY_ENCRYPTION_KEY (the new key) as well',
+    ]);
   });
 });
 
 describe('parseDuration', () => {
-  it.each([['90', 90_000], ['90s', 90_000], ['15m', 900_000], ['12h', 43_200_000], ['7d', 604_800_000], ['250ms', 250]])('%s', (text, ms) => {
+  it.each([
+    ['90', 90_000],
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['12h', 43_200_000],
+    ['7d', 604_800_000],
+    ['250ms', 250],
+  ])('%s', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
   it.each(['', 'soon', '1.5h', '-1m', '10 m', '1w'])('refuses %j', (text) => {
@@ -126,37 +162,113 @@ describe('loadConfig, section by section', () => {
 
   it('lists the problems in the order it reads the variables', () => {
     const bad = {
-      TRUST_PROXY: 'perhaps', BODY_LIMIT_BYTES: '1', FRONTCHANNEL_TIMEOUT: '1ms', DELIVERY_CONCURRENCY: '1001', DELIVERY_ATTEMPTS: '0', DELIVERY_TIMEOUT: '1ms',
-      OIDC_ALLOW_HTTP: 'maybe', ID_TOKEN_LIFETIME: '1s', REFRESH_TOKEN_LIFETIME: '1s', ACCESS_TOKEN_LIFETIME: '1s', KEY_RETIRED_PUBLISHED_FOR: 'x',
-      LOGIN_LOCKOUT: 'x', LOGIN_MAX_FAILURES: '0', SESSION_SWEEP_INTERVAL: '1ms', PORT: '-1', LOG_LEVEL: 'loud', OUTBOUND_ALLOW: 'http://x',
-      SAML_ENTITY_ID: 'e'.repeat(1025), OIDC_REGISTRATION_TOKEN: 't', SESSION_IDLE_TIMEOUT: '1h', SESSION_ABSOLUTE_LIFETIME: '2m', PASSWORD_MIN_LENGTH: '3',
-      BOOTSTRAP_ADMIN_USERNAME: 'root', SUBJECT_SECRET: 's', KEY_ENCRYPTION_KEY_PREVIOUS: 'p', COOKIE_SECRET: 'c', REDIS_PREFIX: 'a b', REDIS_URL: 'http://x',
-      DATABASE_URL: 'mysql://x', PUBLIC_URL: 'ftp://x',
+      TRUST_PROXY: 'perhaps',
+      BODY_LIMIT_BYTES: '1',
+      FRONTCHANNEL_TIMEOUT: '1ms',
+      DELIVERY_CONCURRENCY: '1001',
+      DELIVERY_ATTEMPTS: '0',
+      DELIVERY_TIMEOUT: '1ms',
+      OIDC_ALLOW_HTTP: 'maybe',
+      ID_TOKEN_LIFETIME: '1s',
+      REFRESH_TOKEN_LIFETIME: '1s',
+      ACCESS_TOKEN_LIFETIME: '1s',
+      KEY_RETIRED_PUBLISHED_FOR: 'x',
+      LOGIN_LOCKOUT: 'x',
+      LOGIN_MAX_FAILURES: '0',
+      SESSION_SWEEP_INTERVAL: '1ms',
+      PORT: '-1',
+      LOG_LEVEL: 'loud',
+      OUTBOUND_ALLOW: 'http://x',
+      SAML_ENTITY_ID: 'e'.repeat(1025),
+      OIDC_REGISTRATION_TOKEN: 't',
+      SESSION_IDLE_TIMEOUT: '1h',
+      SESSION_ABSOLUTE_LIFETIME: '2m',
+      PASSWORD_MIN_LENGTH: '3',
+      BOOTSTRAP_ADMIN_USERNAME: 'root',
+      SUBJECT_SECRET: 's',
+      KEY_ENCRYPTION_KEY_PREVIOUS: 'p',
+      COOKIE_SECRET: 'c',
+      REDIS_PREFIX: 'a b',
+      REDIS_URL: 'http://x',
+      DATABASE_URL: 'mysql://x',
+      PUBLIC_URL: 'ftp://x',
     };
     expect(problems(bad).map((problem) => problem.replace(/: .*/, ''))).toEqual([
-      'PUBLIC_URL', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'COOKIE_SECRET', 'KEY_ENCRYPTION_KEY_PREVIOUS', 'KEY_ENCRYPTION_KEY_PREVIOUS', 'SUBJECT_SECRET',
-      'BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD', 'PASSWORD_MIN_LENGTH', 'SESSION_IDLE_TIMEOUT', 'OIDC_REGISTRATION_TOKEN', 'SAML_ENTITY_ID',
-      'OUTBOUND_ALLOW', 'LOG_LEVEL', 'PORT', 'SESSION_SWEEP_INTERVAL', 'LOGIN_MAX_FAILURES', 'LOGIN_LOCKOUT', 'KEY_RETIRED_PUBLISHED_FOR', 'ACCESS_TOKEN_LIFETIME',
-      'REFRESH_TOKEN_LIFETIME', 'ID_TOKEN_LIFETIME', 'OIDC_ALLOW_HTTP', 'DELIVERY_TIMEOUT', 'DELIVERY_ATTEMPTS', 'DELIVERY_CONCURRENCY', 'FRONTCHANNEL_TIMEOUT',
-      'BODY_LIMIT_BYTES', 'TRUST_PROXY',
+      'PUBLIC_URL',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'REDIS_PREFIX',
+      'COOKIE_SECRET',
+      'KEY_ENCRYPTION_KEY_PREVIOUS',
+      'KEY_ENCRYPTION_KEY_PREVIOUS',
+      'SUBJECT_SECRET',
+      'BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD',
+      'PASSWORD_MIN_LENGTH',
+      'SESSION_IDLE_TIMEOUT',
+      'OIDC_REGISTRATION_TOKEN',
+      'SAML_ENTITY_ID',
+      'OUTBOUND_ALLOW',
+      'LOG_LEVEL',
+      'PORT',
+      'SESSION_SWEEP_INTERVAL',
+      'LOGIN_MAX_FAILURES',
+      'LOGIN_LOCKOUT',
+      'KEY_RETIRED_PUBLISHED_FOR',
+      'ACCESS_TOKEN_LIFETIME',
+      'REFRESH_TOKEN_LIFETIME',
+      'ID_TOKEN_LIFETIME',
+      'OIDC_ALLOW_HTTP',
+      'DELIVERY_TIMEOUT',
+      'DELIVERY_ATTEMPTS',
+      'DELIVERY_CONCURRENCY',
+      'FRONTCHANNEL_TIMEOUT',
+      'BODY_LIMIT_BYTES',
+      'TRUST_PROXY',
     ]);
   });
 
   it('has defaults for sessions, login, keys, OIDC, delivery, SAML and HTTP', () => {
     expect(loadConfig({})).toMatchObject({
-      redisPrefix: 'signoff', session: { sweepIntervalMs: 60_000 }, login: { maxFailures: 5, lockoutMs: 15 * 60_000 }, keys: { retiredPublishedMs: 7 * 86_400_000 },
-      oidc: { accessTokenMs: 3_600_000, refreshTokenMs: 30 * 86_400_000, idTokenMs: 3_600_000, registrationToken: undefined, allowHttp: false },
+      redisPrefix: 'signoff',
+      session: { sweepIntervalMs: 60_000 },
+      login: { maxFailures: 5, lockoutMs: 15 * 60_000 },
+      keys: { retiredPublishedMs: 7 * 86_400_000 },
+      oidc: {
+        accessTokenMs: 3_600_000,
+        refreshTokenMs: 30 * 86_400_000,
+        idTokenMs: 3_600_000,
+        registrationToken: undefined,
+        allowHttp: false,
+      },
       delivery: { timeoutMs: 5000, attempts: 8, concurrency: 32, frontchannelTimeoutMs: 5000 },
-      saml: { entityId: 'http://127.0.0.1:3000/saml/metadata' }, bodyLimitBytes: 262_144, trustProxy: false, logLevel: 'info',
+      saml: { entityId: 'http://127.0.0.1:3000/saml/metadata' },
+      bodyLimitBytes: 262_144,
+      trustProxy: false,
+      logLevel: 'info',
     });
   });
 
   it('reads the OIDC, delivery and SAML settings given', () => {
     const config = loadConfig({
-      PUBLIC_URL: 'https://idp.example.com/', ACCESS_TOKEN_LIFETIME: '5m', REFRESH_TOKEN_LIFETIME: '1d', ID_TOKEN_LIFETIME: '10m', OIDC_REGISTRATION_TOKEN: 't'.repeat(32),
-      OIDC_ALLOW_HTTP: 'yes', DELIVERY_TIMEOUT: '100ms', DELIVERY_ATTEMPTS: '3', DELIVERY_CONCURRENCY: '4', FRONTCHANNEL_TIMEOUT: '2s', TRUST_PROXY: '1',
+      PUBLIC_URL: 'https://idp.example.com/',
+      ACCESS_TOKEN_LIFETIME: '5m',
+      REFRESH_TOKEN_LIFETIME: '1d',
+      ID_TOKEN_LIFETIME: '10m',
+      OIDC_REGISTRATION_TOKEN: 't'.repeat(32),
+      OIDC_ALLOW_HTTP: 'yes',
+      DELIVERY_TIMEOUT: '100ms',
+      DELIVERY_ATTEMPTS: '3',
+      DELIVERY_CONCURRENCY: '4',
+      FRONTCHANNEL_TIMEOUT: '2s',
+      TRUST_PROXY: '1',
     });
-    expect(config.oidc).toEqual({ accessTokenMs: 300_000, refreshTokenMs: 86_400_000, idTokenMs: 600_000, registrationToken: 't'.repeat(32), allowHttp: true });
+    expect(config.oidc).toEqual({
+      accessTokenMs: 300_000,
+      refreshTokenMs: 86_400_000,
+      idTokenMs: 600_000,
+      registrationToken: 't'.repeat(32),
+      allowHttp: true,
+    });
     expect(config.delivery).toEqual({ timeoutMs: 100, attempts: 3, concurrency: 4, frontchannelTimeoutMs: 2000 });
     expect(config.saml).toEqual({ entityId: 'https://idp.example.com/saml/metadata' });
     expect(config.trustProxy).toBe(true);

@@ -84,7 +84,10 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     cookieSecret: secrets.cookieSecret,
     subjectSecret: secrets.subjectSecret,
     bootstrapAdmin,
-    login: { maxFailures: read.integer('LOGIN_MAX_FAILURES', 5, 1, 1000), lockoutMs: read.duration('LOGIN_LOCKOUT', '15m', 1000) },
+    login: {
+      maxFailures: read.integer('LOGIN_MAX_FAILURES', 5, 1, 1000),
+      lockoutMs: read.duration('LOGIN_LOCKOUT', '15m', 1000),
+    },
     passwords,
     keys: { retiredPublishedMs: read.duration('KEY_RETIRED_PUBLISHED_FOR', '7d', 0), ...secrets.keys },
     oidc: readOidc(read, registrationToken),
@@ -133,7 +136,8 @@ function readSecrets(read: EnvReader) {
   const cookieSecret = read.secret('COOKIE_SECRET');
   const encryptionKey = read.secret('KEY_ENCRYPTION_KEY');
   const previousEncryptionKey = read.secret('KEY_ENCRYPTION_KEY_PREVIOUS');
-  if (previousEncryptionKey !== undefined && encryptionKey === undefined) read.problem('KEY_ENCRYPTION_KEY_PREVIOUS: set KEY_ENCRYPTION_KEY (the new key) as well');
+  if (previousEncryptionKey !== undefined && encryptionKey === undefined)
+    read.problem('KEY_ENCRYPTION_KEY_PREVIOUS: set KEY_ENCRYPTION_KEY (the new key) as well');
   const subjectSecret = read.secret('SUBJECT_SECRET');
   return { cookieSecret, subjectSecret, keys: { encryptionKey, previousEncryptionKey } };
 }
@@ -142,7 +146,8 @@ function readSecrets(read: EnvReader) {
 function readPasswords(read: EnvReader): Pick<Config, 'bootstrapAdmin' | 'passwords'> {
   const username = read.value('BOOTSTRAP_ADMIN_USERNAME');
   const password = read.untrimmed('BOOTSTRAP_ADMIN_PASSWORD');
-  if ((username === undefined) !== (password === undefined)) read.problem('BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD: set both or neither');
+  if ((username === undefined) !== (password === undefined))
+    read.problem('BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD: set both or neither');
   const minLength = read.integer('PASSWORD_MIN_LENGTH', 12, PASSWORD_MIN_LENGTH_FLOOR, 128);
   const problem = password === undefined ? null : passwordProblem(password, minLength);
   if (problem) read.problem(`BOOTSTRAP_ADMIN_PASSWORD: ${problem}`);
@@ -170,7 +175,8 @@ function readOutbound(read: EnvReader): Config['outbound'] {
 
 function readLogLevel(read: EnvReader): LogLevel {
   const logLevel = (read.value('LOG_LEVEL') ?? 'info') as LogLevel;
-  if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) read.bad('LOG_LEVEL', 'must be silent, error, warn, info or debug');
+  if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel))
+    read.bad('LOG_LEVEL', 'must be silent, error, warn, info or debug');
   return logLevel;
 }
 

@@ -68,7 +68,8 @@ export class EnvReader {
   /** A secret or token of at least SECRET_MIN_LENGTH characters; undefined when unset. */
   secret(name: string): string | undefined {
     const secret = this.value(name);
-    if (secret !== undefined && secret.length < SECRET_MIN_LENGTH) this.bad(name, `must be at least ${SECRET_MIN_LENGTH} characters`);
+    if (secret !== undefined && secret.length < SECRET_MIN_LENGTH)
+      this.bad(name, `must be at least ${SECRET_MIN_LENGTH} characters`);
     return secret;
   }
 }

@@ -42,7 +42,10 @@ function readSecret(path: string): string | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  if (secret.length < MIN_SECRET_LENGTH) throw new Error(`${path} holds no valid secret (shorter than ${MIN_SECRET_LENGTH} characters): restore it, or remove it to generate a new one`);
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new Error(
+      `${path} holds no valid secret (shorter than ${MIN_SECRET_LENGTH} characters): restore it, or remove it to generate a new one`,
+    );
   return secret;
 }
 

@@ -14,13 +14,19 @@ describe('passwordProblem (NIST SP 800-63B §5.1.1.2)', () => {
   });
 
   it('refuses one longer than the maximum', () => {
-    expect(passwordProblem('a'.repeat(PASSWORD_MAX_LENGTH + 1), 12)).toBe(`the password must be at most ${PASSWORD_MAX_LENGTH} characters long`);
+    expect(passwordProblem('a'.repeat(PASSWORD_MAX_LENGTH + 1), 12)).toBe(
+      `the password must be at most ${PASSWORD_MAX_LENGTH} characters long`,
+    );
   });
 
   it('refuses a commonly used password whatever its case', () => {
     for (const common of ['password1234', 'PasswordPassword', 'Administrator', 'QWERTY123456', '123456789012']) {
-      expect(passwordProblem(common, 12)).toBe('the password is one of the most commonly used passwords; choose another');
+      expect(passwordProblem(common, 12)).toBe(
+        'the password is one of the most commonly used passwords; choose another',
+      );
     }
-    expect(passwordProblem('PASSWORD1', 8)).toBe('the password is one of the most commonly used passwords; choose another');
+    expect(passwordProblem('PASSWORD1', 8)).toBe(
+      'the password is one of the most commonly used passwords; choose another',
+    );
   });
 });

@@ -24,6 +24,7 @@ export function passwordProblem(password: string, minLength: number): string | n
   const length = [...password.normalize('NFC')].length;
   if (length < minLength) return `the password must be at least ${minLength} characters long`;
   if (length > PASSWORD_MAX_LENGTH) return `the password must be at most ${PASSWORD_MAX_LENGTH} characters long`;
-  if (isCommon(password.normalize('NFC'))) return 'the password is one of the most commonly used passwords; choose another';
+  if (isCommon(password.normalize('NFC')))
+    return 'the password is one of the most commonly used passwords; choose another';
   return null;
 }

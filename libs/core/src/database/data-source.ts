@@ -7,7 +7,13 @@ import { MIGRATIONS } from '../migrations';
 import { SnakeNamingStrategy } from './naming';
 
 export function dataSourceOptions(config: Config): DataSourceOptions {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, namingStrategy: new SnakeNamingStrategy(), synchronize: false, logging: false };
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    namingStrategy: new SnakeNamingStrategy(),
+    synchronize: false,
+    logging: false,
+  };
   if (config.database.type === 'postgres') {
     return { ...common, type: 'postgres', url: config.database.url, extra: { max: 10, connectionTimeoutMillis: 5000 } };
   }

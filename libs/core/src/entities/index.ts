@@ -22,5 +22,25 @@ export * from './saml-persistent-id.entity';
 export * from './signing-key.entity';
 export * from './user.entity';
 
-export const ENTITIES = [User, IdpSession, Provider, OidcClient, SamlServiceProvider, ProviderSession, OidcSession, SamlSession, SigningKey, AuditEvent, ApiToken,
-  Flow, Stage, FlowStageBinding, LogoutOperation, LogoutDelivery, AuthorizationCode, AccessToken, RefreshToken, SamlPersistentId];
+export const ENTITIES = [
+  User,
+  IdpSession,
+  Provider,
+  OidcClient,
+  SamlServiceProvider,
+  ProviderSession,
+  OidcSession,
+  SamlSession,
+  SigningKey,
+  AuditEvent,
+  ApiToken,
+  Flow,
+  Stage,
+  FlowStageBinding,
+  LogoutOperation,
+  LogoutDelivery,
+  AuthorizationCode,
+  AccessToken,
+  RefreshToken,
+  SamlPersistentId,
+];

@@ -4,7 +4,15 @@ import type { ActorType } from './audit-event.entity';
 import { ProviderSession } from './provider-session.entity';
 import { Provider } from './provider.entity';
 
-export type LogoutTrigger = 'user_logout' | 'rp_initiated' | 'sp_initiated' | 'admin_session' | 'user_deactivated' | 'password_changed' | 'expiry' | 'api';
+export type LogoutTrigger =
+  | 'user_logout'
+  | 'rp_initiated'
+  | 'sp_initiated'
+  | 'admin_session'
+  | 'user_deactivated'
+  | 'password_changed'
+  | 'expiry'
+  | 'api';
 export type LogoutOutcome = 'complete' | 'partial' | 'failed';
 
 /** One act of ending sessions. It owns the deliveries it caused and knows when they are all done. */
@@ -40,7 +48,12 @@ export class LogoutOperation {
   outcome: LogoutOutcome | null;
 }
 
-export type DeliveryChannel = 'backchannel_oidc' | 'frontchannel_oidc' | 'backchannel_saml' | 'frontchannel_saml_iframe' | 'frontchannel_saml_native';
+export type DeliveryChannel =
+  | 'backchannel_oidc'
+  | 'frontchannel_oidc'
+  | 'backchannel_saml'
+  | 'frontchannel_saml_iframe'
+  | 'frontchannel_saml_native';
 export type DeliveryStatus = 'pending' | 'queued' | 'sending' | 'succeeded' | 'failed' | 'dead' | 'skipped';
 
 export interface DeliveryAttempt {

@@ -1,4 +1,14 @@
-import { ChildEntity, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation, TableInheritance } from 'typeorm';
+import {
+  ChildEntity,
+  Column,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryColumn,
+  type Relation,
+  TableInheritance,
+} from 'typeorm';
 import { InstantColumn } from '../database/columns';
 import { IdpSession } from './idp-session.entity';
 import { Provider } from './provider.entity';

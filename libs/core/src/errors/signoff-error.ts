@@ -28,7 +28,11 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** A refusal with a stable `code` and a message fit to show the person or client that asked. */
 export class SignoffError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly details?: unknown) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
     this.name = 'SignoffError';
   }

@@ -6,7 +6,12 @@ x509.cryptoProvider.set(webcrypto as never); // Node's webcrypto is the WebCrypt
 const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
 
 /** A self-signed X.509 certificate (PEM) for an RSA key, as SAML metadata publishes it. */
-export async function selfSignedCertificate(privateKeyPem: string, publicKeyPem: string, commonName: string, validDays: number): Promise<string> {
+export async function selfSignedCertificate(
+  privateKeyPem: string,
+  publicKeyPem: string,
+  commonName: string,
+  validDays: number,
+): Promise<string> {
   const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   const subtle = webcrypto.subtle;
   const keys = {

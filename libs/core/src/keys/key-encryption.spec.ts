@@ -2,7 +2,8 @@ import { KeyEncryption, KeyEncryptionError } from './key-encryption';
 
 const OLD = 'o'.repeat(43);
 const NEW = 'n'.repeat(43);
-const PEM = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n';
+const PEM =
+  '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n';
 
 describe('KeyEncryption (AES-256-GCM under the key-encryption key)', () => {
   it('seals with a fresh IV each time and opens only for the same row', () => {
@@ -32,7 +33,9 @@ describe('KeyEncryption (AES-256-GCM under the key-encryption key)', () => {
     expect(rotating.open(sealedOld, 'row-1')).toBe(PEM);
     expect(rotating.isCurrent(sealedOld)).toBe(false);
     expect(rotating.isCurrent(rotating.seal(PEM, 'row-1'))).toBe(true);
-    expect(() => new KeyEncryption(NEW).open(sealedOld, 'row-1')).toThrow(`sealed under key-encryption key ${old.currentId}, which is neither KEY_ENCRYPTION_KEY`);
+    expect(() => new KeyEncryption(NEW).open(sealedOld, 'row-1')).toThrow(
+      `sealed under key-encryption key ${old.currentId}, which is neither KEY_ENCRYPTION_KEY`,
+    );
   });
 
   it('opens sealed keys only: a plaintext PEM (sealed at start, so one found later was planted) and anything else are refused', () => {

@@ -40,7 +40,10 @@ export class KeyEncryption {
 
   /** The KEK of a process: KEY_ENCRYPTION_KEY (+ _PREVIOUS), else the one generated into DATA_DIR. */
   static fromConfig(config: Config): KeyEncryption {
-    return new KeyEncryption(ensureSecret(config.dataDir, KEY_ENCRYPTION_KEY_FILE, config.keys.encryptionKey), config.keys.previousEncryptionKey);
+    return new KeyEncryption(
+      ensureSecret(config.dataDir, KEY_ENCRYPTION_KEY_FILE, config.keys.encryptionKey),
+      config.keys.previousEncryptionKey,
+    );
   }
 
   /** The id of the KEK that seals now (shown by the rotation command; not secret). */
@@ -58,7 +61,7 @@ export class KeyEncryption {
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(aad(rowId));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return `${PREFIX}${[this.current.id, iv, cipher.getAuthTag(), ciphertext].map((part) => typeof part === 'string' ? part : part.toString('base64url')).join(':')}`;
+    return `${PREFIX}${[this.current.id, iv, cipher.getAuthTag(), ciphertext].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join(':')}`;
   }
 
   /**
@@ -72,16 +75,22 @@ export class KeyEncryption {
     const [kekId, iv, tag, ciphertext] = parts;
     const kek = [this.current, this.previous].find((candidate) => candidate?.id === kekId);
     if (!kek) {
-      throw new KeyEncryptionError(`signing key ${rowId} is sealed under key-encryption key ${kekId}, which is neither KEY_ENCRYPTION_KEY (${this.current.id})`
-        + ` nor KEY_ENCRYPTION_KEY_PREVIOUS${this.previous ? ` (${this.previous.id})` : ''}: configure the key it was sealed with`);
+      throw new KeyEncryptionError(
+        `signing key ${rowId} is sealed under key-encryption key ${kekId}, which is neither KEY_ENCRYPTION_KEY (${this.current.id})` +
+          ` nor KEY_ENCRYPTION_KEY_PREVIOUS${this.previous ? ` (${this.previous.id})` : ''}: configure the key it was sealed with`,
+      );
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', kek.key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv('aes-256-gcm', kek.key, Buffer.from(iv, 'base64url'), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(aad(rowId));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
-      throw new KeyEncryptionError(`signing key ${rowId} does not open under key-encryption key ${kekId}: the row was altered or belongs to another row`);
+      throw new KeyEncryptionError(
+        `signing key ${rowId} does not open under key-encryption key ${kekId}: the row was altered or belongs to another row`,
+      );
     }
   }
 }

@@ -43,7 +43,11 @@ export class KeysService implements OnApplicationBootstrap {
   private readonly cache = new Map<string, { key: ActiveKey; until: number }>();
   private readonly kek: KeyEncryption;
 
-  constructor(private readonly db: DataSource, private readonly clock: Clock, @Inject(CONFIG) private readonly config: Config) {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {
     this.kek = KeyEncryption.fromConfig(config);
   }
 
@@ -78,10 +82,20 @@ export class KeysService implements OnApplicationBootstrap {
       let count = 0;
       for (const row of await tx.find(SigningKey)) {
         if (!needs(row)) continue;
-        await tx.update(SigningKey, { id: row.id }, { privateKeyPem: this.kek.seal(isPlaintextPem(row.privateKeyPem) ? row.privateKeyPem : this.kek.open(row.privateKeyPem, row.id), row.id) });
+        await tx.update(
+          SigningKey,
+          { id: row.id },
+          {
+            privateKeyPem: this.kek.seal(
+              isPlaintextPem(row.privateKeyPem) ? row.privateKeyPem : this.kek.open(row.privateKeyPem, row.id),
+              row.id,
+            ),
+          },
+        );
         count++;
       }
-      if (count) this.logger.log({ msg: 'sealed signing keys under the key-encryption key', count, kek: this.kek.currentId });
+      if (count)
+        this.logger.log({ msg: 'sealed signing keys under the key-encryption key', count, kek: this.kek.currentId });
       return count;
     });
   }
@@ -130,7 +144,12 @@ export class KeysService implements OnApplicationBootstrap {
     const cached = this.cache.get(name);
     if (cached && cached.until > Date.now()) return cached.key;
     const row = await this.db.getRepository(SigningKey).findOneByOrFail({ use, alg, state: 'active' });
-    const key = { kid: row.kid, alg: row.alg, privateKey: createPrivateKey(this.kek.open(row.privateKeyPem, row.id)), certificatePem: row.certificatePem };
+    const key = {
+      kid: row.kid,
+      alg: row.alg,
+      privateKey: createPrivateKey(this.kek.open(row.privateKeyPem, row.id)),
+      certificatePem: row.certificatePem,
+    };
     this.cache.set(name, { key, until: Date.now() + ACTIVE_KEY_CACHE_MS });
     return key;
   }
@@ -143,21 +162,33 @@ export class KeysService implements OnApplicationBootstrap {
   }
 
   private async create(tx: EntityManager, use: KeyUse, alg: KeyAlg, state: 'active' | 'next'): Promise<SigningKey> {
-    const { privateKey, publicKey } = alg === 'ES256'
-      ? await generate('ec', { namedCurve: 'P-256' })
-      : await generate('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } =
+      alg === 'ES256' ? await generate('ec', { namedCurve: 'P-256' }) : await generate('rsa', { modulusLength: 2048 });
     const id = newId();
     const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     const jwk = publicKey.export({ format: 'jwk' }) as JWK;
     const kid = await calculateJwkThumbprint(jwk, 'sha256');
     const now = this.clock.now();
-    const certificatePem = use === 'saml'
-      ? await selfSignedCertificate(privateKeyPem, publicKey.export({ type: 'spki', format: 'pem' }) as string,
-          `Signoff ${new URL(this.config.publicUrl).host}`, CERTIFICATE_VALID_DAYS)
-      : null;
+    const certificatePem =
+      use === 'saml'
+        ? await selfSignedCertificate(
+            privateKeyPem,
+            publicKey.export({ type: 'spki', format: 'pem' }) as string,
+            `Signoff ${new URL(this.config.publicUrl).host}`,
+            CERTIFICATE_VALID_DAYS,
+          )
+        : null;
     return tx.save(SigningKey, {
-      id, kid, use, alg, state, privateKeyPem: this.kek.seal(privateKeyPem, id), certificatePem, createdAt: now,
-      activatedAt: state === 'active' ? now : null, retiredAt: null,
+      id,
+      kid,
+      use,
+      alg,
+      state,
+      privateKeyPem: this.kek.seal(privateKeyPem, id),
+      certificatePem,
+      createdAt: now,
+      activatedAt: state === 'active' ? now : null,
+      retiredAt: null,
       publicJwk: { ...jwk, kid, alg, use: 'sig' },
     });
   }

@@ -8,22 +8,33 @@ const RANK: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, 
 export class JsonLogger implements LoggerService {
   constructor(private readonly level: LogLevel = 'info') {}
 
-  log(message: unknown, context?: string) { this.write('info', message, context); }
+  log(message: unknown, context?: string) {
+    this.write('info', message, context);
+  }
   error(message: unknown, stackOrContext?: string, context?: string) {
     // Nest calls error(message, stack, context) or error(message, context).
     const stack = context === undefined ? undefined : stackOrContext;
     this.write('error', message, context ?? (stack ? undefined : stackOrContext), stack);
   }
-  warn(message: unknown, context?: string) { this.write('warn', message, context); }
-  debug(message: unknown, context?: string) { this.write('debug', message, context); }
-  verbose(message: unknown, context?: string) { this.write('debug', message, context); }
-  fatal(message: unknown, context?: string) { this.write('error', message, context); }
+  warn(message: unknown, context?: string) {
+    this.write('warn', message, context);
+  }
+  debug(message: unknown, context?: string) {
+    this.write('debug', message, context);
+  }
+  verbose(message: unknown, context?: string) {
+    this.write('debug', message, context);
+  }
+  fatal(message: unknown, context?: string) {
+    this.write('error', message, context);
+  }
 
   private write(level: Exclude<LogLevel, 'silent'>, message: unknown, context?: string, stack?: string) {
     if (RANK[level] > RANK[this.level]) return;
-    const fields = typeof message === 'object' && message !== null && !(message instanceof Error)
-      ? (message as Record<string, unknown>)
-      : { msg: message instanceof Error ? message.message : String(message) };
+    const fields =
+      typeof message === 'object' && message !== null && !(message instanceof Error)
+        ? (message as Record<string, unknown>)
+        : { msg: message instanceof Error ? message.message : String(message) };
     const line = {
       time: new Date().toISOString(),
       level,

@@ -10,7 +10,10 @@ export class SamlLogoutSigning1764100000000 implements MigrationInterface {
   name = 'SamlLogoutSigning1764100000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.addColumn('saml_service_providers', new TableColumn(booleanColumn(q)('allow_unsigned_logout_requests', false)));
+    await q.addColumn(
+      'saml_service_providers',
+      new TableColumn(booleanColumn(q)('allow_unsigned_logout_requests', false)),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

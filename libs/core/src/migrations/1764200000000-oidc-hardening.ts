@@ -20,13 +20,24 @@ export class OidcHardening1764200000000 implements MigrationInterface {
       AND "oidc_session_id" IN (SELECT "id" FROM "provider_sessions" WHERE "ended_at" IS NOT NULL)`);
     await q.addColumn('oidc_clients', new TableColumn(varchar('subject_type', 8, { default: "'public'" })));
     await q.addColumn('oidc_clients', new TableColumn(nullableVarchar('sector_identifier', 255)));
-    await q.createTable(new Table({
-      name: 'saml_persistent_ids',
-      columns: [{ ...ref('provider_id'), isPrimary: true }, { ...ref('user_id'), isPrimary: true }, varchar('name_id', 255), instant('created_at')],
-    }), true);
-    await q.query(`INSERT INTO "saml_persistent_ids" ("provider_id", "user_id", "name_id", "created_at")
+    await q.createTable(
+      new Table({
+        name: 'saml_persistent_ids',
+        columns: [
+          { ...ref('provider_id'), isPrimary: true },
+          { ...ref('user_id'), isPrimary: true },
+          varchar('name_id', 255),
+          instant('created_at'),
+        ],
+      }),
+      true,
+    );
+    await q.query(
+      `INSERT INTO "saml_persistent_ids" ("provider_id", "user_id", "name_id", "created_at")
       SELECT "provider_id", "user_id", MIN("name_id"), MIN("created_at") FROM "provider_sessions"
-      WHERE "kind" = 'saml' AND "name_id_format" = ${pg ? '$1' : '?'} GROUP BY "provider_id", "user_id"`, [PERSISTENT]);
+      WHERE "kind" = 'saml' AND "name_id_format" = ${pg ? '$1' : '?'} GROUP BY "provider_id", "user_id"`,
+      [PERSISTENT],
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -7,4 +7,10 @@ import { OidcHardening1764200000000 } from './1764200000000-oidc-hardening';
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
-export const MIGRATIONS = [InitialSchema1763800000000, OidcAndLogout1763900000000, SamlLogout1764000000000, SamlLogoutSigning1764100000000, OidcHardening1764200000000];
+export const MIGRATIONS = [
+  InitialSchema1763800000000,
+  OidcAndLogout1763900000000,
+  SamlLogout1764000000000,
+  SamlLogoutSigning1764100000000,
+  OidcHardening1764200000000,
+];

@@ -8,7 +8,8 @@ import { BlockList, isIP } from 'node:net';
 import type { Config } from '../config/config';
 
 /** Why an address is refused; `null` from {@link classifyAddress} means an ordinary public address. */
-export type AddressClass = 'loopback' | 'private' | 'link-local' | 'unique-local' | 'multicast' | 'unspecified' | 'reserved';
+export type AddressClass =
+  'loopback' | 'private' | 'link-local' | 'unique-local' | 'multicast' | 'unspecified' | 'reserved';
 
 /** What the policy lets through beyond public addresses (see `OUTBOUND_ALLOW`). */
 export interface OutboundAllow {
@@ -24,8 +25,13 @@ export const OUTBOUND_BLOCKED = 'blocked by outbound policy';
 /** A server-side request (or a URL registered for one) that the outbound policy refuses. Stable code: `outbound_policy`. */
 export class OutboundPolicyError extends Error {
   readonly code = 'outbound_policy';
-  constructor(readonly target: string, readonly addressClass: AddressClass) {
-    super(`${target} is a ${addressClass} address, which the outbound policy does not allow (an administrator can open it with OUTBOUND_ALLOW)`);
+  constructor(
+    readonly target: string,
+    readonly addressClass: AddressClass,
+  ) {
+    super(
+      `${target} is a ${addressClass} address, which the outbound policy does not allow (an administrator can open it with OUTBOUND_ALLOW)`,
+    );
   }
 }
 
@@ -139,7 +145,10 @@ export class OutboundPolicy {
   }
 
   static fromConfig(config: Pick<Config, 'publicUrl' | 'outbound'>): OutboundPolicy {
-    return new OutboundPolicy({ allowLoopback: isLoopbackHost(new URL(config.publicUrl).hostname), allow: config.outbound.allow });
+    return new OutboundPolicy({
+      allowLoopback: isLoopbackHost(new URL(config.publicUrl).hostname),
+      allow: config.outbound.allow,
+    });
   }
 
   /** Why a connection to this IP address is refused, or null when it is allowed. */
@@ -180,11 +189,18 @@ export class OutboundPolicy {
    * socket can only connect to an allowed address; with none left it fails with OutboundPolicyError.
    * Node calls it with `all: true` when it tries several addresses (autoSelectFamily), else without.
    */
-  readonly lookup = (hostname: string, options: LookupOptions, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void): void => {
+  readonly lookup = (
+    hostname: string,
+    options: LookupOptions,
+    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
-      const usable = this.allowsHost(hostname) ? addresses : addresses.filter(({ address }) => this.refusal(address) === null);
-      if (!usable.length) return callback(new OutboundPolicyError(hostname, this.refusal(addresses[0].address) ?? 'reserved'), []);
+      const usable = this.allowsHost(hostname)
+        ? addresses
+        : addresses.filter(({ address }) => this.refusal(address) === null);
+      if (!usable.length)
+        return callback(new OutboundPolicyError(hostname, this.refusal(addresses[0].address) ?? 'reserved'), []);
       if (options.all) return callback(null, usable);
       callback(null, usable[0].address, usable[0].family);
     });
@@ -194,7 +210,9 @@ export class OutboundPolicy {
 /** `localhost` (RFC 6761 6.3), 127.0.0.0/8 or ::1. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && classifyAddress(host) === 'loopback');
+  return (
+    host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && classifyAddress(host) === 'loopback')
+  );
 }
 
 /**
@@ -204,7 +222,10 @@ export function isLoopbackHost(hostname: string): boolean {
 export function parseOutboundAllow(raw: string | undefined): { allow: OutboundAllow; problems: string[] } {
   const allow: OutboundAllow = { cidrs: [], hosts: [] };
   const problems: string[] = [];
-  for (const entry of (raw ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const cidr = parseCidr(entry);
     if (cidr) allow.cidrs.push(cidr);
     else if (isHostName(entry)) allow.hosts.push(entry.toLowerCase());
@@ -227,5 +248,9 @@ function parseCidr(entry: string): string | null {
 function isHostName(entry: string): boolean {
   const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
   const labels = entry.split('.');
-  return entry.length <= 253 && labels.every((part) => label.test(part)) && !/^(\d+|0x[0-9a-f]*)$/i.test(labels[labels.length - 1]);
+  return (
+    entry.length <= 253 &&
+    labels.every((part) => label.test(part)) &&
+    !/^(\d+|0x[0-9a-f]*)$/i.test(labels[labels.length - 1])
+  );
 }

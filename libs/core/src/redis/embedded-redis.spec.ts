@@ -4,11 +4,20 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { EmbeddedRedis } from './embedded-redis';
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe('EmbeddedRedis', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'signoff-redis-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'signoff-redis-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('starts a private server on a unix socket without persistence, and stops it by pid', async () => {

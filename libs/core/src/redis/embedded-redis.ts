@@ -21,7 +21,11 @@ export class RedisNotInstalledError extends Error {
  * a server left behind by a process that died is adopted and stopped in its turn.
  */
 export class EmbeddedRedis {
-  private constructor(readonly socketPath: string, private readonly pid: number | undefined, private readonly ownerFile: string) {}
+  private constructor(
+    readonly socketPath: string,
+    private readonly pid: number | undefined,
+    private readonly ownerFile: string,
+  ) {}
 
   get url(): string {
     return `unix://${this.socketPath}`;
@@ -31,24 +35,45 @@ export class EmbeddedRedis {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     // A unix socket path must fit in 104-108 bytes: fall back to a short name in the temp dir.
     let socketPath = join(dataDir, 'redis.sock');
-    if (socketPath.length > 100) socketPath = join(tmpdir(), `signoff-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}.sock`);
+    if (socketPath.length > 100)
+      socketPath = join(tmpdir(), `signoff-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}.sock`);
     const pidFile = join(dataDir, 'redis.pid');
     const ownerFile = join(dataDir, 'redis.owner');
 
     if (await answersPing(socketPath)) {
       const owner = readNumber(ownerFile);
-      if (owner !== undefined && owner !== process.pid && isAlive(owner)) return new EmbeddedRedis(socketPath, undefined, ownerFile);
+      if (owner !== undefined && owner !== process.pid && isAlive(owner))
+        return new EmbeddedRedis(socketPath, undefined, ownerFile);
       writeFileSync(ownerFile, String(process.pid));
       return new EmbeddedRedis(socketPath, readNumber(pidFile), ownerFile);
     }
 
     if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new RedisNotInstalledError();
     rmSync(socketPath, { force: true });
-    const child = spawn('redis-server', [
-      '--port', '0', '--unixsocket', socketPath, '--unixsocketperm', '700',
-      '--save', '', '--appendonly', 'no', '--daemonize', 'no',
-      '--pidfile', pidFile, '--logfile', join(dataDir, 'redis.log'), '--dir', dataDir,
-    ], { detached: true, stdio: 'ignore' }); // own process group: a Ctrl-C reaches Signoff, which stops Redis last
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--unixsocket',
+        socketPath,
+        '--unixsocketperm',
+        '700',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        '--pidfile',
+        pidFile,
+        '--logfile',
+        join(dataDir, 'redis.log'),
+        '--dir',
+        dataDir,
+      ],
+      { detached: true, stdio: 'ignore' },
+    ); // own process group: a Ctrl-C reaches Signoff, which stops Redis last
     child.unref();
     writeFileSync(ownerFile, String(process.pid));
     const deadline = Date.now() + 10_000;
@@ -94,7 +119,10 @@ function answersPing(socketPath: string): Promise<boolean> {
   if (!existsSync(socketPath)) return Promise.resolve(false);
   return new Promise((resolve) => {
     const socket = createConnection(socketPath);
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(500, () => done(false));
     socket.on('error', () => done(false));
     socket.on('data', (data) => done(data.toString().startsWith('+PONG')));

@@ -71,8 +71,25 @@ describe('PendingStore and ReplayCache', () => {
   });
 
   it('answers null for malformed handles without asking Redis, and refuses to save under one', async () => {
-    const calls = [jest.spyOn(redis.client, 'get'), jest.spyOn(redis.client, 'getdel'), jest.spyOn(redis.client, 'del'), jest.spyOn(redis.client, 'set')];
-    const malformed: unknown[] = [undefined, null, 42, ['a'.repeat(22)], '', 'a'.repeat(21), 'a'.repeat(23), `${'a'.repeat(21)}=`, `${'a'.repeat(21)}:`, `${'a'.repeat(21)}*`, `${'a'.repeat(21)}\n`];
+    const calls = [
+      jest.spyOn(redis.client, 'get'),
+      jest.spyOn(redis.client, 'getdel'),
+      jest.spyOn(redis.client, 'del'),
+      jest.spyOn(redis.client, 'set'),
+    ];
+    const malformed: unknown[] = [
+      undefined,
+      null,
+      42,
+      ['a'.repeat(22)],
+      '',
+      'a'.repeat(21),
+      'a'.repeat(23),
+      `${'a'.repeat(21)}=`,
+      `${'a'.repeat(21)}:`,
+      `${'a'.repeat(21)}*`,
+      `${'a'.repeat(21)}\n`,
+    ];
     for (const handle of malformed) {
       expect(isPendingHandle(handle)).toBe(false);
       expect(await store.peek('authz', handle)).toBeNull();
@@ -94,7 +111,10 @@ describe('PendingStore and ReplayCache', () => {
     expect(await redis.client.ttl(`${prefix}:saml-authn-id:https://sp.example:_id1`)).toBeGreaterThan(590);
     expect(await replays.firstUse('saml-authn-id', ['https://sp.example', '_id2'], 600)).toBe(true);
     expect(await replays.firstUse('saml-logout-request', ['https://sp.example', '_id1'], 600)).toBe(true);
-    const [a, b] = await Promise.all([replays.firstUse('saml-authn-id', ['sp', '_race'], 600), replays.firstUse('saml-authn-id', ['sp', '_race'], 600)]);
+    const [a, b] = await Promise.all([
+      replays.firstUse('saml-authn-id', ['sp', '_race'], 600),
+      replays.firstUse('saml-authn-id', ['sp', '_race'], 600),
+    ]);
     expect([a, b].sort()).toEqual([false, true]);
   });
 });

@@ -41,7 +41,8 @@ export class PendingStore {
    * is a programming error: it could never be read back, so it throws rather than write it.
    */
   async save<T>(kind: string, handle: string, value: T, ttlSeconds: number): Promise<void> {
-    if (!isPendingHandle(handle)) throw new TypeError(`PendingStore.save: '${kind}' handle is not a pending-request handle`);
+    if (!isPendingHandle(handle))
+      throw new TypeError(`PendingStore.save: '${kind}' handle is not a pending-request handle`);
     await this.redis.client.set(this.redis.key(kind, handle), JSON.stringify(value), 'EX', ttlSeconds);
   }
 

@@ -27,7 +27,11 @@ export class RedisService implements OnApplicationShutdown {
   readonly client: Redis;
   private readonly opened: Redis[] = [];
 
-  private constructor(private readonly config: Config, readonly url: string, private readonly embedded?: EmbeddedRedis) {
+  private constructor(
+    private readonly config: Config,
+    readonly url: string,
+    private readonly embedded?: EmbeddedRedis,
+  ) {
     this.client = this.open({ maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
     this.client.on('error', () => undefined); // reported by /readyz and by the calls that fail
   }
@@ -60,9 +64,18 @@ export class RedisService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     // QUIT waits for Redis to answer; an unreachable Redis gets a plain disconnect instead.
-    await Promise.all(this.opened.map(async (redis) => {
-      if (!(await within(SHUTDOWN_STEP_MS, redis.quit().then(() => true), false))) redis.disconnect();
-    }));
+    await Promise.all(
+      this.opened.map(async (redis) => {
+        if (
+          !(await within(
+            SHUTDOWN_STEP_MS,
+            redis.quit().then(() => true),
+            false,
+          ))
+        )
+          redis.disconnect();
+      }),
+    );
     await this.embedded?.stop();
   }
 

@@ -34,19 +34,41 @@ export const normalizeUsername = (username: string): string => username.trim().t
  */
 @Injectable()
 export class UsersService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   async create(input: NewUser, actor: Actor): Promise<User> {
     const username = normalizeUsername(input.username);
     const passwordHash = input.password === undefined ? null : await this.hashNewPassword(input.password);
     return this.db.transaction(async (tx) => {
-      if (await tx.existsBy(User, { username })) throw new SignoffError('conflict', `a user named "${username}" already exists`);
+      if (await tx.existsBy(User, { username }))
+        throw new SignoffError('conflict', `a user named "${username}" already exists`);
       const now = this.clock.now();
       const user = await tx.save(User, {
-        id: newId(), username, email: input.email ?? null, name: input.name ?? null, passwordHash,
-        isActive: true, isAdmin: input.isAdmin ?? false, createdAt: now, updatedAt: now, deactivatedAt: null,
+        id: newId(),
+        username,
+        email: input.email ?? null,
+        name: input.name ?? null,
+        passwordHash,
+        isActive: true,
+        isAdmin: input.isAdmin ?? false,
+        createdAt: now,
+        updatedAt: now,
+        deactivatedAt: null,
       });
-      await this.audit.record({ action: 'user.created', actor, target: { type: 'user', id: user.id }, details: { username, isAdmin: user.isAdmin } }, tx);
+      await this.audit.record(
+        {
+          action: 'user.created',
+          actor,
+          target: { type: 'user', id: user.id },
+          details: { username, isAdmin: user.isAdmin },
+        },
+        tx,
+      );
       return user;
     });
   }
@@ -59,11 +81,16 @@ export class UsersService {
   async updateIn(tx: EntityManager, id: string, changes: UserChanges, actor: Actor): Promise<User> {
     const user = await this.getIn(tx, id);
     const { email, name, isAdmin, isActive } = changes; // only these: a password never comes in this way
-    const fields = Object.fromEntries(Object.entries({ email, name, isAdmin, isActive }).filter(([, value]) => value !== undefined));
+    const fields = Object.fromEntries(
+      Object.entries({ email, name, isAdmin, isActive }).filter(([, value]) => value !== undefined),
+    );
     Object.assign(user, fields, { updatedAt: this.clock.now() });
     if (changes.isActive === true) user.deactivatedAt = null;
     await tx.save(User, user);
-    await this.audit.record({ action: 'user.updated', actor, target: { type: 'user', id }, details: { changed: Object.keys(fields) } }, tx);
+    await this.audit.record(
+      { action: 'user.updated', actor, target: { type: 'user', id }, details: { changed: Object.keys(fields) } },
+      tx,
+    );
     return user;
   }
 
@@ -73,7 +100,8 @@ export class UsersService {
    */
   async hashNewPassword(password: string): Promise<string> {
     const problem = passwordProblem(password, this.config.passwords.minLength);
-    if (problem) throw new SignoffError('weak_password', `The password is not acceptable: ${problem}.`, [`password: ${problem}`]);
+    if (problem)
+      throw new SignoffError('weak_password', `The password is not acceptable: ${problem}.`, [`password: ${problem}`]);
     return hashPassword(password);
   }
 
@@ -115,7 +143,9 @@ export class UsersService {
   }
 
   async list(options: { limit: number; offset: number }): Promise<{ items: User[]; total: number }> {
-    const [items, total] = await this.db.getRepository(User).findAndCount({ order: { username: 'ASC' }, take: options.limit, skip: options.offset });
+    const [items, total] = await this.db
+      .getRepository(User)
+      .findAndCount({ order: { username: 'ASC' }, take: options.limit, skip: options.offset });
     return { items, total };
   }
 }

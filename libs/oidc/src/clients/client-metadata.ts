@@ -28,7 +28,12 @@ export interface ClientMetadata {
 export type ClientMetadataErrorCode = 'invalid_redirect_uri' | 'invalid_client_metadata';
 
 export class ClientMetadataError extends Error {
-  constructor(readonly error: ClientMetadataErrorCode, readonly description: string) { super(description); }
+  constructor(
+    readonly error: ClientMetadataErrorCode,
+    readonly description: string,
+  ) {
+    super(description);
+  }
 }
 
 export interface ClientMetadataOptions {
@@ -66,14 +71,27 @@ export function parseClientMetadata(input: unknown, options: ClientMetadataOptio
   const get = (key: string): unknown => (Object.hasOwn(input, key) ? input[key] : undefined);
 
   // Parsed first: which URI schemes are acceptable depends on whether the client is public.
-  const authMethod = parseEnum(get('token_endpoint_auth_method'), 'token_endpoint_auth_method', AUTH_METHODS, 'client_secret_basic');
+  const authMethod = parseEnum(
+    get('token_endpoint_auth_method'),
+    'token_endpoint_auth_method',
+    AUTH_METHODS,
+    'client_secret_basic',
+  );
   const publicClient = authMethod === 'none';
   const allowHttp = options.allowHttp;
 
-  const redirectUris = parseUriList(get('redirect_uris'), 'redirect_uris', true,
-    { code: 'invalid_redirect_uri', publicClient, allowHttp, privateUse: true });
-  const postLogoutRedirectUris = parseUriList(get('post_logout_redirect_uris'), 'post_logout_redirect_uris', false,
-    { code: 'invalid_client_metadata', publicClient, allowHttp, privateUse: true });
+  const redirectUris = parseUriList(get('redirect_uris'), 'redirect_uris', true, {
+    code: 'invalid_redirect_uri',
+    publicClient,
+    allowHttp,
+    privateUse: true,
+  });
+  const postLogoutRedirectUris = parseUriList(get('post_logout_redirect_uris'), 'post_logout_redirect_uris', false, {
+    code: 'invalid_client_metadata',
+    publicClient,
+    allowHttp,
+    privateUse: true,
+  });
 
   const channelRules: UriRules = { code: 'invalid_client_metadata', publicClient, allowHttp, privateUse: false };
   const frontchannel = parseOptionalUri(get('frontchannel_logout_uri'), 'frontchannel_logout_uri', channelRules);
@@ -88,7 +106,8 @@ export function parseClientMetadata(input: unknown, options: ClientMetadataOptio
   if (subjectType === 'pairwise') sectorOf(redirectUris);
 
   const alg = get('id_token_signed_response_alg');
-  if (alg === 'none') invalid("id_token_signed_response_alg: 'none' is not allowed, ID tokens are always signed (use RS256 or ES256)");
+  if (alg === 'none')
+    invalid("id_token_signed_response_alg: 'none' is not allowed, ID tokens are always signed (use RS256 or ES256)");
 
   return {
     client_name: parseClientName(get('client_name')),
@@ -100,9 +119,15 @@ export function parseClientMetadata(input: unknown, options: ClientMetadataOptio
     id_token_signed_response_alg: parseEnum(alg, 'id_token_signed_response_alg', ID_TOKEN_ALGS, 'RS256'),
     frontchannel_logout_uri: frontchannel?.raw ?? null,
     // A *_session_required flag without its URI is accepted and kept as given; it has no effect until a URI is set.
-    frontchannel_logout_session_required: parseBoolean(get('frontchannel_logout_session_required'), 'frontchannel_logout_session_required'),
+    frontchannel_logout_session_required: parseBoolean(
+      get('frontchannel_logout_session_required'),
+      'frontchannel_logout_session_required',
+    ),
     backchannel_logout_uri: backchannel?.raw ?? null,
-    backchannel_logout_session_required: parseBoolean(get('backchannel_logout_session_required'), 'backchannel_logout_session_required'),
+    backchannel_logout_session_required: parseBoolean(
+      get('backchannel_logout_session_required'),
+      'backchannel_logout_session_required',
+    ),
     logout_token_typ: parseEnum(get('logout_token_typ'), 'logout_token_typ', LOGOUT_TOKEN_TYPS, 'logout+jwt'),
     subject_type: subjectType,
   };
@@ -114,9 +139,14 @@ export function parseClientMetadata(input: unknown, options: ClientMetadataOptio
  */
 export function sectorOf(redirectUris: string[]): string {
   const hosts = new Set(redirectUris.map((uri) => new URL(uri).hostname));
-  if (hosts.has('')) invalid('subject_type pairwise: every redirect_uri must have a host (the sector identifier); private-use schemes have none');
+  if (hosts.has(''))
+    invalid(
+      'subject_type pairwise: every redirect_uri must have a host (the sector identifier); private-use schemes have none',
+    );
   if (hosts.size !== 1) {
-    invalid('subject_type pairwise: the redirect_uris span several hosts; they must share one host, the sector identifier (sector_identifier_uri is not supported)');
+    invalid(
+      'subject_type pairwise: the redirect_uris span several hosts; they must share one host, the sector identifier (sector_identifier_uri is not supported)',
+    );
   }
   return [...hosts][0];
 }
@@ -141,13 +171,15 @@ function parseClientName(value: unknown): string | null {
   if (typeof value !== 'string') invalid('client_name: must be a string');
   const name = value.trim();
   const length = [...name].length; // code points, so an emoji counts once
-  if (length < 1 || length > MAX_NAME_LENGTH) invalid(`client_name: must be 1 to ${MAX_NAME_LENGTH} characters (not counting surrounding spaces)`);
+  if (length < 1 || length > MAX_NAME_LENGTH)
+    invalid(`client_name: must be 1 to ${MAX_NAME_LENGTH} characters (not counting surrounding spaces)`);
   return name;
 }
 
 function parseEnum<T extends string>(value: unknown, field: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) invalid(`${field}: must be one of ${allowed.join(', ')}`);
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
+    invalid(`${field}: must be one of ${allowed.join(', ')}`);
   return value as T;
 }
 
@@ -161,7 +193,8 @@ function parseGrantTypes(value: unknown): ClientMetadata['grant_types'] {
   if (value === undefined) return ['authorization_code'];
   if (!Array.isArray(value) || value.length === 0) invalid('grant_types: must be a non-empty array');
   value.forEach((grant: unknown, i) => {
-    if (typeof grant !== 'string' || !GRANT_TYPES.includes(grant)) invalid(`grant_types[${i}]: must be one of ${GRANT_TYPES.join(', ')}`);
+    if (typeof grant !== 'string' || !GRANT_TYPES.includes(grant))
+      invalid(`grant_types[${i}]: must be one of ${GRANT_TYPES.join(', ')}`);
   });
   if (new Set(value).size !== value.length) invalid('grant_types: must not contain duplicates');
   if (!value.includes('authorization_code')) invalid('grant_types: must include authorization_code');
@@ -170,14 +203,16 @@ function parseGrantTypes(value: unknown): ClientMetadata['grant_types'] {
 
 function parseResponseTypes(value: unknown): ['code'] {
   if (value === undefined) return ['code'];
-  if (!Array.isArray(value) || value.length !== 1 || value[0] !== 'code') invalid('response_types: must be ["code"], only the authorization code flow is supported');
+  if (!Array.isArray(value) || value.length !== 1 || value[0] !== 'code')
+    invalid('response_types: must be ["code"], only the authorization code flow is supported');
   return ['code'];
 }
 
 function parseUriList(value: unknown, field: string, required: boolean, rules: UriRules): string[] {
   if (value === undefined && !required) return [];
   if (value === undefined) fail(rules.code, `${field}: is required`);
-  if (!Array.isArray(value) || (required && value.length === 0)) fail(rules.code, `${field}: must be ${required ? 'a non-empty' : 'an'} array of URIs`);
+  if (!Array.isArray(value) || (required && value.length === 0))
+    fail(rules.code, `${field}: must be ${required ? 'a non-empty' : 'an'} array of URIs`);
   if (value.length > MAX_URIS) fail(rules.code, `${field}: must not have more than ${MAX_URIS} entries`);
   // Duplicates are rejected rather than silently dropped: they usually hide a typo in the other entry.
   const seen = new Set<string>();
@@ -189,7 +224,11 @@ function parseUriList(value: unknown, field: string, required: boolean, rules: U
   return [...(value as string[])];
 }
 
-function parseOptionalUri(value: unknown, field: string, rules: UriRules): { raw: string; url: URL; origin: string } | null {
+function parseOptionalUri(
+  value: unknown,
+  field: string,
+  rules: UriRules,
+): { raw: string; url: URL; origin: string } | null {
   if (value === undefined || value === null) return null;
   const { raw, url } = parseUri(value, field, rules);
   return { raw, url, origin: url.origin };
@@ -224,7 +263,8 @@ function parseUri(value: unknown, field: string, rules: UriRules): { raw: string
   const reject = (problem: string): never => fail(rules.code, `${field}: ${problem}`);
   if (typeof value !== 'string' || value === '') return reject('must be a non-empty string');
   if (value.length > MAX_URI_LENGTH) reject(`must not be longer than ${MAX_URI_LENGTH} characters`);
-  if (!/^[\x21-\x7e]+$/.test(value) || value.includes('\\')) reject('must not contain spaces, control or non-ASCII characters, or backslashes');
+  if (!/^[\x21-\x7e]+$/.test(value) || value.includes('\\'))
+    reject('must not contain spaces, control or non-ASCII characters, or backslashes');
   if (value.includes('#')) reject('must not contain a fragment');
   let url: URL;
   try {
@@ -232,18 +272,23 @@ function parseUri(value: unknown, field: string, rules: UriRules): { raw: string
   } catch {
     return reject('must be an absolute URI');
   }
-  if (url.username !== '' || url.password !== '' || /^[^:]+:\/\/[^/?]*@/.test(value)) reject('must not contain user information');
+  if (url.username !== '' || url.password !== '' || /^[^:]+:\/\/[^/?]*@/.test(value))
+    reject('must not contain user information');
 
   const scheme = url.protocol.slice(0, -1);
   if (scheme === 'https' || scheme === 'http') {
     if (!/^https?:\/\/[^/?]/i.test(value)) reject(`must be an absolute URI of the form ${scheme}://host/path`);
     if (scheme === 'http' && !isLoopback(url.hostname) && !(rules.allowHttp && !rules.publicClient)) {
-      reject(`must use https (http is only allowed for loopback addresses${rules.allowHttp ? ' or confidential clients' : ''})`);
+      reject(
+        `must use https (http is only allowed for loopback addresses${rules.allowHttp ? ' or confidential clients' : ''})`,
+      );
     }
   } else if (scheme.includes('.')) {
     // RFC 8252 7.1: a reverse-domain private-use scheme identifies a native app, which is a public client.
-    if (!rules.privateUse) reject('private-use URI schemes are only allowed in redirect_uris and post_logout_redirect_uris');
-    if (!rules.publicClient) reject("private-use URI schemes are only allowed for public clients (token_endpoint_auth_method 'none')");
+    if (!rules.privateUse)
+      reject('private-use URI schemes are only allowed in redirect_uris and post_logout_redirect_uris');
+    if (!rules.publicClient)
+      reject("private-use URI schemes are only allowed for public clients (token_endpoint_auth_method 'none')");
   } else {
     reject(`the ${scheme}: scheme is not allowed`);
   }

@@ -1,5 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Actor, AuditService, Clock, type Config, CONFIG, newId, OidcClient, OutboundPolicy, Provider, randomToken, safeEqual, sha256Hex, SignoffError } from '@signoff/core';
+import {
+  type Actor,
+  AuditService,
+  Clock,
+  type Config,
+  CONFIG,
+  newId,
+  OidcClient,
+  OutboundPolicy,
+  Provider,
+  randomToken,
+  safeEqual,
+  sha256Hex,
+  SignoffError,
+} from '@signoff/core';
 import { DataSource } from 'typeorm';
 import { OAuthError } from '../oauth-error';
 import { type ClientMetadata, ClientMetadataError, parseClientMetadata, sectorOf } from './client-metadata';
@@ -14,26 +28,65 @@ export interface ClientCredentials {
 /** OIDC clients: registration from validated metadata, lookup, and client authentication. */
 @Injectable()
 export class OidcClientsService {
-  constructor(private readonly db: DataSource, private readonly clock: Clock, private readonly audit: AuditService, @Inject(CONFIG) private readonly config: Config, private readonly outbound: OutboundPolicy) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly outbound: OutboundPolicy,
+  ) {}
 
   /** Validates raw metadata (RFC 7591 rules); throws ClientMetadataError. */
   parse(input: unknown): ClientMetadata {
-    return parseClientMetadata(input, { allowHttp: this.config.oidc.allowHttp, checkServerSideUri: (url) => this.outbound.checkUrl(url) });
+    return parseClientMetadata(input, {
+      allowHttp: this.config.oidc.allowHttp,
+      checkServerSideUri: (url) => this.outbound.checkUrl(url),
+    });
   }
 
   /** Registers a client; the secret is returned once and stored only as SHA-256. */
-  async register(metadata: ClientMetadata, options: { slug?: string; name?: string }, actor: Actor): Promise<{ client: RegisteredClient; clientSecret: string | null }> {
+  async register(
+    metadata: ClientMetadata,
+    options: { slug?: string; name?: string },
+    actor: Actor,
+  ): Promise<{ client: RegisteredClient; clientSecret: string | null }> {
     const clientId = randomToken(18);
     const clientSecret = metadata.token_endpoint_auth_method === 'none' ? null : randomToken(32);
-    const slug = options.slug ?? `oidc-${clientId.slice(0, 8).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+    const slug =
+      options.slug ??
+      `oidc-${clientId
+        .slice(0, 8)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x')}`;
     const now = this.clock.now();
     const client = await this.db.transaction(async (tx) => {
-      if (await tx.existsBy(Provider, { slug })) throw new SignoffError('conflict', `a provider "${slug}" already exists`);
+      if (await tx.existsBy(Provider, { slug }))
+        throw new SignoffError('conflict', `a provider "${slug}" already exists`);
       const provider = await tx.save(Provider, {
-        id: newId(), slug, name: options.name ?? metadata.client_name ?? slug, protocol: 'oidc', enabled: true, invalidationFlowId: null, createdAt: now, updatedAt: now,
+        id: newId(),
+        slug,
+        name: options.name ?? metadata.client_name ?? slug,
+        protocol: 'oidc',
+        enabled: true,
+        invalidationFlowId: null,
+        createdAt: now,
+        updatedAt: now,
       });
-      const row = await tx.save(OidcClient, { providerId: provider.id, clientId, clientSecretHash: clientSecret ? sha256Hex(clientSecret) : null, ...columnsOf(metadata) });
-      await this.audit.record({ action: 'oidc_client.registered', actor, target: { type: 'provider', id: provider.id }, details: { clientId, slug } }, tx);
+      const row = await tx.save(OidcClient, {
+        providerId: provider.id,
+        clientId,
+        clientSecretHash: clientSecret ? sha256Hex(clientSecret) : null,
+        ...columnsOf(metadata),
+      });
+      await this.audit.record(
+        {
+          action: 'oidc_client.registered',
+          actor,
+          target: { type: 'provider', id: provider.id },
+          details: { clientId, slug },
+        },
+        tx,
+      );
       return Object.assign(row, { provider });
     });
     return { client, clientSecret };
@@ -51,7 +104,9 @@ export class OidcClientsService {
   }
 
   async byProviderId(providerId: string): Promise<RegisteredClient> {
-    const client = await this.db.getRepository(OidcClient).findOne({ where: { providerId }, relations: { provider: true } });
+    const client = await this.db
+      .getRepository(OidcClient)
+      .findOne({ where: { providerId }, relations: { provider: true } });
     if (!client) throw new SignoffError('not_found', 'No such OIDC client.');
     return client as RegisteredClient;
   }
@@ -59,7 +114,9 @@ export class OidcClientsService {
   /** An enabled client by client_id, or null. */
   async find(clientId: unknown): Promise<RegisteredClient | null> {
     if (typeof clientId !== 'string' || !clientId || clientId.length > 128) return null;
-    const client = (await this.db.getRepository(OidcClient).findOne({ where: { clientId }, relations: { provider: true } })) as RegisteredClient | null;
+    const client = (await this.db
+      .getRepository(OidcClient)
+      .findOne({ where: { clientId }, relations: { provider: true } })) as RegisteredClient | null;
     return client?.provider.enabled ? client : null;
   }
 
@@ -76,22 +133,31 @@ export class OidcClientsService {
       const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       try {
-        [clientId, secret] = colon < 0 ? [undefined, undefined] : [formDecode(decoded.slice(0, colon)), formDecode(decoded.slice(colon + 1))];
+        [clientId, secret] =
+          colon < 0
+            ? [undefined, undefined]
+            : [formDecode(decoded.slice(0, colon)), formDecode(decoded.slice(colon + 1))];
       } catch {
         clientId = undefined;
       }
       method = 'client_secret_basic';
-      if (credentials.body.client_secret !== undefined) throw invalidClient('use one client authentication method, not two');
+      if (credentials.body.client_secret !== undefined)
+        throw invalidClient('use one client authentication method, not two');
     } else if (credentials.body.client_secret !== undefined) {
       [clientId, secret, method] = [credentials.body.client_id, credentials.body.client_secret, 'client_secret_post'];
     } else {
       [clientId, method] = [credentials.body.client_id, 'none'];
     }
-    if (basic && credentials.body.client_id !== undefined && credentials.body.client_id !== clientId) throw invalidClient('client_id does not match the credentials');
+    if (basic && credentials.body.client_id !== undefined && credentials.body.client_id !== clientId)
+      throw invalidClient('client_id does not match the credentials');
     const client = await this.find(clientId);
     if (!client) throw invalidClient('unknown client');
-    if (client.tokenEndpointAuthMethod !== method) throw invalidClient(`this client authenticates with ${client.tokenEndpointAuthMethod}`);
-    if (method !== 'none' && !(typeof secret === 'string' && client.clientSecretHash && safeEqual(sha256Hex(secret), client.clientSecretHash))) {
+    if (client.tokenEndpointAuthMethod !== method)
+      throw invalidClient(`this client authenticates with ${client.tokenEndpointAuthMethod}`);
+    if (
+      method !== 'none' &&
+      !(typeof secret === 'string' && client.clientSecretHash && safeEqual(sha256Hex(secret), client.clientSecretHash))
+    ) {
       throw invalidClient('wrong client secret');
     }
     return client;
@@ -118,7 +184,6 @@ export class OidcClientsService {
   }
 }
 
-
 function columnsOf(metadata: ClientMetadata) {
   return {
     tokenEndpointAuthMethod: metadata.token_endpoint_auth_method,
@@ -142,16 +207,23 @@ function columnsOf(metadata: ClientMetadata) {
  */
 function keepsSubjects(client: OidcClient, metadata: ClientMetadata): void {
   if (metadata.subject_type !== client.subjectType) {
-    throw new ClientMetadataError('invalid_client_metadata', `subject_type: stays ${client.subjectType}; changing it would change every sub this client has been given`);
+    throw new ClientMetadataError(
+      'invalid_client_metadata',
+      `subject_type: stays ${client.subjectType}; changing it would change every sub this client has been given`,
+    );
   }
   if (client.subjectType === 'pairwise' && sectorOf(metadata.redirect_uris) !== client.sectorIdentifier) {
-    throw new ClientMetadataError('invalid_redirect_uri', `redirect_uris: must stay on ${client.sectorIdentifier}, the sector of this pairwise client's subs`);
+    throw new ClientMetadataError(
+      'invalid_redirect_uri',
+      `redirect_uris: must stay on ${client.sectorIdentifier}, the sector of this pairwise client's subs`,
+    );
   }
 }
 
 const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
 
-
 function invalidClient(description: string): OAuthError {
-  return new OAuthError('invalid_client', `client authentication failed: ${description}`, 401, { 'WWW-Authenticate': 'Basic realm="signoff"' });
+  return new OAuthError('invalid_client', `client authentication failed: ${description}`, 401, {
+    'WWW-Authenticate': 'Basic realm="signoff"',
+  });
 }

@@ -15,16 +15,23 @@ export interface VerifiedHint {
  */
 @Injectable()
 export class IdTokenHintVerifier {
-  constructor(private readonly keys: KeysService, @Inject(CONFIG) private readonly config: Config) {}
+  constructor(
+    private readonly keys: KeysService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   async verify(hint: string): Promise<VerifiedHint | null> {
     try {
       const { kid, alg } = decodeProtectedHeader(hint);
       if (alg !== 'RS256' && alg !== 'ES256') return null;
-      const key = (await this.keys.published('oidc')).find((candidate) => candidate.kid === kid && candidate.alg === alg);
+      const key = (await this.keys.published('oidc')).find(
+        (candidate) => candidate.kid === kid && candidate.alg === alg,
+      );
       if (!key) return null;
       const { payload } = await jwtVerify(hint, await importJWK(key.publicJwk, alg), {
-        issuer: this.config.publicUrl, algorithms: [alg], currentDate: new Date(0), // accept expired hints
+        issuer: this.config.publicUrl,
+        algorithms: [alg],
+        currentDate: new Date(0), // accept expired hints
       });
       const clientId = audienceOf(payload);
       if (!clientId || typeof payload.sub !== 'string') return null;

@@ -1,8 +1,25 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { AccessToken, Clock, CONFIG, type Config, type DeliveryChannel, KeysService, OidcClient, OidcSession, randomToken, RefreshToken } from '@signoff/core';
+import {
+  AccessToken,
+  Clock,
+  CONFIG,
+  type Config,
+  type DeliveryChannel,
+  KeysService,
+  OidcClient,
+  OidcSession,
+  randomToken,
+  RefreshToken,
+} from '@signoff/core';
 import { verdictForStatus } from '@signoff/dispatch';
 import {
-  type BackchannelRequest, type BackchannelVerdict, type DeliveryTarget, type FrontchannelStep, type InitiatorAnswer, type LogoutProtocol, LogoutProtocolRegistry,
+  type BackchannelRequest,
+  type BackchannelVerdict,
+  type DeliveryTarget,
+  type FrontchannelStep,
+  type InitiatorAnswer,
+  type LogoutProtocol,
+  LogoutProtocolRegistry,
   type SessionWithProvider,
 } from '@signoff/logout';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
@@ -55,7 +72,11 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
     const ids = sessions.map((session) => session.id);
     const now = this.clock.now();
     await tx.update(AccessToken, { oidcSessionId: In(ids), revokedAt: IsNull() }, { revokedAt: now });
-    await tx.update(RefreshToken, { oidcSessionId: In(ids), revokedAt: IsNull(), offlineAccess: false }, { revokedAt: now });
+    await tx.update(
+      RefreshToken,
+      { oidcSessionId: In(ids), revokedAt: IsNull(), offlineAccess: false },
+      { revokedAt: now },
+    );
   }
 
   /** Deactivation or a password change: every token of the users goes, offline_access ones included. */
@@ -73,16 +94,34 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
     const oidc = session as OidcSession;
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const jti = randomToken(16);
-    const token = await signJwt(this.keys, client.idTokenSignedResponseAlg as OidcAlg, {
-      iss: this.config.publicUrl, aud: client.clientId, iat, exp: iat + LOGOUT_TOKEN_LIFETIME_S, jti, sub: oidc.sub, sid: oidc.sid,
-      events: { [BACKCHANNEL_EVENT]: {} },
-    }, client.logoutTokenTyp);
-    return { url: client.backchannelLogoutUri!, body: new URLSearchParams({ logout_token: token }).toString(), contentType: 'application/x-www-form-urlencoded', messageId: jti };
+    const token = await signJwt(
+      this.keys,
+      client.idTokenSignedResponseAlg as OidcAlg,
+      {
+        iss: this.config.publicUrl,
+        aud: client.clientId,
+        iat,
+        exp: iat + LOGOUT_TOKEN_LIFETIME_S,
+        jti,
+        sub: oidc.sub,
+        sid: oidc.sid,
+        events: { [BACKCHANNEL_EVENT]: {} },
+      },
+      client.logoutTokenTyp,
+    );
+    return {
+      url: client.backchannelLogoutUri!,
+      body: new URLSearchParams({ logout_token: token }).toString(),
+      contentType: 'application/x-www-form-urlencoded',
+      messageId: jti,
+    };
   }
 
   readBackchannelReply(reply: { status: number }): BackchannelVerdict {
     const verdict = verdictForStatus(reply.status);
-    return verdict === 'succeeded' ? { ok: true, retryable: false } : { ok: false, retryable: verdict === 'retry', error: `HTTP ${reply.status}` };
+    return verdict === 'succeeded'
+      ? { ok: true, retryable: false }
+      : { ok: false, retryable: verdict === 'retry', error: `HTTP ${reply.status}` };
   }
 
   /** Front-Channel Logout 1.0 §2: the client's URI, with iss and sid when it asked for them. */

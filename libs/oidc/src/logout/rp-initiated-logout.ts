@@ -7,7 +7,14 @@ import { IdTokenHintVerifier, type VerifiedHint } from './id-token-hint';
 import type { OwedPostLogoutRedirect } from './oidc-logout.protocol';
 
 /** The request parameters of RP-Initiated Logout 1.0 §2, relayed as they came when a cross-site POST needs relaying. */
-export const END_SESSION_PARAMS = ['id_token_hint', 'logout_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales'];
+export const END_SESSION_PARAMS = [
+  'id_token_hint',
+  'logout_hint',
+  'client_id',
+  'post_logout_redirect_uri',
+  'state',
+  'ui_locales',
+];
 
 /** A validated RP-initiated logout request. */
 export interface RpLogoutRequest {
@@ -60,7 +67,8 @@ export class RpInitiatedLogout {
     const hint = hintRaw ? await this.hints.verify(hintRaw) : null;
     if (hintRaw && !hint) throw refused('The id_token_hint is not a valid ID token issued by Signoff.');
     const clientIdParam = text('client_id');
-    if (hint && clientIdParam && clientIdParam !== hint.clientId) throw refused('client_id does not match the id_token_hint.');
+    if (hint && clientIdParam && clientIdParam !== hint.clientId)
+      throw refused('client_id does not match the id_token_hint.');
     const clientId = hint?.clientId ?? clientIdParam;
     const client = clientId ? await this.clients.find(clientId) : null;
     if (clientId && !client) throw refused('The application is not registered at Signoff.');
@@ -68,10 +76,16 @@ export class RpInitiatedLogout {
     const redirectUri = text('post_logout_redirect_uri');
     if (redirectUri && !client) throw refused('A post_logout_redirect_uri needs an id_token_hint or a client_id.');
     // Exact match against the registered URIs (§3): no prefix, no normalisation.
-    if (redirectUri && !client!.postLogoutRedirectUris.includes(redirectUri)) throw refused('The post_logout_redirect_uri is not registered for this application.');
+    if (redirectUri && !client!.postLogoutRedirectUris.includes(redirectUri))
+      throw refused('The post_logout_redirect_uri is not registered for this application.');
     if (!redirectUri) return { client, hint, owed: { to: 'signed-out-page' }, signedOutUrl: '/logout/done' };
     const owed: OwedPostLogoutRedirect = { postLogoutRedirectUri: redirectUri, state: text('state') };
-    return { client, hint, owed: { to: 'application', protocol: 'oidc', providerId: client!.providerId, owed }, signedOutUrl: postLogoutRedirect(owed) };
+    return {
+      client,
+      hint,
+      owed: { to: 'application', protocol: 'oidc', providerId: client!.providerId, owed },
+      signedOutUrl: postLogoutRedirect(owed),
+    };
   }
 
   /** What the request asks of a browser whose live IdP sessions are `live` (most recent first). */
@@ -81,15 +95,23 @@ export class RpInitiatedLogout {
     const hinted = hint && client ? await this.sessions.hintedIdpSession(hint, client.providerId) : null;
     if (hinted && live.some((session) => session.id === hinted.id)) return { kind: 'now', idpSessionId: hinted.id };
     const own = hinted ? await this.sessions.liveOf(hinted.id, client!.providerId) : null;
-    return { kind: 'ask', idpSessionId: live[0]?.id ?? null, elsewhere: own ? { providerId: client!.providerId, providerSessionId: own.id } : null };
+    return {
+      kind: 'ask',
+      idpSessionId: live[0]?.id ?? null,
+      elsewhere: own ? { providerId: client!.providerId, providerSessionId: own.id } : null,
+    };
   }
 
   /** The logout of `idpSessionId` that the RP (or, without a client, an anonymous request) asked for. */
   async logout(client: RegisteredClient | null, idpSessionId: string, owed: OwedAnswer): Promise<BrowserLogout> {
     const initiating = client ? await this.sessions.liveOf(idpSessionId, client.providerId) : null;
     return {
-      trigger: 'rp_initiated', initiator: client ? { type: 'provider', id: client.providerId } : { type: 'anonymous' },
-      idpSessionIds: [idpSessionId], initiatingProviderSessionId: initiating?.id ?? null, provider: client?.provider ?? null, owed,
+      trigger: 'rp_initiated',
+      initiator: client ? { type: 'provider', id: client.providerId } : { type: 'anonymous' },
+      idpSessionIds: [idpSessionId],
+      initiatingProviderSessionId: initiating?.id ?? null,
+      provider: client?.provider ?? null,
+      owed,
     };
   }
 }

@@ -14,6 +14,8 @@ export class SubjectsService {
 
   subjectFor(client: Pick<OidcClient, 'subjectType' | 'sectorIdentifier'>, userId: string): string {
     if (client.subjectType !== 'pairwise') return userId;
-    return createHmac('sha256', this.secret).update(`oidc-pairwise\0${client.sectorIdentifier}\0${userId}`).digest('base64url');
+    return createHmac('sha256', this.secret)
+      .update(`oidc-pairwise\0${client.sectorIdentifier}\0${userId}`)
+      .digest('base64url');
   }
 }

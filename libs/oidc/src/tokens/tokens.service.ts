@@ -1,6 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  AccessToken, AuthorizationCode, Clock, CONFIG, type Config, IdpSession, KeysService, newId, OidcClient, OidcSession, Provider, randomToken, RefreshToken, sha256Hex, User,
+  AccessToken,
+  AuthorizationCode,
+  Clock,
+  CONFIG,
+  type Config,
+  IdpSession,
+  KeysService,
+  newId,
+  OidcClient,
+  OidcSession,
+  Provider,
+  randomToken,
+  RefreshToken,
+  sha256Hex,
+  User,
 } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import { createHash } from 'node:crypto';
@@ -60,9 +74,17 @@ export class TokensService {
     const code = randomToken(32);
     const now = this.clock.now();
     await this.db.getRepository(AuthorizationCode).insert({
-      codeHash: sha256Hex(code), providerId: request.client.providerId, userId: request.user.id, idpSessionId: request.idpSession.id,
-      redirectUri: request.redirectUri, scope: request.scope, nonce: request.nonce, codeChallenge: request.codeChallenge,
-      authTime: request.idpSession.authTime, expiresAt: new Date(now.getTime() + CODE_LIFETIME_MS), redeemedAt: null,
+      codeHash: sha256Hex(code),
+      providerId: request.client.providerId,
+      userId: request.user.id,
+      idpSessionId: request.idpSession.id,
+      redirectUri: request.redirectUri,
+      scope: request.scope,
+      nonce: request.nonce,
+      codeChallenge: request.codeChallenge,
+      authTime: request.idpSession.authTime,
+      expiresAt: new Date(now.getTime() + CODE_LIFETIME_MS),
+      redeemedAt: null,
     });
     return code;
   }
@@ -82,7 +104,8 @@ export class TokensService {
       const now = this.clock.now();
       if (!code || code.providerId !== client.providerId) throw invalidGrant('the code is invalid');
       if (code.expiresAt <= now) throw invalidGrant('the code has expired');
-      if (params.redirect_uri !== code.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request');
+      if (params.redirect_uri !== code.redirectUri)
+        throw invalidGrant('redirect_uri does not match the authorization request');
       verifyPkce(code.codeChallenge, params.code_verifier);
       const redeemed = await tx.update(AuthorizationCode, { codeHash, redeemedAt: IsNull() }, { redeemedAt: now });
       if (!redeemed.affected) throw invalidGrant('the code was already used');
@@ -90,12 +113,24 @@ export class TokensService {
 
       const session = await tx.findOneBy(IdpSession, { id: code.idpSessionId, endedAt: IsNull() });
       const user = await tx.findOneBy(User, { id: code.userId });
-      if (!session || !this.idpSessions.isLive(session) || !user?.isActive) throw invalidGrant('the session this code was issued in has ended');
+      if (!session || !this.idpSessions.isLive(session) || !user?.isActive)
+        throw invalidGrant('the session this code was issued in has ended');
       const oidcSession = await this.oidcSessions.getOrCreate(tx, {
-        idpSessionId: session.id, providerId: client.providerId, userId: user.id, sub: this.subjects.subjectFor(client, user.id),
+        idpSessionId: session.id,
+        providerId: client.providerId,
+        userId: user.id,
+        sub: this.subjects.subjectFor(client, user.id),
       });
       return this.issueTokens(tx, {
-        client, user, sub: oidcSession.sub, scope: code.scope, oidcSessionId: oidcSession.id, sid: oidcSession.sid, authTime: code.authTime, nonce: code.nonce, codeHash,
+        client,
+        user,
+        sub: oidcSession.sub,
+        scope: code.scope,
+        oidcSessionId: oidcSession.id,
+        sid: oidcSession.sid,
+        authTime: code.authTime,
+        nonce: code.nonce,
+        codeHash,
       });
     });
   }
@@ -106,28 +141,49 @@ export class TokensService {
    * of its grant is revoked (RFC 9700 §4.14.2), as for a replayed code.
    */
   async refresh(client: RegisteredClient, params: Record<string, unknown>): Promise<TokenResponse> {
-    if (typeof params.refresh_token !== 'string' || !params.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
-    const token = await this.db.getRepository(RefreshToken).findOneBy({ tokenHash: sha256Hex(params.refresh_token), providerId: client.providerId });
+    if (typeof params.refresh_token !== 'string' || !params.refresh_token)
+      throw new OAuthError('invalid_request', 'refresh_token is required');
+    const token = await this.db
+      .getRepository(RefreshToken)
+      .findOneBy({ tokenHash: sha256Hex(params.refresh_token), providerId: client.providerId });
     if (!token) throw invalidGrant('the refresh token is invalid');
-    const reused = () => this.revokeGrant(this.db.manager, token).then(() => {
-      throw invalidGrant('the refresh token was already used or revoked; every token of its grant is now revoked');
-    });
+    const reused = () =>
+      this.revokeGrant(this.db.manager, token).then(() => {
+        throw invalidGrant('the refresh token was already used or revoked; every token of its grant is now revoked');
+      });
     if (token.revokedAt) return reused();
     const response = await this.db.transaction(async (tx) => {
       await lockUserForGrant(tx, token.userId);
       const standing = await this.standing(tx, token);
-      if (!standing) throw invalidGrant('the refresh token has expired, or the session, user or application it was issued for is no longer active');
+      if (!standing)
+        throw invalidGrant(
+          'the refresh token has expired, or the session, user or application it was issued for is no longer active',
+        );
       const granted = token.scope.split(' ');
       const scope = typeof params.scope === 'string' ? params.scope.split(' ').filter(Boolean) : granted;
-      if (scope.some((item) => !granted.includes(item))) throw new OAuthError('invalid_scope', 'a refresh cannot widen the scope');
-      const revoked = await tx.update(RefreshToken, { id: token.id, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+      if (scope.some((item) => !granted.includes(item)))
+        throw new OAuthError('invalid_scope', 'a refresh cannot widen the scope');
+      const revoked = await tx.update(
+        RefreshToken,
+        { id: token.id, revokedAt: IsNull() },
+        { revokedAt: this.clock.now() },
+      );
       if (!revoked.affected) return null; // used concurrently: a reuse, answered once this transaction is over
       // An ID token is only issued while the session lives; offline tokens outlive it, and what they issue then is bound to nothing.
       const { user, session, live } = standing;
       return this.issueTokens(tx, {
-        client, user, sub: session?.sub ?? this.subjects.subjectFor(client, user.id), scope: scope.join(' '), oidcSessionId: token.oidcSessionId,
-        sid: live ? session!.sid : null, authTime: token.authTime, nonce: null, codeHash: token.codeHash, idToken: live && scope.includes('openid'),
-        offline: token.offlineAccess, unbound: !live,
+        client,
+        user,
+        sub: session?.sub ?? this.subjects.subjectFor(client, user.id),
+        scope: scope.join(' '),
+        oidcSessionId: token.oidcSessionId,
+        sid: live ? session!.sid : null,
+        authTime: token.authTime,
+        nonce: null,
+        codeHash: token.codeHash,
+        idToken: live && scope.includes('openid'),
+        offline: token.offlineAccess,
+        unbound: !live,
       });
     });
     return response ?? reused();
@@ -142,7 +198,9 @@ export class TokensService {
     const tokenHash = sha256Hex(token);
     const refresh = await this.db.getRepository(RefreshToken).findOneBy({ tokenHash, providerId: client.providerId });
     if (refresh) return this.revokeGrant(this.db.manager, refresh);
-    await this.db.getRepository(AccessToken).update({ tokenHash, providerId: client.providerId, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+    await this.db
+      .getRepository(AccessToken)
+      .update({ tokenHash, providerId: client.providerId, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
   }
 
   /** The user, scope and `sub` of an access token that is still good (see standing), or null. */
@@ -150,7 +208,12 @@ export class TokensService {
     const row = await this.db.getRepository(AccessToken).findOneBy({ tokenHash: sha256Hex(token) });
     const standing = row ? await this.standing(this.db.manager, row) : null;
     if (!row || !standing) return null;
-    const sub = standing.session?.sub ?? this.subjects.subjectFor(await this.db.getRepository(OidcClient).findOneByOrFail({ providerId: row.providerId }), row.userId);
+    const sub =
+      standing.session?.sub ??
+      this.subjects.subjectFor(
+        await this.db.getRepository(OidcClient).findOneByOrFail({ providerId: row.providerId }),
+        row.userId,
+      );
     return { user: standing.user, scope: row.scope.split(' '), sub };
   }
 
@@ -160,7 +223,8 @@ export class TokensService {
    */
   async revokeAllOf(tx: EntityManager, userIds: string[]): Promise<void> {
     const now = this.clock.now();
-    for (const entity of [RefreshToken, AccessToken]) await tx.update(entity, { userId: In(userIds), revokedAt: IsNull() }, { revokedAt: now });
+    for (const entity of [RefreshToken, AccessToken])
+      await tx.update(entity, { userId: In(userIds), revokedAt: IsNull() }, { revokedAt: now });
   }
 
   /**
@@ -175,39 +239,86 @@ export class TokensService {
     const user = await tx.findOneBy(User, { id: token.userId });
     if (!user?.isActive || !(await tx.existsBy(Provider, { id: token.providerId, enabled: true }))) return null;
     const session = token.oidcSessionId
-      ? (await tx.findOne(OidcSession, { where: { id: token.oidcSessionId }, relations: { idpSession: true } })) as TokenStanding['session']
+      ? ((await tx.findOne(OidcSession, {
+          where: { id: token.oidcSessionId },
+          relations: { idpSession: true },
+        })) as TokenStanding['session'])
       : null;
     const live = Boolean(session && !session.endedAt && this.idpSessions.isLive(session.idpSession));
     return live || token.offlineAccess ? { user, session, live } : null;
   }
 
   /** `unbound`: issued by an offline refresh token outside a live session, so the access token is offline too. */
-  private async issueTokens(tx: EntityManager, grant: {
-    client: RegisteredClient; user: User; sub: string; scope: string; oidcSessionId: string | null; sid: string | null; authTime: Date;
-    nonce: string | null; codeHash: string | null; idToken?: boolean; offline?: boolean; unbound?: boolean;
-  }): Promise<TokenResponse> {
+  private async issueTokens(
+    tx: EntityManager,
+    grant: {
+      client: RegisteredClient;
+      user: User;
+      sub: string;
+      scope: string;
+      oidcSessionId: string | null;
+      sid: string | null;
+      authTime: Date;
+      nonce: string | null;
+      codeHash: string | null;
+      idToken?: boolean;
+      offline?: boolean;
+      unbound?: boolean;
+    },
+  ): Promise<TokenResponse> {
     const now = this.clock.now();
     const { accessTokenMs, refreshTokenMs, idTokenMs } = this.config.oidc;
     const scopes = grant.scope.split(' ');
-    const common = { providerId: grant.client.providerId, userId: grant.user.id, oidcSessionId: grant.oidcSessionId, codeHash: grant.codeHash, scope: grant.scope, createdAt: now, revokedAt: null };
+    const common = {
+      providerId: grant.client.providerId,
+      userId: grant.user.id,
+      oidcSessionId: grant.oidcSessionId,
+      codeHash: grant.codeHash,
+      scope: grant.scope,
+      createdAt: now,
+      revokedAt: null,
+    };
     const accessToken = randomToken(32);
     await tx.insert(AccessToken, {
-      id: newId(), tokenHash: sha256Hex(accessToken), expiresAt: new Date(now.getTime() + accessTokenMs), offlineAccess: grant.unbound ?? false, ...common,
+      id: newId(),
+      tokenHash: sha256Hex(accessToken),
+      expiresAt: new Date(now.getTime() + accessTokenMs),
+      offlineAccess: grant.unbound ?? false,
+      ...common,
     });
-    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: Math.floor(accessTokenMs / 1000), scope: grant.scope };
+    const response: TokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: Math.floor(accessTokenMs / 1000),
+      scope: grant.scope,
+    };
 
     if (grant.client.grantTypes.includes('refresh_token')) {
       const refreshToken = randomToken(32);
       const offlineAccess = grant.offline ?? scopes.includes('offline_access');
-      await tx.insert(RefreshToken, { id: newId(), tokenHash: sha256Hex(refreshToken), expiresAt: new Date(now.getTime() + refreshTokenMs), offlineAccess, authTime: grant.authTime, ...common });
+      await tx.insert(RefreshToken, {
+        id: newId(),
+        tokenHash: sha256Hex(refreshToken),
+        expiresAt: new Date(now.getTime() + refreshTokenMs),
+        offlineAccess,
+        authTime: grant.authTime,
+        ...common,
+      });
       response.refresh_token = refreshToken;
     }
     if (grant.idToken ?? scopes.includes('openid')) {
       const iat = Math.floor(now.getTime() / 1000);
       response.id_token = await signJwt(this.keys, grant.client.idTokenSignedResponseAlg as OidcAlg, {
-        iss: this.config.publicUrl, sub: grant.sub, aud: grant.client.clientId, iat, exp: iat + Math.floor(idTokenMs / 1000),
-        auth_time: Math.floor(grant.authTime.getTime() / 1000), ...(grant.nonce ? { nonce: grant.nonce } : {}),
-        ...(grant.sid ? { sid: grant.sid } : {}), at_hash: atHash(accessToken), ...userClaims(grant.user, scopes),
+        iss: this.config.publicUrl,
+        sub: grant.sub,
+        aud: grant.client.clientId,
+        iat,
+        exp: iat + Math.floor(idTokenMs / 1000),
+        auth_time: Math.floor(grant.authTime.getTime() / 1000),
+        ...(grant.nonce ? { nonce: grant.nonce } : {}),
+        ...(grant.sid ? { sid: grant.sid } : {}),
+        at_hash: atHash(accessToken),
+        ...userClaims(grant.user, scopes),
       });
     }
     return response;
@@ -215,7 +326,8 @@ export class TokensService {
 
   private async revokeDescendants(tx: EntityManager, codeHash: string): Promise<void> {
     const now = this.clock.now();
-    for (const entity of [RefreshToken, AccessToken]) await tx.update(entity, { codeHash, revokedAt: IsNull() }, { revokedAt: now });
+    for (const entity of [RefreshToken, AccessToken])
+      await tx.update(entity, { codeHash, revokedAt: IsNull() }, { revokedAt: now });
   }
 
   /** Revokes the grant a refresh token belongs to: every token descending from its code. */
@@ -240,16 +352,21 @@ async function lockUserForGrant(tx: EntityManager, userId: string): Promise<void
 /** Claims of the user for the granted scopes (ID token and userinfo). */
 export function userClaims(user: User, scopes: string[]): Record<string, unknown> {
   return {
-    ...(scopes.includes('profile') ? { preferred_username: user.username, ...(user.name ? { name: user.name } : {}) } : {}),
+    ...(scopes.includes('profile')
+      ? { preferred_username: user.username, ...(user.name ? { name: user.name } : {}) }
+      : {}),
     ...(scopes.includes('email') && user.email ? { email: user.email, email_verified: false } : {}),
   };
 }
 
 function verifyPkce(challenge: string | null, verifier: unknown): void {
   if (!challenge) {
-    if (verifier !== undefined) throw invalidGrant('code_verifier sent, but the authorization request had no code_challenge');
+    if (verifier !== undefined)
+      throw invalidGrant('code_verifier sent, but the authorization request had no code_challenge');
     return;
   }
-  if (typeof verifier !== 'string' || !/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) throw invalidGrant('code_verifier is missing or malformed');
-  if (createHash('sha256').update(verifier).digest('base64url') !== challenge) throw invalidGrant('code_verifier does not match the code_challenge');
+  if (typeof verifier !== 'string' || !/^[A-Za-z0-9._~-]{43,128}$/.test(verifier))
+    throw invalidGrant('code_verifier is missing or malformed');
+  if (createHash('sha256').update(verifier).digest('base64url') !== challenge)
+    throw invalidGrant('code_verifier does not match the code_challenge');
 }

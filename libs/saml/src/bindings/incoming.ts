@@ -37,12 +37,18 @@ export const MAX_SKEW_MS = 3 * 60_000;
  * parser can see another message (a duplicate key, or keys past a parser's limit). `kind` says which
  * of SAMLRequest and SAMLResponse it carries; a query with both or neither is refused.
  */
-export function redirectMessage(rawQuery: string): { kind: 'SAMLRequest' | 'SAMLResponse'; message: IncomingMessage & { binding: 'redirect' } } {
+export function redirectMessage(rawQuery: string): {
+  kind: 'SAMLRequest' | 'SAMLResponse';
+  message: IncomingMessage & { binding: 'redirect' };
+} {
   const query = parseRedirectQuery(rawQuery);
   const present = (['SAMLRequest', 'SAMLResponse'] as const).filter((key) => query.values[key]);
   if (present.length !== 1) throw new SamlMessageError('the query must carry one SAMLRequest or one SAMLResponse');
   const kind = present[0];
-  return { kind, message: { binding: 'redirect', message: query.values[kind]!, relayState: query.values.RelayState || null, query } };
+  return {
+    kind,
+    message: { binding: 'redirect', message: query.values[kind]!, relayState: query.values.RelayState || null, query },
+  };
 }
 
 /** The message's XML, inflated (Redirect) or decoded (POST), parsed safely. */
@@ -66,33 +72,50 @@ export function peekIssuer(message: IncomingMessage): string {
  * query octets. POST and SOAP: enveloped, and the document returned is re-read from the signed bytes
  * only, so nothing outside the signature can be read by mistake (signature wrapping).
  */
-export function authenticatedDocument(message: IncomingMessage, param: 'SAMLRequest' | 'SAMLResponse', certificates: string[], required: boolean): Document {
-  if (message.relayState !== null && Buffer.byteLength(message.relayState) > MAX_RELAY_STATE) throw new SamlMessageError(`RelayState is longer than ${MAX_RELAY_STATE} bytes`);
+export function authenticatedDocument(
+  message: IncomingMessage,
+  param: 'SAMLRequest' | 'SAMLResponse',
+  certificates: string[],
+  required: boolean,
+): Document {
+  if (message.relayState !== null && Buffer.byteLength(message.relayState) > MAX_RELAY_STATE)
+    throw new SamlMessageError(`RelayState is longer than ${MAX_RELAY_STATE} bytes`);
   const doc = decodeMessage(message);
   if (message.binding === 'redirect') {
     // Verify and process the same octets: the message must be the very value the signature covers.
     const query = message.query;
-    if (!query || query.values[param] !== message.message || (query.values.RelayState || null) !== message.relayState) throw new UnsafeXmlError('the message was not read from its query');
-    if (required || (query.raw.Signature !== undefined && certificates.length)) verifyRedirectSignature(query, certificates, param);
+    if (!query || query.values[param] !== message.message || (query.values.RelayState || null) !== message.relayState)
+      throw new UnsafeXmlError('the message was not read from its query');
+    if (required || (query.raw.Signature !== undefined && certificates.length))
+      verifyRedirectSignature(query, certificates, param);
     return doc;
   }
   const signed = descendants(doc, NS.ds, 'Signature').length > 0;
   if (!required && !(signed && certificates.length)) return doc;
   if (!signed) throw new UnsafeXmlError('the message is not signed');
-  return verifyEnveloped(message.binding === 'soap' ? message.message : Buffer.from(message.message, 'base64').toString('utf8'), certificates);
+  return verifyEnveloped(
+    message.binding === 'soap' ? message.message : Buffer.from(message.message, 'base64').toString('utf8'),
+    certificates,
+  );
 }
 
 /** The checks every SAML protocol message shares (core §3.2.1, §3.2.2): kind, ID, Version, Issuer, Destination, IssueInstant. */
-export function checkEnvelope(root: Element, expected: { localName: string; issuer: string; destination: string; now: Date; destinationRequired: boolean }): { id: string } {
-  if (root.namespaceURI !== NS.samlp || root.localName !== expected.localName) throw new SamlMessageError(`the message is not a ${expected.localName}`);
+export function checkEnvelope(
+  root: Element,
+  expected: { localName: string; issuer: string; destination: string; now: Date; destinationRequired: boolean },
+): { id: string } {
+  if (root.namespaceURI !== NS.samlp || root.localName !== expected.localName)
+    throw new SamlMessageError(`the message is not a ${expected.localName}`);
   const id = root.getAttribute('ID') ?? '';
   if (!/^[A-Za-z_][\w.-]{0,127}$/.test(id)) throw new SamlMessageError('the message ID is missing or malformed');
   if (root.getAttribute('Version') !== '2.0') throw new SamlMessageError('only SAML 2.0 messages are accepted');
   const issuer = children(root, NS.saml, 'Issuer')[0];
   if (!issuer || textOf(issuer) !== expected.issuer) throw new SamlMessageError('the Issuer is not the registered SP');
   const destination = root.getAttribute('Destination');
-  if ((destination || expected.destinationRequired) && destination !== expected.destination) throw new SamlMessageError('the Destination is not this IdP\'s endpoint');
+  if ((destination || expected.destinationRequired) && destination !== expected.destination)
+    throw new SamlMessageError("the Destination is not this IdP's endpoint");
   const issued = Date.parse(root.getAttribute('IssueInstant') ?? '');
-  if (Number.isNaN(issued) || Math.abs(issued - expected.now.getTime()) > MAX_SKEW_MS) throw new SamlMessageError('the IssueInstant is missing or too far from now');
+  if (Number.isNaN(issued) || Math.abs(issued - expected.now.getTime()) > MAX_SKEW_MS)
+    throw new SamlMessageError('the IssueInstant is missing or too far from now');
   return { id };
 }

@@ -6,8 +6,16 @@ import { type IncomingMessage, isSamlRefusal, peekIssuer, SamlMessageError } fro
 /** The SAML messages an SP sends us. */
 export type SamlMessageKind = 'AuthnRequest' | 'LogoutRequest' | 'LogoutResponse';
 
-const SHOWN_AS: Record<SamlMessageKind, string> = { AuthnRequest: 'SAML request', LogoutRequest: 'logout request', LogoutResponse: 'logout response' };
-const REPLAY_CACHE: Record<SamlMessageKind, string> = { AuthnRequest: 'saml-authn-id', LogoutRequest: 'saml-logout-request', LogoutResponse: 'saml-logout-response' };
+const SHOWN_AS: Record<SamlMessageKind, string> = {
+  AuthnRequest: 'SAML request',
+  LogoutRequest: 'logout request',
+  LogoutResponse: 'logout response',
+};
+const REPLAY_CACHE: Record<SamlMessageKind, string> = {
+  AuthnRequest: 'saml-authn-id',
+  LogoutRequest: 'saml-logout-request',
+  LogoutResponse: 'saml-logout-response',
+};
 /** Longer than any IssueInstant we accept (MAX_SKEW_MS either side), so a replay cannot outlive its marker. */
 const REPLAY_TTL_SECONDS = 10 * 60;
 
@@ -16,7 +24,11 @@ const REPLAY_TTL_SECONDS = 10 * 60;
  * is its cause's (`saml_message_refused` or `unsafe_xml`); `reason` is the cause's message.
  */
 export class SamlRefusal extends SignoffError {
-  constructor(readonly kind: SamlMessageKind | null, readonly reason: string, cause: SignoffError) {
+  constructor(
+    readonly kind: SamlMessageKind | null,
+    readonly reason: string,
+    cause: SignoffError,
+  ) {
     super(cause.code, `The ${kind ? SHOWN_AS[kind] : 'SAML message'} was refused: ${reason}.`);
     this.name = 'SamlRefusal';
   }
@@ -41,13 +53,16 @@ export class SamlIntake {
 
   /** The message, validated, and the SP that sent it. `validate` gets the endpoint the message must be addressed to (Destination). */
   async accept<T extends { id: string }>(
-    kind: SamlMessageKind, message: IncomingMessage, validate: (message: IncomingMessage, sp: RegisteredSp, endpoint: string, now: Date) => T,
+    kind: SamlMessageKind,
+    message: IncomingMessage,
+    validate: (message: IncomingMessage, sp: RegisteredSp, endpoint: string, now: Date) => T,
   ): Promise<{ sp: RegisteredSp; value: T }> {
     try {
       const sp = await this.sps.byEntityId(peekIssuer(message));
       if (!sp) throw new SamlMessageError('the Issuer is not a registered service provider');
       const value = validate(message, sp, this.endpoint(kind, message.binding), this.clock.now());
-      if (!(await this.replays.firstUse(REPLAY_CACHE[kind], [sp.entityId, value.id], REPLAY_TTL_SECONDS))) throw new SamlMessageError('this message was already used');
+      if (!(await this.replays.firstUse(REPLAY_CACHE[kind], [sp.entityId, value.id], REPLAY_TTL_SECONDS)))
+        throw new SamlMessageError('this message was already used');
       return { sp, value };
     } catch (error) {
       throw await this.refuse(kind, message.binding, error);
@@ -61,7 +76,11 @@ export class SamlIntake {
    */
   async refuse(kind: SamlMessageKind | null, binding: string, error: unknown): Promise<unknown> {
     if (error instanceof SamlRefusal || !isSamlRefusal(error)) return error;
-    await this.audit.record({ action: 'saml.message_refused', actor: { type: 'anonymous' }, details: { message: kind, binding, reason: error.message } });
+    await this.audit.record({
+      action: 'saml.message_refused',
+      actor: { type: 'anonymous' },
+      details: { message: kind, binding, reason: error.message },
+    });
     return new SamlRefusal(kind, error.message, error);
   }
 

@@ -7,7 +7,13 @@ import { RSA_SHA256 } from '../xml/signatures';
  * HTTP-Redirect binding (bindings §3.4.4.1): DEFLATE, base64, RelayState, and the signature over the
  * query as sent when `key` is given (the XML itself carries none).
  */
-export function redirectUrl(location: string, param: 'SAMLRequest' | 'SAMLResponse', xml: string, key: KeyObject | null, relayState?: string | null): string {
+export function redirectUrl(
+  location: string,
+  param: 'SAMLRequest' | 'SAMLResponse',
+  xml: string,
+  key: KeyObject | null,
+  relayState?: string | null,
+): string {
   let query = `${param}=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}`;
   if (relayState) query += `&RelayState=${encodeURIComponent(relayState)}`;
   if (key) {
@@ -46,7 +52,8 @@ export interface RedirectQuery {
  */
 export function parseRedirectQuery(rawQuery: string): RedirectQuery {
   const pairs = rawQuery.split('&').filter((pair) => pair !== '');
-  if (pairs.length > MAX_REDIRECT_PARAMETERS) throw new UnsafeXmlError(`the query has more than ${MAX_REDIRECT_PARAMETERS} parameters`);
+  if (pairs.length > MAX_REDIRECT_PARAMETERS)
+    throw new UnsafeXmlError(`the query has more than ${MAX_REDIRECT_PARAMETERS} parameters`);
   const query: RedirectQuery = { raw: {}, values: {} };
   for (const pair of pairs) {
     const eq = pair.indexOf('=');

@@ -12,11 +12,17 @@ describe('soapBodyMessage', () => {
   it('extracts the message with the namespaces it borrowed from the envelope, so a signature made in place still verifies', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const certificate = await selfSignedCertificate(pem, publicKey.export({ type: 'spki', format: 'pem' }) as string, 'sp.example', 30);
+    const certificate = await selfSignedCertificate(
+      pem,
+      publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      'sp.example',
+      30,
+    );
     // The SAML prefixes are declared on the Envelope, not on the message: the signer signed it in place.
-    const envelope = `<s:Envelope xmlns:s="${SOAP}" xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}"><s:Body>`
-      + '<samlp:LogoutRequest ID="_soap1" Version="2.0" IssueInstant="2026-11-22T00:00:00Z"><saml:Issuer>https://sp.example</saml:Issuer>'
-      + '<saml:NameID>alice</saml:NameID></samlp:LogoutRequest></s:Body></s:Envelope>';
+    const envelope =
+      `<s:Envelope xmlns:s="${SOAP}" xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}"><s:Body>` +
+      '<samlp:LogoutRequest ID="_soap1" Version="2.0" IssueInstant="2026-11-22T00:00:00Z"><saml:Issuer>https://sp.example</saml:Issuer>' +
+      '<saml:NameID>alice</saml:NameID></samlp:LogoutRequest></s:Body></s:Envelope>';
     const signed = signElement(envelope, '_soap1', createPrivateKey(pem), certificateBody(certificate));
     const message = soapBodyMessage(signed);
     expect(message.startsWith('<samlp:LogoutRequest')).toBe(true);
@@ -27,7 +33,10 @@ describe('soapBodyMessage', () => {
     ['not a SOAP 1.1 envelope', `<Envelope><Body><x/></Body></Envelope>`],
     ['two messages in the Body', `<s:Envelope xmlns:s="${SOAP}"><s:Body><a/><b/></s:Body></s:Envelope>`],
     ['two Bodies', `<s:Envelope xmlns:s="${SOAP}"><s:Body><a/></s:Body><s:Body><b/></s:Body></s:Envelope>`],
-    ['a DOCTYPE', `<!DOCTYPE s [<!ENTITY e "e">]><s:Envelope xmlns:s="${SOAP}"><s:Body><a>&e;</a></s:Body></s:Envelope>`],
+    [
+      'a DOCTYPE',
+      `<!DOCTYPE s [<!ENTITY e "e">]><s:Envelope xmlns:s="${SOAP}"><s:Body><a>&e;</a></s:Body></s:Envelope>`,
+    ],
   ])('refuses %s', (_name, xml) => {
     expect(() => soapBodyMessage(xml)).toThrow(UnsafeXmlError);
   });

@@ -37,12 +37,16 @@ export function parseSpMetadata(xml: string): SpMetadata {
     throw new SpMetadataError((error as UnsafeXmlError).message);
   }
   const root = doc.documentElement;
-  if (root.namespaceURI !== NS.md || root.localName !== 'EntityDescriptor') throw new SpMetadataError('the root element must be md:EntityDescriptor');
+  if (root.namespaceURI !== NS.md || root.localName !== 'EntityDescriptor')
+    throw new SpMetadataError('the root element must be md:EntityDescriptor');
   const entityId = root.getAttribute('entityID') ?? '';
-  if (!entityId || entityId.length > 1024) throw new SpMetadataError('entityID is missing or longer than 1024 characters');
+  if (!entityId || entityId.length > 1024)
+    throw new SpMetadataError('entityID is missing or longer than 1024 characters');
   const [sp, ...more] = children(root, NS.md, 'SPSSODescriptor');
   if (!sp || more.length) throw new SpMetadataError('expected exactly one md:SPSSODescriptor');
-  if (!(sp.getAttribute('protocolSupportEnumeration') ?? '').split(/\s+/).includes('urn:oasis:names:tc:SAML:2.0:protocol')) {
+  if (
+    !(sp.getAttribute('protocolSupportEnumeration') ?? '').split(/\s+/).includes('urn:oasis:names:tc:SAML:2.0:protocol')
+  ) {
     throw new SpMetadataError('the SPSSODescriptor does not support the SAML 2.0 protocol');
   }
 
@@ -50,7 +54,14 @@ export function parseSpMetadata(xml: string): SpMetadata {
     const binding = bindingName(element.getAttribute('Binding'));
     if (binding !== 'post' && binding !== 'redirect') return [];
     const index = Number(element.getAttribute('index') ?? position);
-    return [{ url: httpUrl(element.getAttribute('Location'), 'AssertionConsumerService'), binding, index, isDefault: element.getAttribute('isDefault') === 'true' }];
+    return [
+      {
+        url: httpUrl(element.getAttribute('Location'), 'AssertionConsumerService'),
+        binding,
+        index,
+        isDefault: element.getAttribute('isDefault') === 'true',
+      },
+    ];
   });
   if (!acs.length) throw new SpMetadataError('no AssertionConsumerService with the HTTP-POST or HTTP-Redirect binding');
 
@@ -58,7 +69,13 @@ export function parseSpMetadata(xml: string): SpMetadata {
     const binding = bindingName(element.getAttribute('Binding'));
     if (!binding) return [];
     const response = element.getAttribute('ResponseLocation');
-    return [{ binding, url: httpUrl(element.getAttribute('Location'), 'SingleLogoutService'), responseUrl: response ? httpUrl(response, 'ResponseLocation') : null }];
+    return [
+      {
+        binding,
+        url: httpUrl(element.getAttribute('Location'), 'SingleLogoutService'),
+        responseUrl: response ? httpUrl(response, 'ResponseLocation') : null,
+      },
+    ];
   });
 
   const certificates = children(sp, NS.md, 'KeyDescriptor')
@@ -67,7 +84,10 @@ export function parseSpMetadata(xml: string): SpMetadata {
     .map((element) => pem(textOf(element)));
 
   return {
-    entityId, acs, singleLogout, certificates,
+    entityId,
+    acs,
+    singleLogout,
+    certificates,
     authnRequestsSigned: sp.getAttribute('AuthnRequestsSigned') === 'true',
     wantAssertionsSigned: sp.getAttribute('WantAssertionsSigned') === 'true',
     nameIdFormats: children(sp, NS.md, 'NameIDFormat').map(textOf),
@@ -86,16 +106,26 @@ export interface SpFields {
 
 /** The same SpMetadata parseSpMetadata gives, from fields, with the same checks. */
 export function spMetadataFromFields(fields: SpFields): SpMetadata {
-  if (!fields.entityId || fields.entityId.length > 1024) throw new SpMetadataError('entityId is missing or longer than 1024 characters');
+  if (!fields.entityId || fields.entityId.length > 1024)
+    throw new SpMetadataError('entityId is missing or longer than 1024 characters');
   if (!fields.acsUrls.length) throw new SpMetadataError('at least one AssertionConsumerService URL is needed');
   return {
     entityId: fields.entityId,
-    acs: fields.acsUrls.map((url, index) => ({ url: httpUrl(url, 'AssertionConsumerService'), binding: 'post' as const, index, isDefault: index === 0 })),
+    acs: fields.acsUrls.map((url, index) => ({
+      url: httpUrl(url, 'AssertionConsumerService'),
+      binding: 'post' as const,
+      index,
+      isDefault: index === 0,
+    })),
     singleLogout: (fields.singleLogoutServices ?? []).map((endpoint) => ({
-      binding: endpoint.binding, url: httpUrl(endpoint.url, 'SingleLogoutService'), responseUrl: endpoint.responseUrl ? httpUrl(endpoint.responseUrl, 'ResponseLocation') : null,
+      binding: endpoint.binding,
+      url: httpUrl(endpoint.url, 'SingleLogoutService'),
+      responseUrl: endpoint.responseUrl ? httpUrl(endpoint.responseUrl, 'ResponseLocation') : null,
     })),
     certificates: (fields.certificates ?? []).map((certificate) => pem(certificate.replace(/-----[^-]+-----/g, ''))),
-    authnRequestsSigned: false, wantAssertionsSigned: true, nameIdFormats: [],
+    authnRequestsSigned: false,
+    wantAssertionsSigned: true,
+    nameIdFormats: [],
   };
 }
 

@@ -4,9 +4,15 @@ import { logoutRequestXml } from './logout-request';
 
 const now = new Date('2026-03-04T05:06:07.890Z');
 const input = {
-  idpEntityId: 'https://idp.example/saml/metadata', destination: 'https://sp.example/slo?a=1&b=2', nameId: ' bob<&>"\' ',
-  nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', nameQualifier: 'https://idp.example/saml/metadata',
-  spNameQualifier: 'https://sp.example/metadata', sessionIndexes: ['_s1', '_s2&'], reason: 'admin' as const, now,
+  idpEntityId: 'https://idp.example/saml/metadata',
+  destination: 'https://sp.example/slo?a=1&b=2',
+  nameId: ' bob<&>"\' ',
+  nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+  nameQualifier: 'https://idp.example/saml/metadata',
+  spNameQualifier: 'https://sp.example/metadata',
+  sessionIndexes: ['_s1', '_s2&'],
+  reason: 'admin' as const,
+  now,
 };
 
 describe('logoutRequestXml', () => {
@@ -23,7 +29,9 @@ describe('logoutRequestXml', () => {
     expect(nameId.firstChild!.nodeValue).toBe(input.nameId);
     expect(nameId.getAttribute('NameQualifier')).toBe(input.nameQualifier);
     expect(nameId.getAttribute('SPNameQualifier')).toBe(input.spNameQualifier);
-    expect(children(root, NS.samlp, 'SessionIndex').map((index) => index.firstChild!.nodeValue)).toEqual(input.sessionIndexes);
+    expect(children(root, NS.samlp, 'SessionIndex').map((index) => index.firstChild!.nodeValue)).toEqual(
+      input.sessionIndexes,
+    );
     expect(xml.split('\n')).toHaveLength(6);
   });
 

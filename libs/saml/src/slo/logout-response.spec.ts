@@ -8,7 +8,9 @@ const base = { idpEntityId: 'https://idp.example/saml/metadata', inResponseTo: '
 describe('logoutResponseXml', () => {
   it('writes Destination, InResponseTo and the nested status with its message', () => {
     const { id, xml } = logoutResponseXml({
-      ...base, destination: 'https://sp.example/slo', status: { code: STATUS.success, detail: STATUS.partialLogout, message: 'one <app> & "another" did not answer' },
+      ...base,
+      destination: 'https://sp.example/slo',
+      status: { code: STATUS.success, detail: STATUS.partialLogout, message: 'one <app> & "another" did not answer' },
     });
     const root = parseXml(xml).documentElement;
     expect(root.getAttribute('ID')).toBe(id);
@@ -18,7 +20,9 @@ describe('logoutResponseXml', () => {
     const code = children(status, NS.samlp, 'StatusCode')[0];
     expect(code.getAttribute('Value')).toBe(STATUS.success);
     expect(children(code, NS.samlp, 'StatusCode')[0].getAttribute('Value')).toBe(STATUS.partialLogout);
-    expect(children(status, NS.samlp, 'StatusMessage')[0].firstChild!.nodeValue).toBe('one <app> & "another" did not answer');
+    expect(children(status, NS.samlp, 'StatusMessage')[0].firstChild!.nodeValue).toBe(
+      'one <app> & "another" did not answer',
+    );
   });
 
   it('leaves out Destination (SOAP), the second-level code and the message when there are none', () => {

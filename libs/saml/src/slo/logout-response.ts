@@ -23,20 +23,30 @@ export interface LogoutStatus {
 }
 
 /** A LogoutResponse (core §3.7.2): Destination for the front-channel bindings only, InResponseTo, and a nested status. */
-export function logoutResponseXml(input: { idpEntityId: string; destination: string | null; inResponseTo: string; status: LogoutStatus; now: Date }): { id: string; xml: string } {
+export function logoutResponseXml(input: {
+  idpEntityId: string;
+  destination: string | null;
+  inResponseTo: string;
+  status: LogoutStatus;
+  now: Date;
+}): { id: string; xml: string } {
   const id = samlId();
   const { code, detail, message } = input.status;
-  const response = el('samlp:LogoutResponse', {
-    ...messageAttributes(id, input.now),
-    Destination: input.destination || null,
-    InResponseTo: input.inResponseTo,
-  }, [
-    el('saml:Issuer', {}, [input.idpEntityId]),
-    el('samlp:Status', {}, [
-      el('samlp:StatusCode', { Value: code }, [detail ? el('samlp:StatusCode', { Value: detail }) : null]),
-      message ? el('samlp:StatusMessage', {}, [message]) : null,
-    ]),
-  ]);
+  const response = el(
+    'samlp:LogoutResponse',
+    {
+      ...messageAttributes(id, input.now),
+      Destination: input.destination || null,
+      InResponseTo: input.inResponseTo,
+    },
+    [
+      el('saml:Issuer', {}, [input.idpEntityId]),
+      el('samlp:Status', {}, [
+        el('samlp:StatusCode', { Value: code }, [detail ? el('samlp:StatusCode', { Value: detail }) : null]),
+        message ? el('samlp:StatusMessage', {}, [message]) : null,
+      ]),
+    ],
+  );
   return { id, xml: toXml(response) };
 }
 
@@ -51,10 +61,21 @@ export interface SpLogoutResponse {
  * Validates an SP's LogoutResponse to one of our LogoutRequests: signature (required as for its
  * LogoutRequests, profiles §4.4.4.2), Issuer, Destination, IssueInstant, InResponseTo, Status.
  */
-export function validateLogoutResponse(message: IncomingMessage, sp: SamlServiceProvider, sloUrl: string, now: Date): SpLogoutResponse {
+export function validateLogoutResponse(
+  message: IncomingMessage,
+  sp: SamlServiceProvider,
+  sloUrl: string,
+  now: Date,
+): SpLogoutResponse {
   const signed = logoutSignatureRequired(sp, 'response');
   const root = authenticatedDocument(message, 'SAMLResponse', sp.certificates, signed).documentElement;
-  const { id } = checkEnvelope(root, { localName: 'LogoutResponse', issuer: sp.entityId, destination: sloUrl, now, destinationRequired: signed && message.binding !== 'soap' });
+  const { id } = checkEnvelope(root, {
+    localName: 'LogoutResponse',
+    issuer: sp.entityId,
+    destination: sloUrl,
+    now,
+    destinationRequired: signed && message.binding !== 'soap',
+  });
   const inResponseTo = root.getAttribute('InResponseTo');
   if (!inResponseTo) throw new SamlMessageError('the LogoutResponse has no InResponseTo');
   return { id, inResponseTo, ...statusOf(root) };

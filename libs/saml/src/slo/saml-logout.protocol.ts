@@ -1,9 +1,26 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { Clock, CONFIG, type Config, type DeliveryChannel, KeysService, SamlServiceProvider, type SamlSession } from '@signoff/core';
+import {
+  Clock,
+  CONFIG,
+  type Config,
+  type DeliveryChannel,
+  KeysService,
+  SamlServiceProvider,
+  type SamlSession,
+} from '@signoff/core';
 import { verdictForStatus } from '@signoff/dispatch';
 import {
-  type BackchannelRequest, type BackchannelVerdict, type DeliveryTarget, type FrontchannelReply, type FrontchannelStep, type InitiatorAnswer, type LogoutContext,
-  type LogoutProtocol, LogoutProtocolRegistry, type SeenOutcome, type SessionWithProvider,
+  type BackchannelRequest,
+  type BackchannelVerdict,
+  type DeliveryTarget,
+  type FrontchannelReply,
+  type FrontchannelStep,
+  type InitiatorAnswer,
+  type LogoutContext,
+  type LogoutProtocol,
+  LogoutProtocolRegistry,
+  type SeenOutcome,
+  type SessionWithProvider,
 } from '@signoff/logout';
 import { DataSource } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
@@ -58,8 +75,14 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     const sp = await this.sp(target.session.providerId);
     const { id, xml } = this.request(target, sp);
     const signed = await this.envelopedIfConfigured(sp, id, xml);
-    if (sp.slsBinding === 'soap') return { url: sp.slsUrl!, body: soapEnvelope(signed), contentType: 'text/xml; charset=utf-8', messageId: id };
-    return { url: sp.slsUrl!, body: new URLSearchParams({ SAMLRequest: Buffer.from(signed).toString('base64') }).toString(), contentType: 'application/x-www-form-urlencoded', messageId: id };
+    if (sp.slsBinding === 'soap')
+      return { url: sp.slsUrl!, body: soapEnvelope(signed), contentType: 'text/xml; charset=utf-8', messageId: id };
+    return {
+      url: sp.slsUrl!,
+      body: new URLSearchParams({ SAMLRequest: Buffer.from(signed).toString('base64') }).toString(),
+      contentType: 'application/x-www-form-urlencoded',
+      messageId: id,
+    };
   }
 
   /** SOAP: the SP's LogoutResponse must answer our request with Success. POST: any 2xx. */
@@ -69,15 +92,20 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     if (!request.contentType.startsWith('text/xml')) return { ok: true, retryable: false };
     const response = soapReplyStatus(reply.body);
     if (!response) return { ok: false, retryable: false, error: 'the SOAP reply holds no LogoutResponse' };
-    if (response.inResponseTo !== request.messageId) return { ok: false, retryable: false, error: 'the LogoutResponse answers another request' };
-    return response.status === STATUS.success ? { ok: true, retryable: false } : { ok: false, retryable: false, error: `the SP answered ${response.status}` };
+    if (response.inResponseTo !== request.messageId)
+      return { ok: false, retryable: false, error: 'the LogoutResponse answers another request' };
+    return response.status === STATUS.success
+      ? { ok: true, retryable: false }
+      : { ok: false, retryable: false, error: `the SP answered ${response.status}` };
   }
 
   async buildFrontchannelStep(target: DeliveryTarget, relayState?: string): Promise<FrontchannelStep> {
     const sp = await this.sp(target.session.providerId);
     const { id, xml } = this.request(target, sp);
     if (sp.slsBinding === 'post') {
-      const fields: Record<string, string> = { SAMLRequest: Buffer.from(await this.envelopedIfConfigured(sp, id, xml)).toString('base64') };
+      const fields: Record<string, string> = {
+        SAMLRequest: Buffer.from(await this.envelopedIfConfigured(sp, id, xml)).toString('base64'),
+      };
       if (relayState) fields.RelayState = relayState;
       return { url: sp.slsUrl!, fields, messageId: id };
     }
@@ -103,8 +131,15 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
   private request({ session: base, reason }: DeliveryTarget, sp: SamlServiceProvider) {
     const session = base as SessionWithProvider & SamlSession;
     return logoutRequestXml({
-      idpEntityId: this.config.saml.entityId, destination: sp.slsUrl!, nameId: session.nameId, nameIdFormat: session.nameIdFormat,
-      nameQualifier: session.nameQualifier, spNameQualifier: session.spNameQualifier, sessionIndexes: [session.sessionIndex], reason, now: this.clock.now(),
+      idpEntityId: this.config.saml.entityId,
+      destination: sp.slsUrl!,
+      nameId: session.nameId,
+      nameIdFormat: session.nameIdFormat,
+      nameQualifier: session.nameQualifier,
+      spNameQualifier: session.spNameQualifier,
+      sessionIndexes: [session.sessionIndex],
+      reason,
+      now: this.clock.now(),
     });
   }
 

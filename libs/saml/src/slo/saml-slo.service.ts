@@ -29,10 +29,23 @@ export type NamedSessions = { kind: 'sessions'; sessions: SamlSession[] } | { ki
  */
 export function statusForOutcome(outcome: SeenOutcome): LogoutStatus {
   switch (outcome) {
-    case null: case 'complete': return { code: STATUS.success };
-    case 'gone': return { code: STATUS.responder, message: 'the logout operation is gone' };
-    case 'open': return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications have not confirmed the logout yet' };
-    default: return { code: STATUS.success, detail: STATUS.partialLogout, message: 'some applications did not confirm the logout' };
+    case null:
+    case 'complete':
+      return { code: STATUS.success };
+    case 'gone':
+      return { code: STATUS.responder, message: 'the logout operation is gone' };
+    case 'open':
+      return {
+        code: STATUS.success,
+        detail: STATUS.partialLogout,
+        message: 'some applications have not confirmed the logout yet',
+      };
+    default:
+      return {
+        code: STATUS.success,
+        detail: STATUS.partialLogout,
+        message: 'some applications did not confirm the logout',
+      };
   }
 }
 
@@ -63,14 +76,35 @@ export class SamlSloService {
    * or a NameID and SessionIndex that match no session here (UnknownPrincipal). Nothing ends then.
    */
   async sessionsFor(sp: RegisteredSp, request: SpLogoutRequest): Promise<NamedSessions> {
-    if (request.notOnOrAfter && this.clock.now() >= request.notOnOrAfter) return { kind: 'refused', status: { code: STATUS.requester, message: 'the LogoutRequest has expired (NotOnOrAfter)' } };
-    const sessions = (await this.db.getRepository(SamlSession).find({
-      where: { providerId: sp.providerId, nameId: request.nameId, endedAt: IsNull(), ...(request.sessionIndexes.length ? { sessionIndex: In(request.sessionIndexes) } : {}) },
-      order: { createdAt: 'ASC' },
-    })).filter((session) => (!request.nameIdFormat || request.nameIdFormat === session.nameIdFormat)
-      && (!request.spNameQualifier || request.spNameQualifier === session.spNameQualifier));
+    if (request.notOnOrAfter && this.clock.now() >= request.notOnOrAfter)
+      return {
+        kind: 'refused',
+        status: { code: STATUS.requester, message: 'the LogoutRequest has expired (NotOnOrAfter)' },
+      };
+    const sessions = (
+      await this.db.getRepository(SamlSession).find({
+        where: {
+          providerId: sp.providerId,
+          nameId: request.nameId,
+          endedAt: IsNull(),
+          ...(request.sessionIndexes.length ? { sessionIndex: In(request.sessionIndexes) } : {}),
+        },
+        order: { createdAt: 'ASC' },
+      })
+    ).filter(
+      (session) =>
+        (!request.nameIdFormat || request.nameIdFormat === session.nameIdFormat) &&
+        (!request.spNameQualifier || request.spNameQualifier === session.spNameQualifier),
+    );
     if (sessions.length) return { kind: 'sessions', sessions };
-    return { kind: 'refused', status: { code: STATUS.requester, detail: STATUS.unknownPrincipal, message: 'no session at Signoff matches this NameID and SessionIndex' } };
+    return {
+      kind: 'refused',
+      status: {
+        code: STATUS.requester,
+        detail: STATUS.unknownPrincipal,
+        message: 'no session at Signoff matches this NameID and SessionIndex',
+      },
+    };
   }
 
   /**
@@ -80,14 +114,25 @@ export class SamlSloService {
    */
   logoutFor(sp: RegisteredSp, sessions: SamlSession[]): Omit<BrowserLogout, 'owed'> {
     return {
-      trigger: 'sp_initiated', initiator: { type: 'provider', id: sp.providerId }, idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
-      initiatingProviderSessionId: sessions[0].id, provider: sp.provider,
+      trigger: 'sp_initiated',
+      initiator: { type: 'provider', id: sp.providerId },
+      idpSessionIds: [...new Set(sessions.map((session) => session.idpSessionId))],
+      initiatingProviderSessionId: sessions[0].id,
+      provider: sp.provider,
     };
   }
 
   /** The answer an SP is owed for a front-channel LogoutRequest: what its LogoutResponse will need. */
-  owedTo(sp: RegisteredSp, request: SpLogoutRequest, message: IncomingMessage & { binding: 'redirect' | 'post' }): BrowserLogout['owed'] {
-    const owed: OwedLogoutResponse = { inResponseTo: request.id, binding: message.binding, relayState: message.relayState };
+  owedTo(
+    sp: RegisteredSp,
+    request: SpLogoutRequest,
+    message: IncomingMessage & { binding: 'redirect' | 'post' },
+  ): BrowserLogout['owed'] {
+    const owed: OwedLogoutResponse = {
+      inResponseTo: request.id,
+      binding: message.binding,
+      relayState: message.relayState,
+    };
     return { to: 'application', protocol: 'saml', providerId: sp.providerId, owed };
   }
 
@@ -102,7 +147,13 @@ export class SamlSloService {
    * SingleLogoutService of that binding in its metadata, else its other front-channel one), with its
    * RelayState unchanged; `nowhere` when the SP has no front-channel SingleLogoutService to receive it.
    */
-  async reply(sp: RegisteredSp, inResponseTo: string, status: LogoutStatus, binding: 'redirect' | 'post', relayState: string | null): Promise<InitiatorAnswer> {
+  async reply(
+    sp: RegisteredSp,
+    inResponseTo: string,
+    status: LogoutStatus,
+    binding: 'redirect' | 'post',
+    relayState: string | null,
+  ): Promise<InitiatorAnswer> {
     const key = await this.keys.active('saml', 'RS256');
     const base = { idpEntityId: this.config.saml.entityId, inResponseTo, status, now: this.clock.now() };
     const front = sp.slsEndpoints.filter((endpoint) => endpoint.binding !== 'soap');
@@ -110,8 +161,13 @@ export class SamlSloService {
     if (!endpoint) return { kind: 'nowhere' };
     const url = endpoint.responseUrl ?? endpoint.url;
     const { id, xml } = logoutResponseXml({ ...base, destination: url });
-    if (endpoint.binding === 'redirect') return { kind: 'redirect', url: redirectUrl(url, 'SAMLResponse', xml, key.privateKey, relayState) };
-    const fields: Record<string, string> = { SAMLResponse: Buffer.from(signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!))).toString('base64') };
+    if (endpoint.binding === 'redirect')
+      return { kind: 'redirect', url: redirectUrl(url, 'SAMLResponse', xml, key.privateKey, relayState) };
+    const fields: Record<string, string> = {
+      SAMLResponse: Buffer.from(signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!))).toString(
+        'base64',
+      ),
+    };
     if (relayState !== null) fields.RelayState = relayState;
     return { kind: 'post', url, fields };
   }
@@ -119,7 +175,13 @@ export class SamlSloService {
   /** The signed LogoutResponse to a LogoutRequest that came over SOAP, as the SOAP reply body. */
   async soapReply(inResponseTo: string, status: LogoutStatus): Promise<string> {
     const key = await this.keys.active('saml', 'RS256');
-    const { id, xml } = logoutResponseXml({ idpEntityId: this.config.saml.entityId, destination: null, inResponseTo, status, now: this.clock.now() });
+    const { id, xml } = logoutResponseXml({
+      idpEntityId: this.config.saml.entityId,
+      destination: null,
+      inResponseTo,
+      status,
+      now: this.clock.now(),
+    });
     return soapEnvelope(signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!)));
   }
 
@@ -131,7 +193,9 @@ export class SamlSloService {
   async readLogoutResponse(message: IncomingMessage): Promise<FrontchannelReply> {
     const { sp, value: response } = await this.intake.accept('LogoutResponse', message, validateLogoutResponse);
     const confirmed = response.status === STATUS.success;
-    const error = confirmed ? null : `the SP answered ${response.status}${response.detail ? ` / ${response.detail}` : ''}`;
+    const error = confirmed
+      ? null
+      : `the SP answered ${response.status}${response.detail ? ` / ${response.detail}` : ''}`;
     return { providerId: sp.providerId, inResponseTo: response.inResponseTo, confirmed, error };
   }
 }

@@ -13,15 +13,26 @@ import type { RegisteredSp } from '../providers/saml-sps.service';
  */
 @Injectable()
 export class PersistentNameIds {
-  constructor(private readonly db: DataSource, private readonly clock: Clock, @Inject(SUBJECT_SECRET) private readonly secret: string) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    @Inject(SUBJECT_SECRET) private readonly secret: string,
+  ) {}
 
   async of(sp: RegisteredSp, user: User): Promise<string> {
     const issued = this.db.getRepository(SamlPersistentId);
     const known = await issued.findOneBy({ providerId: sp.providerId, userId: user.id });
     if (known) return known.nameId;
-    const nameId = createHmac('sha256', this.secret).update(`saml-persistent\0${sp.providerId}\0${user.id}`).digest('base64url');
+    const nameId = createHmac('sha256', this.secret)
+      .update(`saml-persistent\0${sp.providerId}\0${user.id}`)
+      .digest('base64url');
     // Two first sign-ins at once agree on the row that was written first.
-    await issued.createQueryBuilder().insert().values({ providerId: sp.providerId, userId: user.id, nameId, createdAt: this.clock.now() }).orIgnore().execute();
+    await issued
+      .createQueryBuilder()
+      .insert()
+      .values({ providerId: sp.providerId, userId: user.id, nameId, createdAt: this.clock.now() })
+      .orIgnore()
+      .execute();
     return (await issued.findOneByOrFail({ providerId: sp.providerId, userId: user.id })).nameId;
   }
 }

@@ -13,7 +13,12 @@ beforeAll(async () => {
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   key = createPrivateKey(pem);
-  certificate = await selfSignedCertificate(pem, pair.publicKey.export({ type: 'spki', format: 'pem' }) as string, 'idp.example', 30);
+  certificate = await selfSignedCertificate(
+    pem,
+    pair.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    'idp.example',
+    30,
+  );
 });
 
 const now = new Date('2026-03-04T05:06:07.890Z');
@@ -21,12 +26,22 @@ const now = new Date('2026-03-04T05:06:07.890Z');
 const nameId = ' alice<&>"\'@example.com ';
 const sessionIndex = '_s1&"';
 
-const response = () => buildResponse({
-  idpEntityId: 'https://idp.example/saml/metadata', spEntityId: 'https://sp.example/metadata', acsUrl: 'https://sp.example/acs?a=1&b=2',
-  inResponseTo: '_req1', nameId, nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', sessionIndex,
-  sessionNotOnOrAfter: new Date(now.getTime() + 3_600_000), authnInstant: now, now,
-  attributes: { email: ['alice@example.com'], groups: ['a<b', 'c & d'], none: [] }, key, certificateBody: certificateBody(certificate),
-});
+const response = () =>
+  buildResponse({
+    idpEntityId: 'https://idp.example/saml/metadata',
+    spEntityId: 'https://sp.example/metadata',
+    acsUrl: 'https://sp.example/acs?a=1&b=2',
+    inResponseTo: '_req1',
+    nameId,
+    nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+    sessionIndex,
+    sessionNotOnOrAfter: new Date(now.getTime() + 3_600_000),
+    authnInstant: now,
+    now,
+    attributes: { email: ['alice@example.com'], groups: ['a<b', 'c & d'], none: [] },
+    key,
+    certificateBody: certificateBody(certificate),
+  });
 
 /** The name of the element right after `element`, skipping the indentation between them. */
 const nextElementName = (element: Element): string | null => {
@@ -41,7 +56,9 @@ function expectSignedAfterIssuer(xml: string, element: Element): void {
   expect(nextElementName(children(element, NS.saml, 'Issuer')[0])).toBe('ds:Signature');
   const [signature, ...more] = children(element, NS.ds, 'Signature');
   expect(more).toHaveLength(0);
-  expect(signature.getElementsByTagNameNS(NS.ds, 'Reference')[0].getAttribute('URI')).toBe(`#${element.getAttribute('ID')}`);
+  expect(signature.getElementsByTagNameNS(NS.ds, 'Reference')[0].getAttribute('URI')).toBe(
+    `#${element.getAttribute('ID')}`,
+  );
   const verifier = new SignedXml({ publicCert: certificate, getCertFromKeyInfo: () => null });
   verifier.loadSignature(signature);
   expect(verifier.checkSignature(xml)).toBe(true);
@@ -64,36 +81,63 @@ describe('buildResponse', () => {
     const [nameIdElement] = Array.from(doc.getElementsByTagNameNS(NS.saml, 'NameID') as ArrayLike<Element>);
     expect(textNode(nameIdElement)).toBe(nameId);
     expect(doc.getElementsByTagNameNS(NS.saml, 'AuthnStatement')[0].getAttribute('SessionIndex')).toBe(sessionIndex);
-    const values = Array.from(doc.getElementsByTagNameNS(NS.saml, 'AttributeValue') as ArrayLike<Element>).map(textNode);
+    const values = Array.from(doc.getElementsByTagNameNS(NS.saml, 'AttributeValue') as ArrayLike<Element>).map(
+      textNode,
+    );
     expect(values).toEqual(['alice@example.com', 'a<b', 'c & d']);
-    expect(Array.from(doc.getElementsByTagNameNS(NS.saml, 'Attribute') as ArrayLike<Element>).map((a) => a.getAttribute('Name'))).toEqual(['email', 'groups']);
+    expect(
+      Array.from(doc.getElementsByTagNameNS(NS.saml, 'Attribute') as ArrayLike<Element>).map((a) =>
+        a.getAttribute('Name'),
+      ),
+    ).toEqual(['email', 'groups']);
     expect(xml).toMatch(/\n {6}<saml:NameID [^\n]*>[^\n<]*<\/saml:NameID>\n/);
     expect(xml.split('\n').length).toBeGreaterThan(20);
   });
 
   it('leaves InResponseTo out (Response and SubjectConfirmationData) for an unsolicited response, and the AttributeStatement when no value', () => {
     const { xml } = buildResponse({
-      idpEntityId: 'i', spEntityId: 's', acsUrl: 'https://sp.example/acs', inResponseTo: null, nameId: 'n', nameIdFormat: 'f', sessionIndex: '_s',
-      sessionNotOnOrAfter: now, authnInstant: now, now, attributes: { none: [] }, key, certificateBody: certificateBody(certificate),
+      idpEntityId: 'i',
+      spEntityId: 's',
+      acsUrl: 'https://sp.example/acs',
+      inResponseTo: null,
+      nameId: 'n',
+      nameIdFormat: 'f',
+      sessionIndex: '_s',
+      sessionNotOnOrAfter: now,
+      authnInstant: now,
+      now,
+      attributes: { none: [] },
+      key,
+      certificateBody: certificateBody(certificate),
     });
     expect(xml).not.toContain('InResponseTo');
     expect(xml).not.toContain('AttributeStatement');
-    expect(xml).toContain('<saml:SubjectConfirmationData NotOnOrAfter="2026-03-04T05:11:07Z" Recipient="https://sp.example/acs"/>');
+    expect(xml).toContain(
+      '<saml:SubjectConfirmationData NotOnOrAfter="2026-03-04T05:11:07Z" Recipient="https://sp.example/acs"/>',
+    );
   });
 });
 
 describe('buildStatusResponse', () => {
   it('is a signed Response with the nested status and no assertion', () => {
     const xml = buildStatusResponse({
-      idpEntityId: 'https://idp.example/saml/metadata', acsUrl: 'https://sp.example/acs', inResponseTo: '_req2',
-      status: 'urn:oasis:names:tc:SAML:2.0:status:Responder', detail: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive', now, key, certificateBody: certificateBody(certificate),
+      idpEntityId: 'https://idp.example/saml/metadata',
+      acsUrl: 'https://sp.example/acs',
+      inResponseTo: '_req2',
+      status: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
+      detail: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
+      now,
+      key,
+      certificateBody: certificateBody(certificate),
     });
     const root = verifyEnveloped(xml, [certificate]).documentElement;
     expect(root.getAttribute('InResponseTo')).toBe('_req2');
     expect(children(root, NS.saml, 'Assertion')).toHaveLength(0);
     const code = children(children(root, NS.samlp, 'Status')[0], NS.samlp, 'StatusCode')[0];
     expect(code.getAttribute('Value')).toBe('urn:oasis:names:tc:SAML:2.0:status:Responder');
-    expect(children(code, NS.samlp, 'StatusCode')[0].getAttribute('Value')).toBe('urn:oasis:names:tc:SAML:2.0:status:NoPassive');
+    expect(children(code, NS.samlp, 'StatusCode')[0].getAttribute('Value')).toBe(
+      'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
+    );
     expectSignedAfterIssuer(xml, parseXml(xml).documentElement);
   });
 });

@@ -43,15 +43,19 @@ export { samlId };
 export function buildResponse(input: AssertionInput): { xml: string; responseId: string; assertionId: string } {
   const responseId = samlId();
   const assertionId = samlId();
-  const response = el('samlp:Response', {
-    ...messageAttributes(responseId, input.now),
-    Destination: input.acsUrl,
-    InResponseTo: input.inResponseTo || null,
-  }, [
-    el('saml:Issuer', {}, [input.idpEntityId]),
-    el('samlp:Status', {}, [el('samlp:StatusCode', { Value: SUCCESS })]),
-    assertion(input, assertionId),
-  ]);
+  const response = el(
+    'samlp:Response',
+    {
+      ...messageAttributes(responseId, input.now),
+      Destination: input.acsUrl,
+      InResponseTo: input.inResponseTo || null,
+    },
+    [
+      el('saml:Issuer', {}, [input.idpEntityId]),
+      el('samlp:Status', {}, [el('samlp:StatusCode', { Value: SUCCESS })]),
+      assertion(input, assertionId),
+    ],
+  );
   const signedAssertion = signElement(toXml(response), assertionId, input.key, input.certificateBody);
   return { xml: signElement(signedAssertion, responseId, input.key, input.certificateBody), responseId, assertionId };
 }
@@ -63,21 +67,31 @@ function assertion(input: AssertionInput, id: string): XmlElement {
   return el('saml:Assertion', { 'xmlns:saml': NS.saml, ID: id, Version: '2.0', IssueInstant: at(0) }, [
     el('saml:Issuer', {}, [input.idpEntityId]),
     el('saml:Subject', {}, [
-      el('saml:NameID', { Format: input.nameIdFormat, NameQualifier: input.idpEntityId, SPNameQualifier: input.spEntityId }, [input.nameId]),
+      el(
+        'saml:NameID',
+        { Format: input.nameIdFormat, NameQualifier: input.idpEntityId, SPNameQualifier: input.spEntityId },
+        [input.nameId],
+      ),
       el('saml:SubjectConfirmation', { Method: BEARER }, [
-        el('saml:SubjectConfirmationData', { NotOnOrAfter: expires, Recipient: input.acsUrl, InResponseTo: input.inResponseTo || null }),
+        el('saml:SubjectConfirmationData', {
+          NotOnOrAfter: expires,
+          Recipient: input.acsUrl,
+          InResponseTo: input.inResponseTo || null,
+        }),
       ]),
     ]),
     el('saml:Conditions', { NotBefore: at(-SKEW_MS), NotOnOrAfter: expires }, [
       el('saml:AudienceRestriction', {}, [el('saml:Audience', {}, [input.spEntityId])]),
     ]),
-    el('saml:AuthnStatement', {
-      AuthnInstant: instant(input.authnInstant),
-      SessionIndex: input.sessionIndex,
-      SessionNotOnOrAfter: instant(input.sessionNotOnOrAfter),
-    }, [
-      el('saml:AuthnContext', {}, [el('saml:AuthnContextClassRef', {}, [PASSWORD_PROTECTED_TRANSPORT])]),
-    ]),
+    el(
+      'saml:AuthnStatement',
+      {
+        AuthnInstant: instant(input.authnInstant),
+        SessionIndex: input.sessionIndex,
+        SessionNotOnOrAfter: instant(input.sessionNotOnOrAfter),
+      },
+      [el('saml:AuthnContext', {}, [el('saml:AuthnContextClassRef', {}, [PASSWORD_PROTECTED_TRANSPORT])])],
+    ),
     attributeStatement(input.attributes),
   ]);
 }
@@ -86,19 +100,43 @@ function assertion(input: AssertionInput, id: string): XmlElement {
 function attributeStatement(attributes: Record<string, string[]>): XmlElement | null {
   const filled = Object.entries(attributes).filter(([, values]) => values.length);
   if (!filled.length) return null;
-  return el('saml:AttributeStatement', {}, filled.map(([name, values]) => el('saml:Attribute', { Name: name, NameFormat: BASIC_NAME_FORMAT },
-    values.map((value) => el('saml:AttributeValue', XS_STRING, [value])))));
+  return el(
+    'saml:AttributeStatement',
+    {},
+    filled.map(([name, values]) =>
+      el(
+        'saml:Attribute',
+        { Name: name, NameFormat: BASIC_NAME_FORMAT },
+        values.map((value) => el('saml:AttributeValue', XS_STRING, [value])),
+      ),
+    ),
+  );
 }
 
 /**
  * A Response without an assertion, for an AuthnRequest the IdP cannot meet (core §3.2.2.2), e.g.
  * Responder with NoPassive when the SP asked IsPassive and nobody is signed in. Signed like the others.
  */
-export function buildStatusResponse(input: { idpEntityId: string; acsUrl: string; inResponseTo: string; status: string; detail: string; now: Date; key: KeyObject; certificateBody: string }): string {
+export function buildStatusResponse(input: {
+  idpEntityId: string;
+  acsUrl: string;
+  inResponseTo: string;
+  status: string;
+  detail: string;
+  now: Date;
+  key: KeyObject;
+  certificateBody: string;
+}): string {
   const id = samlId();
-  const response = el('samlp:Response', { ...messageAttributes(id, input.now), Destination: input.acsUrl, InResponseTo: input.inResponseTo }, [
-    el('saml:Issuer', {}, [input.idpEntityId]),
-    el('samlp:Status', {}, [el('samlp:StatusCode', { Value: input.status }, [el('samlp:StatusCode', { Value: input.detail })])]),
-  ]);
+  const response = el(
+    'samlp:Response',
+    { ...messageAttributes(id, input.now), Destination: input.acsUrl, InResponseTo: input.inResponseTo },
+    [
+      el('saml:Issuer', {}, [input.idpEntityId]),
+      el('samlp:Status', {}, [
+        el('samlp:StatusCode', { Value: input.status }, [el('samlp:StatusCode', { Value: input.detail })]),
+      ]),
+    ],
+  );
   return signElement(toXml(response), id, input.key, input.certificateBody);
 }

@@ -1,5 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock, CONFIG, type Config, type IdpSession, KeysService, newId, randomToken, SamlSession, type User } from '@signoff/core';
+import {
+  Clock,
+  CONFIG,
+  type Config,
+  type IdpSession,
+  KeysService,
+  newId,
+  randomToken,
+  SamlSession,
+  type User,
+} from '@signoff/core';
 import { DataSource, IsNull } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import type { RegisteredSp } from '../providers/saml-sps.service';
@@ -9,10 +19,14 @@ import { buildResponse, buildStatusResponse } from './response';
 /** The NameID an SP sees for a user, by the SP's NameID source. Persistent IDs are opaque and differ per SP (PersistentNameIds). */
 export async function nameIdFor(user: User, sp: RegisteredSp, persistent: PersistentNameIds): Promise<string> {
   switch (sp.nameIdSource) {
-    case 'email': return user.email ?? user.username;
-    case 'username': return user.username;
-    case 'transient': return `_${randomToken(16)}`;
-    default: return persistent.of(sp, user);
+    case 'email':
+      return user.email ?? user.username;
+    case 'username':
+      return user.username;
+    case 'transient':
+      return `_${randomToken(16)}`;
+    default:
+      return persistent.of(sp, user);
   }
 }
 
@@ -32,20 +46,52 @@ export class SamlSsoService {
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  async respond(sp: RegisteredSp, user: User, idpSession: IdpSession, request: { id: string | null; acsUrl: string }): Promise<{ xml: string; session: SamlSession }> {
+  async respond(
+    sp: RegisteredSp,
+    user: User,
+    idpSession: IdpSession,
+    request: { id: string | null; acsUrl: string },
+  ): Promise<{ xml: string; session: SamlSession }> {
     const now = this.clock.now();
     const key = await this.keys.active('saml', 'RS256');
     const sessions = this.db.getRepository(SamlSession);
-    const session = await sessions.findOneBy({ idpSessionId: idpSession.id, providerId: sp.providerId, endedAt: IsNull() }) ?? await sessions.save(sessions.create({
-      id: newId(), idpSessionId: idpSession.id, providerId: sp.providerId, userId: user.id, createdAt: now, endedAt: null, state: 'active',
-      sessionIndex: `_${randomToken(20)}`, nameId: await nameIdFor(user, sp, this.persistentNameIds), nameIdFormat: sp.nameIdFormat,
-      nameQualifier: this.config.saml.entityId, spNameQualifier: sp.entityId, sessionNotOnOrAfter: idpSession.expiresAt,
-    }));
+    const session =
+      (await sessions.findOneBy({ idpSessionId: idpSession.id, providerId: sp.providerId, endedAt: IsNull() })) ??
+      (await sessions.save(
+        sessions.create({
+          id: newId(),
+          idpSessionId: idpSession.id,
+          providerId: sp.providerId,
+          userId: user.id,
+          createdAt: now,
+          endedAt: null,
+          state: 'active',
+          sessionIndex: `_${randomToken(20)}`,
+          nameId: await nameIdFor(user, sp, this.persistentNameIds),
+          nameIdFormat: sp.nameIdFormat,
+          nameQualifier: this.config.saml.entityId,
+          spNameQualifier: sp.entityId,
+          sessionNotOnOrAfter: idpSession.expiresAt,
+        }),
+      ));
     const { xml } = buildResponse({
-      idpEntityId: this.config.saml.entityId, spEntityId: sp.entityId, acsUrl: request.acsUrl, inResponseTo: request.id,
-      nameId: session.nameId, nameIdFormat: session.nameIdFormat, sessionIndex: session.sessionIndex, sessionNotOnOrAfter: idpSession.expiresAt,
-      authnInstant: idpSession.authTime, now, key: key.privateKey, certificateBody: certificateBody(key.certificatePem!),
-      attributes: { email: user.email ? [user.email] : [], username: [user.username], name: user.name ? [user.name] : [] },
+      idpEntityId: this.config.saml.entityId,
+      spEntityId: sp.entityId,
+      acsUrl: request.acsUrl,
+      inResponseTo: request.id,
+      nameId: session.nameId,
+      nameIdFormat: session.nameIdFormat,
+      sessionIndex: session.sessionIndex,
+      sessionNotOnOrAfter: idpSession.expiresAt,
+      authnInstant: idpSession.authTime,
+      now,
+      key: key.privateKey,
+      certificateBody: certificateBody(key.certificatePem!),
+      attributes: {
+        email: user.email ? [user.email] : [],
+        username: [user.username],
+        name: user.name ? [user.name] : [],
+      },
     });
     return { xml, session };
   }
@@ -54,9 +100,14 @@ export class SamlSsoService {
   async noPassive(request: { id: string; acsUrl: string }): Promise<string> {
     const key = await this.keys.active('saml', 'RS256');
     return buildStatusResponse({
-      idpEntityId: this.config.saml.entityId, acsUrl: request.acsUrl, inResponseTo: request.id, now: this.clock.now(),
-      status: 'urn:oasis:names:tc:SAML:2.0:status:Responder', detail: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
-      key: key.privateKey, certificateBody: certificateBody(key.certificatePem!),
+      idpEntityId: this.config.saml.entityId,
+      acsUrl: request.acsUrl,
+      inResponseTo: request.id,
+      now: this.clock.now(),
+      status: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
+      detail: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
+      key: key.privateKey,
+      certificateBody: certificateBody(key.certificatePem!),
     });
   }
 }

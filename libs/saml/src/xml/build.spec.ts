@@ -21,14 +21,7 @@ describe('escapeXml', () => {
 describe('toXml', () => {
   it('writes one element per line, indented by level, and a text-only element on one line', () => {
     const tree = el('a', { x: '1' }, [el('b', {}, [el('c', {}, ['text'])]), el('d')]);
-    expect(toXml(tree)).toBe([
-      '<a x="1">',
-      '  <b>',
-      '    <c>text</c>',
-      '  </b>',
-      '  <d/>',
-      '</a>',
-    ].join('\n'));
+    expect(toXml(tree)).toBe(['<a x="1">', '  <b>', '    <c>text</c>', '  </b>', '  <d/>', '</a>'].join('\n'));
   });
 
   it('adds no whitespace to text, however deep the element', () => {
@@ -42,7 +35,9 @@ describe('toXml', () => {
 
   it('escapes attribute values and text, which read back exactly as given', () => {
     const xml = toXml(el('a', { v: NASTY, w: 'tab\tline\nreturn\r' }, [el('b', {}, [NASTY])]));
-    expect(xml).toBe('<a v="a&#60;b&#62;&#38;&#34;c&#39;d" w="tab&#9;line&#10;return&#13;">\n  <b>a&#60;b&#62;&#38;&#34;c&#39;d</b>\n</a>');
+    expect(xml).toBe(
+      '<a v="a&#60;b&#62;&#38;&#34;c&#39;d" w="tab&#9;line&#10;return&#13;">\n  <b>a&#60;b&#62;&#38;&#34;c&#39;d</b>\n</a>',
+    );
     const root = parseXml(xml).documentElement;
     expect(root.getAttribute('v')).toBe(NASTY);
     expect(root.getAttribute('w')).toBe('tab\tline\nreturn\r');
@@ -73,8 +68,15 @@ describe('toXml', () => {
   });
 
   it('writes a SAML message head with the namespaces, ID, Version and IssueInstant, in that order', () => {
-    const xml = toXml(el('samlp:LogoutResponse', { ...messageAttributes('_abc', new Date('2026-03-04T05:06:07.890Z')), InResponseTo: '_r' }));
-    expect(xml).toBe(`<samlp:LogoutResponse xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="_abc" Version="2.0" IssueInstant="2026-03-04T05:06:07Z" InResponseTo="_r"/>`);
+    const xml = toXml(
+      el('samlp:LogoutResponse', {
+        ...messageAttributes('_abc', new Date('2026-03-04T05:06:07.890Z')),
+        InResponseTo: '_r',
+      }),
+    );
+    expect(xml).toBe(
+      `<samlp:LogoutResponse xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="_abc" Version="2.0" IssueInstant="2026-03-04T05:06:07Z" InResponseTo="_r"/>`,
+    );
   });
 });
 

@@ -37,10 +37,15 @@ export interface XmlRaw {
 export type XmlNode = XmlElement | XmlRaw | string;
 
 /** An element; null and undefined children are left out, so optional parts can be written inline. */
-export function el(name: string, attributes: XmlAttributes = {}, children: ReadonlyArray<XmlNode | null | undefined> = []): XmlElement {
+export function el(
+  name: string,
+  attributes: XmlAttributes = {},
+  children: ReadonlyArray<XmlNode | null | undefined> = [],
+): XmlElement {
   const kept = children.filter((child): child is XmlNode => child !== null && child !== undefined);
   const texts = kept.filter((child) => typeof child === 'string').length;
-  if (texts && texts !== kept.length) throw new Error(`<${name}> would hold both text and elements: SAML uses no mixed content`);
+  if (texts && texts !== kept.length)
+    throw new Error(`<${name}> would hold both text and elements: SAML uses no mixed content`);
   return { kind: 'element', name, attributes, children: kept };
 }
 
@@ -48,8 +53,13 @@ export function el(name: string, attributes: XmlAttributes = {}, children: Reado
 export const raw = (xml: string): XmlRaw => ({ kind: 'raw', xml });
 
 /** The attributes every SAML protocol message of ours opens with (core §3.2.1), in this order. */
-export const messageAttributes = (id: string, now: Date): XmlAttributes =>
-  ({ 'xmlns:samlp': NS.samlp, 'xmlns:saml': NS.saml, ID: id, Version: '2.0', IssueInstant: instant(now) });
+export const messageAttributes = (id: string, now: Date): XmlAttributes => ({
+  'xmlns:samlp': NS.samlp,
+  'xmlns:saml': NS.saml,
+  ID: id,
+  Version: '2.0',
+  IssueInstant: instant(now),
+});
 
 /**
  * The node as XML, one element per line, indented by two spaces a level. A text-only element stays
@@ -67,7 +77,8 @@ export function toXml(node: XmlNode, indent = ''): string {
   const open = `${indent}<${node.name}${attributes}`;
   const close = `</${node.name}>`;
   if (!node.children.length) return `${open}/>`;
-  if (typeof node.children[0] === 'string') return `${open}>${node.children.map((text) => toXml(text)).join('')}${close}`;
+  if (typeof node.children[0] === 'string')
+    return `${open}>${node.children.map((text) => toXml(text)).join('')}${close}`;
   const lines = node.children.map((child) => toXml(child, `${indent}  `));
   return [`${open}>`, ...lines, `${indent}${close}`].join('\n');
 }

@@ -18,14 +18,20 @@ export const MAX_XML_BYTES = 256 * 1024;
  * expansion), no processing beyond well-formed elements, a size cap, and parser warnings are errors.
  */
 export function parseXml(text: string, maxBytes = MAX_XML_BYTES): Document {
-  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw new UnsafeXmlError(`the XML document is larger than ${maxBytes} bytes`);
+  if (Buffer.byteLength(text, 'utf8') > maxBytes)
+    throw new UnsafeXmlError(`the XML document is larger than ${maxBytes} bytes`);
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new UnsafeXmlError('XML with a DOCTYPE or entity declaration is refused');
   const problems: string[] = [];
   const doc = new DOMParser({
     locator: {},
-    errorHandler: { warning: (message) => problems.push(message), error: (message) => problems.push(message), fatalError: (message) => problems.push(message) },
+    errorHandler: {
+      warning: (message) => problems.push(message),
+      error: (message) => problems.push(message),
+      fatalError: (message) => problems.push(message),
+    },
   }).parseFromString(text, 'application/xml');
-  if (problems.length || !doc?.documentElement) throw new UnsafeXmlError(`the XML is not well formed: ${problems[0] ?? 'no root element'}`);
+  if (problems.length || !doc?.documentElement)
+    throw new UnsafeXmlError(`the XML is not well formed: ${problems[0] ?? 'no root element'}`);
   return doc as unknown as Document;
 }
 
@@ -45,7 +51,12 @@ export function inflateCapped(data: Buffer, maxBytes = MAX_XML_BYTES): string {
 export function children(parent: Element, namespace: string, localName: string): Element[] {
   const found: Element[] = [];
   for (let node = parent.firstChild; node; node = node.nextSibling) {
-    if (node.nodeType === 1 && (node as Element).namespaceURI === namespace && (node as Element).localName === localName) found.push(node as Element);
+    if (
+      node.nodeType === 1 &&
+      (node as Element).namespaceURI === namespace &&
+      (node as Element).localName === localName
+    )
+      found.push(node as Element);
   }
   return found;
 }

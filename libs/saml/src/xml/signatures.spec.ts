@@ -6,17 +6,28 @@ import { NS } from './namespaces';
 import { children, textOf } from './safe-xml';
 import { signElement, verifyEnveloped } from './signatures';
 
-interface Party { key: KeyObject; certificate: string }
+interface Party {
+  key: KeyObject;
+  certificate: string;
+}
 
 async function party(name: string): Promise<Party> {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  return { key: createPrivateKey(pem), certificate: await selfSignedCertificate(pem, publicKey.export({ type: 'spki', format: 'pem' }) as string, name, 30) };
+  return {
+    key: createPrivateKey(pem),
+    certificate: await selfSignedCertificate(
+      pem,
+      publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      name,
+      30,
+    ),
+  };
 }
 
 const request = (id: string, nameId: string) =>
-  `<samlp:LogoutRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${id}" Version="2.0" IssueInstant="2026-11-22T00:00:00Z">`
-  + `<saml:Issuer>https://sp.example</saml:Issuer><saml:NameID>${nameId}</saml:NameID><samlp:SessionIndex>_s1</samlp:SessionIndex></samlp:LogoutRequest>`;
+  `<samlp:LogoutRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${id}" Version="2.0" IssueInstant="2026-11-22T00:00:00Z">` +
+  `<saml:Issuer>https://sp.example</saml:Issuer><saml:NameID>${nameId}</saml:NameID><samlp:SessionIndex>_s1</samlp:SessionIndex></samlp:LogoutRequest>`;
 
 let sp: Party;
 let attacker: Party;
@@ -27,7 +38,7 @@ beforeAll(async () => {
 const nameIdOf = (doc: Document) => textOf(children(doc.documentElement, NS.saml, 'NameID')[0]);
 
 describe('verifyEnveloped', () => {
-  it('accepts the SP\'s signature and returns the signed bytes', () => {
+  it("accepts the SP's signature and returns the signed bytes", () => {
     const signed = signElement(request('_r1', 'alice'), '_r1', sp.key, certificateBody(sp.certificate));
     expect(nameIdOf(verifyEnveloped(signed, [sp.certificate]))).toBe('alice');
   });
@@ -37,7 +48,7 @@ describe('verifyEnveloped', () => {
     expect(nameIdOf(verifyEnveloped(signed, [attacker.certificate, sp.certificate]))).toBe('alice');
   });
 
-  it('refuses an attacker\'s signature, even with the attacker\'s certificate in KeyInfo', () => {
+  it("refuses an attacker's signature, even with the attacker's certificate in KeyInfo", () => {
     const forged = signElement(request('_r3', 'admin'), '_r3', attacker.key, certificateBody(attacker.certificate));
     expect(() => verifyEnveloped(forged, [sp.certificate])).toThrow(/does not verify/);
   });
@@ -49,41 +60,78 @@ describe('verifyEnveloped', () => {
 
   it('refuses signature wrapping: the signed element moved under Extensions of a forged root', () => {
     const signed = signElement(request('_r5', 'alice'), '_r5', sp.key, certificateBody(sp.certificate));
-    const wrapped = request('_evil', 'admin').replace('<saml:NameID>', `<samlp:Extensions>${signed}</samlp:Extensions><saml:NameID>`);
+    const wrapped = request('_evil', 'admin').replace(
+      '<saml:NameID>',
+      `<samlp:Extensions>${signed}</samlp:Extensions><saml:NameID>`,
+    );
     expect(() => verifyEnveloped(wrapped, [sp.certificate])).toThrow(/exactly one signature, as a child of its root/);
   });
 
   it('refuses a forged root that copies the signed ID (two signatures)', () => {
     const signed = signElement(request('_r6', 'alice'), '_r6', sp.key, certificateBody(sp.certificate));
     const signature = /<ds:Signature[\s\S]*<\/ds:Signature>/.exec(signed)![0];
-    const forged = request('_r6', 'admin').replace('</saml:Issuer>', `</saml:Issuer>${signature}`).replace('<samlp:SessionIndex>', `<samlp:Extensions>${signed}</samlp:Extensions><samlp:SessionIndex>`);
+    const forged = request('_r6', 'admin')
+      .replace('</saml:Issuer>', `</saml:Issuer>${signature}`)
+      .replace('<samlp:SessionIndex>', `<samlp:Extensions>${signed}</samlp:Extensions><samlp:SessionIndex>`);
     expect(() => verifyEnveloped(forged, [sp.certificate])).toThrow(/exactly one signature/);
   });
 
   it('refuses a second element carrying the signed ID (duplicate IDs)', () => {
     const signed = signElement(request('_r11', 'alice'), '_r11', sp.key, certificateBody(sp.certificate));
-    const duplicated = signed.replace('<samlp:SessionIndex>', '<samlp:Extensions><saml:Attribute ID="_r11"/></samlp:Extensions><samlp:SessionIndex>');
+    const duplicated = signed.replace(
+      '<samlp:SessionIndex>',
+      '<samlp:Extensions><saml:Attribute ID="_r11"/></samlp:Extensions><samlp:SessionIndex>',
+    );
     expect(() => verifyEnveloped(duplicated, [sp.certificate])).toThrow(/more than one element with the signed ID/);
   });
 
   it('refuses a signature whose reference is not the root', () => {
     const xml = request('_r7', 'alice').replace('<saml:NameID>', '<saml:NameID ID="_inner">');
-    const signer = new SignedXml({ privateKey: sp.key as never, signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#' });
-    signer.addReference({ xpath: "//*[@ID='_inner']", transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'], digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256' });
-    signer.computeSignature(xml, { prefix: 'ds', location: { reference: "//*[local-name(.)='Issuer']", action: 'after' } });
+    const signer = new SignedXml({
+      privateKey: sp.key as never,
+      signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+      canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+    });
+    signer.addReference({
+      xpath: "//*[@ID='_inner']",
+      transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
+      digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    });
+    signer.computeSignature(xml, {
+      prefix: 'ds',
+      location: { reference: "//*[local-name(.)='Issuer']", action: 'after' },
+    });
     expect(() => verifyEnveloped(signer.getSignedXml(), [sp.certificate])).toThrow(/reference the root element/);
   });
 
   it('refuses RSA-SHA1 signatures', () => {
     const xml = request('_r8', 'alice');
-    const signer = new SignedXml({ privateKey: sp.key as never, signatureAlgorithm: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1', canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#' });
-    signer.addReference({ xpath: "//*[@ID='_r8']", transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'], digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256' });
-    signer.computeSignature(xml, { prefix: 'ds', location: { reference: "//*[local-name(.)='Issuer']", action: 'after' } });
-    expect(() => verifyEnveloped(signer.getSignedXml(), [sp.certificate])).toThrow(/algorithm .*rsa-sha1 is not accepted/);
+    const signer = new SignedXml({
+      privateKey: sp.key as never,
+      signatureAlgorithm: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
+      canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+    });
+    signer.addReference({
+      xpath: "//*[@ID='_r8']",
+      transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
+      digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    });
+    signer.computeSignature(xml, {
+      prefix: 'ds',
+      location: { reference: "//*[local-name(.)='Issuer']", action: 'after' },
+    });
+    expect(() => verifyEnveloped(signer.getSignedXml(), [sp.certificate])).toThrow(
+      /algorithm .*rsa-sha1 is not accepted/,
+    );
   });
 
   it('reads a NameID with a comment inserted after signing as the whole signed value', () => {
-    const signed = signElement(request('_r9', 'admin@example.com.evil.example'), '_r9', sp.key, certificateBody(sp.certificate));
+    const signed = signElement(
+      request('_r9', 'admin@example.com.evil.example'),
+      '_r9',
+      sp.key,
+      certificateBody(sp.certificate),
+    );
     const commented = signed.replace('admin@example.com.evil.example', 'admin@example.com<!---->.evil.example');
     expect(nameIdOf(verifyEnveloped(commented, [sp.certificate]))).toBe('admin@example.com.evil.example');
   });

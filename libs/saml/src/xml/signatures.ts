@@ -25,7 +25,8 @@ export function signElement(xml: string, elementId: string, key: KeyObject, cert
     privateKey: key as never,
     signatureAlgorithm: RSA_SHA256,
     canonicalizationAlgorithm: EXC_C14N,
-    getKeyInfoContent: () => `<ds:X509Data><ds:X509Certificate>${escapeXml(certificateBody)}</ds:X509Certificate></ds:X509Data>`,
+    getKeyInfoContent: () =>
+      `<ds:X509Data><ds:X509Certificate>${escapeXml(certificateBody)}</ds:X509Certificate></ds:X509Data>`,
   });
   signer.addReference({ xpath: `//*[@ID='${elementId}']`, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
   signer.computeSignature(xml, {
@@ -46,16 +47,22 @@ export function verifyEnveloped(xml: string, certificates: string[]): Document {
   const root = received.documentElement;
   const signatures = received.getElementsByTagNameNS(NS.ds, 'Signature');
   const own = children(root, NS.ds, 'Signature');
-  if (signatures.length !== 1 || own.length !== 1) throw new UnsafeXmlError('the message must carry exactly one signature, as a child of its root element');
+  if (signatures.length !== 1 || own.length !== 1)
+    throw new UnsafeXmlError('the message must carry exactly one signature, as a child of its root element');
   const id = root.getAttribute('ID');
   if (!id) throw new UnsafeXmlError('the signed element has no ID');
   if (duplicateIds(received, id)) throw new UnsafeXmlError('the message has more than one element with the signed ID');
   const references = own[0].getElementsByTagNameNS(NS.ds, 'Reference');
-  if (references.length !== 1 || references[0].getAttribute('URI') !== `#${id}`) throw new UnsafeXmlError('the signature must reference the root element, and only it');
+  if (references.length !== 1 || references[0].getAttribute('URI') !== `#${id}`)
+    throw new UnsafeXmlError('the signature must reference the root element, and only it');
   const method = own[0].getElementsByTagNameNS(NS.ds, 'SignatureMethod')[0]?.getAttribute('Algorithm') ?? '';
-  if (!ACCEPTED_SIGNATURE_ALGORITHMS[method]) throw new UnsafeXmlError(`the signature algorithm ${method || '(none)'} is not accepted`);
-  const digests = Array.from(own[0].getElementsByTagNameNS(NS.ds, 'DigestMethod') as ArrayLike<Element>).map((node) => node.getAttribute('Algorithm'));
-  if (digests.some((algorithm) => algorithm === 'http://www.w3.org/2000/09/xmldsig#sha1')) throw new UnsafeXmlError('SHA-1 digests are not accepted');
+  if (!ACCEPTED_SIGNATURE_ALGORITHMS[method])
+    throw new UnsafeXmlError(`the signature algorithm ${method || '(none)'} is not accepted`);
+  const digests = Array.from(own[0].getElementsByTagNameNS(NS.ds, 'DigestMethod') as ArrayLike<Element>).map((node) =>
+    node.getAttribute('Algorithm'),
+  );
+  if (digests.some((algorithm) => algorithm === 'http://www.w3.org/2000/09/xmldsig#sha1'))
+    throw new UnsafeXmlError('SHA-1 digests are not accepted');
 
   for (const pem of certificates) {
     const verifier = new SignedXml({ publicCert: pem, getCertFromKeyInfo: () => null });
@@ -86,13 +93,20 @@ function duplicateIds(doc: Document, id: string): boolean {
  * as received: `SAMLRequest=…&RelayState=…&SigAlg=…` (or SAMLResponse), never re-encoded, taken
  * from the same parsed query the message itself is read from (parseRedirectQuery).
  */
-export function verifyRedirectSignature(query: RedirectQuery, certificates: string[], messageParam: 'SAMLRequest' | 'SAMLResponse'): void {
+export function verifyRedirectSignature(
+  query: RedirectQuery,
+  certificates: string[],
+  messageParam: 'SAMLRequest' | 'SAMLResponse',
+): void {
   const sigAlg = query.values.SigAlg ?? '';
   const signature = query.values.Signature;
   const algorithm = ACCEPTED_SIGNATURE_ALGORITHMS[sigAlg];
   if (!signature) throw new UnsafeXmlError('the request is not signed');
   if (!algorithm) throw new UnsafeXmlError(`the signature algorithm ${sigAlg || '(none)'} is not accepted`);
-  const signed = ([messageParam, 'RelayState', 'SigAlg'] as const).filter((name) => query.raw[name] !== undefined).map((name) => `${name}=${query.raw[name]}`).join('&');
+  const signed = ([messageParam, 'RelayState', 'SigAlg'] as const)
+    .filter((name) => query.raw[name] !== undefined)
+    .map((name) => `${name}=${query.raw[name]}`)
+    .join('&');
   const bytes = Buffer.from(signature, 'base64');
   for (const pem of certificates) {
     const verify = createVerify(algorithm);
