@@ -12,6 +12,7 @@ import { PendingStore } from './redis/pending-store';
 import { ReadinessProbe } from './health/readiness';
 import { RedisService } from './redis/redis.service';
 import { ReplayCache } from './redis/replay-cache';
+import { GroupsService } from './users/groups.service';
 import { UsersService } from './users/users.service';
 
 @Injectable()
@@ -45,6 +46,7 @@ export class CoreModule {
         KeysService,
         AuditService,
         UsersService,
+        GroupsService,
       ],
       exports: [
         CONFIG,
@@ -56,6 +58,7 @@ export class CoreModule {
         KeysService,
         AuditService,
         UsersService,
+        GroupsService,
       ],
     };
   }

@@ -25,4 +25,5 @@ export * from './redis/embedded-redis';
 export * from './redis/pending-store';
 export * from './redis/redis.service';
 export * from './redis/replay-cache';
+export * from './users/groups.service';
 export * from './users/users.service';

@@ -12,6 +12,6 @@ export function InstantColumn(options: { nullable?: boolean } = {}): PropertyDec
 }
 
 /** A JSON value in a text column (portable between SQLite and PostgreSQL). */
-export function JsonColumn(options: { nullable?: boolean } = {}): PropertyDecorator {
-  return Column({ type: 'simple-json', nullable: options.nullable ?? false });
+export function JsonColumn(options: { nullable?: boolean; default?: string } = {}): PropertyDecorator {
+  return Column({ type: 'simple-json', nullable: options.nullable ?? false, default: options.default });
 }

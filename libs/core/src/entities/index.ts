@@ -1,8 +1,9 @@
 import { ApiToken } from './api-token.entity';
 import { AuditEvent } from './audit-event.entity';
 import { Flow, FlowStageBinding, Stage } from './flow.entity';
+import { Group, GroupMember } from './group.entity';
 import { LogoutDelivery, LogoutOperation } from './logout.entity';
-import { AccessToken, AuthorizationCode, RefreshToken } from './oauth.entity';
+import { AccessToken, AuthorizationCode, OidcConsent, RefreshToken } from './oauth.entity';
 import { IdpSession } from './idp-session.entity';
 import { OidcSession, ProviderSession, SamlSession } from './provider-session.entity';
 import { OidcClient, Provider, SamlServiceProvider } from './provider.entity';
@@ -13,6 +14,7 @@ import { User } from './user.entity';
 export * from './api-token.entity';
 export * from './audit-event.entity';
 export * from './flow.entity';
+export * from './group.entity';
 export * from './logout.entity';
 export * from './oauth.entity';
 export * from './idp-session.entity';
@@ -24,6 +26,9 @@ export * from './user.entity';
 
 export const ENTITIES = [
   User,
+  Group,
+  GroupMember,
+  OidcConsent,
   IdpSession,
   Provider,
   OidcClient,

@@ -1,5 +1,7 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { InstantColumn } from '../database/columns';
+import { Provider } from './provider.entity';
+import { User } from './user.entity';
 
 // Codes and tokens are random strings handed to clients; only their SHA-256 is stored.
 
@@ -92,4 +94,32 @@ export class AccessToken extends IssuedToken {}
 export class RefreshToken extends IssuedToken {
   @InstantColumn()
   authTime: Date;
+}
+
+/** What a user allowed a client that asks for consent (OidcClient.consentRequired): the scopes granted, revocable by the user. */
+@Entity('oidc_consents')
+export class OidcConsent {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  userId: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  providerId: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user: Relation<User>;
+
+  @ManyToOne(() => Provider, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'provider_id' })
+  provider: Relation<Provider>;
+
+  /** The scopes the user agreed to, sorted. */
+  @Column({ type: 'simple-json' })
+  scopes: string[];
+
+  @InstantColumn()
+  createdAt: Date;
+
+  @InstantColumn()
+  updatedAt: Date;
 }

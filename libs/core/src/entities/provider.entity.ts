@@ -96,6 +96,27 @@ export class OidcClient {
   /** The sector a pairwise sub is derived for: the one host of the redirect_uris, fixed at registration. */
   @Column({ type: 'varchar', length: 255, nullable: true })
   sectorIdentifier: string | null;
+
+  /**
+   * Ask the user before the first code for a set of scopes (third-party clients: those registered
+   * through /oauth2/register); first-party clients an administrator registered skip it.
+   */
+  @Column({ type: 'boolean', default: false })
+  consentRequired: boolean;
+}
+
+/**
+ * One SAML attribute an SP receives: `name` with its NameFormat (`uri`, `basic` or `unspecified`, or a
+ * full NameFormat URI) and optional FriendlyName, valued from a user field (`from`: `id`, `username`,
+ * `email`, `name`, `givenName`, `familyName`, `groups`, or `<field>@scope` for a scoped value), or
+ * fixed (`value`).
+ */
+export interface AttributeMapping {
+  name: string;
+  nameFormat: string;
+  friendlyName?: string;
+  from?: string;
+  value?: string;
 }
 
 export interface AcsEndpoint {
@@ -175,4 +196,43 @@ export class SamlServiceProvider {
 
   @Column({ type: 'varchar', length: 128, default: 'http://www.w3.org/2001/04/xmlenc#sha256' })
   digestAlgorithm: string;
+
+  /**
+   * `standard`: the attributes research and enterprise federations expect (subject-id,
+   * eduPersonPrincipalName, uid, mail, displayName, givenName, sn, isMemberOf), plus attributeMappings;
+   * `none`: attributeMappings only.
+   */
+  @Column({ type: 'varchar', length: 16, default: 'standard' })
+  attributeProfile: 'standard' | 'none';
+
+  /** Attributes of this SP's own, added to the profile (a name the profile also has replaces it). */
+  @JsonColumn({ default: '[]' })
+  attributeMappings: AttributeMapping[];
+
+  /** The subject identifier the standard profile sends: `subject-id` (one per user) or `pairwise-id` (one per user and SP). */
+  @Column({ type: 'varchar', length: 16, default: 'subject-id' })
+  subjectIdentifier: 'subject-id' | 'pairwise-id';
+
+  /** Where GET /logout?return_to= may send the browser after an IdP-started logout for this SP (exact, or one wildcard label). */
+  @JsonColumn({ default: '[]' })
+  logoutReturnUrls: string[];
+
+  /** Encrypt assertions to the SP's encryption certificate (its metadata's KeyDescriptor use="encryption"). */
+  @Column({ type: 'boolean', default: false })
+  encryptAssertions: boolean;
+
+  /** The SP's encryption certificates (base64 DER), from its metadata. */
+  @JsonColumn({ default: '[]' })
+  encryptionCertificates: string[];
+
+  /** Where the SP's metadata is fetched from and refreshed (null: imported once, by hand). */
+  @Column({ type: 'text', nullable: true })
+  metadataUrl: string | null;
+
+  /** The certificate fetched metadata must be signed with (federation style); null: unsigned metadata is accepted. */
+  @Column({ type: 'text', nullable: true })
+  metadataSigningCertificate: string | null;
+
+  @InstantColumn({ nullable: true })
+  metadataRefreshedAt: Date | null;
 }

@@ -22,10 +22,11 @@ export const varchar = (name: string, length: number, extra: Partial<TableColumn
   ...extra,
 });
 export const nullableVarchar = (name: string, length: number) => varchar(name, length, { isNullable: true });
-export const text = (name: string, nullable = false): TableColumnOptions => ({
+export const text = (name: string, nullable = false, defaultSql?: string): TableColumnOptions => ({
   name,
   type: 'text',
   isNullable: nullable,
+  ...(defaultSql === undefined ? {} : { default: defaultSql }),
 });
 export const integer = (name: string, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
   name,

@@ -3,6 +3,7 @@ import { OidcAndLogout1763900000000 } from './1763900000000-oidc-and-logout';
 import { SamlLogout1764000000000 } from './1764000000000-saml-logout';
 import { SamlLogoutSigning1764100000000 } from './1764100000000-saml-logout-signing';
 import { OidcHardening1764200000000 } from './1764200000000-oidc-hardening';
+import { Applications1764300000000 } from './1764300000000-applications';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   SamlLogout1764000000000,
   SamlLogoutSigning1764100000000,
   OidcHardening1764200000000,
+  Applications1764300000000,
 ];
