@@ -19,7 +19,7 @@ import {
   UsersService,
 } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
-import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
+import { type DeliveryTarget, LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import {
   certificateBody,
   type LogoutRequestInput,
@@ -212,7 +212,8 @@ async function soapDeliveries() {
           messageId: id,
         };
         const reply = await http.post(request.url, request.body, request.contentType, t.config.delivery.timeoutMs);
-        const verdict = protocol.readBackchannelReply(reply, request);
+        // The SOAP reply check reads no target (only a server-side POST answer is matched to its SP).
+        const verdict = await protocol.readBackchannelReply(reply, request, {} as DeliveryTarget);
         if (!verdict.ok) throw new Error(`the SP answered ${reply.status}: ${verdict.error}`);
       }
     }),

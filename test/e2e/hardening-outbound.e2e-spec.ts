@@ -101,7 +101,7 @@ async function signInAndOut(t: TestApp, client: { client_id: string; client_secr
   const browser = new TestBrowser(t.url);
   await browser.login(username, 'a long user password');
   const verifier = randomBytes(32).toString('base64url');
-  const authorize = await browser.get(
+  const asked = await browser.get(
     `/oauth2/authorize?${new URLSearchParams({
       response_type: 'code',
       client_id: client.client_id,
@@ -113,6 +113,14 @@ async function signInAndOut(t: TestApp, client: { client_id: string; client_secr
       code_challenge_method: 'S256',
     })}`,
   );
+  // The client registered itself (/oauth2/register), so it is third-party: the user allows it once (issue 10).
+  expect(asked.text).toContain('Allow access?');
+  const interaction = /name="interaction" value="([^"]+)"/.exec(asked.text)![1];
+  const authorize = await browser.post('/oauth2/authorize/consent', {
+    interaction,
+    answer: 'allow',
+    csrf: browser.csrf,
+  });
   expect(authorize.status).toBe(303);
   const code = new URL(authorize.headers.location).searchParams.get('code')!;
   const tokens = await request(t.url)

@@ -1,5 +1,5 @@
 import { LogoutDelivery, LogoutOperation, SamlServiceProvider, SamlSession, SYSTEM, UsersService } from '@signoff/core';
-import { logoutSignatureRequired, SamlSpsService } from '@signoff/saml';
+import { FRONTCHANNEL_ONLY_WARNING, logoutSignatureRequired, SamlSpsService } from '@signoff/saml';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +190,8 @@ describe('the CLI', () => {
       expect(output).toEqual([
         expect.stringContaining('registered SAML SP https://legacy.example/sp'),
         expect.stringMatching(/^warning: allowUnsignedLogoutRequests is on/),
+        // Issue 10: no logout method given, no SOAP offered: the front channel, with its warning.
+        `warning: ${FRONTCHANNEL_ONLY_WARNING}`,
       ]);
       expect(
         (await t.app.get(SamlSpsService).byEntityId('https://legacy.example/sp'))!.allowUnsignedLogoutRequests,

@@ -62,8 +62,8 @@ describe('SP-initiated SSO', () => {
     expect(profile).toMatchObject({
       issuer: `${t.url}/saml/metadata`,
       nameIDFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
-      email: 'alice@example.com',
-      username: 'alice',
+      email: 'alice@example.com', // node-saml's alias of mail (urn:oid:0.9.2342.19200300.100.1.3)
+      'urn:oid:0.9.2342.19200300.100.1.1': 'alice', // uid: a new SP gets the standard profile, not the old basic "username"
     });
     const session = await t.app
       .get(DataSource)
@@ -203,6 +203,67 @@ describe('SP-initiated SSO', () => {
     const { extract } = await sp.parseLoginResponse(idp, 'post', { body: { SAMLResponse: fields.SAMLResponse } });
     expect(extract.nameID).toBe('alice');
     expect(extract.sessionIndex?.sessionIndex).toMatch(/^_/);
+  });
+});
+
+describe('the account chooser (several accounts on one browser)', () => {
+  /** A browser with alice signed in, then bob: bob is the current account. */
+  async function twoAccounts(): Promise<Browser> {
+    const users = t.app.get(UsersService);
+    if (!(await users.findByUsername('bob'))) await users.create({ username: 'bob', password: 'bob password' }, SYSTEM);
+    const browser = new Browser(t.url);
+    await browser.login('alice', 'alice password');
+    await browser.login('bob', 'bob password');
+    return browser;
+  }
+  const nameIdOf = (fields: Record<string, string>) =>
+    /<saml:NameID[^>]*>([^<]+)</.exec(Buffer.from(fields.SAMLResponse, 'base64').toString())![1];
+
+  it('asks which account, and answers for the one picked (not the current one)', async () => {
+    const sp = await nodeSamlSp('chooser.example', { import: { nameIdSource: 'username' } });
+    const browser = await twoAccounts();
+    const url = new URL(await sp.getAuthorizeUrlAsync('', undefined, {}));
+    const chooser = await browser.get(url.pathname + url.search);
+    expect(chooser.status).toBe(200);
+    expect(chooser.text).toContain('Choose an account');
+    expect(chooser.text).not.toContain('SAMLResponse');
+    const request = /name="request" value="([^"]+)"/.exec(chooser.text)![1];
+    const sessions = [...chooser.text.matchAll(/name="session" value="([^"]+)"/g)].map((match) => match[1]);
+    expect(sessions).toHaveLength(2);
+    // The list shows the current account (bob) first: pick the other one.
+    const answered = await browser.post('/saml/sso/select', { request, session: sessions[1], csrf: browser.csrf });
+    const fields = Object.fromEntries(
+      [...answered.text.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((match) => [match[1], unescapeHtml(match[2])]),
+    );
+    expect(nameIdOf(fields)).toBe('alice');
+    const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
+    expect(profile?.nameID).toBe('alice');
+  });
+
+  it('asks at IdP-initiated SSO too; IsPassive never shows a page and answers for the current account', async () => {
+    const sp = await nodeSamlSp('chooser2.example', { import: { nameIdSource: 'username' } });
+    const browser = await twoAccounts();
+    const init = await browser.get(`/saml/sso/init?sp=${encodeURIComponent('https://chooser2.example/metadata')}`);
+    expect(init.text).toContain('Choose an account');
+    const passive = new SAML({ ...sp.options, passive: true });
+    const url = new URL(await passive.getAuthorizeUrlAsync('', undefined, {}));
+    const answered = await browser.get(url.pathname + url.search);
+    expect(answered.text).toContain('SAMLResponse');
+    const field = /name="SAMLResponse" value="([^"]+)"/.exec(answered.text)![1];
+    expect(nameIdOf({ SAMLResponse: unescapeHtml(field) })).toBe('bob');
+  });
+
+  it('ForceAuthn sends the picked account to the login page again, named', async () => {
+    const sp = await nodeSamlSp('force.example', { import: { nameIdSource: 'username' } });
+    const forced = new SAML({ ...sp.options, forceAuthn: true });
+    const browser = await twoAccounts();
+    const url = new URL(await forced.getAuthorizeUrlAsync('', undefined, {}));
+    const chooser = await browser.get(url.pathname + url.search);
+    const request = /name="request" value="([^"]+)"/.exec(chooser.text)![1];
+    const session = [...chooser.text.matchAll(/name="session" value="([^"]+)"/g)].map((match) => match[1])[1];
+    const picked = await browser.post('/saml/sso/select', { request, session, csrf: browser.csrf });
+    expect(picked.status).toBe(303);
+    expect(picked.headers.location).toMatch(/^\/login\?return_to=.*&login_hint=alice$/);
   });
 });
 

@@ -44,6 +44,7 @@ import {
   LogoutModule,
   type LogoutProtocol,
   LogoutProtocolRegistry,
+  type LogoutReturnUrls,
   type SeenOutcome,
   type SessionWithProvider,
 } from '@signoff/logout';
@@ -62,6 +63,8 @@ export class TestLogoutProtocol implements LogoutProtocol {
   private readonly channelsOf = new Map<string, DeliveryChannel[]>();
   /** Set to make the protocol's bookkeeping fail inside the orchestrator's transaction. */
   failBookkeeping: Error | null = null;
+  /** The applications' allowed logout return URLs, by application id (client_id, entityID). */
+  readonly returnUrls = new Map<string, LogoutReturnUrls>();
 
   constructor(readonly protocol: Protocol) {
     this.answerAwaitsOutcome = protocol === 'saml';
@@ -111,6 +114,10 @@ export class TestLogoutProtocol implements LogoutProtocol {
 
   async answerInitiator(providerId: string, _owed: unknown, outcome: SeenOutcome): Promise<InitiatorAnswer> {
     return { kind: 'redirect', url: `${APP_BASE}/${providerId}/answered?outcome=${outcome}` };
+  }
+
+  async logoutReturnUrls(applicationId: string): Promise<LogoutReturnUrls | null> {
+    return this.returnUrls.get(applicationId) ?? null;
   }
 }
 

@@ -55,6 +55,12 @@ export class SamlSpApp {
     return app;
   }
 
+  /** Did a verified LogoutRequest end the session this SP's user signed in with? */
+  get sessionEnded(): boolean {
+    const profile = this.profile;
+    return profile !== null && this.logoutRequests.some((request) => request.sessionIndex === profile.sessionIndex);
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
@@ -75,6 +81,10 @@ export class SamlSpApp {
       ).profile;
       return void page(`${this.name}: signed in`);
     }
+    // Where a logout may send the browser back to (an SP's logoutReturnUrls): says whether the SP's own
+    // session is gone, i.e. whether Signoff's LogoutRequest for it came and was verified.
+    if (url.pathname === '/bye')
+      return void page(`${this.name}: ${this.sessionEnded ? 'session ended' : 'session still open'}`);
     if (url.pathname === '/logout')
       return void res.writeHead(302, { location: await saml.getLogoutUrlAsync(this.profile!, 'sp-relay', {}) }).end();
     if (url.pathname !== '/slo') return void res.writeHead(404).end();

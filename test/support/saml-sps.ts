@@ -8,6 +8,9 @@ import {
   logoutResponseXml,
   nodeSamlMetadata,
   nodeSamlSp,
+  postField,
+  redirectQuery,
+  signEnveloped,
   type SlsBinding,
   soapEnvelope,
   spKeys,
@@ -29,6 +32,23 @@ export interface ReceivedLogout {
 export type { SlsBinding } from './saml-test-sp';
 
 /**
+ * How an SP answers a LogoutRequest POSTed to its HTTP-POST SingleLogoutService by a server, as it
+ * would answer a browser: `empty` (200, nothing; the default), `page` (a 302 to a page of its own),
+ * `redirect` (a 302 to Signoff's SingleLogoutService with a LogoutResponse over HTTP-Redirect, its
+ * query signed) or `form` (200, a page whose auto-posting form carries the LogoutResponse over
+ * HTTP-POST, enveloped-signed). The LogoutResponse says `status` (Success unless given), answers
+ * `inResponseTo` (the request's ID unless given), is issued by `issuer` (the SP's entityID unless
+ * given) and signed with `key` (the SP's own unless given).
+ */
+export interface PostReply {
+  how: 'empty' | 'page' | 'redirect' | 'form';
+  status?: string;
+  inResponseTo?: string;
+  issuer?: string;
+  key?: string;
+}
+
+/**
  * node-saml service providers registered at Signoff, whose back-channel SingleLogoutService endpoints
  * (SOAP and server-side POST) are one recording server on 127.0.0.1. Each SP signs what it sends with
  * its own key (SHA-256) and checks InResponseTo always.
@@ -37,14 +57,18 @@ export class SamlSpFarm {
   readonly received: ReceivedLogout[] = [];
   /** SPs whose back channel answers 503, as an SP that is down would. */
   readonly down = new Set<string>();
+  /** How each SP answers a server-side POST (PostReply; `empty` when not set). */
+  readonly postReplies = new Map<string, PostReply>();
+  /** Paths of the GET requests that reached the farm (its pages: a redirect that was followed would land here). */
+  readonly pageHits: string[] = [];
   readonly sps = new Map<string, SAML>();
   /** Each SP's private key (PEM), for tests that sign as the SP without node-saml. */
   private readonly keys = new Map<string, string>();
   base = '';
   private readonly server: Server = createServer(
     (req, res) =>
-      void this.backchannel(req).then(({ status, type, text }) =>
-        res.writeHead(status, { 'content-type': type }).end(text),
+      void this.backchannel(req).then(({ status, type, text, location }) =>
+        res.writeHead(status, { 'content-type': type, ...(location ? { location } : {}) }).end(text),
       ),
   );
 
@@ -85,15 +109,26 @@ export class SamlSpFarm {
     return this.keys.get(name)!;
   }
 
+  private postReply(name: string, requestId: string) {
+    const reply = this.postReplies.get(name) ?? { how: 'empty' };
+    return postReplyOf({ t: this.t, base: this.base, key: this.keys.get(name)! }, name, requestId, reply);
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
 
-  private async backchannel(req: IncomingMessage): Promise<{ status: number; type: string; text: string }> {
+  private async backchannel(
+    req: IncomingMessage,
+  ): Promise<{ status: number; type: string; text: string; location?: string }> {
     const url = new URL(req.url!, 'http://x');
     const name = url.pathname.split('/')[1];
     const sp = this.sps.get(name)!;
+    if (req.method === 'GET') {
+      this.pageHits.push(url.pathname);
+      return { status: 200, type: 'text/html', text: `<!doctype html><title>${name}</title>signed out` };
+    }
     const text = await readBody(req);
     if (this.down.has(name)) return { status: 503, type: 'text/plain', text: 'down' };
     try {
@@ -124,11 +159,46 @@ export class SamlSpFarm {
         sessionIndex: profile!.sessionIndex!,
         reason: reasonOf(Buffer.from(fields.SAMLRequest, 'base64').toString()),
       });
-      return { status: 200, type: 'text/plain', text: '' };
+      return this.postReply(name, profile!.ID!);
     } catch (error) {
       return { status: 400, type: 'text/plain', text: String(error) };
     }
   }
+}
+
+/** How an SP answers Signoff's server-side POST, as PostReply describes. */
+function postReplyOf(
+  farm: { t: TestApp; base: string; key: string },
+  name: string,
+  requestId: string,
+  reply: PostReply,
+): { status: number; type: string; text: string; location?: string } {
+  if (reply.how === 'empty') return { status: 200, type: 'text/plain', text: '' };
+  if (reply.how === 'page') return { status: 302, type: 'text/plain', text: '', location: `${farm.base}/${name}/page` };
+  const slo = `${farm.t.url}/saml/slo`;
+  const xml = logoutResponseXml({
+    issueInstant: new Date().toISOString(),
+    destination: slo,
+    inResponseTo: reply.inResponseTo ?? requestId,
+    issuer: reply.issuer ?? `https://${name}.example/metadata`,
+    status: reply.status ?? STATUS.success,
+  });
+  const key = reply.key ?? farm.key;
+  if (reply.how === 'redirect')
+    return {
+      status: 302,
+      type: 'text/plain',
+      text: '',
+      location: `${slo}?${redirectQuery(xml, key, { field: 'SAMLResponse' })}`,
+    };
+  return {
+    status: 200,
+    type: 'text/html',
+    text:
+      `<!doctype html><title>${name}</title><form method="post" action="${slo}">` +
+      `<input type="hidden" name="SAMLResponse" value="${postField(signEnveloped(xml, key))}">` +
+      '</form><script>document.forms[0].submit()</script>',
+  };
 }
 
 const reasonOf = (xml: string) => /Reason="urn:oasis:names:tc:SAML:2.0:logout:([\w-]+)"/.exec(xml)?.[1] ?? '';

@@ -13,6 +13,7 @@ import { ApiTokensController } from './admin/api-tokens.controller';
 import { ApiTokensService } from './admin/api-tokens.service';
 import { AuditController } from './admin/audit.controller';
 import { FlowsController } from './admin/flows.controller';
+import { GroupsController } from './admin/groups.controller';
 import { LogoutOperationsController } from './admin/logout-operations.controller';
 import { ProvidersController } from './admin/providers.controller';
 import { OpenApiController } from './admin/openapi';
@@ -30,6 +31,7 @@ import { AuthorizeController } from './oidc/authorize.controller';
 import { CheckSessionController } from './oidc/check-session.controller';
 import { DiscoveryController } from './oidc/discovery.controller';
 import { EndSessionController } from './oidc/end-session.controller';
+import { IntrospectController } from './oidc/introspect.controller';
 import { RegisterController } from './oidc/register.controller';
 import { RevokeController } from './oidc/revoke.controller';
 import { TokenController } from './oidc/token.controller';
@@ -52,6 +54,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
     TokenController,
     UserinfoController,
     RevokeController,
+    IntrospectController,
     RegisterController,
     EndSessionController,
     CheckSessionController,
@@ -59,6 +62,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
     SamlSsoController,
     SamlSloController,
     UsersController,
+    GroupsController,
     SessionsController,
     ProvidersController,
     FlowsController,

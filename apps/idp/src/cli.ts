@@ -5,6 +5,8 @@ import {
   type Config,
   configFromEnvOrExit,
   CoreModule,
+  GroupsService,
+  SignoffError,
   KeysService,
   parseDuration,
   passwordProblem,
@@ -14,7 +16,14 @@ import {
 import { LogoutModule } from '@signoff/logout';
 import { OidcModule } from '@signoff/oidc';
 import { ProviderAdminError, ProvidersAdminService, ProvidersModule } from '@signoff/providers';
-import { parseSpMetadata, SamlModule, spWarnings } from '@signoff/saml';
+import {
+  type AttributeAssignment,
+  parseSpMetadata,
+  releasedAttributeNames,
+  SamlModule,
+  type SpMetadata,
+  spWarnings,
+} from '@signoff/saml';
 import { SessionsModule } from '@signoff/sessions';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -47,7 +56,11 @@ const OPTIONS = {
   'password-stdin': { type: 'boolean' },
   email: { type: 'string' },
   name: { type: 'string' },
+  'given-name': { type: 'string' },
+  'family-name': { type: 'string' },
+  'email-verified': { type: 'boolean' },
   admin: { type: 'boolean' },
+  description: { type: 'string' },
   expires: { type: 'string' },
   'expires-in': { type: 'string' },
   user: { type: 'string' },
@@ -59,6 +72,14 @@ const OPTIONS = {
   'require-signed-requests': { type: 'boolean' },
   'allow-unsigned-logout-requests': { type: 'boolean' },
   'name-id-source': { type: 'string' },
+  attribute: { type: 'string', multiple: true },
+  'attribute-profile': { type: 'string' },
+  'subject-identifier': { type: 'string' },
+  'client-id': { type: 'string' },
+  'logout-return-url': { type: 'string', multiple: true },
+  'metadata-url': { type: 'string' },
+  'metadata-signing-certificate': { type: 'string' },
+  'encrypt-assertions': { type: 'boolean' },
 } as const;
 
 function parseArguments(args: string[]) {
@@ -85,7 +106,10 @@ interface Command {
 /** Every command, in the order of the usage. */
 const COMMANDS: Record<string, Command> = {
   'create-user': {
-    synopsis: ['<username> [--password <pw> | --password-stdin] [--email <e>] [--name <n>] [--admin]'],
+    synopsis: [
+      '<username> [--password <pw> | --password-stdin] [--email <e>] [--name <n>] [--admin]',
+      '[--given-name <g>] [--family-name <f>] [--email-verified]',
+    ],
     summary: [],
     run: createUser,
   },
@@ -99,6 +123,18 @@ const COMMANDS: Record<string, Command> = {
     synopsis: ['<username> [--password <pw> | --password-stdin]'],
     summary: ["set a new password; ends all of the user's sessions", 'and revokes their tokens'],
     run: setPassword,
+  },
+  'create-group': {
+    synopsis: ['<name> [--description <d>]'],
+    summary: ['a group applications see (OIDC groups claim, SAML isMemberOf)'],
+    run: createGroup,
+  },
+  'list-groups': { synopsis: [], summary: ['name, id, members, description'], run: listGroups },
+  'add-to-group': { synopsis: ['<group> <username>'], summary: ['add a user to a group'], run: addToGroup },
+  'remove-from-group': {
+    synopsis: ['<group> <username>'],
+    summary: ['remove a user from a group'],
+    run: removeFromGroup,
   },
   'create-api-token': {
     synopsis: ['<username> [--name <n>] [--expires-in <duration, e.g. 90d>]'],
@@ -122,19 +158,38 @@ const COMMANDS: Record<string, Command> = {
   },
   'import-saml-sp': {
     synopsis: [
-      '<metadata.xml> [--slug <s>] [--name <n>]',
+      '<metadata.xml> | --metadata-url <url> [--metadata-signing-certificate <pem-file>]',
+      '[--slug <s>] [--name <n>]',
       '[--logout-method frontchannel_iframe|frontchannel_native|backchannel]',
       '[--sls-binding redirect|post|soap] [--sign-logout-requests] [--require-signed-requests]',
       '[--name-id-source persistent|email|username|transient] [--allow-unsigned-logout-requests]',
+      '[--attribute-profile standard|none] [--subject-identifier subject-id|pairwise-id]',
+      '[--attribute <Name>=<field>]... [--logout-return-url <url>]... [--encrypt-assertions]',
     ],
-    summary: ['registers a SAML service provider from its metadata'],
+    summary: [
+      'registers a SAML service provider from its metadata;',
+      '--metadata-url: fetched from there (and refreshed by the',
+      'worker), signed by the certificate in <pem-file> if given;',
+      '--attribute (repeatable) adds a basic-NameFormat attribute',
+      'to the profile from a user field: id, username, email,',
+      'name, givenName, familyName, groups, or <field>@scope;',
+      '--logout-return-url (repeatable): where /logout?return_to=',
+      '&client_id=<entityID> may end (https, one *. label allowed);',
+      "--encrypt-assertions: to the SP's encryption certificate",
+    ],
     run: importSamlSp,
   },
+  'refresh-saml-metadata': {
+    synopsis: ['<slug>'],
+    summary: ["fetch a SAML SP's metadata from its metadata URL now", 'and apply what changed (as the worker does)'],
+    run: refreshSamlMetadata,
+  },
   'create-oidc-client': {
-    synopsis: ['--json <file> [--slug <s>] [--name <n>]'],
+    synopsis: ['--json <file> [--client-id <id>] [--slug <s>] [--name <n>]'],
     summary: [
       'registers an OIDC client from RFC 7591 metadata (JSON);',
-      'prints client_id and client_secret (shown once)',
+      'prints client_id (--client-id, else random)',
+      'and client_secret (shown once)',
     ],
     run: createOidcClient,
   },
@@ -209,13 +264,52 @@ async function createUser({ values, positionals }: Args, { app, config, out }: C
   const username = one(positionals, 'a username');
   const password = newPassword(values, config);
   if (!/^[A-Za-z0-9._@-]{1,64}$/.test(username)) throw new UsageError('a username is 1-64 letters, digits, or . _ @ -');
-  const user = await app
-    .get(UsersService)
-    .create(
-      { username, password, email: values.email ?? null, name: values.name ?? null, isAdmin: values.admin ?? false },
-      CLI,
-    );
+  const user = await app.get(UsersService).create(
+    {
+      username,
+      password,
+      email: values.email ?? null,
+      emailVerified: values['email-verified'] ?? false,
+      name: values.name ?? null,
+      givenName: values['given-name'] ?? null,
+      familyName: values['family-name'] ?? null,
+      isAdmin: values.admin ?? false,
+    },
+    CLI,
+  );
   out(`created ${user.isAdmin ? 'administrator' : 'user'} ${user.username} (${user.id})`);
+}
+
+async function createGroup({ values, positionals }: Args, { app, out }: Context): Promise<void> {
+  const group = await app
+    .get(GroupsService)
+    .create({ name: one(positionals, 'a group name'), description: values.description ?? null }, CLI);
+  out(`created group ${group.name} (${group.id})`);
+}
+
+async function listGroups(_args: Args, { app, out }: Context): Promise<void> {
+  const groups = app.get(GroupsService);
+  out(['name', 'id', 'members', 'description'].join('\t'));
+  for (const group of await groups.list())
+    out([group.name, group.id, (await groups.members(group.id)).length, group.description ?? '-'].join('\t'));
+}
+
+async function addToGroup({ positionals }: Args, { app, out }: Context): Promise<void> {
+  const [groupName, username] = two(positionals, 'a group and a username');
+  const user = await findUser(app, username);
+  const groups = app.get(GroupsService);
+  const group = await groups.get(groupName);
+  await groups.addMember(group.id, user.id, CLI);
+  out(`${user.username} is a member of ${group.name}`);
+}
+
+async function removeFromGroup({ positionals }: Args, { app, out }: Context): Promise<void> {
+  const [groupName, username] = two(positionals, 'a group and a username');
+  const user = await findUser(app, username);
+  const groups = app.get(GroupsService);
+  const group = await groups.get(groupName);
+  await groups.removeMember(group.id, user.id, CLI);
+  out(`removed ${user.username} from ${group.name}`);
 }
 
 async function listUsers(_args: Args, { app, out }: Context): Promise<void> {
@@ -299,43 +393,139 @@ async function rotateKeyEncryptionKey(_args: Args, { app, config, out }: Context
 }
 
 async function importSamlSp({ values, positionals }: Args, { app, out }: Context): Promise<void> {
-  const file = one(positionals, 'the path of the SP metadata XML');
-  let metadata;
-  try {
-    metadata = parseSpMetadata(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`cannot import ${file}: ${(error as Error).message}`);
-  }
-  const { sp } = await app.get(ProvidersAdminService).create(
-    {
-      protocol: 'saml',
-      slug: values.slug,
-      name: values.name,
-      saml: {
-        metadata,
-        logoutMethod: choice('logout-method', values['logout-method'], [
-          'frontchannel_iframe',
-          'frontchannel_native',
-          'backchannel',
-        ] as const),
-        slsBinding: choice('sls-binding', values['sls-binding'], ['redirect', 'post', 'soap'] as const),
-        nameIdSource: choice('name-id-source', values['name-id-source'], [
-          'persistent',
-          'email',
-          'username',
-          'transient',
-        ] as const),
-        signLogoutRequests: values['sign-logout-requests'],
-        requireSignedRequests: values['require-signed-requests'],
-        allowUnsignedLogoutRequests: values['allow-unsigned-logout-requests'],
+  const source = samlMetadataSource(values, positionals);
+  const attributes = (values.attribute ?? []).map(attributeOption);
+  const { sp, view } = await app
+    .get(ProvidersAdminService)
+    .create(
+      {
+        protocol: 'saml',
+        slug: values.slug,
+        name: values.name,
+        saml: {
+          ...source,
+          logoutMethod: choice('logout-method', values['logout-method'], [
+            'frontchannel_iframe',
+            'frontchannel_native',
+            'backchannel',
+          ] as const),
+          slsBinding: choice('sls-binding', values['sls-binding'], ['redirect', 'post', 'soap'] as const),
+          nameIdSource: choice('name-id-source', values['name-id-source'], [
+            'persistent',
+            'email',
+            'username',
+            'transient',
+          ] as const),
+          signLogoutRequests: values['sign-logout-requests'],
+          requireSignedRequests: values['require-signed-requests'],
+          allowUnsignedLogoutRequests: values['allow-unsigned-logout-requests'],
+          attributeProfile: choice('attribute-profile', values['attribute-profile'], ['standard', 'none'] as const),
+          subjectIdentifier: choice('subject-identifier', values['subject-identifier'], [
+            'subject-id',
+            'pairwise-id',
+          ] as const),
+          attributeMappings: attributes.length ? attributes : undefined,
+          logoutReturnUrls: values['logout-return-url'],
+          encryptAssertions: values['encrypt-assertions'],
+        },
       },
-    },
-    CLI,
-  );
+      CLI,
+    )
+    .catch((error: unknown) => {
+      // Name the --attribute each problem is about, as typed.
+      if (error instanceof SignoffError && error.code === 'invalid_attribute_mapping')
+        throw new UsageError(
+          (error.details as string[])
+            .map((detail) =>
+              detail.replace(
+                /^attributeMappings\[(\d+)\]\.?/,
+                (_all, i: string) => `--attribute ${values.attribute![Number(i)]}: `,
+              ),
+            )
+            .join('; '),
+        );
+      throw error;
+    });
   out(
     `registered SAML SP ${sp.entityId} as ${sp.provider.slug} (${sp.providerId}); logout ${sp.logoutMethod}${sp.slsBinding ? ` over ${sp.slsBinding}` : ', no SingleLogoutService'}`,
   );
-  for (const warning of spWarnings(sp)) out(`warning: ${warning}`);
+  if (sp.metadataUrl)
+    out(
+      `metadata fetched from ${sp.metadataUrl}${sp.metadataSigningCertificate ? ', its signature checked against the pinned certificate' : ''}; the worker refreshes it from there`,
+    );
+  if (values.attribute || values['attribute-profile'] || values['subject-identifier'])
+    out(
+      `attributes sent (each when the user has a value): ${
+        releasedAttributeNames(sp)
+          .map((attribute) => attribute.friendlyName ?? attribute.name)
+          .join(', ') || 'none'
+      }`,
+    );
+  for (const hint of view.saml?.requestedAttributes ?? [])
+    out(
+      `requested attribute ${hint.name}${hint.friendlyName ? ` (${hint.friendlyName})` : ''}${hint.isRequired ? ', required' : ''}: ${hint.provided ? 'sent' : 'NOT sent; add it with --attribute or the admin API'}`,
+    );
+  if (sp.logoutReturnUrls.length) out(`logout return URLs: ${sp.logoutReturnUrls.join(', ')}`);
+  const encryption = view.saml?.assertionEncryption;
+  if (sp.encryptAssertions && encryption)
+    out(`assertions encrypted: ${encryption.contentEncryption} content, ${encryption.keyTransport} key transport`);
+  for (const warning of view.saml?.warnings ?? spWarnings(sp)) out(`warning: ${warning}`);
+}
+
+/** The SP's metadata read from the file named, or its `--metadata-url` with the certificate in `--metadata-signing-certificate`. */
+function samlMetadataSource(
+  values: Args['values'],
+  positionals: string[],
+): { metadata: SpMetadata } | { metadataUrl: string; metadataSigningCertificate?: string } {
+  const url = values['metadata-url'];
+  const certificateFile = values['metadata-signing-certificate'];
+  if (url === undefined) {
+    if (certificateFile !== undefined) throw new UsageError('--metadata-signing-certificate goes with --metadata-url');
+    const file = one(positionals, 'the path of the SP metadata XML, or --metadata-url <url>');
+    try {
+      return { metadata: parseSpMetadata(readFileSync(file, 'utf8')) };
+    } catch (error) {
+      throw new UsageError(`cannot import ${file}: ${(error as Error).message}`);
+    }
+  }
+  if (positionals.length) throw new UsageError('give the SP metadata XML or --metadata-url <url>, not both');
+  if (certificateFile === undefined) return { metadataUrl: url };
+  try {
+    return { metadataUrl: url, metadataSigningCertificate: readFileSync(certificateFile, 'utf8') };
+  } catch (error) {
+    throw new UsageError(`cannot read ${certificateFile}: ${(error as Error).message}`);
+  }
+}
+
+async function refreshSamlMetadata({ positionals }: Args, { app, out }: Context): Promise<void> {
+  const slug = one(positionals, 'the slug of a SAML service provider');
+  const providers = app.get(ProvidersAdminService);
+  const found = (await providers.list()).find((provider) => provider.slug === slug);
+  if (!found) throw new Error(`no provider "${slug}"`);
+  const { changes, provider } = await providers.refreshMetadata(found.id, CLI);
+  const changed = Object.keys(changes);
+  out(
+    `refreshed the metadata of ${slug} from ${provider.saml?.metadataUrl}: ${changed.length ? `changed ${changed.join(', ')}` : 'nothing changed'}`,
+  );
+  for (const [what, change] of [
+    ['signing certificate', changes.certificates],
+    ['encryption certificate', changes.encryptionCertificates],
+  ] as const) {
+    for (const fingerprint of change?.added ?? []) out(`${what} added: ${fingerprint}`);
+    for (const fingerprint of change?.removed ?? []) out(`${what} removed: ${fingerprint}`);
+  }
+  if (changes.singleLogout)
+    out(
+      `SingleLogoutService: ${JSON.stringify(changes.singleLogout.before)} -> ${JSON.stringify(changes.singleLogout.after)}`,
+    );
+}
+
+/** `--attribute <Name>=<field>`: a basic-NameFormat attribute valued from a user field (the last "=" splits). */
+function attributeOption(text: string): AttributeAssignment {
+  const split = text.lastIndexOf('=');
+  if (split < 1 || split === text.length - 1)
+    throw new UsageError(`--attribute takes <Name>=<field>, e.g. --attribute email=email (got "${text}")`);
+  return { name: text.slice(0, split), nameFormat: 'basic', from: text.slice(split + 1) };
 }
 
 async function createOidcClient({ values }: Args, { app, out }: Context): Promise<void> {
@@ -348,7 +538,10 @@ async function createOidcClient({ values }: Args, { app, out }: Context): Promis
   }
   const { client, clientSecret } = await app
     .get(ProvidersAdminService)
-    .create({ protocol: 'oidc', oidc: input, slug: values.slug, name: values.name }, CLI)
+    .create(
+      { protocol: 'oidc', oidc: oidcInput(input, values['client-id']), slug: values.slug, name: values.name },
+      CLI,
+    )
     .catch((error: unknown) => {
       if (error instanceof ProviderAdminError && error.reason === 'invalid_oidc_metadata')
         throw new UsageError(error.details![0]);
@@ -357,6 +550,16 @@ async function createOidcClient({ values }: Args, { app, out }: Context): Promis
   out(`client_id=${client.clientId}`);
   if (clientSecret) out(`client_secret=${clientSecret}`);
   out(`provider=${client.provider.slug} (${client.providerId})`);
+}
+
+/** The metadata with --client-id as its client_id (the administrator's choice; checked by ProvidersAdminService). */
+function oidcInput(metadata: unknown, clientId: string | undefined): unknown {
+  if (clientId === undefined) return metadata;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return metadata; // refused as metadata
+  const given = (metadata as { client_id?: unknown }).client_id;
+  if (given !== undefined && given !== clientId)
+    throw new UsageError(`--client-id ${clientId} differs from the client_id in the JSON file`);
+  return { ...metadata, client_id: clientId };
 }
 
 /** The value of --`flag`, which must be one of `allowed` when given. */
@@ -369,6 +572,11 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
 function one(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new UsageError(`expected ${what}`);
   return positionals[0];
+}
+
+function two(positionals: string[], what: string): [string, string] {
+  if (positionals.length !== 2) throw new UsageError(`expected ${what}`);
+  return [positionals[0], positionals[1]];
 }
 
 /** The new password from --password or --password-stdin, checked against the password policy. */

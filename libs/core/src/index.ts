@@ -21,6 +21,7 @@ export * from './errors/signoff-error';
 export * from './health/readiness';
 export * from './outbound/outbound-policy';
 export * from './http/web-origin';
+export * from './http/return-urls';
 export * from './redis/embedded-redis';
 export * from './redis/pending-store';
 export * from './redis/redis.service';

@@ -6,9 +6,19 @@ import { Agent, buildConnector, request } from 'undici';
 export interface HttpReply {
   status: number;
   body: string;
+  /** A redirect's Location header as sent (never followed), else null. */
+  location: string | null;
 }
 
 const MAX_REPLY_BYTES = 64 * 1024;
+
+/** A GET whose body was longer than the caller's cap (see {@link HttpClient.get}). */
+export class ReplyTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the reply is larger than ${maxBytes} bytes`);
+    this.name = 'ReplyTooLargeError';
+  }
+}
 
 /**
  * The one HTTP client of every server-side request (back-channel logout tokens, SAML SOAP and
@@ -29,7 +39,10 @@ export class HttpClient implements OnApplicationShutdown {
   /**
    * POSTs a delivery with a hard per-attempt timeout (connect, headers and body together), and reads
    * at most 64 KiB of the reply: enough for a SOAP LogoutResponse, too little to be used against us.
-   * Redirects are not followed. Throws on network errors, timeouts and outbound policy refusals.
+   * Redirects are not followed (`maxRedirections: 0`, and undici's request has no redirect interceptor
+   * here): a 3xx is the answer, with its Location, which may carry the application's reply (a SAML
+   * LogoutResponse over Redirect), never a second request of ours. Throws on network errors, timeouts
+   * and outbound policy refusals.
    */
   async post(url: string, body: string, contentType: string, timeoutMs: number): Promise<HttpReply> {
     const signal = AbortSignal.timeout(timeoutMs);
@@ -51,7 +64,43 @@ export class HttpClient implements OnApplicationShutdown {
       }
       chunks.push(chunk);
     }
-    return { status: response.statusCode, body: Buffer.concat(chunks).toString('utf8') };
+    const location = response.headers.location;
+    return {
+      status: response.statusCode,
+      body: Buffer.concat(chunks).toString('utf8'),
+      location: typeof location === 'string' ? location : null,
+    };
+  }
+
+  /**
+   * GETs a document (an SP's metadata) under the same policy and rules: a hard timeout for the whole
+   * exchange, redirects not followed (a 3xx is the answer), and at most `maxBytes` of body: a longer
+   * one is refused (ReplyTooLargeError) rather than cut, since a cut document is a different document.
+   */
+  async get(url: string, accept: string, timeoutMs: number, maxBytes: number): Promise<HttpReply> {
+    const response = await request(url, {
+      method: 'GET',
+      headers: { accept, 'user-agent': 'Signoff' },
+      signal: AbortSignal.timeout(timeoutMs),
+      dispatcher: this.agent,
+      maxRedirections: 0,
+    } as Parameters<typeof request>[1]);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        response.body.destroy();
+        throw new ReplyTooLargeError(maxBytes);
+      }
+      chunks.push(chunk);
+    }
+    const location = response.headers.location;
+    return {
+      status: response.statusCode,
+      body: Buffer.concat(chunks).toString('utf8'),
+      location: typeof location === 'string' ? location : null,
+    };
   }
 
   async onApplicationShutdown(): Promise<void> {

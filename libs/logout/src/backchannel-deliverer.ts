@@ -69,7 +69,7 @@ export class BackchannelDeliverer {
       messageId = request.messageId;
       const reply = await this.http.post(request.url, request.body, request.contentType, timeoutMs);
       status = reply.status;
-      verdict = protocol.readBackchannelReply(reply, request);
+      verdict = await protocol.readBackchannelReply(reply, request, target);
     } catch (error) {
       // A policy refusal is final (the address stays refused however often we try) and recorded
       // without the socket's detail, so lastError cannot serve as a port scanner.

@@ -1,5 +1,5 @@
 import type { DeliveryChannel } from '@signoff/core';
-import { NO_BROWSER_ERROR, planDeliveries, type PlannedDelivery, type SessionToTell } from './delivery-plan';
+import { NO_BROWSER_REASON, planDeliveries, type PlannedDelivery, type SessionToTell } from './delivery-plan';
 
 const NOW = new Date('2030-01-02T03:04:05.000Z');
 
@@ -22,7 +22,7 @@ const brief = (row: PlannedDelivery) => [row.providerSessionId, row.channel, row
 
 describe('planDeliveries', () => {
   const pending = { status: 'pending', lastError: null, completedAt: null };
-  const failed = { status: 'failed', lastError: NO_BROWSER_ERROR, completedAt: NOW };
+  const skipped = { status: 'skipped', lastError: NO_BROWSER_REASON, completedAt: NOW };
 
   it.each<[string, DeliveryChannel, boolean, object]>([
     ['an OIDC back channel, with a browser', 'backchannel_oidc', true, pending],
@@ -31,9 +31,9 @@ describe('planDeliveries', () => {
     ['an OIDC front channel, with a browser', 'frontchannel_oidc', true, pending],
     ['a SAML iframe, with a browser', 'frontchannel_saml_iframe', true, pending],
     ['a SAML native step, with a browser', 'frontchannel_saml_native', true, pending],
-    ['an OIDC front channel, without a browser', 'frontchannel_oidc', false, failed],
-    ['a SAML iframe, without a browser', 'frontchannel_saml_iframe', false, failed],
-    ['a SAML native step, without a browser', 'frontchannel_saml_native', false, failed],
+    ['an OIDC front channel, without a browser', 'frontchannel_oidc', false, skipped],
+    ['a SAML iframe, without a browser', 'frontchannel_saml_iframe', false, skipped],
+    ['a SAML native step, without a browser', 'frontchannel_saml_native', false, skipped],
   ])('%s', (_name, channel, withBrowser, expected) => {
     const [row] = plan([session('s1', [channel])], withBrowser);
     expect(row).toEqual({
@@ -73,10 +73,10 @@ describe('planDeliveries', () => {
     expect(rows.map((row) => row.id)).toEqual(['d1', 'd2', 'd3', 'd4', 'd5']);
   });
 
-  it('without a browser, fails only the front-channel rows of a session told over both channels', () => {
+  it('without a browser, skips only the front-channel rows of a session told over both channels', () => {
     const rows = plan([session('s1', ['frontchannel_oidc', 'backchannel_oidc'])], false);
     expect(rows.map(brief)).toEqual([
-      ['s1', 'frontchannel_oidc', 'failed'],
+      ['s1', 'frontchannel_oidc', 'skipped'],
       ['s1', 'backchannel_oidc', 'pending'],
     ]);
   });

@@ -6,8 +6,12 @@ import {
   type ProviderSession,
 } from '@signoff/core';
 
-/** Why a front-channel delivery of a logout without a browser is failed at once. */
-export const NO_BROWSER_ERROR = "front-channel logout needs the user's browser, and this logout had none";
+/**
+ * Why a front-channel delivery of a logout without a browser (an administrator's, a deactivation,
+ * expiry, a SOAP request) is skipped: the application is registered to be told in the browser only.
+ */
+export const NO_BROWSER_REASON =
+  "skipped: this application is logged out in the user's browser only (front channel), and this logout had no browser";
 
 /** One ending provider session and the channels its protocol chose for it ([] when it is not to be told). */
 export interface SessionToTell {
@@ -33,8 +37,11 @@ export type PlannedDelivery = Omit<LogoutDelivery, 'operation' | 'providerSessio
 /**
  * The outbox rows of one logout: one per (provider session, channel), in the order of `sessions`
  * and, within a session, of its channels. Back-channel rows, and front-channel rows when a browser
- * is here to run them, start `pending`; a front-channel row without a browser is `failed` at once,
- * saying why, so the operation can complete instead of waiting for a page that will never load.
+ * is here to run them, start `pending`; a front-channel row without a browser is `skipped` at once,
+ * saying why, so the operation can complete instead of waiting for a page that will never load. It
+ * is not `failed`: nothing went wrong that trying again could fix, the application's registration
+ * puts it out of reach (the SP's registration warned of it). It is no success either: the operation
+ * settles as `partial` (see LogoutOperationsService.settle), and a SAML initiator hears PartialLogout.
  *
  * Pure: who is told over which channel (including leaving out the application that asked) is the
  * protocols' decision, already made in `sessions[].channels`; this only turns it into rows.
@@ -46,8 +53,8 @@ export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
     for (const channel of channels) {
       const back = BACKCHANNELS.includes(channel);
       // Without the user's browser a front-channel delivery cannot happen: say so rather than wait forever.
-      const status: DeliveryStatus = back || withBrowser ? 'pending' : 'failed';
-      const failed = status === 'failed';
+      const status: DeliveryStatus = back || withBrowser ? 'pending' : 'skipped';
+      const skipped = status === 'skipped';
       rows.push({
         id: input.newId(),
         operationId,
@@ -61,11 +68,11 @@ export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
         lastHttpStatus: null,
         messageId: null,
         attemptLog: [],
-        lastError: failed ? NO_BROWSER_ERROR : null,
-        // A row failed here is final already: it is complete the moment it is written.
+        lastError: skipped ? NO_BROWSER_REASON : null,
+        // A row skipped here is final already: it is complete the moment it is written.
         createdAt: now,
         updatedAt: now,
-        completedAt: failed ? now : null,
+        completedAt: skipped ? now : null,
       });
     }
   }

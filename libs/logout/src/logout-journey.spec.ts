@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LogoutOperation } from '@signoff/core';
+import { LogoutOperation, PendingStore } from '@signoff/core';
 import { LogoutJourney, type OwedAnswer } from './logout-journey';
 import type { LogoutView } from './logout-views';
 import { APP_BASE, type AppSpec, type Engine, type Login, startEngine } from '../../../test/support/logout-engine';
@@ -14,7 +14,10 @@ describe('LogoutJourney', () => {
   let journey: LogoutJourney;
 
   beforeAll(async () => {
-    engine = await startEngine({ FRONTCHANNEL_TIMEOUT: `${FRONTCHANNEL_TIMEOUT_MS}ms` });
+    engine = await startEngine({
+      FRONTCHANNEL_TIMEOUT: `${FRONTCHANNEL_TIMEOUT_MS}ms`,
+      LOGOUT_RETURN_URLS: 'https://*.everywhere.test/bye,https://portal.test/',
+    });
     journey = engine.get(LogoutJourney);
   });
   afterAll(() => engine.close());
@@ -282,6 +285,104 @@ describe('LogoutJourney', () => {
         view: 'frontchannel',
         frames: [expect.anything()],
         next: expect.stringMatching(/^\/logout\/chain\//),
+      });
+    });
+  });
+
+  describe("return_to: where the user's own logout ends", () => {
+    beforeAll(() => {
+      engine.protocols.oidc.returnUrls.set('rp-client', { exact: ['https://rp.test/logged-out'], patterns: [] });
+      engine.protocols.saml.returnUrls.set('https://sp.test/metadata', {
+        exact: [],
+        patterns: ['https://*.sp.test/bye'],
+      });
+    });
+
+    it.each<[string, unknown, unknown, OwedAnswer]>([
+      [
+        'LOGOUT_RETURN_URLS, with no client_id',
+        'https://a.everywhere.test/bye',
+        undefined,
+        { to: 'return-to', url: 'https://a.everywhere.test/bye' },
+      ],
+      [
+        'LOGOUT_RETURN_URLS, whatever client_id says',
+        'https://portal.test/',
+        'rp-client',
+        { to: 'return-to', url: 'https://portal.test/' },
+      ],
+      [
+        "an OIDC client's post_logout_redirect_uri, exactly",
+        'https://rp.test/logged-out',
+        'rp-client',
+        { to: 'return-to', url: 'https://rp.test/logged-out' },
+      ],
+      [
+        "an SP's logoutReturnUrls pattern",
+        'https://x.sp.test/bye',
+        'https://sp.test/metadata',
+        { to: 'return-to', url: 'https://x.sp.test/bye' },
+      ],
+      [
+        "an application's URL without its client_id",
+        'https://rp.test/logged-out',
+        undefined,
+        { to: 'signed-out-page' },
+      ],
+      ["another application's URL", 'https://x.sp.test/bye', 'rp-client', { to: 'signed-out-page' }],
+      ['an unknown client_id', 'https://rp.test/logged-out', 'nobody', { to: 'signed-out-page' }],
+      ['a URL on no list', 'https://evil.test/bye', 'rp-client', { to: 'signed-out-page' }],
+      ['two labels for a one-label wildcard', 'https://a.b.everywhere.test/bye', undefined, { to: 'signed-out-page' }],
+      ['a registered URI with more after it', 'https://rp.test/logged-out/x', 'rp-client', { to: 'signed-out-page' }],
+      [
+        'a return_to given twice',
+        ['https://portal.test/', 'https://portal.test/'],
+        undefined,
+        { to: 'signed-out-page' },
+      ],
+      ['a client_id given twice', 'https://rp.test/logged-out', ['rp-client'], { to: 'signed-out-page' }],
+      ['no return_to', undefined, 'rp-client', { to: 'signed-out-page' }],
+    ])('%s', async (_name, returnTo, clientId, expected) => {
+      expect(await journey.returnTo(returnTo, clientId)).toEqual(expected);
+    });
+
+    async function signOutTo(apps: AppSpec[], url: string) {
+      const login = await engine.login(apps);
+      return journey.start(
+        {
+          trigger: 'user_logout',
+          initiator: { type: 'user', id: login.user.id },
+          idpSessionIds: [login.idpSession.id],
+          initiatingProviderSessionId: null,
+          provider: null,
+          owed: { to: 'return-to', url },
+        },
+        randomBytes(16).toString('base64url'),
+      );
+    }
+
+    it('goes there after the logout page', async () => {
+      const view = await signOutTo(
+        [{ protocol: 'oidc', channels: ['frontchannel_oidc'] }],
+        'https://a.everywhere.test/bye',
+      );
+      expect(view).toMatchObject({ view: 'frontchannel', next: 'https://a.everywhere.test/bye' });
+    });
+
+    it('goes there after the native chain', async () => {
+      const view = await signOutTo(
+        [{ protocol: 'saml', channels: ['frontchannel_saml_native'] }],
+        'https://a.everywhere.test/bye',
+      );
+      const handle = (view as Extract<LogoutView, { view: 'go' }>).url.split('/').pop()!;
+      const chain = await engine.module.get(PendingStore).peek<{ next: string }>('logout-chain', handle);
+      expect(chain?.next).toBe('https://a.everywhere.test/bye');
+    });
+
+    it('goes there at once when no application is to be told in the browser', async () => {
+      expect(await signOutTo([{ protocol: 'oidc', channels: ['backchannel_oidc'] }], 'https://portal.test/')).toEqual({
+        view: 'go',
+        url: 'https://portal.test/',
       });
     });
   });

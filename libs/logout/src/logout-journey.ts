@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   type Actor,
+  allowedReturnUrl,
   CONFIG,
   type Config,
   COOKIE_SECRET,
@@ -25,11 +26,14 @@ import { LogoutProtocolRegistry } from './protocol-registry';
 
 /**
  * What the initiator of a browser logout is owed at the end: the signed-out page (the user signed out
- * at Signoff, or an application that gave no address), or an application's own answer, which its
+ * at Signoff, or an application that gave no address), the allowed URL the user's own logout was
+ * asked to return to (`return-to`, see `returnTo`), or an application's own answer, which its
  * protocol builds from `owed` (OIDC: the post_logout_redirect_uri with state; SAML: the LogoutResponse).
  */
 export type OwedAnswer =
-  { to: 'signed-out-page' } | { to: 'application'; protocol: Protocol; providerId: string; owed: unknown };
+  | { to: 'signed-out-page' }
+  | { to: 'return-to'; url: string }
+  | { to: 'application'; protocol: Protocol; providerId: string; owed: unknown };
 
 /** A logout started in the user's browser. */
 export interface BrowserLogout {
@@ -71,6 +75,8 @@ interface PendingAnswer {
 }
 
 const PAUSE_TTL_SECONDS = 15 * 60;
+/** The longest application id looked up for a return_to: an entityID is at most 1024 characters. */
+const MAX_APPLICATION_ID = 1024;
 const SIGNED_OUT_PAGE = '/logout/done';
 
 /**
@@ -87,7 +93,8 @@ const SIGNED_OUT_PAGE = '/logout/done';
  *    (`chain`). An application's answer to either (a SAML LogoutResponse) settles its delivery
  *    (`applicationAnswered`).
  * 4. **answer**: the application that asked gets its answer, through its protocol, once the others
- *    had their chance (`answer`); the user who asked gets the signed-out page.
+ *    had their chance (`answer`); the user who asked gets the signed-out page, or the allowed URL
+ *    their logout was asked to return to (`returnTo`).
  *
  * Every step returns a view (LogoutView) for the app to render; state between requests lives in the
  * pending-request store under unguessable handles.
@@ -162,6 +169,33 @@ export class LogoutJourney {
     });
   }
 
+  /**
+   * What the user's own logout (`/logout?return_to=…&client_id=…`) ends on: `returnTo` when it matches
+   * an allowed URL (core http/return-urls.ts: exact, or one wildcard label an entry opts in to), else
+   * the signed-out page: a URL on no list is never redirected to. Allowed are LOGOUT_RETURN_URLS and,
+   * when `applicationId` names an enabled application (an OIDC client_id, a SAML entityID), that
+   * application's own list (its protocol's `logoutReturnUrls`). Without `applicationId` only
+   * LOGOUT_RETURN_URLS applies: taking every application's list together would let any one of them
+   * (a client registered through /oauth2/register, say) choose where every other logout ends.
+   */
+  async returnTo(returnTo: unknown, applicationId: unknown): Promise<OwedAnswer> {
+    const signedOut: OwedAnswer = { to: 'signed-out-page' };
+    if (typeof returnTo !== 'string' || !returnTo) return signedOut;
+    const deploymentWide = allowedReturnUrl(returnTo, this.config.logoutReturnUrls);
+    if (deploymentWide) return { to: 'return-to', url: deploymentWide };
+    if (typeof applicationId !== 'string' || !applicationId || applicationId.length > MAX_APPLICATION_ID)
+      return signedOut;
+    for (const protocol of this.protocols.all()) {
+      const allowed = await protocol.logoutReturnUrls?.(applicationId);
+      if (!allowed) continue;
+      // Registered OIDC URIs are compared as strings, as end_session compares them (RP-Initiated Logout §3).
+      if (allowed.exact.includes(returnTo)) return { to: 'return-to', url: returnTo };
+      const url = allowedReturnUrl(returnTo, allowed.patterns);
+      if (url) return { to: 'return-to', url };
+    }
+    return signedOut;
+  }
+
   // ---- 2. the flow stopped or ended ----------------------------------------------------------
 
   /** A stopped flow asks the user; an ended one hands the browser to the front channel, then to the answer. */
@@ -204,9 +238,11 @@ export class LogoutJourney {
   /**
    * Where the browser goes once the front channel is done: the initiating application's answer when
    * it does not depend on the outcome (OIDC's redirect), else our answer page, which waits for the
-   * outcome; the user's own logout ends on the signed-out page, or where a flow's `redirect` stage says.
+   * outcome; the user's own logout ends on the signed-out page, or where a flow's `redirect` stage says,
+   * unless it was asked to return to an allowed URL: like an application's own answer, that comes first.
    */
   private async destination(owed: OwedAnswer, operationId: string | null, redirectTo: string | null): Promise<string> {
+    if (owed.to === 'return-to') return owed.url;
     if (owed.to === 'signed-out-page') return redirectTo ?? SIGNED_OUT_PAGE;
     const protocol = this.protocols.for(owed.protocol);
     if (!protocol.answerAwaitsOutcome) {

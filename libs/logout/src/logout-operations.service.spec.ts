@@ -22,8 +22,8 @@ describe('LogoutOperationsService', () => {
       ['complete when every delivery succeeded', ['succeeded', 'succeeded'], 'complete'],
       ['partial when some succeeded and some did not', ['succeeded', 'failed', 'dead'], 'partial'],
       ['failed when none succeeded', ['failed', 'dead'], 'failed'],
-      ['complete when the rest were skipped (nothing to do counts as success)', ['succeeded', 'skipped'], 'complete'],
-      ['complete when every delivery was skipped', ['skipped'], 'complete'],
+      ['partial when the rest were skipped (those applications were not told)', ['succeeded', 'skipped'], 'partial'],
+      ['partial when every delivery was skipped (nothing failed, nobody was told)', ['skipped'], 'partial'],
       ['partial when one was skipped and one failed', ['skipped', 'failed'], 'partial'],
       ['complete when there was nobody to tell', [], 'complete'],
     ] as const)('%s', async (_name, seeded, outcome) => {

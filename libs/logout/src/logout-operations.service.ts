@@ -187,15 +187,23 @@ export class LogoutOperationsService {
   }
 
   /**
-   * Completes the operation if no delivery is still under way: `complete` when every one succeeded
-   * (or had nothing to do), `failed` when none did, `partial` otherwise. Safe to call any number of times.
+   * Completes the operation if no delivery is still under way: `complete` when every one succeeded,
+   * `failed` when every one failed (or died), `partial` otherwise. Safe to call any number of times.
+   *
+   * A `skipped` delivery (a front-channel-only application, in a logout without a browser: see
+   * delivery-plan.ts) is no failure, since nothing went wrong that trying again could fix, but no
+   * success either: that application was not told, and its own session lives on. So an operation with
+   * skipped deliveries is `partial`, even when they are all it had: the sessions at Signoff ended, not
+   * every application heard of it, and a SAML SP that started the logout over SOAP must be answered
+   * PartialLogout, not Success (SAML core §3.7.3.2, statusForOutcome).
    */
   async settle(operationId: string, tx: EntityManager = this.db.manager): Promise<void> {
     // One index probe while deliveries are open: a logout of thousands of sessions settles after each of them.
     if (await tx.exists(LogoutDelivery, { where: { operationId, status: In(OPEN_STATUSES) } })) return;
     const total = await tx.count(LogoutDelivery, { where: { operationId } });
-    const succeeded = await tx.count(LogoutDelivery, { where: { operationId, status: In(['succeeded', 'skipped']) } });
-    const outcome: LogoutOutcome = succeeded === total ? 'complete' : succeeded === 0 ? 'failed' : 'partial';
+    const succeeded = await tx.count(LogoutDelivery, { where: { operationId, status: 'succeeded' } });
+    const failed = await tx.count(LogoutDelivery, { where: { operationId, status: In(['failed', 'dead']) } });
+    const outcome: LogoutOutcome = succeeded === total ? 'complete' : failed === total ? 'failed' : 'partial';
     await tx.update(
       LogoutOperation,
       { id: operationId, completedAt: IsNull() },

@@ -1,6 +1,6 @@
 import { AuditEvent, IdpSession, LogoutOperation, ProviderSession } from '@signoff/core';
 import { DeliveryQueue } from '@signoff/dispatch';
-import { NO_BROWSER_ERROR } from './delivery-plan';
+import { NO_BROWSER_REASON } from './delivery-plan';
 import { type EndSessionsRequest, LogoutOrchestrator } from './logout-orchestrator';
 import { type Engine, type Login, startEngine } from '../../../test/support/logout-engine';
 
@@ -33,7 +33,7 @@ describe('LogoutOrchestrator', () => {
       .map((row) => [row.providerSessionId, row.channel, row.status, row.lastError])
       .sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`));
 
-  it('without a browser: ends the sessions, writes the plan (front channels failed at once) and hands the back channel to the queue', async () => {
+  it('without a browser: ends the sessions, writes the plan (front channels skipped at once) and hands the back channel to the queue', async () => {
     const login = await engine.login([
       { protocol: 'oidc', channels: ['backchannel_oidc', 'frontchannel_oidc'] },
       { protocol: 'saml', channels: ['frontchannel_saml_iframe'] },
@@ -64,12 +64,12 @@ describe('LogoutOrchestrator', () => {
     expect(brief(await engine.deliveries(started.id))).toEqual(
       brief([
         { providerSessionId: oidc.id, channel: 'backchannel_oidc', status: 'queued', lastError: null },
-        { providerSessionId: oidc.id, channel: 'frontchannel_oidc', status: 'failed', lastError: NO_BROWSER_ERROR },
+        { providerSessionId: oidc.id, channel: 'frontchannel_oidc', status: 'skipped', lastError: NO_BROWSER_REASON },
         {
           providerSessionId: saml.id,
           channel: 'frontchannel_saml_iframe',
-          status: 'failed',
-          lastError: NO_BROWSER_ERROR,
+          status: 'skipped',
+          lastError: NO_BROWSER_REASON,
         },
       ]),
     );
@@ -77,10 +77,10 @@ describe('LogoutOrchestrator', () => {
     expect(await engine.operationRow(started.id)).toMatchObject({ completedAt: null, outcome: null });
   });
 
-  it('settles in the same transaction when nothing is under way: only front channels and no browser → failed', async () => {
+  it('settles in the same transaction when nothing is under way: only front channels and no browser → partial', async () => {
     const login = await engine.login([{ protocol: 'oidc', channels: ['frontchannel_oidc'] }]);
     const started = await orchestrator.endSessions(fullLogout(login, false));
-    expect(await engine.operationRow(started.id)).toMatchObject({ outcome: 'failed', completedAt: expect.any(Date) });
+    expect(await engine.operationRow(started.id)).toMatchObject({ outcome: 'partial', completedAt: expect.any(Date) });
   });
 
   it("records the start in the audit log with the plan's size", async () => {

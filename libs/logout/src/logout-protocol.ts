@@ -10,6 +10,16 @@ export interface BackchannelRequest {
   messageId: string;
 }
 
+/**
+ * What an application's server answered a back-channel message: the HTTP status, the body (at most
+ * 64 KiB) and, for a redirect, its Location as sent (redirects are never followed).
+ */
+export interface BackchannelReply {
+  status: number;
+  body: string;
+  location?: string | null;
+}
+
 /** The application's answer to a back-channel message, as the protocol reads it. */
 export interface BackchannelVerdict {
   ok: boolean;
@@ -103,7 +113,15 @@ export interface LogoutProtocol {
    */
   grantsEnded?(tx: EntityManager, userIds: string[]): Promise<void>;
   buildBackchannelRequest(target: DeliveryTarget): Promise<BackchannelRequest>;
-  readBackchannelReply(reply: { status: number; body: string }, request: BackchannelRequest): BackchannelVerdict;
+  /**
+   * Reads the application's answer to `request`, sent for `target`; a protocol that must verify what
+   * the answer carries (a SAML LogoutResponse, signed) may take its time.
+   */
+  readBackchannelReply(
+    reply: BackchannelReply,
+    request: BackchannelRequest,
+    target: DeliveryTarget,
+  ): BackchannelVerdict | Promise<BackchannelVerdict>;
   /** `relayState`: the native chain's handle, for the application to send back with its answer. */
   buildFrontchannelStep(target: DeliveryTarget, relayState?: string): Promise<FrontchannelStep>;
   /**
@@ -122,4 +140,20 @@ export interface LogoutProtocol {
    * the engine to keep when the logout started (e.g. the request ID and RelayState to answer).
    */
   answerInitiator(providerId: string, owed: unknown, outcome: SeenOutcome): Promise<InitiatorAnswer>;
+  /**
+   * Where the application `applicationId` (its OIDC client_id, its SAML entityID) lets
+   * `/logout?return_to=` send the browser after a logout Signoff started, or null when this protocol
+   * has no such enabled application.
+   */
+  logoutReturnUrls?(applicationId: string): Promise<LogoutReturnUrls | null>;
+}
+
+/**
+ * An application's allowed logout return URLs: `exact` ones compared as strings (OIDC's registered
+ * post_logout_redirect_uris, RP-Initiated Logout 1.0 §3), and `patterns`, exact or with one wildcard
+ * label (a SAML SP's logoutReturnUrls; core http/return-urls.ts).
+ */
+export interface LogoutReturnUrls {
+  exact: readonly string[];
+  patterns: readonly string[];
 }

@@ -1,4 +1,9 @@
-/** The OpenID Provider metadata (OIDC Discovery 1.0, and the logout and session specs' fields). */
+import { SUPPORTED_CLAIMS, SUPPORTED_SCOPES } from './tokens/claims';
+
+/** A confidential client may use either secret method at every endpoint; a public one sends its client_id (`none`). */
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'];
+
+/** The OpenID Provider metadata (OIDC Discovery 1.0, RFC 8414 for revocation and introspection, and the logout and session specs' fields). */
 export function providerMetadata(issuer: string, options: { registration: boolean }) {
   return {
     issuer,
@@ -7,34 +12,24 @@ export function providerMetadata(issuer: string, options: { registration: boolea
     userinfo_endpoint: `${issuer}/oauth2/userinfo`,
     jwks_uri: `${issuer}/oauth2/jwks`,
     revocation_endpoint: `${issuer}/oauth2/revoke`,
+    introspection_endpoint: `${issuer}/oauth2/introspect`,
     end_session_endpoint: `${issuer}/oauth2/end_session`,
     check_session_iframe: `${issuer}/oauth2/check_session`,
     ...(options.registration ? { registration_endpoint: `${issuer}/oauth2/register` } : {}),
-    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    scopes_supported: SUPPORTED_SCOPES,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     subject_types_supported: ['public', 'pairwise'],
     id_token_signing_alg_values_supported: ['RS256', 'ES256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    // RFC 7662 §2.1 requires a credential: public clients (none) cannot introspect.
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
-    claims_supported: [
-      'sub',
-      'iss',
-      'aud',
-      'exp',
-      'iat',
-      'auth_time',
-      'nonce',
-      'sid',
-      'at_hash',
-      'name',
-      'preferred_username',
-      'email',
-      'email_verified',
-    ],
+    claims_supported: SUPPORTED_CLAIMS,
     prompt_values_supported: ['none', 'login', 'select_account'],
+    // The claims request parameter (OIDC Core §5.5) is not supported: the scopes decide the claims.
     claims_parameter_supported: false,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,

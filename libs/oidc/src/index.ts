@@ -1,3 +1,4 @@
+export * from './authorization/consents.service';
 export * from './authorization/authorization-request';
 export * from './authorization/interactions.service';
 export * from './clients/client-metadata';
@@ -10,6 +11,7 @@ export * from './oauth-error';
 export * from './oidc-sessions.service';
 export * from './oidc.module';
 export * from './session-state';
+export * from './tokens/claims';
 export * from './tokens/jwt';
 export * from './tokens/subjects';
 export * from './tokens/tokens.service';

@@ -1,15 +1,29 @@
 import { Injectable } from '@nestjs/common';
 import { type Actor, AuditService, Clock, type ErrorCode, Flow, Provider, SignoffError } from '@signoff/core';
-import { ClientMetadataError, type ClientMetadata, OidcClientsService, type RegisteredClient } from '@signoff/oidc';
 import {
+  CLIENT_ID_PATTERN,
+  ClientMetadataError,
+  type ClientMetadata,
+  OidcClientsService,
+  type RegisteredClient,
+} from '@signoff/oidc';
+import {
+  type FetchedSpMetadata,
+  logoutDefaultWarnings,
+  type MetadataSource,
   parseSpMetadata,
+  pinnedCertificate,
   type RegisteredSp,
+  type RequestedAttribute,
   SamlSpsService,
   type SpFields,
   type SpImportOptions,
   type SpMetadata,
+  type SpMetadataChanges,
   SpMetadataError,
   spMetadataFromFields,
+  SpMetadataRefresh,
+  SpMetadataSource,
 } from '@signoff/saml';
 import { DataSource } from 'typeorm';
 
@@ -57,11 +71,26 @@ export class ProviderAdminError extends SignoffError {
 export type SamlProviderInput = {
   /** The SP's metadata XML, or metadata the caller has already read with `parseSpMetadata` (the CLI, which reports a bad file its own way). */
   metadata?: string | SpMetadata;
+  /**
+   * Instead of metadata: where to fetch it from (through the outbound policy), then refreshed from
+   * there by the worker. With metadataSigningCertificate (PEM or base64 DER), the document must be
+   * signed by exactly that certificate.
+   */
+  metadataUrl?: string;
+  metadataSigningCertificate?: string;
 } & Partial<SpFields> &
-  Omit<SpImportOptions, 'slug' | 'name'>;
+  Omit<SpImportOptions, 'slug' | 'name' | 'metadataSource'>;
 
-/** SAML settings as changed later: new metadata XML (same entityID) and/or changed choices; the rest is kept. */
-export type SamlProviderChange = { metadata?: string } & Omit<SpImportOptions, 'slug' | 'name'>;
+/**
+ * SAML settings as changed later: new metadata XML (same entityID) and/or changed choices; the rest is
+ * kept. A metadataUrl or metadataSigningCertificate given fetches the metadata again now (same
+ * entityID); `metadataUrl: null` stops fetching it (the metadata stays, or `metadata` replaces it).
+ */
+export type SamlProviderChange = {
+  metadata?: string;
+  metadataUrl?: string | null;
+  metadataSigningCertificate?: string | null;
+} & Omit<SpImportOptions, 'slug' | 'name' | 'metadataSource'>;
 
 /** The provider settings common to both protocols. */
 export interface ProviderSettings {
@@ -75,16 +104,24 @@ export interface ProviderSettings {
 export interface ProviderCreate extends ProviderSettings {
   protocol: 'oidc' | 'saml';
   slug?: string;
-  /** Raw RFC 7591 client metadata; validated here. */
+  /**
+   * Raw RFC 7591 client metadata; validated here. Its `client_id`, when given, is the administrator's
+   * choice of client_id (1–128 RFC 3986 unreserved characters, unique: `conflict` otherwise); else a
+   * random one is made.
+   */
   oidc?: unknown;
   saml?: SamlProviderInput;
+  /** OIDC only: ask users for consent before the first code (default false: an administrator's client is first-party). */
+  consentRequired?: boolean;
 }
 
 /** A change to a provider, as the admin API takes it. */
 export interface ProviderChange extends ProviderSettings {
-  /** The client's full new metadata (raw, RFC 7591); OIDC providers only. */
+  /** The client's full new metadata (raw, RFC 7591); OIDC providers only. A `client_id` in it must be the client's own: it cannot change. */
   oidc?: unknown;
   saml?: SamlProviderChange;
+  /** OIDC only: whether users are asked for consent (false: a first-party client). */
+  consentRequired?: boolean;
 }
 
 /** What the admin API shows of a provider: its columns plus its protocol's settings. */
@@ -99,6 +136,8 @@ export interface ProviderView {
   updatedAt: Date;
   /** The client's registered metadata, as RFC 7591 returns it (OIDC providers). */
   oidc?: Record<string, unknown>;
+  /** Whether users are asked for consent before the client gets a code (OIDC providers; true for clients registered through /oauth2/register). */
+  consentRequired?: boolean;
   /** The SP's settings and warnings (SAML providers). */
   saml?: ReturnType<SamlSpsService['view']>;
 }
@@ -125,6 +164,8 @@ export class ProvidersAdminService {
     private readonly sps: SamlSpsService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly metadataSource: SpMetadataSource,
+    private readonly metadataRefresh: SpMetadataRefresh,
   ) {}
 
   /**
@@ -144,24 +185,53 @@ export class ProvidersAdminService {
     let created:
       | { protocol: 'oidc'; client: RegisteredClient; clientSecret: string | null }
       | { protocol: 'saml'; sp: RegisteredSp };
+    let requested: RequestedAttribute[] | undefined; // the SP metadata's RequestedAttributes: hints in this answer only
     if (input.protocol === 'saml') {
-      const { metadata, entityId, acsUrls, singleLogoutServices, certificates, ...options } = input.saml!;
+      if (input.consentRequired !== undefined)
+        throw new ProviderAdminError('wrong_protocol', 'consentRequired applies to OIDC providers only.');
+      const {
+        metadata,
+        metadataUrl,
+        metadataSigningCertificate,
+        entityId,
+        acsUrls,
+        singleLogoutServices,
+        certificates,
+        ...options
+      } = input.saml!;
+      const source =
+        metadataUrl === undefined ? undefined : this.sourceOf(metadataUrl, metadataSigningCertificate ?? null);
+      if (!source && metadataSigningCertificate !== undefined)
+        throw new SignoffError('invalid_request', 'metadataSigningCertificate goes with metadataUrl.');
+      if (source && (metadata !== undefined || entityId !== undefined || acsUrls !== undefined))
+        throw new SignoffError('invalid_request', 'Give the SP as metadata, metadataUrl or fields: one of them.');
+      const fetched = source ? await this.metadataSource.fetch(source) : null;
       const parsed =
-        typeof metadata === 'object'
+        fetched?.metadata ??
+        (typeof metadata === 'object'
           ? metadata
           : spMetadata(() =>
               metadata !== undefined
                 ? parseSpMetadata(metadata)
                 : spMetadataFromFields({ entityId: entityId!, acsUrls: acsUrls!, singleLogoutServices, certificates }),
-            );
-      created = {
-        protocol: 'saml',
-        sp: await this.sps.import(parsed, { ...options, slug: input.slug, name: input.name }, actor),
-      };
+            ));
+      requested = parsed.requestedAttributes;
+      const sp = await this.sps.import(
+        parsed,
+        { ...options, metadataSource: source, slug: input.slug, name: input.name },
+        actor,
+      );
+      if (fetched) await this.metadataRefresh.scheduleNext(sp.providerId, fetched.cacheDurationMs, false);
+      created = { protocol: 'saml', sp };
     } else {
       const { client, clientSecret } = await this.clients.register(
         this.oidcMetadata(input.oidc),
-        { slug: input.slug, name: input.name },
+        {
+          slug: input.slug,
+          name: input.name,
+          clientId: chosenClientId(input.oidc),
+          consentRequired: input.consentRequired,
+        },
         actor,
       );
       created = { protocol: 'oidc', client, clientSecret };
@@ -170,9 +240,12 @@ export class ProvidersAdminService {
     if (input.invalidationFlowId !== undefined || input.enabled === false) await this.change(providerId, input, actor);
     const clientSecret = created.protocol === 'oidc' ? created.clientSecret : null;
     const view = {
-      ...(await this.view(await this.db.getRepository(Provider).findOneByOrFail({ id: providerId }))),
+      ...(await this.view(await this.db.getRepository(Provider).findOneByOrFail({ id: providerId }), requested)),
       ...(clientSecret ? { clientSecret } : {}),
     };
+    // The registration's answer also says what a default it chose cannot do (a front-channel-only SP).
+    if (created.protocol === 'saml' && view.saml)
+      view.saml.warnings.push(...logoutDefaultWarnings(created.sp, input.saml!.logoutMethod !== undefined));
     return { ...created, view };
   }
 
@@ -195,9 +268,18 @@ export class ProvidersAdminService {
    */
   async update(id: string, input: ProviderChange, actor: Actor): Promise<ProviderView> {
     const provider = await this.find(id);
+    let requested: RequestedAttribute[] | undefined; // of new SP metadata: hints in this answer only
+    if (input.consentRequired !== undefined && provider.protocol !== 'oidc')
+      throw new ProviderAdminError('wrong_protocol', 'consentRequired applies to OIDC providers only.');
     if (input.oidc !== undefined) {
       if (provider.protocol !== 'oidc')
         throw new ProviderAdminError('wrong_protocol', 'oidc settings apply to OIDC providers only.');
+      // The view shows client_id with the metadata, so a PATCH may carry it back; it may not change it.
+      const clientId = chosenClientId(input.oidc);
+      if (clientId !== undefined && clientId !== (await this.clients.byProviderId(id)).clientId)
+        throw new ProviderAdminError('invalid_oidc_metadata', 'The OIDC client metadata is invalid.', [
+          'invalid_client_metadata: client_id: cannot be changed; register a new client for a new client_id',
+        ]);
       await this.clients
         .update(id, this.oidcMetadata(input.oidc), actor)
         .catch((error: unknown) => badOidcMetadata(error));
@@ -205,16 +287,29 @@ export class ProvidersAdminService {
     if (input.saml !== undefined) {
       if (provider.protocol !== 'saml')
         throw new ProviderAdminError('wrong_protocol', 'saml settings apply to SAML providers only.');
-      const { metadata, ...options } = input.saml;
-      await this.sps.update(
-        id,
-        metadata === undefined ? null : spMetadata(() => parseSpMetadata(metadata)),
-        options,
-        actor,
-      );
+      const { metadata, metadataUrl: _url, metadataSigningCertificate: _certificate, ...options } = input.saml;
+      const { source, fetched } = await this.sourceChange(id, input.saml);
+      const parsed = fetched?.metadata ?? (metadata === undefined ? null : spMetadata(() => parseSpMetadata(metadata)));
+      requested = parsed?.requestedAttributes;
+      await this.sps.update(id, parsed, source === undefined ? options : { ...options, metadataSource: source }, actor);
+      if (fetched) await this.metadataRefresh.scheduleNext(id, fetched.cacheDurationMs, false);
     }
+    if (input.consentRequired !== undefined) await this.clients.setConsentRequired(id, input.consentRequired, actor);
     await this.change(id, input, actor);
-    return this.view(await this.find(id));
+    return this.view(await this.find(id), requested);
+  }
+
+  /**
+   * Fetches a SAML SP's metadata from its metadataUrl now and applies what changed (SpMetadataRefresh:
+   * the worker's refresh, on demand). Refuses `no_such_provider`, `wrong_protocol`, an SP whose
+   * metadata was not fetched from a URL, and a failed fetch or check (audited; nothing changes).
+   */
+  async refreshMetadata(id: string, actor: Actor): Promise<{ changes: SpMetadataChanges; provider: ProviderView }> {
+    const provider = await this.find(id);
+    if (provider.protocol !== 'saml')
+      throw new ProviderAdminError('wrong_protocol', 'Only SAML providers have metadata to refresh.');
+    const { changes } = await this.metadataRefresh.refresh(id, actor);
+    return { changes, provider: await this.view(await this.find(id)) };
   }
 
   /** Deletes a provider (its client or SP row goes with it); refuses `no_such_provider`. Audited as `provider.deleted`. */
@@ -248,6 +343,51 @@ export class ProvidersAdminService {
     });
   }
 
+  /** A metadata source as given: the URL checked against the outbound policy, the certificate read as PEM. */
+  private sourceOf(url: string, signingCertificate: string | null): MetadataSource {
+    return {
+      url: this.metadataSource.checkUrl(url),
+      signingCertificate: signingCertificate === null ? null : pinnedCertificate(signingCertificate),
+    };
+  }
+
+  /**
+   * What a change says of where the SP's metadata comes from: `source` undefined (no change), null
+   * (metadataUrl: null, fetched no more) or the new source, fetched now (`fetched`). Metadata XML for an
+   * SP whose metadata is fetched from a URL is refused unless the change also says metadataUrl: null,
+   * since the next refresh would silently replace it.
+   */
+  private async sourceChange(
+    id: string,
+    change: SamlProviderChange,
+  ): Promise<{ source?: MetadataSource | null; fetched?: FetchedSpMetadata }> {
+    const { metadata, metadataUrl, metadataSigningCertificate } = change;
+    const current = await this.sps.byProviderId(id);
+    if (metadataUrl === null) {
+      if (metadataSigningCertificate)
+        throw new SignoffError('invalid_request', 'metadataSigningCertificate goes with metadataUrl.');
+      return { source: null };
+    }
+    if (metadataUrl === undefined && metadataSigningCertificate === undefined) {
+      if (metadata !== undefined && current.metadataUrl)
+        throw new SignoffError(
+          'invalid_request',
+          `This SP's metadata is fetched from ${current.metadataUrl}: to import metadata by hand instead, give metadataUrl: null with it.`,
+        );
+      return {};
+    }
+    if (metadata !== undefined)
+      throw new SignoffError('invalid_request', 'Give either metadata or metadataUrl, not both.');
+    const url = metadataUrl ?? current.metadataUrl;
+    if (!url) throw new SignoffError('invalid_request', 'metadataSigningCertificate goes with metadataUrl.');
+    // A new URL keeps the pinned certificate unless the change names another (or null): never less checked by accident.
+    const source = this.sourceOf(
+      url,
+      metadataSigningCertificate === undefined ? current.metadataSigningCertificate : metadataSigningCertificate,
+    );
+    return { source, fetched: await this.metadataSource.fetch(source) };
+  }
+
   private oidcMetadata(input: unknown): ClientMetadata {
     try {
       return this.clients.parse(input);
@@ -262,9 +402,11 @@ export class ProvidersAdminService {
     return provider;
   }
 
-  private async view(provider: Provider): Promise<ProviderView> {
+  /** `requested`: the RequestedAttributes of SP metadata read by this request, shown as hints (see SamlSpsService.view). */
+  private async view(provider: Provider, requested?: RequestedAttribute[]): Promise<ProviderView> {
     const oidc = provider.protocol === 'oidc' ? await this.clients.byProviderId(provider.id) : null;
-    const saml = provider.protocol === 'saml' ? this.sps.view(await this.sps.byProviderId(provider.id)) : null;
+    const saml =
+      provider.protocol === 'saml' ? this.sps.view(await this.sps.byProviderId(provider.id), requested) : null;
     return {
       id: provider.id,
       slug: provider.slug,
@@ -274,7 +416,7 @@ export class ProvidersAdminService {
       invalidationFlowId: provider.invalidationFlowId,
       createdAt: provider.createdAt,
       updatedAt: provider.updatedAt,
-      ...(oidc ? { oidc: this.clients.metadataOf(oidc) } : {}),
+      ...(oidc ? { oidc: this.clients.metadataOf(oidc), consentRequired: oidc.consentRequired } : {}),
       ...(saml ? { saml } : {}),
     };
   }
@@ -288,6 +430,20 @@ function spMetadata(read: () => SpMetadata): SpMetadata {
       throw new ProviderAdminError('invalid_saml_metadata', 'The SP metadata is invalid.', [error.message]);
     throw error;
   }
+}
+
+/**
+ * The administrator's choice of client_id in raw client metadata (`client_id`), or undefined; refuses
+ * `invalid_oidc_metadata` when it is not 1–128 RFC 3986 unreserved characters.
+ */
+function chosenClientId(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null || !Object.hasOwn(input, 'client_id')) return undefined;
+  const clientId = (input as { client_id: unknown }).client_id;
+  if (typeof clientId !== 'string' || !CLIENT_ID_PATTERN.test(clientId))
+    throw new ProviderAdminError('invalid_oidc_metadata', 'The OIDC client metadata is invalid.', [
+      'invalid_client_metadata: client_id: 1–128 letters, digits, ".", "_", "~" or "-" (RFC 3986 unreserved characters)',
+    ]);
+  return clientId;
 }
 
 function badOidcMetadata(error: unknown): never {

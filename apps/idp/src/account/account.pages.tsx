@@ -1,3 +1,4 @@
+import type { ConsentView } from '@signoff/oidc';
 import type { LiveSession } from '@signoff/sessions';
 import { Form, Layout, render } from '../http/layout';
 
@@ -14,6 +15,9 @@ export function HomePage({ current, others, csrf }: { current: LiveSession; othe
       <p class="muted">Signed in {current.authTime.toISOString()}.</p>
       <p>
         <a href="/accounts">{others ? `Switch account (${others} more on this browser)` : 'Add another account'}</a>
+      </p>
+      <p>
+        <a href="/account/applications">Applications you allowed</a>
       </p>
       <Form action="/logout" csrf={csrf}>
         <button type="submit">Sign out</button>
@@ -54,3 +58,45 @@ export const homePage = (current: LiveSession, others: number, csrf: string): st
   render(<HomePage current={current} others={others} csrf={csrf} />);
 export const accountsPage = (sessions: LiveSession[], csrf: string): string =>
   render(<AccountsPage sessions={sessions} csrf={csrf} />);
+
+/** The third-party applications the current account allowed, each with a button to withdraw it. */
+export function ApplicationsPage({
+  username,
+  consents,
+  csrf,
+}: {
+  username: string;
+  consents: ConsentView[];
+  csrf: string;
+}) {
+  return (
+    <Layout title="Applications you allowed">
+      <p class="muted">For {username}. Withdrawing access also signs the application out of your account.</p>
+      {consents.length ? (
+        <ul class="accounts">
+          {consents.map((consent) => (
+            <li key={consent.providerId}>
+              <span>
+                {consent.clientName} <span class="muted">{consent.scopes.join(' ')}</span>
+              </span>
+              <Form action="/account/applications/revoke" csrf={csrf}>
+                <input type="hidden" name="provider" value={consent.providerId} />
+                <button type="submit" class="link" aria-label={`Withdraw access of ${consent.clientName}`}>
+                  Withdraw
+                </button>
+              </Form>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p>You have not allowed any application yet.</p>
+      )}
+      <p>
+        <a href="/">Back</a>
+      </p>
+    </Layout>
+  );
+}
+
+export const applicationsPage = (username: string, consents: ConsentView[], csrf: string): string =>
+  render(<ApplicationsPage username={username} consents={consents} csrf={csrf} />);

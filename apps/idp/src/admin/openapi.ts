@@ -25,6 +25,13 @@ const ERROR_TEXT: Record<number, string> = {
   415: 'Body is not JSON',
 };
 const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const group = {
+  name: 'group',
+  in: 'path',
+  required: true,
+  description: "The group's id or its name",
+  schema: { type: 'string', maxLength: 64 },
+};
 const paging = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
   { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
@@ -54,7 +61,7 @@ function document(publicUrl: string) {
       },
       '/users/{id}': {
         get: {
-          summary: 'Get a user',
+          summary: 'Get a user, with the groups they belong to',
           parameters: [id],
           responses: { 200: json(ref('User')), ...base, ...errors(404) },
         },
@@ -90,6 +97,47 @@ function document(publicUrl: string) {
           responses: { 200: list('Session'), ...base, ...errors(404) },
         },
       },
+      '/groups': {
+        get: {
+          summary: 'List groups (without members)',
+          responses: {
+            200: json({ type: 'object', properties: { items: { type: 'array', items: ref('Group') } } }),
+            ...base,
+          },
+        },
+        post: {
+          summary: 'Create a group; its name is what applications see (OIDC groups claim, SAML isMemberOf)',
+          requestBody: { required: true, ...json(ref('GroupCreate')) },
+          responses: { 201: json(ref('Group')), ...base, ...errors(400, 409, 415) },
+        },
+      },
+      '/groups/{group}': {
+        get: {
+          summary: 'Get a group with its members (id and username)',
+          parameters: [group],
+          responses: { 200: json(ref('Group')), ...base, ...errors(404) },
+        },
+        delete: {
+          summary: 'Delete a group and its memberships',
+          parameters: [group],
+          responses: { 204: { description: 'Deleted' }, ...base, ...errors(404) },
+        },
+      },
+      '/groups/{group}/members': {
+        post: {
+          summary: 'Add a user (userId or username) to a group; a member already: nothing changes',
+          parameters: [group],
+          requestBody: { required: true, ...json(ref('GroupMemberAdd')) },
+          responses: { 200: json(ref('Group')), ...base, ...errors(400, 404, 415) },
+        },
+      },
+      '/groups/{group}/members/{userId}': {
+        delete: {
+          summary: 'Remove a user from a group (404 when not a member)',
+          parameters: [group, { ...id, name: 'userId' }],
+          responses: { 200: json(ref('Group')), ...base, ...errors(404) },
+        },
+      },
       '/sessions/{id}': {
         get: {
           summary: 'Get an IdP session',
@@ -116,9 +164,18 @@ function document(publicUrl: string) {
       '/providers': {
         get: { summary: 'List providers (applications)', responses: { 200: json({ type: 'object' }), ...base } },
         post: {
-          summary: 'Register an OIDC client; the response carries clientSecret once',
+          summary:
+            'Register an OIDC client (client_id chosen or random) or a SAML SP; the response carries clientSecret once',
           requestBody: { required: true, ...json(ref('ProviderCreate')) },
-          responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) },
+          responses: {
+            201: {
+              description:
+                "The provider. A SAML SP's view has saml.attributeProfile, attributeMappings, subjectIdentifier and logoutReturnUrls; saml.encryptAssertions, saml.encryptionCertificates (how many its metadata has) and saml.assertionEncryption (contentEncryption and keyTransport, or null when it has no certificate assertions can be encrypted to); and, in the answer to a request with metadata, saml.requestedAttributes: the metadata's RequestedAttributes, each with provided (whether the SP's attribute settings send it). saml.warnings also says, in this answer, when no logoutMethod was given and the SP got front-channel logout (its metadata offers no SOAP SingleLogoutService): logouts without a browser cannot reach it.",
+              ...json({ type: 'object' }),
+            },
+            ...base,
+            ...errors(400, 409, 415),
+          },
         },
       },
       '/providers/{id}': {
@@ -128,7 +185,7 @@ function document(publicUrl: string) {
           responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
         },
         patch: {
-          summary: 'Change name, enabled, invalidationFlowId or OIDC metadata',
+          summary: 'Change name, enabled, invalidationFlowId, OIDC metadata or consentRequired, or SAML settings',
           parameters: [id],
           requestBody: { required: true, ...json(ref('ProviderUpdate')) },
           responses: { 200: json({ type: 'object' }), ...base, ...errors(400, 404, 415) },
@@ -137,6 +194,22 @@ function document(publicUrl: string) {
           summary: 'Delete a provider',
           parameters: [id],
           responses: { 204: { description: 'Deleted' }, ...base, ...errors(404) },
+        },
+      },
+      '/providers/{id}/refresh-metadata': {
+        post: {
+          summary:
+            "Fetch a SAML SP's metadata from its metadataUrl now (as the worker does every SAML_METADATA_REFRESH) and apply what changed",
+          parameters: [id],
+          responses: {
+            200: {
+              description:
+                'changes: what the metadata changed (certificates added and removed by SHA-256 fingerprint, acsEndpoints, slsEndpoints, singleLogout before and after; {} when nothing), audited as saml_sp.metadata_refreshed; provider: the provider as it is now. A failed fetch or check (400) changes nothing and is audited as saml_sp.metadata_refresh_failed.',
+              ...json({ type: 'object' }),
+            },
+            ...base,
+            ...errors(400, 404),
+          },
         },
       },
       '/flows': {

@@ -35,6 +35,13 @@ export class ProvidersController {
     return this.providers.update(id, body, actor);
   }
 
+  /** Fetches a SAML SP's metadata from its metadataUrl now and applies what changed; answers what changed and the provider. */
+  @Post(':id/refresh-metadata')
+  @HttpCode(200)
+  refreshMetadata(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
+    return this.providers.refreshMetadata(id, actor);
+  }
+
   @Delete(':id')
   @HttpCode(204)
   async remove(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {

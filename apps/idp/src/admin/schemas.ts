@@ -14,13 +14,51 @@ const password = {
   description:
     "At least PASSWORD_MIN_LENGTH characters (default 12) and not a commonly used password (NIST SP 800-63B §5.1.1.2). Changing it ends all the user's sessions and revokes their tokens.",
 };
-const email = { type: ['string', 'null'], format: 'email', maxLength: 254 };
-const name = { type: ['string', 'null'], maxLength: 200 };
+const email = {
+  type: ['string', 'null'],
+  format: 'email',
+  maxLength: 254,
+  description: 'Changing it makes it unverified (emailVerified false) unless the same request sets emailVerified.',
+};
+const name = {
+  type: ['string', 'null'],
+  maxLength: 200,
+  description: 'Full name, as shown (OIDC name, SAML displayName).',
+};
+/** The rest of the profile applications read (OIDC profile and email claims, SAML attributes). */
+const profile = {
+  givenName: { type: ['string', 'null'], maxLength: 100, description: 'OIDC given_name, SAML givenName.' },
+  familyName: { type: ['string', 'null'], maxLength: 100, description: 'OIDC family_name, SAML sn.' },
+  emailVerified: {
+    type: 'boolean',
+    description: 'Whether the address is known to belong to the user (OIDC email_verified); true only with an email.',
+  },
+};
+const groupName = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 64,
+  description:
+    'Lower-case letters, digits and . _ - (1–64, starting with a letter or digit; stored lower-cased); unique. What applications see (OIDC groups claim, SAML isMemberOf).',
+};
+const groupDescription = { type: ['string', 'null'], maxLength: 200 };
 const instant = { type: 'string', format: 'date-time' };
 const nullableInstant = { type: ['string', 'null'], format: 'date-time' };
 /** The administrator's choices for a SAML SP, at registration and later. */
 const samlChoices = {
   metadata: { type: 'string', maxLength: 262144, description: 'The SP metadata XML (md:EntityDescriptor).' },
+  metadataUrl: {
+    type: ['string', 'null'],
+    maxLength: 2048,
+    description:
+      "Where to fetch the SP's metadata (http or https; through the outbound policy, so a private or loopback address needs OUTBOUND_ALLOW); the worker refreshes it every SAML_METADATA_REFRESH (or the metadata's cacheDuration, when shorter). At a change: fetched again now (same entityID); null: fetched no more, the metadata stays.",
+  },
+  metadataSigningCertificate: {
+    type: ['string', 'null'],
+    maxLength: 16384,
+    description:
+      'The certificate (PEM or base64 DER) the fetched metadata must carry an enveloped signature by, over its root element (federation style); null or absent: unsigned metadata is accepted.',
+  },
   logoutMethod: { enum: ['frontchannel_iframe', 'frontchannel_native', 'backchannel'] },
   slsBinding: { enum: ['redirect', 'post', 'soap'] },
   signLogoutRequests: { type: 'boolean' },
@@ -31,6 +69,68 @@ const samlChoices = {
       'Lets an SP without a signing certificate start a logout with an unsigned LogoutRequest: anyone who knows a NameID could then sign that user out (SAML profiles §4.4.4.1 requires a signature). Off by default; ignored while the SP has a certificate. The response lists it under saml.warnings.',
   },
   nameIdSource: { enum: ['persistent', 'email', 'username', 'transient'] },
+  attributeProfile: {
+    enum: ['standard', 'none'],
+    description:
+      'standard (the default): subject-id or pairwise-id, eduPersonPrincipalName, uid, mail, displayName, givenName, sn and isMemberOf (URI NameFormat, with FriendlyName), plus attributeMappings; none: attributeMappings only.',
+  },
+  subjectIdentifier: {
+    enum: ['subject-id', 'pairwise-id'],
+    description:
+      'What the standard profile sends as the subject identifier: subject-id (username@SAML_SCOPE, the same at every SP; the default) or pairwise-id (an opaque value@SAML_SCOPE, different at each SP).',
+  },
+  attributeMappings: {
+    type: 'array',
+    maxItems: 50,
+    description:
+      "The SP's own attributes, added to the profile; one with the same name as a profile attribute replaces it. At a change, the whole new list.",
+    items: {
+      type: 'object',
+      required: ['name', 'nameFormat'],
+      additionalProperties: false,
+      properties: {
+        name: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 1024,
+          description: 'An absolute URI under the uri NameFormat (e.g. urn:oid:…), an xs:Name under basic.',
+        },
+        nameFormat: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 256,
+          description: 'uri, basic, unspecified, or a NameFormat URI.',
+        },
+        friendlyName: { type: 'string', minLength: 1, maxLength: 256 },
+        from: {
+          type: 'string',
+          maxLength: 64,
+          description:
+            'A user field: id, username, email, name, givenName, familyName, groups (one value per group); or <field>@scope for a value scoped with SAML_SCOPE. Either from or value.',
+        },
+        value: { type: 'string', minLength: 1, maxLength: 1024, description: 'A fixed value. Either from or value.' },
+      },
+    },
+  },
+  logoutReturnUrls: {
+    type: 'array',
+    maxItems: 20,
+    items: { type: 'string', minLength: 1, maxLength: 2048 },
+    description:
+      'Where GET|POST /logout?return_to=<url>&client_id=<entityID> may send the browser after the logout: absolute https URLs (http only for localhost and 127.0.0.0/8), matched exactly (scheme and host without regard to case), or with one wildcard first label (https://*.example.com/bye matches https://a.example.com/bye only). At a change, the whole new list.',
+  },
+  encryptAssertions: {
+    type: 'boolean',
+    description:
+      "Encrypt assertions to the SP's encryption certificate (its metadata's md:KeyDescriptor use=\"encryption\", or one without use): AES-256-GCM content, or AES-128-CBC when the SP's md:EncryptionMethods list it and not AES-256-GCM; the key transported with RSA-OAEP (rsa-oaep-mgf1p). Off by default; refused (400) when the metadata has no RSA encryption certificate of at least 2048 bits. The view shows saml.encryptionCertificates (how many) and saml.assertionEncryption (the algorithms, or null when the SP cannot be sent encrypted assertions).",
+  },
+};
+
+/** OIDC providers only: whether users are asked for consent before the client gets a code. */
+const consentRequired = {
+  type: 'boolean',
+  description:
+    'OIDC only: ask users for consent before the first code. Clients registered through /oauth2/register are third-party (true); set false to mark one first-party. Default false for clients an administrator registers.',
 };
 
 export const schemas = {
@@ -38,7 +138,7 @@ export const schemas = {
     type: 'object',
     required: ['username'],
     additionalProperties: false,
-    properties: { username, password, email, name, isAdmin: { type: 'boolean' } },
+    properties: { username, password, email, name, ...profile, isAdmin: { type: 'boolean' } },
   },
   UserUpdate: {
     type: 'object',
@@ -48,6 +148,7 @@ export const schemas = {
       password,
       email,
       name,
+      ...profile,
       isAdmin: { type: 'boolean' },
       isActive: {
         const: true,
@@ -62,11 +163,44 @@ export const schemas = {
       username: { type: 'string' },
       email,
       name,
+      ...profile,
       isActive: { type: 'boolean' },
       isAdmin: { type: 'boolean' },
       createdAt: instant,
       updatedAt: instant,
       deactivatedAt: nullableInstant,
+      groups: {
+        type: 'array',
+        description: 'Only in GET /users/{id}: the groups the user belongs to, by name.',
+        items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } },
+      },
+    },
+  },
+  GroupCreate: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: { name: groupName, description: groupDescription },
+  },
+  GroupMemberAdd: {
+    type: 'object',
+    additionalProperties: false,
+    oneOf: [{ required: ['userId'] }, { required: ['username'] }],
+    properties: { userId: { type: 'string', maxLength: 36 }, username },
+  },
+  Group: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      description: groupDescription,
+      createdAt: instant,
+      updatedAt: instant,
+      members: {
+        type: 'array',
+        description: 'Not in the list: the members, by username.',
+        items: { type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' } } },
+      },
     },
   },
   Session: {
@@ -112,14 +246,26 @@ export const schemas = {
       saml: {
         type: 'object',
         description:
-          'The SP from its metadata XML, or from fields (entityId, acsUrls, singleLogoutServices, certificates) when it publishes none.',
+          'The SP from its metadata XML, from a metadataUrl (fetched now and refreshed by the worker), or from fields (entityId, acsUrls, singleLogoutServices, certificates) when it publishes none.',
         additionalProperties: false,
         oneOf: [
-          { required: ['metadata'], not: { anyOf: [{ required: ['entityId'] }, { required: ['acsUrls'] }] } },
-          { required: ['entityId', 'acsUrls'], not: { required: ['metadata'] } },
+          {
+            required: ['metadata'],
+            not: { anyOf: [{ required: ['entityId'] }, { required: ['acsUrls'] }, { required: ['metadataUrl'] }] },
+          },
+          {
+            required: ['entityId', 'acsUrls'],
+            not: { anyOf: [{ required: ['metadata'] }, { required: ['metadataUrl'] }] },
+          },
+          {
+            required: ['metadataUrl'],
+            not: { anyOf: [{ required: ['metadata'] }, { required: ['entityId'] }, { required: ['acsUrls'] }] },
+          },
         ],
         properties: {
           ...samlChoices,
+          metadataUrl: { ...samlChoices.metadataUrl, type: 'string' },
+          metadataSigningCertificate: { ...samlChoices.metadataSigningCertificate, type: 'string' },
           entityId: { type: 'string', minLength: 1, maxLength: 1024 },
           acsUrls: {
             type: 'array',
@@ -157,8 +303,9 @@ export const schemas = {
       oidc: {
         type: 'object',
         description:
-          'OIDC client metadata as in RFC 7591 and the logout specs; logout_token_typ: logout+jwt | JWT; subject_type: public (default) | pairwise (OIDC Core §8.1; the redirect_uris must share one host, and the choice is fixed at registration).',
+          'OIDC client metadata as in RFC 7591 and the logout specs; logout_token_typ: logout+jwt | JWT; subject_type: public (default) | pairwise (OIDC Core §8.1; the redirect_uris must share one host, and the choice is fixed at registration); client_id: the client_id to register (1–128 letters, digits, . _ ~ -; unique, else 409), random when absent.',
       },
+      consentRequired,
     },
   },
   ProviderUpdate: {
@@ -169,7 +316,8 @@ export const schemas = {
       name: { type: 'string', minLength: 1, maxLength: 200 },
       enabled: { type: 'boolean' },
       invalidationFlowId: { type: ['string', 'null'] },
-      oidc: { type: 'object' },
+      oidc: { type: 'object', description: 'The full new metadata; a client_id in it must be the one registered.' },
+      consentRequired,
       saml: {
         type: 'object',
         minProperties: 1,

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
-import { type Actor, type NewUser, type UserChanges, UsersService } from '@signoff/core';
+import { type Actor, GroupsService, type NewUser, type UserChanges, UsersService } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import { AdminActor, AdminGuard } from './admin.guard';
 import { schemas } from './schemas';
@@ -14,6 +14,7 @@ export class UsersController {
     private readonly users: UsersService,
     private readonly admin: UserAdminService,
     private readonly sessions: IdpSessionsService,
+    private readonly groups: GroupsService,
   ) {}
 
   @Post()
@@ -28,9 +29,12 @@ export class UsersController {
     return { items: items.map(userView), total, ...page };
   }
 
+  /** The user with the groups they belong to (the list leaves groups out). */
   @Get(':id')
   async get(@Param('id', IdParam) id: string) {
-    return userView(await this.users.get(id));
+    const user = await this.users.get(id);
+    const groups = await this.groups.groupsOf(id);
+    return { ...userView(user), groups: groups.map((group) => ({ id: group.id, name: group.name })) };
   }
 
   /** A new password also ends all the user's sessions and revokes their tokens (see UserAdminService.changePassword). */

@@ -1,4 +1,4 @@
-import type { ApiToken, IdpSession, User } from '@signoff/core';
+import type { ApiToken, Group, IdpSession, User } from '@signoff/core';
 import { apiTokenStatus } from './api-tokens.service';
 
 // What the API shows of each row. Password hashes and browser ids never leave the server.
@@ -7,12 +7,25 @@ export const userView = (user: User) => ({
   id: user.id,
   username: user.username,
   email: user.email,
+  emailVerified: user.emailVerified,
   name: user.name,
+  givenName: user.givenName,
+  familyName: user.familyName,
   isActive: user.isActive,
   isAdmin: user.isAdmin,
   createdAt: user.createdAt,
   updatedAt: user.updatedAt,
   deactivatedAt: user.deactivatedAt,
+});
+
+/** A group; with `members` (GET one, and the answers to membership changes): each member's id and username. */
+export const groupView = (group: Group, members?: User[]) => ({
+  id: group.id,
+  name: group.name,
+  description: group.description,
+  createdAt: group.createdAt,
+  updatedAt: group.updatedAt,
+  ...(members && { members: members.map((user) => ({ id: user.id, username: user.username })) }),
 });
 
 export const sessionView = (session: IdpSession) => ({

@@ -38,6 +38,7 @@ const PAGES: Record<string, string> = {
   accounts: accountsPage(sessions, X),
   chooser: chooserPage(sessions, X, X, X),
   'logout confirm': logoutConfirmPage(X, X),
+  'logout confirm with return_to': logoutConfirmPage(X, X, { url: X, clientId: X }),
   'flow confirm': flowStagePage('confirm', X, X, X),
   'flow message': flowStagePage('message', X, X, X),
   'logout page': logoutPage(

@@ -1,5 +1,5 @@
 import { Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { LogoutJourney } from '@signoff/logout';
+import { LogoutJourney, type OwedAnswer } from '@signoff/logout';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
@@ -10,6 +10,8 @@ import { renderLogoutView } from './render-logout-view';
  * Logout at Signoff. GET asks first (a link or an image on another site must not sign people out);
  * POST, with the CSRF token, runs default-invalidation-flow for the current account: its IdP
  * session ends everywhere, back-channel through the worker, front-channel on the logout page.
+ * `return_to` (with `client_id`, an OIDC client_id or SAML entityID) names where to end instead of
+ * the signed-out page: only an allowed URL is ever redirected to (LogoutJourney.returnTo).
  */
 const EXPIRED = 'This sign-out has expired. Start again.';
 
@@ -23,10 +25,20 @@ export class LogoutController {
 
   @Get()
   async confirm(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const owed = await this.journey.returnTo(req.query.return_to, req.query.client_id);
     const browserId = this.browser.read(req);
     const current = browserId ? await this.sessions.current(browserId) : null;
-    if (!current) return void res.type('html').send(signedOutPage([]));
-    res.type('html').send(logoutConfirmPage(current.user.username, this.browser.csrfToken(browserId!)));
+    if (!current) return this.end(res, owed); // signed out already: nothing to confirm
+    const clientId = typeof req.query.client_id === 'string' ? req.query.client_id : null;
+    res
+      .type('html')
+      .send(
+        logoutConfirmPage(
+          current.user.username,
+          this.browser.csrfToken(browserId!),
+          owed.to === 'return-to' ? { url: owed.url, clientId } : null,
+        ),
+      );
   }
 
   @Post()
@@ -34,8 +46,13 @@ export class LogoutController {
   async logout(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
     const browserId = this.browser.read(req);
     this.browser.checkCsrf(browserId, body.csrf);
+    // Checked again: the form's fields are whatever the browser sent.
+    const owed = await this.journey.returnTo(
+      body.return_to ?? req.query.return_to,
+      body.client_id ?? req.query.client_id,
+    );
     const current = await this.sessions.current(browserId!);
-    if (!current) return this.done(req, res);
+    if (!current) return this.end(res, owed);
     const csrf = this.browser.csrfToken(browserId!);
     const view = await this.journey.start(
       {
@@ -44,11 +61,17 @@ export class LogoutController {
         idpSessionIds: [current.id],
         initiatingProviderSessionId: null,
         provider: null,
-        owed: { to: 'signed-out-page' },
+        owed,
       },
       csrf,
     );
     renderLogoutView(res, view, { csrf, expired: EXPIRED });
+  }
+
+  /** Nothing to sign out: on to the allowed return_to, else the signed-out page. */
+  private end(res: Response, owed: OwedAnswer): void {
+    if (owed.to === 'return-to') return res.redirect(303, owed.url);
+    res.type('html').send(signedOutPage([]));
   }
 
   /** Where a logout without a post-logout redirect URI ends. */

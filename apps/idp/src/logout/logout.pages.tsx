@@ -1,14 +1,29 @@
 import type { FrontchannelFrame, FrontchannelStep } from '@signoff/logout';
 import { AutoPostForm, Form, Layout, render, Script } from '../http/layout';
 
-/** GET /logout: the current account, and a button (a link or an image on another site must not sign people out). */
-export function LogoutConfirmPage({ username, csrf }: { username: string; csrf: string }) {
+/**
+ * GET /logout: the current account, and a button (a link or an image on another site must not sign
+ * people out). An allowed `return_to` (and the `client_id` it was allowed for) goes on with the form;
+ * the POST checks it again.
+ */
+export function LogoutConfirmPage({
+  username,
+  csrf,
+  returnTo,
+}: {
+  username: string;
+  csrf: string;
+  returnTo: { url: string; clientId: string | null } | null;
+}) {
   return (
     <Layout title="Sign out">
       <p>
         Sign out <strong>{username}</strong> from Signoff?
       </p>
+      {returnTo && <p class="muted">Afterwards you will be sent to {returnTo.url}</p>}
       <Form action="/logout" csrf={csrf}>
+        {returnTo && <input type="hidden" name="return_to" value={returnTo.url} />}
+        {returnTo?.clientId && <input type="hidden" name="client_id" value={returnTo.clientId} />}
         <button type="submit">Sign out</button>
       </Form>
     </Layout>
@@ -194,8 +209,11 @@ export function NowherePage() {
   );
 }
 
-export const logoutConfirmPage = (username: string, csrf: string): string =>
-  render(<LogoutConfirmPage username={username} csrf={csrf} />);
+export const logoutConfirmPage = (
+  username: string,
+  csrf: string,
+  returnTo: { url: string; clientId: string | null } | null = null,
+): string => render(<LogoutConfirmPage username={username} csrf={csrf} returnTo={returnTo} />);
 export const flowStagePage = (kind: 'confirm' | 'message', text: string, flowHandle: string, csrf: string): string =>
   render(<FlowStagePage kind={kind} text={text} flowHandle={flowHandle} csrf={csrf} />);
 export const logoutPage = (frames: FrontchannelFrame[], next: string, timeoutMs: number): string =>

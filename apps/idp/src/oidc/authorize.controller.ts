@@ -16,6 +16,7 @@ import {
   type AuthorizationRequest,
   authorizationResponse,
   browserState,
+  ConsentsService,
   type Interaction,
   InteractionsService,
   OidcClientsService,
@@ -29,7 +30,7 @@ import { IdpSessionsService, type LiveSession } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { autoPostPage } from '../http/layout';
-import { chooserPage } from './authorize.pages';
+import { chooserPage, consentPage } from './authorize.pages';
 
 /**
  * The authorization endpoint (OIDC Core 3.1.2): the authorization code flow with PKCE, on the
@@ -43,6 +44,7 @@ export class AuthorizeController {
     private readonly tokens: TokensService,
     private readonly sessions: IdpSessionsService,
     private readonly interactions: InteractionsService,
+    private readonly consents: ConsentsService,
     private readonly browser: BrowserService,
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: Config,
@@ -84,6 +86,33 @@ export class AuthorizeController {
     const chosen = typeof body.session === 'string' ? await this.sessions.select(browserId!, body.session) : null;
     if (!chosen) throw new BadRequestException('That account is no longer signed in on this browser.');
     await this.proceed(req, res, { ...interaction, selectedSessionId: chosen.id }, body.interaction as string);
+  }
+
+  /** The user's answer on the consent page: allowed (remembered, then the code) or denied (access_denied to the client). */
+  @Post('consent')
+  async consent(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
+    const browserId = this.browser.read(req);
+    this.browser.checkCsrf(browserId, body.csrf);
+    const interaction = await this.interactions.load(body.interaction);
+    if (!interaction?.selectedSessionId)
+      throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
+    const session = (await this.sessions.forBrowser(browserId!)).find(
+      (live) => live.id === interaction.selectedSessionId,
+    );
+    if (!session) throw new BadRequestException('That account is no longer signed in on this browser.');
+    const client = await this.clients.find(interaction.request.clientId);
+    if (!client) throw new BadRequestException('The application is no longer registered at Signoff.');
+    if (body.answer !== 'allow') {
+      await this.interactions.remove(body.interaction as string);
+      // OIDC Core §3.1.2.6: the end-user denied the request.
+      return this.respond(res, interaction.request, {
+        error: 'access_denied',
+        error_description: 'the user did not allow access',
+      });
+    }
+    const user = { type: 'user' as const, id: session.userId };
+    await this.consents.grant(session.userId, client.providerId, interaction.request.scope.split(' '), user);
+    await this.proceed(req, res, { ...interaction, consentGiven: true }, body.interaction as string);
   }
 
   private async proceed(
@@ -138,6 +167,27 @@ export class AuthorizeController {
     session = session!;
     const client = await this.clients.find(request.clientId);
     if (!client) throw new BadRequestException('The application is no longer registered at Signoff.');
+    if (await this.consents.mustAsk(client, session.userId, request, interaction.consentGiven)) {
+      if (request.prompt.includes('none')) {
+        return this.respond(res, request, {
+          error: 'consent_required',
+          error_description: 'the user must allow this application',
+        });
+      }
+      const id = await this.interactions.save(
+        { ...interaction, selectedSessionId: session.id },
+        interactionId ?? undefined,
+      );
+      const page = consentPage({
+        clientName: client.provider.name,
+        redirectHost: new URL(request.redirectUri).host,
+        scopes: request.scope.split(' '),
+        username: session.user.username,
+        interaction: id,
+        csrf: this.browser.csrfToken(browserId!),
+      });
+      return void res.type('html').send(page);
+    }
     await this.sessions.select(browserId!, session.id);
     if (interactionId) await this.interactions.remove(interactionId);
     const code = await this.tokens.issueCode({

@@ -27,9 +27,11 @@ export class RegisterController {
       if (error instanceof ClientMetadataError) throw new OAuthError(error.error, error.description);
       throw error;
     }
+    // A client that registered itself is a third party: its users are asked before it gets a code.
+    // The client_id is always random here; only an administrator chooses one.
     const { client, clientSecret } = await this.clients.register(
       metadata,
-      {},
+      { consentRequired: true },
       { type: 'system', id: 'dynamic-registration' },
     );
     return {

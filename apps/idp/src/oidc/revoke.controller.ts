@@ -12,7 +12,7 @@ export class RevokeController {
   @Post()
   @HttpCode(200)
   async revoke(@Body() body: Record<string, unknown>, @Headers('authorization') authorization: string | undefined) {
-    const client = await this.clients.authenticate({ authorization, body });
+    const client = await this.clients.authenticate({ authorization, body, endpoint: 'revocation' });
     await this.tokens.revoke(client, body.token);
     return {};
   }

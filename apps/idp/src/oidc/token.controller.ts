@@ -18,7 +18,7 @@ export class TokenController {
     @Res({ passthrough: true }) res: Response,
   ) {
     res.setHeader('Pragma', 'no-cache');
-    const client = await this.clients.authenticate({ authorization, body });
+    const client = await this.clients.authenticate({ authorization, body, endpoint: 'token' });
     switch (body.grant_type) {
       case 'authorization_code':
         return this.tokens.exchangeCode(client, body);

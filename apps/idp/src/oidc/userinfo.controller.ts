@@ -1,5 +1,5 @@
 import { All, Body, Controller, Headers } from '@nestjs/common';
-import { OAuthError, TokensService, userClaims } from '@signoff/oidc';
+import { OAuthError, TokensService } from '@signoff/oidc';
 
 /** UserInfo (OIDC Core 5.3): the claims of the access token's scope, with the sub its client was given. */
 @Controller('oauth2/userinfo')
@@ -14,12 +14,12 @@ export class UserinfoController {
     const bearer =
       /^Bearer ([A-Za-z0-9_-]+)$/i.exec(authorization ?? '')?.[1] ??
       (typeof body?.access_token === 'string' ? body.access_token : undefined);
-    const owner = bearer ? await this.tokens.accessTokenOwner(bearer) : null;
-    if (!owner) {
+    const claims = bearer ? await this.tokens.userinfo(bearer) : null;
+    if (!claims) {
       throw new OAuthError('invalid_token', 'the access token is missing, expired or revoked', 401, {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
       });
     }
-    return { sub: owner.sub, ...userClaims(owner.user, owner.scope) };
+    return claims;
   }
 }

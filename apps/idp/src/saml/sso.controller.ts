@@ -10,12 +10,13 @@ import {
   SamlSsoService,
   validateAuthnRequest,
 } from '@signoff/saml';
-import { IdpSessionsService } from '@signoff/sessions';
+import { IdpSessionsService, type LiveSession } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { autoPostPage } from '../http/layout';
 import { rawQuery } from '../http/raw-query';
 import { singleField } from '../http/single-field';
+import { chooserPage } from './sso.pages';
 
 /** A validated SSO request waiting for the user to sign in (kept 15 minutes in Redis). */
 interface PendingSso {
@@ -23,6 +24,8 @@ interface PendingSso {
   /** id is null for IdP-initiated SSO (no InResponseTo). */
   request: { id: string | null; acsUrl: string; forceAuthn: boolean; isPassive?: boolean; relayState: string | null };
   createdAt: number;
+  /** The account the user picked in the chooser. */
+  selectedSessionId?: string;
 }
 
 const PENDING_TTL_SECONDS = 15 * 60;
@@ -110,28 +113,56 @@ export class SamlSsoController {
     await this.proceed(req, res, { providerId: sp.providerId, request, createdAt: this.clock.now().getTime() }, null);
   }
 
+  /** An account picked in the chooser. */
+  @Post('select')
+  async select(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
+    const browserId = this.browser.read(req);
+    this.browser.checkCsrf(browserId, body.csrf);
+    const pending = await this.store.peek<PendingSso>('saml-sso', body.request);
+    if (!pending)
+      throw new BadRequestException('This sign-in request has expired. Go back to the application and start again.');
+    const chosen = typeof body.session === 'string' ? await this.sessions.select(browserId!, body.session) : null;
+    if (!chosen) throw new BadRequestException('That account is no longer signed in on this browser.');
+    await this.proceed(req, res, { ...pending, selectedSessionId: chosen.id }, body.request as string);
+  }
+
+  /**
+   * Answers the request with the right account: the one picked in the chooser, the one that just
+   * signed in (back from the login page), or the only one; with several accounts and none picked, the
+   * user chooses (as OIDC does). ForceAuthn (core §3.4.1) needs a sign-in newer than the request;
+   * IsPassive never shows a page: nobody signed in is NoPassive, several accounts take the current one.
+   */
   private async proceed(req: Request, res: Response, pending: PendingSso, handle: string | null): Promise<void> {
     const browserId = this.browser.read(req);
-    const current = browserId ? await this.sessions.current(browserId) : null;
-    const fresh = current && current.authTime.getTime() >= pending.createdAt;
-    if (!current && pending.request.isPassive && pending.request.id) {
+    const live = browserId ? await this.sessions.forBrowser(browserId) : [];
+    const fresh = (session: LiveSession) => session.authTime.getTime() >= pending.createdAt;
+    const passive = Boolean(pending.request.isPassive && pending.request.id);
+    const current =
+      live.find((session) => session.id === pending.selectedSessionId) ??
+      (handle && live[0] && fresh(live[0]) ? live[0] : undefined) ??
+      (live.length === 1 || passive ? live[0] : undefined);
+    if (!current && passive) {
       // The SP asked not to be shown anything: say nobody is signed in rather than show the login page.
       return this.post(
         res,
         pending,
-        await this.sso.noPassive({ id: pending.request.id, acsUrl: pending.request.acsUrl }),
+        await this.sso.noPassive({ id: pending.request.id!, acsUrl: pending.request.acsUrl }),
       );
     }
-    if (!current || (pending.request.forceAuthn && !fresh)) {
+    if (!current && live.length > 1) {
+      const id = await this.keep(pending, handle);
+      const sp = await this.sps.byProviderId(pending.providerId);
+      return void res.type('html').send(chooserPage(live, id, sp.provider.name, this.browser.csrfToken(browserId!)));
+    }
+    if (!current || (pending.request.forceAuthn && !fresh(current))) {
       // A request back from the login page keeps its handle (the login page's return_to names it).
-      let id = handle;
-      if (id) await this.store.save('saml-sso', id, pending, PENDING_TTL_SECONDS);
-      else id = await this.store.put('saml-sso', pending, PENDING_TTL_SECONDS);
+      const id = await this.keep(pending, handle);
       return res.redirect(
         303,
         `/login?return_to=${encodeURIComponent(`/saml/sso/resume?request=${id}`)}${current ? `&login_hint=${encodeURIComponent(current.user.username)}` : ''}`,
       );
     }
+    await this.sessions.select(browserId!, current.id);
     if (handle) await this.store.drop('saml-sso', handle);
     const sp = await this.sps.byProviderId(pending.providerId);
     await this.sessions.touch(current);
@@ -140,6 +171,13 @@ export class SamlSsoController {
       acsUrl: pending.request.acsUrl,
     });
     this.post(res, pending, xml);
+  }
+
+  /** Keeps the pending request under the handle the browser already holds, or a new one. */
+  private async keep(pending: PendingSso, handle: string | null): Promise<string> {
+    if (!handle) return this.store.put('saml-sso', pending, PENDING_TTL_SECONDS);
+    await this.store.save('saml-sso', handle, pending, PENDING_TTL_SECONDS);
+    return handle;
   }
 
   /** The HTTP-POST binding: the Response and the request's RelayState, unchanged, to the ACS. */

@@ -178,7 +178,9 @@ describe('loadConfig, section by section', () => {
       SESSION_SWEEP_INTERVAL: '1ms',
       PORT: '-1',
       LOG_LEVEL: 'loud',
+      LOGOUT_RETURN_URLS: 'http://app.example/bye',
       OUTBOUND_ALLOW: 'http://x',
+      SAML_SCOPE: 'bad_scope',
       SAML_ENTITY_ID: 'e'.repeat(1025),
       OIDC_REGISTRATION_TOKEN: 't',
       SESSION_IDLE_TIMEOUT: '1h',
@@ -207,7 +209,9 @@ describe('loadConfig, section by section', () => {
       'SESSION_IDLE_TIMEOUT',
       'OIDC_REGISTRATION_TOKEN',
       'SAML_ENTITY_ID',
+      'SAML_SCOPE',
       'OUTBOUND_ALLOW',
+      'LOGOUT_RETURN_URLS',
       'LOG_LEVEL',
       'PORT',
       'SESSION_SWEEP_INTERVAL',
@@ -241,7 +245,7 @@ describe('loadConfig, section by section', () => {
         allowHttp: false,
       },
       delivery: { timeoutMs: 5000, attempts: 8, concurrency: 32, frontchannelTimeoutMs: 5000 },
-      saml: { entityId: 'http://127.0.0.1:3000/saml/metadata' },
+      saml: { entityId: 'http://127.0.0.1:3000/saml/metadata', scope: '127.0.0.1' },
       bodyLimitBytes: 262_144,
       trustProxy: false,
       logLevel: 'info',
@@ -270,12 +274,60 @@ describe('loadConfig, section by section', () => {
       allowHttp: true,
     });
     expect(config.delivery).toEqual({ timeoutMs: 100, attempts: 3, concurrency: 4, frontchannelTimeoutMs: 2000 });
-    expect(config.saml).toEqual({ entityId: 'https://idp.example.com/saml/metadata' });
+    expect(config.saml).toEqual({ entityId: 'https://idp.example.com/saml/metadata', scope: 'idp.example.com' });
     expect(config.trustProxy).toBe(true);
-    expect(loadConfig({ SAML_ENTITY_ID: 'urn:signoff' }).saml).toEqual({ entityId: 'urn:signoff' });
+    expect(loadConfig({ SAML_ENTITY_ID: 'urn:signoff' }).saml).toEqual({ entityId: 'urn:signoff', scope: '127.0.0.1' });
     expect(problems({ SAML_ENTITY_ID: 'e'.repeat(1025), OIDC_REGISTRATION_TOKEN: 't'.repeat(31) })).toEqual([
       `OIDC_REGISTRATION_TOKEN: must be at least 32 characters (got "${'t'.repeat(31)}")`,
       `SAML_ENTITY_ID: must be at most 1024 characters (got "${'e'.repeat(1025)}")`,
+    ]);
+  });
+
+  it('reads SAML_SCOPE as a lower-case DNS name, the host of PUBLIC_URL by default', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://Login.Example.org:8443/idp' }).saml.scope).toBe('login.example.org');
+    expect(loadConfig({ SAML_SCOPE: ' Example.ORG ' }).saml.scope).toBe('example.org');
+    expect(loadConfig({ SAML_SCOPE: 'uni-x.ac.uk' }).saml.scope).toBe('uni-x.ac.uk');
+    for (const bad of [
+      'exa mple.org',
+      'example..org',
+      '-example.org',
+      'example-.org',
+      'example.org.',
+      'ex_ample.org',
+      'a'.repeat(128),
+    ])
+      expect(problems({ SAML_SCOPE: bad })).toEqual([
+        `SAML_SCOPE: must be a DNS name such as example.org (letters, digits, - and .) (got ${JSON.stringify(bad)})`,
+      ]);
+    expect(problems({ PUBLIC_URL: 'http://[::1]:3000' })).toEqual([
+      'SAML_SCOPE: set it; the host of PUBLIC_URL ([::1]) is not a DNS name a scope can be',
+    ]);
+    expect(loadConfig({ PUBLIC_URL: 'http://[::1]:3000', SAML_SCOPE: 'example.org' }).saml.scope).toBe('example.org');
+  });
+
+  it('reads LOGOUT_RETURN_URLS (comma-separated, none by default) and names each bad entry with its rule', () => {
+    expect(loadConfig({}).logoutReturnUrls).toEqual([]);
+    expect(
+      loadConfig({ LOGOUT_RETURN_URLS: ' https://app.example/bye, https://*.apps.example/,http://localhost:8080/x ,' })
+        .logoutReturnUrls,
+    ).toEqual(['https://app.example/bye', 'https://*.apps.example/', 'http://localhost:8080/x']);
+    const given = 'http://app.example/bye,https://*.example/,https://a.example/#x,https://ok.example/';
+    expect(problems({ LOGOUT_RETURN_URLS: given })).toEqual([
+      `LOGOUT_RETURN_URLS: http://app.example/bye must use https (http only for localhost and 127.0.0.0/8) (got ${JSON.stringify(given)})`,
+      `LOGOUT_RETURN_URLS: https://*.example/ a wildcard needs at least two labels after it (https://*.example.com/…) (got ${JSON.stringify(given)})`,
+      expect.stringMatching(/^LOGOUT_RETURN_URLS: https:\/\/a\.example\/#x must be an absolute URL written plainly/),
+    ]);
+  });
+
+  it('reads SAML_METADATA_VALID_FOR (7d; at least 1h) and SAML_METADATA_REFRESH (6h; at least 1m)', () => {
+    expect(loadConfig({}).samlMetadata).toEqual({ validForMs: 7 * 86_400_000, refreshMs: 6 * 3_600_000 });
+    expect(loadConfig({ SAML_METADATA_VALID_FOR: '2d', SAML_METADATA_REFRESH: '30m' }).samlMetadata).toEqual({
+      validForMs: 2 * 86_400_000,
+      refreshMs: 1_800_000,
+    });
+    expect(problems({ SAML_METADATA_VALID_FOR: '10m', SAML_METADATA_REFRESH: '10s' })).toEqual([
+      'SAML_METADATA_VALID_FOR: must be a duration such as 90s, 15m, 12h or 7d, at least 3600s (got "10m")',
+      'SAML_METADATA_REFRESH: must be a duration such as 90s, 15m, 12h or 7d, at least 60s (got "10s")',
     ]);
   });
 });

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { PASSWORD_MIN_LENGTH_FLOOR, passwordProblem } from '../crypto/password-policy';
 import { type Env, EnvReader } from './env-reader';
 import { type OutboundAllow, parseOutboundAllow } from '../outbound/outbound-policy';
+import { returnUrlProblem } from '../http/return-urls';
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -44,7 +45,23 @@ export interface Config {
   delivery: { timeoutMs: number; attempts: number; concurrency: number; frontchannelTimeoutMs: number };
   /** What server-side requests may reach beyond public addresses (OUTBOUND_ALLOW; see outbound/outbound-policy.ts). */
   outbound: { allow: OutboundAllow };
-  saml: { entityId: string };
+  /**
+   * Where `/logout?return_to=` may send the browser after a logout, whichever application asked
+   * (LOGOUT_RETURN_URLS): exact URLs, or with one wildcard label (see http/return-urls.ts).
+   */
+  logoutReturnUrls: string[];
+  /**
+   * entityId: the IdP's SAML entityID. scope: the security domain of scoped attributes
+   * (`username@scope`: subject-id, eduPersonPrincipalName), published in the IdP metadata as
+   * shibmd:Scope.
+   */
+  saml: { entityId: string; scope: string };
+  /**
+   * validForMs: how far ahead the IdP metadata's validUntil lies (SAML_METADATA_VALID_FOR).
+   * refreshMs: how often the worker refreshes SP metadata fetched from a URL (SAML_METADATA_REFRESH;
+   * sooner when the metadata's cacheDuration says so).
+   */
+  samlMetadata: { validForMs: number; refreshMs: number };
   bodyLimitBytes: number;
   trustProxy: boolean;
   logLevel: LogLevel;
@@ -71,6 +88,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const registrationToken = read.secret('OIDC_REGISTRATION_TOKEN');
   const saml = readSaml(read, publicUrl);
   const outbound = readOutbound(read);
+  const logoutReturnUrls = readLogoutReturnUrls(read);
   const logLevel = readLogLevel(read);
   const config: Config = {
     publicUrl,
@@ -93,7 +111,12 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     oidc: readOidc(read, registrationToken),
     delivery: readDelivery(read),
     outbound,
+    logoutReturnUrls,
     saml,
+    samlMetadata: {
+      validForMs: read.duration('SAML_METADATA_VALID_FOR', '7d', 3_600_000),
+      refreshMs: read.duration('SAML_METADATA_REFRESH', '6h', 60_000),
+    },
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 262_144, 1024, 10_485_760),
     trustProxy: read.boolean('TRUST_PROXY', false),
     logLevel,
@@ -164,13 +187,48 @@ function readSessionLifetimes(read: EnvReader): { absoluteMs: number; idleMs: nu
 function readSaml(read: EnvReader, publicUrl: string): Config['saml'] {
   const entityId = read.value('SAML_ENTITY_ID');
   if (entityId !== undefined && entityId.length > 1024) read.bad('SAML_ENTITY_ID', 'must be at most 1024 characters');
-  return { entityId: entityId ?? `${publicUrl}/saml/metadata` };
+  return { entityId: entityId ?? `${publicUrl}/saml/metadata`, scope: readSamlScope(read, publicUrl) };
+}
+
+/**
+ * A DNS-name-like scope (SAML V2.0 Subject Identifier Attributes Profile §3.3: 1-127 letters, digits,
+ * `-` and `.`, starting with a letter or digit; here also in lower case, as the profile recommends,
+ * with no empty label and no label starting or ending with `-`). Unset: the host of PUBLIC_URL.
+ */
+function readSamlScope(read: EnvReader, publicUrl: string): string {
+  const given = read.value('SAML_SCOPE');
+  let scope = given?.toLowerCase();
+  if (scope === undefined) {
+    try {
+      scope = new URL(publicUrl).hostname;
+    } catch {
+      return ''; // PUBLIC_URL is already reported
+    }
+  }
+  const label = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
+  if (scope.length <= 127 && new RegExp(`^${label}(?:\\.${label})*$`).test(scope)) return scope;
+  if (given !== undefined) read.bad('SAML_SCOPE', 'must be a DNS name such as example.org (letters, digits, - and .)');
+  else read.problem(`SAML_SCOPE: set it; the host of PUBLIC_URL (${scope}) is not a DNS name a scope can be`);
+  return scope;
 }
 
 function readOutbound(read: EnvReader): Config['outbound'] {
   const { allow, problems } = parseOutboundAllow(read.value('OUTBOUND_ALLOW'));
   for (const problem of problems) read.bad('OUTBOUND_ALLOW', `${problem}; give comma-separated CIDRs and host names`);
   return { allow };
+}
+
+/** LOGOUT_RETURN_URLS: comma-separated; each entry must pass returnUrlProblem (https, at most one wildcard label). */
+function readLogoutReturnUrls(read: EnvReader): string[] {
+  const entries = (read.value('LOGOUT_RETURN_URLS') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const problem = returnUrlProblem(entry);
+    if (problem) read.bad('LOGOUT_RETURN_URLS', `${entry} ${problem}`);
+  }
+  return entries;
 }
 
 function readLogLevel(read: EnvReader): LogLevel {

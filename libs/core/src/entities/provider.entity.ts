@@ -119,6 +119,16 @@ export interface AttributeMapping {
   value?: string;
 }
 
+/**
+ * One encryption certificate of a SAML SP (metadata §2.4.1.1): the certificate as base64 DER, and the
+ * Algorithm of each md:EncryptionMethod of its KeyDescriptor, in the SP's order (empty: none listed,
+ * so the SP takes what the IdP chooses).
+ */
+export interface EncryptionCertificate {
+  certificate: string;
+  methods: string[];
+}
+
 export interface AcsEndpoint {
   url: string;
   binding: 'post' | 'redirect';
@@ -221,9 +231,12 @@ export class SamlServiceProvider {
   @Column({ type: 'boolean', default: false })
   encryptAssertions: boolean;
 
-  /** The SP's encryption certificates (base64 DER), from its metadata. */
+  /**
+   * The SP's encryption certificates from its metadata (md:KeyDescriptor use="encryption", or without
+   * `use`: metadata §2.4.1.1), each with the md:EncryptionMethods the SP listed beside it.
+   */
   @JsonColumn({ default: '[]' })
-  encryptionCertificates: string[];
+  encryptionCertificates: EncryptionCertificate[];
 
   /** Where the SP's metadata is fetched from and refreshed (null: imported once, by hand). */
   @Column({ type: 'text', nullable: true })

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   invalid_sp_metadata: 400,
   /** OAuth client metadata that cannot be used (RFC 7591 §3.2.2: invalid_client_metadata / invalid_redirect_uri). */
   invalid_client_metadata: 400,
+  /** SAML attribute settings of a service provider that cannot be used (a bad name, field or count); `details` lists each. */
+  invalid_attribute_mapping: 400,
   /** A password the password policy refuses. */
   weak_password: 400,
   unauthorized: 401,

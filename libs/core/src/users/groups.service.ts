@@ -5,11 +5,30 @@ import { Clock } from '../clock/clock';
 import { newId } from '../crypto/random';
 import { Group, GroupMember, User } from '../entities';
 import { SignoffError } from '../errors/signoff-error';
+import { normalizeUsername } from './users.service';
 
 /** Group names as applications see them: lower-case letters, digits and `._-`, starting with a letter or digit. */
 const GROUP_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** An id's shape: groups are found by id or name, so no name may look like an id. */
+const ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The `groups.description` column's length. */
+export const GROUP_DESCRIPTION_MAX = 200;
 
 export const normalizeGroupName = (name: string): string => name.trim().toLowerCase();
+
+/**
+ * Why `name` (as normalized) cannot name a group, or null when it can. Shared by the admin API and
+ * the CLI through `GroupsService.create`; exported for the unit tests.
+ */
+export function groupNameProblem(name: string): string | null {
+  if (!GROUP_NAME.test(name))
+    return 'A group name is 1–64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit.';
+  if (ID_SHAPE.test(name)) return 'A group name cannot have the form of an id (a UUID).';
+  return null;
+}
+
+/** A member as the caller names them: a user id, or `{ username }`. */
+export type MemberRef = string | { username: string };
 
 /**
  * Groups and their members. Applications authorize by group: OIDC's `groups` claim, SAML's
@@ -26,12 +45,12 @@ export class GroupsService {
 
   async create(input: { name: string; description?: string | null }, actor: Actor): Promise<Group> {
     const name = normalizeGroupName(input.name);
-    if (!GROUP_NAME.test(name)) {
-      throw new SignoffError(
-        'invalid_request',
-        'A group name is 1–64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit.',
-      );
-    }
+    const problem = groupNameProblem(name);
+    if (problem) throw new SignoffError('invalid_request', problem, [`name: ${problem}`]);
+    if (input.description && input.description.length > GROUP_DESCRIPTION_MAX)
+      throw new SignoffError('invalid_request', 'The group description is too long.', [
+        `description: must be at most ${GROUP_DESCRIPTION_MAX} characters`,
+      ]);
     return this.db.transaction(async (tx) => {
       if (await tx.existsBy(Group, { name }))
         throw new SignoffError('conflict', `a group named "${name}" already exists`);
@@ -76,11 +95,14 @@ export class GroupsService {
     });
   }
 
-  /** Adds the user to the group; already a member: nothing changes. */
-  async addMember(idOrName: string, userId: string, actor: Actor): Promise<void> {
+  /** Adds the user (an id, or `{ username }`) to the group; already a member: nothing changes. */
+  async addMember(idOrName: string, member: MemberRef, actor: Actor): Promise<void> {
     const group = await this.get(idOrName);
-    if (!(await this.db.getRepository(User).existsBy({ id: userId })))
-      throw new SignoffError('not_found', 'No such user.');
+    const user = await this.db.getRepository(User).findOne({
+      where: typeof member === 'string' ? { id: member } : { username: normalizeUsername(member.username) },
+    });
+    if (!user) throw new SignoffError('not_found', 'No such user.');
+    const userId = user.id;
     await this.db.transaction(async (tx) => {
       if (await tx.existsBy(GroupMember, { groupId: group.id, userId })) return;
       await tx.insert(GroupMember, { groupId: group.id, userId, createdAt: this.clock.now() });
@@ -105,11 +127,25 @@ export class GroupsService {
 
   /** The members of a group, by username. */
   async members(idOrName: string): Promise<User[]> {
+    return (await this.withMembers(idOrName)).members;
+  }
+
+  /** The group (by id or name) and its members, by username; `not_found` when there is no such group. */
+  async withMembers(idOrName: string): Promise<{ group: Group; members: User[] }> {
     const group = await this.get(idOrName);
     const rows = await this.db
       .getRepository(GroupMember)
       .find({ where: { groupId: group.id }, relations: { user: true } });
-    return rows.map((row) => row.user).sort((a, b) => a.username.localeCompare(b.username));
+    return { group, members: rows.map((row) => row.user).sort((a, b) => a.username.localeCompare(b.username)) };
+  }
+
+  /** The groups a user belongs to, by name (none for an unknown user). */
+  async groupsOf(userId: string): Promise<Group[]> {
+    const rows = await this.db.getRepository(GroupMember).find({ where: { userId }, select: { groupId: true } });
+    if (!rows.length) return [];
+    return this.db
+      .getRepository(Group)
+      .find({ where: { id: In(rows.map((row) => row.groupId)) }, order: { name: 'ASC' } });
   }
 
   /** The names of the groups a user belongs to, sorted: what tokens and assertions carry. */

@@ -10,20 +10,53 @@ import { SignoffError } from '../errors/signoff-error';
 import { newId } from '../crypto/random';
 import { User } from '../entities';
 
-export interface NewUser {
+/** What applications learn of a user besides the username (OIDC `profile` and `email` claims, SAML attributes). */
+export interface UserProfile {
+  email?: string | null;
+  /** Whether `email` is known to belong to the user (OIDC `email_verified`). Only true with an address. */
+  emailVerified?: boolean;
+  /** Full name, as shown. */
+  name?: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+}
+
+export interface NewUser extends UserProfile {
   username: string;
   password?: string;
-  email?: string | null;
-  name?: string | null;
   isAdmin?: boolean;
 }
 
-/** Changes to a user's profile and rights. A password is changed only with `setPasswordIn`. */
-export interface UserChanges {
-  email?: string | null;
-  name?: string | null;
+/**
+ * Changes to a user's profile and rights. A password is changed only with `setPasswordIn`. A new
+ * `email` is unverified unless the same change sets `emailVerified`.
+ */
+export interface UserChanges extends UserProfile {
   isAdmin?: boolean;
   isActive?: boolean;
+}
+
+/** The longest value of each profile field: the lengths of the `users` columns. */
+export const PROFILE_LIMITS = { email: 254, name: 200, givenName: 100, familyName: 100 } as const;
+
+/**
+ * Checks profile fields as they will be stored (`emailVerified` with the address it vouches for);
+ * `invalid_request` listing every problem. The admin API's schemas say the same; the CLI and other
+ * callers come through here only.
+ */
+export function checkProfile(profile: UserProfile): void {
+  const problems: string[] = [];
+  for (const [field, max] of Object.entries(PROFILE_LIMITS)) {
+    const value = profile[field as keyof typeof PROFILE_LIMITS];
+    if (value !== undefined && value !== null && (typeof value !== 'string' || value.length > max))
+      problems.push(`${field}: must be a string of at most ${max} characters`);
+  }
+  if (profile.emailVerified !== undefined && typeof profile.emailVerified !== 'boolean')
+    problems.push('emailVerified: must be true or false');
+  if (profile.emailVerified === true && !profile.email)
+    problems.push('emailVerified: an address can be verified only when the user has one');
+  if (problems.length)
+    throw new SignoffError('invalid_request', `The user profile is invalid: ${problems.join('; ')}.`, problems);
 }
 
 export const normalizeUsername = (username: string): string => username.trim().toLowerCase();
@@ -43,6 +76,7 @@ export class UsersService {
 
   async create(input: NewUser, actor: Actor): Promise<User> {
     const username = normalizeUsername(input.username);
+    checkProfile(input);
     const passwordHash = input.password === undefined ? null : await this.hashNewPassword(input.password);
     return this.db.transaction(async (tx) => {
       if (await tx.existsBy(User, { username }))
@@ -52,7 +86,10 @@ export class UsersService {
         id: newId(),
         username,
         email: input.email ?? null,
+        emailVerified: input.emailVerified ?? false,
         name: input.name ?? null,
+        givenName: input.givenName ?? null,
+        familyName: input.familyName ?? null,
         passwordHash,
         isActive: true,
         isAdmin: input.isAdmin ?? false,
@@ -80,10 +117,18 @@ export class UsersService {
   /** `update` within the caller's transaction. */
   async updateIn(tx: EntityManager, id: string, changes: UserChanges, actor: Actor): Promise<User> {
     const user = await this.getIn(tx, id);
-    const { email, name, isAdmin, isActive } = changes; // only these: a password never comes in this way
-    const fields = Object.fromEntries(
-      Object.entries({ email, name, isAdmin, isActive }).filter(([, value]) => value !== undefined),
+    // only these: a password never comes in this way
+    const { email, emailVerified, name, givenName, familyName, isAdmin, isActive } = changes;
+    const fields: Partial<User> = Object.fromEntries(
+      Object.entries({ email, emailVerified, name, givenName, familyName, isAdmin, isActive }).filter(
+        ([, value]) => value !== undefined,
+      ),
     );
+    // A verification vouched for one address: another address starts unverified, unless this same
+    // change vouches for it (an administrator who checked it).
+    if (email !== undefined && email !== user.email && emailVerified === undefined && user.emailVerified)
+      fields.emailVerified = false;
+    checkProfile({ ...user, ...fields });
     Object.assign(user, fields, { updatedAt: this.clock.now() });
     if (changes.isActive === true) user.deactivatedAt = null;
     await tx.save(User, user);

@@ -1,5 +1,5 @@
 import type { RegisteredClient } from '../clients/oidc-clients.service';
-import { SUPPORTED_SCOPES } from '../tokens/tokens.service';
+import { SUPPORTED_SCOPES } from '../tokens/claims';
 
 export type Prompt = 'none' | 'login' | 'select_account' | 'consent';
 

@@ -11,6 +11,8 @@ export interface Interaction {
   createdAt: number;
   /** The account the user picked in the chooser. */
   selectedSessionId?: string;
+  /** The user allowed this request on the consent page (asked once, even with prompt=consent). */
+  consentGiven?: boolean;
 }
 
 @Injectable()

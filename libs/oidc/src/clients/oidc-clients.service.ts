@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   type Actor,
   AuditService,
@@ -20,14 +20,41 @@ import { type ClientMetadata, ClientMetadataError, parseClientMetadata, sectorOf
 
 export type RegisteredClient = OidcClient & { provider: Provider };
 
+/** The endpoints where a client authenticates (OIDC Core §9, RFC 7009 §2.1, RFC 7662 §2.1). */
+export type ClientAuthEndpoint = 'token' | 'revocation' | 'introspection';
+
 export interface ClientCredentials {
   authorization?: string;
   body: Record<string, unknown>;
+  /** Where the client authenticates: said in the log line of a refusal; introspection takes confidential clients only. */
+  endpoint: ClientAuthEndpoint;
+}
+
+/** The client authentication methods of a confidential client; it may use either, whichever it registered. */
+const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'];
+
+/**
+ * An administrator-chosen client_id: RFC 3986 unreserved characters only, so it needs no escaping in
+ * a URL, a form or HTTP Basic credentials (RFC 6749 §2.3.1 form-encodes them), and cannot be confused
+ * with another after decoding.
+ */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
+
+/** The options of a registration. */
+export interface RegistrationOptions {
+  slug?: string;
+  name?: string;
+  /** The administrator's choice of client_id (CLIENT_ID_PATTERN, unique); random when not given. */
+  clientId?: string;
+  /** Ask users for consent before the first code (clients registered through /oauth2/register). */
+  consentRequired?: boolean;
 }
 
 /** OIDC clients: registration from validated metadata, lookup, and client authentication. */
 @Injectable()
 export class OidcClientsService {
+  private readonly logger = new Logger(OidcClientsService.name);
+
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
@@ -44,22 +71,39 @@ export class OidcClientsService {
     });
   }
 
-  /** Registers a client; the secret is returned once and stored only as SHA-256. */
+  /**
+   * Registers a client; the secret is returned once and stored only as SHA-256. The client_id is the
+   * administrator's choice when given (refused unless it matches CLIENT_ID_PATTERN; `conflict` when
+   * taken), else random. The slug, when not given, follows from a chosen client_id.
+   */
   async register(
     metadata: ClientMetadata,
-    options: { slug?: string; name?: string },
+    options: RegistrationOptions,
     actor: Actor,
   ): Promise<{ client: RegisteredClient; clientSecret: string | null }> {
-    const clientId = randomToken(18);
+    if (options.clientId !== undefined && !CLIENT_ID_PATTERN.test(options.clientId)) {
+      throw new SignoffError(
+        'invalid_request',
+        'client_id: 1–128 letters, digits, ".", "_", "~" or "-" (RFC 3986 unreserved characters)',
+      );
+    }
+    const clientId = options.clientId ?? randomToken(18);
     const clientSecret = metadata.token_endpoint_auth_method === 'none' ? null : randomToken(32);
     const slug =
       options.slug ??
-      `oidc-${clientId
-        .slice(0, 8)
-        .toLowerCase()
-        .replace(/[^a-z0-9]/g, 'x')}`;
+      (options.clientId !== undefined
+        ? `oidc-${clientId
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, '-')
+            .slice(0, 59)}`.replace(/-+$/, '')
+        : `oidc-${clientId
+            .slice(0, 8)
+            .toLowerCase()
+            .replace(/[^a-z0-9]/g, 'x')}`);
     const now = this.clock.now();
     const client = await this.db.transaction(async (tx) => {
+      if (await tx.existsBy(OidcClient, { clientId }))
+        throw new SignoffError('conflict', `an OIDC client with client_id "${clientId}" already exists`);
       if (await tx.existsBy(Provider, { slug }))
         throw new SignoffError('conflict', `a provider "${slug}" already exists`);
       const provider = await tx.save(Provider, {
@@ -77,13 +121,14 @@ export class OidcClientsService {
         clientId,
         clientSecretHash: clientSecret ? sha256Hex(clientSecret) : null,
         ...columnsOf(metadata),
+        consentRequired: options.consentRequired ?? false,
       });
       await this.audit.record(
         {
           action: 'oidc_client.registered',
           actor,
           target: { type: 'provider', id: provider.id },
-          details: { clientId, slug },
+          details: { clientId, slug, consentRequired: options.consentRequired ?? false },
         },
         tx,
       );
@@ -101,6 +146,19 @@ export class OidcClientsService {
     await this.db.getRepository(OidcClient).save(row);
     await this.audit.record({ action: 'oidc_client.updated', actor, target: { type: 'provider', id: providerId } });
     return client;
+  }
+
+  /** Marks a client first-party (no consent asked) or third-party; audited as `oidc_client.updated` when it changes. */
+  async setConsentRequired(providerId: string, consentRequired: boolean, actor: Actor): Promise<void> {
+    const client = await this.byProviderId(providerId);
+    if (client.consentRequired === consentRequired) return;
+    await this.db.getRepository(OidcClient).update({ providerId }, { consentRequired });
+    await this.audit.record({
+      action: 'oidc_client.updated',
+      actor,
+      target: { type: 'provider', id: providerId },
+      details: { consentRequired },
+    });
   }
 
   async byProviderId(providerId: string): Promise<RegisteredClient> {
@@ -121,46 +179,84 @@ export class OidcClientsService {
   }
 
   /**
-   * Authenticates the calling client by its registered method (RFC 6749 §2.3): HTTP Basic with
-   * form-urlencoded id and secret, the secret in the body, or none (public clients send client_id).
+   * Authenticates the calling client (RFC 6749 §2.3): HTTP Basic with form-urlencoded id and secret
+   * (§2.3.1), the secret in the body, or none (a public client sends its client_id only). A
+   * confidential client may use either secret method, whichever it registered: §2.3.1 makes Basic a
+   * MUST for the server and the body an alternative, and Keycloak and most providers accept both, so
+   * an RP library's default works. The registered token_endpoint_auth_method still tells which kind
+   * of client it is: a public client never authenticates with a secret, a confidential one always
+   * does. Two methods in one request are refused as invalid_request (§2.3: "MUST NOT use more than
+   * one"). Every refusal is logged with its reason (a warning, not an audit event: anyone can send
+   * these, unthrottled, and must not be able to grow the audit table); the response tells an unknown
+   * client from a wrong secret no more than it must.
    */
   async authenticate(credentials: ClientCredentials): Promise<RegisteredClient> {
-    const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(credentials.authorization ?? '');
-    let clientId: unknown;
-    let secret: unknown;
-    let method: string;
-    if (basic) {
-      const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      try {
-        [clientId, secret] =
-          colon < 0
-            ? [undefined, undefined]
-            : [formDecode(decoded.slice(0, colon)), formDecode(decoded.slice(colon + 1))];
-      } catch {
-        clientId = undefined;
-      }
-      method = 'client_secret_basic';
-      if (credentials.body.client_secret !== undefined)
-        throw invalidClient('use one client authentication method, not two');
-    } else if (credentials.body.client_secret !== undefined) {
-      [clientId, secret, method] = [credentials.body.client_id, credentials.body.client_secret, 'client_secret_post'];
-    } else {
-      [clientId, method] = [credentials.body.client_id, 'none'];
+    const { endpoint, body } = credentials;
+    const header = credentials.authorization ?? '';
+    const isBasic = /^Basic /i.test(header);
+    const presented: { clientId: unknown; secret?: unknown; method: string } = isBasic
+      ? { ...readBasic(header), method: 'client_secret_basic' }
+      : body.client_secret !== undefined
+        ? { clientId: body.client_id, secret: body.client_secret, method: 'client_secret_post' }
+        : { clientId: body.client_id, method: 'none' };
+    const refuse = async (reason: string, shown: string = reason, client?: RegisteredClient): Promise<never> => {
+      await this.refused(endpoint, presented, reason, client);
+      throw invalidClient(shown);
+    };
+
+    if (isBasic && body.client_secret !== undefined) {
+      await this.refused(endpoint, presented, 'two authentication methods (Basic and client_secret in the body)');
+      throw new OAuthError('invalid_request', 'use one client authentication method, not two (RFC 6749 §2.3)');
     }
-    if (basic && credentials.body.client_id !== undefined && credentials.body.client_id !== clientId)
-      throw invalidClient('client_id does not match the credentials');
-    const client = await this.find(clientId);
-    if (!client) throw invalidClient('unknown client');
-    if (client.tokenEndpointAuthMethod !== method)
-      throw invalidClient(`this client authenticates with ${client.tokenEndpointAuthMethod}`);
+    if (isBasic && presented.clientId === undefined) return refuse('malformed HTTP Basic credentials');
+    if (isBasic && body.client_id !== undefined && body.client_id !== presented.clientId)
+      return refuse('client_id in the body differs from the one in the Basic credentials');
+    if (presented.clientId === undefined) return refuse('no client credentials', 'no client credentials were sent');
+    const client = await this.find(presented.clientId);
+    if (!client) return refuse('unknown or disabled client_id', 'unknown client or wrong client secret');
+    const confidential = SECRET_METHODS.includes(client.tokenEndpointAuthMethod);
+    if (!confidential && presented.method !== 'none')
+      return refuse('a public client presented a secret', 'this client is public and has no secret', client);
+    if (confidential && presented.method === 'none')
+      return refuse(
+        'no client secret',
+        'this client must authenticate with its secret (client_secret_basic or client_secret_post)',
+        client,
+      );
     if (
-      method !== 'none' &&
-      !(typeof secret === 'string' && client.clientSecretHash && safeEqual(sha256Hex(secret), client.clientSecretHash))
-    ) {
-      throw invalidClient('wrong client secret');
-    }
+      confidential &&
+      !(
+        typeof presented.secret === 'string' &&
+        client.clientSecretHash &&
+        safeEqual(sha256Hex(presented.secret), client.clientSecretHash)
+      )
+    )
+      return refuse('wrong client secret', 'unknown client or wrong client secret', client);
+    // RFC 7662 §2.1: introspection needs a credential, which a public client does not have.
+    if (endpoint === 'introspection' && !confidential)
+      return refuse(
+        'a public client may not introspect',
+        'only confidential clients may use the introspection endpoint',
+        client,
+      );
     return client;
+  }
+
+  /** Logs a refused client authentication: the reason and the presented client_id and method, never a secret. */
+  private async refused(
+    endpoint: ClientAuthEndpoint,
+    presented: { clientId: unknown; method: string },
+    reason: string,
+    client?: RegisteredClient,
+  ): Promise<void> {
+    const clientId =
+      typeof presented.clientId === 'string'
+        ? presented.clientId.slice(0, 128)
+        : presented.clientId === undefined
+          ? null
+          : '(not a string)';
+    const details = { endpoint, reason, clientId, method: presented.method };
+    this.logger.warn({ msg: 'client authentication refused', ...details, provider: client?.providerId ?? null });
   }
 
   /** The client's registered metadata, as RFC 7591 returns it. */
@@ -221,6 +317,19 @@ function keepsSubjects(client: OidcClient, metadata: ClientMetadata): void {
 }
 
 const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
+
+/** The client_id and secret of HTTP Basic credentials (RFC 6749 §2.3.1: each form-urlencoded); no client_id when malformed. */
+function readBasic(header: string): { clientId: string | undefined; secret: string | undefined } {
+  const encoded = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
+  const decoded = encoded === undefined ? '' : Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return { clientId: undefined, secret: undefined };
+  try {
+    return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    return { clientId: undefined, secret: undefined };
+  }
+}
 
 function invalidClient(description: string): OAuthError {
   return new OAuthError('invalid_client', `client authentication failed: ${description}`, 401, {

@@ -20,6 +20,7 @@ import {
   type InitiatorAnswer,
   type LogoutProtocol,
   LogoutProtocolRegistry,
+  type LogoutReturnUrls,
   type SessionWithProvider,
 } from '@signoff/logout';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
@@ -138,6 +139,17 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
   /** RP-Initiated Logout 1.0 §3: the post_logout_redirect_uri exactly as registered (not re-serialised), plus `state` when given. */
   async answerInitiator(_providerId: string, owed: unknown): Promise<InitiatorAnswer> {
     return { kind: 'redirect', url: postLogoutRedirect(owed as OwedPostLogoutRedirect) };
+  }
+
+  /**
+   * Where `/logout?return_to=…&client_id=…` may send the browser for an enabled client: its registered
+   * post_logout_redirect_uris, compared exactly as end_session compares them (§3).
+   */
+  async logoutReturnUrls(clientId: string): Promise<LogoutReturnUrls | null> {
+    const client = await this.db
+      .getRepository(OidcClient)
+      .findOne({ where: { clientId }, relations: { provider: true } });
+    return client?.provider.enabled ? { exact: client.postLogoutRedirectUris, patterns: [] } : null;
   }
 
   private client(providerId: string): Promise<OidcClient> {

@@ -20,6 +20,8 @@ export const END_SESSION_PARAMS = [
 export interface RpLogoutRequest {
   client: RegisteredClient | null;
   hint: VerifiedHint | null;
+  /** `logout_hint` (§2), as given: which of this browser's accounts to end when there is no id_token_hint. */
+  logoutHint: string | null;
   /** What the RP is owed at the end: its post_logout_redirect_uri with state, or the signed-out page. */
   owed: OwedAnswer;
   /** Where the browser goes when there is nothing to end: the same place, "signed out". */
@@ -29,9 +31,10 @@ export interface RpLogoutRequest {
 /**
  * What an RP-initiated logout asks of this browser:
  * - `now`: a valid hint names one of this browser's sessions: it ends at once;
- * - `ask`: another account of this browser may end if its user confirms (`idpSessionId` null: nobody
- *   is signed in here, nothing to end). `elsewhere` is the hint's client session in an IdP session
- *   this browser does not hold: it ends at that client only, before anything else.
+ * - `ask`: an account of this browser may end if its user confirms (`idpSessionId` null: nobody is
+ *   signed in here, nothing to end): the one a `logout_hint` names, else the current one.
+ *   `elsewhere` is the hint's client session in an IdP session this browser does not hold: it ends at
+ *   that client only, before anything else.
  */
 export type RpLogoutPlan =
   | { kind: 'now'; idpSessionId: string }
@@ -64,6 +67,8 @@ export class RpInitiatedLogout {
       return value || null;
     };
     const hintRaw = text('id_token_hint');
+    const logoutHint = text('logout_hint');
+    if (logoutHint && logoutHint.length > MAX_LOGOUT_HINT) throw refused('logout_hint is too long.');
     const hint = hintRaw ? await this.hints.verify(hintRaw) : null;
     if (hintRaw && !hint) throw refused('The id_token_hint is not a valid ID token issued by Signoff.');
     const clientIdParam = text('client_id');
@@ -78,19 +83,31 @@ export class RpInitiatedLogout {
     // Exact match against the registered URIs (§3): no prefix, no normalisation.
     if (redirectUri && !client!.postLogoutRedirectUris.includes(redirectUri))
       throw refused('The post_logout_redirect_uri is not registered for this application.');
-    if (!redirectUri) return { client, hint, owed: { to: 'signed-out-page' }, signedOutUrl: '/logout/done' };
+    if (!redirectUri)
+      return { client, hint, logoutHint, owed: { to: 'signed-out-page' }, signedOutUrl: '/logout/done' };
     const owed: OwedPostLogoutRedirect = { postLogoutRedirectUri: redirectUri, state: text('state') };
     return {
       client,
       hint,
+      logoutHint,
       owed: { to: 'application', protocol: 'oidc', providerId: client!.providerId, owed },
       signedOutUrl: postLogoutRedirect(owed),
     };
   }
 
-  /** What the request asks of a browser whose live IdP sessions are `live` (most recent first). */
-  async plan(request: RpLogoutRequest, live: Array<{ id: string }>): Promise<RpLogoutPlan> {
+  /**
+   * What the request asks of a browser whose live IdP sessions are `live` (most recent first). Without
+   * an id_token_hint, a `logout_hint` naming one of these accounts (accountForLogoutHint) picks the
+   * session to confirm; one naming none of them is ignored, and the current account is asked about as
+   * usual. A logout_hint is no proof of anything (§6: requests without a valid id_token_hint get the
+   * user's confirmation), so it never ends a session at once, and never reaches beyond this browser.
+   */
+  async plan(request: RpLogoutRequest, live: LiveAccount[]): Promise<RpLogoutPlan> {
     const { hint, client } = request;
+    if (!hint) {
+      const named = request.logoutHint ? accountForLogoutHint(request.logoutHint, live) : null;
+      return { kind: 'ask', idpSessionId: (named ?? live[0])?.id ?? null, elsewhere: null };
+    }
     // The hint's sid names a live IdP session (its sub as that client was given it), or none.
     const hinted = hint && client ? await this.sessions.hintedIdpSession(hint, client.providerId) : null;
     if (hinted && live.some((session) => session.id === hinted.id)) return { kind: 'now', idpSessionId: hinted.id };
@@ -114,6 +131,32 @@ export class RpInitiatedLogout {
       owed,
     };
   }
+}
+
+/** One of this browser's live accounts, as the logout_hint is matched against it. */
+export interface LiveAccount {
+  id: string;
+  user: { username: string; email: string | null };
+}
+
+/** The longest logout_hint looked at (an email address is at most 254 characters). */
+const MAX_LOGOUT_HINT = 254;
+
+/**
+ * The account of this browser a `logout_hint` (RP-Initiated Logout 1.0 §2) names, or null: the one
+ * whose username it is (usernames are stored lower-cased and compared so), else the only one whose
+ * email address it is, compared without regard to case (emails are not unique here: a hint that
+ * fits several accounts names none of them). Signoff's usernames and email addresses are what an RP
+ * knows of its user (`preferred_username`, `email`); the hint never names a session, so an opaque
+ * value from another OP simply matches nothing.
+ */
+export function accountForLogoutHint<T extends LiveAccount>(logoutHint: string, live: readonly T[]): T | null {
+  const wanted = logoutHint.trim().toLowerCase();
+  if (!wanted) return null;
+  const byUsername = live.find((session) => session.user.username.toLowerCase() === wanted);
+  if (byUsername) return byUsername;
+  const byEmail = live.filter((session) => session.user.email?.toLowerCase() === wanted);
+  return byEmail.length === 1 ? byEmail[0] : null;
 }
 
 /** The post_logout_redirect_uri exactly as registered (not re-serialised), plus `state` when given (§3). */

@@ -22,11 +22,11 @@ import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 import type { RegisteredClient } from '../clients/oidc-clients.service';
 import { OAuthError } from '../oauth-error';
 import { OidcSessionsService } from '../oidc-sessions.service';
+import { ClaimsService } from './claims';
 import { atHash, type OidcAlg, signJwt } from './jwt';
 import { SubjectsService } from './subjects';
 
 const CODE_LIFETIME_MS = 60_000;
-export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
 export interface CodeRequest {
   client: RegisteredClient;
@@ -55,6 +55,26 @@ interface TokenStanding {
   live: boolean;
 }
 
+/** The introspection response (RFC 7662 §2.2): `{active: false}` alone, or the token's facts. */
+export type Introspection =
+  | { active: false }
+  | {
+      active: true;
+      scope: string;
+      client_id: string;
+      username?: string;
+      token_type?: 'Bearer';
+      exp: number;
+      iat: number;
+      sub: string;
+      aud: string;
+      iss: string;
+      sid?: string;
+    };
+
+/** Tokens Signoff issues are 43 characters; anything much longer is not one of them, and is not hashed. */
+const MAX_TOKEN_LENGTH = 512;
+
 const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
 
 /** Authorization codes, and the tokens the token endpoint issues for them. */
@@ -67,6 +87,7 @@ export class TokensService {
     private readonly oidcSessions: OidcSessionsService,
     private readonly idpSessions: IdpSessionsService,
     private readonly subjects: SubjectsService,
+    private readonly claims: ClaimsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -217,6 +238,67 @@ export class TokensService {
     return { user: standing.user, scope: row.scope.split(' '), sub };
   }
 
+  /** UserInfo (OIDC Core §5.3.2): `sub` and the claims of the access token's scope, or null when the token is not good. */
+  async userinfo(token: string): Promise<Record<string, unknown> | null> {
+    const owner = await this.accessTokenOwner(token);
+    return owner && { sub: owner.sub, ...(await this.claims.forScopes(owner.user, owner.scope)) };
+  }
+
+  /**
+   * Token introspection (RFC 7662 §2.2) for a client that authenticated with its secret.
+   *
+   * Who may learn what: a resource server is registered here as a confidential client of its own,
+   * and the access tokens it receives were issued to other clients (the applications calling it), so
+   * any authenticated confidential client may introspect any access token; public clients may not
+   * introspect at all (they hold no credential, and §2.1 requires one against token scanning). A
+   * refresh token is only ever presented to Signoff by the client it was issued to, so only that
+   * client may introspect it; for anyone else it is `active: false`, as §2.2 says for a token "the
+   * protected resource is not allowed to introspect". §4 lets the server tell different callers
+   * different things: `username` is shown only when the token's scope includes `profile` (its user let
+   * its client see it), and for a pairwise client's token (OIDC Core §8.1) only to that client, since
+   * a username would undo what pairwise subs are for.
+   *
+   * A token is active exactly when it could still be used (standing): not expired or revoked (logout
+   * revokes the tokens of the sessions it ends, so a resource server learns of a logout at its next
+   * introspection), its user active, its application enabled, its session live unless it is offline.
+   * An unknown, malformed or oversized token is `active: false`, never an error.
+   */
+  async introspect(caller: RegisteredClient, token: unknown, hint: unknown): Promise<Introspection> {
+    if (typeof token !== 'string' || !token) throw new OAuthError('invalid_request', 'token is required');
+    const inactive = { active: false } as const;
+    if (token.length > MAX_TOKEN_LENGTH) return inactive;
+    const tokenHash = sha256Hex(token);
+    // §2.1: the hint only says where to look first; the search goes on through the other kind.
+    const kinds = hint === 'refresh_token' ? (['refresh', 'access'] as const) : (['access', 'refresh'] as const);
+    for (const kind of kinds) {
+      const row = await this.db.getRepository(kind === 'access' ? AccessToken : RefreshToken).findOneBy({ tokenHash });
+      if (!row) continue;
+      if (kind === 'refresh' && row.providerId !== caller.providerId) return inactive;
+      const standing = await this.standing(this.db.manager, row);
+      const owner = standing && (await this.db.getRepository(OidcClient).findOneBy({ providerId: row.providerId }));
+      if (!standing || !owner) return inactive;
+      const scopes = row.scope.split(' ');
+      const mayKnowUsername =
+        scopes.includes('profile') && (owner.subjectType !== 'pairwise' || owner.providerId === caller.providerId);
+      return {
+        active: true,
+        scope: row.scope,
+        client_id: owner.clientId,
+        ...(mayKnowUsername ? { username: standing.user.username } : {}),
+        // RFC 6749 §7.1 types access tokens only; a refresh token has no token_type.
+        ...(kind === 'access' ? { token_type: 'Bearer' } : {}),
+        exp: Math.floor(row.expiresAt.getTime() / 1000),
+        iat: Math.floor(row.createdAt.getTime() / 1000),
+        sub: standing.session?.sub ?? this.subjects.subjectFor(owner, row.userId),
+        // Without resource indicators (RFC 8707) a token's audience is the client it was issued to, as for its ID token.
+        aud: owner.clientId,
+        iss: this.config.publicUrl,
+        ...(standing.live && standing.session ? { sid: standing.session.sid } : {}),
+      };
+    }
+    return inactive;
+  }
+
   /**
    * Revokes every access and refresh token of these users, offline_access ones included: their
    * grants end with their account or their credentials (deactivation, a password change).
@@ -318,7 +400,8 @@ export class TokensService {
         ...(grant.nonce ? { nonce: grant.nonce } : {}),
         ...(grant.sid ? { sid: grant.sid } : {}),
         at_hash: atHash(accessToken),
-        ...userClaims(grant.user, scopes),
+        // The scope claims go in the ID token as well as userinfo: see ClaimsService for why.
+        ...(await this.claims.forScopes(grant.user, scopes)),
       });
     }
     return response;
@@ -347,16 +430,6 @@ export class TokensService {
 async function lockUserForGrant(tx: EntityManager, userId: string): Promise<void> {
   if (tx.connection.options.type !== 'postgres') return;
   await tx.createQueryBuilder(User, 'user').setLock('pessimistic_read').where('user.id = :userId', { userId }).getOne();
-}
-
-/** Claims of the user for the granted scopes (ID token and userinfo). */
-export function userClaims(user: User, scopes: string[]): Record<string, unknown> {
-  return {
-    ...(scopes.includes('profile')
-      ? { preferred_username: user.username, ...(user.name ? { name: user.name } : {}) }
-      : {}),
-    ...(scopes.includes('email') && user.email ? { email: user.email, email_verified: false } : {}),
-  };
 }
 
 function verifyPkce(challenge: string | null, verifier: unknown): void {

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import type { EncryptionCertificate } from '@signoff/core';
 import { BINDINGS, type BindingName, NS } from '../xml/namespaces';
 import { children, descendants, parseXml, textOf, UnsafeXmlError } from '../xml/safe-xml';
 
@@ -14,10 +15,25 @@ export interface SpMetadata {
   singleLogout: SpEndpoint[];
   /** PEM certificates the SP signs with (KeyDescriptor use="signing" or without a use). */
   certificates: string[];
+  /** Certificates assertions may be encrypted to (KeyDescriptor use="encryption" or without a use), with the SP's EncryptionMethods. */
+  encryptionCertificates: EncryptionCertificate[];
   authnRequestsSigned: boolean;
   wantAssertionsSigned: boolean;
   nameIdFormats: string[];
+  /** The attributes the SP asks for (AttributeConsumingService/RequestedAttribute, metadata §2.4.4.1): hints, never stored. */
+  requestedAttributes: RequestedAttribute[];
 }
+
+/** One md:RequestedAttribute (metadata §2.4.4.2): what an SP says it wants, shown to administrators as a hint. */
+export interface RequestedAttribute {
+  name: string;
+  nameFormat: string | null;
+  friendlyName: string | null;
+  isRequired: boolean;
+}
+
+/** How many RequestedAttributes are read: more is no SP's real need, and the hint stays readable. */
+const REQUESTED_ATTRIBUTES_MAX = 100;
 
 export class SpMetadataError extends Error {}
 
@@ -26,8 +42,8 @@ const bindingName = (uri: string | null): BindingName | null =>
 
 /**
  * Reads an SP's metadata (SAML 2.0 metadata §2.4.4): entityID, ACS and SingleLogoutService endpoints
- * with their bindings and ResponseLocation, signing certificates, AuthnRequestsSigned and
- * WantAssertionsSigned. Endpoints must be absolute http(s) URLs; certificates must parse.
+ * with their bindings and ResponseLocation, signing certificates, encryption certificates with their
+ * EncryptionMethods, AuthnRequestsSigned and WantAssertionsSigned. Endpoints must be absolute http(s) URLs; certificates must parse.
  */
 export function parseSpMetadata(xml: string): SpMetadata {
   let doc: Document;
@@ -79,7 +95,8 @@ export function parseSpMetadata(xml: string): SpMetadata {
   });
 
   const certificates = children(sp, NS.md, 'KeyDescriptor')
-    .filter((key) => (key.getAttribute('use') ?? 'signing') === 'signing')
+    // xmldom answers "" for an absent attribute: no `use` means both uses (metadata §2.4.1.1).
+    .filter((key) => (key.getAttribute('use') || 'signing') === 'signing')
     .flatMap((key) => descendants(key, NS.ds, 'X509Certificate'))
     .map((element) => pem(textOf(element)));
 
@@ -88,10 +105,53 @@ export function parseSpMetadata(xml: string): SpMetadata {
     acs,
     singleLogout,
     certificates,
+    encryptionCertificates: encryptionCertificates(sp),
     authnRequestsSigned: sp.getAttribute('AuthnRequestsSigned') === 'true',
     wantAssertionsSigned: sp.getAttribute('WantAssertionsSigned') === 'true',
     nameIdFormats: children(sp, NS.md, 'NameIDFormat').map(textOf),
+    requestedAttributes: requestedAttributes(sp),
   };
+}
+
+/** How many md:EncryptionMethods of one KeyDescriptor are read: real SPs list fewer than ten. */
+const ENCRYPTION_METHODS_MAX = 20;
+
+/**
+ * The certificates of every KeyDescriptor for encryption: use="encryption", or no `use` at all, which
+ * means both signing and encryption (metadata §2.4.1.1). Each comes with the Algorithm of the
+ * KeyDescriptor's md:EncryptionMethods, the SP's preferences (metadata §2.4.1.1).
+ */
+function encryptionCertificates(sp: Element): EncryptionCertificate[] {
+  return children(sp, NS.md, 'KeyDescriptor')
+    .filter((key) => (key.getAttribute('use') || 'encryption') === 'encryption')
+    .flatMap((key) => {
+      const methods = children(key, NS.md, 'EncryptionMethod')
+        .map((method) => method.getAttribute('Algorithm') ?? '')
+        .filter((algorithm) => algorithm && algorithm.length <= 256)
+        .slice(0, ENCRYPTION_METHODS_MAX);
+      return descendants(key, NS.ds, 'X509Certificate').map((element) => ({
+        certificate: der(textOf(element), 'an encryption certificate'),
+        methods,
+      }));
+    });
+}
+
+/** The RequestedAttributes of every AttributeConsumingService, one per Name, the first REQUESTED_ATTRIBUTES_MAX. */
+function requestedAttributes(sp: Element): RequestedAttribute[] {
+  const byName = new Map<string, RequestedAttribute>();
+  for (const service of children(sp, NS.md, 'AttributeConsumingService'))
+    for (const element of children(service, NS.md, 'RequestedAttribute')) {
+      const name = element.getAttribute('Name') ?? '';
+      if (!name || name.length > 1024 || byName.has(name)) continue;
+      const optional = (attribute: string) => element.getAttribute(attribute)?.slice(0, 1024) || null;
+      byName.set(name, {
+        name,
+        nameFormat: optional('NameFormat'),
+        friendlyName: optional('FriendlyName'),
+        isRequired: ['true', '1'].includes(element.getAttribute('isRequired') ?? ''),
+      });
+    }
+  return [...byName.values()].slice(0, REQUESTED_ATTRIBUTES_MAX);
 }
 
 /** What an administrator types in for an SP that has no metadata document. */
@@ -123,9 +183,11 @@ export function spMetadataFromFields(fields: SpFields): SpMetadata {
       responseUrl: endpoint.responseUrl ? httpUrl(endpoint.responseUrl, 'ResponseLocation') : null,
     })),
     certificates: (fields.certificates ?? []).map((certificate) => pem(certificate.replace(/-----[^-]+-----/g, ''))),
+    encryptionCertificates: [],
     authnRequestsSigned: false,
     wantAssertionsSigned: true,
     nameIdFormats: [],
+    requestedAttributes: [],
   };
 }
 
@@ -137,6 +199,18 @@ function httpUrl(value: string | null, what: string): string {
     // fall through
   }
   throw new SpMetadataError(`${what} Location must be an absolute http(s) URL (got ${JSON.stringify(value)})`);
+}
+
+/** A certificate's base64 DER, compact, once it parses as X.509 (`what` names it in the error). */
+function der(body: string, what: string): string {
+  const compact = body.replace(/\s+/g, '');
+  try {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) throw new Error('not base64');
+    new X509Certificate(Buffer.from(compact, 'base64'));
+  } catch {
+    throw new SpMetadataError(`${what} in the metadata is not a valid X.509 certificate`);
+  }
+  return compact;
 }
 
 function pem(body: string): string {

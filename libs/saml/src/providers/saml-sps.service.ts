@@ -6,12 +6,23 @@ import {
   newId,
   OutboundPolicy,
   OutboundPolicyError,
+  type AttributeMapping,
   Provider,
+  returnUrlProblem,
   SamlServiceProvider,
   SignoffError,
 } from '@signoff/core';
 import { DataSource } from 'typeorm';
-import { type SpMetadata } from '../metadata/sp-metadata';
+import { type RequestedAttribute, type SpMetadata } from '../metadata/sp-metadata';
+import { certificateFingerprint, type MetadataSource } from '../metadata/sp-metadata-source';
+import { metadataChanges } from './metadata-changes';
+import {
+  type AttributeProfile,
+  checkAttributeSettings,
+  releasedAttributeNames,
+  type SubjectIdentifier,
+} from '../sso/attributes';
+import { encryptionRecipient, XMLENC } from '../sso/assertion-encryption';
 import { type BindingName, NAMEID_FORMATS } from '../xml/namespaces';
 
 export type LogoutMethod = SamlServiceProvider['logoutMethod'];
@@ -27,7 +38,25 @@ export interface SpImportOptions {
   /** The exception to SAML profiles §4.4.4.1 for an SP without a signing certificate (see spWarnings). */
   allowUnsignedLogoutRequests?: boolean;
   nameIdSource?: NameIdSource;
+  /** `standard` (the default): the standard attributes plus attributeMappings; `none`: attributeMappings only. */
+  attributeProfile?: AttributeProfile;
+  /** The SP's own attributes (checked by checkAttributeSettings); at a change, the whole new list. */
+  attributeMappings?: AttributeAssignment[];
+  /** Which subject identifier the standard profile sends: `subject-id` (the default) or `pairwise-id`. */
+  subjectIdentifier?: SubjectIdentifier;
+  /** Where `/logout?return_to=…&client_id=<entityID>` may end (see returnUrlProblem); at a change, the whole new list. */
+  logoutReturnUrls?: string[];
+  /** Encrypt assertions to the SP's encryption certificate (off by default); refused when the metadata has none Signoff can use. */
+  encryptAssertions?: boolean;
+  /**
+   * Where the metadata was fetched from and the certificate it must be signed with (the worker
+   * refreshes it from there); at a change, null: imported by hand from now on.
+   */
+  metadataSource?: MetadataSource | null;
 }
+
+/** An attribute mapping as given, before checkAttributeSettings: `{ name, nameFormat, friendlyName?, from? | value? }`. */
+export type AttributeAssignment = Partial<AttributeMapping>;
 
 export type RegisteredSp = SamlServiceProvider & { provider: Provider };
 
@@ -70,6 +99,7 @@ export class SamlSpsService {
       const sp = await tx.save(SamlServiceProvider, {
         providerId: provider.id,
         ...settings,
+        ...sourceColumns(options.metadataSource ?? null, now),
         signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
         digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
       });
@@ -89,13 +119,16 @@ export class SamlSpsService {
   /**
    * Changes a registered SP: new metadata (a certificate rollover, new endpoints; the entityID must
    * stay) and/or the administrator's choices. Every setting not given keeps its value, and the result
-   * must pass the same checks as a new registration.
+   * must pass the same checks as a new registration. `audit`: `metadata_refreshed` for the worker's
+   * (or an administrator's) refresh from the SP's metadataUrl, audited only when something changed,
+   * with what changed (metadataChanges).
    */
   async update(
     providerId: string,
     metadata: SpMetadata | null,
     options: Omit<SpImportOptions, 'slug' | 'name'>,
     actor: Actor,
+    audit: 'updated' | 'metadata_refreshed' = 'updated',
   ): Promise<RegisteredSp> {
     const sp = await this.byProviderId(providerId);
     if (metadata && metadata.entityId !== sp.entityId)
@@ -108,9 +141,11 @@ export class SamlSpsService {
       acs: sp.acsEndpoints,
       singleLogout: sp.slsEndpoints,
       certificates: sp.certificates,
+      encryptionCertificates: sp.encryptionCertificates,
       authnRequestsSigned: sp.requireSignedRequests,
       wantAssertionsSigned: true,
       nameIdFormats: [],
+      requestedAttributes: [],
     };
     const settings = settingsFor(
       current,
@@ -121,21 +156,46 @@ export class SamlSpsService {
         requireSignedRequests: options.requireSignedRequests ?? sp.requireSignedRequests,
         allowUnsignedLogoutRequests: options.allowUnsignedLogoutRequests ?? sp.allowUnsignedLogoutRequests,
         nameIdSource: options.nameIdSource ?? sp.nameIdSource,
+        attributeProfile: options.attributeProfile ?? sp.attributeProfile,
+        attributeMappings: options.attributeMappings ?? sp.attributeMappings,
+        subjectIdentifier: options.subjectIdentifier ?? sp.subjectIdentifier,
+        logoutReturnUrls: options.logoutReturnUrls ?? sp.logoutReturnUrls,
+        encryptAssertions: options.encryptAssertions ?? sp.encryptAssertions,
       },
       this.outbound,
     );
+    const now = this.clock.now();
+    const kept = sp.metadataUrl ? { url: sp.metadataUrl, signingCertificate: sp.metadataSigningCertificate } : null;
+    const source = options.metadataSource === undefined ? kept : options.metadataSource;
+    const sourced = {
+      ...sourceColumns(source, now),
+      // Metadata given for a URL-sourced SP was just fetched from there; otherwise the time stays.
+      ...(source && !metadata ? { metadataRefreshedAt: sp.metadataRefreshedAt } : {}),
+    };
+    const changes = audit === 'metadata_refreshed' ? metadataChanges(sp, settings) : {};
     await this.db.transaction(async (tx) => {
-      await tx.update(SamlServiceProvider, { providerId }, settings);
-      await tx.update(Provider, { id: providerId }, { updatedAt: this.clock.now() });
-      await this.audit.record(
-        {
-          action: 'saml_sp.updated',
-          actor,
-          target: { type: 'provider', id: providerId },
-          details: { metadata: Boolean(metadata), changed: Object.keys(options) },
-        },
-        tx,
-      );
+      await tx.update(SamlServiceProvider, { providerId }, { ...settings, ...sourced });
+      await tx.update(Provider, { id: providerId }, { updatedAt: now });
+      if (audit === 'updated')
+        await this.audit.record(
+          {
+            action: 'saml_sp.updated',
+            actor,
+            target: { type: 'provider', id: providerId },
+            details: { metadata: Boolean(metadata), changed: Object.keys(options) },
+          },
+          tx,
+        );
+      else if (Object.keys(changes).length)
+        await this.audit.record(
+          {
+            action: 'saml_sp.metadata_refreshed',
+            actor,
+            target: { type: 'provider', id: providerId },
+            details: { metadataUrl: source?.url ?? null, changed: Object.keys(changes), ...changes },
+          },
+          tx,
+        );
     });
     return this.byProviderId(providerId);
   }
@@ -154,7 +214,13 @@ export class SamlSpsService {
       .findOneOrFail({ where: { providerId }, relations: { provider: true } })) as RegisteredSp;
   }
 
-  view(sp: RegisteredSp) {
+  /**
+   * What the admin API shows of an SP. `requested`: the RequestedAttributes of metadata just read (at
+   * registration or a metadata change; they are not stored), shown as hints with whether the SP's
+   * attribute settings provide each.
+   */
+  view(sp: RegisteredSp, requested?: RequestedAttribute[]) {
+    const released = new Set(releasedAttributeNames(sp).map((attribute) => attribute.name));
     return {
       entityId: sp.entityId,
       acs: sp.acsEndpoints,
@@ -167,9 +233,38 @@ export class SamlSpsService {
       certificates: sp.certificates.length,
       nameIdSource: sp.nameIdSource,
       nameIdFormat: sp.nameIdFormat,
+      attributeProfile: sp.attributeProfile,
+      attributeMappings: sp.attributeMappings,
+      subjectIdentifier: sp.subjectIdentifier,
+      logoutReturnUrls: sp.logoutReturnUrls,
+      encryptAssertions: sp.encryptAssertions,
+      encryptionCertificates: sp.encryptionCertificates.length,
+      assertionEncryption: assertionEncryptionOf(sp),
+      metadataUrl: sp.metadataUrl,
+      metadataSigningCertificateSha256: sp.metadataSigningCertificate
+        ? certificateFingerprint(sp.metadataSigningCertificate)
+        : null,
+      metadataRefreshedAt: sp.metadataRefreshedAt,
+      ...(requested
+        ? {
+            requestedAttributes: requested.map((attribute) => ({
+              ...attribute,
+              provided: released.has(attribute.name),
+            })),
+          }
+        : {}),
       warnings: spWarnings(sp),
     };
   }
+}
+
+/** The columns that say where an SP's metadata comes from (null: imported by hand). */
+function sourceColumns(source: MetadataSource | null, now: Date) {
+  return {
+    metadataUrl: source?.url ?? null,
+    metadataSigningCertificate: source?.signingCertificate ?? null,
+    metadataRefreshedAt: source ? now : null,
+  };
 }
 
 /** What an administrator should know about an SP's settings: shown by the admin API (`warnings`) and the CLI. */
@@ -182,6 +277,25 @@ export function spWarnings(sp: Pick<SamlServiceProvider, 'certificates' | 'allow
   return [
     "allowUnsignedLogoutRequests is on: this SP may start a logout with an unsigned LogoutRequest, so anyone who knows a user's NameID can end that user's sessions (SAML profiles §4.4.4.1 requires a signature). Register the SP's signing certificate and turn it off.",
   ];
+}
+
+/**
+ * Said when an SP is registered without a chosen logout method and gets the front channel, because
+ * its metadata offers no SOAP SingleLogoutService: what that choice cannot do.
+ */
+export const FRONTCHANNEL_ONLY_WARNING =
+  "This SP is logged out in the user's browser only (front channel): its metadata offers no SOAP SingleLogoutService. Logouts without a browser (an administrator ending a session, a user deactivated, a session expiring) cannot reach it and are recorded as skipped for it. If the SP takes LogoutRequests posted by a server, choose logoutMethod backchannel with its POST endpoint.";
+
+/**
+ * What a registration adds to the SP's warnings (spWarnings) about the defaults it chose:
+ * FRONTCHANNEL_ONLY_WARNING when no logout method was chosen (`methodChosen` false) and the default
+ * came out front-channel.
+ */
+export function logoutDefaultWarnings(
+  sp: Pick<SamlServiceProvider, 'slsUrl' | 'logoutMethod'>,
+  methodChosen: boolean,
+): string[] {
+  return !methodChosen && sp.slsUrl !== null && sp.logoutMethod !== 'backchannel' ? [FRONTCHANNEL_ONLY_WARNING] : [];
 }
 
 /** The SP's columns from its metadata and the administrator's choices, refusing combinations logout could not use. */
@@ -202,7 +316,7 @@ function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug'
   }
   // Back-channel logout (SOAP, or POST from the worker) is a request Signoff makes itself: the
   // outbound policy applies. Front-channel endpoints are loaded by the user's browser.
-  if (sls && logoutMethod === 'backchannel') checkServerSide(sls.url, outbound);
+  if (sls && logoutMethod === 'backchannel') checkServerSide(sls.url, outbound, options.logoutMethod === undefined);
   const requireSignedRequests = options.requireSignedRequests ?? metadata.authnRequestsSigned;
   if (requireSignedRequests && !metadata.certificates.length) {
     throw new SignoffError(
@@ -211,6 +325,13 @@ function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug'
     );
   }
   const nameIdSource = options.nameIdSource ?? 'persistent';
+  const attributeProfile = options.attributeProfile ?? 'standard';
+  const subjectIdentifier = options.subjectIdentifier ?? 'subject-id';
+  const attributeMappings = checkAttributeSettings({
+    attributeProfile,
+    subjectIdentifier,
+    attributeMappings: options.attributeMappings ?? [],
+  });
   return {
     entityId: metadata.entityId,
     acsEndpoints: metadata.acs,
@@ -225,16 +346,65 @@ function settingsFor(metadata: SpMetadata, options: Omit<SpImportOptions, 'slug'
     certificates: metadata.certificates,
     nameIdSource,
     nameIdFormat: NAMEID_FORMAT_OF[nameIdSource],
+    attributeProfile,
+    attributeMappings,
+    subjectIdentifier,
+    logoutReturnUrls: checkLogoutReturnUrls(options.logoutReturnUrls ?? []),
+    encryptAssertions: checkEncryptAssertions(metadata, options.encryptAssertions ?? false),
+    encryptionCertificates: metadata.encryptionCertificates,
   };
 }
 
+/**
+ * encryptAssertions, refused when on for an SP none of whose encryption certificates Signoff can
+ * encrypt to (encryptionRecipient): better no registration than assertions the SP cannot read, or
+ * assertions sent in the clear to an SP that asked for them encrypted.
+ */
+function checkEncryptAssertions(metadata: SpMetadata, encryptAssertions: boolean): boolean {
+  const { problem } = encryptAssertions ? encryptionRecipient(metadata.encryptionCertificates) : {};
+  if (problem)
+    throw new SignoffError(
+      'invalid_request',
+      `Assertions cannot be encrypted for this SP (encryptAssertions): ${problem}.`,
+    );
+  return encryptAssertions;
+}
+
+/**
+ * What the admin API shows of an SP's assertion encryption: the algorithms its assertions are (or,
+ * once encryptAssertions is on, would be) encrypted with, or null when its metadata has no
+ * encryption certificate Signoff can use.
+ */
+function assertionEncryptionOf(sp: Pick<SamlServiceProvider, 'encryptionCertificates'>) {
+  const { recipient } = encryptionRecipient(sp.encryptionCertificates);
+  return recipient ? { contentEncryption: recipient.algorithm, keyTransport: XMLENC.rsaOaepMgf1p } : null;
+}
+
+/** The most logoutReturnUrls an SP may have. */
+export const MAX_LOGOUT_RETURN_URLS = 20;
+
+/** The SP's logoutReturnUrls, each an allowed return URL (returnUrlProblem), else refused naming every bad one. */
+function checkLogoutReturnUrls(urls: string[]): string[] {
+  if (urls.length > MAX_LOGOUT_RETURN_URLS)
+    throw new SignoffError('invalid_request', `An SP may have at most ${MAX_LOGOUT_RETURN_URLS} logoutReturnUrls.`);
+  const problems = urls.flatMap((url) => {
+    const problem = returnUrlProblem(url);
+    return problem ? [`${url} ${problem}`] : [];
+  });
+  if (problems.length) throw new SignoffError('invalid_request', `logoutReturnUrls: ${problems.join('; ')}.`, problems);
+  return [...new Set(urls)];
+}
+
 /** Refuses, at registration, a SingleLogoutService the outbound policy would refuse at every delivery. */
-function checkServerSide(url: string, outbound: OutboundPolicy): void {
+function checkServerSide(url: string, outbound: OutboundPolicy, byDefault: boolean): void {
   try {
     outbound.checkUrl(url);
   } catch (error) {
     if (!(error instanceof OutboundPolicyError)) throw error;
-    throw new SignoffError('invalid_request', `SingleLogoutService ${url}: ${error.message}.`);
+    const hint = byDefault
+      ? ' Back-channel SOAP is the default for an SP that offers it: allow the address with OUTBOUND_ALLOW, or choose a front-channel logoutMethod.'
+      : '';
+    throw new SignoffError('invalid_request', `SingleLogoutService ${url}: ${error.message}.${hint}`);
   }
 }
 
@@ -250,8 +420,14 @@ function pickSingleLogout(metadata: SpMetadata, options: SpImportOptions) {
       );
     return named;
   }
+  // No method chosen: back-channel SOAP when the SP offers it (every logout reaches it, with or without
+  // a browser), else the front channel; a chosen method takes the endpoint that suits it best.
   const preference: BindingName[] =
-    options.logoutMethod === 'backchannel' ? ['soap', 'post'] : ['redirect', 'post', 'soap'];
+    options.logoutMethod === undefined
+      ? ['soap', 'redirect', 'post']
+      : options.logoutMethod === 'backchannel'
+        ? ['soap', 'post']
+        : ['redirect', 'post', 'soap'];
   for (const binding of preference) {
     const found = offered.find((endpoint) => endpoint.binding === binding);
     if (found) return found;

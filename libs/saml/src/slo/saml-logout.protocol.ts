@@ -10,6 +10,7 @@ import {
 } from '@signoff/core';
 import { verdictForStatus } from '@signoff/dispatch';
 import {
+  type BackchannelReply,
   type BackchannelRequest,
   type BackchannelVerdict,
   type DeliveryTarget,
@@ -19,6 +20,7 @@ import {
   type LogoutContext,
   type LogoutProtocol,
   LogoutProtocolRegistry,
+  type LogoutReturnUrls,
   type SeenOutcome,
   type SessionWithProvider,
 } from '@signoff/logout';
@@ -28,6 +30,9 @@ import { signElement } from '../xml/signatures';
 import { redirectUrl } from '../bindings/redirect';
 import { soapEnvelope } from '../bindings/soap';
 import type { IncomingMessage } from '../bindings/incoming';
+import { SamlRefusal } from '../bindings/intake';
+import { logoutResponseInReply } from '../bindings/server-side-post';
+import { SamlSpsService } from '../providers/saml-sps.service';
 import { logoutRequestXml } from './logout-request';
 import { soapReplyStatus, STATUS } from './logout-response';
 import { type OwedLogoutResponse, SamlSloService, statusForOutcome } from './saml-slo.service';
@@ -52,6 +57,7 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     private readonly clock: Clock,
     private readonly registry: LogoutProtocolRegistry,
     private readonly slo: SamlSloService,
+    private readonly sps: SamlSpsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -85,11 +91,22 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     };
   }
 
-  /** SOAP: the SP's LogoutResponse must answer our request with Success. POST: any 2xx. */
-  readBackchannelReply(reply: { status: number; body: string }, request: BackchannelRequest): BackchannelVerdict {
+  /**
+   * SOAP: the SP's LogoutResponse must answer our request with Success. Server-side POST: the SP
+   * answers as it would answer a browser, so a 2xx or a 3xx means it took the request (a 302 from an
+   * SP that did log the user out is no failure), and a LogoutResponse it put in a redirect's Location
+   * or in an auto-posting form decides: verified like any (signature with the SP's pinned
+   * certificates, Issuer, Destination, IssueInstant, replay), it must be the SP's, answer our request
+   * (InResponseTo), and say Success; any other Status is recorded as the failure.
+   */
+  async readBackchannelReply(
+    reply: BackchannelReply,
+    request: BackchannelRequest,
+    target: DeliveryTarget,
+  ): Promise<BackchannelVerdict> {
+    if (!request.contentType.startsWith('text/xml')) return this.readPostReply(reply, request, target);
     const verdict = verdictForStatus(reply.status);
     if (verdict !== 'succeeded') return { ok: false, retryable: verdict === 'retry', error: `HTTP ${reply.status}` };
-    if (!request.contentType.startsWith('text/xml')) return { ok: true, retryable: false };
     const response = soapReplyStatus(reply.body);
     if (!response) return { ok: false, retryable: false, error: 'the SOAP reply holds no LogoutResponse' };
     if (response.inResponseTo !== request.messageId)
@@ -97,6 +114,35 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     return response.status === STATUS.success
       ? { ok: true, retryable: false }
       : { ok: false, retryable: false, error: `the SP answered ${response.status}` };
+  }
+
+  private async readPostReply(
+    reply: BackchannelReply,
+    request: BackchannelRequest,
+    target: DeliveryTarget,
+  ): Promise<BackchannelVerdict> {
+    if (reply.status < 200 || reply.status >= 400) {
+      const verdict = verdictForStatus(reply.status);
+      return { ok: false, retryable: verdict === 'retry', error: `HTTP ${reply.status}` };
+    }
+    const found = logoutResponseInReply(reply);
+    if (found.kind === 'none') return { ok: true, retryable: false };
+    if (found.kind === 'unreadable')
+      return { ok: false, retryable: false, error: `the SP's answer cannot be read: ${found.problem}` };
+    let answer: FrontchannelReply;
+    try {
+      answer = await this.slo.readLogoutResponse(found.message);
+    } catch (error) {
+      // Refused (and audited): an answer that cannot be trusted confirms nothing. Anything else is ours: retry.
+      if (error instanceof SamlRefusal)
+        return { ok: false, retryable: false, error: `the SP's LogoutResponse was refused: ${error.reason}` };
+      throw error;
+    }
+    if (answer.providerId !== target.session.providerId)
+      return { ok: false, retryable: false, error: 'the LogoutResponse comes from another SP' };
+    if (answer.inResponseTo !== request.messageId)
+      return { ok: false, retryable: false, error: 'the LogoutResponse answers another request' };
+    return answer.confirmed ? { ok: true, retryable: false } : { ok: false, retryable: false, error: answer.error! };
   }
 
   async buildFrontchannelStep(target: DeliveryTarget, relayState?: string): Promise<FrontchannelStep> {
@@ -122,6 +168,12 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
   /** The signed LogoutResponse to the SP's LogoutRequest: Success, or Success + PartialLogout (core §3.7.3.2). */
   async answerInitiator(providerId: string, owed: unknown, outcome: SeenOutcome): Promise<InitiatorAnswer> {
     return this.slo.answer(providerId, owed as OwedLogoutResponse, statusForOutcome(outcome));
+  }
+
+  /** An enabled SP's logoutReturnUrls, by entityID (the `client_id` of `/logout?return_to=`). */
+  async logoutReturnUrls(entityId: string): Promise<LogoutReturnUrls | null> {
+    const sp = await this.sps.byEntityId(entityId);
+    return sp ? { exact: [], patterns: sp.logoutReturnUrls } : null;
   }
 
   /**

@@ -22,6 +22,8 @@ beforeAll(async () => {
 });
 
 const now = new Date('2026-03-04T05:06:07.890Z');
+const BASIC = 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic';
+const URI = 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri';
 // Values with XML specials and edge whitespace: they must come back byte for byte.
 const nameId = ' alice<&>"\'@example.com ';
 const sessionIndex = '_s1&"';
@@ -38,7 +40,16 @@ const response = () =>
     sessionNotOnOrAfter: new Date(now.getTime() + 3_600_000),
     authnInstant: now,
     now,
-    attributes: { email: ['alice@example.com'], groups: ['a<b', 'c & d'], none: [] },
+    attributes: [
+      { name: 'email', nameFormat: BASIC, values: ['alice@example.com'] },
+      {
+        name: 'urn:oid:1.3.6.1.4.1.5923.1.5.1.1',
+        nameFormat: URI,
+        friendlyName: 'isMemberOf',
+        values: ['a<b', 'c & d'],
+      },
+      { name: 'none', nameFormat: BASIC, values: [] },
+    ],
     key,
     certificateBody: certificateBody(certificate),
   });
@@ -89,7 +100,7 @@ describe('buildResponse', () => {
       Array.from(doc.getElementsByTagNameNS(NS.saml, 'Attribute') as ArrayLike<Element>).map((a) =>
         a.getAttribute('Name'),
       ),
-    ).toEqual(['email', 'groups']);
+    ).toEqual(['email', 'urn:oid:1.3.6.1.4.1.5923.1.5.1.1']);
     expect(xml).toMatch(/\n {6}<saml:NameID [^\n]*>[^\n<]*<\/saml:NameID>\n/);
     expect(xml.split('\n').length).toBeGreaterThan(20);
   });
@@ -106,7 +117,7 @@ describe('buildResponse', () => {
       sessionNotOnOrAfter: now,
       authnInstant: now,
       now,
-      attributes: { none: [] },
+      attributes: [{ name: 'none', nameFormat: BASIC, values: [] }],
       key,
       certificateBody: certificateBody(certificate),
     });
@@ -115,6 +126,18 @@ describe('buildResponse', () => {
     expect(xml).toContain(
       '<saml:SubjectConfirmationData NotOnOrAfter="2026-03-04T05:11:07Z" Recipient="https://sp.example/acs"/>',
     );
+  });
+
+  it('writes each Attribute with Name, NameFormat and FriendlyName (when it has one), values as xs:string', () => {
+    const { xml } = response();
+    expect(xml).toContain(
+      `<saml:Attribute Name="urn:oid:1.3.6.1.4.1.5923.1.5.1.1" NameFormat="${URI}" FriendlyName="isMemberOf">`,
+    );
+    expect(xml).toContain(`<saml:Attribute Name="email" NameFormat="${BASIC}">`);
+    expect(xml).toContain(
+      '<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">c &amp; d</saml:AttributeValue>',
+    );
+    expect(xml).not.toContain('Name="none"');
   });
 });
 

@@ -1,5 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { el, instant, messageAttributes, samlId, toXml, type XmlElement } from '../xml/build';
+import { el, instant, messageAttributes, raw, samlId, toXml, type XmlElement, type XmlNode } from '../xml/build';
+import { encryptAssertion, type EncryptionRecipient } from './assertion-encryption';
+import type { SamlAttribute } from './attributes';
 import { NS } from '../xml/namespaces';
 import { signElement } from '../xml/signatures';
 
@@ -14,7 +16,8 @@ export interface AssertionInput {
   sessionNotOnOrAfter: Date;
   authnInstant: Date;
   now: Date;
-  attributes: Record<string, string[]>;
+  /** In the order sent; an attribute without values is left out. */
+  attributes: SamlAttribute[];
   key: KeyObject;
   certificateBody: string;
 }
@@ -24,7 +27,6 @@ const SKEW_MS = 60_000;
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 const PASSWORD_PROTECTED_TRANSPORT = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
-const BASIC_NAME_FORMAT = 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic';
 const XS_STRING = {
   'xmlns:xs': 'http://www.w3.org/2001/XMLSchema',
   'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
@@ -43,7 +45,37 @@ export { samlId };
 export function buildResponse(input: AssertionInput): { xml: string; responseId: string; assertionId: string } {
   const responseId = samlId();
   const assertionId = samlId();
-  const response = el(
+  const response = successResponse(input, responseId, assertion(input, assertionId));
+  const signedAssertion = signElement(toXml(response), assertionId, input.key, input.certificateBody);
+  return { xml: signElement(signedAssertion, responseId, input.key, input.certificateBody), responseId, assertionId };
+}
+
+/**
+ * buildResponse's Response with its Assertion encrypted to the SP (core §2.3.4, §6; profiles
+ * §4.1.4.2): the Assertion is signed on its own (core §6.2: sign, then encrypt), encrypted to
+ * `recipient` into a saml:EncryptedAssertion holding the xenc:EncryptedData, and the Response around
+ * it is signed as always. Nothing of the Assertion (NameID, attributes) is left in the clear.
+ */
+export async function buildEncryptedResponse(
+  input: AssertionInput,
+  recipient: EncryptionRecipient,
+): Promise<{ xml: string; responseId: string; assertionId: string }> {
+  const responseId = samlId();
+  const assertionId = samlId();
+  const signedAssertion = signElement(
+    toXml(assertion(input, assertionId)),
+    assertionId,
+    input.key,
+    input.certificateBody,
+  );
+  const encrypted = el('saml:EncryptedAssertion', {}, [raw(await encryptAssertion(signedAssertion, recipient))]);
+  const response = toXml(successResponse(input, responseId, encrypted));
+  return { xml: signElement(response, responseId, input.key, input.certificateBody), responseId, assertionId };
+}
+
+/** A Success Response carrying `body` (the Assertion or the EncryptedAssertion), unsigned. */
+function successResponse(input: AssertionInput, responseId: string, body: XmlNode): XmlElement {
+  return el(
     'samlp:Response',
     {
       ...messageAttributes(responseId, input.now),
@@ -53,11 +85,9 @@ export function buildResponse(input: AssertionInput): { xml: string; responseId:
     [
       el('saml:Issuer', {}, [input.idpEntityId]),
       el('samlp:Status', {}, [el('samlp:StatusCode', { Value: SUCCESS })]),
-      assertion(input, assertionId),
+      body,
     ],
   );
-  const signedAssertion = signElement(toXml(response), assertionId, input.key, input.certificateBody);
-  return { xml: signElement(signedAssertion, responseId, input.key, input.certificateBody), responseId, assertionId };
 }
 
 /** The bearer Assertion of buildResponse, unsigned. */
@@ -96,18 +126,21 @@ function assertion(input: AssertionInput, id: string): XmlElement {
   ]);
 }
 
-/** One Attribute per name with values, each value an xs:string; none at all when no name has a value. */
-function attributeStatement(attributes: Record<string, string[]>): XmlElement | null {
-  const filled = Object.entries(attributes).filter(([, values]) => values.length);
+/**
+ * One Attribute per attribute with values (core §2.7.3.1: Name, NameFormat, FriendlyName), each value
+ * an xs:string; no AttributeStatement at all when no attribute has a value.
+ */
+function attributeStatement(attributes: SamlAttribute[]): XmlElement | null {
+  const filled = attributes.filter((attribute) => attribute.values.length);
   if (!filled.length) return null;
   return el(
     'saml:AttributeStatement',
     {},
-    filled.map(([name, values]) =>
+    filled.map((attribute) =>
       el(
         'saml:Attribute',
-        { Name: name, NameFormat: BASIC_NAME_FORMAT },
-        values.map((value) => el('saml:AttributeValue', XS_STRING, [value])),
+        { Name: attribute.name, NameFormat: attribute.nameFormat, FriendlyName: attribute.friendlyName },
+        attribute.values.map((value) => el('saml:AttributeValue', XS_STRING, [value])),
       ),
     ),
   );

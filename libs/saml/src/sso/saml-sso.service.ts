@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  AuditService,
   Clock,
   CONFIG,
   type Config,
@@ -8,13 +9,16 @@ import {
   newId,
   randomToken,
   SamlSession,
+  SignoffError,
   type User,
 } from '@signoff/core';
 import { DataSource, IsNull } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import type { RegisteredSp } from '../providers/saml-sps.service';
+import { type EncryptionRecipient, encryptionRecipient } from './assertion-encryption';
+import { SamlAttributes } from './attributes';
 import { PersistentNameIds } from './persistent-name-ids';
-import { buildResponse, buildStatusResponse } from './response';
+import { buildEncryptedResponse, buildResponse, buildStatusResponse } from './response';
 
 /** The NameID an SP sees for a user, by the SP's NameID source. Persistent IDs are opaque and differ per SP (PersistentNameIds). */
 export async function nameIdFor(user: User, sp: RegisteredSp, persistent: PersistentNameIds): Promise<string> {
@@ -43,6 +47,8 @@ export class SamlSsoService {
     private readonly keys: KeysService,
     private readonly clock: Clock,
     private readonly persistentNameIds: PersistentNameIds,
+    private readonly attributes: SamlAttributes,
+    private readonly audit: AuditService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -52,6 +58,8 @@ export class SamlSsoService {
     idpSession: IdpSession,
     request: { id: string | null; acsUrl: string },
   ): Promise<{ xml: string; session: SamlSession }> {
+    // Decided before the session is recorded: an SP refused an assertion holds no session to log out.
+    const recipient = sp.encryptAssertions ? await this.encryptionRecipientOf(sp, user) : null;
     const now = this.clock.now();
     const key = await this.keys.active('saml', 'RS256');
     const sessions = this.db.getRepository(SamlSession);
@@ -74,7 +82,7 @@ export class SamlSsoService {
           sessionNotOnOrAfter: idpSession.expiresAt,
         }),
       ));
-    const { xml } = buildResponse({
+    const input = {
       idpEntityId: this.config.saml.entityId,
       spEntityId: sp.entityId,
       acsUrl: request.acsUrl,
@@ -87,13 +95,39 @@ export class SamlSsoService {
       now,
       key: key.privateKey,
       certificateBody: certificateBody(key.certificatePem!),
-      attributes: {
-        email: user.email ? [user.email] : [],
-        username: [user.username],
-        name: user.name ? [user.name] : [],
-      },
+      attributes: await this.attributes.of(sp, user),
+    };
+    if (!recipient) return { xml: buildResponse(input).xml, session };
+    try {
+      return { xml: (await buildEncryptedResponse(input, recipient)).xml, session };
+    } catch (error) {
+      throw await this.refuseClearAssertion(sp, user, `the encryption failed (${(error as Error).message})`);
+    }
+  }
+
+  /** The certificate an SP that wants encrypted assertions gets them encrypted to; refused (audited) when it has none usable. */
+  private async encryptionRecipientOf(sp: RegisteredSp, user: User): Promise<EncryptionRecipient> {
+    const { recipient, problem } = encryptionRecipient(sp.encryptionCertificates);
+    if (!recipient) throw await this.refuseClearAssertion(sp, user, problem);
+    return recipient;
+  }
+
+  /**
+   * An SP set to receive encrypted assertions is never sent one in the clear, whatever happened to its
+   * certificates (registration refuses such settings; rows changed since may still hold them): the
+   * sign-in ends on an error page, audited as `saml.assertion_refused`.
+   */
+  private async refuseClearAssertion(sp: RegisteredSp, user: User, reason: string): Promise<SignoffError> {
+    await this.audit.record({
+      action: 'saml.assertion_refused',
+      actor: { type: 'user', id: user.id },
+      target: { type: 'provider', id: sp.providerId },
+      details: { entityId: sp.entityId, reason },
     });
-    return { xml, session };
+    return new SignoffError(
+      'forbidden',
+      `${sp.provider.name} is set to receive encrypted assertions, and Signoff cannot encrypt one for it: ${reason}. Nothing was sent to it. An administrator must register its encryption certificate (its metadata).`,
+    );
   }
 
   /** The answer to an IsPassive request when nobody is signed in: Responder / NoPassive (core §3.4.1). */

@@ -3,6 +3,8 @@ export const NS = {
   saml: 'urn:oasis:names:tc:SAML:2.0:assertion',
   samlp: 'urn:oasis:names:tc:SAML:2.0:protocol',
   ds: 'http://www.w3.org/2000/09/xmldsig#',
+  /** Shibboleth's metadata extensions (shibmd:Scope). */
+  shibmd: 'urn:mace:shibboleth:metadata:1.0',
 } as const;
 
 export const BINDINGS = {

@@ -18,20 +18,33 @@ const ACCEPTED_SIGNATURE_ALGORITHMS: Record<string, string> = {
 
 /**
  * Signs the element with this ID (enveloped, exclusive c14n, RSA-SHA256), placing the Signature right
- * after its Issuer as the SAML schema requires. `certificateBody` goes into KeyInfo for the SP's sake.
+ * after its Issuer as the SAML schema requires, or as its first child (`first-child`: an
+ * md:EntityDescriptor, whose ds:Signature comes first, metadata §2.3.2). `certificateBody` goes into
+ * KeyInfo for the SP's sake; null leaves KeyInfo out (verifiers use the certificate they pinned).
  */
-export function signElement(xml: string, elementId: string, key: KeyObject, certificateBody: string): string {
+export function signElement(
+  xml: string,
+  elementId: string,
+  key: KeyObject,
+  certificateBody: string | null,
+  placement: 'after-issuer' | 'first-child' = 'after-issuer',
+): string {
   const signer = new SignedXml({
     privateKey: key as never,
     signatureAlgorithm: RSA_SHA256,
     canonicalizationAlgorithm: EXC_C14N,
     getKeyInfoContent: () =>
-      `<ds:X509Data><ds:X509Certificate>${escapeXml(certificateBody)}</ds:X509Certificate></ds:X509Data>`,
+      certificateBody === null
+        ? null
+        : `<ds:X509Data><ds:X509Certificate>${escapeXml(certificateBody)}</ds:X509Certificate></ds:X509Data>`,
   });
   signer.addReference({ xpath: `//*[@ID='${elementId}']`, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
   signer.computeSignature(xml, {
     prefix: 'ds',
-    location: { reference: `//*[@ID='${elementId}']/*[local-name(.)='Issuer']`, action: 'after' },
+    location:
+      placement === 'first-child'
+        ? { reference: `//*[@ID='${elementId}']`, action: 'prepend' }
+        : { reference: `//*[@ID='${elementId}']/*[local-name(.)='Issuer']`, action: 'after' },
   });
   return signer.getSignedXml();
 }
@@ -43,6 +56,14 @@ export function signElement(xml: string, elementId: string, key: KeyObject, cert
  * from that document, never from the one received (signature wrapping).
  */
 export function verifyEnveloped(xml: string, certificates: string[]): Document {
+  return parseXml(verifiedContent(xml, certificates));
+}
+
+/**
+ * What {@link verifyEnveloped} checks, returning the signed bytes as text (exclusive c14n of the root
+ * element, the Signature removed) for a caller that reads them with a text-taking parser (SP metadata).
+ */
+export function verifiedContent(xml: string, certificates: string[]): string {
   const received = parseXml(xml);
   const root = received.documentElement;
   const signatures = received.getElementsByTagNameNS(NS.ds, 'Signature');
@@ -76,7 +97,7 @@ export function verifyEnveloped(xml: string, certificates: string[]): Document {
     if (!valid) continue;
     const [signed] = verifier.getSignedReferences();
     if (!signed) continue;
-    return parseXml(signed);
+    return signed;
   }
   throw new UnsafeXmlError('the signature does not verify with the registered certificate(s)');
 }
