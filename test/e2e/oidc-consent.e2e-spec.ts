@@ -141,6 +141,33 @@ describe('consent for third-party clients', () => {
     expect((await start(thirdParty, browser)).response.text).toContain('Allow access?');
   });
 
+  it("one user's answer never counts for another who resumes the same request handle (the handle is not proof of consent)", async () => {
+    const users = t.app.get(UsersService);
+    await users.create({ username: 'mallory', password: 'mallory password' }, SYSTEM);
+    await users.create({ username: 'victim', password: 'victim password' }, SYSTEM);
+    const mallory = new Browser(t.url);
+    await mallory.login('mallory', 'mallory password');
+    // max_age=1: the consent page comes up while mallory's sign-in is fresh; by the time she allows,
+    // it is too old, so the request (with her answer) waits for a sign-in under a handle she holds.
+    const { response } = await start(thirdParty, mallory, { max_age: '1' });
+    expect(response.text).toContain('Allow access?');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const allowed = await mallory.post('/oauth2/authorize/consent', {
+      interaction: interactionOf(response.text),
+      answer: 'allow',
+      csrf: mallory.csrf,
+    });
+    expect(allowed.headers.location).toMatch(/^\/login\?return_to=/);
+    const resume = decodeURIComponent(/return_to=([^&]+)/.exec(allowed.headers.location)![1]);
+
+    const victim = new Browser(t.url);
+    await victim.login('victim', 'victim password');
+    const resumed = await victim.get(resume);
+    expect(resumed.status).toBe(200);
+    expect(resumed.text).toContain('Allow access?');
+    expect(resumed.text).toContain('victim');
+  });
+
   it('refuses a consent answer without the CSRF token, and changes nothing', async () => {
     const { response } = await start(thirdParty, browser);
     const forged = await browser.agent
@@ -148,8 +175,8 @@ describe('consent for third-party clients', () => {
       .type('form')
       .send({ interaction: interactionOf(response.text), answer: 'allow' });
     expect(forged.status).toBe(403);
-    expect(await t.app.get(DataSource).getRepository(OidcConsent).countBy({ providerId: thirdParty.providerId })).toBe(
-      0,
-    );
+    const aliceId = (await t.app.get(UsersService).findByUsername('alice'))!.id;
+    const consents = t.app.get(DataSource).getRepository(OidcConsent);
+    expect(await consents.countBy({ providerId: thirdParty.providerId, userId: aliceId })).toBe(0);
   });
 });

@@ -155,7 +155,8 @@ describe('server-side POST: the SP answers as it would answer a browser', () => 
       const found = await db()
         .getRepository(LogoutDelivery)
         .findOne({ where: { provider: { slug: 'post-down' } } });
-      return found && found.attempts >= 1 ? found : null;
+      // Wait for the first attempt's outcome, not its claim: while `sending`, attempts is already 1.
+      return found && found.attempts >= 1 && found.status !== 'sending' ? found : null;
     });
     expect(row).toMatchObject({ status: 'queued', lastHttpStatus: 503 });
   });

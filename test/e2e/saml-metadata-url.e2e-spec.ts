@@ -295,6 +295,8 @@ describe('SP metadata from a URL', () => {
       ],
       [{ metadataUrl: `${federation.base}/plain.xml`, metadata: '<x/>' }, /./],
       [{ metadata: '<x/>', metadataSigningCertificate: fed.certificate }, /goes with metadataUrl/],
+      // Unsigned metadata over plain http could be swapped by anyone on the path at every refresh.
+      [{ metadataUrl: 'http://md.example.test/sp.xml' }, /unsigned metadata must come over https/],
     ];
     for (const [saml, reason] of cases) {
       const response = await createSp(saml);

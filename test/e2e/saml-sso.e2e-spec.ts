@@ -253,6 +253,21 @@ describe('the account chooser (several accounts on one browser)', () => {
     expect(nameIdOf({ SAMLResponse: unescapeHtml(field) })).toBe('bob');
   });
 
+  it('IsPassive with ForceAuthn never shows the login page: the SP gets NoPassive', async () => {
+    const sp = await nodeSamlSp('passive-force.example', { import: { nameIdSource: 'username' } });
+    const both = new SAML({ ...sp.options, passive: true, forceAuthn: true });
+    const browser = await twoAccounts();
+    const url = new URL(await both.getAuthorizeUrlAsync('', undefined, {}));
+    const answered = await browser.get(url.pathname + url.search);
+    expect(answered.status).toBe(200);
+    const xml = Buffer.from(
+      unescapeHtml(/name="SAMLResponse" value="([^"]+)"/.exec(answered.text)![1]),
+      'base64',
+    ).toString();
+    expect(xml).toContain('urn:oasis:names:tc:SAML:2.0:status:NoPassive');
+    expect(xml).not.toContain('<saml:Assertion');
+  });
+
   it('ForceAuthn sends the picked account to the login page again, named', async () => {
     const sp = await nodeSamlSp('force.example', { import: { nameIdSource: 'username' } });
     const forced = new SAML({ ...sp.options, forceAuthn: true });

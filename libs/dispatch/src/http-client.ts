@@ -54,22 +54,7 @@ export class HttpClient implements OnApplicationShutdown {
       dispatcher: this.agent,
       maxRedirections: 0,
     } as Parameters<typeof request>[1]);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body) {
-      size += chunk.length;
-      if (size > MAX_REPLY_BYTES) {
-        response.body.destroy();
-        break;
-      }
-      chunks.push(chunk);
-    }
-    const location = response.headers.location;
-    return {
-      status: response.statusCode,
-      body: Buffer.concat(chunks).toString('utf8'),
-      location: typeof location === 'string' ? location : null,
-    };
+    return replyOf(response, await bodyOf(response.body, MAX_REPLY_BYTES, 'cut'));
   }
 
   /**
@@ -85,27 +70,40 @@ export class HttpClient implements OnApplicationShutdown {
       dispatcher: this.agent,
       maxRedirections: 0,
     } as Parameters<typeof request>[1]);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        response.body.destroy();
-        throw new ReplyTooLargeError(maxBytes);
-      }
-      chunks.push(chunk);
-    }
-    const location = response.headers.location;
-    return {
-      status: response.statusCode,
-      body: Buffer.concat(chunks).toString('utf8'),
-      location: typeof location === 'string' ? location : null,
-    };
+    return replyOf(response, await bodyOf(response.body, maxBytes, 'refuse'));
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.agent.destroy();
   }
+}
+
+/**
+ * Reads at most `maxBytes` of a body: past that, `cut` keeps what came (a delivery's reply only needs
+ * its start) and `refuse` throws ReplyTooLargeError (a cut document is a different document).
+ */
+async function bodyOf(
+  body: AsyncIterable<Buffer> & { destroy(): unknown },
+  maxBytes: number,
+  overflow: 'cut' | 'refuse',
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      body.destroy();
+      if (overflow === 'refuse') throw new ReplyTooLargeError(maxBytes);
+      break;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function replyOf(response: { statusCode: number; headers: Record<string, unknown> }, body: string): HttpReply {
+  const location = response.headers.location;
+  return { status: response.statusCode, body, location: typeof location === 'string' ? location : null };
 }
 
 /** undici's connector with the policy in front: hosts named in OUTBOUND_ALLOW connect as they are. */

@@ -112,7 +112,7 @@ export class AuthorizeController {
     }
     const user = { type: 'user' as const, id: session.userId };
     await this.consents.grant(session.userId, client.providerId, interaction.request.scope.split(' '), user);
-    await this.proceed(req, res, { ...interaction, consentGiven: true }, body.interaction as string);
+    await this.proceed(req, res, { ...interaction, consentGivenBy: session.id }, body.interaction as string);
   }
 
   private async proceed(
@@ -167,7 +167,7 @@ export class AuthorizeController {
     session = session!;
     const client = await this.clients.find(request.clientId);
     if (!client) throw new BadRequestException('The application is no longer registered at Signoff.');
-    if (await this.consents.mustAsk(client, session.userId, request, interaction.consentGiven)) {
+    if (await this.consents.mustAsk(client, session.userId, request, interaction.consentGivenBy === session.id)) {
       if (request.prompt.includes('none')) {
         return this.respond(res, request, {
           error: 'consent_required',

@@ -141,7 +141,8 @@ export class SamlSsoController {
       live.find((session) => session.id === pending.selectedSessionId) ??
       (handle && live[0] && fresh(live[0]) ? live[0] : undefined) ??
       (live.length === 1 || passive ? live[0] : undefined);
-    if (!current && passive) {
+    // IsPassive: the IdP must not take over the page (core §3.4.1), so a needed sign-in is NoPassive too.
+    if (passive && (!current || (pending.request.forceAuthn && !fresh(current)))) {
       // The SP asked not to be shown anything: say nobody is signed in rather than show the login page.
       return this.post(
         res,

@@ -53,4 +53,11 @@ describe('checkProfile', () => {
       'emailVerified: must be true or false',
     ]);
   });
+
+  it('refuses control characters (not even XML 1.0 allows most of them: SAML assertions would break)', () => {
+    expect(problems({ name: 'Ada\u0001', givenName: 'line\nbreak', familyName: 'Lovelace' })).toEqual([
+      'name: must not contain control characters',
+      'givenName: must not contain control characters',
+    ]);
+  });
 });

@@ -39,6 +39,10 @@ export interface UserChanges extends UserProfile {
 /** The longest value of each profile field: the lengths of the `users` columns. */
 export const PROFILE_LIMITS = { email: 254, name: 200, givenName: 100, familyName: 100 } as const;
 
+/** Characters no profile field may hold. */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
 /**
  * Checks profile fields as they will be stored (`emailVerified` with the address it vouches for);
  * `invalid_request` listing every problem. The admin API's schemas say the same; the CLI and other
@@ -50,6 +54,10 @@ export function checkProfile(profile: UserProfile): void {
     const value = profile[field as keyof typeof PROFILE_LIMITS];
     if (value !== undefined && value !== null && (typeof value !== 'string' || value.length > max))
       problems.push(`${field}: must be a string of at most ${max} characters`);
+    // Control characters: most are not even allowed in XML 1.0, so a SAML assertion carrying them
+    // would be ill-formed and the user locked out of every SAML application.
+    else if (typeof value === 'string' && CONTROL_CHARACTERS.test(value))
+      problems.push(`${field}: must not contain control characters`);
   }
   if (profile.emailVerified !== undefined && typeof profile.emailVerified !== 'boolean')
     problems.push('emailVerified: must be true or false');

@@ -11,8 +11,12 @@ export interface Interaction {
   createdAt: number;
   /** The account the user picked in the chooser. */
   selectedSessionId?: string;
-  /** The user allowed this request on the consent page (asked once, even with prompt=consent). */
-  consentGiven?: boolean;
+  /**
+   * The IdP session whose user allowed this request on the consent page (asked once, even with
+   * prompt=consent). A session id, not a flag: the handle travels through the login page, and an
+   * answer counts only for the account that gave it, never for whoever resumes the handle.
+   */
+  consentGivenBy?: string;
 }
 
 @Injectable()

@@ -48,6 +48,11 @@ describe('checkAttributeSettings', () => {
 
   it.each([
     [
+      'a fixed value for an attribute SPs key their accounts by (every user would be one account)',
+      [{ name: 'urn:oid:1.3.6.1.4.1.5923.1.1.1.6', nameFormat: 'uri', value: 'everyone@example.org' }],
+      'attributeMappings[0].value: "urn:oid:1.3.6.1.4.1.5923.1.1.1.6" identifies the user; it must come from a user field, not a fixed value',
+    ],
+    [
       'an unknown from field',
       [{ name: 'phone', nameFormat: 'basic', from: 'phone' }],
       'attributeMappings[0].from: unknown field "phone"; one of id, username, email, name, givenName, familyName, groups, or <field>@scope for a scoped value',

@@ -38,6 +38,13 @@ export const SUBJECT_IDENTIFIERS: readonly SubjectIdentifier[] = ['subject-id', 
 /** SAML V2.0 Subject Identifier Attributes Profile v1.0, §3.3 and §3.4. */
 export const SUBJECT_ID = 'urn:oasis:names:tc:SAML:attribute:subject-id';
 export const PAIRWISE_ID = 'urn:oasis:names:tc:SAML:attribute:pairwise-id';
+/** Attributes SPs key their accounts by: never a fixed value. */
+const IDENTIFIER_NAMES = [
+  SUBJECT_ID,
+  PAIRWISE_ID,
+  'urn:oid:1.3.6.1.4.1.5923.1.1.1.6',
+  'urn:oid:0.9.2342.19200300.100.1.1',
+];
 
 /** Bounds on an SP's own mappings: what an administrator could mean, and what keeps assertions small. */
 export const MAPPING_LIMITS = { count: 50, name: 1024, friendlyName: 256, nameFormat: 256, value: 1024 } as const;
@@ -174,6 +181,11 @@ export function checkAttributeSettings(input: {
       const mapping = checkMapping(raw, at, problems);
       if (!mapping) return;
       if (seen.has(mapping.name)) problems.push(`${at}.name: "${mapping.name}" is mapped twice`);
+      // A user identifier with one fixed value would make every user the same account at the SP.
+      if (mapping.value !== undefined && IDENTIFIER_NAMES.includes(mapping.name))
+        problems.push(
+          `${at}.value: "${mapping.name}" identifies the user; it must come from a user field, not a fixed value`,
+        );
       seen.add(mapping.name);
       mappings.push(mapping);
     });

@@ -47,7 +47,12 @@ export function validateAuthnRequest(
     issuer: sp.entityId,
     acsUrl: acs.url,
     relayState: message.relayState,
-    forceAuthn: root.getAttribute('ForceAuthn') === 'true',
-    isPassive: root.getAttribute('IsPassive') === 'true',
+    forceAuthn: isTrue(root.getAttribute('ForceAuthn')),
+    isPassive: isTrue(root.getAttribute('IsPassive')),
   };
+}
+
+/** An xs:boolean attribute (XML Schema §3.2.2): `true` or `1`. */
+function isTrue(value: string | null): boolean {
+  return value === 'true' || value === '1';
 }
