@@ -2,7 +2,14 @@
 // the outbound policy like every other server-side request; the document may be required to carry an
 // enveloped signature by one pinned certificate, and then only the signed bytes are read.
 import { Injectable } from '@nestjs/common';
-import { Clock, isOutboundPolicyError, OutboundPolicy, OutboundPolicyError, SignoffError } from '@signoff/core';
+import {
+  Clock,
+  isLoopbackHost,
+  isOutboundPolicyError,
+  OutboundPolicy,
+  OutboundPolicyError,
+  SignoffError,
+} from '@signoff/core';
 import { HttpClient, ReplyTooLargeError } from '@signoff/dispatch';
 import { X509Certificate } from 'node:crypto';
 import { MAX_XML_BYTES, parseXml, UnsafeXmlError } from '../xml/safe-xml';
@@ -185,7 +192,7 @@ export class SpMetadataSource {
     // Unsigned metadata is only as trustworthy as its transport: over plain http anyone on the path
     // could swap the SP's ACS URLs and certificates at the next refresh. http needs a pinned signing
     // certificate (the signature then vouches for the bytes), except on this machine (loopback).
-    if (new URL(url).protocol === 'http:' && !source.signingCertificate && !isLoopback(new URL(url).hostname))
+    if (new URL(url).protocol === 'http:' && !source.signingCertificate && !isLoopbackHost(new URL(url).hostname))
       throw refused(
         url,
         'unsigned metadata must come over https (or pin the metadata-signing certificate to use http)',
@@ -223,10 +230,4 @@ export class SpMetadataSource {
     const code = (error as { code?: string })?.code ?? ((error as Error)?.cause as { code?: string })?.code;
     return refused(url, `it could not be fetched (${code ?? (error as Error)?.message ?? String(error)})`);
   }
-}
-
-/** localhost, 127.0.0.0/8 and ::1: the only hosts unsigned metadata may be fetched from over http. */
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
