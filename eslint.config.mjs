@@ -25,8 +25,8 @@ const NO_OIDC = {
 /** Only libs/logout reads or writes the logout books (its entities live in libs/core with the schema). */
 const LOGOUT_BOOKS = {
   name: '@signoff/core',
-  importNames: ['LogoutDelivery', 'LogoutOperation'],
-  message: 'only libs/logout touches LogoutDelivery/LogoutOperation: use its services',
+  importNames: ['LogoutDelivery', 'LogoutOperation', 'LogoutOperationUser'],
+  message: 'only libs/logout touches LogoutDelivery/LogoutOperation/LogoutOperationUser: use its services',
 };
 /** Protocol libraries plug into the engine through LogoutProtocol and the journey, not its internals. */
 const LOGOUT_INTERNALS = {
@@ -109,9 +109,16 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'script',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'setTimeout', 'fetch', 'URLSearchParams', 'HTMLIFrameElement'].map(
-          (name) => [name, 'readonly'],
-        ),
+        [
+          'window',
+          'document',
+          'location',
+          'setTimeout',
+          'fetch',
+          'URLSearchParams',
+          'HTMLIFrameElement',
+          'DOMParser',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },

@@ -14,13 +14,21 @@ import { ApiTokensService } from './admin/api-tokens.service';
 import { AuditController } from './admin/audit.controller';
 import { FlowsController } from './admin/flows.controller';
 import { GroupsController } from './admin/groups.controller';
-import { LogoutOperationsController } from './admin/logout-operations.controller';
+import { KeysController } from './admin/keys.controller';
+import { AdminDashboardController } from './admin/dashboard.controller';
+import { DashboardService } from './admin/dashboard.service';
+import { LogoutDeliveriesController, LogoutOperationsController } from './admin/logout-operations.controller';
 import { ProvidersController } from './admin/providers.controller';
 import { OpenApiController } from './admin/openapi';
 import { UserAdminService } from './admin/user-admin.service';
 import { SessionsController } from './admin/sessions.controller';
 import { UsersController } from './admin/users.controller';
 import { BootstrapAdmin } from './bootstrap-admin';
+import { ConsoleGuard } from './console/console.guard';
+import { ConsoleDashboardController } from './console/dashboard.controller';
+import { ConsoleLogoutsController } from './console/logouts.controller';
+import { ConsoleSessionsController } from './console/sessions.controller';
+import { ConsoleUsersController } from './console/users.controller';
 import { HealthController } from './health/health.controller';
 import { BrowserService } from './http/browser.service';
 import { StaticController } from './http/static.controller';
@@ -66,12 +74,28 @@ import { UserinfoController } from './oidc/userinfo.controller';
     SessionsController,
     ProvidersController,
     FlowsController,
+    KeysController,
     LogoutOperationsController,
+    LogoutDeliveriesController,
+    AdminDashboardController,
     AuditController,
     ApiTokensController,
     OpenApiController,
+    ConsoleDashboardController,
+    ConsoleUsersController,
+    ConsoleSessionsController,
+    ConsoleLogoutsController,
   ],
-  providers: [BrowserService, LoginThrottle, ApiTokensService, UserAdminService, AdminGuard, BootstrapAdmin],
+  providers: [
+    BrowserService,
+    LoginThrottle,
+    ApiTokensService,
+    UserAdminService,
+    DashboardService,
+    AdminGuard,
+    ConsoleGuard,
+    BootstrapAdmin,
+  ],
 })
 export class IdpModule {}
 

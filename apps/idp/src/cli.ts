@@ -379,7 +379,7 @@ async function revokeApiToken({ positionals }: Args, { app, out }: Context): Pro
 }
 
 async function rotateKeys(_args: Args, { app, out }: Context): Promise<void> {
-  for (const set of await app.get(KeysService).rotate())
+  for (const set of await app.get(KeysService).rotate(CLI))
     out(`${set.use} ${set.alg}: active ${set.activeKid}, next ${set.nextKid}`);
 }
 

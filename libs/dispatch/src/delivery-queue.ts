@@ -55,6 +55,14 @@ export class DeliveryQueue implements OnModuleDestroy {
     );
   }
 
+  /**
+   * Whether the queue's Redis answers a ping within `ms` (the admin dashboard): a bounded wait, as the
+   * readiness probe does, since a command to an unreachable Redis would otherwise wait for it.
+   */
+  reachable(ms = 500): Promise<boolean> {
+    return within(ms, this.redis.ping(), false);
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     if (this.queue) await within(SHUTDOWN_STEP_MS, this.queue.close(), undefined);

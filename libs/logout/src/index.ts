@@ -1,3 +1,4 @@
+export * from './application-logout';
 export * from './backchannel-deliverer';
 export * from './flow-executor';
 export * from './logout-journey';

@@ -1,16 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import {
+  type Actor,
+  AuditService,
   BACKCHANNELS,
   Clock,
   type DeliveryChannel,
   type DeliveryStatus,
   LogoutDelivery,
   LogoutOperation,
+  LogoutOperationUser,
   type LogoutOutcome,
+  type LogoutTrigger,
   ProviderSession,
+  SignoffError,
 } from '@signoff/core';
 import { DataSource, type EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
 import { type DeliveryTarget, logoutReasonOf, type SessionWithProvider } from './logout-protocol';
+import { OutboxRelay } from './outbox-relay';
 
 const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending'];
 /** Front-channel channels, run by the user's browser: iframes on the logout page, or the main tab (native chain). */
@@ -27,9 +33,49 @@ const OUTCOME_POLL_MS = 100;
 /** What came of an operation one waited for: its outcome, `open` when not yet complete, `gone` when it vanished meanwhile. */
 export type AwaitedOutcome = LogoutOutcome | 'open' | 'gone';
 
-export type OperationWithDeliveries = LogoutOperation & {
-  deliveries: Array<LogoutDelivery & { provider: { slug: string; name: string } }>;
+/** A delivery with the provider it tells (what the operation's detail shows of each). */
+export type DeliveryWithProvider = LogoutDelivery & { provider: { slug: string; name: string } };
+
+export type OperationWithDeliveries = LogoutOperation & { deliveries: DeliveryWithProvider[] };
+
+/** Which operations `list` returns; every member narrows. */
+export interface OperationFilter {
+  trigger?: LogoutTrigger;
+  /** `open`: not complete yet. */
+  outcome?: LogoutOutcome | 'open';
+  /** Operations about this user (logout_operation_users). */
+  userId?: string;
+  /** Operations with a delivery to this provider, or started by it. */
+  providerId?: string;
+  /** Operations with at least one delivery in this status (e.g. `dead`: what the dashboard counts). */
+  deliveryStatus?: DeliveryStatus;
+  /** Created at or after. */
+  since?: Date;
+  /** Created before. */
+  until?: Date;
+}
+
+/** An operation as lists show it: the users it is about, and how many of its deliveries are in each status. */
+export type OperationListing = LogoutOperation & {
+  userIds: string[];
+  deliveryCounts: Partial<Record<DeliveryStatus, number>>;
 };
+
+/** What the admin console's dashboard shows of the logout engine (`dashboard`). */
+export interface DashboardNumbers {
+  /** Operations created in the last 24 hours, by outcome (`open`: not complete yet). */
+  operationsLast24h: Record<LogoutOutcome | 'open', number>;
+  /** Deliveries that failed (refused, or no answer on the front channel) in the last 24 hours. */
+  deliveriesFailing: number;
+  /** Back-channel deliveries that ran out of attempts in the last 24 hours. */
+  deliveriesDead: number;
+  /** The outbox: back-channel deliveries not yet sent (pending, queued or sending), and when the oldest was written. */
+  outbox: { pending: number; oldestPendingAt: Date | null };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** What an administrator may send again: only these, and only over a back channel. */
+const RETRYABLE: DeliveryStatus[] = ['failed', 'dead'];
 
 /**
  * The books of the logout engine: operations and their deliveries, read, recorded and closed once every
@@ -40,7 +86,181 @@ export class LogoutOperationsService {
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly relay: OutboxRelay,
   ) {}
+
+  /**
+   * Operations, newest first, a page at a time, each with the users it is about and its deliveries
+   * counted by status. Three queries whatever the page size: the page (and its total), its users,
+   * its counts.
+   */
+  async list(
+    filter: OperationFilter,
+    page: { limit: number; offset: number },
+  ): Promise<{ items: OperationListing[]; total: number }> {
+    const query = this.db.getRepository(LogoutOperation).createQueryBuilder('o');
+    if (filter.trigger) query.andWhere('o.trigger = :trigger', { trigger: filter.trigger });
+    if (filter.outcome === 'open') query.andWhere('o.completed_at IS NULL');
+    else if (filter.outcome) query.andWhere('o.outcome = :outcome', { outcome: filter.outcome });
+    if (filter.userId)
+      query.andWhere(
+        'EXISTS (SELECT 1 FROM logout_operation_users ou WHERE ou.operation_id = o.id AND ou.user_id = :userId)',
+        { userId: filter.userId },
+      );
+    if (filter.providerId)
+      query.andWhere(
+        '(o.initiating_provider_id = :providerId OR EXISTS (SELECT 1 FROM logout_deliveries pd WHERE pd.operation_id = o.id AND pd.provider_id = :providerId))',
+        { providerId: filter.providerId },
+      );
+    if (filter.deliveryStatus)
+      query.andWhere(
+        'EXISTS (SELECT 1 FROM logout_deliveries sd WHERE sd.operation_id = o.id AND sd.status = :deliveryStatus)',
+        { deliveryStatus: filter.deliveryStatus },
+      );
+    if (filter.since) query.andWhere('o.created_at >= :since', { since: filter.since.getTime() });
+    if (filter.until) query.andWhere('o.created_at < :until', { until: filter.until.getTime() });
+    const [operations, total] = await query
+      .orderBy('o.created_at', 'DESC')
+      .addOrderBy('o.id', 'DESC')
+      .take(page.limit)
+      .skip(page.offset)
+      .getManyAndCount();
+    if (!operations.length) return { items: [], total };
+
+    const ids = operations.map((operation) => operation.id);
+    const users = await this.db
+      .getRepository(LogoutOperationUser)
+      .find({ where: { operationId: In(ids) }, order: { userId: 'ASC' } });
+    const counts: Array<{ operationId: string; status: DeliveryStatus; count: string | number }> = await this.db
+      .getRepository(LogoutDelivery)
+      .createQueryBuilder('d')
+      .select('d.operation_id', 'operationId')
+      .addSelect('d.status', 'status')
+      .addSelect('COUNT(*)', 'count')
+      .where('d.operation_id IN (:...ids)', { ids })
+      .groupBy('d.operation_id')
+      .addGroupBy('d.status')
+      .getRawMany();
+    const items = operations.map((operation) =>
+      Object.assign(operation, {
+        userIds: users.filter((row) => row.operationId === operation.id).map((row) => row.userId),
+        deliveryCounts: Object.fromEntries(
+          counts.filter((row) => row.operationId === operation.id).map((row) => [row.status, Number(row.count)]),
+        ),
+      }),
+    );
+    return { items, total };
+  }
+
+  /**
+   * Sends a back-channel delivery that failed or died once more, now: back to `pending` with a fresh
+   * attempt count (its attempt log keeps the history), its operation reopened to settle again when it
+   * is done; audited as `logout.delivery_retried`. A front-channel delivery cannot be retried (only
+   * the user's browser can run it), nor one that has not failed: `delivery_not_retryable` (409).
+   */
+  async retryDelivery(deliveryId: string, actor: Actor): Promise<DeliveryWithProvider> {
+    await this.db.transaction(async (tx) => {
+      const delivery = await tx.findOneBy(LogoutDelivery, { id: deliveryId });
+      if (!delivery) throw new SignoffError('not_found', 'No such logout delivery.');
+      const refusal = whyNotRetryable(delivery);
+      if (refusal) throw new SignoffError('delivery_not_retryable', refusal);
+      if (!(await this.retryIn(tx, delivery, actor)))
+        throw new SignoffError('delivery_not_retryable', 'The delivery changed meanwhile (retried by someone else).');
+    });
+    this.relay.kick();
+    return (await this.db
+      .getRepository(LogoutDelivery)
+      .findOneOrFail({ where: { id: deliveryId }, relations: { provider: true } })) as DeliveryWithProvider;
+  }
+
+  /** `retryDelivery` for every back-channel delivery of the operation that failed or died; returns their ids. */
+  async retryOperation(operationId: string, actor: Actor): Promise<{ retried: string[] }> {
+    const retried = await this.db.transaction(async (tx) => {
+      if (!(await tx.existsBy(LogoutOperation, { id: operationId })))
+        throw new SignoffError('not_found', 'No such logout operation.');
+      const due = await tx.find(LogoutDelivery, {
+        where: { operationId, channel: In(BACKCHANNELS), status: In(RETRYABLE) },
+        order: { createdAt: 'ASC' },
+      });
+      const ids: string[] = [];
+      for (const delivery of due) if (await this.retryIn(tx, delivery, actor)) ids.push(delivery.id);
+      return ids;
+    });
+    if (retried.length) this.relay.kick();
+    return { retried };
+  }
+
+  /**
+   * Puts one delivery back in the outbox, in the caller's transaction, if it is still as it was read
+   * (a concurrent retry may have taken it first): true when it did.
+   */
+  private async retryIn(tx: EntityManager, delivery: LogoutDelivery, actor: Actor): Promise<boolean> {
+    const now = this.clock.now();
+    const updated = await tx.update(
+      LogoutDelivery,
+      { id: delivery.id, status: delivery.status, attempts: delivery.attempts },
+      { status: 'pending', attempts: 0, nextAttemptAt: null, leaseUntil: null, completedAt: null, updatedAt: now },
+    );
+    if (!updated.affected) return false;
+    // Open again until this delivery is final: settle() then decides the outcome with the new count.
+    await tx.update(LogoutOperation, { id: delivery.operationId }, { completedAt: null, outcome: null });
+    await this.audit.record(
+      {
+        action: 'logout.delivery_retried',
+        actor,
+        target: { type: 'logout_delivery', id: delivery.id },
+        details: {
+          operationId: delivery.operationId,
+          providerId: delivery.providerId,
+          channel: delivery.channel,
+          was: delivery.status,
+          attempts: delivery.attempts,
+        },
+      },
+      tx,
+    );
+    return true;
+  }
+
+  /** The dashboard's numbers about logouts, for the 24 hours before `now`. */
+  async dashboard(now: Date): Promise<DashboardNumbers> {
+    const since = now.getTime() - DAY_MS;
+    const outcomes: Array<{ outcome: LogoutOutcome | null; count: string | number }> = await this.db
+      .getRepository(LogoutOperation)
+      .createQueryBuilder('o')
+      .select('o.outcome', 'outcome')
+      .addSelect('COUNT(*)', 'count')
+      .where('o.created_at >= :since', { since })
+      .groupBy('o.outcome')
+      .getRawMany();
+    const operationsLast24h = { complete: 0, partial: 0, failed: 0, open: 0 };
+    for (const row of outcomes) operationsLast24h[row.outcome ?? 'open'] += Number(row.count);
+    const finalSince = (status: DeliveryStatus) =>
+      this.db
+        .getRepository(LogoutDelivery)
+        .createQueryBuilder('d')
+        .where('d.status = :status AND d.completed_at >= :since', { status, since })
+        .getCount();
+    const outbox: { pending: string | number; oldest: string | number | null } | undefined = await this.db
+      .getRepository(LogoutDelivery)
+      .createQueryBuilder('d')
+      .select('COUNT(*)', 'pending')
+      .addSelect('MIN(d.created_at)', 'oldest')
+      .where('d.status IN (:...open)', { open: OPEN_STATUSES })
+      .andWhere('d.channel IN (:...channels)', { channels: BACKCHANNELS })
+      .getRawOne();
+    return {
+      operationsLast24h,
+      deliveriesFailing: await finalSince('failed'),
+      deliveriesDead: await finalSince('dead'),
+      outbox: {
+        pending: Number(outbox?.pending ?? 0),
+        oldestPendingAt:
+          outbox?.oldest === null || outbox?.oldest === undefined ? null : new Date(Number(outbox.oldest)),
+      },
+    };
+  }
 
   /**
    * Front-channel deliveries whose logout page never reported (the tab was closed) fail once they
@@ -155,6 +375,15 @@ export class LogoutOperationsService {
       .findOne({ where: { messageId, providerId, channel: In(ANSWERED_CHANNELS) }, relations: { provider: true } });
   }
 
+  /** The users an operation is about (see `list`), by id. */
+  async userIdsOf(operationId: string): Promise<string[]> {
+    const rows = await this.db
+      .getRepository(LogoutOperationUser)
+      .find({ where: { operationId }, order: { userId: 'ASC' } });
+    return rows.map((row) => row.userId);
+  }
+
+  /** An operation with every delivery (and its provider), oldest delivery first. */
   async get(id: string): Promise<OperationWithDeliveries | null> {
     const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id });
     if (!operation) return null;
@@ -210,4 +439,13 @@ export class LogoutOperationsService {
       { completedAt: this.clock.now(), outcome },
     );
   }
+}
+
+/** Why an administrator cannot send this delivery again, or null when they can. */
+function whyNotRetryable(delivery: LogoutDelivery): string | null {
+  if (!BACKCHANNELS.includes(delivery.channel))
+    return `A ${delivery.channel} delivery cannot be retried: only the user's browser can run a front-channel logout, and it has left.`;
+  if (!RETRYABLE.includes(delivery.status))
+    return `Only a failed or dead delivery can be retried; this one is ${delivery.status}.`;
+  return null;
 }

@@ -6,6 +6,7 @@ import {
   IdpSession,
   LogoutDelivery,
   LogoutOperation,
+  LogoutOperationUser,
   type LogoutTrigger,
   newId,
   ProviderSession,
@@ -36,6 +37,11 @@ export interface EndSessionsRequest {
    * the users of the ending sessions when the trigger ends the user's credentials (GRANT_ENDING_TRIGGERS).
    */
   userIds?: string[];
+  /**
+   * Users the operation is about besides those of its sessions and `userIds` (e.g. "end all of this
+   * user's sessions" when none was live): recorded in the books only, nothing of theirs ends.
+   */
+  aboutUserIds?: string[];
 }
 
 /** A logout as its starter sees it: the operation to watch (GET /api/v1/logout-operations/:id) and the IdP sessions it ended. */
@@ -143,6 +149,7 @@ export class LogoutOrchestrator {
       request.userIds ??
       (GRANT_ENDING_TRIGGERS.includes(request.trigger) ? [...new Set(ending.map((session) => session.userId))] : []);
     if (userIds.length) for (const protocol of this.protocols.all()) await protocol.grantsEnded?.(tx, userIds);
+    await this.recordUsers(tx, operation, ending, [...userIds, ...(request.aboutUserIds ?? [])]);
     await this.audit.record(
       {
         action: 'logout.started',
@@ -165,6 +172,25 @@ export class LogoutOrchestrator {
       deliveries: rows.length,
     });
     return operation;
+  }
+
+  /**
+   * The users the operation is about (logout_operation_users): those of its IdP sessions (an IdP
+   * session may have no provider session), of the provider sessions it ended, and `also`.
+   */
+  private async recordUsers(
+    tx: EntityManager,
+    operation: LogoutOperation,
+    ending: ProviderSession[],
+    also: string[],
+  ): Promise<void> {
+    const users = new Set([...ending.map((session) => session.userId), ...also]);
+    for (const chunk of chunks(operation.idpSessionIds)) {
+      const sessions = await tx.find(IdpSession, { where: { id: In(chunk) }, select: { id: true, userId: true } });
+      for (const session of sessions) users.add(session.userId);
+    }
+    const rows = [...users].map((userId) => ({ operationId: operation.id, userId }));
+    for (const chunk of chunks(rows)) await tx.insert(LogoutOperationUser, chunk);
   }
 
   /** The live IdP sessions of a user (for deactivation). */

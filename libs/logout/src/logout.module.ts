@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DispatchModule } from '@signoff/dispatch';
 import { SessionsModule } from '@signoff/sessions';
+import { ApplicationLogout } from './application-logout';
 import { BackchannelDeliverer } from './backchannel-deliverer';
 import { FlowExecutor } from './flow-executor';
 import { LogoutJourney } from './logout-journey';
@@ -19,6 +20,7 @@ import { LogoutProtocolRegistry } from './protocol-registry';
     OutboxRelay,
     FlowExecutor,
     LogoutJourney,
+    ApplicationLogout,
   ],
   exports: [
     LogoutProtocolRegistry,
@@ -28,6 +30,7 @@ import { LogoutProtocolRegistry } from './protocol-registry';
     OutboxRelay,
     FlowExecutor,
     LogoutJourney,
+    ApplicationLogout,
     DispatchModule,
   ],
 })

@@ -1,5 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { type Actor, AuditService, Clock, type ErrorCode, Flow, Provider, SignoffError } from '@signoff/core';
+import {
+  type Actor,
+  AuditService,
+  Clock,
+  type ErrorCode,
+  Flow,
+  Provider,
+  ProviderSession,
+  SignoffError,
+  SYSTEM,
+} from '@signoff/core';
+import { FlowsService } from '@signoff/flows';
+import { ApplicationLogout } from '@signoff/logout';
 import {
   CLIENT_ID_PATTERN,
   ClientMetadataError,
@@ -25,7 +37,7 @@ import {
   SpMetadataRefresh,
   SpMetadataSource,
 } from '@signoff/saml';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
 
 /** Why a provider administration request was refused; each caller (admin API, CLI, console) maps it to its own answer. */
 export type ProviderAdminRefusal =
@@ -98,6 +110,11 @@ export interface ProviderSettings {
   enabled?: boolean;
   /** The flow run when this provider starts a logout; null: the default. */
   invalidationFlowId?: string | null;
+  /**
+   * Binds invalidationFlowId even though that flow ends no session (no user_logout or provider_logout
+   * stage): without it such a binding is refused with `flow_ends_no_session` (409).
+   */
+  confirmEndsNoSession?: boolean;
 }
 
 /** A new provider, as the admin API takes it: OIDC clients with RFC 7591 metadata under `oidc`, SAML SPs with their metadata under `saml`. */
@@ -134,12 +151,20 @@ export interface ProviderView {
   invalidationFlowId: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** How many sessions users have at this application now (live provider sessions): what deleting it would end. */
+  liveSessions: number;
   /** The client's registered metadata, as RFC 7591 returns it (OIDC providers). */
   oidc?: Record<string, unknown>;
   /** Whether users are asked for consent before the client gets a code (OIDC providers; true for clients registered through /oauth2/register). */
   consentRequired?: boolean;
   /** The SP's settings and warnings (SAML providers). */
   saml?: ReturnType<SamlSpsService['view']>;
+}
+
+/** What deleting an application did: the logout operation that ended its live sessions (null: none was live) and how many it ended. */
+export interface ProviderRemoval {
+  operationId: string | null;
+  endedSessions: number;
 }
 
 /** A new provider's view, with the client secret (shown this once) of a confidential OIDC client. */
@@ -166,6 +191,8 @@ export class ProvidersAdminService {
     private readonly clock: Clock,
     private readonly metadataSource: SpMetadataSource,
     private readonly metadataRefresh: SpMetadataRefresh,
+    private readonly flows: FlowsService,
+    private readonly applicationLogout: ApplicationLogout,
   ) {}
 
   /**
@@ -186,6 +213,7 @@ export class ProvidersAdminService {
       | { protocol: 'oidc'; client: RegisteredClient; clientSecret: string | null }
       | { protocol: 'saml'; sp: RegisteredSp };
     let requested: RequestedAttribute[] | undefined; // the SP metadata's RequestedAttributes: hints in this answer only
+    await this.checkFlow(input); // before registering: a refused flow must leave no application behind
     if (input.protocol === 'saml') {
       if (input.consentRequired !== undefined)
         throw new ProviderAdminError('wrong_protocol', 'consentRequired applies to OIDC providers only.');
@@ -249,9 +277,11 @@ export class ProvidersAdminService {
     return { ...created, view };
   }
 
-  /** Every provider, by slug. */
+  /** Every provider, by slug (deleted ones awaiting their purge are gone already). */
   async list(): Promise<ProviderView[]> {
-    const providers = await this.db.getRepository(Provider).find({ order: { slug: 'ASC' } });
+    const providers = await this.db
+      .getRepository(Provider)
+      .find({ where: { deletedAt: IsNull() }, order: { slug: 'ASC' } });
     return Promise.all(providers.map((provider) => this.view(provider)));
   }
 
@@ -264,10 +294,12 @@ export class ProvidersAdminService {
    * Changes a provider: its protocol's settings (OIDC metadata, whose update refuses changes that
    * would change the subs the client was given; SAML metadata and/or choices), then its name,
    * enabled flag and invalidation flow. Refuses `no_such_provider`, `wrong_protocol`,
-   * `invalid_oidc_metadata`, `invalid_saml_metadata` and `no_such_flow`.
+   * `invalid_oidc_metadata`, `invalid_saml_metadata`, `no_such_flow`, and `flow_ends_no_session` for
+   * a flow with no logout stage unless `confirmEndsNoSession` (checked first: nothing changes then).
    */
   async update(id: string, input: ProviderChange, actor: Actor): Promise<ProviderView> {
     const provider = await this.find(id);
+    await this.checkFlow(input);
     let requested: RequestedAttribute[] | undefined; // of new SP metadata: hints in this answer only
     if (input.consentRequired !== undefined && provider.protocol !== 'oidc')
       throw new ProviderAdminError('wrong_protocol', 'consentRequired applies to OIDC providers only.');
@@ -312,11 +344,123 @@ export class ProvidersAdminService {
     return { changes, provider: await this.view(await this.find(id)) };
   }
 
-  /** Deletes a provider (its client or SP row goes with it); refuses `no_such_provider`. Audited as `provider.deleted`. */
-  async remove(id: string, actor: Actor): Promise<void> {
-    await this.find(id);
-    await this.db.getRepository(Provider).delete({ id });
-    await this.audit.record({ action: 'provider.deleted', actor, target: { type: 'provider', id } });
+  /**
+   * Gives a confidential OIDC client a new secret, shown this once (stored as SHA-256, as at
+   * registration); the old one stops working at once. Refuses `no_such_provider`, and
+   * `no_client_secret` (409) for a SAML SP or a public client. Audited as
+   * `oidc_client.secret_rotated`, without the secret.
+   */
+  async rotateSecret(id: string, actor: Actor): Promise<{ clientSecret: string; provider: ProviderView }> {
+    const provider = await this.find(id);
+    if (provider.protocol !== 'oidc')
+      throw new SignoffError('no_client_secret', 'A SAML service provider has no client secret to rotate.');
+    const { clientSecret } = await this.clients.rotateSecret(id, actor);
+    return { clientSecret, provider: await this.view(await this.find(id)) };
+  }
+
+  /** How many sessions users have at the application now (live provider sessions): what `remove` would end. */
+  async liveSessionCount(id: string, tx: EntityManager = this.db.manager): Promise<number> {
+    return tx.count(ProviderSession, { where: { providerId: id, endedAt: IsNull() } });
+  }
+
+  /**
+   * Deletes an application. Refuses `no_such_provider`, and `provider_has_sessions` (409,
+   * `details.liveSessions`) while users have live sessions at it, unless `endSessions`: then those
+   * sessions, and only those, end through the logout engine as an administrator's logout
+   * (ApplicationLogout: the application is told over its back channel; the users' IdP sessions and
+   * their other applications stay), in the transaction that deletes it.
+   *
+   * Deleting is a soft delete first, because the delivery rows that tell the application its
+   * sessions ended belong to the provider row (logout_deliveries.provider_id cascades on delete):
+   * removing the row at once would delete them, unsent. So the row is marked deleted and disabled
+   * (hidden from administration; no sign-in or token from here on) and removed by `purgeDeleted`
+   * when no delivery to it is open any more: at once when none is, else by the worker's sweep once
+   * they are final (succeeded, failed, dead or skipped). Until then its slug, client_id or
+   * entityID stay taken. Audited as `provider.deleted` (and `provider.purged` when the row goes).
+   */
+  async remove(id: string, actor: Actor, options: { endSessions?: boolean } = {}): Promise<ProviderRemoval> {
+    const { operationId, endedSessions } = await this.db.transaction(async (tx) => {
+      const provider = await tx.findOneBy(Provider, { id, deletedAt: IsNull() });
+      if (!provider) throw new ProviderAdminError('no_such_provider', 'No such provider.');
+      const now = this.clock.now();
+      // Disabled before the count: from here on no session starts there, so none is left live behind the count.
+      await tx.update(Provider, { id }, { enabled: false, deletedAt: now, updatedAt: now });
+      const live = await this.liveSessionCount(id, tx);
+      if (live && !options.endSessions)
+        throw new SignoffError(
+          'provider_has_sessions',
+          `${live === 1 ? 'One user is' : `${live} users are`} signed in to this application. Delete it with endSessions to sign ${
+            live === 1 ? 'that session' : 'those sessions'
+          } out of it first (their other sessions stay).`,
+          { liveSessions: live },
+        );
+      const operation = live ? await this.applicationLogout.endAllIn(tx, id, actor) : null;
+      await this.audit.record(
+        {
+          action: 'provider.deleted',
+          actor,
+          target: { type: 'provider', id },
+          details: { slug: provider.slug, endedSessions: live, operationId: operation?.id ?? null },
+        },
+        tx,
+      );
+      return { operationId: operation?.id ?? null, endedSessions: live };
+    });
+    if (operationId) this.applicationLogout.afterCommit();
+    await this.purgeDeleted([id]);
+    return { operationId, endedSessions };
+  }
+
+  /**
+   * Removes the rows of deleted applications (of `ids`, or all) that no open delivery needs any more;
+   * answers how many went. Their client or SP row, provider sessions, tokens and past deliveries go
+   * with them (cascades). Run by `remove` and by the worker's sweep.
+   */
+  async purgeDeleted(ids?: string[]): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const deleted = await tx.find(Provider, {
+        where: { deletedAt: Not(IsNull()), ...(ids ? { id: In(ids) } : {}) },
+        select: { id: true, slug: true },
+      });
+      const open = await this.applicationLogout.withOpenDeliveries(
+        deleted.map((provider) => provider.id),
+        tx,
+      );
+      const purgeable = deleted.filter((provider) => !open.has(provider.id));
+      if (!purgeable.length) return 0;
+      await tx.delete(Provider, { id: In(purgeable.map((provider) => provider.id)) });
+      for (const provider of purgeable)
+        await this.audit.record(
+          {
+            action: 'provider.purged',
+            actor: SYSTEM,
+            target: { type: 'provider', id: provider.id },
+            details: { slug: provider.slug },
+          },
+          tx,
+        );
+      return purgeable.length;
+    });
+  }
+
+  /**
+   * Refuses a change that would bind a flow that does not exist (`no_such_flow`), or one that ends no
+   * session (`flow_ends_no_session`, 409) unless `confirmEndsNoSession`: the application's users would
+   * stay signed in everywhere after a logout it starts.
+   */
+  private async checkFlow(input: ProviderSettings): Promise<void> {
+    if (input.invalidationFlowId === undefined || input.invalidationFlowId === null) return;
+    const flow = await this.flows.getFlow(input.invalidationFlowId).catch((error: unknown) => {
+      if (error instanceof SignoffError && error.code === 'not_found')
+        throw new ProviderAdminError('no_such_flow', 'invalidationFlowId names no flow.');
+      throw error;
+    });
+    if (flow.endsNoSession && !input.confirmEndsNoSession)
+      throw new SignoffError(
+        'flow_ends_no_session',
+        `The flow "${flow.slug}" has no user_logout or provider_logout stage: a logout this application starts would sign nobody out. Send confirmEndsNoSession: true to bind it anyway.`,
+        { flow: { id: flow.id, slug: flow.slug, name: flow.name } },
+      );
   }
 
   /** Applies name, enabled and invalidationFlowId when given (the flow must exist); audited as `provider.updated` with the names of the changed columns. */
@@ -339,7 +483,11 @@ export class ProvidersAdminService {
       action: 'provider.updated',
       actor,
       target: { type: 'provider', id },
-      details: { changed: Object.keys(changes) },
+      details: {
+        changed: Object.keys(changes),
+        // The administrator's confirmation that the bound flow ends no session, on the record.
+        ...(changes.invalidationFlowId && input.confirmEndsNoSession ? { confirmEndsNoSession: true } : {}),
+      },
     });
   }
 
@@ -397,7 +545,7 @@ export class ProvidersAdminService {
   }
 
   private async find(id: string): Promise<Provider> {
-    const provider = await this.db.getRepository(Provider).findOneBy({ id });
+    const provider = await this.db.getRepository(Provider).findOneBy({ id, deletedAt: IsNull() });
     if (!provider) throw new ProviderAdminError('no_such_provider', 'No such provider.');
     return provider;
   }
@@ -416,6 +564,7 @@ export class ProvidersAdminService {
       invalidationFlowId: provider.invalidationFlowId,
       createdAt: provider.createdAt,
       updatedAt: provider.updatedAt,
+      liveSessions: await this.liveSessionCount(provider.id),
       ...(oidc ? { oidc: this.clients.metadataOf(oidc), consentRequired: oidc.consentRequired } : {}),
       ...(saml ? { saml } : {}),
     };

@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   type Actor,
+  AuditEvent,
   AuditService,
   Clock,
   CONFIG,
   type Config,
   IdpSession,
   newId,
+  type Protocol,
   ProviderSession,
   randomToken,
   type SessionEndReason,
@@ -20,6 +22,28 @@ export interface ClientInfo {
 }
 
 export type LiveSession = IdpSession & { user: User };
+
+/** An application a session is signed in to: a provider with a live provider session in it. */
+export interface SessionApplication {
+  providerId: string;
+  slug: string;
+  name: string;
+  protocol: Protocol;
+}
+
+/** A live session as the admin lists show it: with its user and the applications signed in to in it. */
+export type LiveSessionListing = LiveSession & { applications: SessionApplication[] };
+
+/** Which live sessions `listLive` returns; every member narrows. */
+export interface LiveSessionFilter {
+  userId?: string;
+  /** Sessions in which this provider has a live provider session. */
+  providerId?: string;
+}
+
+/** Audit events that are a login: a new session, or a live one signed in to again. */
+const LOGIN_ACTIONS = ['session.started', 'session.reauthenticated'];
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * IdP sessions: a browser holds a random browser id in its cookie; each account logged in on that
@@ -151,6 +175,76 @@ export class IdpSessionsService {
       id: session.id,
       reason: this.expiryReason(session) as 'expired_absolute' | 'expired_idle',
     }));
+  }
+
+  /**
+   * Every live session (not ended, within its absolute and idle lifetimes), most recently seen first,
+   * a page at a time, each with its user and the applications signed in to in it. Two queries
+   * whatever the page size (plus the total): the page, and the applications of its sessions.
+   */
+  async listLive(
+    filter: LiveSessionFilter,
+    page: { limit: number; offset: number },
+  ): Promise<{ items: LiveSessionListing[]; total: number }> {
+    const query = this.liveQuery(this.clock.now()).innerJoinAndSelect('s.user', 'user');
+    if (filter.userId) query.andWhere('s.user_id = :userId', { userId: filter.userId });
+    if (filter.providerId)
+      query.andWhere(
+        'EXISTS (SELECT 1 FROM provider_sessions fp WHERE fp.idp_session_id = s.id AND fp.provider_id = :providerId AND fp.ended_at IS NULL)',
+        { providerId: filter.providerId },
+      );
+    const [sessions, total] = (await query
+      .orderBy('s.last_seen_at', 'DESC')
+      .addOrderBy('s.id', 'DESC')
+      // limit/offset, not take/skip: the join is many-to-one, so rows are sessions, and one query does.
+      .limit(page.limit)
+      .offset(page.offset)
+      .getManyAndCount()) as [LiveSession[], number];
+    if (!sessions.length) return { items: [], total };
+    const rows: Array<{ sessionId: string } & SessionApplication> = await this.db
+      .getRepository(ProviderSession)
+      .createQueryBuilder('ps')
+      .innerJoin('ps.provider', 'p')
+      .select('ps.idp_session_id', 'sessionId')
+      .addSelect('p.id', 'providerId')
+      .addSelect('p.slug', 'slug')
+      .addSelect('p.name', 'name')
+      .addSelect('p.protocol', 'protocol')
+      .distinct(true)
+      .where('ps.idp_session_id IN (:...ids)', { ids: sessions.map((session) => session.id) })
+      .andWhere('ps.ended_at IS NULL')
+      .orderBy('p.name', 'ASC')
+      .getRawMany();
+    const items = sessions.map((session) =>
+      Object.assign(session, {
+        applications: rows
+          .filter((row) => row.sessionId === session.id)
+          .map(({ providerId, slug, name, protocol }) => ({ providerId, slug, name, protocol })),
+      }),
+    );
+    return { items, total };
+  }
+
+  /** The dashboard's numbers about sessions: live now, and logins (new sessions and sign-ins again) in the 24 hours before `now`. */
+  async counts(now: Date): Promise<{ live: number; loginsLast24h: number }> {
+    const live = await this.liveQuery(now).getCount();
+    const loginsLast24h = await this.db
+      .getRepository(AuditEvent)
+      .createQueryBuilder('e')
+      .where('e.action IN (:...actions)', { actions: LOGIN_ACTIONS })
+      .andWhere('e.at >= :since', { since: now.getTime() - DAY_MS })
+      .getCount();
+    return { live, loginsLast24h };
+  }
+
+  /** Sessions live at `now`: not ended, and within their absolute and idle lifetimes (as isLive says). */
+  private liveQuery(now: Date) {
+    return this.db
+      .getRepository(IdpSession)
+      .createQueryBuilder('s')
+      .where('s.ended_at IS NULL')
+      .andWhere('s.expires_at > :now', { now: now.getTime() })
+      .andWhere('s.last_seen_at > :idle', { idle: now.getTime() - this.config.session.idleMs });
   }
 
   async get(id: string): Promise<IdpSession | null> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, SYSTEM, within } from '@signoff/core';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
+import { ProvidersAdminService } from '@signoff/providers';
 import { IdpSessionsService } from '@signoff/sessions';
 import { Queue, Worker } from 'bullmq';
 
@@ -10,7 +11,8 @@ const EXPIRE_SESSIONS = 'expire-sessions';
 /**
  * Every SESSION_SWEEP_INTERVAL: ends IdP sessions past their absolute or idle expiry with a full
  * logout (back-channel; an expiry has no browser), and fails front-channel deliveries whose logout
- * page was abandoned. A BullMQ job scheduler runs it, so with several workers each sweep runs once.
+ * page was abandoned, and removes the rows of deleted applications whose deliveries are all final
+ * (ProvidersAdminService.purgeDeleted). A BullMQ job scheduler runs it, so with several workers each sweep runs once.
  */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -23,6 +25,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly sessions: IdpSessionsService,
     private readonly orchestrator: LogoutOrchestrator,
     private readonly operations: LogoutOperationsService,
+    private readonly providers: ProvidersAdminService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -48,7 +51,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     this.worker.on('error', (error) => this.logger.warn({ msg: 'maintenance worker error', error: error.message }));
   }
 
-  async sweep(): Promise<{ ended: number; abandoned: number }> {
+  async sweep(): Promise<{ ended: number; abandoned: number; purged: number }> {
     const expired = await this.sessions.findExpired();
     for (const reason of ['expired_absolute', 'expired_idle'] as const) {
       const idpSessionIds = expired.filter((session) => session.reason === reason).map((session) => session.id);
@@ -66,7 +69,10 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     const abandoned = await this.operations.failAbandonedFrontchannel(
       this.config.delivery.frontchannelTimeoutMs + 60_000,
     );
-    return { ended: expired.length, abandoned };
+    // After the abandoned front channel is failed: those were the last open deliveries of some deleted applications.
+    const purged = await this.providers.purgeDeleted();
+    if (purged) this.logger.log({ msg: 'removed deleted applications', purged });
+    return { ended: expired.length, abandoned, purged };
   }
 
   async onModuleDestroy(): Promise<void> {

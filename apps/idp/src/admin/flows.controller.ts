@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, UseGuards } from '@nestjs/common';
 import type { Actor, StageKind } from '@signoff/core';
 import { FlowsService } from '@signoff/flows';
 import { AdminActor, AdminGuard } from './admin.guard';
 import { schemas } from './schemas';
-import { IdParam, JsonBody } from './validation';
+import { enumFilter, IdParam, JsonBody } from './validation';
 
 @Controller('api/v1')
 @UseGuards(AdminGuard)
@@ -25,10 +25,20 @@ export class FlowsController {
     return this.flows.getFlow(id);
   }
 
+  @Patch('flows/:id')
+  rename(
+    @Param('id', IdParam) id: string,
+    @Body(new JsonBody(schemas.FlowUpdate)) body: { name?: string; slug?: string },
+    @AdminActor() actor: Actor,
+  ) {
+    return this.flows.renameFlow(id, body, actor);
+  }
+
+  /** `force=true` deletes a flow applications run; they fall back to the default flow. Without it: 409 flow_in_use. */
   @Delete('flows/:id')
   @HttpCode(204)
-  async remove(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
-    await this.flows.deleteFlow(id, actor);
+  async remove(@Param('id', IdParam) id: string, @Query() query: Record<string, unknown>, @AdminActor() actor: Actor) {
+    await this.flows.deleteFlow(id, actor, { force: enumFilter(query, 'force', ['true', 'false']) === 'true' });
   }
 
   @Post('flows/:id/bindings')
@@ -38,6 +48,16 @@ export class FlowsController {
     @AdminActor() actor: Actor,
   ) {
     return this.flows.bind(id, body, actor);
+  }
+
+  /** The flow's stages in a new order: every binding id of the flow, once. */
+  @Put('flows/:id/bindings')
+  reorder(
+    @Param('id', IdParam) id: string,
+    @Body(new JsonBody(schemas.BindingOrder)) body: { order: string[] },
+    @AdminActor() actor: Actor,
+  ) {
+    return this.flows.reorder(id, body.order, actor);
   }
 
   @Delete('flows/:id/bindings/:bindingId')
@@ -56,5 +76,26 @@ export class FlowsController {
     @AdminActor() actor: Actor,
   ) {
     return this.flows.createStage(body, actor);
+  }
+
+  @Get('stages/:id')
+  stage(@Param('id', IdParam) id: string) {
+    return this.flows.getStage(id);
+  }
+
+  @Patch('stages/:id')
+  updateStage(
+    @Param('id', IdParam) id: string,
+    @Body(new JsonBody(schemas.StageUpdate)) body: { name?: string; config?: Record<string, unknown> },
+    @AdminActor() actor: Actor,
+  ) {
+    return this.flows.updateStage(id, body, actor);
+  }
+
+  /** Refused with 409 stage_in_use while a flow binds the stage. */
+  @Delete('stages/:id')
+  @HttpCode(204)
+  async deleteStage(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
+    await this.flows.deleteStage(id, actor);
   }
 }

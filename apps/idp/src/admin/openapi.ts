@@ -1,5 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { CONFIG, type Config } from '@signoff/core';
+import { CONFIG, type Config, DELIVERY_STATUSES, LOGOUT_TRIGGERS } from '@signoff/core';
 import { schemas } from './schemas';
 
 const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
@@ -37,6 +37,25 @@ const paging = [
   { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
 ];
 const base = errors(401, 403);
+/** A filter of a list endpoint (snake_case; an unknown value of an enum, or a malformed id or time, is a 400). */
+const filter = (name: string, schema: object, description?: string) => ({
+  name,
+  in: 'query',
+  schema,
+  ...(description ? { description } : {}),
+});
+const idFilter = (name: string, description: string) => filter(name, { type: 'string', format: 'uuid' }, description);
+const period = [
+  filter('since', { type: 'string', format: 'date-time' }, 'ISO 8601, inclusive: 2025-01-31 or 2025-01-31T12:00:00Z'),
+  filter('until', { type: 'string', format: 'date-time' }, 'ISO 8601, exclusive; after since'),
+];
+const notRetryable = {
+  409: {
+    description:
+      "delivery_not_retryable: a front-channel delivery (only the user's browser can run it), or one that is not failed or dead; nothing changed",
+    ...json(ref('Error')),
+  },
+};
 
 function document(publicUrl: string) {
   return {
@@ -52,7 +71,14 @@ function document(publicUrl: string) {
         },
       },
       '/users': {
-        get: { summary: 'List users', parameters: paging, responses: { 200: list('User'), ...base, ...errors(400) } },
+        get: {
+          summary: 'List users by username',
+          parameters: [
+            ...paging,
+            filter('q', { type: 'string', maxLength: 100 }, 'Username, email or name contains it (ignoring case)'),
+          ],
+          responses: { 200: list('User'), ...base, ...errors(400) },
+        },
         post: {
           summary: 'Create a user',
           requestBody: { required: true, ...json(ref('UserCreate')) },
@@ -96,6 +122,19 @@ function document(publicUrl: string) {
           parameters: [id, { name: 'include_ended', in: 'query', schema: { type: 'boolean' } }],
           responses: { 200: list('Session'), ...base, ...errors(404) },
         },
+        delete: {
+          summary:
+            'End every session of the user everywhere (trigger admin_session; applications told over their back channels, asynchronously); the user stays active',
+          parameters: [id],
+          responses: { 202: json(ref('EndedSessions')), ...base, ...errors(404) },
+        },
+      },
+      '/users/{id}/activate': {
+        post: {
+          summary: 'Let a deactivated user sign in again (audited as user.activated); an active user is answered as is',
+          parameters: [id],
+          responses: { 200: json(ref('User')), ...base, ...errors(404) },
+        },
       },
       '/groups': {
         get: {
@@ -136,6 +175,17 @@ function document(publicUrl: string) {
           summary: 'Remove a user from a group (404 when not a member)',
           parameters: [group, { ...id, name: 'userId' }],
           responses: { 200: json(ref('Group')), ...base, ...errors(404) },
+        },
+      },
+      '/sessions': {
+        get: {
+          summary: 'Live IdP sessions (neither ended nor expired), most recently seen first, with their applications',
+          parameters: [
+            ...paging,
+            idFilter('user_id', "Only this user's sessions"),
+            idFilter('provider_id', 'Only sessions signed in to this application'),
+          ],
+          responses: { 200: list('LiveSession'), ...base, ...errors(400) },
         },
       },
       '/sessions/{id}': {
@@ -180,20 +230,66 @@ function document(publicUrl: string) {
       },
       '/providers/{id}': {
         get: {
-          summary: 'Get a provider',
+          summary: 'Get a provider, with how many sessions users have at it (liveSessions)',
           parameters: [id],
-          responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
+          responses: { 200: json(ref('Provider')), ...base, ...errors(404) },
         },
         patch: {
           summary: 'Change name, enabled, invalidationFlowId, OIDC metadata or consentRequired, or SAML settings',
           parameters: [id],
           requestBody: { required: true, ...json(ref('ProviderUpdate')) },
-          responses: { 200: json({ type: 'object' }), ...base, ...errors(400, 404, 415) },
+          responses: {
+            200: json(ref('Provider')),
+            ...base,
+            ...errors(400, 404, 415),
+            409: {
+              description:
+                'flow_ends_no_session: invalidationFlowId names a flow with no user_logout or provider_logout stage, and confirmEndsNoSession is not true (details.flow names it); nothing changed',
+              ...json(ref('Error')),
+            },
+          },
         },
         delete: {
-          summary: 'Delete a provider',
+          summary:
+            'Delete an application; with live sessions only with end_sessions=true, which logs those sessions (and only those) out through the logout engine first',
+          description:
+            "The users' provider sessions at this application end as an administrator's logout (trigger admin_session): the application is told over its back channel, its tokens are revoked, and the users stay signed in at Signoff and in their other applications. The application disappears from the API at once (disabled: no sign-in, no token); its row, which its logout deliveries belong to, is removed once they are all final, so its slug, client_id or entityID stay taken until then.",
+          parameters: [
+            id,
+            {
+              name: 'end_sessions',
+              in: 'query',
+              schema: { enum: ['true', 'false'] },
+              description: 'true: end the live sessions users have at the application, then delete it.',
+            },
+          ],
+          responses: {
+            202: { description: 'Deleted; its live sessions are being logged out', ...json(ref('ProviderRemoval')) },
+            204: { description: 'Deleted (no session was live)' },
+            ...base,
+            ...errors(400, 404),
+            409: {
+              description:
+                'provider_has_sessions: users are signed in to the application (details.liveSessions: how many) and end_sessions is not true; nothing changed',
+              ...json(ref('Error')),
+            },
+          },
+        },
+      },
+      '/providers/{id}/rotate-secret': {
+        post: {
+          summary:
+            'Give a confidential OIDC client a new client secret, shown once in the answer; the old one stops working at once (audited as oidc_client.secret_rotated, without the secret)',
           parameters: [id],
-          responses: { 204: { description: 'Deleted' }, ...base, ...errors(404) },
+          responses: {
+            200: json(ref('RotatedSecret')),
+            ...base,
+            ...errors(404),
+            409: {
+              description: 'no_client_secret: a public client (token_endpoint_auth_method none) or a SAML SP',
+              ...json(ref('Error')),
+            },
+          },
         },
       },
       '/providers/{id}/refresh-metadata': {
@@ -214,25 +310,53 @@ function document(publicUrl: string) {
       },
       '/flows': {
         get: {
-          summary: 'List invalidation flows with their stages',
-          responses: { 200: json({ type: 'object' }), ...base },
+          summary: 'List invalidation flows with their stages and warnings',
+          responses: {
+            200: json({ type: 'object', properties: { items: { type: 'array', items: ref('Flow') } } }),
+            ...base,
+          },
         },
         post: {
           summary: 'Create a flow',
           requestBody: { required: true, ...json(ref('FlowCreate')) },
-          responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) },
+          responses: { 201: json(ref('Flow')), ...base, ...errors(400, 409, 415) },
         },
       },
       '/flows/{id}': {
         get: {
           summary: 'Get a flow',
           parameters: [id],
-          responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
+          responses: { 200: json(ref('Flow')), ...base, ...errors(404) },
+        },
+        patch: {
+          summary: 'Rename a flow (name and/or slug; the default flows keep their slug)',
+          parameters: [id],
+          requestBody: { required: true, ...json(ref('FlowUpdate')) },
+          responses: { 200: json(ref('Flow')), ...base, ...errors(400, 404, 409, 415) },
         },
         delete: {
-          summary: 'Delete a flow (not the default ones)',
-          parameters: [id],
-          responses: { 204: { description: 'Deleted' }, ...base, ...errors(400, 404) },
+          summary:
+            'Delete a flow (not the default ones: 400); one applications run only with force=true, and they fall back to the default flow',
+          parameters: [
+            id,
+            {
+              name: 'force',
+              in: 'query',
+              schema: { enum: ['true', 'false'] },
+              description:
+                'true: delete it even though applications run it; they fall back to the default flow (invalidationFlowId null) in the same transaction.',
+            },
+          ],
+          responses: {
+            204: { description: 'Deleted' },
+            ...base,
+            ...errors(400, 404),
+            409: {
+              description:
+                'flow_in_use: applications run this flow and force is not true; details.applications lists them ({id, slug, name}); nothing changed',
+              ...json(ref('Error')),
+            },
+          },
         },
       },
       '/flows/{id}/bindings': {
@@ -240,29 +364,149 @@ function document(publicUrl: string) {
           summary: 'Bind a stage to a flow at an order',
           parameters: [id],
           requestBody: { required: true, ...json(ref('BindingCreate')) },
-          responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 404, 409) },
+          responses: { 201: json(ref('Flow')), ...base, ...errors(400, 404, 409) },
+        },
+        put: {
+          summary: "Reorder a flow's stages: every binding id of the flow, once, in the new order (one transaction)",
+          parameters: [id],
+          requestBody: { required: true, ...json(ref('BindingOrder')) },
+          responses: { 200: json(ref('Flow')), ...base, ...errors(400, 404, 415) },
         },
       },
       '/flows/{id}/bindings/{bindingId}': {
         delete: {
           summary: 'Remove a stage from a flow',
           parameters: [id, { ...id, name: 'bindingId' }],
-          responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
+          responses: { 200: json(ref('Flow')), ...base, ...errors(404) },
         },
       },
       '/stages': {
-        get: { summary: 'List stages', responses: { 200: json({ type: 'object' }), ...base } },
+        get: {
+          summary: 'List stages',
+          responses: {
+            200: json({ type: 'object', properties: { items: { type: 'array', items: ref('Stage') } } }),
+            ...base,
+          },
+        },
         post: {
           summary: 'Create a stage: user_logout, provider_logout, confirm, redirect or message',
           requestBody: { required: true, ...json(ref('StageCreate')) },
-          responses: { 201: json({ type: 'object' }), ...base, ...errors(400, 409, 415) },
+          responses: { 201: json(ref('Stage')), ...base, ...errors(400, 409, 415) },
+        },
+      },
+      '/stages/{id}': {
+        get: {
+          summary: 'Get a stage',
+          parameters: [id],
+          responses: { 200: json(ref('Stage')), ...base, ...errors(404) },
+        },
+        patch: {
+          summary:
+            "Change a stage's name and/or config (checked as at creation for its kind; the kind cannot change); every flow binding it runs the change",
+          parameters: [id],
+          requestBody: { required: true, ...json(ref('StageUpdate')) },
+          responses: { 200: json(ref('Stage')), ...base, ...errors(400, 404, 409, 415) },
+        },
+        delete: {
+          summary: 'Delete a stage no flow binds',
+          parameters: [id],
+          responses: {
+            204: { description: 'Deleted' },
+            ...base,
+            ...errors(404),
+            409: {
+              description:
+                'stage_in_use: flows bind the stage; details.flows lists them ({id, slug, name}); remove it from them first',
+              ...json(ref('Error')),
+            },
+          },
+        },
+      },
+      '/keys': {
+        get: {
+          summary: 'The signing keys of every set (OIDC ES256, OIDC RS256, SAML RS256): next, active, retired',
+          responses: {
+            200: json({ type: 'object', properties: { items: { type: 'array', items: ref('SigningKey') } } }),
+            ...base,
+          },
+        },
+      },
+      '/keys/rotate': {
+        post: {
+          summary:
+            'Rotate every key set: next becomes active, active retired (still published for KEY_RETIRED_PUBLISHED_FOR), and a new next key; audited as keys.rotated',
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                rotated: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      use: { type: 'string' },
+                      alg: { type: 'string' },
+                      activeKid: { type: 'string' },
+                      nextKid: { type: 'string' },
+                    },
+                  },
+                },
+                items: { type: 'array', items: ref('SigningKey') },
+              },
+            }),
+            ...base,
+          },
+        },
+      },
+      '/endpoints': {
+        get: {
+          summary:
+            'What relying parties and SPs configure Signoff with: the OIDC discovery and JWKS URLs, the SAML entityID and metadata URL',
+          responses: { 200: json(ref('Endpoints')), ...base },
+        },
+      },
+      '/logout-operations': {
+        get: {
+          summary: 'Logout operations, newest first, with their users and their deliveries counted by status',
+          parameters: [
+            ...paging,
+            filter('trigger', { enum: LOGOUT_TRIGGERS }),
+            filter('outcome', { enum: ['complete', 'partial', 'failed', 'open'] }, 'open: not complete yet'),
+            filter('delivery_status', { enum: DELIVERY_STATUSES }, 'Only operations with a delivery in this status'),
+            idFilter('user_id', 'Only operations about this user (its sessions, or its grants)'),
+            idFilter('provider_id', 'Only operations with a delivery to this application, or started by it'),
+            ...period,
+          ],
+          responses: { 200: list('LogoutOperationSummary'), ...base, ...errors(400) },
         },
       },
       '/logout-operations/{id}': {
         get: {
           summary: 'One logout: each delivery with its channel, status, attempts and last error',
           parameters: [id],
-          responses: { 200: json({ type: 'object' }), ...base, ...errors(404) },
+          responses: { 200: json(ref('LogoutOperation')), ...base, ...errors(404) },
+        },
+      },
+      '/logout-operations/{id}/retry': {
+        post: {
+          summary: 'Send every failed or dead back-channel delivery of the operation again, now',
+          parameters: [id],
+          responses: { 200: json(ref('Retried')), ...base, ...errors(404) },
+        },
+      },
+      '/logout-deliveries/{id}/retry': {
+        post: {
+          summary:
+            'Send a failed or dead back-channel delivery again, now: pending with a fresh attempt count (its attempt log kept), its operation reopened; audited as logout.delivery_retried',
+          parameters: [id],
+          responses: { 200: json(ref('LogoutDelivery')), ...base, ...errors(404), ...notRetryable },
+        },
+      },
+      '/dashboard': {
+        get: {
+          summary:
+            'The admin dashboard: live sessions and logins, logouts of the last 24 hours by outcome, failing and dead deliveries, the outbox, whether the queue answers',
+          responses: { 200: json(ref('Dashboard')), ...base },
         },
       },
       '/api-tokens': {

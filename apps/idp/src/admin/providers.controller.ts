@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res, UseGuards } from '@nestjs/common';
 import type { Actor } from '@signoff/core';
 import { type ProviderChange, type ProviderCreate, ProvidersAdminService } from '@signoff/providers';
+import type { Response } from 'express';
 import { AdminActor, AdminGuard } from './admin.guard';
 import { schemas } from './schemas';
-import { IdParam, JsonBody } from './validation';
+import { enumFilter, IdParam, JsonBody } from './validation';
 
 /** Applications registered at the IdP. OIDC clients take RFC 7591 metadata under `oidc`; SAML SPs their metadata XML under `saml`. */
 @Controller('api/v1/providers')
@@ -42,9 +43,32 @@ export class ProvidersController {
     return this.providers.refreshMetadata(id, actor);
   }
 
+  /** A confidential OIDC client's new secret, shown this once; the old one stops working at once. */
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  rotateSecret(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
+    return this.providers.rotateSecret(id, actor);
+  }
+
+  /**
+   * Deletes an application. With live sessions, only with `end_sessions=true` (else 409
+   * provider_has_sessions): those sessions are logged out through the engine first, and the answer
+   * is 202 with the operation to watch; with none, 204.
+   */
   @Delete(':id')
-  @HttpCode(204)
-  async remove(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
-    await this.providers.remove(id, actor);
+  async remove(
+    @Param('id', IdParam) id: string,
+    @Query() query: Record<string, unknown>,
+    @AdminActor() actor: Actor,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const endSessions = enumFilter(query, 'end_sessions', ['true', 'false']) === 'true';
+    const removal = await this.providers.remove(id, actor, { endSessions });
+    if (!removal.operationId) {
+      res.status(204);
+      return;
+    }
+    res.status(202);
+    return removal;
   }
 }

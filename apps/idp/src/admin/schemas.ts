@@ -1,6 +1,8 @@
 // JSON Schemas of the admin API: the validation pipe enforces them and the OpenAPI document
 // publishes them, so what is documented is what is checked.
 
+import { DELIVERY_STATUSES, LOGOUT_TRIGGERS } from '@signoff/core';
+
 const username = {
   type: 'string',
   pattern: '^[A-Za-z0-9._@-]{1,64}$',
@@ -131,6 +133,27 @@ const consentRequired = {
   type: 'boolean',
   description:
     'OIDC only: ask users for consent before the first code. Clients registered through /oauth2/register are third-party (true); set false to mark one first-party. Default false for clients an administrator registers.',
+};
+
+const deliveryStatuses = DELIVERY_STATUSES;
+/** A logout operation's own fields, in the list and the detail. */
+const logoutOperationFields = {
+  id: { type: 'string' },
+  trigger: { enum: LOGOUT_TRIGGERS },
+  initiatorType: { enum: ['user', 'admin', 'system', 'provider', 'anonymous'] },
+  initiatorId: { type: ['string', 'null'] },
+  initiatingProviderId: { type: ['string', 'null'] },
+  idpSessionIds: { type: 'array', items: { type: 'string' } },
+  createdAt: instant,
+  completedAt: nullableInstant,
+  outcome: { enum: ['complete', 'partial', 'failed', null], description: 'null while deliveries are under way.' },
+};
+
+/** Binding a flow that ends no session (no user_logout or provider_logout stage) needs the administrator's say-so. */
+const confirmEndsNoSession = {
+  type: 'boolean',
+  description:
+    'true: bind invalidationFlowId even though that flow ends no session (no user_logout or provider_logout stage). Without it, such a flow is refused with 409 flow_ends_no_session and nothing changes.',
 };
 
 export const schemas = {
@@ -300,6 +323,7 @@ export const schemas = {
       name: { type: 'string', minLength: 1, maxLength: 200 },
       enabled: { type: 'boolean' },
       invalidationFlowId: { type: ['string', 'null'] },
+      confirmEndsNoSession,
       oidc: {
         type: 'object',
         description:
@@ -316,6 +340,7 @@ export const schemas = {
       name: { type: 'string', minLength: 1, maxLength: 200 },
       enabled: { type: 'boolean' },
       invalidationFlowId: { type: ['string', 'null'] },
+      confirmEndsNoSession,
       oidc: { type: 'object', description: 'The full new metadata; a client_id in it must be the one registered.' },
       consentRequired,
       saml: {
@@ -352,6 +377,180 @@ export const schemas = {
     additionalProperties: false,
     properties: { stageId: { type: 'string' }, order: { type: 'integer', minimum: 0, maximum: 100000 } },
   },
+  FlowUpdate: {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: false,
+    properties: {
+      slug: {
+        type: 'string',
+        pattern: '^[a-z0-9][a-z0-9-]{0,63}$',
+        description: 'Unique (409 otherwise); the default flows keep theirs (400).',
+      },
+      name: { type: 'string', minLength: 1, maxLength: 200 },
+    },
+  },
+  BindingOrder: {
+    type: 'object',
+    required: ['order'],
+    additionalProperties: false,
+    properties: {
+      order: {
+        type: 'array',
+        maxItems: 100,
+        items: { type: 'string', maxLength: 36 },
+        description:
+          "Every binding id of the flow (Flow.stages[].bindingId), each once, in the new order; anything else is a 400 listing each id missing, foreign or repeated. The flow's order numbers are handed out in this sequence.",
+      },
+    },
+  },
+  StageUpdate: {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: false,
+    description: 'The kind cannot change: create a new stage instead.',
+    properties: {
+      name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' },
+      config: {
+        type: 'object',
+        description:
+          "The whole new config, checked as at creation for the stage's kind: redirect {url} (absolute http or https), confirm and message {text}.",
+      },
+    },
+  },
+  Stage: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      kind: { enum: ['user_logout', 'provider_logout', 'confirm', 'redirect', 'message'] },
+      config: {
+        type: 'object',
+        description: 'redirect: {url}; confirm and message: {text}; the logout stages: {}.',
+        properties: { url: { type: 'string' }, text: { type: 'string' } },
+      },
+      createdAt: instant,
+    },
+  },
+  Flow: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      slug: { type: 'string' },
+      name: { type: 'string' },
+      isDefault: {
+        type: 'boolean',
+        description: 'default-invalidation-flow or default-provider-invalidation-flow: cannot be deleted.',
+      },
+      stages: {
+        type: 'array',
+        description: 'The bound stages in the order they run.',
+        items: {
+          type: 'object',
+          properties: {
+            bindingId: { type: 'string' },
+            order: { type: 'integer' },
+            stage: { $ref: '#/components/schemas/Stage' },
+          },
+        },
+      },
+      endsNoSession: {
+        type: 'boolean',
+        description:
+          'No user_logout or provider_logout stage: running it signs nobody out. Binding it to an application needs confirmEndsNoSession.',
+      },
+      warnings: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'What an administrator should know, in words.',
+      },
+    },
+  },
+  Provider: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      slug: { type: 'string' },
+      name: { type: 'string' },
+      protocol: { enum: ['oidc', 'saml'] },
+      enabled: { type: 'boolean' },
+      invalidationFlowId: { type: ['string', 'null'], description: 'null: the default flow.' },
+      createdAt: instant,
+      updatedAt: instant,
+      liveSessions: {
+        type: 'integer',
+        description: 'Sessions users have at the application now: what deleting it (with end_sessions=true) ends.',
+      },
+      oidc: {
+        type: 'object',
+        description: 'OIDC clients: the registered metadata as RFC 7591 returns it, with client_id.',
+        properties: { client_id: { type: 'string' }, token_endpoint_auth_method: { type: 'string' } },
+      },
+      consentRequired: { type: 'boolean', description: 'OIDC clients only.' },
+      saml: {
+        type: 'object',
+        description: "SAML SPs: the SP's settings (entityId, endpoints, logout method, attributes) and saml.warnings.",
+        properties: { entityId: { type: 'string' }, warnings: { type: 'array', items: { type: 'string' } } },
+      },
+    },
+  },
+  ProviderRemoval: {
+    type: 'object',
+    description: 'A deleted application whose live sessions were ended: the logout operation to watch.',
+    properties: {
+      operationId: { type: 'string', description: 'GET /logout-operations/{operationId} shows its deliveries.' },
+      endedSessions: { type: 'integer' },
+    },
+  },
+  RotatedSecret: {
+    type: 'object',
+    properties: {
+      clientSecret: { type: 'string', description: 'The new secret, shown this once.' },
+      provider: { $ref: '#/components/schemas/Provider' },
+    },
+  },
+  SigningKey: {
+    type: 'object',
+    description: 'Never the key material.',
+    properties: {
+      kid: { type: 'string', description: 'RFC 7638 thumbprint.' },
+      use: { enum: ['oidc', 'saml'] },
+      alg: { enum: ['ES256', 'RS256'] },
+      state: {
+        enum: ['next', 'active', 'retired'],
+        description:
+          'next: published, signs after the next rotation; active: signs; retired: published a while longer.',
+      },
+      createdAt: instant,
+      activatedAt: instant,
+      retiredAt: instant,
+      publishedUntil: {
+        ...nullableInstant,
+        description: 'null while next or active; retiredAt + KEY_RETIRED_PUBLISHED_FOR once retired.',
+      },
+      published: { type: 'boolean' },
+      certificateNotAfter: { ...instant, description: "SAML keys: the self-signed certificate's notAfter." },
+    },
+  },
+  Endpoints: {
+    type: 'object',
+    properties: {
+      oidc: {
+        type: 'object',
+        properties: { issuer: { type: 'string' }, discovery: { type: 'string' }, jwks: { type: 'string' } },
+      },
+      saml: {
+        type: 'object',
+        properties: {
+          entityId: { type: 'string' },
+          metadata: { type: 'string' },
+          singleSignOn: { type: 'string' },
+          singleLogout: { type: 'string' },
+          singleLogoutSoap: { type: 'string' },
+        },
+      },
+    },
+  },
   ApiTokenCreate: {
     type: 'object',
     required: ['name'],
@@ -381,6 +580,172 @@ export const schemas = {
       expiresAt: nullableInstant,
       revokedAt: nullableInstant,
       token: { type: 'string', description: 'Only in the answer to POST /api-tokens.' },
+    },
+  },
+  LiveSession: {
+    type: 'object',
+    description: 'A live IdP session (GET /sessions): the session, its user, and the applications signed in to in it.',
+    properties: {
+      id: { type: 'string' },
+      userId: { type: 'string' },
+      authTime: instant,
+      lastSeenAt: instant,
+      expiresAt: instant,
+      createdAt: instant,
+      endedAt: nullableInstant,
+      endReason: { type: ['string', 'null'] },
+      ip: { type: ['string', 'null'] },
+      userAgent: { type: ['string', 'null'] },
+      user: { type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' } } },
+      applications: {
+        type: 'array',
+        description: 'The applications with a live provider session in this session, by name.',
+        items: {
+          type: 'object',
+          properties: {
+            providerId: { type: 'string' },
+            slug: { type: 'string' },
+            name: { type: 'string' },
+            protocol: { enum: ['oidc', 'saml'] },
+          },
+        },
+      },
+    },
+  },
+  EndedSessions: {
+    type: 'object',
+    description: 'A logout started by an administrator: the IdP sessions it ended, and the operation to watch.',
+    properties: {
+      endedSessions: { type: 'array', items: { type: 'string' } },
+      operationId: { type: 'string', description: 'GET /logout-operations/{operationId}' },
+    },
+  },
+  LogoutOperationSummary: {
+    type: 'object',
+    description:
+      'A logout operation as listed: who and what started it, its outcome, the users it is about, and its deliveries counted by status.',
+    properties: {
+      ...logoutOperationFields,
+      userIds: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'The users it is about: those of the sessions it ended, and those whose grants it ended.',
+      },
+      deliveryCounts: {
+        type: 'object',
+        description: 'How many deliveries are in each status; statuses with none are left out.',
+        propertyNames: { enum: deliveryStatuses },
+        additionalProperties: { type: 'integer' },
+      },
+    },
+  },
+  LogoutDelivery: {
+    type: 'object',
+    description: 'Telling one provider session, over one channel, that it ended.',
+    properties: {
+      id: { type: 'string' },
+      operationId: { type: 'string' },
+      provider: {
+        type: 'object',
+        properties: { id: { type: 'string' }, slug: { type: 'string' }, name: { type: 'string' } },
+      },
+      providerSessionId: { type: 'string' },
+      channel: {
+        enum: [
+          'backchannel_oidc',
+          'frontchannel_oidc',
+          'backchannel_saml',
+          'frontchannel_saml_iframe',
+          'frontchannel_saml_native',
+        ],
+      },
+      status: { enum: deliveryStatuses },
+      attempts: { type: 'integer', description: 'Attempts since it was written or last retried.' },
+      lastHttpStatus: { type: ['integer', 'null'] },
+      lastError: { type: ['string', 'null'] },
+      messageId: {
+        type: ['string', 'null'],
+        description: "The latest attempt's logout token jti or SAML LogoutRequest ID.",
+      },
+      nextAttemptAt: nullableInstant,
+      createdAt: instant,
+      updatedAt: instant,
+      completedAt: nullableInstant,
+      attemptLog: {
+        type: 'array',
+        description: 'The latest attempts, oldest first (a retry keeps them).',
+        items: {
+          type: 'object',
+          properties: {
+            at: instant,
+            ms: { type: 'integer' },
+            httpStatus: { type: ['integer', 'null'] },
+            result: { enum: deliveryStatuses },
+            error: { type: ['string', 'null'] },
+            messageId: { type: ['string', 'null'] },
+          },
+        },
+      },
+    },
+  },
+  LogoutOperation: {
+    type: 'object',
+    description: 'One logout, with each delivery (oldest first).',
+    properties: {
+      ...logoutOperationFields,
+      deliveries: { type: 'array', items: { $ref: '#/components/schemas/LogoutDelivery' } },
+    },
+  },
+  Retried: {
+    type: 'object',
+    properties: {
+      retried: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'The deliveries sent again (failed or dead back-channel ones); empty when there were none.',
+      },
+    },
+  },
+  Dashboard: {
+    type: 'object',
+    properties: {
+      at: instant,
+      sessions: {
+        type: 'object',
+        properties: {
+          live: { type: 'integer', description: 'IdP sessions neither ended nor expired.' },
+          loginsLast24h: {
+            type: 'integer',
+            description: 'Logins in the last 24 hours (audit events session.started and session.reauthenticated).',
+          },
+        },
+      },
+      operationsLast24h: {
+        type: 'object',
+        description: 'Logout operations started in the last 24 hours, by outcome (open: not complete yet).',
+        properties: {
+          complete: { type: 'integer' },
+          partial: { type: 'integer' },
+          failed: { type: 'integer' },
+          open: { type: 'integer' },
+        },
+      },
+      deliveriesFailing: { type: 'integer', description: 'Deliveries that failed in the last 24 hours.' },
+      deliveriesDead: {
+        type: 'integer',
+        description: 'Back-channel deliveries that ran out of attempts in the last 24 hours.',
+      },
+      outbox: {
+        type: 'object',
+        description: 'Back-channel deliveries not sent yet (pending, queued or sending).',
+        properties: { pending: { type: 'integer' }, oldestPendingAt: nullableInstant },
+      },
+      queue: {
+        type: 'object',
+        properties: {
+          reachable: { type: 'boolean', description: "Whether the queue's Redis answered within 500 ms." },
+        },
+      },
     },
   },
   Error: {

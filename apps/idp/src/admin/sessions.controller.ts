@@ -1,18 +1,27 @@
-import { Controller, Delete, Get, HttpCode, NotFoundException, Param, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
 import type { Actor } from '@signoff/core';
-import { LogoutOrchestrator } from '@signoff/logout';
 import { IdpSessionsService } from '@signoff/sessions';
 import { AdminActor, AdminGuard } from './admin.guard';
-import { IdParam } from './validation';
-import { sessionView } from './views';
+import { UserAdminService } from './user-admin.service';
+import { IdParam, idFilter, pageOf } from './validation';
+import { liveSessionView, sessionView } from './views';
 
 @Controller('api/v1/sessions')
 @UseGuards(AdminGuard)
 export class SessionsController {
   constructor(
     private readonly sessions: IdpSessionsService,
-    private readonly orchestrator: LogoutOrchestrator,
+    private readonly admin: UserAdminService,
   ) {}
+
+  /** Every live session, most recently seen first; filters: user_id, provider_id (sessions signed in to that application). */
+  @Get()
+  async list(@Query() query: Record<string, unknown>) {
+    const page = pageOf(query);
+    const filter = { userId: idFilter(query, 'user_id'), providerId: idFilter(query, 'provider_id') };
+    const { items, total } = await this.sessions.listLive(filter, page);
+    return { items: items.map(liveSessionView), total, ...page };
+  }
 
   @Get(':id')
   async get(@Param('id', IdParam) id: string) {
@@ -28,17 +37,7 @@ export class SessionsController {
   @Delete(':id')
   @HttpCode(202)
   async end(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
-    const session = await this.sessions.get(id);
-    if (!session) throw new NotFoundException('No such session.');
-    const operation = session.endedAt
-      ? null
-      : await this.orchestrator.endSessions({
-          trigger: 'admin_session',
-          initiator: actor,
-          reason: 'admin',
-          idpSessionIds: [id],
-          withBrowser: false,
-        });
+    const operation = await this.admin.endSession(id, actor);
     return {
       session: sessionView((await this.sessions.get(id))!),
       ended: Boolean(operation),

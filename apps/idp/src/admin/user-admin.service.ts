@@ -1,15 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { type Actor, type User, type UserChanges, UsersService } from '@signoff/core';
+import { type Actor, SignoffError, type User, type UserChanges, UsersService } from '@signoff/core';
 import { LogoutOrchestrator, type StartedLogout } from '@signoff/logout';
+import { IdpSessionsService } from '@signoff/sessions';
 import { DataSource, type EntityManager } from 'typeorm';
 
-/** Administrative acts that touch more than one lib; shared by the admin API and the CLI. */
+/** Administrative acts that touch more than one lib; shared by the admin API, the console and the CLI. */
 @Injectable()
 export class UserAdminService {
   constructor(
     private readonly db: DataSource,
     private readonly users: UsersService,
     private readonly orchestrator: LogoutOrchestrator,
+    private readonly sessions: IdpSessionsService,
   ) {}
 
   /**
@@ -33,6 +35,51 @@ export class UserAdminService {
     });
     this.orchestrator.afterCommit();
     return { user, operation };
+  }
+
+  /**
+   * Ends every session the user has, as ending each one would (trigger `admin_session`, full SLO, no
+   * browser: back-channel deliveries go out through the worker, front-channel ones are skipped). The
+   * user stays active and keeps grants that outlive sessions (offline_access), as with one session.
+   * With no live session the operation ends nothing and is complete at once; it still names the user.
+   */
+  async endAllSessions(userId: string, actor: Actor): Promise<StartedLogout> {
+    const user = await this.users.get(userId);
+    const operation = await this.db.transaction(async (tx) =>
+      this.orchestrator.endSessionsIn(tx, {
+        trigger: 'admin_session',
+        initiator: actor,
+        reason: 'admin',
+        idpSessionIds: await this.orchestrator.liveSessionIdsOf(user.id, tx),
+        withBrowser: false,
+        aboutUserIds: [user.id],
+      }),
+    );
+    this.orchestrator.afterCommit();
+    return operation;
+  }
+
+  /**
+   * Ends one IdP session, as an administrator: the user is signed out on that browser and every
+   * application in the session is told over its back channel, asynchronously. Null when the session
+   * had already ended (nothing to do); a session that never existed is `not_found`.
+   */
+  async endSession(idpSessionId: string, actor: Actor): Promise<StartedLogout | null> {
+    const session = await this.sessions.get(idpSessionId);
+    if (!session) throw new SignoffError('not_found', 'No such session.');
+    if (session.endedAt) return null;
+    return this.orchestrator.endSessions({
+      trigger: 'admin_session',
+      initiator: actor,
+      reason: 'admin',
+      idpSessionIds: [idpSessionId],
+      withBrowser: false,
+    });
+  }
+
+  /** Lets a deactivated user sign in again (`user.activated`); an active user is left as is. */
+  async activate(userId: string, actor: Actor): Promise<User> {
+    return this.users.activate(userId, actor);
   }
 
   /**

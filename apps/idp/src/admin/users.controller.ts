@@ -1,10 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { type Actor, GroupsService, type NewUser, type UserChanges, UsersService } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import { AdminActor, AdminGuard } from './admin.guard';
 import { schemas } from './schemas';
 import { UserAdminService } from './user-admin.service';
-import { IdParam, JsonBody, pageOf } from './validation';
+import { IdParam, JsonBody, pageOf, textFilter } from './validation';
 import { sessionView, userView } from './views';
 
 @Controller('api/v1/users')
@@ -22,10 +22,11 @@ export class UsersController {
     return userView(await this.users.create(body, actor));
   }
 
+  /** By username; `q` narrows to users whose username, email or name contains it (ignoring case). */
   @Get()
   async list(@Query() query: Record<string, unknown>) {
     const page = pageOf(query);
-    const { items, total } = await this.users.list(page);
+    const { items, total } = await this.users.list({ ...page, q: textFilter(query, 'q') });
     return { items: items.map(userView), total, ...page };
   }
 
@@ -53,6 +54,21 @@ export class UsersController {
   async deactivate(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
     const { user, operation } = await this.admin.deactivate(id, actor);
     return { user: userView(user), endedSessions: operation.idpSessionIds, operationId: operation.id };
+  }
+
+  /** Lets a deactivated user sign in again; an active user is answered as is. */
+  @Post(':id/activate')
+  @HttpCode(200)
+  async activate(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
+    return userView(await this.admin.activate(id, actor));
+  }
+
+  /** Ends every session of the user (full SLO, back channels, asynchronously); the user stays active. */
+  @Delete(':id/sessions')
+  @HttpCode(202)
+  async endAllSessions(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
+    const operation = await this.admin.endAllSessions(id, actor);
+    return { endedSessions: operation.idpSessionIds, operationId: operation.id };
   }
 
   @Get(':id/sessions')

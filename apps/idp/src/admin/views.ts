@@ -1,4 +1,5 @@
 import type { ApiToken, Group, IdpSession, User } from '@signoff/core';
+import type { LiveSessionListing } from '@signoff/sessions';
 import { apiTokenStatus } from './api-tokens.service';
 
 // What the API shows of each row. Password hashes and browser ids never leave the server.
@@ -39,6 +40,13 @@ export const sessionView = (session: IdpSession) => ({
   endReason: session.endReason,
   ip: session.ip,
   userAgent: session.userAgent,
+});
+
+/** A live session as listed: the session, its user, and the applications signed in to in it. */
+export const liveSessionView = (session: LiveSessionListing) => ({
+  ...sessionView(session),
+  user: { id: session.user.id, username: session.user.username },
+  applications: session.applications,
 });
 
 /** An API token as listed: who, what, when — never the token or its hash. */

@@ -8,10 +8,12 @@ import { join } from 'node:path';
  */
 export const STATIC_FILES = {
   'signoff.css': 'css',
+  'console.css': 'css',
   'auto-post.js': 'js',
   'logout-page.js': 'js',
   'chain-step.js': 'js',
   'check-session.js': 'js',
+  'live-region.js': 'js',
 } as const;
 
 export type StaticFileName = keyof typeof STATIC_FILES;

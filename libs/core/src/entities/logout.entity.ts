@@ -3,6 +3,7 @@ import { InstantColumn, JsonColumn } from '../database/columns';
 import type { ActorType } from './audit-event.entity';
 import { ProviderSession } from './provider-session.entity';
 import { Provider } from './provider.entity';
+import { User } from './user.entity';
 
 export type LogoutTrigger =
   | 'user_logout'
@@ -14,6 +15,20 @@ export type LogoutTrigger =
   | 'expiry'
   | 'api';
 export type LogoutOutcome = 'complete' | 'partial' | 'failed';
+
+// Every value of each type, for the filters of the admin API (a Record, so a new value cannot be forgotten here).
+const TRIGGERS: Record<LogoutTrigger, true> = {
+  user_logout: true,
+  rp_initiated: true,
+  sp_initiated: true,
+  admin_session: true,
+  user_deactivated: true,
+  password_changed: true,
+  expiry: true,
+  api: true,
+};
+export const LOGOUT_TRIGGERS = Object.keys(TRIGGERS) as LogoutTrigger[];
+export const LOGOUT_OUTCOMES: LogoutOutcome[] = ['complete', 'partial', 'failed'];
 
 /** One act of ending sessions. It owns the deliveries it caused and knows when they are all done. */
 @Entity('logout_operations')
@@ -48,6 +63,28 @@ export class LogoutOperation {
   outcome: LogoutOutcome | null;
 }
 
+/**
+ * A user a logout operation is about: the users of the IdP sessions it ended, and those whose grants it
+ * ended. Written with the operation (the orchestrator's transaction); what "operations of this user" reads.
+ */
+@Entity('logout_operation_users')
+export class LogoutOperationUser {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  operationId: string;
+
+  @Index()
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  userId: string;
+
+  @ManyToOne(() => LogoutOperation, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'operation_id' })
+  operation: Relation<LogoutOperation>;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user: Relation<User>;
+}
+
 export type DeliveryChannel =
   | 'backchannel_oidc'
   | 'frontchannel_oidc'
@@ -66,6 +103,16 @@ export interface DeliveryAttempt {
 }
 
 export const BACKCHANNELS: DeliveryChannel[] = ['backchannel_oidc', 'backchannel_saml'];
+const STATUSES: Record<DeliveryStatus, true> = {
+  pending: true,
+  queued: true,
+  sending: true,
+  succeeded: true,
+  failed: true,
+  dead: true,
+  skipped: true,
+};
+export const DELIVERY_STATUSES = Object.keys(STATUSES) as DeliveryStatus[];
 export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 'skipped'];
 
 /**

@@ -36,6 +36,14 @@ export class Provider {
   @InstantColumn()
   updatedAt: Date;
 
+  /**
+   * Deleted by an administrator while deliveries to it were still open: hidden from administration and
+   * disabled (no sign-in, no token), but kept until those deliveries are final, because deleting the
+   * row would delete them with it (libs/providers ProvidersAdminService.remove, purgeDeleted).
+   */
+  @InstantColumn({ nullable: true })
+  deletedAt: Date | null;
+
   @OneToOne(() => OidcClient, (client) => client.provider)
   oidc?: Relation<OidcClient> | null;
 

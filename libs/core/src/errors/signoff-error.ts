@@ -23,6 +23,18 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  /** A stage some flow binds: unbind it first (`details.flows` lists them). */
+  stage_in_use: 409,
+  /** A flow some applications run: deleting it needs `force`, and they fall back to the default (`details.applications`). */
+  flow_in_use: 409,
+  /** A flow with no user_logout or provider_logout stage, bound to an application without `confirmEndsNoSession`: it would end no session. */
+  flow_ends_no_session: 409,
+  /** An application with live sessions, deleted without `endSessions` (`details.liveSessions`: how many). */
+  provider_has_sessions: 409,
+  /** A secret rotated for an application that has none: a public OIDC client or a SAML SP. */
+  no_client_secret: 409,
+  /** A logout delivery that cannot be sent again: not back-channel (only the user's browser runs front-channel ones), or not failed or dead. */
+  delivery_not_retryable: 409,
   temporarily_unavailable: 503,
 } as const;
 

@@ -1,14 +1,15 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, type KeyObject, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { DataSource, type EntityManager } from 'typeorm';
+import { type Actor, AuditService, SYSTEM } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
 import type { Config } from '../config/config';
 import { CONFIG } from '../config/config.tokens';
 import { newId } from '../crypto/random';
 import { serialize } from '../database/data-source';
-import { type KeyAlg, type KeyUse, SigningKey } from '../entities';
+import { type KeyAlg, type KeyState, type KeyUse, SigningKey } from '../entities';
 import { selfSignedCertificate } from './certificate';
 import { isPlaintextPem, KeyEncryption } from './key-encryption';
 
@@ -23,6 +24,27 @@ export const KEY_SETS: ReadonlyArray<{ use: KeyUse; alg: KeyAlg }> = [
   { use: 'oidc', alg: 'RS256' },
   { use: 'saml', alg: 'RS256' },
 ];
+
+/** A signing key as administrators see it (GET /api/v1/keys, the console's Keys page): never its key material. */
+export interface SigningKeyView {
+  /** The RFC 7638 thumbprint: the `kid` of JWS headers and of the JWKS. */
+  kid: string;
+  use: KeyUse;
+  alg: KeyAlg;
+  state: KeyState;
+  createdAt: Date;
+  activatedAt?: Date;
+  retiredAt?: Date;
+  /**
+   * Until when verifiers find it in the JWKS or the IdP metadata: null while it is `next` or `active`
+   * (published for as long as it is), retiredAt + KEY_RETIRED_PUBLISHED_FOR once retired.
+   */
+  publishedUntil: Date | null;
+  /** Whether it is published now (a retired key past publishedUntil is not). */
+  published: boolean;
+  /** The notAfter of a SAML key's self-signed certificate. */
+  certificateNotAfter?: Date;
+}
 
 export interface ActiveKey {
   kid: string;
@@ -43,12 +65,16 @@ export class KeysService implements OnApplicationBootstrap {
   private readonly cache = new Map<string, { key: ActiveKey; until: number }>();
   private readonly kek: KeyEncryption;
 
+  private readonly audit: AuditService;
+
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: Config,
+    @Optional() audit?: AuditService,
   ) {
     this.kek = KeyEncryption.fromConfig(config);
+    this.audit = audit ?? new AuditService(db, clock);
   }
 
   /**
@@ -115,8 +141,45 @@ export class KeysService implements OnApplicationBootstrap {
     });
   }
 
-  /** next -> active -> retired for every key set, and a fresh next key. */
-  async rotate(): Promise<Array<{ use: KeyUse; alg: KeyAlg; activeKid: string; nextKid: string }>> {
+  /**
+   * Every signing key, newest first within each set (OIDC ES256, OIDC RS256, SAML RS256): its kid, set,
+   * state, dates and how long it stays published; never the key itself.
+   */
+  async list(): Promise<SigningKeyView[]> {
+    const rows = await this.db.getRepository(SigningKey).find({ order: { createdAt: 'DESC' } });
+    const now = this.clock.now().getTime();
+    const set = (row: SigningKey) => KEY_SETS.findIndex((keySet) => keySet.use === row.use && keySet.alg === row.alg);
+    return rows
+      .sort((a, b) => set(a) - set(b))
+      .map((row) => {
+        const publishedUntil =
+          row.state === 'retired' && row.retiredAt
+            ? new Date(row.retiredAt.getTime() + this.config.keys.retiredPublishedMs)
+            : null;
+        return {
+          kid: row.kid,
+          use: row.use,
+          alg: row.alg,
+          state: row.state,
+          createdAt: row.createdAt,
+          ...(row.activatedAt ? { activatedAt: row.activatedAt } : {}),
+          ...(row.retiredAt ? { retiredAt: row.retiredAt } : {}),
+          publishedUntil,
+          published: publishedUntil === null || publishedUntil.getTime() >= now,
+          ...(row.certificatePem
+            ? { certificateNotAfter: new Date(new X509Certificate(row.certificatePem).validTo) }
+            : {}),
+        };
+      });
+  }
+
+  /**
+   * next -> active -> retired for every key set, and a fresh next key; audited as `keys.rotated`
+   * (with the new active and next kids) in the same transaction.
+   */
+  async rotate(
+    actor: Actor = SYSTEM,
+  ): Promise<Array<{ use: KeyUse; alg: KeyAlg; activeKid: string; nextKid: string }>> {
     await this.ensureKeys();
     return this.db.transaction(async (tx) => {
       await serialize(tx, 'signing-keys');
@@ -129,6 +192,7 @@ export class KeysService implements OnApplicationBootstrap {
         const active = await tx.findOneByOrFail(SigningKey, { ...set, state: 'active' });
         result.push({ ...set, activeKid: active.kid, nextKid: next.kid });
       }
+      await this.audit.record({ action: 'keys.rotated', actor, details: { sets: result } }, tx);
       this.cache.clear(); // this process signs with the new keys at once
       return result;
     });

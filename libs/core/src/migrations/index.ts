@@ -4,6 +4,8 @@ import { SamlLogout1764000000000 } from './1764000000000-saml-logout';
 import { SamlLogoutSigning1764100000000 } from './1764100000000-saml-logout-signing';
 import { OidcHardening1764200000000 } from './1764200000000-oidc-hardening';
 import { Applications1764300000000 } from './1764300000000-applications';
+import { LogoutOperationUsers1764400000000 } from './1764400000000-logout-operation-users';
+import { ProviderDeletion1764500000000 } from './1764500000000-provider-deletion';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -15,4 +17,6 @@ export const MIGRATIONS = [
   SamlLogoutSigning1764100000000,
   OidcHardening1764200000000,
   Applications1764300000000,
+  LogoutOperationUsers1764400000000,
+  ProviderDeletion1764500000000,
 ];

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { Brackets, DataSource, type EntityManager, In } from 'typeorm';
 import { type Actor, AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
 import type { Config } from '../config/config';
@@ -137,6 +137,7 @@ export class UsersService {
     if (email !== undefined && email !== user.email && emailVerified === undefined && user.emailVerified)
       fields.emailVerified = false;
     checkProfile({ ...user, ...fields });
+    const reactivated = changes.isActive === true && !user.isActive;
     Object.assign(user, fields, { updatedAt: this.clock.now() });
     if (changes.isActive === true) user.deactivatedAt = null;
     await tx.save(User, user);
@@ -144,7 +145,31 @@ export class UsersService {
       { action: 'user.updated', actor, target: { type: 'user', id }, details: { changed: Object.keys(fields) } },
       tx,
     );
+    // One action for every way a user comes back (here, or `activate`): what an audit filter looks for.
+    if (reactivated) await this.audit.record({ action: 'user.activated', actor, target: { type: 'user', id } }, tx);
     return user;
+  }
+
+  /**
+   * Lets a deactivated user sign in again (audited as `user.activated`). Idempotent: an active user
+   * is returned as it is, and nothing is recorded. Sessions and tokens ended at the deactivation stay ended.
+   */
+  async activate(id: string, actor: Actor): Promise<User> {
+    return this.db.transaction(async (tx) => {
+      const user = await this.getIn(tx, id);
+      if (user.isActive) return user;
+      const now = this.clock.now();
+      // Conditional: a concurrent activation records its event once, not twice.
+      const changed = await tx.update(
+        User,
+        { id, isActive: false },
+        { isActive: true, deactivatedAt: null, updatedAt: now },
+      );
+      if (!changed.affected) return this.getIn(tx, id);
+      Object.assign(user, { isActive: true, deactivatedAt: null, updatedAt: now });
+      await this.audit.record({ action: 'user.activated', actor, target: { type: 'user', id } }, tx);
+      return user;
+    });
   }
 
   /**
@@ -191,14 +216,46 @@ export class UsersService {
     return user;
   }
 
+  /** The usernames of these users, by id (ids of no user are left out), for lists that name users: one query per 500 ids. */
+  async usernamesOf(ids: string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(ids)];
+    const usernames = new Map<string, string>();
+    // In chunks: one statement with thousands of ids exceeds SQLite's limits.
+    for (let start = 0; start < unique.length; start += 500) {
+      const users = await this.db
+        .getRepository(User)
+        .find({ where: { id: In(unique.slice(start, start + 500)) }, select: { id: true, username: true } });
+      for (const user of users) usernames.set(user.id, user.username);
+    }
+    return usernames;
+  }
+
   async findByUsername(username: string): Promise<User | null> {
     return this.db.getRepository(User).findOneBy({ username: normalizeUsername(username) });
   }
 
-  async list(options: { limit: number; offset: number }): Promise<{ items: User[]; total: number }> {
-    const [items, total] = await this.db
-      .getRepository(User)
-      .findAndCount({ order: { username: 'ASC' }, take: options.limit, skip: options.offset });
+  /**
+   * Users by username, a page at a time. `q`: only those whose username, email or name contains it,
+   * ignoring case (% and _ match themselves).
+   */
+  async list(options: { limit: number; offset: number; q?: string }): Promise<{ items: User[]; total: number }> {
+    const query = this.db.getRepository(User).createQueryBuilder('u');
+    if (options.q) {
+      const pattern = `%${options.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query.where(
+        new Brackets((or) =>
+          or
+            .where("LOWER(u.username) LIKE :pattern ESCAPE '\\'", { pattern })
+            .orWhere("LOWER(u.email) LIKE :pattern ESCAPE '\\'", { pattern })
+            .orWhere("LOWER(u.name) LIKE :pattern ESCAPE '\\'", { pattern }),
+        ),
+      );
+    }
+    const [items, total] = await query
+      .orderBy('u.username', 'ASC')
+      .take(options.limit)
+      .skip(options.offset)
+      .getManyAndCount();
     return { items, total };
   }
 }

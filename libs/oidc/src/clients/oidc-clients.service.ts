@@ -148,6 +148,38 @@ export class OidcClientsService {
     return client;
   }
 
+  /**
+   * Gives a confidential client a new secret, returned this once and stored only as SHA-256, as at
+   * registration. The old secret stops working at once: authenticate compares against the one stored
+   * hash, and there is no overlap window (an RP being switched over gets invalid_client until it has
+   * the new secret). Refuses `no_client_secret` for a public client (token_endpoint_auth_method none).
+   * Audited as `oidc_client.secret_rotated`, without the secret.
+   */
+  async rotateSecret(providerId: string, actor: Actor): Promise<{ client: RegisteredClient; clientSecret: string }> {
+    const client = await this.byProviderId(providerId);
+    if (!SECRET_METHODS.includes(client.tokenEndpointAuthMethod))
+      throw new SignoffError(
+        'no_client_secret',
+        'This client is public (token_endpoint_auth_method none): it has no secret to rotate.',
+      );
+    const clientSecret = randomToken(32);
+    const clientSecretHash = sha256Hex(clientSecret);
+    await this.db.transaction(async (tx) => {
+      await tx.update(OidcClient, { providerId }, { clientSecretHash });
+      await tx.update(Provider, { id: providerId }, { updatedAt: this.clock.now() });
+      await this.audit.record(
+        {
+          action: 'oidc_client.secret_rotated',
+          actor,
+          target: { type: 'provider', id: providerId },
+          details: { clientId: client.clientId },
+        },
+        tx,
+      );
+    });
+    return { client: { ...client, clientSecretHash }, clientSecret };
+  }
+
   /** Marks a client first-party (no consent asked) or third-party; audited as `oidc_client.updated` when it changes. */
   async setConsentRequired(providerId: string, consentRequired: boolean, actor: Actor): Promise<void> {
     const client = await this.byProviderId(providerId);

@@ -121,7 +121,8 @@ export class SpMetadataRefresh {
   async refreshDue(): Promise<{ refreshed: number; failed: number }> {
     const now = this.clock.now().getTime();
     const sourced = await this.db.getRepository(SamlServiceProvider).find({
-      where: { metadataUrl: Not(IsNull()) },
+      // Not an SP deleted while deliveries to it are open (ProvidersAdminService.remove): it is on its way out.
+      where: { metadataUrl: Not(IsNull()), provider: { deletedAt: IsNull() } },
       select: { providerId: true, metadataRefreshedAt: true },
     });
     let [refreshed, failed] = [0, 0];

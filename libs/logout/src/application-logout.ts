@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { type Actor, FINAL_STATUSES, LogoutDelivery, ProviderSession } from '@signoff/core';
+import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
+import { LogoutOrchestrator, type StartedLogout } from './logout-orchestrator';
+
+/**
+ * The engine's part in deleting an application (libs/providers ProvidersAdminService.remove): end the
+ * sessions users have at that application, and only those (their IdP sessions and their other
+ * applications stay, as an application that is gone should not sign anyone out of anything else),
+ * telling the application over its channels; then say whether deliveries to it are still open, since
+ * the application's row must outlive them (logout_deliveries.provider_id cascades on delete).
+ */
+@Injectable()
+export class ApplicationLogout {
+  constructor(
+    private readonly db: DataSource,
+    private readonly orchestrator: LogoutOrchestrator,
+  ) {}
+
+  /**
+   * Ends every live provider session of the application, in the caller's transaction, as an
+   * administrator's logout (`admin_session`, without a browser: front-channel deliveries are written
+   * `skipped`; back-channel ones go out after the commit). Answers the operation, or null when no
+   * session was live. Call `afterCommit` once the transaction has committed.
+   */
+  async endAllIn(tx: EntityManager, providerId: string, initiator: Actor): Promise<StartedLogout | null> {
+    const live = await tx.find(ProviderSession, {
+      where: { providerId, endedAt: IsNull() },
+      select: { id: true },
+    });
+    if (!live.length) return null;
+    return this.orchestrator.endSessionsIn(tx, {
+      trigger: 'admin_session',
+      initiator,
+      reason: 'admin',
+      providerSessionIds: live.map((session) => session.id),
+      initiatingProviderSessionId: null,
+      withBrowser: false,
+    });
+  }
+
+  /** Hands the committed back-channel deliveries to the queue (LogoutOrchestrator.afterCommit). */
+  afterCommit(): void {
+    this.orchestrator.afterCommit();
+  }
+
+  /** Which of these applications still have a delivery that is not final (pending, queued or sending). */
+  async withOpenDeliveries(providerIds: string[], tx: EntityManager = this.db.manager): Promise<Set<string>> {
+    if (!providerIds.length) return new Set();
+    const rows: Array<{ providerId: string }> = await tx
+      .createQueryBuilder(LogoutDelivery, 'delivery')
+      .select('DISTINCT delivery.providerId', 'providerId')
+      .where({ providerId: In(providerIds), status: Not(In(FINAL_STATUSES)) })
+      .getRawMany();
+    return new Set(rows.map((row) => row.providerId));
+  }
+}
