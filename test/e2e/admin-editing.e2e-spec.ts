@@ -1,4 +1,14 @@
-import { AuditEvent, IdpSession, Provider, ProviderSession, SYSTEM, UsersService } from '@signoff/core';
+import {
+  AuditEvent,
+  IdpSession,
+  OidcClient,
+  Provider,
+  ProviderSession,
+  SamlServiceProvider,
+  SYSTEM,
+  UsersService,
+} from '@signoff/core';
+import { ExpirySweeper } from '@signoff/worker';
 import * as client from 'openid-client';
 import request from 'supertest';
 import { DataSource, IsNull } from 'typeorm';
@@ -6,6 +16,7 @@ import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { Browser } from '../support/browser';
 import { eventually } from '../support/eventually';
 import { login, registerClient, type TestClient } from '../support/relying-party';
+import { authnRequestXml, postField } from '../support/saml-test-sp';
 import { startApp, type TestApp } from '../support/test-app';
 
 // Editing what the admin console edits: flows, stages and bindings; applications (deletion with live
@@ -313,7 +324,8 @@ describe('applications', () => {
     await login(kept, browser);
     const sid = tokens.claims()!.sid;
 
-    expect((await api().get(`/api/v1/providers/${doomed.providerId}`).set(auth())).body.liveSessions).toBe(1);
+    const original = (await api().get(`/api/v1/providers/${doomed.providerId}`).set(auth())).body;
+    expect(original.liveSessions).toBe(1);
     const refused = await api().delete(`/api/v1/providers/${doomed.providerId}`).set(auth());
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'provider_has_sessions', details: { liveSessions: 1 } });
@@ -335,6 +347,28 @@ describe('applications', () => {
       error: 'invalid_client',
     });
 
+    // Its slug and client_id are free at once, while its delivery may still be under way: the same client registers again.
+    const again = await api()
+      .post('/api/v1/providers')
+      .set(auth())
+      .send({
+        protocol: 'oidc',
+        slug: original.slug,
+        oidc: {
+          client_id: doomed.clientId,
+          redirect_uris: [doomed.redirectUri],
+          grant_types: ['authorization_code', 'refresh_token'],
+        },
+      });
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ slug: original.slug, oidc: { client_id: doomed.clientId } });
+    expect(again.body.id).not.toBe(doomed.providerId);
+    // The deleted client's credentials stay refused, and its grant does not pass to the new registration.
+    const oldCredentials = await refreshAt(doomed.clientId, doomed.clientSecret!, tokens.refresh_token!);
+    expect([oldCredentials.status, oldCredentials.body.error]).toEqual([401, 'invalid_client']);
+    const newCredentials = await refreshAt(doomed.clientId, again.body.clientSecret, tokens.refresh_token!);
+    expect([newCredentials.status, newCredentials.body.error]).toEqual([400, 'invalid_grant']);
+
     // The RP's back channel gets a valid logout token (verified by the RP as Back-Channel Logout §2.6 says) for its session.
     expect(await eventually(async () => doomed.rp.logoutTokens.length)).toBe(1);
     expect(doomed.rp.rejected).toEqual([]);
@@ -351,17 +385,53 @@ describe('applications', () => {
     expect((await api().get(`/api/v1/providers/${kept.providerId}`).set(auth())).body.liveSessions).toBe(1);
     expect(kept.rp.backchannelRequests).toBe(0);
 
-    // Once its delivery is final, the worker's sweep removes the row (with its sessions).
-    expect(
-      await eventually(async () => !(await db().getRepository(Provider).existsBy({ id: doomed.providerId }))),
-    ).toBe(true);
-    expect(await db().getRepository(ProviderSession).countBy({ providerId: doomed.providerId })).toBe(0);
-    expect(await auditOf('provider.deleted', doomed.providerId)).toEqual([
+    // Its delivery is final and a sweep has run: the row stays as a tombstone, and the operation still
+    // shows the delivery as it went, with the application's name and when it was deleted.
+    await t.app.get(ExpirySweeper).sweep();
+    const detail = (await api().get(`/api/v1/logout-operations/${deleted.body.operationId}`).set(auth())).body;
+    expect(detail).toMatchObject({ outcome: 'complete' });
+    expect(detail.deliveries).toEqual([
       expect.objectContaining({
-        details: { slug: expect.any(String), endedSessions: 1, operationId: deleted.body.operationId },
+        channel: 'backchannel_oidc',
+        status: 'succeeded',
+        provider: {
+          id: doomed.providerId,
+          slug: `${original.slug.slice(0, 19)}~deleted~${doomed.providerId}`,
+          name: original.name,
+          deletedAt: expect.any(String),
+        },
       }),
     ]);
-    expect(await auditOf('provider.purged', doomed.providerId)).toHaveLength(1);
+    expect(await db().getRepository(Provider).findOneBy({ id: doomed.providerId })).toMatchObject({
+      enabled: false,
+      deletedAt: expect.any(Date),
+      name: original.name,
+    });
+    expect(await db().getRepository(OidcClient).findOneBy({ providerId: doomed.providerId })).toMatchObject({
+      clientId: `${doomed.clientId}~deleted~${doomed.providerId}`,
+      originalClientId: doomed.clientId,
+      clientSecretHash: null,
+      backchannelLogoutUri: `${doomed.rp.url}/backchannel`,
+    });
+    expect(await db().getRepository(ProviderSession).countBy({ providerId: doomed.providerId })).toBe(1);
+    expect(await auditOf('provider.deleted', doomed.providerId)).toEqual([
+      expect.objectContaining({
+        details: {
+          slug: original.slug,
+          name: original.name,
+          protocol: 'oidc',
+          clientId: doomed.clientId,
+          endedSessions: 1,
+          operationId: deleted.body.operationId,
+        },
+      }),
+    ]);
+    // The console's operation page says so too.
+    const admin = new Browser(t.url);
+    await admin.login('root', 'root password');
+    const page = await admin.get(`/admin/logouts/${deleted.body.operationId}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`${original.name} (deleted)`);
   });
 
   it('deletes an application without live sessions at once (204), and 404s an unknown one', async () => {
@@ -370,8 +440,62 @@ describe('applications', () => {
       400,
     );
     expect((await api().delete(`/api/v1/providers/${idle.providerId}`).set(auth())).status).toBe(204);
-    expect(await db().getRepository(Provider).existsBy({ id: idle.providerId })).toBe(false);
+    // A tombstone, like any deleted application: hidden everywhere, and refusing a second deletion.
+    expect(await db().getRepository(Provider).findOneBy({ id: idle.providerId })).toMatchObject({
+      enabled: false,
+      deletedAt: expect.any(Date),
+    });
+    expect((await api().get(`/api/v1/providers/${idle.providerId}`).set(auth())).status).toBe(404);
+    expect((await api().patch(`/api/v1/providers/${idle.providerId}`).set(auth()).send({ enabled: true })).status).toBe(
+      404,
+    );
     expect((await api().delete(`/api/v1/providers/${idle.providerId}`).set(auth())).status).toBe(404);
+  });
+
+  it("refuses a deleted SP's AuthnRequest, and its entityID and slug can be registered again at once", async () => {
+    const n = ++counter;
+    const slug = `reused-sp-${n}`;
+    const saml = { entityId: `https://sp${n}.example/metadata`, acsUrls: [`https://sp${n}.example/acs`] };
+    const register = () => api().post('/api/v1/providers').set(auth()).send({ protocol: 'saml', slug, saml });
+    const authnRequest = () =>
+      api()
+        .post('/saml/sso')
+        .type('form')
+        .set('Accept', 'text/html')
+        .send({
+          SAMLRequest: postField(
+            authnRequestXml({
+              issueInstant: t.clock.now().toISOString(),
+              issuer: saml.entityId,
+              acsUrl: saml.acsUrls[0],
+            }),
+          ),
+        });
+    const first = await register();
+    expect(first.status).toBe(201);
+    expect((await register()).status).toBe(409);
+    expect((await authnRequest()).status).toBe(303); // taken: on to the login page
+
+    expect((await api().delete(`/api/v1/providers/${first.body.id}`).set(auth())).status).toBe(204);
+    const refused = await authnRequest();
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(/not a registered service provider/);
+    expect((await api().get(`/saml/sso/init?sp=${encodeURIComponent(saml.entityId)}`)).status).toBe(400);
+    // Nor does the tombstone's own entityID name an SP.
+    const tombstoneEntityId = `${saml.entityId}~deleted~${first.body.id}`;
+    expect(await db().getRepository(SamlServiceProvider).findOneBy({ providerId: first.body.id })).toMatchObject({
+      entityId: tombstoneEntityId,
+      acsEndpoints: [expect.objectContaining({ url: saml.acsUrls[0] })],
+    });
+    expect((await api().get(`/saml/sso/init?sp=${encodeURIComponent(tombstoneEntityId)}`)).status).toBe(400);
+
+    const second = await register();
+    expect(second.status).toBe(201);
+    expect(second.body).toMatchObject({ slug, saml: { entityId: saml.entityId } });
+    expect(second.body.id).not.toBe(first.body.id);
+    expect((await authnRequest()).status).toBe(303);
+    const [deleted] = await auditOf('provider.deleted', first.body.id);
+    expect(deleted.details).toMatchObject({ slug, protocol: 'saml', entityId: saml.entityId, endedSessions: 0 });
   });
 
   it('rotates a client secret: shown once, the old one is refused at the token endpoint, the new one works', async () => {

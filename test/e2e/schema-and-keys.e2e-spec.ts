@@ -1,11 +1,20 @@
 import { Logger } from '@nestjs/common';
-import { Clock, KeysService, loadConfig, openDatabase, SigningKey } from '@signoff/core';
+import {
+  Clock,
+  KeysService,
+  loadConfig,
+  OidcClient,
+  openDatabase,
+  Provider,
+  SamlServiceProvider,
+  SigningKey,
+} from '@signoff/core';
 import { compactVerify, CompactSign, importJWK } from 'jose';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DataSource } from 'typeorm';
+import { type DataSource, In } from 'typeorm';
 import { testDatabaseUrl } from '../support/databases';
 
 let db: DataSource;
@@ -36,6 +45,84 @@ describe('migrations', () => {
 
   it('run again as a no-op', async () => {
     expect(await db.runMigrations()).toEqual([]);
+  });
+
+  it('make tombstones of applications deleted before deletion released their identifiers', async () => {
+    const at = new Date('2026-01-01T00:00:00Z');
+    const provider = (id: string, slug: string, protocol: 'oidc' | 'saml', deletedAt: Date | null) =>
+      db.getRepository(Provider).save({
+        id,
+        slug,
+        name: slug,
+        protocol,
+        enabled: !deletedAt,
+        invalidationFlowId: null,
+        createdAt: at,
+        updatedAt: at,
+        deletedAt,
+      });
+    const client = (providerId: string, clientId: string) =>
+      db.getRepository(OidcClient).save({
+        providerId,
+        clientId,
+        clientSecretHash: 'f'.repeat(64),
+        grantTypes: ['authorization_code'],
+        redirectUris: ['https://rp.example/cb'],
+        postLogoutRedirectUris: [],
+        originalClientId: null,
+      });
+    const sp = (providerId: string, entityId: string) =>
+      db.getRepository(SamlServiceProvider).save({
+        providerId,
+        entityId,
+        acsEndpoints: [],
+        slsEndpoints: [],
+        certificates: [],
+      });
+    const ids = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+    const [deletedClient, deletedSp] = ids;
+    const liveClient = '33333333-3333-4333-8333-333333333333';
+    const longSlug = 'a-slug-longer-than-what-a-tombstone-keeps-of-it';
+    await provider(deletedClient, longSlug, 'oidc', at);
+    await client(deletedClient, 'c'.repeat(128));
+    await provider(deletedSp, 'old-sp', 'saml', at);
+    await sp(deletedSp, 'https://sp.example/metadata');
+    await provider(liveClient, 'live', 'oidc', null);
+    await client(liveClient, 'live-client');
+
+    // As if these rows had been there before the migration: down, then up again.
+    const migration = db.migrations.find((candidate) => candidate.name === 'ProviderTombstones1764600000000')!;
+    const runner = db.createQueryRunner();
+    try {
+      await migration.down(runner);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+
+    const providers = db.getRepository(Provider);
+    expect(await providers.findOneBy({ id: deletedClient })).toMatchObject({
+      slug: `${longSlug.slice(0, 19)}~deleted~${deletedClient}`,
+      enabled: false,
+    });
+    expect(await db.getRepository(OidcClient).findOneBy({ providerId: deletedClient })).toMatchObject({
+      clientId: `${'c'.repeat(83)}~deleted~${deletedClient}`,
+      originalClientId: 'c'.repeat(128),
+      clientSecretHash: null,
+    });
+    expect((await providers.findOneBy({ id: deletedSp }))!.slug).toBe(`old-sp~deleted~${deletedSp}`);
+    expect((await db.getRepository(SamlServiceProvider).findOneBy({ providerId: deletedSp }))!.entityId).toBe(
+      `https://sp.example/metadata~deleted~${deletedSp}`,
+    );
+    // A live application is left as it was.
+    expect(await providers.findOneBy({ id: liveClient })).toMatchObject({ slug: 'live', enabled: true });
+    expect(await db.getRepository(OidcClient).findOneBy({ providerId: liveClient })).toMatchObject({
+      clientId: 'live-client',
+      originalClientId: null,
+      clientSecretHash: 'f'.repeat(64),
+    });
+    expect((await db.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
+    await providers.delete({ id: In([...ids, liveClient]) });
   });
 });
 

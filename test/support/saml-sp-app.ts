@@ -19,6 +19,8 @@ export class SamlSpApp {
   readonly logoutResponses: Array<{ relayState: string | null }> = [];
   profile: Profile | null = null;
   hang = false;
+  /** The SP's metadata XML, as an administrator would import it. */
+  metadata = '';
 
   url = '';
   private readonly server: Server = createServer(
@@ -48,10 +50,11 @@ export class SamlSpApp {
     app.privateKey = keys.privateKey;
     const idpCert = (await (await fetch(`${t.url}/saml/metadata`)).text()).match(/<ds:X509Certificate>([^<]+)</)![1];
     app.saml = nodeSamlSp({ url: t.url, cert: idpCert }, app.url, keys.privateKey);
-    const metadata = nodeSamlMetadata(app.saml, keys.certificate, sls, `${app.url}/slo`);
+    app.metadata = nodeSamlMetadata(app.saml, keys.certificate, sls, `${app.url}/slo`);
+    if (options.register === false) return app;
     await t.app
       .get(SamlSpsService)
-      .import(parseSpMetadata(metadata), { logoutMethod, slug: name, name, requireSignedRequests: true }, SYSTEM);
+      .import(parseSpMetadata(app.metadata), { logoutMethod, slug: name, name, requireSignedRequests: true }, SYSTEM);
     return app;
   }
 
@@ -124,4 +127,6 @@ export interface SpAppOptions {
   host?: string;
   /** How the SP answers Signoff's LogoutRequests: a redirect (node-saml's own), or an auto-posting form. */
   answerWith?: 'redirect' | 'post';
+  /** false: the SP is not registered at Signoff here (a test imports `metadata` itself, e.g. through the console). */
+  register?: boolean;
 }

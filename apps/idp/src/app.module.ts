@@ -25,10 +25,15 @@ import { SessionsController } from './admin/sessions.controller';
 import { UsersController } from './admin/users.controller';
 import { BootstrapAdmin } from './bootstrap-admin';
 import { ConsoleGuard } from './console/console.guard';
+import { ConsoleApplicationsController } from './console/applications.controller';
 import { ConsoleDashboardController } from './console/dashboard.controller';
+import { ConsoleFlowsController } from './console/flows.controller';
 import { ConsoleLogoutsController } from './console/logouts.controller';
 import { ConsoleSessionsController } from './console/sessions.controller';
 import { ConsoleUsersController } from './console/users.controller';
+import { ConsoleKeysController } from './console/keys.controller';
+import { ConsoleApiTokensController } from './console/api-tokens.controller';
+import { ConsoleAuditController } from './console/audit.controller';
 import { HealthController } from './health/health.controller';
 import { BrowserService } from './http/browser.service';
 import { StaticController } from './http/static.controller';
@@ -85,6 +90,11 @@ import { UserinfoController } from './oidc/userinfo.controller';
     ConsoleUsersController,
     ConsoleSessionsController,
     ConsoleLogoutsController,
+    ConsoleApplicationsController,
+    ConsoleFlowsController,
+    ConsoleKeysController,
+    ConsoleApiTokensController,
+    ConsoleAuditController,
   ],
   providers: [
     BrowserService,

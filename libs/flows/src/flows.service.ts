@@ -147,7 +147,7 @@ export class FlowsService {
             .join(', ')}). Delete it with force to make them fall back to the default flow.`,
           { applications: bound },
         );
-      // Every row naming the flow, deleted applications awaiting their purge included (the FK would null them anyway).
+      // Every row naming the flow, deleted applications' tombstones included (the FK would null them anyway).
       await tx.update(Provider, { invalidationFlowId: id }, { invalidationFlowId: null, updatedAt: this.clock.now() });
       for (const provider of bound)
         await this.audit.record(
@@ -173,7 +173,7 @@ export class FlowsService {
     });
   }
 
-  /** The applications that run this flow when they start a logout (invalidationFlowId), by slug. Deleted ones awaiting their purge are left out. */
+  /** The applications that run this flow when they start a logout (invalidationFlowId), by slug. Deleted ones (tombstones) are left out. */
   async boundProviders(flowId: string, tx: EntityManager = this.db.manager): Promise<BoundProvider[]> {
     const rows = await tx.find(Provider, {
       where: { invalidationFlowId: flowId, deletedAt: IsNull() },

@@ -1,21 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { type Actor, FINAL_STATUSES, LogoutDelivery, ProviderSession } from '@signoff/core';
-import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
+import { type Actor, ProviderSession } from '@signoff/core';
+import { type EntityManager, IsNull } from 'typeorm';
 import { LogoutOrchestrator, type StartedLogout } from './logout-orchestrator';
 
 /**
  * The engine's part in deleting an application (libs/providers ProvidersAdminService.remove): end the
  * sessions users have at that application, and only those (their IdP sessions and their other
  * applications stay, as an application that is gone should not sign anyone out of anything else),
- * telling the application over its channels; then say whether deliveries to it are still open, since
- * the application's row must outlive them (logout_deliveries.provider_id cascades on delete).
+ * telling the application over its channels. The application's row stays as a tombstone that the
+ * deliveries are built from (ProvidersAdminService.remove), and with them the operation's history.
  */
 @Injectable()
 export class ApplicationLogout {
-  constructor(
-    private readonly db: DataSource,
-    private readonly orchestrator: LogoutOrchestrator,
-  ) {}
+  constructor(private readonly orchestrator: LogoutOrchestrator) {}
 
   /**
    * Ends every live provider session of the application, in the caller's transaction, as an
@@ -42,16 +39,5 @@ export class ApplicationLogout {
   /** Hands the committed back-channel deliveries to the queue (LogoutOrchestrator.afterCommit). */
   afterCommit(): void {
     this.orchestrator.afterCommit();
-  }
-
-  /** Which of these applications still have a delivery that is not final (pending, queued or sending). */
-  async withOpenDeliveries(providerIds: string[], tx: EntityManager = this.db.manager): Promise<Set<string>> {
-    if (!providerIds.length) return new Set();
-    const rows: Array<{ providerId: string }> = await tx
-      .createQueryBuilder(LogoutDelivery, 'delivery')
-      .select('DISTINCT delivery.providerId', 'providerId')
-      .where({ providerId: In(providerIds), status: Not(In(FINAL_STATUSES)) })
-      .getRawMany();
-    return new Set(rows.map((row) => row.providerId));
   }
 }

@@ -33,8 +33,14 @@ const OUTCOME_POLL_MS = 100;
 /** What came of an operation one waited for: its outcome, `open` when not yet complete, `gone` when it vanished meanwhile. */
 export type AwaitedOutcome = LogoutOutcome | 'open' | 'gone';
 
-/** A delivery with the provider it tells (what the operation's detail shows of each). */
-export type DeliveryWithProvider = LogoutDelivery & { provider: { slug: string; name: string } };
+/**
+ * A delivery with the provider it tells (what the operation's detail shows of each). The relation
+ * loads a deleted application's tombstone like any provider (deletedAt is a plain column, not
+ * TypeORM's soft delete), so its deliveries keep showing, with its name and when it was deleted.
+ */
+export type DeliveryWithProvider = LogoutDelivery & {
+  provider: { slug: string; name: string; deletedAt: Date | null };
+};
 
 export type OperationWithDeliveries = LogoutOperation & { deliveries: DeliveryWithProvider[] };
 

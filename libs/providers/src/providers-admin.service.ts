@@ -8,7 +8,8 @@ import {
   Provider,
   ProviderSession,
   SignoffError,
-  SYSTEM,
+  SLUG_LENGTH,
+  tombstoneValue,
 } from '@signoff/core';
 import { FlowsService } from '@signoff/flows';
 import { ApplicationLogout } from '@signoff/logout';
@@ -37,7 +38,7 @@ import {
   SpMetadataRefresh,
   SpMetadataSource,
 } from '@signoff/saml';
-import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
 
 /** Why a provider administration request was refused; each caller (admin API, CLI, console) maps it to its own answer. */
 export type ProviderAdminRefusal =
@@ -277,7 +278,7 @@ export class ProvidersAdminService {
     return { ...created, view };
   }
 
-  /** Every provider, by slug (deleted ones awaiting their purge are gone already). */
+  /** Every provider, by slug (not deleted ones: their tombstones stay hidden). */
   async list(): Promise<ProviderView[]> {
     const providers = await this.db
       .getRepository(Provider)
@@ -370,13 +371,19 @@ export class ProvidersAdminService {
    * (ApplicationLogout: the application is told over its back channel; the users' IdP sessions and
    * their other applications stay), in the transaction that deletes it.
    *
-   * Deleting is a soft delete first, because the delivery rows that tell the application its
-   * sessions ended belong to the provider row (logout_deliveries.provider_id cascades on delete):
-   * removing the row at once would delete them, unsent. So the row is marked deleted and disabled
-   * (hidden from administration; no sign-in or token from here on) and removed by `purgeDeleted`
-   * when no delivery to it is open any more: at once when none is, else by the worker's sweep once
-   * they are final (succeeded, failed, dead or skipped). Until then its slug, client_id or
-   * entityID stay taken. Audited as `provider.deleted` (and `provider.purged` when the row goes).
+   * The row is never removed: it becomes a tombstone. The logout deliveries that record what each
+   * operation told the application belong to it (logout_deliveries.provider_id cascades on delete), and
+   * administrators must go on seeing, per logout, which applications confirmed. So there is no purge,
+   * not even once the deliveries are final; nor a reduced one for tombstones without deliveries, which
+   * would save one small row per deleted application at the price of a second deletion path whose
+   * every cascade (provider sessions, tokens, deliveries) must be proven empty, and of audit events
+   * and operations (initiatingProviderId) naming an id that no longer resolves to a name. In the
+   * same transaction the row is disabled and marked deleted, which hides it from every lookup
+   * (sign-in, tokens, SAML messages, metadata refresh, administration), and its unique identifiers are
+   * released: slug, client_id or entityID get tombstone values (tombstoneValue), so the same
+   * application can be registered again at once. What deliveries still going out need (logout
+   * endpoints, certificates, the client_id a logout token names) stays on the tombstone. Audited as
+   * `provider.deleted`, with the identifiers it had.
    */
   async remove(id: string, actor: Actor, options: { endSessions?: boolean } = {}): Promise<ProviderRemoval> {
     const { operationId, endedSessions } = await this.db.transaction(async (tx) => {
@@ -384,7 +391,13 @@ export class ProvidersAdminService {
       if (!provider) throw new ProviderAdminError('no_such_provider', 'No such provider.');
       const now = this.clock.now();
       // Disabled before the count: from here on no session starts there, so none is left live behind the count.
-      await tx.update(Provider, { id }, { enabled: false, deletedAt: now, updatedAt: now });
+      // Only if still not deleted: of two deletions at once (PostgreSQL), the second finds nothing to delete.
+      const marked = await tx.update(
+        Provider,
+        { id, deletedAt: IsNull() },
+        { enabled: false, deletedAt: now, updatedAt: now, slug: tombstoneValue(provider.slug, id, SLUG_LENGTH) },
+      );
+      if (!marked.affected) throw new ProviderAdminError('no_such_provider', 'No such provider.');
       const live = await this.liveSessionCount(id, tx);
       if (live && !options.endSessions)
         throw new SignoffError(
@@ -395,52 +408,29 @@ export class ProvidersAdminService {
           { liveSessions: live },
         );
       const operation = live ? await this.applicationLogout.endAllIn(tx, id, actor) : null;
+      // After the logout is written: its deliveries are built later, from the tombstone, which keeps what they need.
+      const released =
+        provider.protocol === 'oidc' ? await this.clients.tombstone(tx, id) : await this.sps.tombstone(tx, id);
       await this.audit.record(
         {
           action: 'provider.deleted',
           actor,
           target: { type: 'provider', id },
-          details: { slug: provider.slug, endedSessions: live, operationId: operation?.id ?? null },
+          details: {
+            slug: provider.slug,
+            name: provider.name,
+            protocol: provider.protocol,
+            ...released,
+            endedSessions: live,
+            operationId: operation?.id ?? null,
+          },
         },
         tx,
       );
       return { operationId: operation?.id ?? null, endedSessions: live };
     });
     if (operationId) this.applicationLogout.afterCommit();
-    await this.purgeDeleted([id]);
     return { operationId, endedSessions };
-  }
-
-  /**
-   * Removes the rows of deleted applications (of `ids`, or all) that no open delivery needs any more;
-   * answers how many went. Their client or SP row, provider sessions, tokens and past deliveries go
-   * with them (cascades). Run by `remove` and by the worker's sweep.
-   */
-  async purgeDeleted(ids?: string[]): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const deleted = await tx.find(Provider, {
-        where: { deletedAt: Not(IsNull()), ...(ids ? { id: In(ids) } : {}) },
-        select: { id: true, slug: true },
-      });
-      const open = await this.applicationLogout.withOpenDeliveries(
-        deleted.map((provider) => provider.id),
-        tx,
-      );
-      const purgeable = deleted.filter((provider) => !open.has(provider.id));
-      if (!purgeable.length) return 0;
-      await tx.delete(Provider, { id: In(purgeable.map((provider) => provider.id)) });
-      for (const provider of purgeable)
-        await this.audit.record(
-          {
-            action: 'provider.purged',
-            actor: SYSTEM,
-            target: { type: 'provider', id: provider.id },
-            details: { slug: provider.slug },
-          },
-          tx,
-        );
-      return purgeable.length;
-    });
   }
 
   /**

@@ -251,12 +251,18 @@ export class IdpSessionsService {
     return this.db.getRepository(IdpSession).findOneBy({ id });
   }
 
-  async listForUser(userId: string, options: { includeEnded: boolean }): Promise<IdpSession[]> {
-    return this.db.getRepository(IdpSession).find({
+  /** A user's sessions, newest first (id breaks ties, so pages neither repeat nor skip a row), one page and the total. */
+  async listForUser(
+    userId: string,
+    options: { includeEnded: boolean; limit: number; offset: number },
+  ): Promise<{ items: IdpSession[]; total: number }> {
+    const [items, total] = await this.db.getRepository(IdpSession).findAndCount({
       where: { userId, ...(options.includeEnded ? {} : { endedAt: IsNull() }) },
-      order: { createdAt: 'DESC' },
-      take: 200,
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: options.limit,
+      skip: options.offset,
     });
+    return { items, total };
   }
 
   /**

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, SYSTEM, within } from '@signoff/core';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
-import { ProvidersAdminService } from '@signoff/providers';
 import { IdpSessionsService } from '@signoff/sessions';
 import { Queue, Worker } from 'bullmq';
 
@@ -11,8 +10,9 @@ const EXPIRE_SESSIONS = 'expire-sessions';
 /**
  * Every SESSION_SWEEP_INTERVAL: ends IdP sessions past their absolute or idle expiry with a full
  * logout (back-channel; an expiry has no browser), and fails front-channel deliveries whose logout
- * page was abandoned, and removes the rows of deleted applications whose deliveries are all final
- * (ProvidersAdminService.purgeDeleted). A BullMQ job scheduler runs it, so with several workers each sweep runs once.
+ * page was abandoned. (Deleted applications are not removed here or anywhere: their rows stay as
+ * tombstones holding their delivery history; see ProvidersAdminService.remove.) A BullMQ job scheduler
+ * runs it, so with several workers each sweep runs once.
  */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -25,7 +25,6 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly sessions: IdpSessionsService,
     private readonly orchestrator: LogoutOrchestrator,
     private readonly operations: LogoutOperationsService,
-    private readonly providers: ProvidersAdminService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -51,7 +50,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     this.worker.on('error', (error) => this.logger.warn({ msg: 'maintenance worker error', error: error.message }));
   }
 
-  async sweep(): Promise<{ ended: number; abandoned: number; purged: number }> {
+  async sweep(): Promise<{ ended: number; abandoned: number }> {
     const expired = await this.sessions.findExpired();
     for (const reason of ['expired_absolute', 'expired_idle'] as const) {
       const idpSessionIds = expired.filter((session) => session.reason === reason).map((session) => session.id);
@@ -69,10 +68,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     const abandoned = await this.operations.failAbandonedFrontchannel(
       this.config.delivery.frontchannelTimeoutMs + 60_000,
     );
-    // After the abandoned front channel is failed: those were the last open deliveries of some deleted applications.
-    const purged = await this.providers.purgeDeleted();
-    if (purged) this.logger.log({ msg: 'removed deleted applications', purged });
-    return { ended: expired.length, abandoned, purged };
+    return { ended: expired.length, abandoned };
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LogoutModule } from '@signoff/logout';
 import { OidcModule } from '@signoff/oidc';
-import { ProvidersModule } from '@signoff/providers';
 import { SamlModule } from '@signoff/saml';
 import { SessionsModule } from '@signoff/sessions';
 import { DeliveryWorker } from './delivery-worker';
@@ -15,7 +14,7 @@ import { SamlMetadataRefresher } from './saml-metadata-refresher';
  * because they register their LogoutProtocol with the engine the deliveries run through.
  */
 @Module({
-  imports: [SessionsModule, LogoutModule, OidcModule, SamlModule, ProvidersModule],
+  imports: [SessionsModule, LogoutModule, OidcModule, SamlModule],
   providers: [ExpirySweeper, DeliveryWorker, SamlMetadataRefresher],
 })
 export class WorkerModule {}

@@ -1,16 +1,10 @@
-import { BadRequestException, Body, Controller, Delete, Get, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { type Actor, Clock, parseDuration } from '@signoff/core';
+import { Body, Controller, Delete, Get, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { type Actor, Clock } from '@signoff/core';
 import { AdminActor, type AdminCaller, AdminGuard, CurrentAdmin } from './admin.guard';
-import { ApiTokensService } from './api-tokens.service';
+import { type ApiTokenRequest, ApiTokensService } from './api-tokens.service';
 import { schemas } from './schemas';
 import { IdParam, JsonBody, pageOf } from './validation';
 import { apiTokenView } from './views';
-
-interface ApiTokenCreate {
-  name: string;
-  expiresIn?: string;
-  expiresAt?: string;
-}
 
 /**
  * The admin API's own tokens. Every token carries its administrator's full rights, so every
@@ -38,36 +32,16 @@ export class ApiTokensController {
   /** The token itself is in the answer once, and never again. A token cannot create one that outlives it. */
   @Post()
   async create(
-    @Body(new JsonBody(schemas.ApiTokenCreate)) body: ApiTokenCreate,
+    @Body(new JsonBody(schemas.ApiTokenCreate)) body: ApiTokenRequest,
     @CurrentAdmin() caller: AdminCaller,
     @AdminActor() actor: Actor,
   ) {
-    const { token, record } = await this.tokens.create(
-      caller.user,
-      body.name,
-      this.lifetimeOf(body),
-      actor,
-      caller.token?.expiresAt ?? null,
-    );
+    const { token, record } = await this.tokens.createFor(caller.user, body, actor, caller.token?.expiresAt ?? null);
     return { token, ...apiTokenView(record, this.clock.now()) };
   }
 
   @Delete(':id')
   async revoke(@Param('id', IdParam) id: string, @AdminActor() actor: Actor) {
     return apiTokenView(await this.tokens.revoke(id, actor), this.clock.now());
-  }
-
-  private lifetimeOf(body: ApiTokenCreate): number | null {
-    if (body.expiresIn !== undefined) {
-      const ms = parseDuration(body.expiresIn);
-      if (!ms)
-        throw new BadRequestException({
-          message: 'The request body is invalid.',
-          details: ['expiresIn: must be a duration such as 90d or 12h'],
-        });
-      return ms;
-    }
-    if (body.expiresAt !== undefined) return new Date(body.expiresAt).getTime() - this.clock.now().getTime();
-    return null;
   }
 }

@@ -1,5 +1,15 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { type Actor, ApiToken, AuditService, Clock, newId, randomToken, sha256Hex, User } from '@signoff/core';
+import {
+  type Actor,
+  ApiToken,
+  AuditService,
+  Clock,
+  newId,
+  parseDuration,
+  randomToken,
+  sha256Hex,
+  User,
+} from '@signoff/core';
 import { DataSource, IsNull } from 'typeorm';
 
 const PREFIX = 'so_';
@@ -8,6 +18,15 @@ const PREFIX = 'so_';
 const LAST_USE_RESOLUTION_MS = 60_000;
 
 export type ApiTokenStatus = 'active' | 'expired' | 'revoked';
+
+/** A token as the admin API (POST /api/v1/api-tokens) and the console ask for it. */
+export interface ApiTokenRequest {
+  name: string;
+  /** A lifetime such as 90d or 12h (config/duration.ts). */
+  expiresIn?: string;
+  /** Or an instant (ISO 8601) to expire at. Neither: the token lives until revoked. */
+  expiresAt?: string;
+}
 
 /** Bearer tokens for the admin API: 256 random bits, shown once, stored as SHA-256. */
 @Injectable()
@@ -57,6 +76,33 @@ export class ApiTokensService {
       );
       return { token, record };
     });
+  }
+
+  /**
+   * A new token for `user` as asked (`expiresIn` or `expiresAt`, already checked against
+   * schemas.ApiTokenCreate): the admin API's POST and the console's form both come here.
+   */
+  async createFor(
+    user: User,
+    request: ApiTokenRequest,
+    actor: Actor,
+    notAfter: Date | null = null,
+  ): Promise<{ token: string; record: ApiToken }> {
+    return this.create(user, request.name, this.lifetimeOf(request), actor, notAfter);
+  }
+
+  private lifetimeOf(request: ApiTokenRequest): number | null {
+    if (request.expiresIn !== undefined) {
+      const ms = parseDuration(request.expiresIn);
+      if (!ms)
+        throw new BadRequestException({
+          message: 'The request body is invalid.',
+          details: ['expiresIn: must be a duration such as 90d or 12h'],
+        });
+      return ms;
+    }
+    if (request.expiresAt !== undefined) return new Date(request.expiresAt).getTime() - this.clock.now().getTime();
+    return null;
   }
 
   /** Tokens with their users, newest first; optionally only one user's. Never the token or its hash. */

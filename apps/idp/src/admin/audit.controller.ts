@@ -1,9 +1,9 @@
 import { Controller, Get, Query, Req, UseGuards } from '@nestjs/common';
-import { AuditService, type User } from '@signoff/core';
+import { ACTOR_TYPES, AuditService, type User } from '@signoff/core';
 import type { Request } from 'express';
 import { BrowserService } from '../http/browser.service';
 import { AdminGuard, CurrentAdmin } from './admin.guard';
-import { pageOf } from './validation';
+import { enumFilter, idFilter, pageOf, periodFilter, textFilter } from './validation';
 import { userView } from './views';
 
 @Controller('api/v1')
@@ -14,13 +14,16 @@ export class AuditController {
     private readonly browser: BrowserService,
   ) {}
 
-  /** Newest first; filter by `action` or `target_id`. */
+  /** Newest first; filters: action, target_id, actor_id, actor_type, since, until (the list convention of validation.ts). */
   @Get('audit-events')
   async list(@Query() query: Record<string, unknown>) {
     const page = pageOf(query);
     const filter = {
-      action: typeof query.action === 'string' ? query.action : undefined,
-      targetId: typeof query.target_id === 'string' ? query.target_id : undefined,
+      action: textFilter(query, 'action', 64),
+      targetId: textFilter(query, 'target_id', 64),
+      actorId: idFilter(query, 'actor_id'),
+      actorType: enumFilter(query, 'actor_type', ACTOR_TYPES),
+      ...periodFilter(query),
     };
     const { items, total } = await this.audit.list({ ...page, ...filter });
     return { items, total, ...page };

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { type Actor, CONFIG, type Config, KeysService } from '@signoff/core';
 import { AdminActor, AdminGuard } from './admin.guard';
+import { signoffEndpoints } from './endpoints';
 
 /** Signing keys (never their key material) and the addresses peers configure Signoff with. */
 @Controller('api/v1')
@@ -26,20 +27,6 @@ export class KeysController {
   /** What relying parties and SPs are given to trust Signoff: the discovery document, the JWKS, the SAML metadata. */
   @Get('endpoints')
   endpoints() {
-    const base = this.config.publicUrl;
-    return {
-      oidc: {
-        issuer: base,
-        discovery: `${base}/.well-known/openid-configuration`,
-        jwks: `${base}/oauth2/jwks`,
-      },
-      saml: {
-        entityId: this.config.saml.entityId,
-        metadata: `${base}/saml/metadata`,
-        singleSignOn: `${base}/saml/sso`,
-        singleLogout: `${base}/saml/slo`,
-        singleLogoutSoap: `${base}/saml/slo/soap`,
-      },
-    };
+    return signoffEndpoints(this.config);
   }
 }

@@ -26,7 +26,12 @@ const operationView = (operation: OperationListing | OperationWithDeliveries) =>
 const deliveryView = (delivery: DeliveryWithProvider) => ({
   id: delivery.id,
   operationId: delivery.operationId,
-  provider: { id: delivery.providerId, slug: delivery.provider.slug, name: delivery.provider.name },
+  provider: {
+    id: delivery.providerId,
+    slug: delivery.provider.slug,
+    name: delivery.provider.name,
+    deletedAt: delivery.provider.deletedAt,
+  },
   providerSessionId: delivery.providerSessionId,
   channel: delivery.channel,
   status: delivery.status,

@@ -1,6 +1,9 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { CONFIG, type Config, DELIVERY_STATUSES, LOGOUT_TRIGGERS } from '@signoff/core';
+import { Controller, Get, Inject, NotFoundException, Param, Req, Res } from '@nestjs/common';
+import { ACTOR_TYPES, CONFIG, type Config, DELIVERY_STATUSES, LOGOUT_TRIGGERS } from '@signoff/core';
+import type { Request, Response } from 'express';
+import { apiDocsPage } from './api-docs.pages';
 import { schemas } from './schemas';
+import { loadSwaggerUiFiles } from './swagger-ui-files';
 
 const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -67,7 +70,7 @@ function document(publicUrl: string) {
       '/me': {
         get: {
           summary: 'The calling administrator (and the CSRF token for browser sessions)',
-          responses: { 200: json({ type: 'object' }), ...base },
+          responses: { 200: json(ref('Me')), ...base },
         },
       },
       '/users': {
@@ -118,9 +121,17 @@ function document(publicUrl: string) {
       },
       '/users/{id}/sessions': {
         get: {
-          summary: "A user's IdP sessions",
-          parameters: [id, { name: 'include_ended', in: 'query', schema: { type: 'boolean' } }],
-          responses: { 200: list('Session'), ...base, ...errors(404) },
+          summary: "A user's IdP sessions, newest first",
+          parameters: [
+            id,
+            ...paging,
+            filter(
+              'include_ended',
+              { enum: ['true', 'false'] },
+              'true: the ended sessions too (default: live ones only)',
+            ),
+          ],
+          responses: { 200: list('Session'), ...base, ...errors(400, 404) },
         },
         delete: {
           summary:
@@ -212,7 +223,7 @@ function document(publicUrl: string) {
         },
       },
       '/providers': {
-        get: { summary: 'List providers (applications)', responses: { 200: json({ type: 'object' }), ...base } },
+        get: { summary: 'List providers (applications)', responses: { 200: json(ref('Providers')), ...base } },
         post: {
           summary:
             'Register an OIDC client (client_id chosen or random) or a SAML SP; the response carries clientSecret once',
@@ -221,7 +232,7 @@ function document(publicUrl: string) {
             201: {
               description:
                 "The provider. A SAML SP's view has saml.attributeProfile, attributeMappings, subjectIdentifier and logoutReturnUrls; saml.encryptAssertions, saml.encryptionCertificates (how many its metadata has) and saml.assertionEncryption (contentEncryption and keyTransport, or null when it has no certificate assertions can be encrypted to); and, in the answer to a request with metadata, saml.requestedAttributes: the metadata's RequestedAttributes, each with provided (whether the SP's attribute settings send it). saml.warnings also says, in this answer, when no logoutMethod was given and the SP got front-channel logout (its metadata offers no SOAP SingleLogoutService): logouts without a browser cannot reach it.",
-              ...json({ type: 'object' }),
+              ...json(ref('ProviderCreated')),
             },
             ...base,
             ...errors(400, 409, 415),
@@ -253,7 +264,7 @@ function document(publicUrl: string) {
           summary:
             'Delete an application; with live sessions only with end_sessions=true, which logs those sessions (and only those) out through the logout engine first',
           description:
-            "The users' provider sessions at this application end as an administrator's logout (trigger admin_session): the application is told over its back channel, its tokens are revoked, and the users stay signed in at Signoff and in their other applications. The application disappears from the API at once (disabled: no sign-in, no token); its row, which its logout deliveries belong to, is removed once they are all final, so its slug, client_id or entityID stay taken until then.",
+            "The users' provider sessions at this application end as an administrator's logout (trigger admin_session): the application is told over its back channel, its tokens are revoked, and the users stay signed in at Signoff and in their other applications. The application disappears from the API at once (disabled: no sign-in, no token, no SAML message). Its row stays as a hidden tombstone, which its logout deliveries belong to, so every logout it took part in keeps showing them (provider.deletedAt in the operation's deliveries). Its slug, client_id or entityID are released at once (renamed <original>~deleted~<id>): the same application can be registered again right away.",
           parameters: [
             id,
             {
@@ -301,7 +312,7 @@ function document(publicUrl: string) {
             200: {
               description:
                 'changes: what the metadata changed (certificates added and removed by SHA-256 fingerprint, acsEndpoints, slsEndpoints, singleLogout before and after; {} when nothing), audited as saml_sp.metadata_refreshed; provider: the provider as it is now. A failed fetch or check (400) changes nothing and is audited as saml_sp.metadata_refresh_failed.',
-              ...json({ type: 'object' }),
+              ...json(ref('MetadataRefresh')),
             },
             ...base,
             ...errors(400, 404),
@@ -535,10 +546,13 @@ function document(publicUrl: string) {
           summary: 'Audit events, newest first',
           parameters: [
             ...paging,
-            { name: 'action', in: 'query', schema: { type: 'string' } },
-            { name: 'target_id', in: 'query', schema: { type: 'string' } },
+            filter('action', { type: 'string', maxLength: 64 }, 'Exactly this action, such as user.created'),
+            filter('target_id', { type: 'string', maxLength: 64 }, 'Events about this user, provider, operation, …'),
+            idFilter('actor_id', 'Events done by this user, administrator or provider'),
+            filter('actor_type', { enum: ACTOR_TYPES }, 'Events done by this kind of actor (system: Signoff itself)'),
+            ...period,
           ],
-          responses: { 200: list('AuditEvent'), ...base },
+          responses: { 200: list('AuditEvent'), ...base, ...errors(400) },
         },
       },
     },
@@ -561,16 +575,70 @@ function document(publicUrl: string) {
   };
 }
 
-/** The OpenAPI 3.1 document of the admin API. Public: it describes, it grants nothing. */
+/** The group of each path in the browsable reference, by its first segment: the console page it serves. */
+const TAGS: Readonly<Record<string, string>> = {
+  me: 'Caller',
+  dashboard: 'Dashboard',
+  users: 'Users',
+  groups: 'Groups',
+  sessions: 'Sessions',
+  providers: 'Applications',
+  flows: 'Flows',
+  stages: 'Flows',
+  'logout-operations': 'Logout operations',
+  'logout-deliveries': 'Logout operations',
+  keys: 'Keys',
+  endpoints: 'Keys',
+  'api-tokens': 'API tokens',
+  'audit-events': 'Audit log',
+};
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+
+/** Tags every operation that has none with its path's group (TAGS; a path not listed there: its first segment). */
+function tagged<T extends { paths: object }>(doc: T): T {
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { tags?: string[] }>>)) {
+    const segment = path.split('/')[1];
+    for (const method of METHODS) if (item[method]) item[method].tags ??= [TAGS[segment] ?? segment];
+  }
+  return doc;
+}
+
+/**
+ * The OpenAPI 3.1 document of the admin API, at /api/docs/openapi.json, and a browsable reference
+ * (Swagger UI) at /api/docs. Public: it describes, it grants nothing.
+ */
 @Controller('api/docs')
 export class OpenApiController {
   private readonly doc: object;
+  private readonly page = apiDocsPage();
+  private readonly swaggerUi = loadSwaggerUiFiles();
   constructor(@Inject(CONFIG) config: Config) {
-    this.doc = document(config.publicUrl);
+    this.doc = tagged(document(config.publicUrl));
   }
 
-  @Get()
-  get() {
+  @Get('openapi.json')
+  json() {
     return this.doc;
+  }
+
+  /**
+   * A browser (it asks for text/html before anything else) gets the Swagger UI page; any other client
+   * (application/json, *\/*, or no Accept at all, as API clients and scripts written against the
+   * former JSON-only /api/docs send) gets the document.
+   */
+  @Get()
+  get(@Req() req: Request, @Res() res: Response): void {
+    res.vary('Accept');
+    if (req.accepts(['json', 'html']) === 'html') res.type('html').send(this.page);
+    else res.json(this.doc);
+  }
+
+  /** The Swagger UI files the page loads (swagger-ui-files.ts): a name from that list, never a path. */
+  @Get('swagger-ui/:file')
+  swaggerUiFile(@Param('file') name: string, @Res() res: Response): void {
+    const file = this.swaggerUi.get(name);
+    if (!file) throw new NotFoundException('No such file.');
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.type(file.type).send(file.body);
   }
 }

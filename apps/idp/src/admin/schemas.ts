@@ -1,7 +1,7 @@
 // JSON Schemas of the admin API: the validation pipe enforces them and the OpenAPI document
 // publishes them, so what is documented is what is checked.
 
-import { DELIVERY_STATUSES, LOGOUT_TRIGGERS } from '@signoff/core';
+import { ACTOR_TYPES, DELIVERY_STATUSES, LOGOUT_TRIGGERS } from '@signoff/core';
 
 const username = {
   type: 'string',
@@ -156,6 +156,21 @@ const confirmEndsNoSession = {
     'true: bind invalidationFlowId even though that flow ends no session (no user_logout or provider_logout stage). Without it, such a flow is refused with 409 flow_ends_no_session and nothing changes.',
 };
 
+/** Certificates added and removed by a metadata change, by SHA-256 fingerprint. */
+const certificateChange = {
+  type: 'object',
+  properties: {
+    added: { type: 'array', items: { type: 'string' }, description: 'SHA-256 fingerprints.' },
+    removed: { type: 'array', items: { type: 'string' }, description: 'SHA-256 fingerprints.' },
+  },
+};
+/** A setting a metadata change changed: what it was and what it is. */
+const beforeAfter = (description: string, value: object = {}) => ({
+  type: 'object',
+  description,
+  properties: { before: value, after: value },
+});
+
 export const schemas = {
   UserCreate: {
     type: 'object',
@@ -243,17 +258,32 @@ export const schemas = {
   },
   AuditEvent: {
     type: 'object',
+    description: 'Who did what to whom, when. Append-only.',
+    required: ['id', 'at', 'action', 'actorType', 'actorId', 'targetType', 'targetId', 'ip', 'requestId', 'details'],
     properties: {
-      id: { type: 'string' },
+      id: { type: 'string', format: 'uuid' },
       at: instant,
-      action: { type: 'string' },
-      actorType: { type: 'string' },
-      actorId: { type: ['string', 'null'] },
-      targetType: { type: ['string', 'null'] },
+      action: { type: 'string', maxLength: 64, description: 'Such as user.created, keys.rotated, session.started.' },
+      actorType: {
+        enum: ACTOR_TYPES,
+        description: 'user: for themselves; admin; system: Signoff itself; provider: an application; anonymous.',
+      },
+      actorId: {
+        type: ['string', 'null'],
+        description: "The user's or administrator's user id, or the provider's id; null for system and anonymous.",
+      },
+      targetType: {
+        type: ['string', 'null'],
+        description: 'user, group, provider, flow, stage, idp_session, logout_operation, logout_delivery, …',
+      },
       targetId: { type: ['string', 'null'] },
-      ip: { type: ['string', 'null'] },
-      requestId: { type: ['string', 'null'] },
-      details: { type: ['object', 'null'] },
+      ip: { type: ['string', 'null'], description: 'The client address of the request that did it.' },
+      requestId: { type: ['string', 'null'], description: "The request's id (X-Request-Id), as in the logs." },
+      details: {
+        type: ['object', 'null'],
+        additionalProperties: true,
+        description: "The action's own facts (names, changed fields, kids, reasons); never secrets.",
+      },
     },
   },
   ProviderCreate: {
@@ -647,7 +677,16 @@ export const schemas = {
       operationId: { type: 'string' },
       provider: {
         type: 'object',
-        properties: { id: { type: 'string' }, slug: { type: 'string' }, name: { type: 'string' } },
+        properties: {
+          id: { type: 'string' },
+          slug: { type: 'string' },
+          name: { type: 'string' },
+          deletedAt: {
+            ...nullableInstant,
+            description:
+              'When the application was deleted (null: it was not). A deleted application keeps its deliveries and its name; its slug then reads "<slug>~deleted~<id>".',
+          },
+        },
       },
       providerSessionId: { type: 'string' },
       channel: {
@@ -746,6 +785,65 @@ export const schemas = {
           reachable: { type: 'boolean', description: "Whether the queue's Redis answered within 500 ms." },
         },
       },
+    },
+  },
+  Me: {
+    type: 'object',
+    description: 'The calling administrator (GET /me).',
+    required: ['user'],
+    properties: {
+      user: { $ref: '#/components/schemas/User' },
+      csrfToken: {
+        type: 'string',
+        description:
+          'Only for a browser session (the signoff_browser cookie): what its changes send in the X-CSRF-Token header. Absent for an API token, which needs none.',
+      },
+    },
+  },
+  Providers: {
+    type: 'object',
+    description: 'Every application (not paginated: applications are configuration, not traffic).',
+    required: ['items'],
+    properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Provider' } } },
+  },
+  ProviderCreated: {
+    description: 'A new provider: its view, with the client secret of a confidential OIDC client, shown this once.',
+    allOf: [{ $ref: '#/components/schemas/Provider' }],
+    type: 'object',
+    properties: {
+      clientSecret: {
+        type: 'string',
+        description: 'Confidential OIDC clients only, in this answer only: it is stored as a hash.',
+      },
+    },
+  },
+  MetadataRefresh: {
+    type: 'object',
+    description:
+      "What a refresh of a SAML SP's metadata changed (audited as saml_sp.metadata_refreshed), and the SP now.",
+    required: ['changes', 'provider'],
+    properties: {
+      changes: {
+        type: 'object',
+        description: 'Only what changed: {} when nothing did.',
+        properties: {
+          certificates: { ...certificateChange, description: 'The certificates the SP signs with.' },
+          encryptionCertificates: {
+            ...certificateChange,
+            description: 'The certificates assertions are encrypted to.',
+          },
+          acsEndpoints: beforeAfter('The AssertionConsumerService endpoints.'),
+          slsEndpoints: beforeAfter('The SingleLogoutService endpoints.'),
+          singleLogout: beforeAfter(
+            'The SingleLogoutService Signoff sends LogoutRequests to: {url, responseUrl, binding}.',
+          ),
+          requireSignedRequests: beforeAfter(
+            "Whether the SP's requests must be signed (its metadata's AuthnRequestsSigned).",
+            { type: 'boolean' },
+          ),
+        },
+      },
+      provider: { $ref: '#/components/schemas/Provider' },
     },
   },
   Error: {

@@ -4,7 +4,7 @@ import { IdpSessionsService } from '@signoff/sessions';
 import { AdminActor, AdminGuard } from './admin.guard';
 import { schemas } from './schemas';
 import { UserAdminService } from './user-admin.service';
-import { IdParam, JsonBody, pageOf, textFilter } from './validation';
+import { enumFilter, IdParam, JsonBody, pageOf, textFilter } from './validation';
 import { sessionView, userView } from './views';
 
 @Controller('api/v1/users')
@@ -71,9 +71,13 @@ export class UsersController {
     return { endedSessions: operation.idpSessionIds, operationId: operation.id };
   }
 
+  /** The list convention (limit, offset, total); `include_ended=true` adds the ended sessions. */
   @Get(':id/sessions')
-  async userSessions(@Param('id', IdParam) id: string, @Query('include_ended') includeEnded?: string) {
+  async userSessions(@Param('id', IdParam) id: string, @Query() query: Record<string, unknown>) {
+    const page = pageOf(query);
+    const includeEnded = enumFilter(query, 'include_ended', ['true', 'false']) === 'true';
     await this.users.get(id);
-    return { items: (await this.sessions.listForUser(id, { includeEnded: includeEnded === 'true' })).map(sessionView) };
+    const { items, total } = await this.sessions.listForUser(id, { includeEnded, ...page });
+    return { items: items.map(sessionView), total, ...page };
   }
 }

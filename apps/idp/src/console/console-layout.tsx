@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { Alert, Document, Script } from '../http/layout';
+import { Document, Script } from '../http/layout';
 import type { ConsoleAdmin } from './console.guard';
 
 /**
@@ -28,11 +28,14 @@ export function ConsoleLayout({
   section,
   title,
   live,
+  head,
   children,
 }: {
   admin: ConsoleAdmin;
   section: Section;
   title: string;
+  /** What one page adds to the head (a Script). */
+  head?: ComponentChildren;
   /** The page has a region that refreshes itself (live-region.js) until it settles. */
   live?: boolean;
   children?: ComponentChildren;
@@ -45,6 +48,7 @@ export function ConsoleLayout({
           <link rel="stylesheet" href="/static/signoff.css" />
           <link rel="stylesheet" href="/static/console.css" />
           {live && <Script src="live-region.js" defer />}
+          {head}
         </>
       }
     >
@@ -102,9 +106,12 @@ export function Field({
   type = 'text',
   required,
   autocomplete,
+  id = `field-${name}`,
 }: {
   label: string;
   name: string;
+  /** The input's id, when a page has two fields of one name (two forms). */
+  id?: string;
   value?: string | null;
   error?: string;
   hint?: string;
@@ -112,7 +119,6 @@ export function Field({
   required?: boolean;
   autocomplete?: string;
 }) {
-  const id = `field-${name}`;
   const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ') || undefined;
   return (
     <div class="field">
@@ -155,8 +161,8 @@ export function Check({ label, name, checked }: { label: string; name: string; c
 export function Problems({ problem }: { problem?: FormProblem }) {
   if (!problem) return null;
   return (
-    <Alert>
-      {problem.message}
+    <div role="alert" class="error">
+      <p>{problem.message}</p>
       {problem.details.length > 0 && (
         <ul>
           {problem.details.map((detail) => (
@@ -164,13 +170,15 @@ export function Problems({ problem }: { problem?: FormProblem }) {
           ))}
         </ul>
       )}
-    </Alert>
+    </div>
   );
 }
 
 /** A refusal of the input, as a form shows it. */
 export interface FormProblem {
   message: string;
+  /** The refusal's stable code (SignoffError), when it has one: a form may ask for a confirmation on a particular one. */
+  code?: string;
   details: string[];
   /** Per field name, the problem said beside that field. */
   fields: Record<string, string>;

@@ -42,7 +42,7 @@ export function DashboardPage({ admin, model }: { admin: ConsoleAdmin; model: Da
         <Card
           label="logins in the last 24 h"
           value={model.sessions.loginsLast24h}
-          href={`/admin/audit?action=login.succeeded&since=${since}`}
+          href={`/admin/audit?action=session.started&since=${since}`}
         />
       </ul>
       <h2>Logouts in the last 24 h</h2>

@@ -11,9 +11,11 @@ import type { FormProblem } from './console-layout';
 export function formProblem(error: unknown): FormProblem | null {
   let message: string;
   let details: unknown;
+  let code: string | undefined;
   if (error instanceof SignoffError && error.status < 500) {
     message = error.message;
     details = error.details;
+    code = error.code;
   } else if (error instanceof HttpException && error.getStatus() < 500) {
     const body = error.getResponse();
     message = typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? error.message);
@@ -27,7 +29,7 @@ export function formProblem(error: unknown): FormProblem | null {
     const named = /^([A-Za-z_][\w.]*): (.+)$/.exec(detail);
     if (named) fields[named[1]] ??= named[2];
   }
-  return { message, details: listed, fields };
+  return { message, code, details: listed, fields };
 }
 
 /** The HTTP status a refused form is answered with: what the lib said (400, 409), never 2xx. */

@@ -281,7 +281,10 @@ export function LogoutPage({ admin, model }: { admin: ConsoleAdmin; model: Logou
             <tbody>
               {operation.deliveries.map((delivery) => (
                 <tr key={delivery.id} data-delivery={delivery.id}>
-                  <td data-label="Application">{delivery.provider.name}</td>
+                  <td data-label="Application">
+                    {delivery.provider.name}
+                    {delivery.provider.deletedAt && ' (deleted)'}
+                  </td>
                   <td data-label="Channel">{CHANNELS[delivery.channel] ?? delivery.channel}</td>
                   <td data-label="Status">
                     <Badge status={delivery.status} />

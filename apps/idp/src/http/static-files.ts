@@ -14,6 +14,8 @@ export const STATIC_FILES = {
   'chain-step.js': 'js',
   'check-session.js': 'js',
   'live-region.js': 'js',
+  'api-docs.js': 'js',
+  'metadata-file.js': 'js',
 } as const;
 
 export type StaticFileName = keyof typeof STATIC_FILES;

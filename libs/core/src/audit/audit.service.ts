@@ -19,6 +19,18 @@ export interface AuditRecord {
 
 export const SYSTEM: Actor = { type: 'system' };
 
+/** Which events `AuditService.list` returns; every member narrows. */
+export interface AuditFilter {
+  action?: string;
+  targetId?: string;
+  actorId?: string;
+  actorType?: ActorType;
+  /** At or after. */
+  since?: Date;
+  /** Before. */
+  until?: Date;
+}
+
 /** Appends audit events; the request id and client address come from the request being served. */
 @Injectable()
 export class AuditService {
@@ -44,22 +56,41 @@ export class AuditService {
     });
   }
 
-  async list(options: {
-    limit: number;
-    offset: number;
-    action?: string;
-    targetId?: string;
-  }): Promise<{ items: AuditEvent[]; total: number }> {
-    const where = {
-      ...(options.action ? { action: options.action } : {}),
-      ...(options.targetId ? { targetId: options.targetId } : {}),
-    };
-    const [items, total] = await this.db.getRepository(AuditEvent).findAndCount({
-      where,
-      order: { at: 'DESC' },
-      take: options.limit,
-      skip: options.offset,
-    });
+  /**
+   * Events, newest first, a page at a time; every member of `filter` narrows: `actorId` (a user's,
+   * administrator's or provider's id), `actorType` (e.g. `system`), `since` (inclusive) and `until`
+   * (exclusive), as every list of the admin API reads its period.
+   */
+  async list(
+    options: {
+      limit: number;
+      offset: number;
+    } & AuditFilter,
+  ): Promise<{ items: AuditEvent[]; total: number }> {
+    const query = this.db.getRepository(AuditEvent).createQueryBuilder('e');
+    if (options.action) query.andWhere('e.action = :action', { action: options.action });
+    if (options.targetId) query.andWhere('e.target_id = :targetId', { targetId: options.targetId });
+    if (options.actorId) query.andWhere('e.actor_id = :actorId', { actorId: options.actorId });
+    if (options.actorType) query.andWhere('e.actor_type = :actorType', { actorType: options.actorType });
+    if (options.since) query.andWhere('e.at >= :since', { since: options.since.getTime() });
+    if (options.until) query.andWhere('e.at < :until', { until: options.until.getTime() });
+    const [items, total] = await query
+      .orderBy('e.at', 'DESC')
+      .addOrderBy('e.id', 'DESC') // a stable order for events of the same millisecond, so pages neither skip nor repeat
+      .take(options.limit)
+      .skip(options.offset)
+      .getManyAndCount();
     return { items, total };
+  }
+
+  /** Every action the log holds, sorted: what the console's action filter offers (one indexed column). */
+  async actions(): Promise<string[]> {
+    const rows: Array<{ action: string }> = await this.db
+      .getRepository(AuditEvent)
+      .createQueryBuilder('e')
+      .select('DISTINCT e.action', 'action')
+      .orderBy('e.action', 'ASC')
+      .getRawMany();
+    return rows.map((row) => row.action);
   }
 }

@@ -1,7 +1,9 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { InstantColumn, JsonColumn } from '../database/columns';
 
-export type ActorType = 'user' | 'admin' | 'system' | 'provider' | 'anonymous';
+/** Who may act: a user for themselves, an administrator, Signoff itself, an application, nobody known. */
+export const ACTOR_TYPES = ['user', 'admin', 'system', 'provider', 'anonymous'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
 
 /** Who did what to whom, when. Append-only. */
 @Entity('audit_events')

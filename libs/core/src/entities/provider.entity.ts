@@ -4,13 +4,40 @@ import { Flow } from './flow.entity';
 
 export type Protocol = 'oidc' | 'saml';
 
+/** The column lengths of the identifiers a tombstone renames (tombstoneValue). */
+export const SLUG_LENGTH = 64;
+export const CLIENT_ID_LENGTH = 128;
+export const ENTITY_ID_LENGTH = 1024;
+
+/** What marks a deleted provider's identifiers: `~` is no slug character, so no live slug can look like one. */
+export const TOMBSTONE_MARK = '~deleted~';
+
+/**
+ * What a deleted provider's unique identifier (slug, client_id, entityID) becomes: the original, cut
+ * to leave room, then TOMBSTONE_MARK and the provider's id, within the column's `maxLength`. Unique
+ * because the id is, and readable in the database; the original is kept by the audit event
+ * `provider.deleted` (and for a client_id, which logout tokens still name, in originalClientId).
+ */
+export function tombstoneValue(original: string, providerId: string, maxLength: number): string {
+  const suffix = `${TOMBSTONE_MARK}${providerId}`;
+  return original.slice(0, Math.max(0, maxLength - suffix.length)) + suffix;
+}
+
+/**
+ * Whether a provider may take part in anything from now on (sign-in, tokens, SAML messages, logout
+ * return URLs): enabled, and not a deleted application's tombstone. Delivering the logouts it was
+ * already owed is the one thing a tombstone still does.
+ */
+export const isLiveProvider = (provider: Pick<Provider, 'enabled' | 'deletedAt'>): boolean =>
+  provider.enabled && !provider.deletedAt;
+
 /** One application registered at the IdP: an OIDC client or a SAML service provider (exactly one of). */
 @Entity('providers')
 export class Provider {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id: string;
 
-  @Column({ type: 'varchar', length: 64, unique: true })
+  @Column({ type: 'varchar', length: SLUG_LENGTH, unique: true })
   slug: string;
 
   @Column({ type: 'varchar', length: 200 })
@@ -37,9 +64,11 @@ export class Provider {
   updatedAt: Date;
 
   /**
-   * Deleted by an administrator while deliveries to it were still open: hidden from administration and
-   * disabled (no sign-in, no token), but kept until those deliveries are final, because deleting the
-   * row would delete them with it (libs/providers ProvidersAdminService.remove, purgeDeleted).
+   * Deleted by an administrator: the row is a tombstone from then on, kept for good and never found by
+   * a protocol or administration lookup (isLiveProvider), because the logout deliveries that record
+   * what it was told belong to it (logout_deliveries.provider_id cascades), and an operation's history
+   * must not lose them. Its slug, client_id and entityID hold tombstone values (tombstoneValue), so the
+   * same application can be registered again at once (libs/providers ProvidersAdminService.remove).
    */
   @InstantColumn({ nullable: true })
   deletedAt: Date | null;
@@ -60,8 +89,17 @@ export class OidcClient {
   @JoinColumn({ name: 'provider_id' })
   provider: Relation<Provider>;
 
-  @Column({ type: 'varchar', length: 128, unique: true })
+  @Column({ type: 'varchar', length: CLIENT_ID_LENGTH, unique: true })
   clientId: string;
+
+  /**
+   * Set when the client is deleted: the client_id it had, while `clientId` holds its tombstone value
+   * (tombstoneValue) so that the client_id is free for a new registration. Logout tokens still going
+   * out to the deleted client's sessions carry this one as `aud` (Back-Channel Logout 1.0 §2.4): the RP
+   * knows no other.
+   */
+  @Column({ type: 'varchar', length: CLIENT_ID_LENGTH, nullable: true })
+  originalClientId: string | null;
 
   @Column({ type: 'varchar', length: 255, nullable: true })
   clientSecretHash: string | null;
@@ -159,7 +197,7 @@ export class SamlServiceProvider {
   @JoinColumn({ name: 'provider_id' })
   provider: Relation<Provider>;
 
-  @Column({ type: 'varchar', length: 1024, unique: true })
+  @Column({ type: 'varchar', length: ENTITY_ID_LENGTH, unique: true })
   entityId: string;
 
   @JsonColumn()

@@ -6,6 +6,7 @@ import { OidcHardening1764200000000 } from './1764200000000-oidc-hardening';
 import { Applications1764300000000 } from './1764300000000-applications';
 import { LogoutOperationUsers1764400000000 } from './1764400000000-logout-operation-users';
 import { ProviderDeletion1764500000000 } from './1764500000000-provider-deletion';
+import { ProviderTombstones1764600000000 } from './1764600000000-provider-tombstones';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Applications1764300000000,
   LogoutOperationUsers1764400000000,
   ProviderDeletion1764500000000,
+  ProviderTombstones1764600000000,
 ];

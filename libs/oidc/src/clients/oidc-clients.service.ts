@@ -5,16 +5,22 @@ import {
   Clock,
   type Config,
   CONFIG,
+  CLIENT_ID_LENGTH,
+  isLiveProvider,
   newId,
   OidcClient,
+  OidcConsent,
   OutboundPolicy,
+  AccessToken,
   Provider,
   randomToken,
+  RefreshToken,
   safeEqual,
   sha256Hex,
   SignoffError,
+  tombstoneValue,
 } from '@signoff/core';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { OAuthError } from '../oauth-error';
 import { type ClientMetadata, ClientMetadataError, parseClientMetadata, sectorOf } from './client-metadata';
 
@@ -201,13 +207,40 @@ export class OidcClientsService {
     return client as RegisteredClient;
   }
 
-  /** An enabled client by client_id, or null. */
+  /** An enabled client by client_id, or null; never a deleted client's tombstone (not even by its tombstone client_id). */
   async find(clientId: unknown): Promise<RegisteredClient | null> {
-    if (typeof clientId !== 'string' || !clientId || clientId.length > 128) return null;
+    if (typeof clientId !== 'string' || !clientId || clientId.length > CLIENT_ID_LENGTH) return null;
     const client = (await this.db
       .getRepository(OidcClient)
       .findOne({ where: { clientId }, relations: { provider: true } })) as RegisteredClient | null;
-    return client?.provider.enabled ? client : null;
+    return client && isLiveProvider(client.provider) ? client : null;
+  }
+
+  /**
+   * A deleted client's part of its tombstone (ProvidersAdminService.remove), in the caller's
+   * transaction: its client_id is renamed (tombstoneValue) so that it can be registered again at once,
+   * and kept in originalClientId for the logout tokens still owed to its sessions; its secret hash,
+   * its users' consents and every token it holds (offline_access ones too) go, since nothing may use
+   * them any more. Its logout endpoints stay: the deliveries still going out need them. Answers the
+   * client_id it had.
+   */
+  async tombstone(tx: EntityManager, providerId: string): Promise<{ clientId: string }> {
+    const client = await tx.findOneByOrFail(OidcClient, { providerId });
+    const clientId = client.originalClientId ?? client.clientId;
+    await tx.update(
+      OidcClient,
+      { providerId },
+      {
+        clientId: tombstoneValue(clientId, providerId, CLIENT_ID_LENGTH),
+        originalClientId: clientId,
+        clientSecretHash: null,
+      },
+    );
+    await tx.delete(OidcConsent, { providerId });
+    const now = this.clock.now();
+    for (const entity of [AccessToken, RefreshToken])
+      await tx.update(entity, { providerId, revokedAt: IsNull() }, { revokedAt: now });
+    return { clientId };
   }
 
   /**

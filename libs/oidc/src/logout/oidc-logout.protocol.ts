@@ -5,6 +5,7 @@ import {
   CONFIG,
   type Config,
   type DeliveryChannel,
+  isLiveProvider,
   KeysService,
   OidcClient,
   OidcSession,
@@ -89,6 +90,8 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
    * A logout token (Back-Channel Logout 1.0 §2.4): iss, aud, iat, exp (2 minutes), jti, sub, sid and
    * the one backchannel-logout event; never a nonce. Signed with the client's ID token algorithm,
    * `typ` as the client chose. A fresh token per attempt: a retry minutes later needs a fresh exp.
+   * A deleted client (a tombstone) is still told: `aud` is then the client_id it had, the only one the
+   * RP knows, not its tombstone value.
    */
   async buildBackchannelRequest({ session }: DeliveryTarget): Promise<BackchannelRequest> {
     const client = await this.client(session.providerId);
@@ -100,7 +103,7 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
       client.idTokenSignedResponseAlg as OidcAlg,
       {
         iss: this.config.publicUrl,
-        aud: client.clientId,
+        aud: client.originalClientId ?? client.clientId,
         iat,
         exp: iat + LOGOUT_TOKEN_LIFETIME_S,
         jti,
@@ -142,14 +145,14 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
   }
 
   /**
-   * Where `/logout?return_to=…&client_id=…` may send the browser for an enabled client: its registered
-   * post_logout_redirect_uris, compared exactly as end_session compares them (§3).
+   * Where `/logout?return_to=…&client_id=…` may send the browser for an enabled client (not a deleted
+   * one's tombstone): its registered post_logout_redirect_uris, compared exactly as end_session compares them (§3).
    */
   async logoutReturnUrls(clientId: string): Promise<LogoutReturnUrls | null> {
     const client = await this.db
       .getRepository(OidcClient)
       .findOne({ where: { clientId }, relations: { provider: true } });
-    return client?.provider.enabled ? { exact: client.postLogoutRedirectUris, patterns: [] } : null;
+    return client && isLiveProvider(client.provider) ? { exact: client.postLogoutRedirectUris, patterns: [] } : null;
   }
 
   private client(providerId: string): Promise<OidcClient> {

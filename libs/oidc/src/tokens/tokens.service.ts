@@ -319,7 +319,9 @@ export class TokensService {
   private async standing(tx: EntityManager, token: AccessToken | RefreshToken): Promise<TokenStanding | null> {
     if (token.revokedAt || token.expiresAt <= this.clock.now()) return null;
     const user = await tx.findOneBy(User, { id: token.userId });
-    if (!user?.isActive || !(await tx.existsBy(Provider, { id: token.providerId, enabled: true }))) return null;
+    // A deleted client's tombstone is disabled too, and its tokens revoked; deletedAt is checked all the same.
+    const provider = await tx.existsBy(Provider, { id: token.providerId, enabled: true, deletedAt: IsNull() });
+    if (!user?.isActive || !provider) return null;
     const session = token.oidcSessionId
       ? ((await tx.findOne(OidcSession, {
           where: { id: token.oidcSessionId },

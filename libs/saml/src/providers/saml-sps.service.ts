@@ -3,6 +3,8 @@ import {
   type Actor,
   AuditService,
   Clock,
+  ENTITY_ID_LENGTH,
+  isLiveProvider,
   newId,
   OutboundPolicy,
   OutboundPolicyError,
@@ -11,8 +13,9 @@ import {
   returnUrlProblem,
   SamlServiceProvider,
   SignoffError,
+  tombstoneValue,
 } from '@signoff/core';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { type RequestedAttribute, type SpMetadata } from '../metadata/sp-metadata';
 import { certificateFingerprint, type MetadataSource } from '../metadata/sp-metadata-source';
 import { metadataChanges } from './metadata-changes';
@@ -200,12 +203,32 @@ export class SamlSpsService {
     return this.byProviderId(providerId);
   }
 
-  /** An enabled SP by entityID, or null. */
+  /**
+   * An enabled SP by entityID, or null: the lookup behind every message an SP sends (SamlIntake), IdP-
+   * initiated SSO and logout return URLs. Never a deleted SP's tombstone, not even by its tombstone entityID.
+   */
   async byEntityId(entityId: string): Promise<RegisteredSp | null> {
     const sp = (await this.db
       .getRepository(SamlServiceProvider)
       .findOne({ where: { entityId }, relations: { provider: true } })) as RegisteredSp | null;
-    return sp?.provider.enabled ? sp : null;
+    return sp && isLiveProvider(sp.provider) ? sp : null;
+  }
+
+  /**
+   * A deleted SP's part of its tombstone (ProvidersAdminService.remove), in the caller's transaction:
+   * its entityID is renamed (tombstoneValue) so that the SP can be registered again at once. Its
+   * SingleLogoutService, certificates and signing choices stay: the LogoutRequests still going out to
+   * it are built from them (and from the sessions, which keep the NameID and its qualifiers as issued).
+   * Answers the entityID it had.
+   */
+  async tombstone(tx: EntityManager, providerId: string): Promise<{ entityId: string }> {
+    const { entityId } = await tx.findOneByOrFail(SamlServiceProvider, { providerId });
+    await tx.update(
+      SamlServiceProvider,
+      { providerId },
+      { entityId: tombstoneValue(entityId, providerId, ENTITY_ID_LENGTH) },
+    );
+    return { entityId };
   }
 
   async byProviderId(providerId: string): Promise<RegisteredSp> {

@@ -70,6 +70,8 @@ export class SpMetadataRefresh {
    */
   async refresh(providerId: string, actor: Actor): Promise<MetadataRefreshed> {
     const before = await this.sps.byProviderId(providerId);
+    // Deleted since refreshDue listed it: a tombstone's metadata is history, and its entityID is renamed.
+    if (before.provider.deletedAt) throw new SignoffError('not_found', 'This SP has been deleted.');
     const url = before.metadataUrl;
     if (!url)
       throw new SignoffError(
@@ -121,7 +123,7 @@ export class SpMetadataRefresh {
   async refreshDue(): Promise<{ refreshed: number; failed: number }> {
     const now = this.clock.now().getTime();
     const sourced = await this.db.getRepository(SamlServiceProvider).find({
-      // Not an SP deleted while deliveries to it are open (ProvidersAdminService.remove): it is on its way out.
+      // Not a deleted SP's tombstone (ProvidersAdminService.remove): its metadata is history.
       where: { metadataUrl: Not(IsNull()), provider: { deletedAt: IsNull() } },
       select: { providerId: true, metadataRefreshedAt: true },
     });
