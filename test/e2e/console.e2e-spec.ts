@@ -1,4 +1,5 @@
-import { SYSTEM, User, UsersService } from '@signoff/core';
+import { GroupsService, SYSTEM, User, UsersService } from '@signoff/core';
+import { FlowsService } from '@signoff/flows';
 import { ProvidersAdminService } from '@signoff/providers';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,6 +97,54 @@ describe('the admin console: who may use it, and what bad input does', () => {
     expect(await userCount()).toBe(before);
   });
 
+  it('keeps the last administrator: neither demoted nor deactivated, from the console or the API', async () => {
+    const browser = new Browser(t.url);
+    await browser.login('root', 'root password 1');
+    const root = (await t.app.get(UsersService).findByUsername('root'))!;
+    await browser.get(`/admin/users/${root.id}`);
+    const demoted = await browser.post(`/admin/users/${root.id}`, { name: 'Root', csrf: browser.csrf }); // isAdmin unticked
+    expect(demoted.status).toBe(409);
+    expect(demoted.text).toContain('the last active administrator');
+    const deactivated = await browser.post(`/admin/users/${root.id}/deactivate`, { csrf: browser.csrf });
+    expect(deactivated.status).toBe(409);
+    expect(await t.app.get(UsersService).get(root.id)).toMatchObject({ isAdmin: true, isActive: true, name: null });
+  });
+
+  it('edits a user: profile, admin flag, a new group and membership, password; a bad group name changes nothing', async () => {
+    const browser = new Browser(t.url);
+    await browser.login('root', 'root password 1');
+    const erin = await t.app.get(UsersService).create({ username: 'erin', password: 'erin password 12' }, SYSTEM);
+    await browser.get(`/admin/users/${erin.id}`);
+    const profile = await browser.post(`/admin/users/${erin.id}`, {
+      email: 'erin@example.org',
+      name: 'Erin Example',
+      isAdmin: 'on',
+      csrf: browser.csrf,
+    });
+    expect(profile.status).toBe(303);
+    const user = await t.app.get(UsersService).get(erin.id);
+    expect([user.email, user.name, user.isAdmin]).toEqual(['erin@example.org', 'Erin Example', true]);
+
+    const bad = await browser.post(`/admin/users/${erin.id}/groups/new`, {
+      groupName: 'Not A Name!',
+      csrf: browser.csrf,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('A group name is');
+    expect(await t.app.get(GroupsService).groupsOf(erin.id)).toEqual([]);
+    await browser.submit(`/admin/users/${erin.id}/groups/new`, { groupName: 'staff', csrf: browser.csrf });
+    expect((await t.app.get(GroupsService).groupsOf(erin.id)).map((group) => group.name)).toEqual(['staff']);
+    await browser.submit(`/admin/users/${erin.id}/groups`, { csrf: browser.csrf }); // every box unticked
+    expect(await t.app.get(GroupsService).groupsOf(erin.id)).toEqual([]);
+
+    const weak = await browser.post(`/admin/users/${erin.id}/password`, { password: 'short', csrf: browser.csrf });
+    expect(weak.status).toBe(400);
+    expect(weak.text).toMatch(/id="field-password-error"/);
+    await browser.submit(`/admin/users/${erin.id}/password`, { password: 'a brand new password', csrf: browser.csrf });
+    const signIn = new Browser(t.url);
+    expect((await signIn.login('erin', 'a brand new password')).status).toBe(303);
+  });
+
   it('escapes what users typed: a name with markup is text on every page', async () => {
     const browser = new Browser(t.url);
     await browser.login('root', 'root password 1');
@@ -152,7 +201,7 @@ describe('the admin console: applications and flows', () => {
       oidcForm({ redirect_uris: 'https://notes.example/cb#frag' }),
     );
     expect(badUri.status).toBe(400);
-    expect(badUri.text).toMatch(/redirect_uri/);
+    expect(badUri.text).toMatch(/id="field-redirect_uris-error"[^>]*>[^<]*fragment/); // said beside the field
     expect((await providers().list()).length).toBe(before);
   });
 
@@ -241,13 +290,66 @@ describe('the admin console: applications and flows', () => {
     expect((await providers().get(rp.providerId)).invalidationFlowId).toBeNull();
   });
 
+  it('keeps the logout stage of the default flows, and asks before taking it out of a flow applications run', async () => {
+    const flows = t.app.get(FlowsService);
+    const byDefault = (await flows.listFlows()).find((flow) => flow.slug === 'default-invalidation-flow')!;
+    const logoutStage = byDefault.stages.find((bound) => bound.stage.kind === 'user_logout')!;
+    await browser.get(`/admin/flows/${byDefault.id}`);
+    const refused = await browser.post(`/admin/flows/${byDefault.id}/unbind`, {
+      binding: logoutStage.bindingId,
+      confirmEndsNoSession: 'on',
+      csrf: browser.csrf,
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('must keep its logout stage');
+    expect((await flows.getFlow(byDefault.id)).stages).toHaveLength(byDefault.stages.length);
+
+    const flow = await flows.createFlow({ slug: 'sign-out-here', name: 'Sign out here' }, SYSTEM);
+    await flows.bind(flow.id, { stageId: logoutStage.stage.id, order: 10 }, SYSTEM);
+    await providers().update(rp.providerId, { invalidationFlowId: flow.id }, SYSTEM);
+    const bindingId = (await flows.getFlow(flow.id)).stages[0].bindingId;
+    const asked = await browser.post(`/admin/flows/${flow.id}/unbind`, { binding: bindingId, csrf: browser.csrf });
+    expect(asked.status).toBe(409);
+    expect(asked.text).toContain('name="confirmEndsNoSession"');
+    expect((await flows.getFlow(flow.id)).stages).toHaveLength(1);
+    const confirmed = await browser.post(`/admin/flows/${flow.id}/unbind`, {
+      binding: bindingId,
+      confirmEndsNoSession: 'on',
+      csrf: browser.csrf,
+    });
+    expect(confirmed.status).toBe(303);
+    expect((await flows.getFlow(flow.id)).endsNoSession).toBe(true);
+    await providers().update(rp.providerId, { invalidationFlowId: null }, SYSTEM);
+  });
+
+  it('creates flows and stages only with valid names, as the API does', async () => {
+    await browser.get('/admin/flows');
+    const before = (await t.app.get(FlowsService).listFlows()).length;
+    const badSlug = await browser.post('/admin/flows', { name: 'x', slug: 'Bad Slug/..', csrf: browser.csrf });
+    expect(badSlug.status).toBe(400);
+    const noName = await browser.post('/admin/flows/stages', { name: ' ', kind: 'message', csrf: browser.csrf });
+    expect(noName.status).toBe(400);
+    expect((await t.app.get(FlowsService).listFlows()).length).toBe(before);
+  });
+
   it('asks before deleting an application with live sessions, then signs them out of it through the engine', async () => {
     const user = new Browser(t.url);
     await t.app.get(UsersService).create({ username: 'dave', password: 'dave password 12' }, SYSTEM);
     await login(rp, user, { username: 'dave', password: 'dave password 12' });
+    // Asked when nobody was signed in: a session that began since is not ended without asking again.
+    const stale = await browser.post(`/admin/applications/${rp.providerId}/delete`, {
+      liveSessions: '0',
+      csrf: browser.csrf,
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.text).toContain('Nothing was deleted');
+    expect((await providers().get(rp.providerId)).liveSessions).toBe(1);
     const ask = await browser.get(`/admin/applications/${rp.providerId}/delete`);
     expect(ask.text).toContain('One user is signed in to Wiki right now');
-    const deleted = await browser.post(`/admin/applications/${rp.providerId}/delete`, { csrf: browser.csrf });
+    const deleted = await browser.post(`/admin/applications/${rp.providerId}/delete`, {
+      liveSessions: /name="liveSessions" value="(\d+)"/.exec(ask.text)![1],
+      csrf: browser.csrf,
+    });
     expect(deleted.headers.location).toMatch(/^\/admin\/logouts\/[0-9a-f-]{36}$/);
     const operation = await browser.get(deleted.headers.location);
     expect(operation.text).toContain('Wiki');

@@ -84,7 +84,11 @@ export class TestLogoutProtocol implements LogoutProtocol {
     if (this.failBookkeeping) throw this.failBookkeeping;
   }
 
+  /** Runs while a back-channel attempt is under way (after the claim, before the request): what else happens meanwhile. */
+  duringAttempt: ((target: DeliveryTarget) => Promise<void>) | null = null;
+
   async buildBackchannelRequest(target: DeliveryTarget): Promise<BackchannelRequest> {
+    await this.duringAttempt?.(target);
     return {
       url: `${APP_BASE}/${target.session.providerId}/backchannel`,
       body: target.reason,

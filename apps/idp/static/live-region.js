@@ -3,6 +3,8 @@
  * (the same page, from the server) every few seconds and its content replaced, until the server
  * renders it without `data-live-refresh` (the logout it shows has settled). The element itself stays,
  * so an aria-live region on it announces the change. Without JavaScript, reloading the page does the same.
+ * The refetch says so (X-Live-Refresh): it is the page watching, not the administrator, and does not
+ * keep their session from idling out.
  */
 (function () {
   'use strict';
@@ -11,7 +13,7 @@
     if (!region) return;
     var every = Math.max(1000, Number(region.getAttribute('data-live-refresh')) || 2000);
     setTimeout(function () {
-      fetch(location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } })
+      fetch(location.href, { credentials: 'same-origin', headers: { accept: 'text/html', 'x-live-refresh': '1' } })
         .then(function (response) {
           if (!response.ok) throw new Error('status ' + response.status);
           return response.text();

@@ -70,6 +70,14 @@ export class FlowsService {
   }
 
   async createFlow(input: { slug: string; name: string }, actor: Actor): Promise<FlowView> {
+    // The admin API's schema says the same; the console and the CLI come through here only.
+    const problems = [
+      ...nameProblems('name', input.name),
+      ...(SLUG.test(input.slug)
+        ? []
+        : ['slug: 1–64 lower-case letters, digits and "-", starting with a letter or digit']),
+    ];
+    if (problems.length) throw new SignoffError('invalid_request', 'The flow cannot be created so.', problems);
     if (await this.db.getRepository(Flow).existsBy({ slug: input.slug }))
       throw new SignoffError('conflict', `a flow "${input.slug}" already exists`);
     const flow = await this.db
@@ -210,6 +218,11 @@ export class FlowsService {
     input: { name: string; kind: StageKind; config?: Record<string, unknown> },
     actor: Actor,
   ): Promise<Stage> {
+    const problems = [
+      ...nameProblems('name', input.name),
+      ...(STAGE_KINDS.includes(input.kind) ? [] : [`kind: one of ${STAGE_KINDS.join(', ')}`]),
+    ];
+    if (problems.length) throw new SignoffError('invalid_request', 'The stage cannot be created so.', problems);
     if (await this.db.getRepository(Stage).existsBy({ name: input.name }))
       throw new SignoffError('conflict', `a stage "${input.name}" already exists`);
     const config = input.config ?? {};
@@ -329,7 +342,36 @@ export class FlowsService {
     return this.getFlow(flowId);
   }
 
-  async unbind(flowId: string, bindingId: string, actor: Actor): Promise<FlowView> {
+  /**
+   * Takes a stage out of a flow. Taking out its logout stage (user_logout or provider_logout) leaves
+   * a flow that signs nobody out: refused for the default flows, which every logout at Signoff and
+   * every application without a flow of its own runs; for a flow applications run, refused
+   * (`flow_ends_no_session`, 409, naming them) unless `confirmEndsNoSession` — the same question as
+   * binding such a flow to an application (ProvidersAdminService).
+   */
+  async unbind(
+    flowId: string,
+    bindingId: string,
+    actor: Actor,
+    options: { confirmEndsNoSession?: boolean } = {},
+  ): Promise<FlowView> {
+    const flow = await this.getFlow(flowId);
+    const removed = flow.stages.find((bound) => bound.bindingId === bindingId);
+    if (!removed) throw new SignoffError('not_found', 'No such binding in this flow.');
+    if (LOGOUT_STAGES.includes(removed.stage.kind)) {
+      if (flow.isDefault)
+        throw new SignoffError(
+          'flow_ends_no_session',
+          `${flow.slug} must keep its logout stage: without it, logging out would sign nobody out.`,
+        );
+      const applications = await this.boundProviders(flowId);
+      if (applications.length && !options.confirmEndsNoSession)
+        throw new SignoffError(
+          'flow_ends_no_session',
+          `Without its logout stage, ${flow.slug} signs nobody out, and ${applications.length} application(s) run it; confirm to take it out.`,
+          { applications },
+        );
+    }
     const result = await this.db.getRepository(FlowStageBinding).delete({ id: bindingId, flowId });
     if (!result.affected) throw new SignoffError('not_found', 'No such binding in this flow.');
     await this.audit.record({

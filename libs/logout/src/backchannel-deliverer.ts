@@ -91,8 +91,10 @@ export class BackchannelDeliverer {
       error,
       messageId,
     };
-    await repo.update(
-      { id: delivery.id },
+    // Recorded only while the row is still this attempt's: a worker that stalled past its lease may
+    // find it claimed again by another, or reset by an administrator's retry; their record stands.
+    const recorded = await repo.update(
+      { id: delivery.id, status: 'sending', attempts: attempt },
       {
         status: next,
         lastHttpStatus: status,
@@ -114,6 +116,7 @@ export class BackchannelDeliverer {
       result: next,
       ms: now.getTime() - started.getTime(),
     });
+    if (!recorded.affected) return { done: true };
     if (retry) return { done: false, retryInMs };
     await this.operations.settle(delivery.operationId);
     return { done: true };

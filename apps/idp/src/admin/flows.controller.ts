@@ -60,9 +60,16 @@ export class FlowsController {
     return this.flows.reorder(id, body.order, actor);
   }
 
+  /** Taking out the logout stage of a flow applications run needs `confirm_ends_no_session=true` (see FlowsService.unbind). */
   @Delete('flows/:id/bindings/:bindingId')
-  unbind(@Param('id', IdParam) id: string, @Param('bindingId', IdParam) bindingId: string, @AdminActor() actor: Actor) {
-    return this.flows.unbind(id, bindingId, actor);
+  unbind(
+    @Param('id', IdParam) id: string,
+    @Param('bindingId', IdParam) bindingId: string,
+    @Query() query: Record<string, unknown>,
+    @AdminActor() actor: Actor,
+  ) {
+    const confirmEndsNoSession = enumFilter(query, 'confirm_ends_no_session', ['true', 'false']) === 'true';
+    return this.flows.unbind(id, bindingId, actor, { confirmEndsNoSession });
   }
 
   @Get('stages')

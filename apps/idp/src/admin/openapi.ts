@@ -387,8 +387,14 @@ function document(publicUrl: string) {
       '/flows/{id}/bindings/{bindingId}': {
         delete: {
           summary: 'Remove a stage from a flow',
-          parameters: [id, { ...id, name: 'bindingId' }],
-          responses: { 200: json(ref('Flow')), ...base, ...errors(404) },
+          description:
+            "Taking out a flow's logout stage leaves a flow that signs nobody out: refused for the default flows, and for a flow applications run unless confirm_ends_no_session=true (409 flow_ends_no_session).",
+          parameters: [
+            id,
+            { ...id, name: 'bindingId' },
+            { name: 'confirm_ends_no_session', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } },
+          ],
+          responses: { 200: json(ref('Flow')), ...base, ...errors(404, 409) },
         },
       },
       '/stages': {

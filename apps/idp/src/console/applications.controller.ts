@@ -289,7 +289,21 @@ export class ConsoleApplicationsController {
 
   /** Deletes it; its live sessions are signed out of it through the logout engine first (the admin was told on the page before). */
   @Post(':id/delete')
-  async remove(@Admin() admin: ConsoleAdmin, @Param('id', IdParam) id: string, @Res() res: Response): Promise<void> {
+  async remove(
+    @Admin() admin: ConsoleAdmin,
+    @Param('id', IdParam) id: string,
+    @Body() body: FormBody,
+    @Res() res: Response,
+  ): Promise<void> {
+    // The page that asked said how many sessions would be signed out; more since then: ask again.
+    const app = await this.providers.get(id);
+    const told =
+      typeof body.liveSessions === 'string' && /^\d{1,9}$/.test(body.liveSessions) ? Number(body.liveSessions) : 0;
+    if (app.liveSessions > told)
+      return void res
+        .status(HttpStatus.CONFLICT)
+        .type('html')
+        .send(deleteApplicationPage(admin, app, true));
     const removal = await this.providers.remove(id, admin.actor, { endSessions: true });
     if (removal.operationId) return res.redirect(HttpStatus.SEE_OTHER, `/admin/logouts/${removal.operationId}`);
     res.redirect(HttpStatus.SEE_OTHER, '/admin/applications?done=deleted');

@@ -705,9 +705,23 @@ export function ApplicationPage({ admin, model }: { admin: ConsoleAdmin; model: 
   );
 }
 
-export function DeleteApplicationPage({ admin, app }: { admin: ConsoleAdmin; app: ProviderView }) {
+export function DeleteApplicationPage({
+  admin,
+  app,
+  changed,
+}: {
+  admin: ConsoleAdmin;
+  app: ProviderView;
+  /** More users signed in since the page asked: it asks again with the new count. */
+  changed?: boolean;
+}) {
   return (
     <ConsoleLayout admin={admin} section="applications" title={`Delete ${app.name}?`}>
+      {changed && (
+        <div role="alert" class="warning">
+          More users signed in to {app.name} since you were asked. Nothing was deleted; here is how things stand now.
+        </div>
+      )}
       {app.liveSessions > 0 ? (
         <p>
           {app.liveSessions === 1 ? 'One user is' : `${app.liveSessions} users are`} signed in to {app.name} right now.
@@ -741,5 +755,5 @@ export const secretPage = (admin: ConsoleAdmin, app: ProviderView, secret: strin
   render(<SecretPage admin={admin} app={app} secret={secret} title={title} />);
 export const applicationPage = (admin: ConsoleAdmin, model: ApplicationModel) =>
   render(<ApplicationPage admin={admin} model={model} />);
-export const deleteApplicationPage = (admin: ConsoleAdmin, app: ProviderView) =>
-  render(<DeleteApplicationPage admin={admin} app={app} />);
+export const deleteApplicationPage = (admin: ConsoleAdmin, app: ProviderView, changed?: boolean) =>
+  render(<DeleteApplicationPage admin={admin} app={app} changed={changed} />);

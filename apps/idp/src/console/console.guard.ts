@@ -54,7 +54,8 @@ export class ConsoleGuard implements CanActivate {
       this.browser.checkCsrf(browserId, (req.body as Record<string, unknown> | undefined)?.csrf);
     if (!session) throw new ConsoleSignInRequired(req.method === 'GET' ? req.originalUrl : '/admin');
     if (!session.user.isAdmin) throw new ForbiddenException('Only administrators may use the console.');
-    await this.sessions.touch(session);
+    // A live region refetching its page (live-region.js) is not the administrator at work: an unattended page must not keep the session from idling out.
+    if (req.header('x-live-refresh') !== '1') await this.sessions.touch(session);
     req.consoleAdmin = {
       user: session.user,
       actor: { type: 'admin', id: session.user.id },

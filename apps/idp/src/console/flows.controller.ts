@@ -172,7 +172,17 @@ export class ConsoleFlowsController {
     @Body() body: FormBody,
     @Res() res: Response,
   ): Promise<void> {
-    await this.act(res, admin, id, 'add', () => this.flows.unbind(id, text(body, 'binding') ?? '', admin.actor));
+    const binding = text(body, 'binding') ?? '';
+    const confirmEndsNoSession = checked(body, 'confirmEndsNoSession');
+    try {
+      await this.flows.unbind(id, binding, admin.actor, { confirmEndsNoSession });
+      res.redirect(HttpStatus.SEE_OTHER, `/admin/flows/${id}?done=saved#stages`);
+    } catch (error) {
+      const problem = this.problemOf(error);
+      const confirmUnbind = problem.code === 'flow_ends_no_session' ? binding : undefined;
+      const model = await this.flowModel(id, { problem, problemIn: 'add', confirmUnbind });
+      res.status(problemStatus(error)).type('html').send(flowPage(admin, model));
+    }
   }
 
   /** Moves one stage up or down: the whole new order goes to FlowsService.reorder, which applies it at once. */

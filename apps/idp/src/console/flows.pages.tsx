@@ -188,6 +188,8 @@ export interface FlowModel {
   problemIn?: 'rename' | 'add' | 'bind';
   /** The application whose binding needs the "ends no session" confirmation. */
   confirmBind?: string;
+  /** The binding (the flow's logout stage) whose removal needs that confirmation. */
+  confirmUnbind?: string;
   notice?: string;
 }
 
@@ -245,6 +247,18 @@ export function FlowPage({ admin, model }: { admin: ConsoleAdmin; model: FlowMod
         <p class="muted">No stages: this flow does nothing yet.</p>
       )}
       {model.problemIn === 'add' && <Problems problem={model.problem} />}
+      {model.confirmUnbind && !flow.isDefault && (
+        <Form action={`${base}/unbind`} csrf={admin.csrf}>
+          <input type="hidden" name="binding" value={model.confirmUnbind} />
+          <Check
+            label="I understand: without its logout stage, this flow signs nobody out for the applications that run it."
+            name="confirmEndsNoSession"
+          />
+          <button type="submit" class="danger">
+            Take the logout stage out
+          </button>
+        </Form>
+      )}
       {unbound.length > 0 && (
         <Form action={`${base}/bind`} csrf={admin.csrf}>
           <div class="field">

@@ -26,7 +26,9 @@ export function formProblem(error: unknown): FormProblem | null {
   const listed = Array.isArray(details) ? details.filter((item): item is string => typeof item === 'string') : [];
   const fields: Record<string, string> = {};
   for (const detail of listed) {
-    const named = /^([A-Za-z_][\w.]*): (.+)$/.exec(detail);
+    // "email: must be …" (schemas, profile checks), or with the OAuth error code first, as client
+    // metadata refusals say it: "invalid_redirect_uri: redirect_uris[0]: must not have a fragment".
+    const named = /^(?:invalid_[a-z_]+: )?([A-Za-z_][\w.]*?)(?:\[\d+\])?: (.+)$/.exec(detail);
     if (named) fields[named[1]] ??= named[2];
   }
   return { message, code, details: listed, fields };

@@ -124,6 +124,22 @@ export class ConsoleUsersController {
     });
   }
 
+  /** Creates a group (as POST /api/v1/groups does) and puts the user in it. */
+  @Post(':id/groups/new')
+  async createGroup(
+    @Admin() admin: ConsoleAdmin,
+    @Param('id', IdParam) id: string,
+    @Body() body: FormBody,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.act(admin, res, id, 'groups', undefined, async () => {
+      await this.users.get(id);
+      const group = await this.groups.create({ name: text(body, 'groupName') ?? '' }, admin.actor);
+      await this.groups.addMember(group.id, id, admin.actor);
+      return 'groups';
+    });
+  }
+
   @Post(':id/password')
   async setPassword(
     @Admin() admin: ConsoleAdmin,

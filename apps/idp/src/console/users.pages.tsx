@@ -212,6 +212,17 @@ export function UserPage({ admin, model }: { admin: ConsoleAdmin; model: UserMod
       ) : (
         <p class="muted">There are no groups yet.</p>
       )}
+      <Form action={`/admin/users/${user.id}/groups/new`} csrf={admin.csrf}>
+        <Field
+          label="New group, with this user in it"
+          name="groupName"
+          hint="Lower-case letters, digits, dots, dashes and underscores; applications see it in the groups claim and isMemberOf."
+          error={model.problemIn === 'groups' ? model.problem?.fields.name : undefined}
+        />
+        <button type="submit" class="secondary">
+          Create group
+        </button>
+      </Form>
 
       <h2 id="password">Reset password</h2>
       <p class="muted">A new password ends all of {user.username}'s sessions and revokes their tokens.</p>

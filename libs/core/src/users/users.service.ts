@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Brackets, DataSource, type EntityManager, In } from 'typeorm';
+import { Brackets, DataSource, type EntityManager, In, Not } from 'typeorm';
 import { type Actor, AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
 import type { Config } from '../config/config';
@@ -137,6 +137,7 @@ export class UsersService {
     if (email !== undefined && email !== user.email && emailVerified === undefined && user.emailVerified)
       fields.emailVerified = false;
     checkProfile({ ...user, ...fields });
+    if (isAdmin === false && user.isAdmin && user.isActive) await this.keepAnAdministrator(tx, user);
     const reactivated = changes.isActive === true && !user.isActive;
     Object.assign(user, fields, { updatedAt: this.clock.now() });
     if (changes.isActive === true) user.deactivatedAt = null;
@@ -198,11 +199,25 @@ export class UsersService {
   /** Marks the user inactive within the caller's transaction; returns false if already inactive. */
   async deactivateIn(tx: EntityManager, user: User, actor: Actor): Promise<boolean> {
     if (!user.isActive) return false;
+    if (user.isAdmin) await this.keepAnAdministrator(tx, user);
     const now = this.clock.now();
     await tx.update(User, { id: user.id }, { isActive: false, deactivatedAt: now, updatedAt: now });
     Object.assign(user, { isActive: false, deactivatedAt: now, updatedAt: now });
     await this.audit.record({ action: 'user.deactivated', actor, target: { type: 'user', id: user.id } }, tx);
     return true;
+  }
+
+  /**
+   * Refuses (`conflict`) to take the last active administrator's rights away: with nobody left to sign
+   * in to the console or hold an API token, only the CLI on the database's machine could undo it.
+   */
+  private async keepAnAdministrator(tx: EntityManager, leaving: User): Promise<void> {
+    const others = await tx.countBy(User, { isAdmin: true, isActive: true, id: Not(leaving.id) });
+    if (!others)
+      throw new SignoffError(
+        'conflict',
+        `${leaving.username} is the last active administrator: make another user an administrator first.`,
+      );
   }
 
   async get(id: string): Promise<User> {
