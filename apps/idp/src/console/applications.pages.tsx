@@ -2,7 +2,17 @@ import type { FlowView } from '@signoff/flows';
 import type { ProviderView } from '@signoff/providers';
 import type { ComponentChildren } from 'preact';
 import { Form, render, Script } from '../http/layout';
-import { Badge, Check, ConsoleLayout, Field, type FormProblem, Notice, Problems } from './console-layout';
+import {
+  Badge,
+  Check,
+  Choice,
+  ConsoleLayout,
+  Field,
+  type FormProblem,
+  Notice,
+  Problems,
+  TextArea,
+} from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
 
 /**
@@ -124,83 +134,6 @@ export interface OidcFields {
   frontchannel_logout_session_required?: boolean;
   consentRequired?: boolean;
   invalidationFlowId?: string;
-}
-
-function TextArea({
-  label,
-  name,
-  value,
-  error,
-  hint,
-  rows = 3,
-}: {
-  label: string;
-  name: string;
-  value?: string;
-  error?: string;
-  hint?: string;
-  rows?: number;
-}) {
-  const id = `field-${name}`;
-  const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ') || undefined;
-  return (
-    <div class="field">
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="muted hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <textarea
-        id={id}
-        name={name}
-        rows={rows}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={describedBy}
-      >
-        {value ?? ''}
-      </textarea>
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
-    </div>
-  );
-}
-
-/** A labelled select of fixed choices. */
-function Choice({
-  label,
-  name,
-  value,
-  options,
-  hint,
-}: {
-  label: string;
-  name: string;
-  value?: string;
-  options: ReadonlyArray<readonly [string, string]>;
-  hint?: string;
-}) {
-  const id = `field-${name}`;
-  return (
-    <div class="field">
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="muted hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <select id={id} name={name} aria-describedby={hint ? `${id}-hint` : undefined}>
-        {options.map(([key, text]) => (
-          <option key={key} value={key} selected={key === value}>
-            {text}
-          </option>
-        ))}
-      </select>
-    </div>
-  );
 }
 
 /** The invalidation flow of an application: the default, or one of the flows; those that end no session are marked. */

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '@signoff/core';
 import { render } from '../http/layout';
-import { ConsoleLayout, Pager, Time } from './console-layout';
+import { ConsoleLayout, FilterSelect, FilterText, Pager, Time } from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
 
 export interface AuditModel {
@@ -78,53 +78,28 @@ export function AuditPage({ admin, model }: { admin: ConsoleAdmin; model: AuditM
     <ConsoleLayout admin={admin} section="audit" title="Audit log">
       <p class="muted">Who did what to whom, newest first. Times are UTC.</p>
       <form method="get" action="/admin/audit" class="filters" role="search" aria-label="Filter audit events">
-        <div>
-          <label for="filter-actor">Actor</label>
-          <input
-            id="filter-actor"
-            type="search"
-            name="actor"
-            value={filter.actor ?? ''}
-            placeholder="username or system"
-          />
-        </div>
-        <div>
-          <label for="filter-action">Action</label>
-          <select id="filter-action" name="action">
-            <option value="">Any</option>
-            {actions.map((action) => (
-              <option key={action} value={action} selected={action === filter.action}>
-                {action}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label for="filter-target">Target id</label>
-          <input id="filter-target" type="search" name="target" value={filter.target ?? ''} placeholder="an id" />
-        </div>
-        <div>
-          <label for="filter-since">From (UTC)</label>
-          <input
-            id="filter-since"
-            type="text"
-            name="since"
-            value={filter.since ?? ''}
-            placeholder="2026-11-25T00:00Z"
-            aria-describedby="filter-time-hint"
-          />
-        </div>
-        <div>
-          <label for="filter-until">Until (UTC)</label>
-          <input
-            id="filter-until"
-            type="text"
-            name="until"
-            value={filter.until ?? ''}
-            placeholder="2026-11-26T00:00Z"
-            aria-describedby="filter-time-hint"
-          />
-        </div>
+        <FilterText label="Actor" name="actor" value={filter.actor} placeholder="username or system" />
+        <FilterSelect
+          label="Action"
+          name="action"
+          value={filter.action}
+          options={actions.map((action) => [action, action] as const)}
+        />
+        <FilterText label="Target id" name="target" value={filter.target} placeholder="an id" />
+        <FilterText
+          label="From (UTC)"
+          name="since"
+          value={filter.since}
+          placeholder="2026-11-25T00:00Z"
+          describedBy="filter-time-hint"
+        />
+        <FilterText
+          label="Until (UTC)"
+          name="until"
+          value={filter.until}
+          placeholder="2026-11-26T00:00Z"
+          describedBy="filter-time-hint"
+        />
         <button type="submit">Filter</button>
         <a href="/admin/audit">Clear</a>
         <p class="muted hint" id="filter-time-hint">

@@ -96,6 +96,42 @@ export function Badge({ status }: { status: string | null | undefined }) {
   return <span class={`badge badge-${word.replace(/[^a-z_]/g, '')}`}>{word.replace(/_/g, ' ')}</span>;
 }
 
+/**
+ * The frame of one form control: its label, a hint before it and the error after it, both tied to the
+ * control (aria-describedby, which `describedBy` gives the control) for assistive technology.
+ */
+function FieldFrame({
+  id,
+  label,
+  hint,
+  error,
+  children,
+}: {
+  id: string;
+  label: string;
+  hint?: string;
+  error?: string;
+  children: (describedBy: string | undefined) => ComponentChildren;
+}) {
+  const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ') || undefined;
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      {hint && (
+        <p class="muted hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {children(describedBy)}
+      {error && (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
 /** One labelled input, with its error said beside it and tied to it for assistive technology. */
 export function Field({
   label,
@@ -110,39 +146,150 @@ export function Field({
 }: {
   label: string;
   name: string;
-  /** The input's id, when a page has two fields of one name (two forms). */
-  id?: string;
   value?: string | null;
   error?: string;
   hint?: string;
   type?: 'text' | 'email' | 'password' | 'url' | 'number' | 'search';
   required?: boolean;
   autocomplete?: string;
+  /** The input's id, when a page has two fields of one name (two forms). */
+  id?: string;
 }) {
-  const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ') || undefined;
   return (
-    <div class="field">
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="muted hint" id={`${id}-hint`}>
-          {hint}
-        </p>
+    <FieldFrame id={id} label={label} hint={hint} error={error}>
+      {(describedBy) => (
+        <input
+          id={id}
+          name={name}
+          type={type as 'text'} // preact's input types are a union per type; any of ours takes a string value
+          value={value ?? ''}
+          required={required}
+          autocomplete={autocomplete}
+          aria-invalid={error ? 'true' : undefined}
+          aria-describedby={describedBy}
+        />
       )}
+    </FieldFrame>
+  );
+}
+
+/** A labelled text area (lists one per line, XML, JSON), with its hint and error. */
+export function TextArea({
+  label,
+  name,
+  value,
+  error,
+  hint,
+  rows = 3,
+}: {
+  label: string;
+  name: string;
+  value?: string;
+  error?: string;
+  hint?: string;
+  rows?: number;
+}) {
+  const id = `field-${name}`;
+  return (
+    <FieldFrame id={id} label={label} hint={hint} error={error}>
+      {(describedBy) => (
+        <textarea
+          id={id}
+          name={name}
+          rows={rows}
+          aria-invalid={error ? 'true' : undefined}
+          aria-describedby={describedBy}
+        >
+          {value ?? ''}
+        </textarea>
+      )}
+    </FieldFrame>
+  );
+}
+
+/** A labelled select of fixed choices: `options` are [value, text]. */
+export function Choice({
+  label,
+  name,
+  value,
+  options,
+  hint,
+  id = `field-${name}`,
+}: {
+  label: string;
+  name: string;
+  value?: string | null;
+  options: ReadonlyArray<readonly [string, string]>;
+  hint?: string;
+  id?: string;
+}) {
+  return (
+    <FieldFrame id={id} label={label} hint={hint}>
+      {(describedBy) => (
+        <select id={id} name={name} aria-describedby={describedBy}>
+          {options.map(([key, text]) => (
+            <option key={key} value={key} selected={key === value}>
+              {text}
+            </option>
+          ))}
+        </select>
+      )}
+    </FieldFrame>
+  );
+}
+
+/** A text box of a list's filter form (a GET form, class "filters"). */
+export function FilterText({
+  label,
+  name,
+  value,
+  placeholder,
+  describedBy,
+}: {
+  label: string;
+  name: string;
+  value?: string;
+  placeholder?: string;
+  describedBy?: string;
+}) {
+  return (
+    <div>
+      <label for={`filter-${name}`}>{label}</label>
       <input
-        id={id}
+        id={`filter-${name}`}
+        type="search"
         name={name}
-        type={type as 'text'} // preact's input types are a union per type; any of ours takes a string value
         value={value ?? ''}
-        required={required}
-        autocomplete={autocomplete}
-        aria-invalid={error ? 'true' : undefined}
+        placeholder={placeholder}
         aria-describedby={describedBy}
       />
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
+    </div>
+  );
+}
+
+/** A select of a list's filter form, whose first choice is "Any" (no filter). */
+export function FilterSelect({
+  label,
+  name,
+  value,
+  options,
+}: {
+  label: string;
+  name: string;
+  value?: string;
+  options: ReadonlyArray<readonly [string, string]>;
+}) {
+  return (
+    <div>
+      <label for={`filter-${name.replace(/_/g, '-')}`}>{label}</label>
+      <select id={`filter-${name.replace(/_/g, '-')}`} name={name}>
+        <option value="">Any</option>
+        {options.map(([key, text]) => (
+          <option key={key} value={key} selected={key === value}>
+            {text}
+          </option>
+        ))}
+      </select>
     </div>
   );
 }

@@ -1,7 +1,7 @@
 import { BACKCHANNELS, type DeliveryChannel, type LogoutTrigger } from '@signoff/core';
 import type { OperationListing, OperationWithDeliveries } from '@signoff/logout';
 import { Form, render } from '../http/layout';
-import { Badge, ConsoleLayout, Notice, Pager, Time } from './console-layout';
+import { Badge, ConsoleLayout, FilterSelect, FilterText, Notice, Pager, Time } from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
 import type { ApplicationOption } from './sessions.pages';
 
@@ -45,34 +45,6 @@ export interface LogoutsModel {
   problem?: string;
 }
 
-function Select({
-  id,
-  label,
-  name,
-  value,
-  options,
-}: {
-  id: string;
-  label: string;
-  name: string;
-  value: string | undefined;
-  options: ReadonlyArray<readonly [string, string]>;
-}) {
-  return (
-    <div>
-      <label for={id}>{label}</label>
-      <select id={id} name={name}>
-        <option value="">Any</option>
-        {options.map(([key, text]) => (
-          <option key={key} value={key} selected={key === value}>
-            {text}
-          </option>
-        ))}
-      </select>
-    </div>
-  );
-}
-
 function Counts({ counts }: { counts: OperationListing['deliveryCounts'] }) {
   const entries = Object.entries(counts).filter(([, n]) => n);
   if (!entries.length) return <span class="muted">none</span>;
@@ -92,61 +64,35 @@ export function LogoutsPage({ admin, model }: { admin: ConsoleAdmin; model: Logo
   return (
     <ConsoleLayout admin={admin} section="logouts" title="Logouts">
       <form method="get" action="/admin/logouts" class="filters" role="search" aria-label="Filter logouts">
-        <Select
-          id="filter-trigger"
-          label="Started by"
-          name="trigger"
-          value={filter.trigger}
-          options={Object.entries(TRIGGERS)}
-        />
-        <Select
-          id="filter-outcome"
+        <FilterSelect label="Started by" name="trigger" value={filter.trigger} options={Object.entries(TRIGGERS)} />
+        <FilterSelect
           label="Outcome"
           name="outcome"
           value={filter.outcome}
           options={OUTCOMES.map((outcome) => [outcome, outcome] as const)}
         />
-        <Select
-          id="filter-delivery-status"
+        <FilterSelect
           label="With a delivery"
           name="delivery_status"
           value={filter.delivery_status}
           options={DELIVERY_STATUSES.map((status) => [status, status] as const)}
         />
-        <div>
-          <label for="filter-user">User</label>
-          <input id="filter-user" type="search" name="user" value={filter.user ?? ''} placeholder="username" />
-        </div>
-        <Select
-          id="filter-application"
+        <FilterText label="User" name="user" value={filter.user} placeholder="username" />
+        <FilterSelect
           label="Application"
           name="application"
           value={filter.application}
           options={model.applications.map((app) => [app.id, app.name] as const)}
         />
-        <div>
-          <label for="filter-since">From (UTC)</label>
-          <input
-            id="filter-since"
-            type="text"
-            name="since"
-            value={filter.since ?? ''}
-            placeholder="2026-11-25T00:00Z"
-          />
-        </div>
-        <div>
-          <label for="filter-until">Until (UTC)</label>
-          <input
-            id="filter-until"
-            type="text"
-            name="until"
-            value={filter.until ?? ''}
-            placeholder="2026-11-26T00:00Z"
-          />
-        </div>
+        <FilterText label="From (UTC)" name="since" value={filter.since} placeholder="2026-11-25T00:00Z" />
+        <FilterText label="Until (UTC)" name="until" value={filter.until} placeholder="2026-11-26T00:00Z" />
         <button type="submit">Filter</button>
       </form>
-      {model.problem && <p class="error">{model.problem}</p>}
+      {model.problem && (
+        <p class="error" role="alert">
+          {model.problem}
+        </p>
+      )}
       {model.items.length ? (
         <table>
           <thead>

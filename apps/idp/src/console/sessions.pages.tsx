@@ -1,6 +1,6 @@
 import type { LiveSessionListing } from '@signoff/sessions';
 import { Form, render } from '../http/layout';
-import { ConsoleLayout, Pager, Time } from './console-layout';
+import { ConsoleLayout, FilterSelect, FilterText, Pager, Time } from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
 
 /** An application as the console's pickers list it. */
@@ -100,21 +100,13 @@ export function SessionsPage({ admin, model }: { admin: ConsoleAdmin; model: Ses
         its back channel; the logout's page shows which confirmed.
       </p>
       <form method="get" action="/admin/sessions" class="filters" role="search" aria-label="Filter sessions">
-        <div>
-          <label for="filter-user">User</label>
-          <input id="filter-user" type="search" name="user" value={model.filter.user ?? ''} placeholder="username" />
-        </div>
-        <div>
-          <label for="filter-application">Application</label>
-          <select id="filter-application" name="application">
-            <option value="">Any</option>
-            {model.applications.map((app) => (
-              <option key={app.id} value={app.id} selected={app.id === model.filter.application}>
-                {app.name} ({app.protocol.toUpperCase()})
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterText label="User" name="user" value={model.filter.user} placeholder="username" />
+        <FilterSelect
+          label="Application"
+          name="application"
+          value={model.filter.application}
+          options={model.applications.map((app) => [app.id, `${app.name} (${app.protocol.toUpperCase()})`] as const)}
+        />
         <button type="submit">Filter</button>
       </form>
       {model.filter.user && model.filteredUser === null && <p class="error">No user is named {model.filter.user}.</p>}

@@ -1,7 +1,18 @@
 import type { Group, User } from '@signoff/core';
 import type { LiveSessionListing } from '@signoff/sessions';
 import { Form, render } from '../http/layout';
-import { Badge, Check, ConsoleLayout, Field, type FormProblem, Notice, Pager, Problems, Time } from './console-layout';
+import {
+  Badge,
+  Check,
+  ConsoleLayout,
+  Field,
+  FilterText,
+  type FormProblem,
+  Notice,
+  Pager,
+  Problems,
+  Time,
+} from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
 import { SessionsTable } from './sessions.pages';
 
@@ -18,10 +29,7 @@ export function UsersPage({ admin, model }: { admin: ConsoleAdmin; model: UsersM
     <ConsoleLayout admin={admin} section="users" title="Users">
       <div class="actions">
         <form method="get" action="/admin/users" class="filters" role="search" aria-label="Search users">
-          <div>
-            <label for="filter-q">Search</label>
-            <input id="filter-q" type="search" name="q" value={model.q ?? ''} placeholder="username, email or name" />
-          </div>
+          <FilterText label="Search" name="q" value={model.q} placeholder="username, email or name" />
           <button type="submit">Search</button>
         </form>
         <a href="/admin/users/new">New user</a>
