@@ -10,6 +10,13 @@ const NO_WORKER_APP = {
   group: ['**/apps/worker/**'],
   message: 'no app imports another app: compose libs instead (DESIGN.md)',
 };
+/** The demo (`npm run demo`) is a sample built on Signoff, not part of it. */
+const NO_DEMO = {
+  group: ['**/apps/demo/**', '**/demo/src/**'],
+  message: 'nothing imports the demo apps (apps/demo): they are samples, not part of Signoff',
+};
+/** Production code never depends on the tests' harness. */
+const NO_TEST = { group: ['**/test/**'], message: 'production code never imports test code (test/)' };
 const NO_LIB_INTERNALS = {
   group: ['**/libs/*/src/**', '@signoff/*/src/**'],
   message: 'import a lib by its name (@signoff/x), not its files',
@@ -51,13 +58,15 @@ function restrict(files, patterns, paths = []) {
 
 function walls() {
   return [
-    restrict(['apps/idp/**/*.{ts,tsx}'], [NO_WORKER_APP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
+    restrict(['apps/idp/**/*.{ts,tsx}'], [NO_WORKER_APP, NO_DEMO, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
     restrict(
       ['apps/idp/**/*.controller.{ts,tsx}'],
-      [NO_WORKER_APP, NO_LIB_INTERNALS],
+      [NO_WORKER_APP, NO_DEMO, NO_LIB_INTERNALS],
       [LOGOUT_BOOKS, ...THIN_CONTROLLERS],
     ),
-    restrict(['apps/worker/**/*.{ts,tsx}'], [NO_IDP, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
+    restrict(['apps/worker/**/*.{ts,tsx}'], [NO_IDP, NO_DEMO, NO_LIB_INTERNALS], [LOGOUT_BOOKS]),
+    // The demo composes libs (as the CLI does) and runs the idp as a process, never imports it.
+    restrict(['apps/demo/**/*.{ts,tsx}'], [NO_IDP, NO_WORKER_APP, NO_LIB_INTERNALS, NO_TEST], [LOGOUT_BOOKS]),
     restrict(['libs/**/*.{ts,tsx}'], [NO_APPS], [LOGOUT_BOOKS]),
     restrict(['libs/core/**/*.{ts,tsx}', 'libs/logout/**/*.{ts,tsx}'], [NO_APPS]),
     restrict(['libs/oidc/**/*.{ts,tsx}'], [NO_APPS, NO_SAML], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
@@ -66,7 +75,7 @@ function walls() {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', '.ci/tmp/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'data-demo/', 'coverage/', '.ci/tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,3 +1,4 @@
+import { SIGNED_OUT_PAGE } from '../support/browser';
 import { LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
@@ -64,7 +65,7 @@ describeInChromium('in a real browser (headless Chromium)', () => {
 
     await page.goto(`${t.url}/logout`);
     await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/logout/done`, { timeout: 10_000 });
+    await page.waitForURL(SIGNED_OUT_PAGE, { timeout: 10_000 });
     expect(await page.textContent('h1')).toBe('You are signed out');
 
     for (const [index, rp] of rps.entries()) {

@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 import type { Browser as Chromium, BrowserContext } from 'playwright-core';
 import request from 'supertest';
 import { DataSource, In } from 'typeorm';
-import { Browser } from '../support/browser';
+import { Browser, SIGNED_OUT_PAGE } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
 import { login, registerClient, type TestClient } from '../support/relying-party';
@@ -189,7 +189,7 @@ describeInChromium('the Content-Security-Policy in a real browser (headless Chro
     expect(directive(policy, 'frame-src')!.split(' ').sort()).toEqual(
       ["'self'", sp.url, ...rps.map((rp) => rp.rp.url)].sort(),
     );
-    await page.waitForURL(`${t.url}/logout/done`, { timeout: 20_000 });
+    await page.waitForURL(SIGNED_OUT_PAGE, { timeout: 20_000 });
 
     expect(rps.map((rp) => rp.rp.frontchannel.length)).toEqual(frontchannelBefore.map((n) => n + 1));
     expect(sp.logoutRequests).toHaveLength(1);

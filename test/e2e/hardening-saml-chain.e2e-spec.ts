@@ -2,7 +2,7 @@ import { LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
 import type { Browser as Chromium } from 'playwright-core';
 import request, { type Response } from 'supertest';
 import { DataSource, In } from 'typeorm';
-import { Browser } from '../support/browser';
+import { Browser, SIGNED_OUT_PAGE } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { SamlSpApp } from '../support/saml-sp-app';
 import { type AttackSp, type Issued, registerAttackSp, signInAt } from '../support/saml-attack';
@@ -128,7 +128,7 @@ describeInChromium('the bound chain in a real browser, with SPs on another site 
     }
     await page.goto(`${t.url}/logout`);
     await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/logout/done`, { timeout: 20_000 });
+    await page.waitForURL(SIGNED_OUT_PAGE, { timeout: 20_000 });
     for (const sp of apps)
       expect(sp.logoutRequests).toEqual([{ nameID: sp.profile!.nameID, sessionIndex: sp.profile!.sessionIndex }]);
     const deliveries = await db

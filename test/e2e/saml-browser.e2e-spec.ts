@@ -1,3 +1,4 @@
+import { SIGNED_OUT_PAGE } from '../support/browser';
 import { LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
 import type { Browser, Page } from 'playwright-core';
 import { DataSource, In } from 'typeorm';
@@ -66,7 +67,7 @@ describeInChromium('SAML logout in a real browser (headless Chromium)', () => {
     const page = await signIn('alice', sps);
     await page.goto(`${t.url}/logout`);
     await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/logout/done`, { timeout: 20_000 });
+    await page.waitForURL(SIGNED_OUT_PAGE, { timeout: 20_000 });
     for (const sp of sps)
       expect(sp.logoutRequests).toEqual([{ nameID: sp.profile!.nameID, sessionIndex: sp.profile!.sessionIndex }]);
     const deliveries = await deliveriesOf(sps);
@@ -105,7 +106,7 @@ describeInChromium('SAML logout in a real browser (headless Chromium)', () => {
     silent.hang = true;
     await page.goto(`${t.url}/logout`);
     await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/logout/done`, { timeout: 25_000 });
+    await page.waitForURL(SIGNED_OUT_PAGE, { timeout: 25_000 });
     expect(after.logoutRequests).toHaveLength(1);
     const byApp = Object.fromEntries(
       (await deliveriesOf([silent, after])).map((delivery) => [delivery.provider.slug, delivery]),

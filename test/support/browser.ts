@@ -58,3 +58,6 @@ export class Browser {
     if (token) this.lastCsrf = token;
   }
 }
+
+/** The signed-out page a logout ends on, with or without the handle of the logout it sums up (`?logout=`). */
+export const SIGNED_OUT_PAGE = /\/logout\/done(\?logout=[\w-]+\.[\w-]+)?$/;

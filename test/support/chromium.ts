@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
+import type { NeededProgram } from '../../libs/core/src/system/ensure-installed';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium unless CHROMIUM_PATH names another build (e.g. Chrome on macOS). */
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 /** Debian's chromium, headless, with its background networking off (this machine has no network). */
 export function launchChromium(): Promise<Browser> {
@@ -20,5 +22,28 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Browser suites run wherever chromium is installed, and always in CI (.ci/run installs it). */
-export const describeInChromium = existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
+/** Debian's chromium, where the browser suites look for it (never a downloaded browser). */
+export const CHROMIUM_PROGRAM: NeededProgram = {
+  command: CHROMIUM,
+  purpose: 'for the browser suites',
+  apt: 'chromium',
+};
+
+/** Set by CI systems (and by .ci/run); "false" or "0" is unset. */
+export const inCi = (): boolean => !!process.env.CI && !/^(false|0)$/i.test(process.env.CI);
+
+/**
+ * Browser suites run wherever chromium is installed. Elsewhere they are skipped, except in CI, where
+ * a missing browser fails each suite with the command that installs it, never passing by skipping.
+ */
+export const describeInChromium = (name: string, suite: () => void): void => {
+  if (existsSync(CHROMIUM)) return describe(name, suite);
+  if (!inCi()) return describe.skip(name, suite);
+  describe(name, () =>
+    it(`needs ${CHROMIUM}`, () => {
+      throw new Error(
+        `${CHROMIUM} is missing and CI is set: the browser suites cannot run. Install it: sudo apt-get install -y chromium`,
+      );
+    }),
+  );
+};

@@ -8,6 +8,7 @@ import { SamlModule } from '@signoff/saml';
 import { SessionsModule } from '@signoff/sessions';
 import { WorkerModule } from '@signoff/worker';
 import { AccountController } from './account/account.controller';
+import { PasswordChange } from './account/password-change.service';
 import { AdminGuard } from './admin/admin.guard';
 import { ApiTokensController } from './admin/api-tokens.controller';
 import { ApiTokensService } from './admin/api-tokens.service';
@@ -99,6 +100,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
   providers: [
     BrowserService,
     LoginThrottle,
+    PasswordChange,
     ApiTokensService,
     UserAdminService,
     DashboardService,

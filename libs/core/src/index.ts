@@ -26,5 +26,6 @@ export * from './redis/embedded-redis';
 export * from './redis/pending-store';
 export * from './redis/redis.service';
 export * from './redis/replay-cache';
+export * from './system/ensure-installed';
 export * from './users/groups.service';
 export * from './users/users.service';

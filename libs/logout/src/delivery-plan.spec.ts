@@ -1,5 +1,11 @@
 import type { DeliveryChannel } from '@signoff/core';
-import { NO_BROWSER_REASON, planDeliveries, type PlannedDelivery, type SessionToTell } from './delivery-plan';
+import {
+  NO_BROWSER_REASON,
+  OTHER_DEVICE_REASON,
+  planDeliveries,
+  type PlannedDelivery,
+  type SessionToTell,
+} from './delivery-plan';
 
 const NOW = new Date('2030-01-02T03:04:05.000Z');
 
@@ -78,6 +84,17 @@ describe('planDeliveries', () => {
     expect(rows.map(brief)).toEqual([
       ['s1', 'frontchannel_oidc', 'skipped'],
       ['s1', 'backchannel_oidc', 'pending'],
+    ]);
+  });
+
+  it('with a browser, skips the front channel of a session that is elsewhere (another device), saying so', () => {
+    const here = session('here', ['frontchannel_oidc']);
+    const there = { ...session('there', ['frontchannel_oidc', 'backchannel_oidc']), elsewhere: true };
+    const rows = plan([here, there], true);
+    expect(rows.map((row) => [row.providerSessionId, row.channel, row.status, row.lastError])).toEqual([
+      ['here', 'frontchannel_oidc', 'pending', null],
+      ['there', 'frontchannel_oidc', 'skipped', OTHER_DEVICE_REASON],
+      ['there', 'backchannel_oidc', 'pending', null],
     ]);
   });
 

@@ -13,10 +13,19 @@ import {
 export const NO_BROWSER_REASON =
   "skipped: this application is logged out in the user's browser only (front channel), and this logout had no browser";
 
+/** Why a front-channel delivery is skipped when the user signed out "everywhere" from another device. */
+export const OTHER_DEVICE_REASON =
+  "skipped: this application is logged out in the user's browser only (front channel), and that session was on another device";
+
 /** One ending provider session and the channels its protocol chose for it ([] when it is not to be told). */
 export interface SessionToTell {
   session: Pick<ProviderSession, 'id' | 'providerId'>;
   channels: readonly DeliveryChannel[];
+  /**
+   * This session's browser is not the one here (a logout "everywhere" reaches other devices' sessions):
+   * its front channel cannot run, whatever `withBrowser` says.
+   */
+  elsewhere?: boolean;
 }
 
 /** What a delivery plan is made from: everything the orchestrator has decided or read, nothing it still has to ask. */
@@ -49,11 +58,11 @@ export type PlannedDelivery = Omit<LogoutDelivery, 'operation' | 'providerSessio
 export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
   const { operationId, withBrowser, now } = input;
   const rows: PlannedDelivery[] = [];
-  for (const { session, channels } of input.sessions) {
+  for (const { session, channels, elsewhere } of input.sessions) {
     for (const channel of channels) {
       const back = BACKCHANNELS.includes(channel);
       // Without the user's browser a front-channel delivery cannot happen: say so rather than wait forever.
-      const status: DeliveryStatus = back || withBrowser ? 'pending' : 'skipped';
+      const status: DeliveryStatus = back || (withBrowser && !elsewhere) ? 'pending' : 'skipped';
       const skipped = status === 'skipped';
       rows.push({
         id: input.newId(),
@@ -68,7 +77,7 @@ export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
         lastHttpStatus: null,
         messageId: null,
         attemptLog: [],
-        lastError: skipped ? NO_BROWSER_REASON : null,
+        lastError: skipped ? (withBrowser ? OTHER_DEVICE_REASON : NO_BROWSER_REASON) : null,
         // A row skipped here is final already: it is complete the moment it is written.
         createdAt: now,
         updatedAt: now,

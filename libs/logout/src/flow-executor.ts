@@ -13,6 +13,8 @@ export interface FlowContext {
   initiatingProviderSessionId: string | null;
   /** A browser is here: interactive stages may ask, front-channel deliveries may run. */
   interactive: boolean;
+  /** The IdP sessions that are this browser's, when `idpSessionIds` also holds other devices' (see EndSessionsRequest). */
+  browserIdpSessionIds?: string[];
   /** Where a `redirect` stage wants the browser to end up. */
   redirectTo?: string | null;
 }
@@ -72,6 +74,7 @@ export class FlowExecutor {
       initiator: context.initiator,
       initiatingProviderSessionId: context.initiatingProviderSessionId,
       withBrowser: context.interactive,
+      browserIdpSessionIds: context.browserIdpSessionIds,
     };
     switch (stage.kind) {
       case 'user_logout':

@@ -5,6 +5,7 @@ export * from './logout-journey';
 export * from './logout-operations.service';
 export * from './logout-orchestrator';
 export * from './logout-protocol';
+export * from './logout-status';
 export * from './logout-views';
 export * from './logout.module';
 export * from './outbox-relay';

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { LogoutOperation, PendingStore } from '@signoff/core';
+import { LogoutDelivery, LogoutOperation, PendingStore } from '@signoff/core';
 import { LogoutJourney, type OwedAnswer } from './logout-journey';
 import type { LogoutView } from './logout-views';
 import { APP_BASE, type AppSpec, type Engine, type Login, startEngine } from '../../../test/support/logout-engine';
 
 /** Short, so a test can outwait it; long enough that a test's own steps never do by accident. */
 const FRONTCHANNEL_TIMEOUT_MS = 1000;
+/** The signed-out page with the handle of the logout it sums up. */
+const SUMMARY = /^\/logout\/done\?logout=[\w-]+\.[\w-]+$/;
 
 // The journey's front channel with real rows, real Redis (the chain's state, the answer handles) and
 // the test protocols: the views it returns and the rows it leaves are the outcomes checked.
+
 describe('LogoutJourney', () => {
   let engine: Engine;
   let journey: LogoutJourney;
@@ -58,6 +61,44 @@ describe('LogoutJourney', () => {
   const nameOf = (login: Login, providerId: string) =>
     login.providers.find((provider) => provider.id === providerId)!.name;
 
+  describe('what the user is told (status) and "try again"', () => {
+    const handleOf = (view: LogoutView) => {
+      const url = view.view === 'go' ? view.url : view.view === 'frontchannel' ? view.next : '';
+      return new URL(url, 'https://idp.test').searchParams.get('logout')!;
+    };
+
+    it('shows a logout only to the browser that signed out', async () => {
+      const { view, csrf } = await signOut([{ protocol: 'oidc', channels: ['backchannel_oidc'], name: 'Wiki' }]);
+      const handle = handleOf(view);
+      expect(await journey.status(handle, csrf)).toMatchObject({
+        applications: [expect.objectContaining({ name: 'Wiki' })],
+      });
+      expect(await journey.status(handle, 'another browser')).toBeNull();
+      expect(await journey.status(handle, null)).toBeNull();
+      expect(await journey.status(`${handle.split('.')[0]}.forged`, csrf)).toBeNull();
+    });
+
+    it('runs a failed delivery of that logout again, and nothing of another logout or browser', async () => {
+      const { view, csrf, operationId, login } = await signOut([
+        { protocol: 'oidc', channels: ['backchannel_oidc'], name: 'Wiki' },
+      ]);
+      const handle = handleOf(view);
+      const [delivery] = await engine.deliveries(operationId);
+      await engine.db.getRepository(LogoutDelivery).update({ id: delivery.id }, { status: 'dead' });
+      const user = { type: 'user' as const, id: login.user.id };
+      const other = await signOut([{ protocol: 'oidc', channels: ['backchannel_oidc'], name: 'Other' }]);
+      expect(await journey.tryAgain(handleOf(other.view), delivery.id, other.csrf, user)).toEqual({ view: 'expired' });
+      expect(await journey.tryAgain(handle, delivery.id, 'another browser', user)).toEqual({ view: 'expired' });
+      expect((await deliveryOf(operationId, delivery.providerId)).status).toBe('dead');
+
+      expect(await journey.tryAgain(handle, delivery.id, csrf, user)).toEqual({
+        view: 'go',
+        url: `/logout/done?logout=${handle}`,
+      });
+      expect(['pending', 'queued']).toContain((await deliveryOf(operationId, delivery.providerId)).status);
+    });
+  });
+
   describe('the native chain', () => {
     const NATIVE: AppSpec[] = [
       { protocol: 'saml', channels: ['frontchannel_saml_native'], name: 'Alpha' },
@@ -105,7 +146,7 @@ describe('LogoutJourney', () => {
 
       const secondStep = (second as Extract<LogoutView, { view: 'native-step' }>).step;
       await answer(other.id, secondStep.messageId!);
-      expect(await journey.chain(handle, false, csrf)).toEqual({ view: 'go', url: '/logout/done' });
+      expect(await journey.chain(handle, false, csrf)).toEqual({ view: 'go', url: expect.stringMatching(SUMMARY) });
       expect(await engine.operationRow(operationId)).toMatchObject({ outcome: 'complete' });
       // The chain is over: its handle is gone.
       expect(await journey.chain(handle, false, csrf)).toEqual({ view: 'expired' });
@@ -141,7 +182,7 @@ describe('LogoutJourney', () => {
       });
 
       await answer(other.id, (next as Extract<LogoutView, { view: 'native-step' }>).step.messageId!);
-      expect(await journey.chain(handle, false, csrf)).toEqual({ view: 'go', url: '/logout/done' });
+      expect(await journey.chain(handle, false, csrf)).toEqual({ view: 'go', url: expect.stringMatching(SUMMARY) });
       expect(await engine.operationRow(operationId)).toMatchObject({ outcome: 'partial' });
 
       expect(await answer(current.id, step.step.messageId!)).toEqual({ application: current.name, confirmed: true });
@@ -197,7 +238,7 @@ describe('LogoutJourney', () => {
       const started = await signOut(IFRAMES);
       expect(started.view).toMatchObject({
         view: 'frontchannel',
-        next: '/logout/done',
+        next: expect.stringMatching(SUMMARY),
         timeoutMs: FRONTCHANNEL_TIMEOUT_MS,
       });
       const { frames } = started.view as Extract<LogoutView, { view: 'frontchannel' }>;

@@ -21,6 +21,7 @@ import {
   NATIVE_CHANNELS,
 } from './logout-operations.service';
 import type { FrontchannelStep, SeenOutcome } from './logout-protocol';
+import { type LogoutStatus, logoutStatusOf } from './logout-status';
 import type { FrontchannelFrame, LogoutView } from './logout-views';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
@@ -39,8 +40,10 @@ export type OwedAnswer =
 export interface BrowserLogout {
   trigger: LogoutTrigger;
   initiator: Actor;
-  /** The IdP sessions to end (the browser's current one). */
+  /** The IdP sessions to end: the browser's current one, every account of the browser, or the user's every session. */
   idpSessionIds: string[];
+  /** Of those, the ones this browser holds (when some are other devices'): only their front channels run here. */
+  browserIdpSessionIds?: string[];
   /** The provider session of the application that asked, if one did. */
   initiatingProviderSessionId: string | null;
   /** The provider of the application that asked (its own invalidation flow runs), or null: the user asked at Signoff. */
@@ -120,6 +123,7 @@ export class LogoutJourney {
       trigger: logout.trigger,
       initiator: logout.initiator,
       idpSessionIds: logout.idpSessionIds,
+      browserIdpSessionIds: logout.browserIdpSessionIds,
       initiatingProviderSessionId: logout.initiatingProviderSessionId,
       interactive: true,
     };
@@ -214,7 +218,8 @@ export class LogoutJourney {
         flowHandle: await this.store.put('logout-flow', paused, PAUSE_TTL_SECONDS),
       };
     }
-    let next = await this.destination(owed, step.operationId, step.redirectTo);
+    const handle = step.operationId ? this.statusHandle(step.operationId, csrf) : null;
+    let next = await this.destination(owed, step.operationId, step.redirectTo, handle);
     const open = step.operationId ? await this.operations.openFrontchannel(step.operationId) : [];
     const native = open.filter((delivery) => NATIVE_CHANNELS.includes(delivery.channel));
     if (native.length) {
@@ -232,7 +237,13 @@ export class LogoutJourney {
       frames.push({ deliveryId: delivery.id, reportToken: this.reportToken(delivery.id), url, fields });
     }
     if (!frames.length) return { view: 'go', url: next };
-    return { view: 'frontchannel', frames, next, timeoutMs: this.config.delivery.frontchannelTimeoutMs };
+    return {
+      view: 'frontchannel',
+      frames,
+      next,
+      timeoutMs: this.config.delivery.frontchannelTimeoutMs,
+      logout: handle ? { handle, status: (await this.statusOf(step.operationId!))! } : null,
+    };
   }
 
   /**
@@ -241,9 +252,15 @@ export class LogoutJourney {
    * outcome; the user's own logout ends on the signed-out page, or where a flow's `redirect` stage says,
    * unless it was asked to return to an allowed URL: like an application's own answer, that comes first.
    */
-  private async destination(owed: OwedAnswer, operationId: string | null, redirectTo: string | null): Promise<string> {
+  private async destination(
+    owed: OwedAnswer,
+    operationId: string | null,
+    redirectTo: string | null,
+    statusHandle: string | null,
+  ): Promise<string> {
     if (owed.to === 'return-to') return owed.url;
-    if (owed.to === 'signed-out-page') return redirectTo ?? SIGNED_OUT_PAGE;
+    if (owed.to === 'signed-out-page')
+      return redirectTo ?? (statusHandle ? `${SIGNED_OUT_PAGE}?logout=${statusHandle}` : SIGNED_OUT_PAGE);
     const protocol = this.protocols.for(owed.protocol);
     if (!protocol.answerAwaitsOutcome) {
       const answer = await protocol.answerInitiator(owed.providerId, owed.owed, null);
@@ -375,6 +392,70 @@ export class LogoutJourney {
       view: 'answer',
       answer: await this.protocols.for(owed.protocol).answerInitiator(owed.providerId, owed.owed, outcome),
     };
+  }
+
+  // ---- what the user is told ---------------------------------------------------------------
+
+  /**
+   * What became of each application of the logout `handle` names (see logout-status.ts), for the
+   * browser whose CSRF token is `csrf`: the handle is bound to the browser that signed out, so it
+   * shows nobody else which applications that was. Null when it names nothing of this browser's.
+   */
+  async status(handle: unknown, csrf: string | null): Promise<LogoutStatus | null> {
+    const operationId = this.operationOf(handle, csrf);
+    return operationId ? this.statusOf(operationId) : null;
+  }
+
+  /**
+   * "Try again" for one application that did not confirm: its delivery runs once more — a back-channel
+   * one through the worker (the browser goes back to the summary, which follows it), a front-channel one
+   * in this browser (a logout page with that one frame, or a chain of that one step). Only a delivery of
+   * the logout `handle` names, for the browser that signed out; `expired` otherwise.
+   */
+  async tryAgain(handle: unknown, deliveryId: unknown, csrf: string, actor: Actor): Promise<LogoutView> {
+    const operationId = this.operationOf(handle, csrf);
+    const delivery = operationId && typeof deliveryId === 'string' ? await this.operations.delivery(deliveryId) : null;
+    if (!delivery || delivery.operationId !== operationId) return { view: 'expired' };
+    const summary = `${SIGNED_OUT_PAGE}?logout=${handle as string}`;
+    await this.operations.retryDelivery(delivery.id, actor, { inBrowser: true });
+    if (NATIVE_CHANNELS.includes(delivery.channel)) {
+      const chain: NativeChain = {
+        next: summary,
+        browser: this.browserBinding(csrf),
+        queue: [delivery.id],
+        current: null,
+      };
+      return { view: 'go', url: `/logout/chain/${await this.store.put('logout-chain', chain, PAUSE_TTL_SECONDS)}` };
+    }
+    if (!IFRAME_CHANNELS.includes(delivery.channel)) return { view: 'go', url: summary };
+    const { url, fields } = await this.frontchannelStep(delivery);
+    return {
+      view: 'frontchannel',
+      frames: [{ deliveryId: delivery.id, reportToken: this.reportToken(delivery.id), url, fields }],
+      next: summary,
+      timeoutMs: this.config.delivery.frontchannelTimeoutMs,
+      logout: { handle: handle as string, status: (await this.statusOf(operationId!))! },
+    };
+  }
+
+  private async statusOf(operationId: string): Promise<LogoutStatus | null> {
+    const operation = await this.operations.get(operationId);
+    return operation ? logoutStatusOf(operation, operation.deliveries) : null;
+  }
+
+  /** A handle naming an operation to the browser that started it: the id and an HMAC binding both. */
+  private statusHandle(operationId: string, csrf: string): string {
+    return `${operationId}.${this.statusMac(operationId, csrf)}`;
+  }
+
+  private operationOf(handle: unknown, csrf: string | null): string | null {
+    if (typeof handle !== 'string' || !csrf || handle.length > 200) return null;
+    const [operationId, mac] = handle.split('.');
+    return operationId && mac && safeEqual(mac, this.statusMac(operationId, csrf)) ? operationId : null;
+  }
+
+  private statusMac(operationId: string, csrf: string): string {
+    return createHmac('sha256', this.secret).update(`logout-status|${operationId}|${csrf}`).digest('base64url');
   }
 
   // ---- browser binding -----------------------------------------------------------------------

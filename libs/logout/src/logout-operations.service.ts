@@ -162,14 +162,19 @@ export class LogoutOperationsService {
   /**
    * Sends a back-channel delivery that failed or died once more, now: back to `pending` with a fresh
    * attempt count (its attempt log keeps the history), its operation reopened to settle again when it
-   * is done; audited as `logout.delivery_retried`. A front-channel delivery cannot be retried (only
-   * the user's browser can run it), nor one that has not failed: `delivery_not_retryable` (409).
+   * is done; audited as `logout.delivery_retried`. A front-channel delivery can be retried only with
+   * the user's browser here to run it (`inBrowser`: the user's own logout page asks), nor can one that
+   * has not failed: `delivery_not_retryable` (409).
    */
-  async retryDelivery(deliveryId: string, actor: Actor): Promise<DeliveryWithProvider> {
+  async retryDelivery(
+    deliveryId: string,
+    actor: Actor,
+    options: { inBrowser?: boolean } = {},
+  ): Promise<DeliveryWithProvider> {
     await this.db.transaction(async (tx) => {
       const delivery = await tx.findOneBy(LogoutDelivery, { id: deliveryId });
       if (!delivery) throw new SignoffError('not_found', 'No such logout delivery.');
-      const refusal = whyNotRetryable(delivery);
+      const refusal = whyNotRetryable(delivery, options.inBrowser ?? false);
       if (refusal) throw new SignoffError('delivery_not_retryable', refusal);
       if (!(await this.retryIn(tx, delivery, actor)))
         throw new SignoffError('delivery_not_retryable', 'The delivery changed meanwhile (retried by someone else).');
@@ -448,8 +453,8 @@ export class LogoutOperationsService {
 }
 
 /** Why an administrator cannot send this delivery again, or null when they can. */
-function whyNotRetryable(delivery: LogoutDelivery): string | null {
-  if (!BACKCHANNELS.includes(delivery.channel))
+function whyNotRetryable(delivery: LogoutDelivery, inBrowser: boolean): string | null {
+  if (!inBrowser && !BACKCHANNELS.includes(delivery.channel))
     return `A ${delivery.channel} delivery cannot be retried: only the user's browser can run a front-channel logout, and it has left.`;
   if (!RETRYABLE.includes(delivery.status))
     return `Only a failed or dead delivery can be retried; this one is ${delivery.status}.`;

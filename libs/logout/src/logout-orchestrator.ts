@@ -33,6 +33,12 @@ export interface EndSessionsRequest {
   /** Is the user's browser here to run front-channel deliveries? */
   withBrowser: boolean;
   /**
+   * With a browser: the IdP sessions that are this browser's (when not given, all of them). A logout
+   * "everywhere" also ends the user's sessions on other devices, whose front channel cannot run here:
+   * those are told over their back channels only.
+   */
+  browserIdpSessionIds?: string[];
+  /**
    * Users whose grants end too, even those that outlive sessions (offline_access tokens). Defaults to
    * the users of the ending sessions when the trigger ends the user's credentials (GRANT_ENDING_TRIGGERS).
    */
@@ -127,7 +133,10 @@ export class LogoutOrchestrator {
         initiatingProviderSessionId: request.initiatingProviderSessionId ?? null,
         initiatingProviderId: initiating?.providerId ?? null,
       });
-      toTell.push({ session, channels });
+      const elsewhere = request.browserIdpSessionIds
+        ? !request.browserIdpSessionIds.includes(session.idpSessionId)
+        : false;
+      toTell.push({ session, channels, elsewhere });
     }
     const rows = planDeliveries({
       operationId: operation.id,

@@ -65,7 +65,13 @@ export class OutboxRelay {
       .update()
       .set({ status: 'queued', leaseUntil, updatedAt: new Date(now) })
       .where({ id: In(due.map((row) => row.id)) })
-      .andWhere("status IN ('pending', 'queued', 'sending')")
+      // Only rows still due, as selected: a worker may have claimed one since (status `sending`, a fresh
+      // lease), and its attempt, which records only while the row is still its own, must not lose it.
+      .andWhere(
+        new Brackets((q) =>
+          q.where("status = 'pending'").orWhere("status IN ('queued', 'sending') AND lease_until < :now", { now }),
+        ),
+      )
       .execute();
     return due.length;
   }

@@ -1,2 +1,3 @@
+export * from './application-homes';
 export * from './providers-admin.service';
 export * from './providers.module';

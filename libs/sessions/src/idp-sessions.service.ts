@@ -23,6 +23,10 @@ export interface ClientInfo {
 
 export type LiveSession = IdpSession & { user: User };
 
+/** How much a user's logout at Signoff ends: this account here, every account of this browser, or the user everywhere. */
+export type LogoutScope = 'account' | 'browser' | 'everywhere';
+export const LOGOUT_SCOPES: readonly LogoutScope[] = ['account', 'browser', 'everywhere'];
+
 /** An application a session is signed in to: a provider with a live provider session in it. */
 export interface SessionApplication {
   providerId: string;
@@ -37,6 +41,8 @@ export type LiveSessionListing = LiveSession & { applications: SessionApplicatio
 /** Which live sessions `listLive` returns; every member narrows. */
 export interface LiveSessionFilter {
   userId?: string;
+  /** This one session (the user's home page: the applications of the current session). */
+  id?: string;
   /** Sessions in which this provider has a live provider session. */
   providerId?: string;
 }
@@ -109,6 +115,33 @@ export class IdpSessionsService {
       order: { lastSeenAt: 'DESC' },
     })) as LiveSession[];
     return sessions.filter((session) => !this.expiryReason(session) && session.user.isActive);
+  }
+
+  /**
+   * The IdP sessions a user's logout of `scope` ends, and which of them this browser holds (only their
+   * front channels can run here): `account` the current one; `browser` every account of this browser;
+   * `everywhere` every live session of the current user, on this device and any other.
+   */
+  async forLogout(
+    browserId: string,
+    scope: LogoutScope,
+  ): Promise<{ idpSessionIds: string[]; browserIdpSessionIds: string[] } | null> {
+    const here = await this.forBrowser(browserId);
+    const current = here[0];
+    if (!current) return null;
+    if (scope === 'account') return { idpSessionIds: [current.id], browserIdpSessionIds: [current.id] };
+    if (scope === 'browser') {
+      const ids = here.map((session) => session.id);
+      return { idpSessionIds: ids, browserIdpSessionIds: ids };
+    }
+    const everywhere = await this.db.getRepository(IdpSession).find({
+      where: { userId: current.userId, endedAt: IsNull() },
+      select: { id: true },
+    });
+    return {
+      idpSessionIds: [...new Set([current.id, ...everywhere.map((session) => session.id)])],
+      browserIdpSessionIds: here.filter((session) => session.userId === current.userId).map((session) => session.id),
+    };
   }
 
   async current(browserId: string): Promise<LiveSession | null> {
@@ -188,6 +221,7 @@ export class IdpSessionsService {
   ): Promise<{ items: LiveSessionListing[]; total: number }> {
     const query = this.liveQuery(this.clock.now()).innerJoinAndSelect('s.user', 'user');
     if (filter.userId) query.andWhere('s.user_id = :userId', { userId: filter.userId });
+    if (filter.id) query.andWhere('s.id = :id', { id: filter.id });
     if (filter.providerId)
       query.andWhere(
         'EXISTS (SELECT 1 FROM provider_sessions fp WHERE fp.idp_session_id = s.id AND fp.provider_id = :providerId AND fp.ended_at IS NULL)',

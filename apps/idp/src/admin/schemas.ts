@@ -357,7 +357,7 @@ export const schemas = {
       oidc: {
         type: 'object',
         description:
-          'OIDC client metadata as in RFC 7591 and the logout specs; logout_token_typ: logout+jwt | JWT; subject_type: public (default) | pairwise (OIDC Core §8.1; the redirect_uris must share one host, and the choice is fixed at registration); client_id: the client_id to register (1–128 letters, digits, . _ ~ -; unique, else 409), random when absent.',
+          'OIDC client metadata as in RFC 7591 and the logout specs; client_uri: a web page of the client, linked from the home page of its users; logout_token_typ: logout+jwt | JWT; subject_type: public (default) | pairwise (OIDC Core §8.1; the redirect_uris must share one host, and the choice is fixed at registration); client_id: the client_id to register (1–128 letters, digits, . _ ~ -; unique, else 409), random when absent.',
       },
       consentRequired,
     },

@@ -77,6 +77,26 @@ export class UserAdminService {
     });
   }
 
+  /**
+   * Ends one of the user's own sessions, as the user ("My sessions": a browser or device they left
+   * signed in): trigger `user_logout`, full SLO, no browser (the device is elsewhere, so its
+   * applications are told over their back channels; front-channel ones are skipped). A session that
+   * is not the user's is `not_found`, exactly as one that never existed: a user learns nothing about
+   * anyone else's sessions. Null when it had already ended.
+   */
+  async endOwnSession(userId: string, idpSessionId: string): Promise<StartedLogout | null> {
+    const session = await this.sessions.get(idpSessionId);
+    if (!session || session.userId !== userId) throw new SignoffError('not_found', 'No such session.');
+    if (!this.sessions.isLive(session)) return null;
+    return this.orchestrator.endSessions({
+      trigger: 'user_logout',
+      initiator: { type: 'user', id: userId },
+      reason: 'logout',
+      idpSessionIds: [idpSessionId],
+      withBrowser: false,
+    });
+  }
+
   /** Lets a deactivated user sign in again (`user.activated`); an active user is left as is. */
   async activate(userId: string, actor: Actor): Promise<User> {
     return this.users.activate(userId, actor);

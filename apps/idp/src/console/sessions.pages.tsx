@@ -1,5 +1,6 @@
 import type { LiveSessionListing } from '@signoff/sessions';
 import { Form, render } from '../http/layout';
+import { browserOf } from '../http/user-agent';
 import { ConsoleLayout, FilterSelect, FilterText, Pager, Time } from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
 
@@ -20,14 +21,6 @@ export interface SessionsModel {
   /** The user the `user` filter names, when it names one: their sessions can be ended at once. */
   filteredUser?: { id: string; username: string } | null;
   applications: ApplicationOption[];
-}
-
-/** Browsers say a lot in their User-Agent; the product and platform are enough to tell sessions apart. */
-export function browserOf(userAgent: string | null): string {
-  if (!userAgent) return 'unknown';
-  const product = /(Firefox|Edg|OPR|Chrome|Chromium|Safari)\/[\d.]+/.exec(userAgent)?.[0] ?? userAgent.slice(0, 40);
-  const platform = /\(([^;)]+)/.exec(userAgent)?.[1];
-  return platform ? `${product} on ${platform}` : product;
 }
 
 export function SessionsTable({

@@ -1,6 +1,6 @@
-import type { LiveSession } from '@signoff/sessions';
+import type { LiveSession, LiveSessionListing } from '@signoff/sessions';
 import { elements, tokens } from '../../../../test/support/html-tokens';
-import { accountsPage, homePage } from '../account/account.pages';
+import { accountsPage, homePage, passwordPage, sessionsPage } from '../account/account.pages';
 import { loginPage } from '../login/login.pages';
 import {
   chainStepPage,
@@ -10,6 +10,7 @@ import {
   logoutPage,
   nowherePage,
   signedOutPage,
+  summaryPage,
 } from '../logout/logout.pages';
 import { chooserPage } from '../oidc/authorize.pages';
 import { checkSessionPage } from '../oidc/check-session.pages';
@@ -29,26 +30,67 @@ const session = (id: string, name: string | null): LiveSession =>
     user: { username: `${id}${X}`, name: name && `${name}${X}` },
   }) as unknown as LiveSession;
 const sessions = [session('alice', 'Alice'), session('bob', null)];
+/** A live session as My sessions lists it: hostile user agent, address and application name. */
+const listed = (id: string) =>
+  Object.assign(session(id, null), {
+    userAgent: X,
+    ip: X,
+    lastSeenAt: new Date(0),
+    applications: [{ providerId: X, slug: X, name: X, protocol: 'oidc' }],
+  }) as unknown as LiveSessionListing;
 const url = `https://app.example/logout?a=1&b=${X}`;
+/** A logout's status whose applications have hostile names, ids and details. */
+const hostileStatus = (settled: boolean) => ({
+  settled,
+  outcome: settled ? ('partial' as const) : null,
+  applications: (['signed_out', 'told', 'refused', 'no_answer'] as const).map((state) => ({
+    providerId: `${state}${X}`,
+    name: `${state}${X}`,
+    state,
+    detail: X,
+    retryDeliveryId: state === 'no_answer' ? X : null,
+  })),
+});
 
 const PAGES: Record<string, string> = {
   login: loginPage({ csrf: X, returnTo: X, error: X, signedInAs: X }),
   'login with a username': loginPage({ csrf: X, returnTo: X, username: X }),
-  home: homePage(sessions[0], 1, X),
+  home: homePage({
+    current: sessions[0],
+    accountsOnBrowser: 2,
+    applications: [
+      { providerId: X, name: X, url: `https://app.example/${X}` },
+      { providerId: 'b', name: X, url: null },
+    ],
+    csrf: X,
+  }),
+  'my sessions': sessionsPage({
+    username: X,
+    currentId: listed('alice').id,
+    sessions: [listed('alice'), listed('bob')],
+    total: 3,
+    csrf: X,
+    notice: 'ended',
+  }),
+  'change password': passwordPage({ username: X, minLength: 12, csrf: X, problem: { field: 'current', message: X } }),
   accounts: accountsPage(sessions, X),
   chooser: chooserPage(sessions, X, X, X),
   'logout confirm': logoutConfirmPage(X, X),
   'logout confirm with return_to': logoutConfirmPage(X, X, { url: X, clientId: X }),
   'flow confirm': flowStagePage('confirm', X, X, X),
   'flow message': flowStagePage('message', X, X, X),
-  'logout page': logoutPage(
-    [
+  'logout page': logoutPage({
+    view: 'frontchannel',
+    frames: [
       { deliveryId: X, reportToken: X, url },
       { deliveryId: X, reportToken: X, url, fields: { SAMLRequest: X, [X]: X } },
     ],
-    X,
-    5000,
-  ),
+    next: X,
+    timeoutMs: 5000,
+    logout: { handle: X, status: hostileStatus(false) },
+  }),
+  'logout summary, under way': summaryPage({ status: hostileStatus(false), handle: X, csrf: X, remaining: [X] }),
+  'logout summary, settled': summaryPage({ status: hostileStatus(true), handle: X, csrf: X, remaining: [] }),
   'chain step, GET': chainStepPage(X, { url }, X, 5000),
   'chain step, POST': chainStepPage(X, { url, fields: { SAMLRequest: X } }, X, 5000),
   'chain waiting': chainWaitingPage(X, X, X, 1500),
@@ -145,7 +187,11 @@ describe('the pages the tests and scripts read', () => {
     ]);
     expect(elements(html, 'form').map((form) => form.attrs)).toEqual([{ method: 'post', action: url, target: 'fc1' }]);
     expect(elements(html, 'a').map((a) => a.attrs)).toEqual([{ id: 'next', href: X }]);
-    expect(elements(html, 'script').map((script) => script.attrs)).toEqual([{ src: '/static/logout-page.js' }]);
+    // logout-page.js listens before the frames load; logout-status.js follows every application's state.
+    expect(elements(html, 'script').map((script) => script.attrs)).toEqual([
+      { src: '/static/logout-page.js' },
+      { src: '/static/logout-status.js', defer: true },
+    ]);
   });
 
   it('the chain step: #go or the auto-posting form, and #chain with where to resume and when', () => {

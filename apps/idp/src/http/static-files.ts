@@ -14,8 +14,10 @@ export const STATIC_FILES = {
   'chain-step.js': 'js',
   'check-session.js': 'js',
   'live-region.js': 'js',
+  'logout-status.js': 'js',
   'api-docs.js': 'js',
   'metadata-file.js': 'js',
+  'local-time.js': 'js',
 } as const;
 
 export type StaticFileName = keyof typeof STATIC_FILES;

@@ -1,9 +1,9 @@
 import { Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { LogoutJourney, type OwedAnswer } from '@signoff/logout';
-import { IdpSessionsService } from '@signoff/sessions';
+import { IdpSessionsService, LOGOUT_SCOPES, type LogoutScope } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
-import { logoutConfirmPage, signedOutPage } from './logout.pages';
+import { logoutConfirmPage, signedOutPage, statusForScript, summaryPage } from './logout.pages';
 import { renderLogoutView } from './render-logout-view';
 
 /**
@@ -30,6 +30,7 @@ export class LogoutController {
     const current = browserId ? await this.sessions.current(browserId) : null;
     if (!current) return this.end(res, owed); // signed out already: nothing to confirm
     const clientId = typeof req.query.client_id === 'string' ? req.query.client_id : null;
+    const accounts = (await this.sessions.forBrowser(browserId!)).length;
     res
       .type('html')
       .send(
@@ -37,6 +38,7 @@ export class LogoutController {
           current.user.username,
           this.browser.csrfToken(browserId!),
           owed.to === 'return-to' ? { url: owed.url, clientId } : null,
+          accounts,
         ),
       );
   }
@@ -53,12 +55,15 @@ export class LogoutController {
     );
     const current = await this.sessions.current(browserId!);
     if (!current) return this.end(res, owed);
+    const scope: LogoutScope = LOGOUT_SCOPES.find((known) => known === body.scope) ?? 'account';
+    const ending = (await this.sessions.forLogout(browserId!, scope))!;
     const csrf = this.browser.csrfToken(browserId!);
     const view = await this.journey.start(
       {
         trigger: 'user_logout',
         initiator: { type: 'user', id: current.userId },
-        idpSessionIds: [current.id],
+        idpSessionIds: ending.idpSessionIds,
+        browserIdpSessionIds: ending.browserIdpSessionIds,
         initiatingProviderSessionId: null,
         provider: null,
         owed,
@@ -74,12 +79,45 @@ export class LogoutController {
     res.type('html').send(signedOutPage([]));
   }
 
-  /** Where a logout without a post-logout redirect URI ends. */
+  /**
+   * Where a logout without a post-logout redirect URI ends. With `logout` (the handle the journey
+   * gave this browser) it sums up that logout: every application, what it confirmed, and "try
+   * again" for those that did not; the page follows it until every delivery is final.
+   */
   @Get('done')
-  async done(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async done(@Req() req: Request, @Res() res: Response, @Query('logout') handle: unknown): Promise<void> {
     const browserId = this.browser.read(req);
     const remaining = browserId ? await this.sessions.forBrowser(browserId) : [];
-    res.type('html').send(signedOutPage(remaining.map((session) => session.user.username)));
+    const usernames = remaining.map((session) => session.user.username);
+    const csrf = browserId ? this.browser.csrfToken(browserId) : null;
+    const status = handle === undefined ? null : await this.journey.status(handle, csrf);
+    if (!status) return void res.type('html').send(signedOutPage(usernames));
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(summaryPage({ status, handle: handle as string, csrf: csrf!, remaining: usernames }));
+  }
+
+  /** What the logout page and the summary poll: each application's state (JSON), for the browser that signed out only. */
+  @Get('status/:handle')
+  async status(@Req() req: Request, @Param('handle') handle: string, @Res() res: Response): Promise<void> {
+    const browserId = this.browser.read(req);
+    const status = await this.journey.status(handle, browserId ? this.browser.csrfToken(browserId) : null);
+    if (!status) throw new ForbiddenException("Unknown logout, or another browser's.");
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(statusForScript(status));
+  }
+
+  /** "Try again" for an application that did not confirm: its delivery runs once more (see LogoutJourney.tryAgain). */
+  @Post('retry')
+  async retry(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
+    const browserId = this.browser.read(req);
+    this.browser.checkCsrf(browserId, body.csrf);
+    const csrf = this.browser.csrfToken(browserId!);
+    const current = await this.sessions.current(browserId!);
+    const actor = current ? { type: 'user' as const, id: current.userId } : { type: 'system' as const };
+    renderLogoutView(res, await this.journey.tryAgain(body.logout, body.delivery, csrf, actor), {
+      csrf,
+      expired: 'This sign-out has expired: it can no longer be tried again from here.',
+    });
   }
 
   /** The answer to a confirm or message stage of a flow. */

@@ -1,6 +1,6 @@
 import { BadRequestException, ForbiddenException } from '@nestjs/common';
 import { webOrigin } from '@signoff/core';
-import type { FrontchannelFrame, InitiatorAnswer, LogoutView } from '@signoff/logout';
+import type { InitiatorAnswer, LogoutView } from '@signoff/logout';
 import type { Response } from 'express';
 import { autoPostPage } from '../http/layout';
 import { allowFramesOf } from '../http/security-headers';
@@ -22,7 +22,7 @@ export function renderLogoutView(res: Response, view: LogoutView, options: Rende
     case 'message':
       return void res.type('html').send(flowStagePage(view.view, view.text, view.flowHandle, options.csrf!));
     case 'frontchannel':
-      return sendLogoutPage(res, view.frames, view.next, view.timeoutMs);
+      return sendLogoutPage(res, view);
     case 'native-step':
       return void res.type('html').send(chainStepPage(view.application, view.step, view.resume, view.timeoutMs));
     case 'native-waiting':
@@ -57,10 +57,10 @@ export function renderAnswer(res: Response, answer: InitiatorAnswer): void {
  * iframes (the applications being signed out) and our own (their answers come back to us inside the
  * frames): the page cannot be made to frame anything else.
  */
-export function sendLogoutPage(res: Response, frames: FrontchannelFrame[], next: string, timeoutMs: number): void {
+export function sendLogoutPage(res: Response, view: Extract<LogoutView, { view: 'frontchannel' }>): void {
   allowFramesOf(
     res,
-    frames.map((frame) => webOrigin(frame.url)).filter((origin): origin is string => origin !== null),
+    view.frames.map((frame) => webOrigin(frame.url)).filter((origin): origin is string => origin !== null),
   );
-  res.type('html').send(logoutPage(frames, next, timeoutMs));
+  res.type('html').send(logoutPage(view));
 }

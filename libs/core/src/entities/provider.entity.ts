@@ -104,6 +104,10 @@ export class OidcClient {
   @Column({ type: 'varchar', length: 255, nullable: true })
   clientSecretHash: string | null;
 
+  /** RFC 7591 §2 `client_uri`: a web page about the client, the link the user's home page shows for it. */
+  @Column({ type: 'text', nullable: true })
+  clientUri: string | null;
+
   @Column({ type: 'varchar', length: 32, default: 'client_secret_basic' })
   tokenEndpointAuthMethod: string;
 

@@ -7,6 +7,7 @@ import { Applications1764300000000 } from './1764300000000-applications';
 import { LogoutOperationUsers1764400000000 } from './1764400000000-logout-operation-users';
 import { ProviderDeletion1764500000000 } from './1764500000000-provider-deletion';
 import { ProviderTombstones1764600000000 } from './1764600000000-provider-tombstones';
+import { ClientUri1764700000000 } from './1764700000000-client-uri';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   LogoutOperationUsers1764400000000,
   ProviderDeletion1764500000000,
   ProviderTombstones1764600000000,
+  ClientUri1764700000000,
 ];

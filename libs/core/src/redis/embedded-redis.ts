@@ -1,18 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-export class RedisNotInstalledError extends Error {
-  constructor() {
-    super(
-      'redis-server was not found on PATH. Install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`, ' +
-        'macOS: `brew install redis`) or point Signoff at a running Redis with REDIS_URL=redis://host:6379.',
-    );
-  }
-}
+import { ensureInstalled, REDIS_SERVER } from '../system/ensure-installed';
 
 /**
  * The private redis-server of the embedded defaults: a unix socket in DATA_DIR, no persistence
@@ -48,7 +40,9 @@ export class EmbeddedRedis {
       return new EmbeddedRedis(socketPath, readNumber(pidFile), ownerFile);
     }
 
-    if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new RedisNotInstalledError();
+    // Not installed: install it when that needs nobody's answer (root or passwordless sudo with apt-get,
+    // Homebrew), else stop with the one command to run (a MissingProgramError).
+    await ensureInstalled(REDIS_SERVER);
     rmSync(socketPath, { force: true });
     const child = spawn(
       'redis-server',

@@ -39,6 +39,7 @@ describe('parseClientMetadata', () => {
   it('fills in every default', () => {
     expect(parseClientMetadata({ redirect_uris: [RP] }, strict)).toEqual({
       client_name: null,
+      client_uri: null,
       redirect_uris: [RP],
       post_logout_redirect_uris: [],
       grant_types: ['authorization_code'],
@@ -57,6 +58,7 @@ describe('parseClientMetadata', () => {
   it('keeps every supported member, ignores unknown ones, and its output parses to itself', () => {
     const full = {
       client_name: '  Example RP ',
+      client_uri: 'https://www.rp.example/about',
       redirect_uris: [RP, 'https://rp.example:8443/other?x=1'],
       post_logout_redirect_uris: ['https://rp.example/bye'],
       grant_types: ['refresh_token', 'authorization_code'],
@@ -197,7 +199,7 @@ describe('parseClientMetadata', () => {
       expectError(() => parse({ [field]: value }), 'invalid_client_metadata', description);
     });
 
-    it.each(['client_name', 'frontchannel_logout_uri', 'backchannel_logout_uri'])(
+    it.each(['client_name', 'client_uri', 'frontchannel_logout_uri', 'backchannel_logout_uri'])(
       'treats %s: null as not set',
       (field) => {
         expect(parse({ [field]: null })[field as 'client_name']).toBeNull();
@@ -538,6 +540,29 @@ describe('parseClientMetadata', () => {
         'invalid_client_metadata',
         description,
       );
+    });
+  });
+
+  describe("client_uri (RFC 7591 §2: a page about the client, linked from the user's home page)", () => {
+    it.each<[string, Record<string, unknown>, ClientMetadataOptions]>([
+      ['https://www.other.example/about?lang=en', BASIC, strict], // any host: it is a page about the client
+      ['http://127.0.0.1:8080/', PUBLIC, strict],
+      ['http://rp.example/', BASIC, lax],
+    ])('accepts %s', (uri, client, options) => {
+      expect(parse({ ...client, client_uri: uri }, options).client_uri).toBe(uri);
+    });
+
+    it.each<[string, unknown, Record<string, unknown>, ClientMetadataOptions, string | RegExp]>([
+      ['javascript:', 'javascript:alert(1)', BASIC, strict, 'client_uri: the javascript: scheme is not allowed'],
+      ['data:', 'data:text/html,<script>alert(1)</script>', BASIC, lax, 'client_uri: the data: scheme is not allowed'],
+      ['a private-use scheme', 'com.example.app:/home', PUBLIC, strict, /^client_uri: private-use URI schemes/],
+      ['http to a public client', 'http://rp.example/', PUBLIC, lax, /^client_uri: must use https/],
+      ['http without ALLOW_HTTP', 'http://rp.example/', BASIC, strict, /^client_uri: must use https/],
+      ['relative', '/about', BASIC, strict, 'client_uri: must be an absolute URI'],
+      ['a userinfo', 'https://u@rp.example/', BASIC, strict, 'client_uri: must not contain user information'],
+      ['not a string', ['https://rp.example/'], BASIC, strict, 'client_uri: must be a non-empty string'],
+    ])('rejects %s', (_, uri, client, options, description) => {
+      expectError(() => parse({ ...client, client_uri: uri }, options), 'invalid_client_metadata', description);
     });
   });
 

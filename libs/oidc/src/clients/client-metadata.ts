@@ -9,6 +9,11 @@ export type SubjectType = 'public' | 'pairwise';
 
 export interface ClientMetadata {
   client_name: string | null;
+  /**
+   * RFC 7591 §2: the URL of a web page about the client. Signoff links to it from the user's home page
+   * (the application's "home"), so it must be http(s), with the rules of the other URIs here.
+   */
+  client_uri: string | null;
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   grant_types: Array<'authorization_code' | 'refresh_token'>;
@@ -101,6 +106,8 @@ export function parseClientMetadata(input: unknown, options: ClientMetadataOptio
   }
   const backchannel = parseOptionalUri(get('backchannel_logout_uri'), 'backchannel_logout_uri', channelRules);
   if (backchannel) checkServerSide(backchannel.url, 'backchannel_logout_uri', options);
+  // Loaded by the user's browser only (a link), like the front-channel URI: no server-side check.
+  const clientUri = parseOptionalUri(get('client_uri'), 'client_uri', channelRules);
 
   const subjectType = parseEnum(get('subject_type'), 'subject_type', SUBJECT_TYPES, 'public');
   if (subjectType === 'pairwise') sectorOf(redirectUris);
@@ -111,6 +118,7 @@ export function parseClientMetadata(input: unknown, options: ClientMetadataOptio
 
   return {
     client_name: parseClientName(get('client_name')),
+    client_uri: clientUri?.raw ?? null,
     redirect_uris: redirectUris,
     post_logout_redirect_uris: postLogoutRedirectUris,
     grant_types: parseGrantTypes(get('grant_types')),

@@ -329,6 +329,7 @@ export class OidcClientsService {
     return {
       client_id: client.clientId,
       client_name: client.provider.name,
+      client_uri: client.clientUri ?? undefined,
       redirect_uris: client.redirectUris,
       post_logout_redirect_uris: client.postLogoutRedirectUris,
       grant_types: client.grantTypes,
@@ -347,6 +348,7 @@ export class OidcClientsService {
 
 function columnsOf(metadata: ClientMetadata) {
   return {
+    clientUri: metadata.client_uri,
     tokenEndpointAuthMethod: metadata.token_endpoint_auth_method,
     grantTypes: metadata.grant_types,
     redirectUris: metadata.redirect_uris,

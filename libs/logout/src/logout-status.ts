@@ -1,0 +1,99 @@
+import { BACKCHANNELS, type DeliveryChannel, type LogoutDelivery, type LogoutOutcome } from '@signoff/core';
+import { ANSWERED_CHANNELS } from './logout-operations.service';
+
+/**
+ * What the user is told about one application of their logout. Only what Signoff knows:
+ * - `waiting`: a delivery to it is still under way;
+ * - `signed_out`: the application confirmed (a back-channel 2xx, a SAML LogoutResponse with Success);
+ * - `told`: its OIDC front-channel logout page loaded in the browser, which is all that channel can
+ *   say (Front-Channel Logout 1.0 §4 has no answer): told, not confirmed;
+ * - `refused`: it answered, and not with success (its own status, in `detail`);
+ * - `no_answer`: it never answered (down, timed out, out of attempts);
+ * - `unreachable`: it can only be told in a browser, and its session's browser was not here.
+ */
+export type ApplicationLogoutState = 'waiting' | 'signed_out' | 'told' | 'refused' | 'no_answer' | 'unreachable';
+
+export interface ApplicationLogoutStatus {
+  providerId: string;
+  name: string;
+  state: ApplicationLogoutState;
+  /** What the application or the channel said when it did not confirm (its SAML status, an HTTP status, a timeout). */
+  detail: string | null;
+  /** A delivery that "try again" runs again (the last one that did not confirm), when one can be. */
+  retryDeliveryId: string | null;
+}
+
+export interface LogoutStatus {
+  /** Every delivery reached a final state. */
+  settled: boolean;
+  outcome: LogoutOutcome | null;
+  applications: ApplicationLogoutStatus[];
+}
+
+type Delivery = Pick<
+  LogoutDelivery,
+  'id' | 'providerId' | 'providerSessionId' | 'channel' | 'status' | 'lastError' | 'lastHttpStatus' | 'createdAt'
+> & { provider: { name: string } };
+
+/** Order of the states when one application has several sessions or channels: the least settled, least happy wins. */
+const RANK: Record<ApplicationLogoutState, number> = {
+  waiting: 0,
+  no_answer: 1,
+  refused: 2,
+  unreachable: 3,
+  told: 4,
+  signed_out: 5,
+};
+
+const OPEN = ['pending', 'queued', 'sending'];
+
+/** The state of one provider session: its best delivery (a back channel that confirmed beats a front channel that only loaded). */
+function sessionState(deliveries: Delivery[]): { state: ApplicationLogoutState; last: Delivery } {
+  const confirmed = deliveries.find((delivery) => delivery.status === 'succeeded' && confirms(delivery.channel));
+  if (confirmed) return { state: 'signed_out', last: confirmed };
+  const open = deliveries.find((delivery) => OPEN.includes(delivery.status));
+  if (open) return { state: 'waiting', last: open };
+  const told = deliveries.find((delivery) => delivery.status === 'succeeded');
+  if (told) return { state: 'told', last: told };
+  const last = deliveries[deliveries.length - 1];
+  if (last.status === 'skipped') return { state: 'unreachable', last };
+  // An application that answered no (an HTTP 4xx, a SAML status other than Success) refused; one that
+  // never answered (5xx, a timeout, out of attempts, no LogoutResponse) did not answer.
+  const refused =
+    last.status === 'failed' && (last.lastHttpStatus !== null || /answered|status|refus/i.test(last.lastError ?? ''));
+  return { state: refused ? 'refused' : 'no_answer', last };
+}
+
+/** Whether a success on this channel is the application's confirmation (a reply to Signoff), not just a page load. */
+const confirms = (channel: DeliveryChannel): boolean =>
+  BACKCHANNELS.includes(channel) || ANSWERED_CHANNELS.includes(channel);
+
+/**
+ * The user's view of a logout: one entry per application (named, in the order they were told), its
+ * state across all its sessions and channels (the least settled wins), and what "try again" would run.
+ * Pure: the journey reads the operation, this decides what to say.
+ */
+export function logoutStatusOf(
+  operation: { completedAt: Date | null; outcome: LogoutOutcome | null },
+  deliveries: readonly Delivery[],
+): LogoutStatus {
+  const byProvider = new Map<string, Map<string, Delivery[]>>();
+  for (const delivery of [...deliveries].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())) {
+    const sessions = byProvider.get(delivery.providerId) ?? new Map<string, Delivery[]>();
+    sessions.set(delivery.providerSessionId, [...(sessions.get(delivery.providerSessionId) ?? []), delivery]);
+    byProvider.set(delivery.providerId, sessions);
+  }
+  const applications = [...byProvider.entries()].map(([providerId, sessions]): ApplicationLogoutStatus => {
+    const states = [...sessions.values()].map(sessionState);
+    const worst = states.reduce((a, b) => (RANK[b.state] < RANK[a.state] ? b : a));
+    const retryable = worst.state === 'no_answer' || worst.state === 'refused';
+    return {
+      providerId,
+      name: worst.last.provider.name,
+      state: worst.state,
+      detail: worst.state === 'signed_out' || worst.state === 'waiting' ? null : worst.last.lastError,
+      retryDeliveryId: retryable ? worst.last.id : null,
+    };
+  });
+  return { settled: operation.completedAt !== null, outcome: operation.outcome, applications };
+}
