@@ -144,6 +144,22 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
     await shoot(page, 'logout-summary');
   });
 
+  it('"try again" runs a front-channel logout again in this browser: an SP that did not answer its iframe, answering now', async () => {
+    const page = await newPage();
+    await signIn(page, 'carol');
+    await signInToSp(page, crm);
+    crm.hang = true; // its SingleLogoutService never answers: the frame times out
+    await signOut(page);
+    expect(await states(page)).toEqual({ CRM: 'did not answer' });
+    crm.hang = false;
+    await page.click('button:has-text("Try again")');
+    // A logout page with that one frame; the SP's LogoutResponse settles it, then the summary again.
+    await page.waitForURL(SIGNED_OUT_PAGE, { timeout: 30_000 });
+    await settled(page);
+    expect(await states(page)).toEqual({ CRM: 'signed out' });
+    expect(crm.sessionEnded).toBe(true);
+  });
+
   it('signs out every account on this browser', async () => {
     const page = await newPage();
     await signIn(page, 'alice');
