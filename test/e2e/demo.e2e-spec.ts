@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -230,4 +230,26 @@ describeInChromium('npm run demo', () => {
     }
     expect(redisServersOf(dataDir)).toEqual([]);
   }, 90_000);
+  it("changes nothing in a database it did not set up: a user of the same name is someone else's", async () => {
+    // Another data dir (no demo.json, so nothing on record as the demo's) over the same database,
+    // which now has users named demo and admin: as when DATABASE_URL is left pointing at a real one.
+    const otherDir = mkdtempSync(join(tmpdir(), 'signoff-demo-other-'));
+    // The same key-encryption key, or Signoff's keys in that database would not open at all.
+    copyFileSync(join(dataDir, 'key-encryption-key'), join(otherDir, 'key-encryption-key'));
+    const child = spawn(process.execPath, [demoMain], {
+      cwd: root,
+      env: { ...process.env, DATA_DIR: otherDir, DATABASE_URL: database.url, LOG_LEVEL: 'warn', ...ports },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    running.delete(child);
+    rmSync(otherDir, { recursive: true, force: true });
+    expect(code).toBe(1);
+    expect(output).toContain('already has a user named demo that the demo did not make');
+    expect(output).not.toContain('set a new password');
+  }, 60_000);
 });

@@ -19,6 +19,8 @@ import { DataSource } from 'typeorm';
  */
 export interface DemoState {
   passwords: Record<string, string>;
+  /** The ids of the users and applications the demo made: the only ones it ever changes. */
+  made?: string[];
   oidc: { clientSecret?: string; applied?: string };
   saml: { privateKey: string; certificate: string; applied?: string };
 }
@@ -104,13 +106,25 @@ export async function seed(config: Config, state: DemoState, apps: DemoApplicati
   });
   try {
     const users = app.get(UsersService);
+    const providers = app.get(ProvidersAdminService);
+    const existing = await providers.list();
+    // Before anything is written: a database with someone else's user or application of these names is not the demo's.
+    for (const { username } of DEMO_USERS) {
+      const user = await users.findByUsername(username);
+      if (user) notOurs(state, user.id, `a user named ${username}`);
+    }
+    for (const slug of [OIDC_DEMO.slug, SAML_DEMO.slug]) {
+      const provider = existing.find((candidate) => candidate.slug === slug);
+      if (provider) notOurs(state, provider.id, `an application named ${slug}`);
+    }
     for (const { username, ...profile } of DEMO_USERS) {
       const known = state.passwords[username];
       const user = await users.findByUsername(username);
       if (!user) {
         const password = known ?? newPassword();
-        await users.create({ username, password, ...profile }, DEMO);
+        const created = await users.create({ username, password, ...profile }, DEMO);
         state.passwords[username] = password;
+        state.made = [...(state.made ?? []), created.id];
         done.push(`created the user ${username}`);
         continue;
       }
@@ -127,16 +141,15 @@ export async function seed(config: Config, state: DemoState, apps: DemoApplicati
       done.push(`set a new password for ${username}`);
     }
 
-    const providers = app.get(ProvidersAdminService);
-    const existing = await providers.list();
     const oidc = existing.find((provider) => provider.slug === OIDC_DEMO.slug);
     const oidcApplied = fingerprint(apps.oidc);
     if (!oidc) {
-      const { clientSecret } = await providers.create(
+      const { clientSecret, view } = await providers.create(
         { protocol: 'oidc', slug: OIDC_DEMO.slug, name: OIDC_DEMO.name, oidc: apps.oidc },
         DEMO,
       );
       state.oidc = { clientSecret: clientSecret!, applied: oidcApplied };
+      state.made = [...(state.made ?? []), view.id];
       done.push(`registered ${OIDC_DEMO.name} (OIDC, back-channel logout)`);
     } else {
       if (state.oidc.applied !== oidcApplied) {
@@ -150,10 +163,10 @@ export async function seed(config: Config, state: DemoState, apps: DemoApplicati
       }
     }
 
-    const saml = existing.find((provider) => provider.slug === SAML_DEMO.slug);
+    const samlApp = saml(existing);
     const samlApplied = fingerprint({ metadata: apps.samlMetadata, ...SAML_SETTINGS });
-    if (!saml) {
-      await providers.create(
+    if (!samlApp) {
+      const { view } = await providers.create(
         {
           protocol: 'saml',
           slug: SAML_DEMO.slug,
@@ -162,9 +175,10 @@ export async function seed(config: Config, state: DemoState, apps: DemoApplicati
         },
         DEMO,
       );
+      state.made = [...(state.made ?? []), view.id];
       done.push(`registered ${SAML_DEMO.name} (SAML, front-channel logout)`);
     } else if (state.saml.applied !== samlApplied) {
-      await providers.update(saml.id, { saml: { metadata: apps.samlMetadata, ...SAML_SETTINGS } }, DEMO);
+      await providers.update(samlApp.id, { saml: { metadata: apps.samlMetadata, ...SAML_SETTINGS } }, DEMO);
       done.push(`updated ${SAML_DEMO.name}'s metadata`);
     }
     state.saml.applied = samlApplied;
@@ -172,6 +186,22 @@ export async function seed(config: Config, state: DemoState, apps: DemoApplicati
     await app.close();
   }
   return done;
+}
+
+const saml = (providers: Array<{ id: string; slug: string }>) =>
+  providers.find((provider) => provider.slug === SAML_DEMO.slug);
+
+/**
+ * The demo changes only what it made (recorded in demo.json): pointed at a database that already
+ * has a user or an application of that name (DATABASE_URL left set to a real one, say), it stops
+ * rather than set a password, reactivate a user or rewrite a registration that is someone else's.
+ */
+function notOurs(state: DemoState, id: string, what: string): void {
+  if (state.made?.includes(id)) return;
+  throw new Error(
+    `this database already has ${what} that the demo did not make; the demo changes only what it made. ` +
+      'Give it a database of its own: unset DATABASE_URL, or use another DATA_DIR.',
+  );
 }
 
 /** Three groups of four letters and digits (60 bits), easy to type from the terminal. */

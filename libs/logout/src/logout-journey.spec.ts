@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LogoutDelivery, LogoutOperation, PendingStore } from '@signoff/core';
+import { AuditEvent, LogoutDelivery, LogoutOperation, PendingStore } from '@signoff/core';
 import { LogoutJourney, type OwedAnswer } from './logout-journey';
 import type { LogoutView } from './logout-views';
 import { APP_BASE, type AppSpec, type Engine, type Login, startEngine } from '../../../test/support/logout-engine';
@@ -85,16 +85,32 @@ describe('LogoutJourney', () => {
       const handle = handleOf(view);
       const [delivery] = await engine.deliveries(operationId);
       await engine.db.getRepository(LogoutDelivery).update({ id: delivery.id }, { status: 'dead' });
-      const user = { type: 'user' as const, id: login.user.id };
       const other = await signOut([{ protocol: 'oidc', channels: ['backchannel_oidc'], name: 'Other' }]);
-      expect(await journey.tryAgain(handleOf(other.view), delivery.id, other.csrf, user)).toEqual({ view: 'expired' });
-      expect(await journey.tryAgain(handle, delivery.id, 'another browser', user)).toEqual({ view: 'expired' });
+      expect(await journey.tryAgain(handleOf(other.view), delivery.id, other.csrf)).toEqual({ view: 'expired' });
+      expect(await journey.tryAgain(handle, delivery.id, 'another browser')).toEqual({ view: 'expired' });
+      expect(await journey.tryAgain(`${handle}.extra`, delivery.id, csrf)).toEqual({ view: 'expired' });
+      const summary = { view: 'go', url: `/logout/done?logout=${handle}` };
+      // Its attempt log full: a press sends nothing more (an administrator still can, from the console).
+      const full = Array.from({ length: 20 }, () => ({
+        at: new Date().toISOString(),
+        ms: 1,
+        httpStatus: 500,
+        result: 'dead' as const,
+        error: 'HTTP 500',
+        messageId: null,
+      }));
+      await engine.db.getRepository(LogoutDelivery).update({ id: delivery.id }, { attemptLog: full });
+      expect(await journey.tryAgain(handle, delivery.id, csrf)).toEqual(summary);
       expect((await deliveryOf(operationId, delivery.providerId)).status).toBe('dead');
 
-      expect(await journey.tryAgain(handle, delivery.id, csrf, user)).toEqual({
-        view: 'go',
-        url: `/logout/done?logout=${handle}`,
-      });
+      await engine.db.getRepository(LogoutDelivery).update({ id: delivery.id }, { attemptLog: [] });
+      expect(await journey.tryAgain(handle, delivery.id, csrf)).toEqual(summary);
+      // Audited as the user who signed out asking again, whoever is signed in on the browser by now.
+      expect(
+        await engine.db
+          .getRepository(AuditEvent)
+          .findOneBy({ action: 'logout.delivery_retried', targetId: delivery.id }),
+      ).toMatchObject({ actorType: 'user', actorId: login.user.id });
       expect(['pending', 'queued']).toContain((await deliveryOf(operationId, delivery.providerId)).status);
     });
   });

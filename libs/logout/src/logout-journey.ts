@@ -21,7 +21,7 @@ import {
   NATIVE_CHANNELS,
 } from './logout-operations.service';
 import type { FrontchannelStep, SeenOutcome } from './logout-protocol';
-import { type LogoutStatus, logoutStatusOf } from './logout-status';
+import { canTryAgain, type LogoutStatus, logoutStatusOf } from './logout-status';
 import type { FrontchannelFrame, LogoutView } from './logout-views';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
@@ -412,11 +412,16 @@ export class LogoutJourney {
    * in this browser (a logout page with that one frame, or a chain of that one step). Only a delivery of
    * the logout `handle` names, for the browser that signed out; `expired` otherwise.
    */
-  async tryAgain(handle: unknown, deliveryId: unknown, csrf: string, actor: Actor): Promise<LogoutView> {
+  async tryAgain(handle: unknown, deliveryId: unknown, csrf: string): Promise<LogoutView> {
     const operationId = this.operationOf(handle, csrf);
     const delivery = operationId && typeof deliveryId === 'string' ? await this.operations.delivery(deliveryId) : null;
     if (!delivery || delivery.operationId !== operationId) return { view: 'expired' };
-    const summary = `${SIGNED_OUT_PAGE}?logout=${handle as string}`;
+    const summary = `${SIGNED_OUT_PAGE}?logout=${operationId}.${this.statusMac(operationId, csrf)}`;
+    // Each press sends the application more requests: not past what its attempt log keeps (see logout-status.ts).
+    if (!canTryAgain(delivery)) return { view: 'go', url: summary };
+    // The logout's own initiator asks again (the user who signed out), whoever is signed in on this browser now.
+    const operation = (await this.operations.get(operationId!))!;
+    const actor: Actor = { type: operation.initiatorType, id: operation.initiatorId };
     await this.operations.retryDelivery(delivery.id, actor, { inBrowser: true });
     if (NATIVE_CHANNELS.includes(delivery.channel)) {
       const chain: NativeChain = {
@@ -450,8 +455,9 @@ export class LogoutJourney {
 
   private operationOf(handle: unknown, csrf: string | null): string | null {
     if (typeof handle !== 'string' || !csrf || handle.length > 200) return null;
-    const [operationId, mac] = handle.split('.');
-    return operationId && mac && safeEqual(mac, this.statusMac(operationId, csrf)) ? operationId : null;
+    const parts = handle.split('.');
+    if (parts.length !== 2 || !/^[0-9a-f-]{36}$/.test(parts[0])) return null;
+    return safeEqual(parts[1], this.statusMac(parts[0], csrf)) ? parts[0] : null;
   }
 
   private statusMac(operationId: string, csrf: string): string {

@@ -283,7 +283,9 @@ export class LogoutOperationsService {
       where: {
         status: 'pending',
         channel: Not(In(BACKCHANNELS)),
-        createdAt: LessThan(new Date(now.getTime() - olderThanMs)),
+        // Since it was last (re)started: a front channel the user tried again from the summary page
+        // is pending again, with its old createdAt, and must get its full time in the new frame.
+        updatedAt: LessThan(new Date(now.getTime() - olderThanMs)),
       },
       select: { id: true, operationId: true },
       take: 500,

@@ -18,6 +18,7 @@ const delivery = (
   lastHttpStatus: extra.lastHttpStatus ?? null,
   createdAt: new Date(n * 1000),
   provider: { name },
+  attemptLog: [] as unknown[],
 });
 const open = { completedAt: null, outcome: null };
 const done = { completedAt: new Date(), outcome: 'partial' as const };
@@ -101,8 +102,37 @@ describe('logoutStatusOf: what the user is told of each application', () => {
       failed,
     ]);
     expect(status.applications).toEqual([
-      { providerId: 'p-Wiki', name: 'Wiki', state: 'no_answer', detail: 'HTTP 500', retryDeliveryId: failed.id },
+      {
+        providerId: 'p-Wiki',
+        name: 'Wiki',
+        state: 'no_answer',
+        detail: 'it answered with HTTP status 500',
+        retryDeliveryId: failed.id,
+      },
     ]);
+  });
+
+  it('tells the user what the application answered, never the raw error (a socket error names internal hosts)', () => {
+    const details = logoutStatusOf(done, [
+      delivery('A', 'backchannel_oidc', 'dead', { lastError: 'ECONNREFUSED: connect ECONNREFUSED 10.1.2.3:8443' }),
+      delivery('B', 'backchannel_saml', 'failed', {
+        lastError: 'the SP answered urn:oasis:names:tc:SAML:2.0:status:Requester',
+        lastHttpStatus: 200,
+      }),
+      delivery('C', 'backchannel_oidc', 'failed', { lastError: 'HTTP 403', lastHttpStatus: 403 }),
+      delivery('D', 'frontchannel_saml_iframe', 'failed', { lastError: 'the application did not answer in time' }),
+    ]).applications.map((app) => app.detail);
+    expect(details).toEqual([
+      'it gave no answer',
+      'the SP answered urn:oasis:names:tc:SAML:2.0:status:Requester',
+      'it answered with HTTP status 403',
+      'it gave no answer',
+    ]);
+  });
+
+  it('stops offering "try again" once the attempt log is full: each press sends the application more requests', () => {
+    const full = { ...delivery('A', 'backchannel_oidc', 'dead'), attemptLog: Array.from({ length: 20 }, () => ({})) };
+    expect(logoutStatusOf(done, [full]).applications[0]).toMatchObject({ state: 'no_answer', retryDeliveryId: null });
   });
 
   it('offers "try again" only for what did not answer or refused', () => {

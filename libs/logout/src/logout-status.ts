@@ -1,5 +1,5 @@
 import { BACKCHANNELS, type DeliveryChannel, type LogoutDelivery, type LogoutOutcome } from '@signoff/core';
-import { ANSWERED_CHANNELS } from './logout-operations.service';
+import { ANSWERED_CHANNELS, ATTEMPT_LOG_SIZE } from './logout-operations.service';
 
 /**
  * What the user is told about one application of their logout. Only what Signoff knows:
@@ -17,7 +17,11 @@ export interface ApplicationLogoutStatus {
   providerId: string;
   name: string;
   state: ApplicationLogoutState;
-  /** What the application or the channel said when it did not confirm (its SAML status, an HTTP status, a timeout). */
+  /**
+   * In words for the user, when it did not confirm: the application's own answer (its SAML status,
+   * its HTTP status) or that it gave none. Never the raw error an administrator sees in the console
+   * (a socket error names internal hosts and ports).
+   */
   detail: string | null;
   /** A delivery that "try again" runs again (the last one that did not confirm), when one can be. */
   retryDeliveryId: string | null;
@@ -33,7 +37,15 @@ export interface LogoutStatus {
 type Delivery = Pick<
   LogoutDelivery,
   'id' | 'providerId' | 'providerSessionId' | 'channel' | 'status' | 'lastError' | 'lastHttpStatus' | 'createdAt'
-> & { provider: { name: string } };
+> & { provider: { name: string }; attemptLog: readonly unknown[] };
+
+/**
+ * Whether the user may run a delivery again from their summary page: each press sends the
+ * application more requests, so not once its attempt log is full (ATTEMPT_LOG_SIZE attempts on
+ * record); an administrator can still retry it from the console.
+ */
+export const canTryAgain = (delivery: Pick<Delivery, 'attemptLog'>): boolean =>
+  delivery.attemptLog.length < ATTEMPT_LOG_SIZE;
 
 /** Order of the states when one application has several sessions or channels: the least settled, least happy wins. */
 const RANK: Record<ApplicationLogoutState, number> = {
@@ -64,6 +76,16 @@ function sessionState(deliveries: Delivery[]): { state: ApplicationLogoutState; 
   return { state: refused ? 'refused' : 'no_answer', last };
 }
 
+/** What the user is told of a delivery that did not confirm: what the application itself answered, or that it did not. */
+function userDetail(delivery: Delivery): string {
+  if (delivery.status === 'skipped') return 'it is signed out only in the browser it was used in';
+  // The SP's own status (saml-slo.service.ts: "the SP answered <Status> / <StatusMessage>").
+  if (delivery.lastError?.startsWith('the SP answered ')) return delivery.lastError;
+  if (delivery.lastHttpStatus !== null && (delivery.lastHttpStatus < 200 || delivery.lastHttpStatus > 299))
+    return `it answered with HTTP status ${delivery.lastHttpStatus}`;
+  return 'it gave no answer';
+}
+
 /** Whether a success on this channel is the application's confirmation (a reply to Signoff), not just a page load. */
 const confirms = (channel: DeliveryChannel): boolean =>
   BACKCHANNELS.includes(channel) || ANSWERED_CHANNELS.includes(channel);
@@ -86,12 +108,15 @@ export function logoutStatusOf(
   const applications = [...byProvider.entries()].map(([providerId, sessions]): ApplicationLogoutStatus => {
     const states = [...sessions.values()].map(sessionState);
     const worst = states.reduce((a, b) => (RANK[b.state] < RANK[a.state] ? b : a));
-    const retryable = worst.state === 'no_answer' || worst.state === 'refused';
+    const retryable = (worst.state === 'no_answer' || worst.state === 'refused') && canTryAgain(worst.last);
     return {
       providerId,
       name: worst.last.provider.name,
       state: worst.state,
-      detail: worst.state === 'signed_out' || worst.state === 'waiting' ? null : worst.last.lastError,
+      detail:
+        worst.state === 'signed_out' || worst.state === 'waiting' || worst.state === 'told'
+          ? null
+          : userDetail(worst.last),
       retryDeliveryId: retryable ? worst.last.id : null,
     };
   });

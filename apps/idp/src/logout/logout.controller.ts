@@ -108,13 +108,12 @@ export class LogoutController {
 
   /** "Try again" for an application that did not confirm: its delivery runs once more (see LogoutJourney.tryAgain). */
   @Post('retry')
+  @HttpCode(200)
   async retry(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
     const browserId = this.browser.read(req);
     this.browser.checkCsrf(browserId, body.csrf);
     const csrf = this.browser.csrfToken(browserId!);
-    const current = await this.sessions.current(browserId!);
-    const actor = current ? { type: 'user' as const, id: current.userId } : { type: 'system' as const };
-    renderLogoutView(res, await this.journey.tryAgain(body.logout, body.delivery, csrf, actor), {
+    renderLogoutView(res, await this.journey.tryAgain(body.logout, body.delivery, csrf), {
       csrf,
       expired: 'This sign-out has expired: it can no longer be tried again from here.',
     });

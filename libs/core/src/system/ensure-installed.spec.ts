@@ -58,9 +58,9 @@ describe('planInstall: which command for which machine', () => {
     expect(plan).toMatchObject({
       kind: 'install',
       install: {
-        argv: ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', 'redis-server'],
+        argv: ['sudo', '-n', '-k', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', 'redis-server'],
       },
-      refresh: { argv: ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'update'] },
+      refresh: { argv: ['sudo', '-n', '-k', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'update'] },
     });
   });
 

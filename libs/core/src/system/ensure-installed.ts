@@ -79,7 +79,7 @@ export function planInstall(program: NeededProgram, probe: SystemProbe): Install
     probe.isRoot
       ? { argv: ['apt-get', ...args], env: { DEBIAN_FRONTEND: 'noninteractive' } }
       : probe.has('sudo') && probe.passwordlessSudo()
-        ? { argv: ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args] }
+        ? { argv: ['sudo', '-n', '-k', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args] }
         : undefined;
   const install = apt('install', '-y', program.apt);
   if (!install) return { kind: 'manual', manual };
@@ -159,7 +159,8 @@ export function systemProbe(env: NodeJS.ProcessEnv = process.env): SystemProbe {
     platform: process.platform,
     isRoot: process.getuid?.() === 0,
     has: (command) => isExecutable(command, env.PATH ?? ''),
-    passwordlessSudo: () => spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0,
+    // -k: credentials cached by a recent `sudo` in the same terminal do not count; only a NOPASSWD rule does.
+    passwordlessSudo: () => spawnSync('sudo', ['-n', '-k', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0,
   };
 }
 
