@@ -34,6 +34,7 @@ const MIGRATION_LOCK = 7_242_001;
 export async function openDatabase(config: Config): Promise<DataSource> {
   if (config.database.type === 'sqlite') prepareSqliteFile(config.database.path);
   const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+  if (config.database.type === 'sqlite') queueTransactions(dataSource);
   try {
     if (config.database.type === 'postgres') {
       const runner = dataSource.createQueryRunner();
@@ -52,6 +53,24 @@ export async function openDatabase(config: Config): Promise<DataSource> {
     throw error;
   }
   return dataSource;
+}
+
+/**
+ * SQLite through better-sqlite3 is one connection: a second transaction begun while one is open (two
+ * requests at once, the worker beside a page) fails with "cannot start a transaction within a
+ * transaction", and the first one's statements leak out of it. So on SQLite transactions take turns,
+ * in the order they were asked for. A transaction never starts another through the DataSource (it
+ * would already fail on SQLite; nested work uses the `tx` it was given), so the queue cannot wait on itself.
+ */
+export function queueTransactions(dataSource: DataSource): void {
+  const manager = dataSource.manager;
+  const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  let last: Promise<unknown> = Promise.resolve();
+  manager.transaction = ((...args: unknown[]) => {
+    const turn = last.then(() => transaction(...args));
+    last = turn.catch(() => undefined); // a failed transaction still hands on its turn
+    return turn;
+  }) as typeof manager.transaction;
 }
 
 /**
