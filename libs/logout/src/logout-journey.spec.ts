@@ -78,6 +78,16 @@ describe('LogoutJourney', () => {
       expect(await journey.status(`${handle.split('.')[0]}.forged`, csrf)).toBeNull();
     });
 
+    it("keeps a logout's summary for an hour: a browser outlives its users", async () => {
+      const { view, csrf } = await signOut([{ protocol: 'oidc', channels: ['backchannel_oidc'], name: 'Wiki' }]);
+      const handle = handleOf(view);
+      engine.clock.advance(59 * 60 * 1000);
+      expect(await journey.status(handle, csrf)).not.toBeNull();
+      engine.clock.advance(2 * 60 * 1000);
+      expect(await journey.status(handle, csrf)).toBeNull();
+      engine.clock.advance(-61 * 60 * 1000);
+    });
+
     it('runs a failed delivery of that logout again, and nothing of another logout or browser', async () => {
       const { view, csrf, operationId, login } = await signOut([
         { protocol: 'oidc', channels: ['backchannel_oidc'], name: 'Wiki' },

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   type Actor,
   allowedReturnUrl,
+  Clock,
   CONFIG,
   type Config,
   COOKIE_SECRET,
@@ -81,6 +82,8 @@ const PAUSE_TTL_SECONDS = 15 * 60;
 /** The longest application id looked up for a return_to: an entityID is at most 1024 characters. */
 const MAX_APPLICATION_ID = 1024;
 const SIGNED_OUT_PAGE = '/logout/done';
+/** How long after a logout its summary (status, "try again") can be seen from the browser that signed out. */
+const SUMMARY_FOR_MS = 60 * 60 * 1000;
 
 /**
  * What happens on logout, top to bottom. A logout starts in the browser (POST /logout, an OIDC
@@ -110,6 +113,7 @@ export class LogoutJourney {
     private readonly operations: LogoutOperationsService,
     private readonly protocols: LogoutProtocolRegistry,
     private readonly store: PendingStore,
+    private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(COOKIE_SECRET) private readonly secret: string,
   ) {}
@@ -402,8 +406,8 @@ export class LogoutJourney {
    * shows nobody else which applications that was. Null when it names nothing of this browser's.
    */
   async status(handle: unknown, csrf: string | null): Promise<LogoutStatus | null> {
-    const operationId = this.operationOf(handle, csrf);
-    return operationId ? this.statusOf(operationId) : null;
+    const operation = await this.operationNamed(handle, csrf);
+    return operation ? logoutStatusOf(operation, operation.deliveries) : null;
   }
 
   /**
@@ -413,14 +417,14 @@ export class LogoutJourney {
    * the logout `handle` names, for the browser that signed out; `expired` otherwise.
    */
   async tryAgain(handle: unknown, deliveryId: unknown, csrf: string): Promise<LogoutView> {
-    const operationId = this.operationOf(handle, csrf);
-    const delivery = operationId && typeof deliveryId === 'string' ? await this.operations.delivery(deliveryId) : null;
-    if (!delivery || delivery.operationId !== operationId) return { view: 'expired' };
+    const operation = await this.operationNamed(handle, csrf);
+    const delivery = operation?.deliveries.find((candidate) => candidate.id === deliveryId);
+    if (!operation || !delivery) return { view: 'expired' };
+    const operationId = operation.id;
     const summary = `${SIGNED_OUT_PAGE}?logout=${operationId}.${this.statusMac(operationId, csrf)}`;
     // Each press sends the application more requests: not past what its attempt log keeps (see logout-status.ts).
     if (!canTryAgain(delivery)) return { view: 'go', url: summary };
     // The logout's own initiator asks again (the user who signed out), whoever is signed in on this browser now.
-    const operation = (await this.operations.get(operationId!))!;
     const actor: Actor = { type: operation.initiatorType, id: operation.initiatorId };
     await this.operations.retryDelivery(delivery.id, actor, { inBrowser: true });
     if (NATIVE_CHANNELS.includes(delivery.channel)) {
@@ -439,8 +443,20 @@ export class LogoutJourney {
       frames: [{ deliveryId: delivery.id, reportToken: this.reportToken(delivery.id), url, fields }],
       next: summary,
       timeoutMs: this.config.delivery.frontchannelTimeoutMs,
-      logout: { handle: handle as string, status: (await this.statusOf(operationId!))! },
+      logout: { handle: handle as string, status: (await this.statusOf(operationId))! },
     };
+  }
+
+  /**
+   * The operation `handle` names for this browser, while it is recent: the summary is for the moment
+   * after the logout, and a browser outlives its users (on a shared one, the next user's history holds
+   * the link).
+   */
+  private async operationNamed(handle: unknown, csrf: string | null) {
+    const operationId = this.operationOf(handle, csrf);
+    const operation = operationId ? await this.operations.get(operationId) : null;
+    if (!operation || this.clock.now().getTime() - operation.createdAt.getTime() > SUMMARY_FOR_MS) return null;
+    return operation;
   }
 
   private async statusOf(operationId: string): Promise<LogoutStatus | null> {
