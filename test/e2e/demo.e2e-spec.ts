@@ -106,7 +106,18 @@ describeInChromium('npm run demo', () => {
     chromium = await launchChromium();
   }, 120_000);
   afterAll(async () => {
-    for (const child of running) child.kill('SIGKILL');
+    // A demo still running (a test failed midway) stops as Ctrl-C stops it, taking its Signoff and
+    // Redis with it; SIGKILL only if it does not within a few seconds (it would leave them behind).
+    await Promise.all(
+      [...running].map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
     await chromium?.close();
     await database?.drop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -178,10 +178,7 @@ export class ConsoleFlowsController {
       await this.flows.unbind(id, binding, admin.actor, { confirmEndsNoSession });
       res.redirect(HttpStatus.SEE_OTHER, `/admin/flows/${id}?done=saved#stages`);
     } catch (error) {
-      const problem = this.problemOf(error);
-      const confirmUnbind = problem.code === 'flow_ends_no_session' ? binding : undefined;
-      const model = await this.flowModel(id, { problem, problemIn: 'add', confirmUnbind });
-      res.status(problemStatus(error)).type('html').send(flowPage(admin, model));
+      await this.askOrRefuse(res, admin, id, error, { problemIn: 'add', confirmUnbind: binding });
     }
   }
 
@@ -221,10 +218,7 @@ export class ConsoleFlowsController {
       );
       res.redirect(HttpStatus.SEE_OTHER, `/admin/flows/${id}?done=bound#applications`);
     } catch (error) {
-      const problem = this.problemOf(error);
-      const confirmBind = problem.code === 'flow_ends_no_session' ? application : undefined;
-      const model = await this.flowModel(id, { problem, problemIn: 'bind', confirmBind });
-      res.status(problemStatus(error)).type('html').send(flowPage(admin, model));
+      await this.askOrRefuse(res, admin, id, error, { problemIn: 'bind', confirmBind: application });
     }
   }
 
@@ -268,6 +262,27 @@ export class ConsoleFlowsController {
         .type('html')
         .send(flowPage(admin, await this.flowModel(id, { problem, problemIn: form })));
     }
+  }
+
+  /**
+   * The flow's page again after a refused change: with the confirmation box for what `asks` names
+   * when the refusal is `flow_ends_no_session` (the change would leave a flow that signs nobody out),
+   * else with the problem only.
+   */
+  private async askOrRefuse(
+    res: Response,
+    admin: ConsoleAdmin,
+    id: string,
+    error: unknown,
+    asks: Pick<FlowModel, 'problemIn' | 'confirmBind' | 'confirmUnbind'>,
+  ): Promise<void> {
+    const problem = this.problemOf(error);
+    const model =
+      problem.code === 'flow_ends_no_session' ? { problem, ...asks } : { problem, problemIn: asks.problemIn };
+    res
+      .status(problemStatus(error))
+      .type('html')
+      .send(flowPage(admin, await this.flowModel(id, model)));
   }
 
   /** A refusal as the form shows it; anything that is not a refusal of the input (a 404, a 5xx) goes on to the error page. */
