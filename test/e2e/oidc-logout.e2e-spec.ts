@@ -392,6 +392,36 @@ describe('front-channel without a browser that reports', () => {
   });
 });
 
+describe('front-channel reports that arrive together', () => {
+  it('completes the operation when its frames report at the same moment (no write skew between the reports)', async () => {
+    const fronts = [];
+    for (let i = 0; i < 4; i++) fronts.push(await rp({}, { backchannel: false, frontchannel: true }));
+    // Each round is one logout whose four frames all report at once, as a fast page's do. Settling
+    // inside each report's transaction left the operation open under PostgreSQL (each saw the
+    // others' deliveries still pending); the page then said "Signing you out" for ever.
+    for (let round = 0; round < 5; round++) {
+      const { browser } = await signedIn(...fronts);
+      await browser.get('/logout');
+      const page = await browser.post('/logout', { csrf: browser.csrf });
+      const frames = [...page.text.matchAll(/data-delivery="([^"]+)"\s+data-token="([^"]+)"/g)];
+      expect(frames).toHaveLength(4);
+      const reports = await Promise.all(
+        frames.map(([, delivery, reportToken]) =>
+          browser.agent
+            .post(`/logout/frontchannel/${delivery}`)
+            .type('form')
+            .send({ outcome: 'loaded', token: reportToken }),
+        ),
+      );
+      expect(reports.map((report) => report.body)).toEqual(frames.map(() => ({ settled: true })));
+      // No waiting: once every frame's report has been answered, the operation is settled.
+      const [delivery] = await deliveriesOf(fronts[0].providerId).then((rows) => rows.slice(-1));
+      const operation = (await api().get(`/api/v1/logout-operations/${delivery.operationId}`).set(auth())).body;
+      expect(operation).toMatchObject({ outcome: 'complete', completedAt: expect.any(String) });
+    }
+  });
+});
+
 describe('invalidation flows', () => {
   it('runs an "app only" flow bound through the admin API: only that application\'s session ends', async () => {
     const [appOnly, other] = [await rp(), await rp()];

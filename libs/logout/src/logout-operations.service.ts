@@ -316,11 +316,11 @@ export class LogoutOperationsService {
   ): Promise<void> {
     const now = this.clock.now();
     const result: DeliveryStatus = outcome.ok ? 'succeeded' : 'failed';
-    await this.db.transaction(async (tx) => {
+    const recorded = await this.db.transaction(async (tx) => {
       // The row as it is now, not as the caller read it: a timeout report, the chain or the sweeper may
       // have failed it meanwhile, and the attempt log must not lose their entries.
       const current = await tx.findOneBy(LogoutDelivery, { id: delivery.id, status: In(from) });
-      if (!current) return;
+      if (!current) return null;
       const updated = await tx.update(
         LogoutDelivery,
         { id: current.id, status: current.status, attempts: current.attempts },
@@ -343,12 +343,16 @@ export class LogoutOperationsService {
           ].slice(-ATTEMPT_LOG_SIZE),
         },
       );
-      if (!updated.affected) return; // another writer changed the row first; its record stands
+      if (!updated.affected) return null; // another writer changed the row first; its record stands
       // A failed delivery may have completed its operation: a confirmation reopens it, to settle again with the new count.
       if (current.status === 'failed' && outcome.ok)
         await tx.update(LogoutOperation, { id: current.operationId }, { completedAt: null, outcome: null });
-      await this.settle(current.operationId, tx);
+      return current.operationId;
     });
+    // Settled after the commit, not inside it: two frames of one logout report at once, and under
+    // PostgreSQL's read committed each transaction would see the other's delivery still pending, so
+    // neither would settle the operation. After both commits, the later settle sees both.
+    if (recorded) await this.settle(recorded);
   }
 
   /** A delivery, with its provider. */
