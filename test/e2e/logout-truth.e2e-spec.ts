@@ -1,8 +1,8 @@
 import { SYSTEM, UsersService } from '@signoff/core';
 import { join } from 'node:path';
-import * as client from 'openid-client';
 import type { Browser as Chromium, BrowserContextOptions, Page } from 'playwright-core';
 import { SIGNED_OUT_PAGE } from '../support/browser';
+import { signInToRpInBrowser, summaryStates } from '../support/pages';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
 import { registerClient, type TestClient } from '../support/relying-party';
@@ -58,26 +58,6 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
     await page.waitForURL(`${t.url}/`);
   }
 
-  /** The code flow in the browser (signed in already), redeemed with openid-client; the session's sid. */
-  async function signInToRp(page: Page, rp: TestClient, loginHint?: string): Promise<string> {
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(rp.config, {
-      redirect_uri: rp.redirectUri,
-      scope: 'openid',
-      state: 'st',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...(loginHint ? { login_hint: loginHint } : {}), // with several accounts here, names which one
-    });
-    await page.goto(url.href);
-    await page.waitForURL((current) => current.href.startsWith(rp.redirectUri));
-    const tokens = await client.authorizationCodeGrant(rp.config, new URL(page.url()), {
-      pkceCodeVerifier: verifier,
-      expectedState: 'st',
-    });
-    return tokens.claims()!.sid as string;
-  }
-
   async function signInToSp(page: Page, sp: SamlSpApp) {
     await page.goto(`${sp.url}/login`);
     await page.waitForURL(`${sp.url}/acs`);
@@ -95,30 +75,11 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
 
   const settled = (page: Page) => page.locator('#logout-status[data-settled]').waitFor({ timeout: 30_000 });
 
-  /**
-   * What the page says of each application: name → state words. The summary reloads itself while it
-   * follows a logout (its script, or the no-script meta refresh): a read that meets a reload reads again.
-   */
-  async function states(page: Page): Promise<Record<string, string | null>> {
-    for (let tries = 1; ; tries++) {
-      try {
-        await page.waitForSelector('ul.apps');
-        return Object.fromEntries(
-          await page.$$eval('ul.apps li', (items) =>
-            items.map((item) => [item.querySelector('.name')!.textContent, item.querySelector('.state')!.textContent]),
-          ),
-        );
-      } catch (error) {
-        if (tries === 5 || !/context was destroyed|navigat/i.test(String(error))) throw error;
-      }
-    }
-  }
-
   it('names every application over every channel, says which confirmed, and "try again" reaches the one that was down', async () => {
     const page = await newPage();
     await signIn(page, 'alice');
-    const sid = await signInToRp(page, wiki);
-    await signInToRp(page, chat);
+    const sid = await signInToRpInBrowser(page, wiki);
+    await signInToRpInBrowser(page, chat);
     await signInToSp(page, crm);
     await signInToSp(page, hr);
     wiki.rp.backchannelReplies = [500, 500]; // the wiki is down: both attempts fail
@@ -136,7 +97,7 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
     expect(named.sort()).toEqual(['CRM', 'Chat', 'HR', 'Wiki']);
     await page.waitForURL(SIGNED_OUT_PAGE, { timeout: 30_000 });
     await settled(page);
-    expect(await states(page)).toEqual({
+    expect(await summaryStates(page)).toEqual({
       Wiki: 'did not answer',
       Chat: 'told (it cannot confirm)',
       CRM: 'signed out',
@@ -154,7 +115,7 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
     await page.click('button:has-text("Try again")');
     await page.waitForURL(SIGNED_OUT_PAGE);
     await settled(page);
-    expect((await states(page)).Wiki).toBe('signed out');
+    expect((await summaryStates(page)).Wiki).toBe('signed out');
     expect(wiki.rp.logoutTokens.at(-1)!.claims.sid).toBe(sid);
     expect(await page.locator('button:has-text("Try again")').count()).toBe(0);
     await shoot(page, 'logout-summary');
@@ -166,27 +127,27 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
     await signInToSp(page, crm);
     crm.hang = true; // its SingleLogoutService never answers: the frame times out
     await signOut(page);
-    expect(await states(page)).toEqual({ CRM: 'did not answer' });
+    expect(await summaryStates(page)).toEqual({ CRM: 'did not answer' });
     crm.hang = false;
     await page.click('button:has-text("Try again")');
     // A logout page with that one frame; the SP's LogoutResponse settles it, then the summary again.
     await page.waitForURL(SIGNED_OUT_PAGE, { timeout: 30_000 });
     await settled(page);
-    expect(await states(page)).toEqual({ CRM: 'signed out' });
+    expect(await summaryStates(page)).toEqual({ CRM: 'signed out' });
     expect(crm.sessionEnded).toBe(true);
   });
 
   it('signs out every account on this browser', async () => {
     const page = await newPage();
     await signIn(page, 'alice');
-    const aliceSid = await signInToRp(page, wiki);
+    const aliceSid = await signInToRpInBrowser(page, wiki);
     await signIn(page, 'bob'); // a second account on the same browser
-    const bobSid = await signInToRp(page, wiki, 'bob');
+    const bobSid = await signInToRpInBrowser(page, wiki, 'bob');
     const before = wiki.rp.logoutTokens.length;
     await page.goto(`${t.url}/logout`);
     expect(await page.locator('#scope-browser').count()).toBe(1); // offered: two accounts here
     await signOut(page, 'browser');
-    expect(await states(page)).toEqual({ Wiki: 'signed out' });
+    expect(await summaryStates(page)).toEqual({ Wiki: 'signed out' });
     const told = wiki.rp.logoutTokens.slice(before).map((token) => token.claims.sid);
     expect(told.sort()).toEqual([aliceSid, bobSid].sort());
     await page.goto(`${t.url}/`);
@@ -197,13 +158,13 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
     const here = await newPage();
     const there = await newPage();
     await signIn(here, 'carol');
-    const hereSid = await signInToRp(here, wiki);
+    const hereSid = await signInToRpInBrowser(here, wiki);
     await signIn(there, 'carol');
-    const thereSid = await signInToRp(there, wiki);
+    const thereSid = await signInToRpInBrowser(there, wiki);
     await signInToSp(there, crm); // front channel only: it can be told only in that browser
     const before = wiki.rp.logoutTokens.length;
     await signOut(here, 'everywhere');
-    expect(await states(here)).toEqual({ Wiki: 'signed out', CRM: 'not reachable from here' });
+    expect(await summaryStates(here)).toEqual({ Wiki: 'signed out', CRM: 'not reachable from here' });
     expect(await here.textContent('#logout-summary')).toContain('CRM did not confirm');
     const told = wiki.rp.logoutTokens.slice(before).map((token) => token.claims.sid);
     expect(told.sort()).toEqual([hereSid, thereSid].sort());
@@ -215,20 +176,20 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
   it('works without JavaScript: the frames load, the summary reloads itself and names every application', async () => {
     const page = await newPage({ javaScriptEnabled: false });
     await signIn(page, 'alice');
-    await signInToRp(page, wiki);
-    await signInToRp(page, chat);
+    await signInToRpInBrowser(page, wiki);
+    await signInToRpInBrowser(page, chat);
     await page.goto(`${t.url}/logout`);
     await page.click('button[type=submit]');
     // The logout page: the frames load by themselves; its link goes on to the summary.
     await page.click('a#next');
     await page.waitForURL(SIGNED_OUT_PAGE);
-    expect(Object.keys(await states(page)).sort()).toEqual(['Chat', 'Wiki']);
+    expect(Object.keys(await summaryStates(page)).sort()).toEqual(['Chat', 'Wiki']);
     expect(await page.locator('noscript').count()).toBeGreaterThan(0);
     // The meta refresh brings each new state: the wiki's back channel confirms without any script.
     await eventually(
       async () => {
         await page.reload();
-        return (await states(page)).Wiki === 'signed out' ? true : null;
+        return (await summaryStates(page)).Wiki === 'signed out' ? true : null;
       },
       20_000,
       1000,
@@ -240,7 +201,7 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
     // axe is put into the page by the test, which the CSP (rightly) forbids: this context ignores it.
     const page = await newPage({ bypassCSP: true });
     await signIn(page, 'alice');
-    await signInToRp(page, wiki);
+    await signInToRpInBrowser(page, wiki);
     const axe = async (what: string) => {
       await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
       const result = await page.evaluate(() =>

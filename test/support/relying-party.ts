@@ -28,21 +28,29 @@ export class RecordingRp {
   backchannelReplies: Array<number | 'hang'> = [];
   /** Every back-channel request that arrived, answered or not. */
   backchannelRequests = 0;
+  /** The Cookie header of each front-channel request, beside `frontchannel` (undefined: none came with it). */
+  readonly frontchannelCookies: Array<string | undefined> = [];
   private server!: Server;
   private readonly hanging = new Set<ServerResponse>();
+  /** Where browsers reach it: `http://<host>:<port>` (host from RpOptions, 127.0.0.1 by default). */
   url = '';
+  /** Where servers reach it (Signoff's back channel): always `http://127.0.0.1:<port>`, whatever name browsers use. */
+  address = '';
 
   /** `now` is the test's clock: the RP lives in the same (possibly moved) time as Signoff. */
   constructor(
     private readonly issuer: string,
     private readonly clientId: () => string,
     private readonly now: () => Date = () => new Date(),
+    private readonly options: RpOptions = {},
   ) {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const port = (this.server.address() as AddressInfo).port;
+    this.address = `http://127.0.0.1:${port}`;
+    this.url = `http://${this.options.host ?? '127.0.0.1'}:${port}`;
     return this;
   }
 
@@ -72,7 +80,14 @@ export class RecordingRp {
       res.writeHead(reply, { 'cache-control': 'no-store' }).end();
       return;
     }
-    if (url.pathname === '/frontchannel') this.frontchannel.push(url.searchParams);
+    if (url.pathname === '/frontchannel') {
+      this.frontchannel.push(url.searchParams);
+      this.frontchannelCookies.push(req.headers.cookie);
+      // What an RP's front-channel page may try: keep something of its own (a cookie set inside the frame).
+      if (this.options.sessionCookie) res.setHeader('set-cookie', `${RP_FRAME_COOKIE}=1; ${CROSS_SITE_COOKIE}`);
+    }
+    if (url.pathname === '/callback' && this.options.sessionCookie)
+      res.setHeader('set-cookie', `${RP_SESSION_COOKIE}=1; ${CROSS_SITE_COOKIE}`);
     if (url.pathname === '/session-check') {
       // An RP page as Session Management 1.0 §4.1 describes: it frames the OP's check_session_iframe and posts to it.
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>rp</title>
@@ -114,6 +129,27 @@ window.check = function (message) {
   }
 }
 
+/** The RP's own login session, set at /callback when `sessionCookie` is on. */
+export const RP_SESSION_COOKIE = 'rp_session';
+/** The cookie an RP's front-channel response sets (inside Signoff's logout page) when `sessionCookie` is on. */
+export const RP_FRAME_COOKIE = 'rp_frame';
+/** What an RP must give a cookie it wants in a cross-site frame (SameSite=None needs Secure, RFC 6265bis §5.6.7). */
+const CROSS_SITE_COOKIE = 'Path=/; SameSite=None; Secure';
+
+export interface RpOptions {
+  /**
+   * The host name browsers reach the RP at (its server still listens on 127.0.0.1): e.g. `wiki.test`,
+   * another site than Signoff's 127.0.0.1, when the browser maps it there (Chromium's --host-resolver-rules).
+   */
+  host?: string;
+  /**
+   * Keep a session cookie as a real RP would: /callback sets `rp_session` and the front-channel page sets
+   * `rp_frame`, both SameSite=None; Secure (the only kind a cross-site frame may carry); the Cookie header of
+   * each front-channel request is in `frontchannelCookies`.
+   */
+  sessionCookie?: boolean;
+}
+
 export interface TestClient {
   clientId: string;
   clientSecret: string | null;
@@ -127,13 +163,14 @@ export interface TestClient {
 export async function registerClient(
   t: TestApp,
   metadata: Partial<Record<keyof ClientMetadata, unknown>> = {},
-  options: { backchannel?: boolean; frontchannel?: boolean } = { backchannel: true },
+  options: { backchannel?: boolean; frontchannel?: boolean } & RpOptions = { backchannel: true },
 ): Promise<TestClient> {
   let clientId = '';
   const rp = await new RecordingRp(
     t.url,
     () => clientId,
     () => t.clock.now(),
+    { host: options.host, sessionCookie: options.sessionCookie },
   ).start();
   const clients = t.app.get(OidcClientsService);
   const redirectUri = `${rp.url}/callback`;
@@ -143,7 +180,8 @@ export async function registerClient(
       post_logout_redirect_uris: [`${rp.url}/logged-out`],
       grant_types: ['authorization_code', 'refresh_token'],
       ...(options.backchannel !== false
-        ? { backchannel_logout_uri: `${rp.url}/backchannel`, backchannel_logout_session_required: true }
+        ? // Signoff's server POSTs it: the RP's address, whatever name the browser knows it by.
+          { backchannel_logout_uri: `${rp.address}/backchannel`, backchannel_logout_session_required: true }
         : {}),
       ...(options.frontchannel
         ? { frontchannel_logout_uri: `${rp.url}/frontchannel`, frontchannel_logout_session_required: true }

@@ -15,7 +15,7 @@ describe('DeliveryQueue after shutdown', () => {
     } as unknown as RedisService;
     const queue = new DeliveryQueue(redis, { redisPrefix: 'test', delivery: { attempts: 1 } } as Config);
     await queue.onModuleDestroy();
-    await expect(queue.add([{ id: 'delivery-1' }])).rejects.toThrow('the delivery queue is closed');
+    await expect(queue.add([{ ids: ['delivery-1'] }])).rejects.toThrow('the delivery queue is closed');
     expect(opened).toBe(0);
   });
 });

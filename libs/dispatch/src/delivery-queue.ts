@@ -3,13 +3,28 @@ import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, within } from '@si
 import { Queue } from 'bullmq';
 
 export const DELIVERY_QUEUE = 'deliveries';
+const FRESH_PRIORITY = 10;
 
-/** The jobs of the delivery queue carry only the delivery's id: the row is the truth. */
+/**
+ * A job of the delivery queue: a batch of deliveries, by id only (the rows are the truth). A worker
+ * claims the rows still due in one statement; a row handed out twice is claimed once.
+ */
 export interface DeliveryJob {
-  deliveryId: string;
+  deliveryIds: string[];
 }
 
-/** Producer side of the delivery queue. Job id = delivery id, so handing a row out twice adds one job. */
+/** Deliveries to hand to the queue as one job: after `delayMs`; `fresh` for a first attempt. */
+export interface DeliveryBatch {
+  ids: string[];
+  delayMs?: number;
+  /**
+   * A first attempt waits behind every retry that is due (BullMQ runs jobs without a priority before
+   * prioritized ones): a retry runs when its backoff says, not after a whole backlog of new work.
+   */
+  fresh?: boolean;
+}
+
+/** Producer side of the delivery queue. */
 @Injectable()
 export class DeliveryQueue implements OnModuleDestroy {
   private readonly logger = new Logger(DeliveryQueue.name);
@@ -30,9 +45,11 @@ export class DeliveryQueue implements OnModuleDestroy {
       connection: this.redis.connection(),
       prefix: this.config.redisPrefix,
       defaultJobOptions: {
-        // The row counts attempts and declares a delivery dead; BullMQ only has to keep retrying.
-        attempts: this.config.delivery.attempts + 1,
-        backoff: { type: 'jittered' },
+        // The rows count attempts and schedule retries (the worker adds a job for them). A job that
+        // fails as a whole (the database went away mid-batch) runs again, 1 s later, then 2, 4, … (about
+        // two minutes in all), and takes over the rows it left `sending` (BackchannelDeliverer.deliver).
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1000 },
         removeOnComplete: true,
         removeOnFail: true,
       },
@@ -44,13 +61,14 @@ export class DeliveryQueue implements OnModuleDestroy {
     return this.queue;
   }
 
-  async add(deliveries: Array<{ id: string; delayMs?: number }>): Promise<void> {
-    if (!deliveries.length) return;
+  async add(batches: DeliveryBatch[]): Promise<void> {
+    batches = batches.filter((batch) => batch.ids.length);
+    if (!batches.length) return;
     await this.instance.addBulk(
-      deliveries.map(({ id, delayMs }) => ({
+      batches.map(({ ids, delayMs, fresh }) => ({
         name: 'deliver',
-        data: { deliveryId: id },
-        opts: { jobId: id, delay: delayMs && delayMs > 0 ? delayMs : undefined },
+        data: { deliveryIds: ids },
+        opts: { delay: delayMs && delayMs > 0 ? delayMs : undefined, priority: fresh ? FRESH_PRIORITY : undefined },
       })),
     );
   }

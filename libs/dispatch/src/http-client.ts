@@ -8,6 +8,8 @@ export interface HttpReply {
   body: string;
   /** A redirect's Location header as sent (never followed), else null. */
   location: string | null;
+  /** How long the application asked us to wait (Retry-After, with a 429 or 503), else null. */
+  retryAfterMs: number | null;
 }
 
 const MAX_REPLY_BYTES = 64 * 1024;
@@ -103,7 +105,24 @@ async function bodyOf(
 
 function replyOf(response: { statusCode: number; headers: Record<string, unknown> }, body: string): HttpReply {
   const location = response.headers.location;
-  return { status: response.statusCode, body, location: typeof location === 'string' ? location : null };
+  return {
+    status: response.statusCode,
+    body,
+    location: typeof location === 'string' ? location : null,
+    retryAfterMs: retryAfterMs(response.headers['retry-after']),
+  };
+}
+
+/**
+ * Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, as a wait from now in milliseconds;
+ * null when absent or unreadable. A date in the past is no wait.
+ */
+export function retryAfterMs(header: unknown, now = Date.now()): number | null {
+  if (typeof header !== 'string') return null;
+  const value = header.trim();
+  if (/^\d{1,10}$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) || !/[a-z]/i.test(value) ? null : Math.max(0, at - now);
 }
 
 /** undici's connector with the policy in front: hosts named in OUTBOUND_ALLOW connect as they are. */

@@ -1,32 +1,57 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  BACKCHANNELS,
   Clock,
   CONFIG,
   type Config,
   type DeliveryAttempt,
-  FINAL_STATUSES,
   isOutboundPolicyError,
-  LogoutDelivery,
   OUTBOUND_BLOCKED,
 } from '@signoff/core';
-import { backoffMs, HttpClient } from '@signoff/dispatch';
-import { LEASE_MS } from './outbox-relay';
-import { DataSource, In } from 'typeorm';
-import type { BackchannelVerdict } from './logout-protocol';
+import { HttpClient, Limiter, retryDelayMs } from '@signoff/dispatch';
+import { DataSource } from 'typeorm';
+import { type AttemptRecord, AttemptRecorder } from './attempt-recorder';
+import { type BackchannelVerdict, type DeliveryTarget, readOnce, type ReadOnce } from './logout-protocol';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
+import { LEASE_MS, rowsOf } from './outbox-relay';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
-/** What the worker should do with the job after one attempt. */
-export type AttemptOutcome = { done: true } | { done: false; retryInMs: number };
+/** A delivery as the claim returns it: what its attempt needs, and its log so far. */
+export interface ClaimedDelivery {
+  id: string;
+  operationId: string;
+  providerSessionId: string;
+  channel: string;
+  /** This attempt's number (the claim counted it). */
+  attempts: number;
+  attemptLog: DeliveryAttempt[];
+}
+
+/** A job that names a row ahead of its retry (a clock a little behind) still claims it. */
+const EARLY_MS = 250;
+/** Requests to one application in flight at once, from one batch: a batch is mostly one application's rows. */
+const PER_BATCH = 16;
 
 /**
- * One back-channel attempt for one delivery, recorded on its row: claim it, build the message with
- * the provider's protocol, POST it with a hard timeout, read the reply, and decide: succeeded,
- * retry later (network error, timeout, 5xx, 429), failed (any other refusal) or dead (out of attempts).
+ * How many batches a worker runs at once: enough to keep every request slot (DELIVERY_CONCURRENCY)
+ * busy while some batches claim, read and record.
+ */
+export function batchesAtOnce(concurrency: number): number {
+  return Math.max(4, Math.ceil(concurrency / 4));
+}
+
+/**
+ * One back-channel attempt for each delivery of a batch still due: claim them in one statement, read
+ * their targets together (each application's settings once), build each message with its provider's
+ * protocol, POST them concurrently (at most DELIVERY_CONCURRENCY in flight in the process) with a hard
+ * timeout, read the replies, and decide each: succeeded, retry later (network error, timeout, 5xx,
+ * 429 after its Retry-After), failed (any other refusal) or dead (out of attempts). The results are
+ * recorded in group commits (AttemptRecorder), which also schedule the retries and settle the operations.
  */
 @Injectable()
 export class BackchannelDeliverer {
   private readonly logger = new Logger(BackchannelDeliverer.name);
+  private readonly inFlight: Limiter;
 
   constructor(
     private readonly db: DataSource,
@@ -34,41 +59,101 @@ export class BackchannelDeliverer {
     private readonly protocols: LogoutProtocolRegistry,
     private readonly operations: LogoutOperationsService,
     private readonly http: HttpClient,
+    private readonly recorder: AttemptRecorder,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.inFlight = new Limiter(config.delivery.concurrency);
+  }
 
-  async attempt(deliveryId: string): Promise<AttemptOutcome> {
-    const repo = this.db.getRepository(LogoutDelivery);
-    const delivery = await repo.findOneBy({ id: deliveryId });
-    if (!delivery || FINAL_STATUSES.includes(delivery.status)) return { done: true };
+  /**
+   * Attempts every delivery of `ids` that is still due; resolves once every attempt is recorded, with
+   * how many were. `takeOver` (ms): this job ran before and its run ended (its worker died, or the
+   * run failed with the database), so the rows it left `sending` at least that long ago (its lock's
+   * duration: a run that still renews its lock claimed later) are taken over at once rather than after
+   * their lease. An attempt cut short is tried again within seconds, and logged as interrupted.
+   */
+  async deliver(ids: string[], { takeOver = 0 }: { takeOver?: number } = {}): Promise<number> {
+    const claimed = await this.claim(ids, takeOver);
+    if (!claimed.length) return 0;
+    const targets = await this.operations.targetsOf(claimed);
+    const once = readOnce();
+    // One jitter per batch: the rows that fail alike retry together, in one job.
+    const jitter = Math.random();
+    const batch = new Limiter(PER_BATCH);
+    // A request slot is held for the request only: recording waits for its group commit without one.
+    // Every attempt runs to its end before the batch fails (a recording refused by a database gone
+    // away): the job's next run takes over only rows that nobody is still sending.
+    const results = await Promise.allSettled(
+      claimed.map(async (row) =>
+        this.recorder.record(
+          await batch.run(() => this.inFlight.run(() => this.attempt(row, targets.get(row.id), once, jitter))),
+        ),
+      ),
+    );
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    return results.filter((result) => result.status === 'fulfilled' && result.value).length;
+  }
+
+  /**
+   * Claims the rows still due, in one statement: only one worker may hold a row (a job handed out
+   * twice finds it taken) until its lease runs out, or until the job that holds it is run again after
+   * its run ended (`takeOver`). The lease outlasts the slowest batch: every batch the worker runs at
+   * once, each request waiting its turn for a slot and then its whole timeout.
+   */
+  private async claim(ids: string[], takeOver: number): Promise<ClaimedDelivery[]> {
+    const now = this.clock.now().getTime();
+    const { concurrency, timeoutMs } = this.config.delivery;
+    const turns = Math.ceil((ids.length * batchesAtOnce(concurrency)) / concurrency);
+    const [sql, parameters] = this.db.driver.escapeQueryWithParameters(
+      `UPDATE logout_deliveries
+          SET status = 'sending', attempts = attempts + 1, lease_until = :lease, updated_at = :now
+        WHERE id IN (:...ids) AND channel IN (:...channels)
+          AND (status IN ('pending', 'queued')
+               OR (status = 'sending' AND (lease_until < :now OR (:takeOver > 0 AND updated_at < :stale))))
+          AND (next_attempt_at IS NULL OR next_attempt_at <= :due)
+        RETURNING id, operation_id, provider_session_id, channel, attempts, attempt_log`,
+      {
+        ids,
+        channels: BACKCHANNELS,
+        now,
+        lease: now + turns * timeoutMs + LEASE_MS,
+        due: now + EARLY_MS,
+        takeOver,
+        stale: now - takeOver,
+      },
+    );
+    const rows = await rowsOf<Record<string, unknown>>(this.db, sql, parameters);
+    return rows.map((row) => ({
+      id: String(row.id),
+      operationId: String(row.operation_id),
+      providerSessionId: String(row.provider_session_id),
+      channel: String(row.channel),
+      attempts: Number(row.attempts),
+      attemptLog: JSON.parse(String(row.attempt_log)) as DeliveryAttempt[],
+    }));
+  }
+
+  private async attempt(
+    row: ClaimedDelivery,
+    target: DeliveryTarget | undefined,
+    once: ReadOnce,
+    jitter: number,
+  ): Promise<AttemptRecord> {
     const { timeoutMs, attempts: maxAttempts } = this.config.delivery;
     const started = this.clock.now();
-
-    // Claim: only one worker may hold the row (a re-added job or a stalled one may run twice).
-    const claimed = await repo
-      .createQueryBuilder()
-      .update()
-      .set({
-        status: 'sending',
-        attempts: () => 'attempts + 1',
-        leaseUntil: new Date(started.getTime() + timeoutMs + LEASE_MS),
-        updatedAt: started,
-      })
-      .where({ id: delivery.id, status: In(['pending', 'queued', 'sending']), attempts: delivery.attempts })
-      .execute();
-    if (!claimed.affected) return { done: true };
-    const attempt = delivery.attempts + 1;
-
-    const target = await this.operations.targetOf(delivery);
-    const protocol = this.protocols.for(target.session.provider.protocol);
     let verdict: BackchannelVerdict;
     let status: number | null = null;
     let messageId: string | null = null;
+    let retryAfterMs: number | null = null;
     try {
-      const request = await protocol.buildBackchannelRequest(target);
+      if (!target) throw new Error('the provider session is gone');
+      const protocol = this.protocols.for(target.session.provider.protocol);
+      const request = await protocol.buildBackchannelRequest({ ...target, once });
       messageId = request.messageId;
       const reply = await this.http.post(request.url, request.body, request.contentType, timeoutMs);
       status = reply.status;
+      retryAfterMs = reply.retryAfterMs;
       verdict = await protocol.readBackchannelReply(reply, request, target);
     } catch (error) {
       // A policy refusal is final (the address stays refused however often we try) and recorded
@@ -79,8 +164,8 @@ export class BackchannelDeliverer {
     }
 
     const now = this.clock.now();
+    const attempt = row.attempts;
     const retry = !verdict.ok && verdict.retryable && attempt < maxAttempts;
-    const retryInMs = retry ? backoffMs(attempt) : 0;
     const next = verdict.ok ? 'succeeded' : retry ? 'queued' : verdict.retryable ? 'dead' : 'failed';
     const error = verdict.ok ? null : (verdict.error ?? `HTTP ${status}`);
     const entry: DeliveryAttempt = {
@@ -91,36 +176,48 @@ export class BackchannelDeliverer {
       error,
       messageId,
     };
-    // Recorded only while the row is still this attempt's: a worker that stalled past its lease may
-    // find it claimed again by another, or reset by an administrator's retry; their record stands.
-    const recorded = await repo.update(
-      { id: delivery.id, status: 'sending', attempts: attempt },
-      {
-        status: next,
-        lastHttpStatus: status,
-        lastError: error,
-        messageId,
-        updatedAt: now,
-        attemptLog: [...delivery.attemptLog, entry].slice(-ATTEMPT_LOG_SIZE),
-        nextAttemptAt: retry ? new Date(now.getTime() + retryInMs) : null,
-        leaseUntil: retry ? new Date(now.getTime() + retryInMs + LEASE_MS) : null,
-        completedAt: retry ? null : now,
-      },
-    );
-    this.logger.log({
-      msg: 'delivery attempt',
-      delivery: delivery.id,
-      channel: delivery.channel,
+    if (next === 'failed' || next === 'dead')
+      this.logger.warn({
+        msg: next === 'dead' ? 'delivery dead: out of attempts' : 'delivery failed: the application refused it',
+        operation: row.operationId,
+        delivery: row.id,
+        application: target?.session.provider.slug,
+        channel: row.channel,
+        attempt,
+        status,
+        error,
+      });
+    return {
+      deliveryId: row.id,
+      operationId: row.operationId,
       attempt,
-      status,
-      result: next,
-      ms: now.getTime() - started.getTime(),
-    });
-    if (!recorded.affected) return { done: true };
-    if (retry) return { done: false, retryInMs };
-    await this.operations.settle(delivery.operationId);
-    return { done: true };
+      log: row.attemptLog,
+      entries: [...interruptedAttempts(row, started), entry],
+      status: next,
+      httpStatus: status,
+      error,
+      messageId,
+      retryInMs: retry ? retryDelayMs(attempt, retryAfterMs, () => jitter) : 0,
+    };
   }
+}
+
+/**
+ * Entries for the attempts that were cut short before they were recorded (a worker killed, its
+ * database restarted): the claim counted them, so the log says so too, and the count and the log
+ * agree. Whether the application got those messages is unknown. Countable while the log is not full.
+ */
+function interruptedAttempts(row: ClaimedDelivery, now: Date): DeliveryAttempt[] {
+  if (row.attemptLog.length >= ATTEMPT_LOG_SIZE) return [];
+  const missing = row.attempts - 1 - row.attemptLog.length;
+  return Array.from({ length: Math.max(0, missing) }, () => ({
+    at: now.toISOString(),
+    ms: 0,
+    httpStatus: null,
+    result: 'queued' as const,
+    error: 'interrupted: the attempt was cut short before its outcome was recorded (the application may have got it)',
+    messageId: null,
+  }));
 }
 
 function describe(error: unknown, timeoutMs: number): string {

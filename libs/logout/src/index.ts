@@ -1,4 +1,5 @@
 export * from './application-logout';
+export * from './attempt-recorder';
 export * from './backchannel-deliverer';
 export * from './flow-executor';
 export * from './logout-journey';

@@ -11,6 +11,7 @@ import {
   LogoutOperationUser,
   type LogoutOutcome,
   type LogoutTrigger,
+  Provider,
   ProviderSession,
   SignoffError,
 } from '@signoff/core';
@@ -380,6 +381,46 @@ export class LogoutOperationsService {
     return { session, reason: logoutReasonOf(operation) };
   }
 
+  /**
+   * The targets of a batch of deliveries, by delivery id, in three reads however many there are: their
+   * provider sessions, their providers and their operations. A delivery whose session is gone has none.
+   */
+  async targetsOf(
+    deliveries: Array<Pick<LogoutDelivery, 'id' | 'providerSessionId' | 'operationId'>>,
+  ): Promise<Map<string, DeliveryTarget>> {
+    const found = (await this.db.getRepository(ProviderSession).findBy({
+      id: In([...new Set(deliveries.map((delivery) => delivery.providerSessionId))]),
+    })) as SessionWithProvider[];
+    // The providers apart, once each: a batch's sessions share a few applications.
+    const providers = new Map(
+      (
+        await this.db
+          .getRepository(Provider)
+          .findBy({ id: In([...new Set(found.map((session) => session.providerId))]) })
+      ).map((provider) => [provider.id, provider]),
+    );
+    const sessions = new Map<string, SessionWithProvider>();
+    for (const session of found) {
+      session.provider = providers.get(session.providerId)!;
+      if (session.provider) sessions.set(session.id, session);
+    }
+    const reasons = new Map(
+      (
+        await this.db.getRepository(LogoutOperation).find({
+          where: { id: In([...new Set(deliveries.map((delivery) => delivery.operationId))]) },
+          select: { id: true, trigger: true, initiatorType: true },
+        })
+      ).map((operation) => [operation.id, logoutReasonOf(operation)]),
+    );
+    const targets = new Map<string, DeliveryTarget>();
+    for (const delivery of deliveries) {
+      const session = sessions.get(delivery.providerSessionId);
+      const reason = reasons.get(delivery.operationId);
+      if (session && reason) targets.set(delivery.id, { session, reason });
+    }
+    return targets;
+  }
+
   /** The ID of the message a front-channel step carries: the application's answer names it (InResponseTo). */
   async recordMessageId(deliveryId: string, messageId: string): Promise<void> {
     await this.db.getRepository(LogoutDelivery).update({ id: deliveryId }, { messageId });
@@ -430,6 +471,27 @@ export class LogoutOperationsService {
       if (Date.now() >= deadline) return 'open';
       await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
     }
+  }
+
+  /**
+   * Settles the operations left open with nothing under way: a settle that failed after its
+   * deliveries were recorded (the database went away in between). The worker runs it now and then;
+   * returns how many it settled.
+   */
+  async settleOpen(limit = 100): Promise<number> {
+    const open = await this.db
+      .getRepository(LogoutOperation)
+      .createQueryBuilder('o')
+      .select('o.id')
+      .where('o.completed_at IS NULL')
+      .andWhere(
+        'NOT EXISTS (SELECT 1 FROM logout_deliveries d WHERE d.operation_id = o.id AND d.status IN (:...statuses))',
+        { statuses: OPEN_STATUSES },
+      )
+      .take(limit)
+      .getMany();
+    for (const operation of open) await this.settle(operation.id);
+    return open.length;
   }
 
   /**

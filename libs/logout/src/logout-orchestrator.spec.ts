@@ -52,15 +52,15 @@ describe('LogoutOrchestrator', () => {
       ),
     ).toEqual(['ended', 'ended']);
 
-    // The back-channel row is the relay's after the commit: eventually queued, with a job named by its id.
+    // The back-channel row is the relay's after the commit: eventually queued, in a job of first attempts.
     const backchannel = await eventually(async () => {
       const row = (await engine.deliveries(started.id)).find((delivery) => delivery.channel === 'backchannel_oidc')!;
       return row.status === 'queued' ? row : null;
     });
-    expect(await engine.get(DeliveryQueue).instance.getJob(backchannel.id)).toMatchObject({
-      id: backchannel.id,
-      data: { deliveryId: backchannel.id },
-    });
+    const jobs = await engine.get(DeliveryQueue).instance.getJobs(['prioritized', 'waiting', 'delayed']);
+    expect(jobs.filter((job) => job.data.deliveryIds.includes(backchannel.id))).toMatchObject([
+      { data: { deliveryIds: [backchannel.id] }, opts: { priority: expect.any(Number) } },
+    ]);
     expect(brief(await engine.deliveries(started.id))).toEqual(
       brief([
         { providerSessionId: oidc.id, channel: 'backchannel_oidc', status: 'queued', lastError: null },

@@ -4,19 +4,19 @@ import {
   AuditService,
   Clock,
   IdpSession,
-  LogoutDelivery,
   LogoutOperation,
   LogoutOperationUser,
   type LogoutTrigger,
   newId,
+  Provider,
   ProviderSession,
   type SessionEndReason,
 } from '@signoff/core';
-import { planDeliveries, type SessionToTell } from './delivery-plan';
+import { type PlannedDelivery, planDeliveries, type SessionToTell } from './delivery-plan';
 import { OutboxRelay } from './outbox-relay';
 import { IdpSessionsService } from '@signoff/sessions';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
-import type { SessionWithProvider } from './logout-protocol';
+import { readOnce, type SessionWithProvider } from './logout-protocol';
 import { LogoutOperationsService } from './logout-operations.service';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
@@ -95,9 +95,16 @@ export class LogoutOrchestrator {
       where: request.providerSessionIds
         ? { id: In(request.providerSessionIds), endedAt: IsNull() }
         : { idpSessionId: In(idpSessionIds), endedAt: IsNull() },
-      relations: { provider: true },
       order: { createdAt: 'ASC' },
     })) as SessionWithProvider[];
+    // The providers apart, once each: thousands of sessions share a handful of applications, and
+    // hydrating a joined provider per session costs more than the rest of the logout's reads.
+    const providers = new Map(
+      (await tx.find(Provider, { where: { id: In([...new Set(ending.map((session) => session.providerId))]) } })).map(
+        (provider) => [provider.id, provider],
+      ),
+    );
+    for (const session of ending) session.provider = providers.get(session.providerId)!;
 
     if (request.providerSessionIds) {
       for (const chunk of chunks(ending))
@@ -127,11 +134,13 @@ export class LogoutOrchestrator {
 
     // The protocols choose the channels (and leave out whom they need not tell); the plan turns that into rows.
     const toTell: SessionToTell[] = [];
+    const once = readOnce();
     for (const session of ending) {
       if (!this.protocols.has(session.provider.protocol)) continue;
       const channels = await this.protocols.for(session.provider.protocol).channels(session, {
         initiatingProviderSessionId: request.initiatingProviderSessionId ?? null,
         initiatingProviderId: initiating?.providerId ?? null,
+        once,
       });
       const elsewhere = request.browserIdpSessionIds
         ? !request.browserIdpSessionIds.includes(session.idpSessionId)
@@ -146,7 +155,7 @@ export class LogoutOrchestrator {
       newId,
     });
     // In chunks: one statement with thousands of rows or ids exceeds SQLite's limits.
-    for (const chunk of chunks(rows)) await tx.insert(LogoutDelivery, chunk);
+    for (const chunk of chunks(rows)) await insertDeliveries(tx, chunk);
 
     for (const protocol of new Set(ending.map((session) => session.provider.protocol))) {
       if (!this.protocols.has(protocol)) continue;
@@ -215,4 +224,48 @@ function chunks<T>(items: T[]): T[][] {
   const result: T[][] = [];
   for (let start = 0; start < items.length; start += CHUNK) result.push(items.slice(start, start + CHUNK));
   return result;
+}
+
+/**
+ * Writes planned deliveries in one multi-row INSERT, built here: for thousands of rows TypeORM spends
+ * longer building the statement (and reading every row's defaults back) than the database running it.
+ * Instants are epoch milliseconds and the attempt log JSON text, as their column types store them.
+ */
+async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Promise<void> {
+  const postgres = tx.connection.options.type === 'postgres';
+  const parameters: unknown[] = [];
+  const place = (value: unknown) => {
+    parameters.push(value);
+    return postgres ? `$${parameters.length}` : '?';
+  };
+  const instant = (value: Date | null) => value?.getTime() ?? null;
+  const values = rows.map(
+    (row) =>
+      `(${[
+        row.id,
+        row.operationId,
+        row.providerSessionId,
+        row.providerId,
+        row.channel,
+        row.status,
+        row.attempts,
+        instant(row.nextAttemptAt),
+        instant(row.leaseUntil),
+        row.lastHttpStatus,
+        row.lastError,
+        JSON.stringify(row.attemptLog),
+        row.messageId,
+        instant(row.createdAt),
+        instant(row.updatedAt),
+        instant(row.completedAt),
+      ]
+        .map(place)
+        .join(', ')})`,
+  );
+  await tx.query(
+    `INSERT INTO logout_deliveries (id, operation_id, provider_session_id, provider_id, channel, status, attempts,
+       next_attempt_at, lease_until, last_http_status, last_error, attempt_log, message_id, created_at, updated_at,
+       completed_at) VALUES ${values.join(', ')}`,
+    parameters,
+  );
 }

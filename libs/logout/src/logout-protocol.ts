@@ -55,6 +55,8 @@ export interface FrontchannelReply {
 export interface LogoutContext {
   initiatingProviderSessionId: string | null;
   initiatingProviderId: string | null;
+  /** How the protocol reads the applications' settings: once per logout, however many sessions it ends. */
+  once?: ReadOnce;
 }
 
 export type SessionWithProvider = ProviderSession & { provider: Provider };
@@ -66,10 +68,32 @@ export type SessionWithProvider = ProviderSession & { provider: Provider };
  */
 export type LogoutReason = 'user' | 'admin' | 'global-timeout';
 
+/**
+ * Reads an application's settings once for a whole batch of deliveries: `load` runs for the first
+ * `key` asked for, and later asks in the same batch share its answer. The worker gives each batch a
+ * fresh one, so a setting changed by an administrator applies from the next batch on.
+ */
+export type ReadOnce = <T>(key: string, load: () => Promise<T>) => Promise<T>;
+
+/** A ReadOnce for one batch. */
+export function readOnce(): ReadOnce {
+  const answers = new Map<string, Promise<unknown>>();
+  return <T>(key: string, load: () => Promise<T>) => {
+    let answer = answers.get(key) as Promise<T> | undefined;
+    if (!answer) answers.set(key, (answer = load()));
+    return answer;
+  };
+}
+
+/** No batch: every read goes to the database. */
+export const readEachTime: ReadOnce = (_key, load) => load();
+
 /** One provider session to tell, and why it ends. */
 export interface DeliveryTarget {
   session: SessionWithProvider;
   reason: LogoutReason;
+  /** How the protocol reads the application's settings (the worker's batch shares them); default readEachTime. */
+  once?: ReadOnce;
 }
 
 /** The reason a logout operation gives its messages. */
@@ -112,6 +136,7 @@ export interface LogoutProtocol {
    * deactivated, their password changed): revoke what outlives sessions too (offline_access tokens).
    */
   grantsEnded?(tx: EntityManager, userIds: string[]): Promise<void>;
+  /** The back-channel message for `target`; the application's settings are read through `target.once`. */
   buildBackchannelRequest(target: DeliveryTarget): Promise<BackchannelRequest>;
   /**
    * Reads the application's answer to `request`, sent for `target`; a protocol that must verify what

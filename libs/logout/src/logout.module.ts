@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DispatchModule } from '@signoff/dispatch';
 import { SessionsModule } from '@signoff/sessions';
 import { ApplicationLogout } from './application-logout';
+import { AttemptRecorder } from './attempt-recorder';
 import { BackchannelDeliverer } from './backchannel-deliverer';
 import { FlowExecutor } from './flow-executor';
 import { LogoutJourney } from './logout-journey';
@@ -17,6 +18,7 @@ import { LogoutProtocolRegistry } from './protocol-registry';
     LogoutOrchestrator,
     LogoutOperationsService,
     BackchannelDeliverer,
+    AttemptRecorder,
     OutboxRelay,
     FlowExecutor,
     LogoutJourney,

@@ -1,17 +1,21 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BACKCHANNELS, Clock, CONFIG, type Config, LogoutDelivery, within } from '@signoff/core';
 import { Brackets, DataSource, In } from 'typeorm';
-import { DeliveryQueue } from '@signoff/dispatch';
+import { type DeliveryBatch, DeliveryQueue } from '@signoff/dispatch';
 
 /** How long a row handed to the queue belongs to it before the relay hands it out again. */
 export const LEASE_MS = 60_000;
-const ADD_TIMEOUT_MS = 2000;
+/** Deliveries per job: enough to share one claim, one read of their targets and one commit of their results. */
+export const BATCH_SIZE = 100;
+/** How long a relay pass or a batch waits for Redis to take jobs. */
+export const ADD_TIMEOUT_MS = 2000;
 
 /**
  * Moves back-channel deliveries from the outbox table to the queue: rows still `pending`, and rows
  * whose lease ran out (their job was lost with Redis, or their worker died). Every idp process kicks
  * it after committing a logout; the worker also runs it every second, so a commit made while Redis
- * was down is delivered once Redis is back. Job id = delivery id: a second pass cannot duplicate.
+ * was down is delivered once Redis is back. A row handed out is leased: a second pass skips it until
+ * the lease runs out, and a worker claims a row once however many jobs name it.
  */
 @Injectable()
 export class OutboxRelay {
@@ -24,19 +28,73 @@ export class OutboxRelay {
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  /** Hands out every due row, `batch` at a time; returns how many. Throws when Redis is unreachable. */
-  async relayOnce(batch = 1000): Promise<number> {
-    let total = 0;
-    for (let handed = batch; handed === batch; total += handed) handed = await this.relayBatch(batch);
-    return total;
+  private running: Promise<number> | null = null;
+  private next: Promise<number> | null = null;
+
+  /**
+   * Hands out every due row, `batch` at a time; returns how many. Passes never overlap in a process:
+   * one asked for while another runs follows it (once, however many asked meanwhile). Throws a
+   * RelayFailure naming what it could not reach: the queue (Redis) or the database.
+   */
+  relayOnce(batch = 1000): Promise<number> {
+    if (!this.running) return this.start(batch);
+    this.next ??= this.running
+      .catch(() => 0)
+      .then(() => {
+        this.next = null;
+        return this.start(batch);
+      });
+    return this.next;
+  }
+
+  private start(batch: number): Promise<number> {
+    const run = (async () => {
+      let total = 0;
+      for (let handed = batch; handed === batch; total += handed) handed = await this.relayBatch(batch);
+      return total;
+    })().finally(() => {
+      if (this.running === run) this.running = null;
+    });
+    this.running = run;
+    return run;
   }
 
   private async relayBatch(limit: number): Promise<number> {
+    // Redis first: rows are leased only when the queue can take them (an add left waiting for Redis
+    // would run once it is back, beside the next pass's jobs for the same rows).
+    if (!(await this.queue.reachable(ADD_TIMEOUT_MS)))
+      throw new RelayFailure('queue', `the queue's Redis did not answer within ${ADD_TIMEOUT_MS} ms`);
     const now = this.clock.now().getTime();
+    const owned = await this.take(limit, now).catch((error: Error) => {
+      throw new RelayFailure('database', error.message);
+    });
+    if (!owned.length) return 0;
+    // BullMQ waits for Redis rather than failing; bound the wait so a pass ends.
+    const added = await within(
+      ADD_TIMEOUT_MS,
+      this.queue.add(batchesOf(owned, now)).then(() => true),
+      false,
+    );
+    if (!added) {
+      // Give the rows back as they were: due at the next pass.
+      await this.giveBack(owned).catch(() => undefined); // if the database is gone too, their lease runs out
+      throw new RelayFailure('queue', `the queue did not take the deliveries within ${ADD_TIMEOUT_MS} ms`);
+    }
+    return owned.length;
+  }
+
+  /**
+   * Selects up to `limit` due rows and leases them to this pass in one conditional statement: of two
+   * passes at once (two processes), each hands out only the rows it leased, so no row is handed out twice.
+   */
+  private async take(
+    limit: number,
+    now: number,
+  ): Promise<Array<Pick<LogoutDelivery, 'id' | 'providerId' | 'status' | 'nextAttemptAt'>>> {
     const due = await this.db
       .getRepository(LogoutDelivery)
       .createQueryBuilder('d')
-      .select(['d.id', 'd.nextAttemptAt'])
+      .select(['d.id', 'd.providerId', 'd.status', 'd.nextAttemptAt'])
       .where('d.channel IN (:...channels)', { channels: BACKCHANNELS })
       .andWhere(
         new Brackets((q) =>
@@ -48,32 +106,28 @@ export class OutboxRelay {
       .orderBy('d.created_at', 'ASC')
       .take(limit)
       .getMany();
-    if (!due.length) return 0;
-    // BullMQ waits for Redis rather than failing; bound the wait so a pass ends and the rows stay pending.
-    const added = await within(
-      ADD_TIMEOUT_MS,
-      this.queue
-        .add(due.map((row) => ({ id: row.id, delayMs: row.nextAttemptAt ? row.nextAttemptAt.getTime() - now : 0 })))
-        .then(() => true),
-      false,
+    if (!due.length) return [];
+    const leaseUntil = Math.max(now, ...due.map((row) => row.nextAttemptAt?.getTime() ?? 0)) + LEASE_MS;
+    // Only rows still due, as selected: a worker may have claimed one since (status `sending`, a fresh
+    // lease), and its attempt, which records only while the row is still its own, must not lose it.
+    const [sql, parameters] = this.db.driver.escapeQueryWithParameters(
+      `UPDATE logout_deliveries SET status = 'queued', lease_until = :leaseUntil, updated_at = :now
+        WHERE id IN (:...ids)
+          AND (status = 'pending' OR (status IN ('queued', 'sending') AND lease_until < :now))
+        RETURNING id`,
+      { ids: due.map((row) => row.id), leaseUntil, now },
     );
-    if (!added) throw new Error(`the queue did not take the deliveries within ${ADD_TIMEOUT_MS} ms`);
-    const leaseUntil = new Date(Math.max(now, ...due.map((row) => row.nextAttemptAt?.getTime() ?? 0)) + LEASE_MS);
-    await this.db
-      .getRepository(LogoutDelivery)
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'queued', leaseUntil, updatedAt: new Date(now) })
-      .where({ id: In(due.map((row) => row.id)) })
-      // Only rows still due, as selected: a worker may have claimed one since (status `sending`, a fresh
-      // lease), and its attempt, which records only while the row is still its own, must not lose it.
-      .andWhere(
-        new Brackets((q) =>
-          q.where("status = 'pending'").orWhere("status IN ('queued', 'sending') AND lease_until < :now", { now }),
-        ),
-      )
-      .execute();
-    return due.length;
+    const leased = new Set((await rowsOf<{ id: string }>(this.db, sql, parameters)).map((row) => row.id));
+    return due.filter((row) => leased.has(row.id));
+  }
+
+  /** Rows the queue did not take: new ones pending again, the others due again (their lease ended). */
+  private async giveBack(rows: Array<Pick<LogoutDelivery, 'id' | 'status'>>): Promise<void> {
+    const repo = this.db.getRepository(LogoutDelivery);
+    const fresh = rows.filter((row) => row.status === 'pending').map((row) => row.id);
+    const others = rows.filter((row) => row.status !== 'pending').map((row) => row.id);
+    if (fresh.length) await repo.update({ id: In(fresh), status: 'queued' }, { status: 'pending', leaseUntil: null });
+    if (others.length) await repo.update({ id: In(others), status: 'queued' }, { leaseUntil: new Date(0) });
   }
 
   /**
@@ -81,11 +135,67 @@ export class OutboxRelay {
    * only delays them until the worker's next pass.
    */
   kick(): void {
+    // Debug only: the worker's passes report an outage, once, and its end.
     this.relayOnce().catch((error: Error) => {
-      this.logger.warn({
-        msg: 'relay deferred: the queue is unreachable; the worker will retry',
+      this.logger.debug({
+        msg: `relay deferred: ${error instanceof RelayFailure ? `the ${error.unreachable} is unreachable` : 'it failed'}; the worker will retry`,
         error: error.message,
       });
     });
   }
+}
+
+/** A relay pass that could not reach the queue (Redis) or the database: logs name which. */
+export class RelayFailure extends Error {
+  constructor(
+    readonly unreachable: 'queue' | 'database',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RelayFailure';
+  }
+}
+
+/**
+ * The rows a raw statement returned (RETURNING), on SQLite and PostgreSQL alike. On SQLite in a
+ * transaction of its own: on its one connection a statement issued while another transaction is open
+ * would become part of it (and be undone with it); transactions there take turns (queueTransactions).
+ */
+export async function rowsOf<T>(db: DataSource, sql: string, parameters: unknown[]): Promise<T[]> {
+  if (db.options.type !== 'postgres')
+    return db.transaction(async (tx) => (await tx.queryRunner!.query(sql, parameters, true)).records as T[]);
+  // PostgreSQL: a pooled connection of its own, and the statement is its own transaction.
+  const runner = db.createQueryRunner();
+  try {
+    return (await runner.query(sql, parameters, true)).records as T[];
+  } finally {
+    await runner.release();
+  }
+}
+
+/**
+ * The jobs for a pass's rows: each application's rows together (their settings are read once per
+ * job, and a slow application holds up its own jobs more than others'), at most BATCH_SIZE a job; rows
+ * that wait for a retry go in jobs of their own, delayed until then. New rows are `fresh`: due
+ * retries and recovered rows, which are late already, run first.
+ */
+export function batchesOf(
+  rows: Array<Pick<LogoutDelivery, 'id' | 'providerId' | 'status' | 'nextAttemptAt'>>,
+  now: number,
+): DeliveryBatch[] {
+  const groups = new Map<string, DeliveryBatch>();
+  const batches: DeliveryBatch[] = [];
+  const sorted = [...rows].sort((a, b) => (a.providerId < b.providerId ? -1 : a.providerId > b.providerId ? 1 : 0));
+  for (const row of sorted) {
+    const delayMs = Math.max(0, (row.nextAttemptAt?.getTime() ?? now) - now);
+    const fresh = row.status === 'pending';
+    const key = `${delayMs}:${fresh}`;
+    let batch = groups.get(key);
+    if (!batch || batch.ids.length === BATCH_SIZE) {
+      groups.set(key, (batch = { ids: [], delayMs, fresh }));
+      batches.push(batch);
+    }
+    batch.ids.push(row.id);
+  }
+  return batches;
 }

@@ -19,10 +19,13 @@ import {
   type DeliveryTarget,
   type FrontchannelStep,
   type InitiatorAnswer,
+  type LogoutContext,
   type LogoutProtocol,
   LogoutProtocolRegistry,
   type LogoutReturnUrls,
   type SessionWithProvider,
+  readEachTime,
+  type ReadOnce,
 } from '@signoff/logout';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 import { type OidcAlg, signJwt } from '../tokens/jwt';
@@ -61,8 +64,8 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
     this.registry.register(this);
   }
 
-  async channels(session: SessionWithProvider): Promise<DeliveryChannel[]> {
-    const client = await this.client(session.providerId);
+  async channels(session: SessionWithProvider, context: LogoutContext): Promise<DeliveryChannel[]> {
+    const client = await this.client(session.providerId, context.once);
     return [
       ...(client.backchannelLogoutUri ? (['backchannel_oidc'] as const) : []),
       ...(client.frontchannelLogoutUri ? (['frontchannel_oidc'] as const) : []),
@@ -93,8 +96,8 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
    * A deleted client (a tombstone) is still told: `aud` is then the client_id it had, the only one the
    * RP knows, not its tombstone value.
    */
-  async buildBackchannelRequest({ session }: DeliveryTarget): Promise<BackchannelRequest> {
-    const client = await this.client(session.providerId);
+  async buildBackchannelRequest({ session, once }: DeliveryTarget): Promise<BackchannelRequest> {
+    const client = await this.client(session.providerId, once);
     const oidc = session as OidcSession;
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const jti = randomToken(16);
@@ -155,7 +158,7 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
     return client && isLiveProvider(client.provider) ? { exact: client.postLogoutRedirectUris, patterns: [] } : null;
   }
 
-  private client(providerId: string): Promise<OidcClient> {
-    return this.db.getRepository(OidcClient).findOneByOrFail({ providerId });
+  private client(providerId: string, once: ReadOnce = readEachTime): Promise<OidcClient> {
+    return once(`oidc-client:${providerId}`, () => this.db.getRepository(OidcClient).findOneByOrFail({ providerId }));
   }
 }

@@ -23,6 +23,8 @@ import {
   type LogoutReturnUrls,
   type SeenOutcome,
   type SessionWithProvider,
+  readEachTime,
+  type ReadOnce,
 } from '@signoff/logout';
 import { DataSource } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
@@ -67,7 +69,7 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
 
   async channels(session: SessionWithProvider, context: LogoutContext): Promise<DeliveryChannel[]> {
     if (session.providerId === context.initiatingProviderId) return [];
-    const sp = await this.sp(session.providerId);
+    const sp = await this.sp(session.providerId, context.once);
     if (!sp.slsUrl || !sp.slsBinding) return [];
     if (sp.logoutMethod === 'backchannel') return ['backchannel_saml'];
     return [sp.logoutMethod === 'frontchannel_native' ? 'frontchannel_saml_native' : 'frontchannel_saml_iframe'];
@@ -78,7 +80,7 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
   }
 
   async buildBackchannelRequest(target: DeliveryTarget): Promise<BackchannelRequest> {
-    const sp = await this.sp(target.session.providerId);
+    const sp = await this.sp(target.session.providerId, target.once);
     const { id, xml } = this.request(target, sp);
     const signed = await this.envelopedIfConfigured(sp, id, xml);
     if (sp.slsBinding === 'soap')
@@ -202,7 +204,9 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     return signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!));
   }
 
-  private sp(providerId: string): Promise<SamlServiceProvider> {
-    return this.db.getRepository(SamlServiceProvider).findOneByOrFail({ providerId });
+  private sp(providerId: string, once: ReadOnce = readEachTime): Promise<SamlServiceProvider> {
+    return once(`saml-sp:${providerId}`, () =>
+      this.db.getRepository(SamlServiceProvider).findOneByOrFail({ providerId }),
+    );
   }
 }

@@ -1,0 +1,172 @@
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { Clock, type DeliveryAttempt, type DeliveryStatus, SHUTDOWN_STEP_MS, within } from '@signoff/core';
+import { DeliveryQueue } from '@signoff/dispatch';
+import { DataSource } from 'typeorm';
+import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
+import { ADD_TIMEOUT_MS, LEASE_MS, rowsOf } from './outbox-relay';
+
+/** What one back-channel attempt came to, for the row that was claimed for it. */
+export interface AttemptRecord {
+  deliveryId: string;
+  operationId: string;
+  /** The attempt's number: the row is recorded only while it is still this attempt's (status `sending`, this count). */
+  attempt: number;
+  /** The row's log before this attempt: the entries to add go after it, the oldest dropped past ATTEMPT_LOG_SIZE. */
+  log: DeliveryAttempt[];
+  /** The entries to add: this attempt's, after any for attempts that were cut short before they were recorded. */
+  entries: DeliveryAttempt[];
+  status: Extract<DeliveryStatus, 'succeeded' | 'queued' | 'failed' | 'dead'>;
+  httpStatus: number | null;
+  error: string | null;
+  messageId: string | null;
+  /** With status `queued`: the wait before the next attempt. */
+  retryInMs: number;
+}
+
+/** Records per commit, at most: the transaction stays short on PostgreSQL and SQLite alike. */
+const FLUSH_ROWS = 250;
+/** How long a record waits for others to share its commit. */
+const FLUSH_MS = 5;
+
+/**
+ * Records back-channel attempts in group commits: the results that come in within a few milliseconds,
+ * from every batch the worker runs, are written in one transaction (on SQLite one fsync instead of one
+ * per delivery). After the commit it schedules the retries (one job for the rows that wait alike) and
+ * settles each operation that may have ended. `record` resolves once its row is written, with whether
+ * it was still the attempt's to write: a worker that stalled past its lease may find its row claimed
+ * again by another, or reset by an administrator's retry, and their record stands.
+ */
+@Injectable()
+export class AttemptRecorder implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(AttemptRecorder.name);
+  private buffer: Array<{ record: AttemptRecord; done: (recorded: boolean) => void; fail: (error: Error) => void }> =
+    [];
+  private timer?: NodeJS.Timeout;
+  private readonly writing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly queue: DeliveryQueue,
+    private readonly operations: LogoutOperationsService,
+  ) {}
+
+  record(record: AttemptRecord): Promise<boolean> {
+    return new Promise((done, fail) => {
+      this.buffer.push({ record, done, fail });
+      if (this.buffer.length >= FLUSH_ROWS) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    });
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const taken = this.buffer;
+    this.buffer = [];
+    if (!taken.length) return;
+    const writing = this.write(taken.map((item) => item.record)).then(
+      (recorded) => taken.forEach((item, index) => item.done(recorded[index])),
+      (error: Error) => taken.forEach((item) => item.fail(error)),
+    );
+    this.writing.add(writing);
+    void writing.finally(() => this.writing.delete(writing));
+  }
+
+  private async write(records: AttemptRecord[]): Promise<boolean[]> {
+    const now = this.clock.now().getTime();
+    const written = new Set(await this.update(records, now));
+    const recorded = records.map((record) => written.has(`${record.deliveryId}#${record.attempt}`));
+    // What follows the commit cannot undo it: a failure is logged, and the worker's sweep settles
+    // what was left open (LogoutOperationsService.settleOpen); a lost retry job, the relay hands out again.
+    const ended = records.filter((record, index) => recorded[index] && record.status !== 'queued');
+    for (const operationId of new Set(ended.map((record) => record.operationId)))
+      await this.operations.settle(operationId).catch((error: Error) =>
+        this.logger.warn({
+          msg: 'operation left to the sweep: settling failed',
+          operation: operationId,
+          error: error.message,
+        }),
+      );
+    await this.scheduleRetries(records.filter((record, index) => recorded[index] && record.status === 'queued'));
+    return recorded;
+  }
+
+  /**
+   * Every record in one statement (an UPDATE from a list of values, which SQLite and PostgreSQL both
+   * read), each row only while it is still its attempt's; returns `id#attempt` of the rows written.
+   */
+  private async update(records: AttemptRecord[], now: number): Promise<string[]> {
+    const postgres = this.db.options.type === 'postgres';
+    const parameters: unknown[] = [];
+    const place = (value: unknown) => {
+      parameters.push(value);
+      return postgres ? `$${parameters.length}` : '?';
+    };
+    const values = records.map((record) => {
+      const retry = record.status === 'queued';
+      const nextAttemptAt = retry ? now + record.retryInMs : null;
+      const row = [
+        record.deliveryId,
+        record.attempt,
+        record.status,
+        record.httpStatus,
+        record.error,
+        record.messageId,
+        JSON.stringify([...record.log, ...record.entries].slice(-ATTEMPT_LOG_SIZE)),
+        nextAttemptAt,
+        // A retry's row stays leased past its next attempt: if the job for it is lost with Redis,
+        // the relay hands the row out again then.
+        nextAttemptAt === null ? null : nextAttemptAt + LEASE_MS,
+        retry ? null : now,
+      ];
+      return `(${row.map(place).join(', ')})`;
+    });
+    const sql = `WITH v (delivery_id, attempt, status, http_status, error, message_id, log, next_at, lease, done_at) AS (
+        VALUES ${values.join(', ')}
+      )
+      UPDATE logout_deliveries
+         SET status = v.status,
+             last_http_status = CAST(v.http_status AS integer),
+             last_error = v.error,
+             message_id = v.message_id,
+             attempt_log = v.log,
+             next_attempt_at = CAST(v.next_at AS bigint),
+             lease_until = CAST(v.lease AS bigint),
+             completed_at = CAST(v.done_at AS bigint),
+             updated_at = ${place(now)}
+        FROM v
+       WHERE id = v.delivery_id AND logout_deliveries.status = 'sending' AND attempts = CAST(v.attempt AS integer)
+      RETURNING id, attempts`;
+    return (await rowsOf<{ id: string; attempts: number }>(this.db, sql, parameters)).map(
+      (row) => `${row.id}#${Number(row.attempts)}`,
+    );
+  }
+
+  /** One job per wait: rows of one batch that failed alike (same attempt, same jitter) retry together. */
+  private async scheduleRetries(records: AttemptRecord[]): Promise<void> {
+    const byWait = new Map<number, string[]>();
+    for (const record of records)
+      byWait.set(record.retryInMs, [...(byWait.get(record.retryInMs) ?? []), record.deliveryId]);
+    // Bounded: BullMQ waits for Redis rather than failing, and the batch must not wait with it. The
+    // rows are leased until after their retry is due: the relay hands them out again then.
+    const added = await within(
+      ADD_TIMEOUT_MS,
+      this.queue.add([...byWait].map(([delayMs, ids]) => ({ ids, delayMs }))).then(
+        () => true,
+        () => false,
+      ),
+      false,
+    );
+    if (!added) this.logger.debug({ msg: 'retries left to the relay: the queue did not take them' });
+  }
+
+  /**
+   * After the worker has stopped taking jobs (onModuleDestroy) and before the database closes
+   * (onApplicationShutdown): what was sent is recorded, not sent again after a restart.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.flush();
+    await within(SHUTDOWN_STEP_MS, Promise.allSettled([...this.writing]), undefined);
+  }
+}
