@@ -564,6 +564,27 @@ describe('faults', () => {
     );
   });
 
+  it('waits as long as an RP answering 429 asks (Retry-After), longer than the backoff would', async () => {
+    const app = await rp();
+    app.rp.backchannelReplies = [{ status: 429, retryAfter: '3' }, 200];
+    const { browser } = await signedIn(app);
+    await browser.get('/logout');
+    await browser.submit('/logout', { csrf: browser.csrf });
+    const [delivery] = (await eventually(
+      async () =>
+        (await deliveriesOf(app.providerId))[0]?.status === 'succeeded' ? deliveriesOf(app.providerId) : null,
+      15_000,
+    ))!;
+    expect(delivery.attemptLog.map((attempt) => `${attempt.httpStatus} ${attempt.result}`)).toEqual([
+      '429 queued',
+      '200 succeeded',
+    ]);
+    // The backoff alone would have tried again within a second; the RP asked for three.
+    const [first, second] = delivery.attemptLog.map((attempt) => Date.parse(attempt.at));
+    expect(second - first).toBeGreaterThanOrEqual(3000);
+    expect(second - first).toBeLessThan(6000);
+  });
+
   it('cuts an RP that hangs at DELIVERY_TIMEOUT and retries it; other RPs are not held up', async () => {
     const [slow, fast] = [await rp(), await rp()];
     slow.rp.backchannelReplies = ['hang', 200];

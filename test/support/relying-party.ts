@@ -19,13 +19,13 @@ export interface ReceivedLogoutToken {
 /**
  * A relying party's server on 127.0.0.1 that records what Signoff sends it: back-channel logout
  * tokens (verified as Back-Channel Logout 1.0 §2.6 says an RP must), front-channel requests, and
- * callbacks. `backchannelReplies` scripts its answers: a status, or 'hang' to never answer.
+ * callbacks. `backchannelReplies` scripts its answers: a status (with a Retry-After), or 'hang' to never answer.
  */
 export class RecordingRp {
   readonly logoutTokens: ReceivedLogoutToken[] = [];
   readonly rejected: string[] = [];
   readonly frontchannel: URLSearchParams[] = [];
-  backchannelReplies: Array<number | 'hang'> = [];
+  backchannelReplies: Array<number | 'hang' | { status: number; retryAfter: string }> = [];
   /** Every back-channel request that arrived, answered or not. */
   backchannelRequests = 0;
   /** The Cookie header of each front-channel request, beside `frontchannel` (undefined: none came with it). */
@@ -77,7 +77,10 @@ export class RecordingRp {
         res.writeHead(400).end();
         return;
       }
-      res.writeHead(reply, { 'cache-control': 'no-store' }).end();
+      const { status, retryAfter } = typeof reply === 'number' ? { status: reply, retryAfter: null } : reply;
+      res
+        .writeHead(status, { 'cache-control': 'no-store', ...(retryAfter ? { 'retry-after': retryAfter } : {}) })
+        .end();
       return;
     }
     if (url.pathname === '/frontchannel') {

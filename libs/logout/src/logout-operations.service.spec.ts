@@ -187,7 +187,7 @@ describe('LogoutOperationsService', () => {
       const abandoned = await engine.deliveries(old.operationId);
       expect(abandoned.map((row) => row.status)).toEqual(['failed', 'failed', 'succeeded']);
       expect(abandoned[0].lastError).toBe(
-        'the logout page never reported: the browser left before the application was told',
+        'the logout page never reported (the browser left, or ran no script): whether the application was told is unknown',
       );
       expect(await engine.operationRow(old.operationId)).toMatchObject({ outcome: 'partial' });
       // A back channel is the worker's to finish, however old; a fresh front channel may still report.

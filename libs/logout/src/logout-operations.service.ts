@@ -296,7 +296,8 @@ export class LogoutOperationsService {
       { id: In(abandoned.map((row) => row.id)), status: 'pending' },
       {
         status: 'failed',
-        lastError: 'the logout page never reported: the browser left before the application was told',
+        lastError:
+          'the logout page never reported (the browser left, or ran no script): whether the application was told is unknown',
         updatedAt: now,
         completedAt: now,
       },

@@ -4,12 +4,24 @@ import { requestContext } from './request-context';
 
 const RANK: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
 
+/**
+ * Nest's start-up chatter, a line per module, controller and route: debug, so that a process starts
+ * with one line of its own ("signoff started", "signoff worker started") at info.
+ */
+const FRAMEWORK_CHATTER = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
+
 /** One JSON object per line on stdout, with the request id of the request being served, if any. */
 export class JsonLogger implements LoggerService {
   constructor(private readonly level: LogLevel = 'info') {}
 
   log(message: unknown, context?: string) {
-    this.write('info', message, context);
+    this.write(context && FRAMEWORK_CHATTER.has(context) ? 'debug' : 'info', message, context);
   }
   error(message: unknown, stackOrContext?: string, context?: string) {
     // Nest calls error(message, stack, context) or error(message, context).

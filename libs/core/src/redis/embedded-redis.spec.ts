@@ -45,4 +45,32 @@ describe('EmbeddedRedis', () => {
     expect(alive(pid)).toBe(false);
     await first.stop();
   });
+
+  it('starts the server again when it dies, and says so once when it goes and once when it is back', async () => {
+    const redis = await EmbeddedRedis.start(dir);
+    const events: string[] = [];
+    redis.supervise((level, event) => events.push(`${level}: ${event.msg}`), 50);
+    const first = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+    const client = new Redis({ path: redis.socketPath, maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    client.on('error', () => undefined);
+    await client.set('before', '1');
+    process.kill(first, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    let second = first;
+    while (second === first || !alive(second)) {
+      if (Date.now() > deadline) throw new Error('the server was not started again');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      second = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+    }
+    expect(await client.ping()).toBe('PONG'); // the client reconnected to the new server
+    expect(await client.get('before')).toBeNull(); // no persistence: the outbox is the truth
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(events).toEqual([
+      'warn: the private redis-server stopped answering; starting it again',
+      'info: the private redis-server answers again',
+    ]);
+    client.disconnect();
+    await redis.stop();
+    expect(alive(second)).toBe(false);
+  });
 });

@@ -13,14 +13,25 @@ import { ensureInstalled, REDIS_SERVER } from '../system/ensure-installed';
  * a server left behind by a process that died is adopted and stopped in its turn.
  */
 export class EmbeddedRedis {
+  private supervisor?: NodeJS.Timeout;
+  private stopped = false;
+
   private constructor(
     readonly socketPath: string,
-    private readonly pid: number | undefined,
-    private readonly ownerFile: string,
+    private pid: number | undefined,
+    private readonly dataDir: string,
   ) {}
 
   get url(): string {
     return `unix://${this.socketPath}`;
+  }
+
+  private get pidFile(): string {
+    return join(this.dataDir, 'redis.pid');
+  }
+
+  private get ownerFile(): string {
+    return join(this.dataDir, 'redis.owner');
   }
 
   static async start(dataDir: string): Promise<EmbeddedRedis> {
@@ -29,28 +40,32 @@ export class EmbeddedRedis {
     let socketPath = join(dataDir, 'redis.sock');
     if (socketPath.length > 100)
       socketPath = join(tmpdir(), `signoff-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}.sock`);
-    const pidFile = join(dataDir, 'redis.pid');
-    const ownerFile = join(dataDir, 'redis.owner');
+    const redis = new EmbeddedRedis(socketPath, undefined, dataDir);
 
     if (await answersPing(socketPath)) {
-      const owner = readNumber(ownerFile);
-      if (owner !== undefined && owner !== process.pid && isAlive(owner))
-        return new EmbeddedRedis(socketPath, undefined, ownerFile);
-      writeFileSync(ownerFile, String(process.pid));
-      return new EmbeddedRedis(socketPath, readNumber(pidFile), ownerFile);
+      const owner = readNumber(redis.ownerFile);
+      if (owner !== undefined && owner !== process.pid && isAlive(owner)) return redis;
+      writeFileSync(redis.ownerFile, String(process.pid));
+      redis.pid = readNumber(redis.pidFile);
+      return redis;
     }
 
     // Not installed: install it when that needs nobody's answer (root or passwordless sudo with apt-get,
     // Homebrew), else stop with the one command to run (a MissingProgramError).
     await ensureInstalled(REDIS_SERVER);
-    rmSync(socketPath, { force: true });
+    await redis.spawnServer();
+    return redis;
+  }
+
+  private async spawnServer(): Promise<void> {
+    rmSync(this.socketPath, { force: true });
     const child = spawn(
       'redis-server',
       [
         '--port',
         '0',
         '--unixsocket',
-        socketPath,
+        this.socketPath,
         '--unixsocketperm',
         '700',
         '--save',
@@ -60,28 +75,72 @@ export class EmbeddedRedis {
         '--daemonize',
         'no',
         '--pidfile',
-        pidFile,
+        this.pidFile,
         '--logfile',
-        join(dataDir, 'redis.log'),
+        join(this.dataDir, 'redis.log'),
         '--dir',
-        dataDir,
+        this.dataDir,
       ],
       { detached: true, stdio: 'ignore' },
     ); // own process group: a Ctrl-C reaches Signoff, which stops Redis last
     child.unref();
-    writeFileSync(ownerFile, String(process.pid));
+    writeFileSync(this.ownerFile, String(process.pid));
     const deadline = Date.now() + 10_000;
-    while (!(await answersPing(socketPath))) {
+    while (!(await answersPing(this.socketPath))) {
       if (child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`the private redis-server did not start; see ${join(dataDir, 'redis.log')}`);
+        throw new Error(`the private redis-server did not start; see ${join(this.dataDir, 'redis.log')}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    return new EmbeddedRedis(socketPath, child.pid, ownerFile);
+    this.pid = child.pid;
+  }
+
+  /**
+   * Keeps the private server running: every `everyMs` it must answer a ping; when it does not, and no
+   * other live Signoff process owns it, it is started again, at once and then after 1, 2, 4 … 30 s
+   * while it keeps failing. `log` hears of an outage once and of its end once. Queued work is not
+   * lost with it: BullMQ jobs are re-created from the database outbox, and clients reconnect.
+   */
+  supervise(log: (level: 'info' | 'warn', event: { msg: string; error?: string }) => void, everyMs = 1000): void {
+    let down = false;
+    let waitUntil = 0;
+    let backoffMs = 1000;
+    let checking = false;
+    this.supervisor = setInterval(() => {
+      if (checking || this.stopped || Date.now() < waitUntil) return;
+      checking = true;
+      void (async () => {
+        try {
+          if (await answersPing(this.socketPath)) {
+            if (down) log('info', { msg: 'the private redis-server answers again' });
+            down = false;
+            backoffMs = 1000;
+            return;
+          }
+          const owner = readNumber(this.ownerFile);
+          if (owner !== undefined && owner !== process.pid && isAlive(owner)) return; // its owner restarts it
+          if (!down) log('warn', { msg: 'the private redis-server stopped answering; starting it again' });
+          down = true;
+          await this.spawnServer();
+        } catch (error) {
+          waitUntil = Date.now() + backoffMs;
+          backoffMs = Math.min(30_000, backoffMs * 2);
+          log('warn', {
+            msg: 'the private redis-server did not start again; trying later',
+            error: (error as Error).message,
+          });
+        } finally {
+          checking = false;
+        }
+      })();
+    }, everyMs);
+    this.supervisor.unref();
   }
 
   /** Stops the server if this process owns it, and waits until it is gone. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.supervisor);
     if (this.pid === undefined || readNumber(this.ownerFile) !== process.pid) return;
     try {
       process.kill(this.pid, 'SIGTERM');

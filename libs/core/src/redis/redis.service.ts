@@ -1,4 +1,4 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/config';
 import { SHUTDOWN_STEP_MS, within } from '../lifecycle/within';
@@ -39,6 +39,8 @@ export class RedisService implements OnApplicationShutdown {
   static async create(config: Config): Promise<RedisService> {
     if (config.redisUrl) return new RedisService(config, config.redisUrl);
     const embedded = await EmbeddedRedis.start(config.dataDir);
+    const logger = new Logger('EmbeddedRedis');
+    embedded.supervise((level, event) => (level === 'warn' ? logger.warn(event) : logger.log(event)));
     return new RedisService(config, embedded.url, embedded);
   }
 
