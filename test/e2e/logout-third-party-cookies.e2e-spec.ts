@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { SIGNED_OUT_PAGE } from '../support/browser';
-import { signInToRpInBrowser, summaryStates } from '../support/pages';
+import { signInAtSignoff, signInToRpInBrowser, summaryStates } from '../support/pages';
 import { CHROMIUM, CHROMIUM_ARGS, describeInChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
 import { RP_SESSION_COOKIE, registerClient, type TestClient } from '../support/relying-party';
@@ -104,13 +104,7 @@ describeInChromium('logout with third-party cookies blocked, applications on oth
     return (await page.context().cookies()).filter((cookie) => cookie.domain === host);
   }
 
-  async function signIn(page: Page, username: string) {
-    await page.goto(`${t.url}/login`);
-    await page.fill('#username', username);
-    await page.fill('#password', `${username} password 1`);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/`);
-  }
+  const signIn = (page: Page, username: string) => signInAtSignoff(page, t.url, username, `${username} password 1`);
 
   /** SAML SSO at the SP; without JavaScript the user presses the auto-post page's Continue button. */
   async function signInToSp(page: Page, sp: SamlSpApp, javaScript = true) {

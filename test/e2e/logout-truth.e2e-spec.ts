@@ -2,7 +2,7 @@ import { SYSTEM, UsersService } from '@signoff/core';
 import { join } from 'node:path';
 import type { Browser as Chromium, BrowserContextOptions, Page } from 'playwright-core';
 import { SIGNED_OUT_PAGE } from '../support/browser';
-import { signInToRpInBrowser, summaryStates } from '../support/pages';
+import { signInAtSignoff, signInToRpInBrowser, summaryStates } from '../support/pages';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
 import { registerClient, type TestClient } from '../support/relying-party';
@@ -50,13 +50,7 @@ describeInChromium('the logout page tells the truth (headless Chromium)', () => 
     return (await chromium.newContext({ viewport: { width: 800, height: 900 }, ...options })).newPage();
   }
 
-  async function signIn(page: Page, username: string) {
-    await page.goto(`${t.url}/login`);
-    await page.fill('#username', username);
-    await page.fill('#password', `${username} password 1`);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/`);
-  }
+  const signIn = (page: Page, username: string) => signInAtSignoff(page, t.url, username, `${username} password 1`);
 
   async function signInToSp(page: Page, sp: SamlSpApp) {
     await page.goto(`${sp.url}/login`);

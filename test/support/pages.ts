@@ -2,6 +2,15 @@ import * as client from 'openid-client';
 import type { Page } from 'playwright-core';
 import type { TestClient } from './relying-party';
 
+/** Signs in at Signoff's login page (`baseUrl`) and waits for the home page. */
+export async function signInAtSignoff(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${baseUrl}/`);
+}
+
 /**
  * The authorization code flow in a real browser that is signed in at Signoff already, redeemed with
  * openid-client (PKCE, state checked); returns the ID token's `sid`. `loginHint` names the account

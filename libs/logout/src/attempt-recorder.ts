@@ -3,7 +3,8 @@ import { Clock, type DeliveryAttempt, type DeliveryStatus, SHUTDOWN_STEP_MS, wit
 import { DeliveryQueue } from '@signoff/dispatch';
 import { DataSource } from 'typeorm';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
-import { ADD_TIMEOUT_MS, LEASE_MS, rowsOf } from './outbox-relay';
+import { ADD_TIMEOUT_MS, LEASE_MS } from './outbox-relay';
+import { rowsOf } from './returning-rows';
 
 /** What one back-channel attempt came to, for the row that was claimed for it. */
 export interface AttemptRecord {

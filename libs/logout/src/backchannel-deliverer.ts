@@ -13,7 +13,8 @@ import { DataSource } from 'typeorm';
 import { type AttemptRecord, AttemptRecorder } from './attempt-recorder';
 import { type BackchannelVerdict, type DeliveryTarget, readOnce, type ReadOnce } from './logout-protocol';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
-import { LEASE_MS, rowsOf } from './outbox-relay';
+import { LEASE_MS } from './outbox-relay';
+import { rowsOf } from './returning-rows';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
 /** A delivery as the claim returns it: what its attempt needs, and its log so far. */

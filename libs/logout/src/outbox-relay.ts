@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BACKCHANNELS, Clock, CONFIG, type Config, LogoutDelivery, within } from '@signoff/core';
 import { Brackets, DataSource, In } from 'typeorm';
+import { rowsOf } from './returning-rows';
 import { type DeliveryBatch, DeliveryQueue } from '@signoff/dispatch';
 
 /** How long a row handed to the queue belongs to it before the relay hands it out again. */
@@ -153,23 +154,6 @@ export class RelayFailure extends Error {
   ) {
     super(message);
     this.name = 'RelayFailure';
-  }
-}
-
-/**
- * The rows a raw statement returned (RETURNING), on SQLite and PostgreSQL alike. On SQLite in a
- * transaction of its own: on its one connection a statement issued while another transaction is open
- * would become part of it (and be undone with it); transactions there take turns (queueTransactions).
- */
-export async function rowsOf<T>(db: DataSource, sql: string, parameters: unknown[]): Promise<T[]> {
-  if (db.options.type !== 'postgres')
-    return db.transaction(async (tx) => (await tx.queryRunner!.query(sql, parameters, true)).records as T[]);
-  // PostgreSQL: a pooled connection of its own, and the statement is its own transaction.
-  const runner = db.createQueryRunner();
-  try {
-    return (await runner.query(sql, parameters, true)).records as T[];
-  } finally {
-    await runner.release();
   }
 }
 
