@@ -34,12 +34,10 @@ import {
   verifyEnveloped,
 } from '@signoff/saml';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { SignedXml } from 'xml-crypto';
 import { startApp } from '../test/support/test-app';
-import { ensureRedis, runBench } from './support';
+import { ensureRedis, runBench, soapSpMetadata, startSoapSp } from './support';
 
 const ITERATIONS = Number(process.env.ITERATIONS ?? 2000);
 const WARM_UP = Math.ceil(ITERATIONS / 10);
@@ -134,53 +132,6 @@ async function buildAndSign() {
   console.log(`ratio (signoff / reference): ${(referenceSeconds / signoffSeconds).toFixed(3)}`);
 }
 
-/**
- * The SPs' SOAP SingleLogoutService: answers each LogoutRequest with a Success LogoutResponse to its
- * ID, as fast as it can, so the figures are Signoff's and not the SP's.
- */
-async function startSoapSp() {
-  let received = 0;
-  let sample = '';
-  const server = createServer((req, res) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (text += chunk));
-    req.on('end', () => {
-      received++;
-      sample ||= text;
-      const id = /<samlp:LogoutRequest\b[^>]*\sID="([^"]+)"/.exec(text)?.[1];
-      if (!id) return void res.writeHead(400).end();
-      res
-        .writeHead(200, { 'content-type': 'text/xml; charset=utf-8' })
-        .end(
-          soapEnvelope(
-            `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomBytes(10).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" InResponseTo="${id}">` +
-              '<saml:Issuer>https://sp.bench/metadata</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>',
-          ),
-        );
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received: () => received,
-    /** The first request body since the last call, to check what was actually sent. */
-    takeSample: () => {
-      const taken = sample;
-      sample = '';
-      return taken;
-    },
-  };
-}
-
-const metadata = (i: number, slo: string) =>
-  `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp${i}.bench/metadata">` +
-  '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
-  `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="${slo}"/>` +
-  `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp${i}.bench/acs" index="0"/>` +
-  '</md:SPSSODescriptor></md:EntityDescriptor>';
-
 async function soapDeliveries() {
   const sp = await startSoapSp();
   const t = await startApp({ LOG_LEVEL: 'silent', DELIVERY_CONCURRENCY: String(CONCURRENCY) }, { withWorker: true });
@@ -227,8 +178,13 @@ async function soapDeliveries() {
   const providerIds: string[] = [];
   for (let i = 0; i < SPS; i++)
     providerIds.push(
-      (await sps.import(parseSpMetadata(metadata(i, slo(i))), { logoutMethod: 'backchannel', slug: `sp${i}` }, SYSTEM))
-        .providerId,
+      (
+        await sps.import(
+          parseSpMetadata(soapSpMetadata(i, slo(i))),
+          { logoutMethod: 'backchannel', slug: `sp${i}` },
+          SYSTEM,
+        )
+      ).providerId,
     );
   const user = await t.app.get(UsersService).create({ username: 'bulk', password: 'bulk password' }, SYSTEM);
   const now = clock.now();

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { EmbeddedRedis } from '@signoff/core';
+import { soapEnvelope } from '@signoff/saml';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +45,64 @@ export async function startReceiver(
       }),
   };
 }
+
+/**
+ * The SPs' SOAP SingleLogoutService: answers each LogoutRequest with a Success LogoutResponse to its
+ * ID, as fast as it can, so the figures are Signoff's and not the SP's.
+ */
+export async function startSoapSp(): Promise<{
+  url: string;
+  received: () => number;
+  takeSample: () => string;
+  close: () => Promise<void>;
+}> {
+  let received = 0;
+  let sample = '';
+  const server = createServer((req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => {
+      received++;
+      sample ||= text;
+      const id = /<samlp:LogoutRequest\b[^>]*\sID="([^"]+)"/.exec(text)?.[1];
+      if (!id) return void res.writeHead(400).end();
+      res
+        .writeHead(200, { 'content-type': 'text/xml; charset=utf-8' })
+        .end(
+          soapEnvelope(
+            `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomBytes(10).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" InResponseTo="${id}">` +
+              '<saml:Issuer>https://sp.bench/metadata</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>',
+          ),
+        );
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received: () => received,
+    /** The first request body since the last call, to check what was actually sent. */
+    takeSample: () => {
+      const taken = sample;
+      sample = '';
+      return taken;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Metadata of bench SP number `i`, whose only SingleLogoutService is SOAP at `slo`. */
+export const soapSpMetadata = (i: number, slo: string) =>
+  `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp${i}.bench/metadata">` +
+  '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
+  `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="${slo}"/>` +
+  `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp${i}.bench/acs" index="0"/>` +
+  '</md:SPSSODescriptor></md:EntityDescriptor>';
 
 export function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -184,6 +184,46 @@ describe('back-channel logout', () => {
     expect(await eventually(async () => app.rp.logoutTokens.length)).toBe(1);
   });
 
+  it('deactivates many users in one call: one operation tells every RP of every user; an unknown id or the last administrator changes nothing', async () => {
+    const [one, two] = [await rp(), await rp()];
+    const first = await signedIn(one, two);
+    const second = await signedIn(one);
+    const users = t.app.get(UsersService);
+    const ids = [(await users.findByUsername(first.username))!.id, (await users.findByUsername(second.username))!.id];
+    const bulk = (body: object) => api().post('/api/v1/users/deactivate').set(auth()).send(body);
+
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const refused = await bulk({ ids: [...ids, unknown] });
+    expect(refused.status).toBe(404);
+    expect(refused.body.details).toEqual({ missing: [unknown] });
+    const root = (await users.findByUsername('root'))!;
+    expect((await bulk({ ids: [ids[0], root.id] })).status).toBe(409); // root is the only administrator
+    expect((await bulk({ ids: [] })).status).toBe(400);
+    expect((await bulk({ ids: Array.from({ length: 1001 }, () => unknown) })).status).toBe(400);
+    for (const id of ids) expect((await users.get(id)).isActive).toBe(true);
+    expect(one.rp.logoutTokens).toHaveLength(0);
+
+    const done = await bulk({ ids });
+    expect(done.status).toBe(202);
+    expect(done.body.deactivated.sort()).toEqual([...ids].sort());
+    expect(done.body.endedSessions).toHaveLength(2);
+    const operation = await eventually(async () => {
+      const body = (await api().get(`/api/v1/logout-operations/${done.body.operationId}`).set(auth())).body;
+      return body.completedAt ? body : null;
+    });
+    expect(operation).toMatchObject({ trigger: 'user_deactivated', outcome: 'complete' });
+    expect(operation.deliveries).toHaveLength(3);
+    expect(new Set(one.rp.logoutTokens.map((token) => token.claims.sid)).size).toBe(2); // one per user's session
+    expect(two.rp.logoutTokens).toHaveLength(1);
+    for (const id of ids) expect((await users.get(id)).isActive).toBe(false);
+    // Again: nobody is active any more, nothing is ended, and nobody is told twice.
+    const again = await bulk({ ids });
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ deactivated: [], endedSessions: [] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(one.rp.logoutTokens).toHaveLength(2);
+  });
+
   it('reaches the RPs when the session expires', async () => {
     const app = await rp();
     await signedIn(app);

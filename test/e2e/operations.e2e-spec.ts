@@ -31,7 +31,11 @@ describe('health and readiness', () => {
     await redis.stop();
     const ready = await request(t.url).get('/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body).toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'down' } });
+    expect(ready.body).toEqual({
+      status: 'unavailable',
+      checks: { database: 'ok', redis: 'down' },
+      reasons: { redis: expect.stringMatching(/\S/) }, // why: the connection's last error
+    });
     expect((await request(t.url).get('/healthz')).status).toBe(200);
 
     const browser = new Browser(t.url);

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { type Config, CoreModule, type CoreOptions, RedisModule } from '@signoff/core';
+import { type Config, CoreModule, type CoreOptions, MetricsModule, RedisModule } from '@signoff/core';
 import { FlowsModule } from '@signoff/flows';
 import { LogoutModule } from '@signoff/logout';
 import { OidcModule } from '@signoff/oidc';
@@ -36,6 +36,7 @@ import { ConsoleKeysController } from './console/keys.controller';
 import { ConsoleApiTokensController } from './console/api-tokens.controller';
 import { ConsoleAuditController } from './console/audit.controller';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './health/metrics.controller';
 import { BrowserService } from './http/browser.service';
 import { StaticController } from './http/static.controller';
 import { LoginThrottle } from './login/login-throttle.service';
@@ -63,6 +64,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
     LoginController,
     LogoutController,
     HealthController,
+    MetricsController,
     DiscoveryController,
     AuthorizeController,
     TokenController,
@@ -125,6 +127,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, options),
         RedisModule.forRoot(config),
+        MetricsModule,
         IdpModule,
         ...(options.withWorker ? [WorkerModule] : []),
       ],

@@ -1,14 +1,21 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { configFromEnvOrExit, exitDeadlineOnSignal } from '@signoff/core';
+import { configFromEnvOrExit, exitDeadlineOnSignal, MetricsListener } from '@signoff/core';
 import type { AddressInfo } from 'node:net';
 import { createIdpApp } from './app.factory';
+import { StartingServer } from './health/starting-server';
 
 async function main(): Promise<void> {
   const config = configFromEnvOrExit();
   exitDeadlineOnSignal();
   const withWorker = process.argv.includes('--with-worker');
-  const app = await createIdpApp(config, { withWorker });
+  // Until the application listens, this answers /readyz: a start may wait for the database.
+  const starting = await StartingServer.listen(config);
+  const app = await createIdpApp(config, {
+    withWorker,
+    waitForDatabase: starting ? (reason) => starting.waitingForDatabase(reason) : true,
+  });
+  await starting?.close();
   await app.listen(config.port, config.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   new Logger('main').log({
@@ -16,6 +23,7 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     listening: `http://${config.host}:${port}`,
     worker: withWorker,
+    metrics: app.get(MetricsListener).url,
   });
 }
 

@@ -1,18 +1,18 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { configFromEnvOrExit, exitDeadlineOnSignal, JsonLogger } from '@signoff/core';
+import { configFromEnvOrExit, exitDeadlineOnSignal, JsonLogger, MetricsListener } from '@signoff/core';
 import { WorkerAppModule } from './worker.module';
 
 async function main(): Promise<void> {
   const config = configFromEnvOrExit();
   exitDeadlineOnSignal();
   const logger = new JsonLogger(config.logLevel);
-  const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config), {
+  const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config, { waitForDatabase: true }), {
     logger,
     abortOnError: false,
   });
   app.enableShutdownHooks();
-  logger.log({ msg: 'signoff worker started' }, 'main');
+  logger.log({ msg: 'signoff worker started', metrics: app.get(MetricsListener).url }, 'main');
 }
 
 main().catch((error) => {

@@ -7,6 +7,7 @@ import { CONFIG, COOKIE_SECRET, SUBJECT_SECRET } from './config/config.tokens';
 import { ensureCookieSecret, ensureSubjectSecret } from './config/secrets';
 import { openDatabase } from './database/data-source';
 import { KeysService } from './keys/keys.service';
+import { Metrics } from './metrics/metrics';
 import { OutboundPolicy } from './outbound/outbound-policy';
 import { PendingStore } from './redis/pending-store';
 import { ReadinessProbe } from './health/readiness';
@@ -26,6 +27,11 @@ class DatabaseLifecycle implements OnApplicationShutdown {
 export interface CoreOptions {
   /** Tests pass a ManualClock to move time. */
   clock?: Clock;
+  /**
+   * Wait for a PostgreSQL that cannot be reached at start instead of failing (the server and the
+   * worker do; the CLI fails at once); a function also hears why, at each try (see openDatabase).
+   */
+  waitForDatabase?: boolean | ((reason: string) => void);
 }
 
 /** Configuration, database (migrated at start), keys, users and audit: what every process needs. */
@@ -40,13 +46,14 @@ export class CoreModule {
         { provide: COOKIE_SECRET, useFactory: () => ensureCookieSecret(config) },
         { provide: SUBJECT_SECRET, useFactory: () => ensureSubjectSecret(config) },
         { provide: Clock, useValue: options.clock ?? new Clock() },
-        { provide: DataSource, useFactory: () => openDatabase(config) },
+        { provide: DataSource, useFactory: () => openDatabase(config, options.waitForDatabase) },
         { provide: OutboundPolicy, useValue: OutboundPolicy.fromConfig(config) },
         DatabaseLifecycle,
         KeysService,
         AuditService,
         UsersService,
         GroupsService,
+        Metrics,
       ],
       exports: [
         CONFIG,
@@ -59,6 +66,7 @@ export class CoreModule {
         AuditService,
         UsersService,
         GroupsService,
+        Metrics,
       ],
     };
   }

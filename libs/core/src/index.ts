@@ -14,6 +14,8 @@ export * from './keys/certificate';
 export * from './keys/key-encryption';
 export * from './keys/keys.service';
 export * from './lifecycle/within';
+export * from './metrics/metrics';
+export * from './metrics/metrics-listener';
 export * from './logging/json-logger';
 export * from './logging/request-context';
 export { DEFAULT_FLOWS } from './migrations';

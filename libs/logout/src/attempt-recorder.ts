@@ -3,6 +3,7 @@ import { Clock, type DeliveryAttempt, type DeliveryStatus, SHUTDOWN_STEP_MS, wit
 import { DeliveryQueue } from '@signoff/dispatch';
 import { DataSource } from 'typeorm';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
+import { LogoutMetrics } from './logout-metrics';
 import { ADD_TIMEOUT_MS, LEASE_MS } from './outbox-relay';
 import { rowsOf } from './returning-rows';
 
@@ -10,6 +11,8 @@ import { rowsOf } from './returning-rows';
 export interface AttemptRecord {
   deliveryId: string;
   operationId: string;
+  /** The delivery's channel (a back channel): what the metrics count it under. */
+  channel: string;
   /** The attempt's number: the row is recorded only while it is still this attempt's (status `sending`, this count). */
   attempt: number;
   /** The row's log before this attempt: the entries to add go after it, the oldest dropped past ATTEMPT_LOG_SIZE. */
@@ -27,7 +30,11 @@ export interface AttemptRecord {
 /** Records per commit, at most: the transaction stays short on PostgreSQL and SQLite alike. */
 const FLUSH_ROWS = 250;
 /** How long a record waits for others to share its commit. */
-const FLUSH_MS = 5;
+const FLUSH_MS = 20;
+/** Commits under way at once; what comes in meanwhile waits for one of them to end. */
+const WRITES_AT_ONCE = 2;
+/** The longest wait between two tries of a write the database refused (250 ms, doubling: ~16 s in all). */
+const WRITE_RETRY_MAX_MS = 8000;
 
 /**
  * Records back-channel attempts in group commits: the results that come in within a few milliseconds,
@@ -50,34 +57,63 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
     private readonly clock: Clock,
     private readonly queue: DeliveryQueue,
     private readonly operations: LogoutOperationsService,
+    private readonly metrics: LogoutMetrics,
   ) {}
 
   record(record: AttemptRecord): Promise<boolean> {
     return new Promise((done, fail) => {
       this.buffer.push({ record, done, fail });
+      if (this.writing.size >= WRITES_AT_ONCE) return; // the write that ends first takes it along
       if (this.buffer.length >= FLUSH_ROWS) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
     });
   }
 
+  /**
+   * Writes what has gathered, unless WRITES_AT_ONCE writes are under way: then the first of them to
+   * end does. Under load each commit takes everything that came in while the previous ones ran (as
+   * a database's own group commit does), so a busy worker writes in few large statements instead of
+   * many small ones competing for connections.
+   */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const taken = this.buffer;
-    this.buffer = [];
-    if (!taken.length) return;
-    const writing = this.write(taken.map((item) => item.record)).then(
+    if (!this.buffer.length || this.writing.size >= WRITES_AT_ONCE) return;
+    const taken = this.buffer.slice(0, FLUSH_ROWS);
+    this.buffer = this.buffer.slice(FLUSH_ROWS);
+    const writing = this.writeRetrying(taken.map((item) => item.record)).then(
       (recorded) => taken.forEach((item, index) => item.done(recorded[index])),
       (error: Error) => taken.forEach((item) => item.fail(error)),
     );
     this.writing.add(writing);
-    void writing.finally(() => this.writing.delete(writing));
+    void writing.finally(() => {
+      this.writing.delete(writing);
+      this.flush();
+    });
+  }
+
+  /**
+   * A write refused because the database went away (a restart) is tried again for a while: the
+   * outcomes are known, and a row left `sending` would wait for its lease and be sent again. Safe to
+   * repeat: the update writes a row only while it is still the attempt's.
+   */
+  private async writeRetrying(records: AttemptRecord[]): Promise<boolean[]> {
+    for (let waitMs = 250; ; waitMs *= 2) {
+      try {
+        return await this.write(records);
+      } catch (error) {
+        if (waitMs > WRITE_RETRY_MAX_MS) throw error;
+        this.logger.debug({ msg: 'recording waits for the database', error: (error as Error).message, waitMs });
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   private async write(records: AttemptRecord[]): Promise<boolean[]> {
     const now = this.clock.now().getTime();
     const written = new Set(await this.update(records, now));
     const recorded = records.map((record) => written.has(`${record.deliveryId}#${record.attempt}`));
+    this.metrics.recorded(records, recorded);
     // What follows the commit cannot undo it: a failure is logged, and the worker's sweep settles
     // what was left open (LogoutOperationsService.settleOpen); a lost retry job, the relay hands out again.
     const ended = records.filter((record, index) => recorded[index] && record.status !== 'queued');
@@ -147,8 +183,11 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
   /** One job per wait: rows of one batch that failed alike (same attempt, same jitter) retry together. */
   private async scheduleRetries(records: AttemptRecord[]): Promise<void> {
     const byWait = new Map<number, string[]>();
-    for (const record of records)
-      byWait.set(record.retryInMs, [...(byWait.get(record.retryInMs) ?? []), record.deliveryId]);
+    for (const record of records) {
+      const ids = byWait.get(record.retryInMs);
+      if (ids) ids.push(record.deliveryId);
+      else byWait.set(record.retryInMs, [record.deliveryId]);
+    }
     // Bounded: BullMQ waits for Redis rather than failing, and the batch must not wait with it. The
     // rows are leased until after their retry is due: the relay hands them out again then.
     const added = await within(
@@ -168,6 +207,11 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.flush();
-    await within(SHUTDOWN_STEP_MS, Promise.allSettled([...this.writing]), undefined);
+    await within(SHUTDOWN_STEP_MS, this.drained(), undefined);
+  }
+
+  /** Resolves when nothing is left to write: each write's end starts the next while records wait. */
+  private async drained(): Promise<void> {
+    while (this.writing.size) await Promise.allSettled([...this.writing]);
   }
 }

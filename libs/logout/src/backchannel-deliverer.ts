@@ -11,7 +11,7 @@ import {
 import { HttpClient, Limiter, retryDelayMs } from '@signoff/dispatch';
 import { DataSource } from 'typeorm';
 import { type AttemptRecord, AttemptRecorder } from './attempt-recorder';
-import { type BackchannelVerdict, type DeliveryTarget, readOnce, type ReadOnce } from './logout-protocol';
+import { type BackchannelVerdict, type DeliveryTarget, readForAWhile, type ReadOnce } from './logout-protocol';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
 import { LEASE_MS } from './outbox-relay';
 import { rowsOf } from './returning-rows';
@@ -30,6 +30,9 @@ export interface ClaimedDelivery {
 
 /** A job that names a row ahead of its retry (a clock a little behind) still claims it. */
 const EARLY_MS = 250;
+/** How long the batches share an application's settings: a change applies to batches that start later. */
+const SETTINGS_FOR_MS = 1000;
+
 /** Requests to one application in flight at once, from one batch: a batch is mostly one application's rows. */
 const PER_BATCH = 16;
 
@@ -66,6 +69,9 @@ export class BackchannelDeliverer {
     this.inFlight = new Limiter(config.delivery.concurrency);
   }
 
+  /** Applications' settings (client, SP, keys of a protocol), read once a second for all batches at most. */
+  private readonly settings = readForAWhile(SETTINGS_FOR_MS);
+
   /**
    * Attempts every delivery of `ids` that is still due; resolves once every attempt is recorded, with
    * how many were. `takeOver` (ms): this job ran before and its run ended (its worker died, or the
@@ -77,7 +83,7 @@ export class BackchannelDeliverer {
     const claimed = await this.claim(ids, takeOver);
     if (!claimed.length) return 0;
     const targets = await this.operations.targetsOf(claimed);
-    const once = readOnce();
+    const once = this.settings;
     // One jitter per batch: the rows that fail alike retry together, in one job.
     const jitter = Math.random();
     const batch = new Limiter(PER_BATCH);
@@ -191,6 +197,7 @@ export class BackchannelDeliverer {
     return {
       deliveryId: row.id,
       operationId: row.operationId,
+      channel: row.channel,
       attempt,
       log: row.attemptLog,
       entries: [...interruptedAttempts(row, started), entry],

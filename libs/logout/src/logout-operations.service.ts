@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   type Actor,
   AuditService,
@@ -17,7 +17,9 @@ import {
 } from '@signoff/core';
 import { DataSource, type EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
 import { type DeliveryTarget, logoutReasonOf, type SessionWithProvider } from './logout-protocol';
+import { LogoutMetrics } from './logout-metrics';
 import { OutboxRelay } from './outbox-relay';
+import { rowsOf } from './returning-rows';
 
 const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending'];
 /** Front-channel channels, run by the user's browser: iframes on the logout page, or the main tab (native chain). */
@@ -90,11 +92,14 @@ const RETRYABLE: DeliveryStatus[] = ['failed', 'dead'];
  */
 @Injectable()
 export class LogoutOperationsService {
+  private readonly logger = new Logger(LogoutOperationsService.name);
+
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly relay: OutboxRelay,
+    private readonly metrics: LogoutMetrics,
   ) {}
 
   /**
@@ -288,20 +293,24 @@ export class LogoutOperationsService {
         // is pending again, with its old createdAt, and must get its full time in the new frame.
         updatedAt: LessThan(new Date(now.getTime() - olderThanMs)),
       },
-      select: { id: true, operationId: true },
+      select: { id: true, operationId: true, channel: true },
       take: 500,
     });
     if (!abandoned.length) return 0;
-    await this.db.getRepository(LogoutDelivery).update(
-      { id: In(abandoned.map((row) => row.id)), status: 'pending' },
+    // RETURNING: only the rows this statement failed are counted (one the browser reported meanwhile,
+    // or another sweep failed, was counted where it was recorded).
+    const [sql, parameters] = this.db.driver.escapeQueryWithParameters(
+      `UPDATE logout_deliveries SET status = 'failed', last_error = :error, updated_at = :now, completed_at = :now
+        WHERE id IN (:...ids) AND status = 'pending' RETURNING id, channel`,
       {
-        status: 'failed',
-        lastError:
+        ids: abandoned.map((row) => row.id),
+        now: now.getTime(),
+        error:
           'the logout page never reported (the browser left, or ran no script): whether the application was told is unknown',
-        updatedAt: now,
-        completedAt: now,
       },
     );
+    const failed = await rowsOf<{ id: string; channel: DeliveryChannel }>(this.db, sql, parameters);
+    for (const row of failed) this.metrics.frontchannelEnded(row.channel, 'failed');
     for (const operationId of new Set(abandoned.map((row) => row.operationId))) await this.settle(operationId);
     return abandoned.length;
   }
@@ -349,12 +358,15 @@ export class LogoutOperationsService {
       // A failed delivery may have completed its operation: a confirmation reopens it, to settle again with the new count.
       if (current.status === 'failed' && outcome.ok)
         await tx.update(LogoutOperation, { id: current.operationId }, { completedAt: null, outcome: null });
-      return current.operationId;
+      return current;
     });
+    if (!recorded) return;
+    // Counted once committed: a transaction that fails to commit recorded nothing.
+    this.metrics.frontchannelEnded(recorded.channel, result);
     // Settled after the commit, not inside it: two frames of one logout report at once, and under
     // PostgreSQL's read committed each transaction would see the other's delivery still pending, so
     // neither would settle the operation. After both commits, the later settle sees both.
-    if (recorded) await this.settle(recorded);
+    await this.settle(recorded.operationId);
   }
 
   /** A delivery, with its provider. */
@@ -513,11 +525,43 @@ export class LogoutOperationsService {
     const succeeded = await tx.count(LogoutDelivery, { where: { operationId, status: 'succeeded' } });
     const failed = await tx.count(LogoutDelivery, { where: { operationId, status: In(['failed', 'dead']) } });
     const outcome: LogoutOutcome = succeeded === total ? 'complete' : failed === total ? 'failed' : 'partial';
-    await tx.update(
+    const settled = await tx.update(
       LogoutOperation,
       { id: operationId, completedAt: IsNull() },
       { completedAt: this.clock.now(), outcome },
     );
+    if (settled.affected) await this.settled(tx, operationId, outcome, { total, succeeded, failed });
+  }
+
+  /**
+   * An operation just completed: counted, and when it ended `partial` or `failed`, logged at warn with
+   * the applications that were not told and why (the first few), so the log says what the console shows.
+   */
+  private async settled(
+    tx: EntityManager,
+    operationId: string,
+    outcome: LogoutOutcome,
+    counts: { total: number; succeeded: number; failed: number },
+  ): Promise<void> {
+    this.metrics.ended(outcome);
+    if (outcome === 'complete') return;
+    const unfinished = (await tx.find(LogoutDelivery, {
+      where: { operationId, status: Not('succeeded') },
+      relations: { provider: true },
+      order: { createdAt: 'ASC' },
+      take: 10,
+    })) as DeliveryWithProvider[];
+    this.logger.warn({
+      msg: `logout ${outcome}: ${counts.total - counts.succeeded} of ${counts.total} deliveries not confirmed (${counts.failed} failed or dead, ${counts.total - counts.succeeded - counts.failed} skipped)`,
+      operation: operationId,
+      outcome,
+      applications: unfinished.map((delivery) => ({
+        application: delivery.provider?.slug,
+        channel: delivery.channel,
+        status: delivery.status,
+        reason: delivery.lastError,
+      })),
+    });
   }
 }
 

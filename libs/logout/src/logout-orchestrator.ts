@@ -17,6 +17,7 @@ import { OutboxRelay } from './outbox-relay';
 import { IdpSessionsService } from '@signoff/sessions';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 import { readOnce, type SessionWithProvider } from './logout-protocol';
+import { LogoutMetrics } from './logout-metrics';
 import { LogoutOperationsService } from './logout-operations.service';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
@@ -74,6 +75,7 @@ export class LogoutOrchestrator {
     private readonly operations: LogoutOperationsService,
     private readonly audit: AuditService,
     private readonly relay: OutboxRelay,
+    private readonly metrics: LogoutMetrics,
   ) {}
 
   async endSessions(request: EndSessionsRequest): Promise<StartedLogout> {
@@ -154,8 +156,7 @@ export class LogoutOrchestrator {
       now,
       newId,
     });
-    // In chunks: one statement with thousands of rows or ids exceeds SQLite's limits.
-    for (const chunk of chunks(rows)) await insertDeliveries(tx, chunk);
+    await insertDeliveries(tx, rows);
 
     for (const protocol of new Set(ending.map((session) => session.provider.protocol))) {
       if (!this.protocols.has(protocol)) continue;
@@ -182,6 +183,7 @@ export class LogoutOrchestrator {
       },
       tx,
     );
+    this.metrics.started(request.trigger, rows);
     await this.operations.settle(operation.id, tx);
     this.logger.log({
       msg: 'logout started',
@@ -211,10 +213,14 @@ export class LogoutOrchestrator {
     for (const chunk of chunks(rows)) await tx.insert(LogoutOperationUser, chunk);
   }
 
-  /** The live IdP sessions of a user (for deactivation). */
-  async liveSessionIdsOf(userId: string, tx: EntityManager = this.db.manager): Promise<string[]> {
-    const live = await tx.find(IdpSession, { where: { userId, endedAt: IsNull() }, select: { id: true } });
-    return live.map((session) => session.id);
+  /** The live IdP sessions of a user, or of several (for deactivation). */
+  async liveSessionIdsOf(userIds: string | string[], tx: EntityManager = this.db.manager): Promise<string[]> {
+    const ids: string[] = [];
+    for (const chunk of chunks(typeof userIds === 'string' ? [userIds] : userIds)) {
+      const live = await tx.find(IdpSession, { where: { userId: In(chunk), endedAt: IsNull() }, select: { id: true } });
+      ids.push(...live.map((session) => session.id));
+    }
+    return ids;
   }
 }
 
@@ -232,40 +238,62 @@ function chunks<T>(items: T[]): T[][] {
  * Instants are epoch milliseconds and the attempt log JSON text, as their column types store them.
  */
 async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Promise<void> {
-  const postgres = tx.connection.options.type === 'postgres';
-  const parameters: unknown[] = [];
-  const place = (value: unknown) => {
-    parameters.push(value);
-    return postgres ? `$${parameters.length}` : '?';
-  };
   const instant = (value: Date | null) => value?.getTime() ?? null;
-  const values = rows.map(
-    (row) =>
-      `(${[
-        row.id,
-        row.operationId,
-        row.providerSessionId,
-        row.providerId,
-        row.channel,
-        row.status,
-        row.attempts,
-        instant(row.nextAttemptAt),
-        instant(row.leaseUntil),
-        row.lastHttpStatus,
-        row.lastError,
-        JSON.stringify(row.attemptLog),
-        row.messageId,
-        instant(row.createdAt),
-        instant(row.updatedAt),
-        instant(row.completedAt),
-      ]
-        .map(place)
-        .join(', ')})`,
-  );
-  await tx.query(
-    `INSERT INTO logout_deliveries (id, operation_id, provider_session_id, provider_id, channel, status, attempts,
-       next_attempt_at, lease_until, last_http_status, last_error, attempt_log, message_id, created_at, updated_at,
-       completed_at) VALUES ${values.join(', ')}`,
-    parameters,
-  );
+  const columns = rows.map((row) => [
+    row.id,
+    row.operationId,
+    row.providerSessionId,
+    row.providerId,
+    row.channel,
+    row.status,
+    row.attempts,
+    instant(row.nextAttemptAt),
+    instant(row.leaseUntil),
+    row.lastHttpStatus,
+    row.lastError,
+    JSON.stringify(row.attemptLog),
+    row.messageId,
+    instant(row.createdAt),
+    instant(row.updatedAt),
+    instant(row.completedAt),
+  ]);
+  if (tx.connection.options.type === 'postgres') {
+    // PostgreSQL: one statement whatever the count, a column per array parameter. Thousands of
+    // rows as VALUES cost more to parse and bind than to write.
+    if (!rows.length) return;
+    await tx.query(
+      `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')})
+       SELECT * FROM unnest(${DELIVERY_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
+      DELIVERY_COLUMNS.map((_, i) => columns.map((row) => row[i])),
+    );
+    return;
+  }
+  // SQLite: in chunks, as one statement with thousands of rows exceeds its bound-variable limit.
+  for (const chunk of chunks(columns))
+    await tx.query(
+      `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')}) VALUES ${chunk
+        .map((row) => `(${row.map(() => '?').join(', ')})`)
+        .join(', ')}`,
+      chunk.flat(),
+    );
 }
+
+/** logout_deliveries' columns as insertDeliveries writes them, with their PostgreSQL types. */
+const DELIVERY_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['id', 'varchar'],
+  ['operation_id', 'varchar'],
+  ['provider_session_id', 'varchar'],
+  ['provider_id', 'varchar'],
+  ['channel', 'varchar'],
+  ['status', 'varchar'],
+  ['attempts', 'integer'],
+  ['next_attempt_at', 'bigint'],
+  ['lease_until', 'bigint'],
+  ['last_http_status', 'integer'],
+  ['last_error', 'text'],
+  ['attempt_log', 'text'],
+  ['message_id', 'varchar'],
+  ['created_at', 'bigint'],
+  ['updated_at', 'bigint'],
+  ['completed_at', 'bigint'],
+];

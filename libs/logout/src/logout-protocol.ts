@@ -70,8 +70,9 @@ export type LogoutReason = 'user' | 'admin' | 'global-timeout';
 
 /**
  * Reads an application's settings once for a whole batch of deliveries: `load` runs for the first
- * `key` asked for, and later asks in the same batch share its answer. The worker gives each batch a
- * fresh one, so a setting changed by an administrator applies from the next batch on.
+ * `key` asked for, and later asks in the same batch share its answer. The worker's batches share one
+ * that forgets after a second (readForAWhile), so a setting changed by an administrator applies to
+ * the batches that start a second later.
  */
 export type ReadOnce = <T>(key: string, load: () => Promise<T>) => Promise<T>;
 
@@ -81,6 +82,28 @@ export function readOnce(): ReadOnce {
   return <T>(key: string, load: () => Promise<T>) => {
     let answer = answers.get(key) as Promise<T> | undefined;
     if (!answer) answers.set(key, (answer = load()));
+    return answer;
+  };
+}
+
+/**
+ * A ReadOnce shared by every batch that starts within `ttlMs` of a read: a fan-out's batches (a
+ * hundred deliveries each, to a handful of applications) read each application once a second
+ * instead of once a batch. A failed read is forgotten at once, so the next batch asks again.
+ */
+export function readForAWhile(ttlMs: number, now: () => number = Date.now): ReadOnce {
+  const answers = new Map<string, { answer: Promise<unknown>; until: number }>();
+  return <T>(key: string, load: () => Promise<T>) => {
+    const at = now();
+    const kept = answers.get(key);
+    if (kept && kept.until > at) return kept.answer as Promise<T>;
+    // Expired entries go when a read finds them, or all at once when the map grows (applications come and go).
+    if (answers.size >= 10_000) for (const [old, entry] of answers) if (entry.until <= at) answers.delete(old);
+    const answer = load();
+    answers.set(key, { answer, until: at + ttlMs });
+    answer.catch(() => {
+      if (answers.get(key)?.answer === answer) answers.delete(key);
+    });
     return answer;
   };
 }

@@ -6,6 +6,7 @@ import { AttemptRecorder } from './attempt-recorder';
 import { BackchannelDeliverer } from './backchannel-deliverer';
 import { FlowExecutor } from './flow-executor';
 import { LogoutJourney } from './logout-journey';
+import { LogoutMetrics } from './logout-metrics';
 import { LogoutOperationsService } from './logout-operations.service';
 import { LogoutOrchestrator } from './logout-orchestrator';
 import { OutboxRelay } from './outbox-relay';
@@ -23,6 +24,7 @@ import { LogoutProtocolRegistry } from './protocol-registry';
     FlowExecutor,
     LogoutJourney,
     ApplicationLogout,
+    LogoutMetrics,
   ],
   exports: [
     LogoutProtocolRegistry,

@@ -51,6 +51,9 @@ export interface LiveSessionFilter {
 const LOGIN_ACTIONS = ['session.started', 'session.reauthenticated'];
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** Session ids per statement when ending many. */
+const END_CHUNK = 500;
+
 /**
  * IdP sessions: a browser holds a random browser id in its cookie; each account logged in on that
  * browser has one live IdpSession. The current account is the one used most recently.
@@ -174,17 +177,25 @@ export class IdpSessionsService {
     if (!tx) return this.db.transaction((inner) => this.end(ids, reason, actor, inner));
     if (ids.length === 0) return [];
     const now = this.clock.now();
-    const live = await tx.find(IdpSession, { where: { id: In(ids), endedAt: IsNull() }, select: { id: true } });
-    const ended = live.map((session) => session.id);
-    if (ended.length === 0) return [];
-    await tx.update(IdpSession, { id: In(ended), endedAt: IsNull() }, { endedAt: now, endReason: reason });
-    await tx.update(ProviderSession, { idpSessionId: In(ended), endedAt: IsNull() }, { endedAt: now, state: 'ended' });
-    for (const id of ended) {
-      await this.audit.record(
-        { action: 'session.ended', actor, target: { type: 'idp_session', id }, details: { reason } },
-        tx,
+    const ended: string[] = [];
+    // In chunks: a bulk deactivation may end more sessions than SQLite takes bound variables.
+    for (let start = 0; start < ids.length; start += END_CHUNK) {
+      const chunk = ids.slice(start, start + END_CHUNK);
+      const live = await tx.find(IdpSession, { where: { id: In(chunk), endedAt: IsNull() }, select: { id: true } });
+      const ending = live.map((session) => session.id);
+      if (ending.length === 0) continue;
+      await tx.update(IdpSession, { id: In(ending), endedAt: IsNull() }, { endedAt: now, endReason: reason });
+      await tx.update(
+        ProviderSession,
+        { idpSessionId: In(ending), endedAt: IsNull() },
+        { endedAt: now, state: 'ended' },
       );
+      ended.push(...ending);
     }
+    await this.audit.recordMany(
+      ended.map((id) => ({ action: 'session.ended', actor, target: { type: 'idp_session', id }, details: { reason } })),
+      tx,
+    );
     return ended;
   }
 

@@ -9,6 +9,7 @@ import {
   RelayFailure,
 } from '@signoff/logout';
 import { Worker } from 'bullmq';
+import { logWorkerError } from './worker-errors';
 
 const RELAY_INTERVAL_MS = 1000;
 /** A job's lock: renewed while its worker lives; a worker that dies loses it this long after. */
@@ -57,7 +58,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         stalledInterval: lockMs(this.config),
       },
     );
-    this.worker.on('error', (error) => this.logger.warn({ msg: 'delivery worker error', error: error.message }));
+    this.worker.on('error', (error) => logWorkerError(this.logger, 'delivery worker error', error));
     this.relayTimer = setInterval(() => void this.relayPass(), RELAY_INTERVAL_MS);
   }
 

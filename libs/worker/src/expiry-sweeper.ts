@@ -3,6 +3,7 @@ import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, SYSTEM, within } f
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import { IdpSessionsService } from '@signoff/sessions';
 import { Queue, Worker } from 'bullmq';
+import { logWorkerError } from './worker-errors';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 const EXPIRE_SESSIONS = 'expire-sessions';
@@ -47,7 +48,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnModuleDestroy {
     this.worker.on('failed', (job, error) =>
       this.logger.error({ msg: 'maintenance job failed', job: job?.name, error: error.message }),
     );
-    this.worker.on('error', (error) => this.logger.warn({ msg: 'maintenance worker error', error: error.message }));
+    this.worker.on('error', (error) => logWorkerError(this.logger, 'maintenance worker error', error));
   }
 
   async sweep(): Promise<{ ended: number; abandoned: number }> {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { CONFIG, type Config, RedisService, SHUTDOWN_STEP_MS, within } from '@signoff/core';
 import { refreshCheckIntervalMs, SpMetadataRefresh } from '@signoff/saml';
 import { Queue, Worker } from 'bullmq';
+import { logWorkerError } from './worker-errors';
 
 export const SAML_METADATA_QUEUE = 'saml-metadata';
 const REFRESH_DUE = 'refresh-due';
@@ -44,7 +45,7 @@ export class SamlMetadataRefresher implements OnApplicationBootstrap, OnModuleDe
     this.worker.on('failed', (job, error) =>
       this.logger.error({ msg: 'saml-metadata job failed', job: job?.name, error: error.message }),
     );
-    this.worker.on('error', (error) => this.logger.warn({ msg: 'saml-metadata worker error', error: error.message }));
+    this.worker.on('error', (error) => logWorkerError(this.logger, 'saml-metadata worker error', error));
   }
 
   /** One pass: refreshes every SP whose refresh is due. */

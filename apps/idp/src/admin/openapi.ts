@@ -101,6 +101,30 @@ function document(publicUrl: string) {
           responses: { 200: json(ref('User')), ...base, ...errors(400, 404, 415) },
         },
       },
+      '/users/deactivate': {
+        post: {
+          summary:
+            'Deactivate many users at once (at most 1000) and end all their sessions in one logout operation; users already inactive are left as they are, an unknown id refuses the whole call (404, details.missing)',
+          requestBody: { required: true, ...json(ref('UsersDeactivate')) },
+          responses: {
+            202: json({
+              type: 'object',
+              properties: {
+                users: { type: 'array', items: ref('User') },
+                deactivated: {
+                  type: 'array',
+                  items: { type: 'string' },
+                  description: 'Ids of those active until now.',
+                },
+                endedSessions: { type: 'array', items: { type: 'string' } },
+                operationId: { type: 'string' },
+              },
+            }),
+            ...base,
+            ...errors(400, 404, 409, 415),
+          },
+        },
+      },
       '/users/{id}/deactivate': {
         post: {
           summary: 'Deactivate a user and end all their sessions (applications are told asynchronously)',

@@ -171,6 +171,9 @@ const beforeAfter = (description: string, value: object = {}) => ({
   properties: { before: value, after: value },
 });
 
+/** Users per bulk deactivation: a call's transaction and logout stay bounded (10 applications each: 10,000 deliveries). */
+export const MAX_BULK_USERS = 1000;
+
 export const schemas = {
   UserCreate: {
     type: 'object',
@@ -191,6 +194,21 @@ export const schemas = {
       isActive: {
         const: true,
         description: 'Reactivates a user. To deactivate, POST /users/{id}/deactivate, which also ends their sessions.',
+      },
+    },
+  },
+  UsersDeactivate: {
+    type: 'object',
+    required: ['ids'],
+    additionalProperties: false,
+    properties: {
+      ids: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_BULK_USERS,
+        uniqueItems: true,
+        description: `The users to deactivate, by id (at most ${MAX_BULK_USERS} per call).`,
+        items: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
       },
     },
   },

@@ -38,6 +38,38 @@ export class UserAdminService {
   }
 
   /**
+   * Deactivates many users at once (an offboarding): one transaction, one logout operation about all
+   * of them (trigger `user_deactivated`), whose deliveries go out through the worker as for one user.
+   * Users already inactive are left as they are; any unknown id refuses the whole call (`not_found`,
+   * naming them) and so does leaving no active administrator (`conflict`): nothing changes then.
+   */
+  async deactivateMany(
+    userIds: string[],
+    actor: Actor,
+  ): Promise<{ users: User[]; deactivated: User[]; operation: StartedLogout }> {
+    const ids = [...new Set(userIds)];
+    const users = await this.users.getMany(ids);
+    const found = new Set(users.map((user) => user.id));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length)
+      throw new SignoffError('not_found', `No such user: ${missing.slice(0, 10).join(', ')}`, { missing });
+    const result = await this.db.transaction(async (tx) => {
+      const deactivated = await this.users.deactivateManyIn(tx, users, actor);
+      const operation = await this.orchestrator.endSessionsIn(tx, {
+        trigger: 'user_deactivated',
+        initiator: actor,
+        reason: 'user_deactivated',
+        idpSessionIds: await this.orchestrator.liveSessionIdsOf(ids, tx),
+        withBrowser: false,
+        userIds: ids,
+      });
+      return { deactivated, operation };
+    });
+    this.orchestrator.afterCommit();
+    return { users, ...result };
+  }
+
+  /**
    * Ends every session the user has, as ending each one would (trigger `admin_session`, full SLO, no
    * browser: back-channel deliveries go out through the worker, front-channel ones are skipped). The
    * user stays active and keeps grants that outlive sessions (offline_access), as with one session.

@@ -48,6 +48,26 @@ export class UsersController {
     return userView((await this.admin.update(id, body, actor)).user);
   }
 
+  /**
+   * Deactivates many users in one call and ends all their sessions in one logout operation; the
+   * applications are told asynchronously. Declared before `:id/…` routes only for readability: the
+   * paths differ in length, so neither shadows the other.
+   */
+  @Post('deactivate')
+  @HttpCode(202)
+  async deactivateMany(
+    @Body(new JsonBody(schemas.UsersDeactivate)) body: { ids: string[] },
+    @AdminActor() actor: Actor,
+  ) {
+    const { users, deactivated, operation } = await this.admin.deactivateMany(body.ids, actor);
+    return {
+      users: users.map(userView),
+      deactivated: deactivated.map((user) => user.id),
+      endedSessions: operation.idpSessionIds,
+      operationId: operation.id,
+    };
+  }
+
   /** Deactivates the user and ends all their sessions; the applications are told asynchronously. */
   @Post(':id/deactivate')
   @HttpCode(202)

@@ -12,11 +12,11 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** The process can serve: database and Redis answer within a second (503 otherwise). */
+  /** The process can serve: database and Redis answer within a second (503 otherwise, saying why). */
   @Get('readyz')
   async ready(@Res({ passthrough: true }) res: Response) {
-    const { ready, checks } = await this.readiness.check();
+    const { ready, checks, reasons } = await this.readiness.check();
     res.status(ready ? 200 : 503);
-    return { status: ready ? 'ok' : 'unavailable', checks };
+    return { status: ready ? 'ok' : 'unavailable', checks, ...(reasons ? { reasons } : {}) };
   }
 }

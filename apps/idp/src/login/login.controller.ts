@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
-import { AuditService, type User, UsersService, verifyPassword } from '@signoff/core';
+import { AuditService, Metrics, type User, UsersService, verifyPassword } from '@signoff/core';
 import { IdpSessionsService } from '@signoff/sessions';
 import type { Request, Response } from 'express';
 import { BrowserService } from '../http/browser.service';
@@ -28,6 +28,7 @@ export class LoginController {
     private readonly users: UsersService,
     private readonly throttle: LoginThrottle,
     private readonly audit: AuditService,
+    private readonly metrics: Metrics,
   ) {}
 
   @Get()
@@ -67,12 +68,14 @@ export class LoginController {
     const user = username ? await this.users.findByUsername(username) : null;
     if (!(await this.throttle.reserve(username, req.ip))) {
       await this.audit.record({ action: 'login.throttled', actor: { type: 'anonymous' }, ...attempted(user) });
+      this.metrics.login('throttled');
       return fail(HttpStatus.TOO_MANY_REQUESTS, THROTTLED);
     }
     const valid = await verifyPassword(password, user?.passwordHash ?? null);
     if (!user || !valid || !user.isActive) {
       // The reserved attempt stays counted: it was a failure.
       await this.audit.record({ action: 'login.failed', actor: { type: 'anonymous' }, ...attempted(user) });
+      this.metrics.login('failure');
       return fail(HttpStatus.UNAUTHORIZED, INVALID);
     }
     await this.throttle.succeeded(username, req.ip);
@@ -81,6 +84,7 @@ export class LoginController {
       userAgent: req.header('user-agent')?.slice(0, 512) ?? null,
     });
     this.browser.setCookie(res, renewed.browserId);
+    this.metrics.login('success');
     res.redirect(HttpStatus.SEE_OTHER, returnTo);
   }
 }

@@ -62,6 +62,13 @@ export interface Config {
    * sooner when the metadata's cacheDuration says so).
    */
   samlMetadata: { validForMs: number; refreshMs: number };
+  /**
+   * Prometheus metrics (docs/operations.md). token: METRICS_TOKEN, the bearer token `/metrics` asks
+   * for; unset, the idp's public port does not serve `/metrics` at all (404). port and host:
+   * METRICS_PORT and METRICS_HOST (default 127.0.0.1), a listener of its own serving only `/metrics`
+   * and `/healthz` (the worker's only HTTP); port undefined: no such listener.
+   */
+  metrics: { token: string | undefined; port: number | undefined; host: string };
   bodyLimitBytes: number;
   trustProxy: boolean;
   logLevel: LogLevel;
@@ -89,6 +96,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const saml = readSaml(read, publicUrl);
   const outbound = readOutbound(read);
   const logoutReturnUrls = readLogoutReturnUrls(read);
+  const metrics = readMetrics(read);
   const logLevel = readLogLevel(read);
   const config: Config = {
     publicUrl,
@@ -119,6 +127,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     },
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 262_144, 1024, 10_485_760),
     trustProxy: read.boolean('TRUST_PROXY', false),
+    metrics,
     logLevel,
   };
   if (read.problems.length) throw new ConfigError(read.problems);
@@ -229,6 +238,16 @@ function readLogoutReturnUrls(read: EnvReader): string[] {
     if (problem) read.bad('LOGOUT_RETURN_URLS', `${entry} ${problem}`);
   }
   return entries;
+}
+
+/** METRICS_TOKEN (a secret, SECRET_MIN_LENGTH characters at least), METRICS_PORT and METRICS_HOST. */
+function readMetrics(read: EnvReader): Config['metrics'] {
+  const token = read.secret('METRICS_TOKEN');
+  const port = read.value('METRICS_PORT') === undefined ? undefined : read.integer('METRICS_PORT', 0, 0, 65535);
+  const host = read.value('METRICS_HOST') ?? '127.0.0.1';
+  if (port !== undefined && port !== 0 && port === Number(read.value('PORT') ?? 3000))
+    read.problem('METRICS_PORT: must differ from PORT (the metrics listener is a server of its own)');
+  return { token, port, host };
 }
 
 function readLogLevel(read: EnvReader): LogLevel {

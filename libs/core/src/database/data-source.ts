@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
 import type { Config } from '../config/config';
 import { ENTITIES } from '../entities';
@@ -30,10 +31,17 @@ export function dataSourceOptions(config: Config): DataSourceOptions {
 // Any constant works: it only has to be the same in every process of one deployment.
 const MIGRATION_LOCK = 7_242_001;
 
-/** Connects and runs pending migrations. PostgreSQL deployments start several processes at once: they take turns. */
-export async function openDatabase(config: Config): Promise<DataSource> {
+/**
+ * Connects and runs pending migrations. PostgreSQL deployments start several processes at once: they
+ * take turns. With `wait` (the server and the worker; the CLI fails at once), a PostgreSQL that cannot
+ * be reached yet is waited for, said once in the log, and `wait` (a function) hears why at each try.
+ */
+export async function openDatabase(
+  config: Config,
+  wait: boolean | ((reason: string) => void) = false,
+): Promise<DataSource> {
   if (config.database.type === 'sqlite') prepareSqliteFile(config.database.path);
-  const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+  const dataSource = wait ? await connectWhenReachable(config, wait) : await connect(config);
   if (config.database.type === 'sqlite') queueTransactions(dataSource);
   try {
     if (config.database.type === 'postgres') {
@@ -53,6 +61,42 @@ export async function openDatabase(config: Config): Promise<DataSource> {
     throw error;
   }
   return dataSource;
+}
+
+const connect = (config: Config) => new DataSource(dataSourceOptions(config)).initialize();
+
+/** A server that is not there (yet), or starting or stopping: worth waiting for, unlike a refused login. */
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|timeout|terminated|starting up|shutting down/i;
+
+async function connectWhenReachable(config: Config, wait: boolean | ((reason: string) => void)): Promise<DataSource> {
+  const logger = new Logger('Database');
+  for (let tries = 0; ; tries++) {
+    try {
+      const dataSource = await connect(config);
+      if (tries) logger.log({ msg: 'the database is reachable; starting' });
+      return dataSource;
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (config.database.type !== 'postgres' || !UNREACHABLE.test(reason)) throw error;
+      if (!tries)
+        logger.warn({
+          msg: `waiting for the database at ${databaseHost(config.database.url)}; retrying`,
+          error: reason,
+        });
+      if (typeof wait === 'function') wait(reason);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** tries, 5000)));
+    }
+  }
+}
+
+/** host:port of a postgres:// URL, for the log (never its credentials). */
+function databaseHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'DATABASE_URL';
+  }
 }
 
 /**

@@ -63,6 +63,7 @@ export interface ActiveKey {
 export class KeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(KeysService.name);
   private readonly cache = new Map<string, { key: ActiveKey; until: number }>();
+  private readonly reading = new Map<string, Promise<ActiveKey>>();
   private readonly kek: KeyEncryption;
 
   private readonly audit: AuditService;
@@ -207,6 +208,16 @@ export class KeysService implements OnApplicationBootstrap {
     const name = `${use}/${alg}`;
     const cached = this.cache.get(name);
     if (cached && cached.until > Date.now()) return cached.key;
+    // One read for everyone who asks while it runs: a fan-out's first batches all sign at once.
+    let reading = this.reading.get(name);
+    if (!reading) {
+      reading = this.readActive(use, alg).finally(() => this.reading.delete(name));
+      this.reading.set(name, reading);
+    }
+    return reading;
+  }
+
+  private async readActive(use: KeyUse, alg: KeyAlg): Promise<ActiveKey> {
     const row = await this.db.getRepository(SigningKey).findOneByOrFail({ use, alg, state: 'active' });
     const key = {
       kid: row.kid,
@@ -214,7 +225,7 @@ export class KeysService implements OnApplicationBootstrap {
       privateKey: createPrivateKey(this.kek.open(row.privateKeyPem, row.id)),
       certificatePem: row.certificatePem,
     };
-    this.cache.set(name, { key, until: Date.now() + ACTIVE_KEY_CACHE_MS });
+    this.cache.set(`${use}/${alg}`, { key, until: Date.now() + ACTIVE_KEY_CACHE_MS });
     return key;
   }
 

@@ -18,6 +18,11 @@ export function redisOptions(url: string): RedisOptions & { path?: string } {
   };
 }
 
+/** A Redis URL fit for a log line: without its credentials. */
+function where(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
+
 /**
  * Redis connections of this process. `client` fails fast (a request made while Redis is down errors
  * instead of hanging); `connection()` makes the blocking-capable connections BullMQ wants.
@@ -26,6 +31,9 @@ export function redisOptions(url: string): RedisOptions & { path?: string } {
 export class RedisService implements OnApplicationShutdown {
   readonly client: Redis;
   private readonly opened: Redis[] = [];
+  private readonly logger = new Logger('Redis');
+  /** The last connection error while Redis is away; null while it answers. */
+  private down: string | null = null;
 
   private constructor(
     private readonly config: Config,
@@ -33,7 +41,22 @@ export class RedisService implements OnApplicationShutdown {
     private readonly embedded?: EmbeddedRedis,
   ) {
     this.client = this.open({ maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
-    this.client.on('error', () => undefined); // reported by /readyz and by the calls that fail
+    // This connection reconnects for as long as Redis is away: an outage (at start too, where the
+    // worker waits for Redis) is logged once, and its end once; /readyz says why meanwhile.
+    this.client.on('error', (error: Error) => {
+      if (this.down === null)
+        this.logger.warn({ msg: `Redis at ${where(url)} is unreachable; waiting for it`, error: error.message });
+      this.down = error.message;
+    });
+    this.client.on('ready', () => {
+      if (this.down !== null) this.logger.log({ msg: `Redis at ${where(url)} is reachable again` });
+      this.down = null;
+    });
+  }
+
+  /** Why Redis cannot be reached (its connection's last error), or null while it can. */
+  get unreachable(): string | null {
+    return this.down;
   }
 
   static async create(config: Config): Promise<RedisService> {

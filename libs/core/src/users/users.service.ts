@@ -10,6 +10,9 @@ import { SignoffError } from '../errors/signoff-error';
 import { newId } from '../crypto/random';
 import { User } from '../entities';
 
+/** Ids per statement when changing many users: well under SQLite's bound-variable limit. */
+const ID_CHUNK = 500;
+
 /** What applications learn of a user besides the username (OIDC `profile` and `email` claims, SAML attributes). */
 export interface UserProfile {
   email?: string | null;
@@ -137,7 +140,7 @@ export class UsersService {
     if (email !== undefined && email !== user.email && emailVerified === undefined && user.emailVerified)
       fields.emailVerified = false;
     checkProfile({ ...user, ...fields });
-    if (isAdmin === false && user.isAdmin && user.isActive) await this.keepAnAdministrator(tx, user);
+    if (isAdmin === false && user.isAdmin && user.isActive) await this.keepAnAdministrator(tx, [user]);
     const reactivated = changes.isActive === true && !user.isActive;
     Object.assign(user, fields, { updatedAt: this.clock.now() });
     if (changes.isActive === true) user.deactivatedAt = null;
@@ -198,26 +201,57 @@ export class UsersService {
 
   /** Marks the user inactive within the caller's transaction; returns false if already inactive. */
   async deactivateIn(tx: EntityManager, user: User, actor: Actor): Promise<boolean> {
-    if (!user.isActive) return false;
-    if (user.isAdmin) await this.keepAnAdministrator(tx, user);
-    const now = this.clock.now();
-    await tx.update(User, { id: user.id }, { isActive: false, deactivatedAt: now, updatedAt: now });
-    Object.assign(user, { isActive: false, deactivatedAt: now, updatedAt: now });
-    await this.audit.record({ action: 'user.deactivated', actor, target: { type: 'user', id: user.id } }, tx);
-    return true;
+    return (await this.deactivateManyIn(tx, [user], actor)).length === 1;
   }
 
   /**
-   * Refuses (`conflict`) to take the last active administrator's rights away: with nobody left to sign
+   * Marks the users inactive within the caller's transaction, in a statement per chunk and an audit
+   * event each (`user.deactivated`); returns those that were active. Refused (`conflict`) when it
+   * would leave no active administrator.
+   */
+  async deactivateManyIn(tx: EntityManager, users: User[], actor: Actor): Promise<User[]> {
+    const leaving = users.filter((user) => user.isActive);
+    if (leaving.length === 0) return [];
+    const admins = leaving.filter((user) => user.isAdmin);
+    if (admins.length) await this.keepAnAdministrator(tx, admins);
+    const now = this.clock.now();
+    for (let start = 0; start < leaving.length; start += ID_CHUNK) {
+      const ids = leaving.slice(start, start + ID_CHUNK).map((user) => user.id);
+      await tx.update(User, { id: In(ids) }, { isActive: false, deactivatedAt: now, updatedAt: now });
+    }
+    for (const user of leaving) Object.assign(user, { isActive: false, deactivatedAt: now, updatedAt: now });
+    await this.audit.recordMany(
+      leaving.map((user) => ({ action: 'user.deactivated', actor, target: { type: 'user', id: user.id } })),
+      tx,
+    );
+    return leaving;
+  }
+
+  /**
+   * Refuses (`conflict`) to take the last active administrators' rights away: with nobody left to sign
    * in to the console or hold an API token, only the CLI on the database's machine could undo it.
    */
-  private async keepAnAdministrator(tx: EntityManager, leaving: User): Promise<void> {
-    const others = await tx.countBy(User, { isAdmin: true, isActive: true, id: Not(leaving.id) });
-    if (!others)
+  private async keepAnAdministrator(tx: EntityManager, leaving: User[]): Promise<void> {
+    const staying = await tx.countBy(User, {
+      isAdmin: true,
+      isActive: true,
+      id: Not(In(leaving.map((user) => user.id))),
+    });
+    if (!staying)
       throw new SignoffError(
         'conflict',
-        `${leaving.username} is the last active administrator: make another user an administrator first.`,
+        leaving.length === 1
+          ? `${leaving[0].username} is the last active administrator: make another user an administrator first.`
+          : `${leaving.map((user) => user.username).join(', ')} are the last active administrators: make another user an administrator first.`,
       );
+  }
+
+  /** The users with these ids, in no particular order (missing ones are left out). */
+  async getMany(ids: string[]): Promise<User[]> {
+    const found: User[] = [];
+    for (let start = 0; start < ids.length; start += ID_CHUNK)
+      found.push(...(await this.db.getRepository(User).findBy({ id: In(ids.slice(start, start + ID_CHUNK)) })));
+    return found;
   }
 
   async get(id: string): Promise<User> {
