@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { startApp } from '../test/support/test-app';
 import { ensureRedis, runBench, startReceiver } from './support';
+import { liveIdpSession } from '../test/support/seed';
 
 const DELIVERIES = Number(process.env.DELIVERIES ?? 10_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
@@ -90,19 +91,7 @@ async function main() {
   const idpSessionIds: string[] = [];
   await db.transaction(async (tx) => {
     for (let s = 0; s < DELIVERIES / CLIENTS; s++) {
-      const idp = await tx.save(IdpSession, {
-        id: newId(),
-        userId: user.id,
-        browserId: randomBytes(32).toString('base64url'),
-        authTime: now,
-        lastSeenAt: now,
-        expiresAt: new Date(now.getTime() + 3_600_000),
-        createdAt: now,
-        endedAt: null,
-        endReason: null,
-        ip: null,
-        userAgent: null,
-      });
+      const idp = await tx.save(IdpSession, liveIdpSession(user.id, now));
       idpSessionIds.push(idp.id);
       await tx.insert(
         OidcSession,

@@ -38,6 +38,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource, In } from 'typeorm';
 import { ApiTokensService } from '../apps/idp/src/admin/api-tokens.service';
+import { deploymentEnv, liveIdpSession, plainUser } from '../test/support/seed';
 import { startApp, type TestApp } from '../test/support/test-app';
 import { ensureRedis, percentile, runBench, soapSpMetadata, startReceiver, startSoapSp } from './support';
 
@@ -55,16 +56,10 @@ const DELIVERIES = USERS * (OIDC_APPS + SAML_APPS);
 function startWorker(t: TestApp): Promise<ChildProcess> {
   const { config } = t;
   const child = spawn(process.execPath, [join(__dirname, '../apps/worker/src/main.js')], {
-    env: {
-      ...process.env,
-      PUBLIC_URL: config.publicUrl,
-      DATA_DIR: config.dataDir,
-      REDIS_URL: config.redisUrl,
-      REDIS_PREFIX: config.redisPrefix,
-      DATABASE_URL: config.database.type === 'postgres' ? config.database.url : `sqlite:${config.database.path}`,
+    env: deploymentEnv(config, {
       DELIVERY_CONCURRENCY: String(CONCURRENCY),
       LOG_LEVEL: 'info', // its start-up line is at info
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -192,37 +187,12 @@ async function main() {
   const userIds: string[] = [];
   await db.transaction(async (tx) => {
     for (let u = 0; u < USERS; u++) {
-      const userId = newId();
-      userIds.push(userId);
-      await tx.insert(User, {
-        id: userId,
-        username: `user${u}`,
-        email: null,
-        emailVerified: false,
-        name: null,
-        givenName: null,
-        familyName: null,
-        passwordHash: null,
-        isActive: true,
-        isAdmin: false,
-        createdAt: now,
-        updatedAt: now,
-        deactivatedAt: null,
-      });
-      const idpSessionId = newId();
-      await tx.insert(IdpSession, {
-        id: idpSessionId,
-        userId,
-        browserId: randomBytes(32).toString('base64url'),
-        authTime: now,
-        lastSeenAt: now,
-        expiresAt: later,
-        createdAt: now,
-        endedAt: null,
-        endReason: null,
-        ip: null,
-        userAgent: null,
-      });
+      const user = plainUser(`user${u}`, now);
+      userIds.push(user.id);
+      await tx.insert(User, user);
+      const session = liveIdpSession(user.id, now);
+      await tx.insert(IdpSession, session);
+      const idpSessionId = session.id;
       await tx.insert(
         OidcSession,
         oidcProviderIds.map((providerId) => ({
@@ -230,9 +200,9 @@ async function main() {
           kind: 'oidc',
           idpSessionId,
           providerId,
-          userId,
+          userId: user.id,
           sid: randomBytes(16).toString('base64url'),
-          sub: userId,
+          sub: user.id,
           createdAt: now,
           endedAt: null,
           state: 'active' as const,
@@ -245,7 +215,7 @@ async function main() {
           kind: 'saml',
           idpSessionId,
           providerId,
-          userId,
+          userId: user.id,
           createdAt: now,
           endedAt: null,
           state: 'active' as const,

@@ -38,6 +38,7 @@ import { DataSource } from 'typeorm';
 import { SignedXml } from 'xml-crypto';
 import { startApp } from '../test/support/test-app';
 import { ensureRedis, runBench, soapSpMetadata, startSoapSp } from './support';
+import { liveIdpSession } from '../test/support/seed';
 
 const ITERATIONS = Number(process.env.ITERATIONS ?? 2000);
 const WARM_UP = Math.ceil(ITERATIONS / 10);
@@ -192,19 +193,7 @@ async function soapDeliveries() {
   // Straight into the tables: issuing 2000 assertions through the SSO endpoint would dwarf the logout.
   await db.transaction(async (tx) => {
     for (let s = 0; s < SESSIONS; s++) {
-      const idp = await tx.save(IdpSession, {
-        id: newId(),
-        userId: user.id,
-        browserId: randomBytes(32).toString('base64url'),
-        authTime: now,
-        lastSeenAt: now,
-        expiresAt: new Date(now.getTime() + 3_600_000),
-        createdAt: now,
-        endedAt: null,
-        endReason: null,
-        ip: null,
-        userAgent: null,
-      });
+      const idp = await tx.save(IdpSession, liveIdpSession(user.id, now));
       idpSessionIds.push(idp.id);
       await tx.insert(
         SamlSession,

@@ -26,6 +26,7 @@ import { testDatabaseUrl } from '../support/databases';
 import { eventually } from '../support/eventually';
 import { login, registerClient, type TestClient } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
+import { plainUser } from '../support/seed';
 
 // The admin API's lists and the acts behind the console: live sessions, logout operations, the
 // dashboard, retrying deliveries, ending all of a user's sessions, reactivating a user. Real HTTP,
@@ -702,19 +703,7 @@ describe('the logout_operation_users migration', () => {
     try {
       await before.runMigrations();
       const now = new Date();
-      const user = (name: string) =>
-        before.getRepository(User).save({
-          id: newId(),
-          username: name,
-          email: null,
-          name: null,
-          passwordHash: null,
-          isActive: true,
-          isAdmin: false,
-          createdAt: now,
-          updatedAt: now,
-          deactivatedAt: null,
-        });
+      const user = (name: string) => before.getRepository(User).save(plainUser(name, now));
       const [ann, bob] = [await user('ann'), await user('bob')];
       const session = (userId: string) =>
         before.getRepository(IdpSession).save({

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { Browser } from '../support/browser';
 import { testDatabaseUrl } from '../support/databases';
@@ -119,7 +120,50 @@ describe('graceful shutdown', () => {
       server.child.kill('SIGKILL');
     }
   }, 30_000);
+
+  it('stops at once, 0, and frees its port when told to while it waits for the database', async () => {
+    const [dbPort, port] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [main, '--with-worker'], {
+      env: env({
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${dbPort}/signoff`, // nothing listens there
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: process.env.REDIS_URL!,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+    try {
+      for (const until = Date.now() + 15_000; !/waiting for the database/.test(output);) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`did not wait:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200); // the starting server
+      const started = Date.now();
+      child.kill('SIGTERM');
+      expect(await exited(child)).toBe(0);
+      expect(Date.now() - started).toBeLessThan(3000); // not the 10 s exit deadline
+      expect(output).toContain('stopped (SIGTERM) while waiting for the database');
+      expect(await freePort(port)).toBe(port);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 });
+
+/** A port nothing listens on (or `port` itself, once it is free again). */
+function freePort(port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const { port: free } = server.address() as AddressInfo;
+      server.close(() => resolve(free));
+    });
+  });
+}
 
 describe('bad configuration', () => {
   it.each([

@@ -9,6 +9,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { spKeys } from '../support/sp-keys';
+import { deploymentEnv } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
 
 const root = join(__dirname, '..', '..');
@@ -136,14 +137,7 @@ describe('the SP registry', () => {
         'backchannel',
       ],
       {
-        env: {
-          ...process.env,
-          PUBLIC_URL: config.publicUrl,
-          DATA_DIR: config.dataDir,
-          REDIS_URL: config.redisUrl,
-          REDIS_PREFIX: config.redisPrefix,
-          DATABASE_URL: config.database.type === 'postgres' ? config.database.url : `sqlite:${config.database.path}`,
-        },
+        env: deploymentEnv(config),
         encoding: 'utf8',
         timeout: 30_000,
       },

@@ -180,4 +180,30 @@ describe('signing keys', () => {
     );
     expect((await later.published('oidc')).map((key) => key.kid)).not.toContain(before.kid);
   });
+
+  it('sign with the new key after a rotation even when a read of the old one ends after it', async () => {
+    const service = new KeysService(db, new Clock(), loadConfig({ DATA_DIR: dataDir }));
+    const repository = db.getRepository(SigningKey);
+    const read = repository.findOneByOrFail.bind(repository);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The first read finds the active key before the rotation and ends after it (a slow round trip).
+    const spy = jest.spyOn(repository, 'findOneByOrFail').mockImplementationOnce(async (where) => {
+      const row = await read(where);
+      await held;
+      return row;
+    });
+    try {
+      const old = service.active('oidc', 'ES256');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const [es256] = (await service.rotate()).filter((set) => set.use === 'oidc' && set.alg === 'ES256');
+      const asked = service.active('oidc', 'ES256'); // asked after the rotation, while the old read runs
+      release();
+      expect((await old).kid).not.toBe(es256.activeKid);
+      expect((await asked).kid).toBe(es256.activeKid);
+      expect((await service.active('oidc', 'ES256')).kid).toBe(es256.activeKid);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

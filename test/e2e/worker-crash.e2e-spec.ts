@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
 import { eventually } from '../support/eventually';
 import { login, registerClient, type TestClient } from '../support/relying-party';
+import { deploymentEnv } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
 
 // The idp runs here; the worker runs as its own process (`npm run start:worker`), so it can be killed.
@@ -16,16 +17,7 @@ const workers: ChildProcess[] = [];
 function startWorker(): Promise<ChildProcess> {
   const { config } = t;
   const child = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], {
-    env: {
-      ...process.env,
-      PUBLIC_URL: config.publicUrl,
-      DATA_DIR: config.dataDir,
-      REDIS_URL: config.redisUrl,
-      REDIS_PREFIX: config.redisPrefix,
-      DATABASE_URL: config.database.type === 'postgres' ? config.database.url : `sqlite:${config.database.path}`,
-      DELIVERY_TIMEOUT: '2s',
-      LOG_LEVEL: 'info',
-    },
+    env: deploymentEnv(config, { DELIVERY_TIMEOUT: '2s', LOG_LEVEL: 'info' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   workers.push(child);

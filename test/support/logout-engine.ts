@@ -48,6 +48,7 @@ import {
   type SeenOutcome,
   type SessionWithProvider,
 } from '@signoff/logout';
+import { liveIdpSession, plainUser } from './seed';
 
 /** Where the test protocol's applications live; nothing listens there (no test here sends a back-channel message). */
 export const APP_BASE = 'https://app.test';
@@ -217,31 +218,8 @@ export async function startEngine(env: Record<string, string> = {}): Promise<Eng
 
     async login(apps = []) {
       const now = clock.now();
-      const user = await db.getRepository(User).save({
-        id: newId(),
-        username: `u${randomBytes(6).toString('hex')}`,
-        email: null,
-        name: null,
-        passwordHash: null,
-        isActive: true,
-        isAdmin: false,
-        createdAt: now,
-        updatedAt: now,
-        deactivatedAt: null,
-      });
-      const idpSession = await db.getRepository(IdpSession).save({
-        id: newId(),
-        userId: user.id,
-        browserId: randomBytes(16).toString('hex'),
-        authTime: now,
-        lastSeenAt: now,
-        expiresAt: new Date(now.getTime() + 3_600_000),
-        createdAt: now,
-        endedAt: null,
-        endReason: null,
-        ip: null,
-        userAgent: null,
-      });
+      const user = await db.getRepository(User).save(plainUser(`u${randomBytes(6).toString('hex')}`, now));
+      const idpSession = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
       const providers: Provider[] = [];
       const providerSessions: ProviderSession[] = [];
       for (const [index, app] of apps.entries()) {

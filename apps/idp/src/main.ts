@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { configFromEnvOrExit, exitDeadlineOnSignal, MetricsListener } from '@signoff/core';
+import { configFromEnvOrExit, exitDeadlineOnSignal, MetricsListener, StoppedWhileWaiting } from '@signoff/core';
 import type { AddressInfo } from 'node:net';
 import { createIdpApp } from './app.factory';
 import { StartingServer } from './health/starting-server';
@@ -29,5 +29,6 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   process.stderr.write(`signoff: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // Told to stop before it had started: nothing was running yet, so it stopped as asked.
+  process.exit(error instanceof StoppedWhileWaiting ? 0 : 1);
 });

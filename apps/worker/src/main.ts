@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { configFromEnvOrExit, exitDeadlineOnSignal, JsonLogger, MetricsListener } from '@signoff/core';
+import {
+  configFromEnvOrExit,
+  exitDeadlineOnSignal,
+  JsonLogger,
+  MetricsListener,
+  StoppedWhileWaiting,
+} from '@signoff/core';
 import { WorkerAppModule } from './worker.module';
 
 async function main(): Promise<void> {
@@ -17,5 +23,6 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   process.stderr.write(`signoff worker: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // Told to stop before it had started: nothing was running yet, so it stopped as asked.
+  process.exit(error instanceof StoppedWhileWaiting ? 0 : 1);
 });

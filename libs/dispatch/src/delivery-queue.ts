@@ -81,6 +81,14 @@ export class DeliveryQueue implements OnModuleDestroy {
     return within(ms, this.redis.ping(), false);
   }
 
+  /**
+   * The queue's Redis server's run id, within `ms`, or null when it does not answer: a new one means
+   * Redis restarted, and the jobs it held may be gone (OutboxRelay hands their rows out again).
+   */
+  runId(ms = 500): Promise<string | null> {
+    return within(ms, this.redis.runId(), null);
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     if (this.queue) await within(SHUTDOWN_STEP_MS, this.queue.close(), undefined);

@@ -51,6 +51,8 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
     [];
   private timer?: NodeJS.Timeout;
   private readonly writing = new Set<Promise<void>>();
+  /** Set at shutdown: a refused write is not tried again (the database is closing). */
+  private stopping = false;
 
   constructor(
     private readonly db: DataSource,
@@ -102,9 +104,10 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
       try {
         return await this.write(records);
       } catch (error) {
-        if (waitMs > WRITE_RETRY_MAX_MS) throw error;
+        // Shutting down, the database is closing: the rows keep their lease, the relay hands them out again.
+        if (waitMs > WRITE_RETRY_MAX_MS || this.stopping) throw error;
         this.logger.debug({ msg: 'recording waits for the database', error: (error as Error).message, waitMs });
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
       }
     }
   }
@@ -206,6 +209,7 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
    * (onApplicationShutdown): what was sent is recorded, not sent again after a restart.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     this.flush();
     await within(SHUTDOWN_STEP_MS, this.drained(), undefined);
   }

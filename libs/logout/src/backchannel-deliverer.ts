@@ -6,10 +6,11 @@ import {
   type Config,
   type DeliveryAttempt,
   isOutboundPolicyError,
+  LogoutDelivery,
   OUTBOUND_BLOCKED,
 } from '@signoff/core';
 import { HttpClient, Limiter, retryDelayMs } from '@signoff/dispatch';
-import { DataSource } from 'typeorm';
+import { DataSource, In, MoreThanOrEqual } from 'typeorm';
 import { type AttemptRecord, AttemptRecorder } from './attempt-recorder';
 import { type BackchannelVerdict, type DeliveryTarget, readForAWhile, type ReadOnce } from './logout-protocol';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
@@ -69,7 +70,7 @@ export class BackchannelDeliverer {
     this.inFlight = new Limiter(config.delivery.concurrency);
   }
 
-  /** Applications' settings (client, SP, keys of a protocol), read once a second for all batches at most. */
+  /** Applications' settings (client, SP) and operations' reasons, shared by the batches for SETTINGS_FOR_MS. */
   private readonly settings = readForAWhile(SETTINGS_FOR_MS);
 
   /**
@@ -81,9 +82,16 @@ export class BackchannelDeliverer {
    */
   async deliver(ids: string[], { takeOver = 0 }: { takeOver?: number } = {}): Promise<number> {
     const claimed = await this.claim(ids, takeOver);
-    if (!claimed.length) return 0;
-    const targets = await this.operations.targetsOf(claimed);
+    // A run again may come sooner than its lock's time after the last one claimed (that run failed
+    // with the database before it recorded): rows it left `sending` then are too young to take over.
+    // Failing makes the job run again later, when they are not, instead of leaving them to their lease.
+    const tooYoung = takeOver ? await this.sendingSince(ids, claimed, takeOver) : 0;
+    if (!claimed.length) {
+      if (tooYoung) throw new RunAgainLater(tooYoung);
+      return 0;
+    }
     const once = this.settings;
+    const targets = await this.operations.targetsOf(claimed, once);
     // One jitter per batch: the rows that fail alike retry together, in one job.
     const jitter = Math.random();
     const batch = new Limiter(PER_BATCH);
@@ -99,7 +107,20 @@ export class BackchannelDeliverer {
     );
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
+    if (tooYoung) throw new RunAgainLater(tooYoung);
     return results.filter((result) => result.status === 'fulfilled' && result.value).length;
+  }
+
+  /** How many of `ids` someone else (or this job's last run) claimed within the last `takeOver` ms. */
+  private async sendingSince(ids: string[], claimed: ClaimedDelivery[], takeOver: number): Promise<number> {
+    const mine = new Set(claimed.map((row) => row.id));
+    const others = ids.filter((id) => !mine.has(id));
+    if (!others.length) return 0;
+    return this.db.getRepository(LogoutDelivery).countBy({
+      id: In(others),
+      status: 'sending',
+      updatedAt: MoreThanOrEqual(new Date(this.clock.now().getTime() - takeOver)),
+    });
   }
 
   /**
@@ -233,4 +254,15 @@ function describe(error: unknown, timeoutMs: number): string {
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
   const code = err.code ?? err.cause?.code;
   return code ? `${code}: ${err.cause?.message ?? err.message}` : err.message;
+}
+
+/**
+ * A job run again found rows it names still `sending`, claimed too recently to take over: thrown so
+ * that BullMQ runs the job again after its backoff (the rows are taken over once old enough).
+ */
+export class RunAgainLater extends Error {
+  constructor(readonly rows: number) {
+    super(`${rows} deliveries of this job are still being sent, or were when its last run ended; run again later`);
+    this.name = 'RunAgainLater';
+  }
 }

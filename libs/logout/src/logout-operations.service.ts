@@ -16,7 +16,14 @@ import {
   SignoffError,
 } from '@signoff/core';
 import { DataSource, type EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
-import { type DeliveryTarget, logoutReasonOf, type SessionWithProvider } from './logout-protocol';
+import {
+  type DeliveryTarget,
+  type LogoutReason,
+  logoutReasonOf,
+  readEachTime,
+  type ReadOnce,
+  type SessionWithProvider,
+} from './logout-protocol';
 import { LogoutMetrics } from './logout-metrics';
 import { OutboxRelay } from './outbox-relay';
 import { rowsOf } from './returning-rows';
@@ -400,11 +407,13 @@ export class LogoutOperationsService {
    */
   async targetsOf(
     deliveries: Array<Pick<LogoutDelivery, 'id' | 'providerSessionId' | 'operationId'>>,
+    once: ReadOnce = readEachTime,
   ): Promise<Map<string, DeliveryTarget>> {
     const found = (await this.db.getRepository(ProviderSession).findBy({
       id: In([...new Set(deliveries.map((delivery) => delivery.providerSessionId))]),
     })) as SessionWithProvider[];
-    // The providers apart, once each: a batch's sessions share a few applications.
+    // The providers apart, once each: a batch's sessions share a few applications. Read fresh every
+    // batch: their `updatedAt` tells the worker whether the settings it keeps are still current.
     const providers = new Map(
       (
         await this.db
@@ -417,14 +426,23 @@ export class LogoutOperationsService {
       session.provider = providers.get(session.providerId)!;
       if (session.provider) sessions.set(session.id, session);
     }
-    const reasons = new Map(
-      (
-        await this.db.getRepository(LogoutOperation).find({
-          where: { id: In([...new Set(deliveries.map((delivery) => delivery.operationId))]) },
-          select: { id: true, trigger: true, initiatorType: true },
-        })
-      ).map((operation) => [operation.id, logoutReasonOf(operation)]),
-    );
+    // An operation's trigger and initiator never change: `once` may keep them as long as it likes.
+    const reasons = new Map<string, LogoutReason>();
+    for (const [id, reason] of await Promise.all(
+      [...new Set(deliveries.map((delivery) => delivery.operationId))].map(
+        async (id) =>
+          [
+            id,
+            await once(`operation-reason:${id}`, async () => {
+              const operation = await this.db
+                .getRepository(LogoutOperation)
+                .findOne({ where: { id }, select: { id: true, trigger: true, initiatorType: true } });
+              return operation ? logoutReasonOf(operation) : null;
+            }),
+          ] as const,
+      ),
+    ))
+      if (reason) reasons.set(id, reason);
     const targets = new Map<string, DeliveryTarget>();
     for (const delivery of deliveries) {
       const session = sessions.get(delivery.providerSessionId);

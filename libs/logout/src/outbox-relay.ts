@@ -31,6 +31,8 @@ export class OutboxRelay {
 
   private running: Promise<number> | null = null;
   private next: Promise<number> | null = null;
+  /** The queue's Redis server as last seen (its run id): a new one means it restarted. */
+  private redisRunId: string | null = null;
 
   /**
    * Hands out every due row, `batch` at a time; returns how many. Passes never overlap in a process:
@@ -63,9 +65,17 @@ export class OutboxRelay {
   private async relayBatch(limit: number): Promise<number> {
     // Redis first: rows are leased only when the queue can take them (an add left waiting for Redis
     // would run once it is back, beside the next pass's jobs for the same rows).
-    if (!(await this.queue.reachable(ADD_TIMEOUT_MS)))
-      throw new RelayFailure('queue', `the queue's Redis did not answer within ${ADD_TIMEOUT_MS} ms`);
+    const runId = await this.queue.runId(ADD_TIMEOUT_MS);
+    if (!runId) throw new RelayFailure('queue', `the queue's Redis did not answer within ${ADD_TIMEOUT_MS} ms`);
     const now = this.clock.now().getTime();
+    if (this.redisRunId && runId !== this.redisRunId) {
+      // Redis restarted: the jobs it held may be gone with it. Their rows are handed out again now
+      // rather than when their lease ends (a minute); a job that did survive finds its rows claimed.
+      await this.releaseQueued(now).catch((error: Error) => {
+        throw new RelayFailure('database', error.message);
+      });
+    }
+    this.redisRunId = runId;
     const owned = await this.take(limit, now).catch((error: Error) => {
       throw new RelayFailure('database', error.message);
     });
@@ -120,6 +130,18 @@ export class OutboxRelay {
     );
     const leased = new Set((await rowsOf<{ id: string }>(this.db, sql, parameters)).map((row) => row.id));
     return due.filter((row) => leased.has(row.id));
+  }
+
+  /** Ends the lease of every row handed to the queue and not claimed yet: due at once. */
+  private async releaseQueued(now: number): Promise<void> {
+    const [sql, parameters] = this.db.driver.escapeQueryWithParameters(
+      `UPDATE logout_deliveries SET lease_until = :expired
+        WHERE status = 'queued' AND lease_until >= :now AND channel IN (:...channels)
+        RETURNING id`,
+      { expired: now - 1, now, channels: BACKCHANNELS },
+    );
+    const released = await rowsOf<{ id: string }>(this.db, sql, parameters);
+    this.logger.log({ msg: 'Redis restarted: deliveries it held are handed out again', deliveries: released.length });
   }
 
   /** Rows the queue did not take: new ones pending again, the others due again (their lease ended). */

@@ -69,24 +69,59 @@ const connect = (config: Config) => new DataSource(dataSourceOptions(config)).in
 const UNREACHABLE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|timeout|terminated|starting up|shutting down/i;
 
+/** A start told to stop (SIGTERM, SIGINT) while it waited for the database: the process exits at once, 0. */
+export class StoppedWhileWaiting extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped (${signal}) while waiting for the database`);
+    this.name = 'StoppedWhileWaiting';
+  }
+}
+
 async function connectWhenReachable(config: Config, wait: boolean | ((reason: string) => void)): Promise<DataSource> {
   const logger = new Logger('Database');
-  for (let tries = 0; ; tries++) {
-    try {
-      const dataSource = await connect(config);
-      if (tries) logger.log({ msg: 'the database is reachable; starting' });
-      return dataSource;
-    } catch (error) {
-      const reason = (error as Error).message;
-      if (config.database.type !== 'postgres' || !UNREACHABLE.test(reason)) throw error;
-      if (!tries)
-        logger.warn({
-          msg: `waiting for the database at ${databaseHost(config.database.url)}; retrying`,
-          error: reason,
+  // A signal while it waits ends the start: Nest's shutdown hooks are not installed yet, so without
+  // this the process would wait on (and might even start) until exitDeadlineOnSignal's deadline.
+  const stop: { signal?: NodeJS.Signals; wake: () => void } = { wake: () => undefined };
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop.signal = signal;
+    stop.wake();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    for (let tries = 0; ; tries++) {
+      try {
+        const dataSource = await connect(config);
+        if (stop.signal) {
+          await dataSource.destroy();
+          throw new StoppedWhileWaiting(stop.signal);
+        }
+        if (tries) logger.log({ msg: 'the database is reachable; starting' });
+        return dataSource;
+      } catch (error) {
+        if (error instanceof StoppedWhileWaiting) throw error;
+        if (stop.signal) throw new StoppedWhileWaiting(stop.signal);
+        const reason = (error as Error).message;
+        if (config.database.type !== 'postgres' || !UNREACHABLE.test(reason)) throw error;
+        if (!tries)
+          logger.warn({
+            msg: `waiting for the database at ${databaseHost(config.database.url)}; retrying`,
+            error: reason,
+          });
+        if (typeof wait === 'function') wait(reason);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(500 * 2 ** tries, 5000));
+          stop.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
         });
-      if (typeof wait === 'function') wait(reason);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** tries, 5000)));
+        if (stop.signal) throw new StoppedWhileWaiting(stop.signal);
+      }
     }
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
 }
 

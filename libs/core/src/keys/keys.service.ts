@@ -64,6 +64,8 @@ export class KeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(KeysService.name);
   private readonly cache = new Map<string, { key: ActiveKey; until: number }>();
   private readonly reading = new Map<string, Promise<ActiveKey>>();
+  /** Bumped by a rotation: a read begun before it neither caches its (old) key nor is shared after it. */
+  private generation = 0;
   private readonly kek: KeyEncryption;
 
   private readonly audit: AuditService;
@@ -182,7 +184,7 @@ export class KeysService implements OnApplicationBootstrap {
     actor: Actor = SYSTEM,
   ): Promise<Array<{ use: KeyUse; alg: KeyAlg; activeKid: string; nextKid: string }>> {
     await this.ensureKeys();
-    return this.db.transaction(async (tx) => {
+    const rotated = await this.db.transaction(async (tx) => {
       await serialize(tx, 'signing-keys');
       const now = this.clock.now();
       const result = [];
@@ -194,9 +196,14 @@ export class KeysService implements OnApplicationBootstrap {
         result.push({ ...set, activeKid: active.kid, nextKid: next.kid });
       }
       await this.audit.record({ action: 'keys.rotated', actor, details: { sets: result } }, tx);
-      this.cache.clear(); // this process signs with the new keys at once
       return result;
     });
+    // After the commit: a read before it would still find the old active key. This process signs
+    // with the new keys at once; reads begun earlier neither cache nor hand out their old key.
+    this.generation++;
+    this.cache.clear();
+    this.reading.clear();
+    return rotated;
   }
 
   /**
@@ -211,13 +218,16 @@ export class KeysService implements OnApplicationBootstrap {
     // One read for everyone who asks while it runs: a fan-out's first batches all sign at once.
     let reading = this.reading.get(name);
     if (!reading) {
-      reading = this.readActive(use, alg).finally(() => this.reading.delete(name));
-      this.reading.set(name, reading);
+      const read = this.readActive(use, alg).finally(() => {
+        if (this.reading.get(name) === read) this.reading.delete(name);
+      });
+      this.reading.set(name, (reading = read));
     }
     return reading;
   }
 
   private async readActive(use: KeyUse, alg: KeyAlg): Promise<ActiveKey> {
+    const generation = this.generation;
     const row = await this.db.getRepository(SigningKey).findOneByOrFail({ use, alg, state: 'active' });
     const key = {
       kid: row.kid,
@@ -225,7 +235,8 @@ export class KeysService implements OnApplicationBootstrap {
       privateKey: createPrivateKey(this.kek.open(row.privateKeyPem, row.id)),
       certificatePem: row.certificatePem,
     };
-    this.cache.set(`${use}/${alg}`, { key, until: Date.now() + ACTIVE_KEY_CACHE_MS });
+    if (generation === this.generation)
+      this.cache.set(`${use}/${alg}`, { key, until: Date.now() + ACTIVE_KEY_CACHE_MS });
     return key;
   }
 

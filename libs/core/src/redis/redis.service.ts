@@ -20,7 +20,12 @@ export function redisOptions(url: string): RedisOptions & { path?: string } {
 
 /** A Redis URL fit for a log line: without its credentials. */
 function where(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'unix:' ? `unix://${parsed.pathname}` : `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return 'an unparsable REDIS_URL';
+  }
 }
 
 /**
@@ -77,6 +82,18 @@ export class RedisService implements OnApplicationShutdown {
   /** A key in this deployment's namespace. */
   key(...parts: string[]): string {
     return [this.config.redisPrefix, ...parts].join(':');
+  }
+
+  /**
+   * The Redis server's `run_id` (INFO server): it changes when the server restarts, which, without
+   * persistence, means everything it held is gone. Null when Redis does not answer.
+   */
+  async runId(): Promise<string | null> {
+    try {
+      return /^run_id:(\w+)/m.exec(await this.client.info('server'))?.[1] ?? null;
+    } catch {
+      return null;
+    }
   }
 
   async ping(): Promise<boolean> {

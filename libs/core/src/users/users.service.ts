@@ -4,6 +4,7 @@ import { type Actor, AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
 import type { Config } from '../config/config';
 import { CONFIG } from '../config/config.tokens';
+import { serialize } from '../database/data-source';
 import { hashPassword } from '../crypto/password';
 import { passwordProblem } from '../crypto/password-policy';
 import { SignoffError } from '../errors/signoff-error';
@@ -232,6 +233,9 @@ export class UsersService {
    * in to the console or hold an API token, only the CLI on the database's machine could undo it.
    */
   private async keepAnAdministrator(tx: EntityManager, leaving: User[]): Promise<void> {
+    // One at a time: two calls each taking a different administrator away would each count the other
+    // as staying (PostgreSQL's READ COMMITTED), and leave none.
+    await serialize(tx, 'administrators');
     const staying = await tx.countBy(User, {
       isAdmin: true,
       isActive: true,

@@ -149,8 +149,14 @@ export class OidcClientsService {
     keepsSubjects(client, metadata);
     Object.assign(client, columnsOf(metadata));
     const { provider: _provider, ...row } = client;
-    await this.db.getRepository(OidcClient).save(row);
-    await this.audit.record({ action: 'oidc_client.updated', actor, target: { type: 'provider', id: providerId } });
+    await this.db.transaction(async (tx) => {
+      await tx.save(OidcClient, row);
+      await tx.update(Provider, { id: providerId }, { updatedAt: this.clock.now() });
+      await this.audit.record(
+        { action: 'oidc_client.updated', actor, target: { type: 'provider', id: providerId } },
+        tx,
+      );
+    });
     return client;
   }
 
@@ -190,7 +196,10 @@ export class OidcClientsService {
   async setConsentRequired(providerId: string, consentRequired: boolean, actor: Actor): Promise<void> {
     const client = await this.byProviderId(providerId);
     if (client.consentRequired === consentRequired) return;
-    await this.db.getRepository(OidcClient).update({ providerId }, { consentRequired });
+    await this.db.transaction(async (tx) => {
+      await tx.update(OidcClient, { providerId }, { consentRequired });
+      await tx.update(Provider, { id: providerId }, { updatedAt: this.clock.now() });
+    });
     await this.audit.record({
       action: 'oidc_client.updated',
       actor,
