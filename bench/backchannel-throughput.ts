@@ -18,11 +18,11 @@ import {
 } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
-import { OidcClientsService, type OidcAlg, signJwt } from '@signoff/oidc';
+import { OidcClientsService, type OidcAlg } from '@signoff/oidc';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { startApp } from '../test/support/test-app';
-import { ensureRedis, runBench, startReceiver } from './support';
+import { ensureRedis, runBench, signAndPostLogoutToken, startReceiver } from './support';
 import { liveIdpSession } from '../test/support/seed';
 
 const DELIVERIES = Number(process.env.DELIVERIES ?? 10_000);
@@ -47,29 +47,7 @@ async function main() {
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (next++ < count) {
-          const iat = Math.floor(Date.now() / 1000);
-          const token = await signJwt(
-            keys,
-            ALG,
-            {
-              iss: t.url,
-              aud: 'client',
-              iat,
-              exp: iat + 120,
-              jti: randomBytes(16).toString('base64url'),
-              sub: 'user',
-              sid: 'sid',
-              events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
-            },
-            'logout+jwt',
-          );
-          const reply = await http.post(
-            `${receiver.url}/bcl`,
-            new URLSearchParams({ logout_token: token }).toString(),
-            'application/x-www-form-urlencoded',
-            5000,
-          );
-          if (reply.status !== 200) throw new Error(`receiver answered ${reply.status}`);
+          await signAndPostLogoutToken(keys, ALG, t.url, http, `${receiver.url}/bcl`);
         }
       }),
     );
@@ -131,6 +109,7 @@ async function main() {
   const pipelineSeconds = (performance.now() - pipelineStart) / 1000;
   const done = (await t.app.get(LogoutOperationsService).get(operation.id))!;
   const succeeded = done.deliveries.filter((delivery) => delivery.status === 'succeeded').length;
+  const delivered = receiver.received() - received;
   const ceilingAfter = await ceiling(DELIVERIES);
   const ceilingSeconds = (ceilingBefore + ceilingAfter) / 2;
 
@@ -146,9 +125,7 @@ async function main() {
     `signoff (outbox -> BullMQ -> worker) ${pipelineRate.toFixed(0).padStart(6)} /s   (${pipelineSeconds.toFixed(2)} s, of which ${((committed - pipelineStart) / 1000).toFixed(2)} s to commit the logout)`,
   );
   console.log(`ratio (signoff / ceiling): ${(pipelineRate / ceilingRate).toFixed(3)}`);
-  console.log(
-    `operation ${done.outcome}: ${succeeded}/${done.deliveries.length} succeeded; receiver got ${receiver.received() - received}`,
-  );
+  console.log(`operation ${done.outcome}: ${succeeded}/${done.deliveries.length} succeeded; receiver got ${delivered}`);
   await t.close();
   await receiver.close();
 }

@@ -21,7 +21,7 @@ import {
 } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
 import type { DeliveryTarget } from '@signoff/logout';
-import { OidcClientsService, signJwt } from '@signoff/oidc';
+import { OidcClientsService } from '@signoff/oidc';
 import {
   certificateBody,
   logoutRequestXml,
@@ -32,15 +32,21 @@ import {
   signElement,
   soapEnvelope,
 } from '@signoff/saml';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DataSource, In } from 'typeorm';
 import { ApiTokensService } from '../apps/idp/src/admin/api-tokens.service';
-import { deploymentEnv, liveIdpSession, plainUser } from '../test/support/seed';
-import { startApp, type TestApp } from '../test/support/test-app';
-import { ensureRedis, percentile, runBench, soapSpMetadata, startReceiver, startSoapSp } from './support';
+import { liveIdpSession, liveSamlSession, plainUser, startBuiltWorker } from '../test/support/seed';
+import { startApp } from '../test/support/test-app';
+import {
+  ensureRedis,
+  percentile,
+  runBench,
+  signAndPostLogoutToken,
+  soapSpMetadata,
+  startReceiver,
+  startSoapSp,
+} from './support';
 
 const USERS = Number(process.env.USERS ?? 1000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
@@ -51,28 +57,6 @@ const WORKERS = Number(process.env.WORKERS ?? 1);
 const OIDC_APPS = 5;
 const SAML_APPS = 5;
 const DELIVERIES = USERS * (OIDC_APPS + SAML_APPS);
-
-/** The worker, as `npm run start:worker` starts it, on the app's database and Redis prefix. */
-function startWorker(t: TestApp): Promise<ChildProcess> {
-  const { config } = t;
-  const child = spawn(process.execPath, [join(__dirname, '../apps/worker/src/main.js')], {
-    env: deploymentEnv(config, {
-      DELIVERY_CONCURRENCY: String(CONCURRENCY),
-      LOG_LEVEL: 'info', // its start-up line is at info
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('signoff worker started')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the worker exited with ${code}: ${output}`)));
-  });
-}
 
 /** The process's peak resident set (Linux: VmHWM), in MB. */
 function peakRssMb(pid: number): number {
@@ -102,29 +86,7 @@ async function main() {
     Array.from({ length: CONCURRENCY }, async () => {
       for (let n = next++; n < DELIVERIES; n = next++) {
         if (n % 2 === 0) {
-          const iat = Math.floor(Date.now() / 1000);
-          const token = await signJwt(
-            keys,
-            'RS256',
-            {
-              iss: t.url,
-              aud: 'client',
-              iat,
-              exp: iat + 120,
-              jti: randomBytes(16).toString('base64url'),
-              sub: 'user',
-              sid: 'sid',
-              events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
-            },
-            'logout+jwt',
-          );
-          const reply = await http.post(
-            `${rp.url}/bcl`,
-            new URLSearchParams({ logout_token: token }).toString(),
-            'application/x-www-form-urlencoded',
-            5000,
-          );
-          if (reply.status !== 200) throw new Error(`the RP answered ${reply.status}`);
+          await signAndPostLogoutToken(keys, 'RS256', t.url, http, `${rp.url}/bcl`);
         } else {
           const destination = soapUrl(n % SAML_APPS);
           const { id, xml } = logoutRequestXml({
@@ -183,7 +145,6 @@ async function main() {
   const { token } = await t.app.get(ApiTokensService).create({ ...admin, isAdmin: true }, 'bench', null, SYSTEM);
 
   const now = clock.now();
-  const later = new Date(now.getTime() + 3_600_000);
   const userIds: string[] = [];
   await db.transaction(async (tx) => {
     for (let u = 0; u < USERS; u++) {
@@ -210,27 +171,21 @@ async function main() {
       );
       await tx.insert(
         SamlSession,
-        samlProviderIds.map((providerId, i) => ({
-          id: newId(),
-          kind: 'saml',
-          idpSessionId,
-          providerId,
-          userId: user.id,
-          createdAt: now,
-          endedAt: null,
-          state: 'active' as const,
-          sessionIndex: `_${randomBytes(16).toString('hex')}`,
-          nameId: randomBytes(16).toString('hex'),
-          nameIdFormat: NAMEID_FORMATS.persistent,
-          nameQualifier: t.config.saml.entityId,
-          spNameQualifier: `https://sp${i}.bench/metadata`,
-          sessionNotOnOrAfter: later,
-        })),
+        samlProviderIds.map((providerId, i) =>
+          liveSamlSession(
+            { idpSessionId, providerId, userId: user.id },
+            { idp: t.config.saml.entityId, sp: `https://sp${i}.bench/metadata` },
+            now,
+          ),
+        ),
       );
     }
   });
 
-  const workers = await Promise.all(Array.from({ length: WORKERS }, () => startWorker(t)));
+  const workers = Array.from({ length: WORKERS }, () =>
+    startBuiltWorker(t.config, { DELIVERY_CONCURRENCY: String(CONCURRENCY) }),
+  );
+  await Promise.all(workers.map((worker) => worker.started));
   const rpBefore = rp.received();
   const spBefore = sp.received();
 
@@ -278,8 +233,8 @@ async function main() {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const seconds = (performance.now() - start) / 1000;
-  const rss = workers.map((worker) => peakRssMb(worker.pid!));
-  for (const worker of workers) worker.kill('SIGTERM');
+  const rss = workers.map(({ child }) => peakRssMb(child.pid!));
+  for (const { child } of workers) child.kill('SIGTERM');
 
   const ceilingRate = DELIVERIES / ceilingSeconds;
   const rate = DELIVERIES / seconds;

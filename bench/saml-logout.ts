@@ -12,7 +12,6 @@ import {
   IdpSession,
   KeysService,
   LogoutOperation,
-  newId,
   SamlSession,
   selfSignedCertificate,
   SYSTEM,
@@ -38,7 +37,7 @@ import { DataSource } from 'typeorm';
 import { SignedXml } from 'xml-crypto';
 import { startApp } from '../test/support/test-app';
 import { ensureRedis, runBench, soapSpMetadata, startSoapSp } from './support';
-import { liveIdpSession } from '../test/support/seed';
+import { liveIdpSession, liveSamlSession } from '../test/support/seed';
 
 const ITERATIONS = Number(process.env.ITERATIONS ?? 2000);
 const WARM_UP = Math.ceil(ITERATIONS / 10);
@@ -197,22 +196,13 @@ async function soapDeliveries() {
       idpSessionIds.push(idp.id);
       await tx.insert(
         SamlSession,
-        providerIds.map((providerId, i) => ({
-          id: newId(),
-          kind: 'saml',
-          idpSessionId: idp.id,
-          providerId,
-          userId: user.id,
-          createdAt: now,
-          endedAt: null,
-          state: 'active' as const,
-          sessionIndex: `_${randomBytes(16).toString('hex')}`,
-          nameId: randomBytes(16).toString('hex'),
-          nameIdFormat: NAMEID_FORMATS.persistent,
-          nameQualifier: t.config.saml.entityId,
-          spNameQualifier: `https://sp${i}.bench/metadata`,
-          sessionNotOnOrAfter: new Date(now.getTime() + 3_600_000),
-        })),
+        providerIds.map((providerId, i) =>
+          liveSamlSession(
+            { idpSessionId: idp.id, providerId, userId: user.id },
+            { idp: t.config.saml.entityId, sp: `https://sp${i}.bench/metadata` },
+            now,
+          ),
+        ),
       );
     }
   });

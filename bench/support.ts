@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import { EmbeddedRedis } from '@signoff/core';
+import { EmbeddedRedis, type KeysService } from '@signoff/core';
+import type { HttpClient } from '@signoff/dispatch';
+import { type OidcAlg, signJwt } from '@signoff/oidc';
 import { soapEnvelope } from '@signoff/saml';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -103,6 +105,42 @@ export const soapSpMetadata = (i: number, slo: string) =>
   `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="${slo}"/>` +
   `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp${i}.bench/acs" index="0"/>` +
   '</md:SPSSODescriptor></md:EntityDescriptor>';
+
+/**
+ * What a ceiling times for one OIDC back-channel delivery: a logout token of the worker's shape,
+ * signed with `alg`, POSTed to `url` on the worker's HTTP client; throws unless answered 200.
+ */
+export async function signAndPostLogoutToken(
+  keys: KeysService,
+  alg: OidcAlg,
+  issuer: string,
+  http: HttpClient,
+  url: string,
+): Promise<void> {
+  const iat = Math.floor(Date.now() / 1000);
+  const token = await signJwt(
+    keys,
+    alg,
+    {
+      iss: issuer,
+      aud: 'client',
+      iat,
+      exp: iat + 120,
+      jti: randomBytes(16).toString('base64url'),
+      sub: 'user',
+      sid: 'sid',
+      events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+    },
+    'logout+jwt',
+  );
+  const reply = await http.post(
+    url,
+    new URLSearchParams({ logout_token: token }).toString(),
+    'application/x-www-form-urlencoded',
+    5000,
+  );
+  if (reply.status !== 200) throw new Error(`${url} answered ${reply.status}`);
+}
 
 export function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -1,11 +1,11 @@
 import { LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
 import { eventually } from '../support/eventually';
 import { login, registerClient, type TestClient } from '../support/relying-party';
-import { deploymentEnv } from '../support/seed';
+import { startBuiltWorker } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
 
 // The idp runs here; the worker runs as its own process (`npm run start:worker`), so it can be killed.
@@ -14,23 +14,11 @@ let t: TestApp;
 let app: TestClient;
 const workers: ChildProcess[] = [];
 
-function startWorker(): Promise<ChildProcess> {
-  const { config } = t;
-  const child = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], {
-    env: deploymentEnv(config, { DELIVERY_TIMEOUT: '2s', LOG_LEVEL: 'info' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startWorker(): Promise<ChildProcess> {
+  const { child, started } = startBuiltWorker(t.config, { DELIVERY_TIMEOUT: '2s' });
   workers.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('signoff worker started')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
-  });
+  await started;
+  return child;
 }
 
 beforeAll(async () => {

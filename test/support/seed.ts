@@ -1,5 +1,8 @@
 import { type Config, IdpSession, newId, User } from '@signoff/core';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 
 // Rows written straight into the tables, for suites and benchmarks whose subject comes after the
 // sign-in (a thousand sessions signed in through the endpoints would dwarf what they measure).
@@ -54,4 +57,62 @@ export function deploymentEnv(config: Config, extra: Record<string, string> = {}
     DATABASE_URL: config.database.type === 'postgres' ? config.database.url : `sqlite:${config.database.path}`,
     ...extra,
   };
+}
+
+/**
+ * A live SAML session at `providerId` within an IdP session, with a fresh SessionIndex and a
+ * persistent NameID, as the SSO endpoint would have written it.
+ */
+export function liveSamlSession(
+  session: { idpSessionId: string; providerId: string; userId: string },
+  qualifiers: { idp: string; sp: string },
+  now: Date,
+) {
+  return {
+    id: newId(),
+    kind: 'saml' as const,
+    ...session,
+    createdAt: now,
+    endedAt: null,
+    state: 'active' as const,
+    sessionIndex: `_${randomBytes(16).toString('hex')}`,
+    nameId: randomBytes(16).toString('hex'),
+    nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+    nameQualifier: qualifiers.idp,
+    spNameQualifier: qualifiers.sp,
+    sessionNotOnOrAfter: new Date(now.getTime() + 3_600_000),
+  };
+}
+
+/**
+ * Starts the built worker (`npm run start:worker`) as a process of `config`'s deployment: the child
+ * at once (to stop it whatever happens), and `started`, which resolves once it says it started (its
+ * start-up line is at info, so LOG_LEVEL stays at least that).
+ */
+export function startBuiltWorker(
+  config: Config,
+  extra: Record<string, string> = {},
+): { child: ChildProcess; started: Promise<void> } {
+  const child = spawn(process.execPath, [join(repositoryRoot(), 'dist/apps/worker/src/main.js')], {
+    env: deploymentEnv(config, { LOG_LEVEL: 'info', ...extra }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const started = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('signoff worker started')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the worker exited with ${code}: ${output}`)));
+  });
+  return { child, started };
+}
+
+/** The checkout's root, from here or from the compiled copy under dist/ (the benchmarks'). */
+function repositoryRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
 }
