@@ -412,8 +412,7 @@ export class LogoutOperationsService {
     const found = (await this.db.getRepository(ProviderSession).findBy({
       id: In([...new Set(deliveries.map((delivery) => delivery.providerSessionId))]),
     })) as SessionWithProvider[];
-    // The providers apart, once each: a batch's sessions share a few applications. Read fresh every
-    // batch: their `updatedAt` tells the worker whether the settings it keeps are still current.
+    // The providers apart, once each: a batch's sessions share a few applications.
     const providers = new Map(
       (
         await this.db

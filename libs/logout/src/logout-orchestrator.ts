@@ -239,7 +239,7 @@ function chunks<T>(items: T[]): T[][] {
  */
 async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Promise<void> {
   const instant = (value: Date | null) => value?.getTime() ?? null;
-  const columns = rows.map((row) => [
+  const values = rows.map((row) => [
     row.id,
     row.operationId,
     row.providerSessionId,
@@ -264,12 +264,12 @@ async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Pro
     await tx.query(
       `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')})
        SELECT * FROM unnest(${DELIVERY_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
-      DELIVERY_COLUMNS.map((_, i) => columns.map((row) => row[i])),
+      DELIVERY_COLUMNS.map((_, i) => values.map((row) => row[i])),
     );
     return;
   }
   // SQLite: in chunks, as one statement with thousands of rows exceeds its bound-variable limit.
-  for (const chunk of chunks(columns))
+  for (const chunk of chunks(values))
     await tx.query(
       `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')}) VALUES ${chunk
         .map((row) => `(${row.map(() => '?').join(', ')})`)
