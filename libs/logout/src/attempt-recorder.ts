@@ -35,6 +35,13 @@ const FLUSH_MS = 20;
 const WRITES_AT_ONCE = 2;
 /** The longest wait between two tries of a write the database refused (250 ms, doubling: ~16 s in all). */
 const WRITE_RETRY_MAX_MS = 8000;
+/**
+ * How often an operation is settled while its deliveries are being recorded: at once after the first
+ * commit that ends one of them, then at most once per window, the last one after the window in which
+ * its last delivery ended. A fan-out of thousands is recorded in hundreds of commits; each settle is
+ * a read of its deliveries, and all but the last find some still open.
+ */
+const SETTLE_EVERY_MS = 100;
 
 /**
  * Records back-channel attempts in group commits: the results that come in within a few milliseconds,
@@ -53,6 +60,10 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
   private readonly writing = new Set<Promise<void>>();
   /** Set at shutdown: a refused write is not tried again (the database is closing). */
   private stopping = false;
+  /** The operations settled within the last SETTLE_EVERY_MS, and whether a delivery of each ended since. */
+  private readonly settledLately = new Map<string, { endedSince: boolean; timer: NodeJS.Timeout }>();
+  /** Settles under way after their window (nobody awaits them): shutdown waits for them. */
+  private readonly settling = new Set<Promise<void>>();
 
   constructor(
     private readonly db: DataSource,
@@ -120,16 +131,45 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
     // What follows the commit cannot undo it: a failure is logged, and the worker's sweep settles
     // what was left open (LogoutOperationsService.settleOpen); a lost retry job, the relay hands out again.
     const ended = records.filter((record, index) => recorded[index] && record.status !== 'queued');
-    for (const operationId of new Set(ended.map((record) => record.operationId)))
-      await this.operations.settle(operationId).catch((error: Error) =>
+    for (const operationId of new Set(ended.map((record) => record.operationId))) await this.settleSoon(operationId);
+    await this.scheduleRetries(records.filter((record, index) => recorded[index] && record.status === 'queued'));
+    return recorded;
+  }
+
+  /**
+   * Settles an operation one of whose deliveries just ended: at once when it was not settled within
+   * the last SETTLE_EVERY_MS (what a logout of a few applications always gets), else once at the end
+   * of that window. A window's settle reads what every commit before it wrote, so the operation's last
+   * delivery is always followed by one.
+   */
+  private async settleSoon(operationId: string): Promise<void> {
+    const lately = this.settledLately.get(operationId);
+    if (lately) {
+      lately.endedSince = true;
+      return;
+    }
+    const window = {
+      endedSince: false,
+      timer: setTimeout(() => {
+        this.settledLately.delete(operationId);
+        if (window.endedSince) this.track(this.settleSoon(operationId));
+      }, SETTLE_EVERY_MS).unref(),
+    };
+    this.settledLately.set(operationId, window);
+    await this.operations
+      .settle(operationId)
+      .catch((error: Error) =>
         this.logger.warn({
           msg: 'operation left to the sweep: settling failed',
           operation: operationId,
           error: error.message,
         }),
       );
-    await this.scheduleRetries(records.filter((record, index) => recorded[index] && record.status === 'queued'));
-    return recorded;
+  }
+
+  private track(settling: Promise<void>): void {
+    this.settling.add(settling);
+    void settling.finally(() => this.settling.delete(settling));
   }
 
   /**
@@ -214,8 +254,17 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
     await within(SHUTDOWN_STEP_MS, this.drained(), undefined);
   }
 
-  /** Resolves when nothing is left to write: each write's end starts the next while records wait. */
+  /**
+   * Resolves when nothing is left to write (each write's end starts the next while records wait) and
+   * every settle owed is done: the windows still open end now rather than after the database closes.
+   */
   private async drained(): Promise<void> {
     while (this.writing.size) await Promise.allSettled([...this.writing]);
+    for (const [operationId, window] of this.settledLately) {
+      clearTimeout(window.timer);
+      this.settledLately.delete(operationId);
+      if (window.endedSince) this.track(this.operations.settle(operationId).catch(() => undefined));
+    }
+    await Promise.allSettled([...this.settling]);
   }
 }

@@ -115,6 +115,23 @@ describe('BackchannelDeliverer', () => {
     expect(await jobsFor(deliveryIds)).toEqual([]);
   });
 
+  it('settles an operation whose last delivery ends just after an earlier one settled it (within the settle window)', async () => {
+    const { operationId, deliveryIds } = await engine.operation([{ status: 'queued' }, { status: 'queued' }]);
+    await engine.db
+      .getRepository(LogoutDelivery)
+      .update({ id: In(deliveryIds) }, { attempts: engine.config.delivery.attempts - 1 });
+    // The first ends: the operation is settled at once, still open. The second ends a moment later,
+    // within the window in which the operation is not settled again at once.
+    expect(await deliver([deliveryIds[0]])).toBe(1);
+    expect(await engine.operationRow(operationId)).toMatchObject({ completedAt: null });
+    expect(await deliver([deliveryIds[1]])).toBe(1);
+    // ... yet it is settled: once, at the end of that window.
+    const deadline = Date.now() + 2000;
+    while (!(await engine.operationRow(operationId)).completedAt && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await engine.operationRow(operationId)).toMatchObject({ outcome: 'failed', completedAt: expect.any(Date) });
+  });
+
   it('records an attempt that still holds the row', async () => {
     const { deliveryIds } = await engine.operation([{ status: 'pending', channel: 'backchannel_oidc' }]);
     await engine.get(BackchannelDeliverer).deliver([deliveryIds[0]]);

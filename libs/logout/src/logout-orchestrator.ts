@@ -160,9 +160,10 @@ export class LogoutOrchestrator {
 
     for (const protocol of new Set(ending.map((session) => session.provider.protocol))) {
       if (!this.protocols.has(protocol)) continue;
-      for (const chunk of chunks(ending.filter((session) => session.provider.protocol === protocol))) {
-        await this.protocols.for(protocol).sessionsEnded(tx, chunk);
-      }
+      await this.protocols.for(protocol).sessionsEnded(
+        tx,
+        ending.filter((session) => session.provider.protocol === protocol),
+      );
     }
     const userIds =
       request.userIds ??

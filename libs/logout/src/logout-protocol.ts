@@ -152,7 +152,10 @@ export interface LogoutProtocol {
   readonly protocol: Protocol;
   /** The channels over which this ending provider session must be told ([] for none). */
   channels(session: SessionWithProvider, context: LogoutContext): Promise<DeliveryChannel[]>;
-  /** Inside the transaction that ends the sessions: the protocol's own bookkeeping (e.g. revoking tokens). */
+  /**
+   * Inside the transaction that ends the sessions: the protocol's own bookkeeping (e.g. revoking
+   * tokens). Every session of the operation at once, thousands in a bulk logout: bound the statements.
+   */
   sessionsEnded(tx: EntityManager, sessions: SessionWithProvider[]): Promise<void>;
   /**
    * Inside the same transaction, when the logout also ends these users' grants (their account was

@@ -1,16 +1,15 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import {
-  AccessToken,
   Clock,
   CONFIG,
   type Config,
   type DeliveryChannel,
   isLiveProvider,
   KeysService,
+  oneOf,
   OidcClient,
   OidcSession,
   randomToken,
-  RefreshToken,
 } from '@signoff/core';
 import { verdictForStatus } from '@signoff/dispatch';
 import {
@@ -27,7 +26,7 @@ import {
   readEachTime,
   type ReadOnce,
 } from '@signoff/logout';
-import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { type OidcAlg, signJwt } from '../tokens/jwt';
 import { TokensService } from '../tokens/tokens.service';
 import { postLogoutRedirect } from './rp-initiated-logout';
@@ -74,13 +73,24 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
 
   /** Tokens issued in an ended session stop working, except refresh tokens granted offline_access. */
   async sessionsEnded(tx: EntityManager, sessions: SessionWithProvider[]): Promise<void> {
-    const ids = sessions.map((session) => session.id);
-    const now = this.clock.now();
-    await tx.update(AccessToken, { oidcSessionId: In(ids), revokedAt: IsNull() }, { revokedAt: now });
-    await tx.update(
-      RefreshToken,
-      { oidcSessionId: In(ids), revokedAt: IsNull(), offlineAccess: false },
-      { revokedAt: now },
+    // One statement per table however many sessions end: a bulk logout ends thousands at once.
+    const postgres = tx.connection.options.type === 'postgres';
+    const [inSessions, ids] = oneOf(
+      tx,
+      'oidc_session_id',
+      sessions.map((session) => session.id),
+      2,
+    );
+    const at = postgres ? '$1' : '?';
+    const now = this.clock.now().getTime();
+    await tx.query(`UPDATE access_tokens SET revoked_at = ${at} WHERE ${inSessions} AND revoked_at IS NULL`, [
+      now,
+      ids,
+    ]);
+    await tx.query(
+      `UPDATE refresh_tokens SET revoked_at = ${at}
+        WHERE ${inSessions} AND revoked_at IS NULL AND offline_access = ${postgres ? 'false' : '0'}`,
+      [now, ids],
     );
   }
 
