@@ -67,7 +67,7 @@ describe('the console pages for keys, API tokens and the audit log', () => {
       const count = await tokens().count();
       expect((await browser.post('/admin/keys/rotate', { csrf: browser.csrf })).status).toBe(403);
       expect(
-        (await browser.post('/admin/api-tokens/new', { name: 'mine', days: '30', csrf: browser.csrf })).status,
+        (await browser.post('/admin/api-tokens/new', { name: 'mine', days: '30', scope: 'admin', csrf: browser.csrf })).status,
       ).toBe(403);
       expect(await activeKids()).toEqual(kids);
       expect(await tokens().count()).toBe(count);
@@ -166,19 +166,20 @@ describe('the console pages for keys, API tokens and the audit log', () => {
       await browser.get('/admin/api-tokens/new');
       const count = await tokens().count();
       for (const days of ['0', '366', 'soon', '', '-5', '1.5']) {
-        const response = await browser.post('/admin/api-tokens/new', { name: 'ci', days, csrf: browser.csrf });
+        const response = await browser.post('/admin/api-tokens/new', { name: 'ci', days, scope: 'admin', csrf: browser.csrf });
         expect([days, response.status]).toEqual([days, 400]);
         expect(response.text).toMatch(/id="field-days-error"[^>]*>must be a whole number of days from 1 to 365</);
         expect(response.text).toContain('value="ci"'); // what was typed stays
         expect(response.headers['cache-control']).toBe('no-store');
       }
-      const nameless = await browser.post('/admin/api-tokens/new', { name: ' ', days: '30', csrf: browser.csrf });
+      const nameless = await browser.post('/admin/api-tokens/new', { name: ' ', days: '30', scope: 'admin', csrf: browser.csrf });
       expect(nameless.status).toBe(400);
       expect(nameless.text).toMatch(/id="field-name-error"/);
       expect(nameless.text).not.toContain('id="field-days-error"');
       const long = await browser.post('/admin/api-tokens/new', {
         name: 'x'.repeat(101),
         days: '30',
+        scope: 'admin',
         csrf: browser.csrf,
       });
       expect(long.status).toBe(400);
@@ -192,6 +193,7 @@ describe('the console pages for keys, API tokens and the audit log', () => {
       const created = await browser.post('/admin/api-tokens/new', {
         name: 'deploy pipeline',
         days: '30',
+        scope: 'admin',
         csrf: browser.csrf,
       });
       expect(created.status).toBe(201);
@@ -228,6 +230,42 @@ describe('the console pages for keys, API tokens and the audit log', () => {
       const revokedRow = new RegExp(`<tr data-token="${record.id}">.*?</tr>`, 's').exec(after.text)?.[0] ?? '';
       expect(revokedRow).toContain('badge-revoked');
       expect(revokedRow).not.toContain('Revoke</button>');
+    });
+
+    it('makes a token for global token revocation alone when asked, and refuses a scope it does not offer', async () => {
+      const browser = await signedIn();
+      await browser.get('/admin/api-tokens/new');
+      const forged = await browser.post('/admin/api-tokens/new', {
+        name: 'everything',
+        days: '30',
+        scope: 'superuser',
+        csrf: browser.csrf,
+      });
+      expect(forged.status).toBe(400);
+      expect(await tokens().countBy({ name: 'everything' })).toBe(0);
+
+      const created = await browser.post('/admin/api-tokens/new', {
+        name: 'security tool',
+        days: '30',
+        scope: 'global_token_revocation',
+        csrf: browser.csrf,
+      });
+      expect(created.status).toBe(201);
+      const token = /<code class="copy secret" id="api-token">(so_[A-Za-z0-9_-]+)<\/code>/.exec(created.text)![1];
+      expect(visible(created.text)).toContain('/oauth2/global-token-revocation');
+      expect((await tokens().findOneByOrFail({ name: 'security tool' })).scopes).toEqual(['global_token_revocation']);
+      // It cannot use the admin API, and can make the one call it is for (a user with nothing to end: 204 all the same).
+      expect((await request(t.url).get('/api/v1/me').set('Authorization', `Bearer ${token}`)).status).toBe(403);
+      const someone = await t.app
+        .get(UsersService)
+        .create({ username: 'gtr-target', password: 'a password 1' }, SYSTEM);
+      const revocation = await request(t.url)
+        .post('/oauth2/global-token-revocation')
+        .set('Authorization', `Bearer ${token}`)
+        .send({ sub_id: { format: 'iss_sub', iss: t.url, sub: someone.id } });
+      expect(revocation.status).toBe(204);
+      const list = await browser.get('/admin/api-tokens');
+      expect(list.text).toMatch(/data-label="May use">Global token revocation only</);
     });
 
     it('says a token expired, and answers an unknown token id with 404', async () => {
@@ -493,6 +531,19 @@ describeInChromium('keys, API tokens and the audit log in Chromium', () => {
     await admin.click('button[aria-label="Revoke the token deploy pipeline of root"]');
     await admin.waitForURL(`${t.url}/admin/api-tokens?done=revoked`);
     expect(await admin.locator('tbody .badge-revoked').count()).toBe(1);
+  });
+
+  it('creates a token for global token revocation alone, choosing it with the keyboard', async () => {
+    await admin.goto(`${t.url}/admin/api-tokens/new`);
+    await admin.fill('#field-name', 'security tool');
+    await admin.focus('#scope-admin');
+    await admin.keyboard.press('ArrowDown'); // radio buttons: the arrow keys move the choice
+    expect(await admin.isChecked('#scope-global_token_revocation')).toBe(true);
+    await shoot(admin, 'console-api-token-new');
+    await admin.click('button:has-text("Create token")');
+    await admin.locator('#api-token').waitFor();
+    expect(await admin.textContent('main')).toContain('Global token revocation only');
+    await shoot(admin, 'console-api-token-revocation-created');
   });
 
   it('filters the audit log', async () => {

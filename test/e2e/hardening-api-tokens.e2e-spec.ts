@@ -54,6 +54,7 @@ describe('API tokens over the admin API', () => {
         'lastUsedAt',
         'name',
         'revokedAt',
+        'scopes',
         'status',
         'userId',
         'username',
@@ -122,7 +123,10 @@ describe('API tokens with the CLI', () => {
 
     const list = await cli('list-api-tokens', '--user', 'root');
     expect(list.code).toBe(0);
-    expect(list.output[0]).toBe(['id', 'user', 'name', 'created', 'last used', 'expires', 'status'].join('\t'));
+    expect(list.output[0]).toBe(
+      ['id', 'user', 'name', 'created', 'last used', 'expires', 'status', 'scopes'].join('\t'),
+    );
+    expect(list.output.find((line) => line.split('\t')[2] === 'from-cli')!.split('\t')[7]).toBe('admin');
     expect(list.output.join('\n')).not.toContain(token);
     const row = list.output.find((line) => line.split('\t')[2] === 'from-cli')!.split('\t');
     expect(row[1]).toBe('root');
@@ -134,6 +138,27 @@ describe('API tokens with the CLI', () => {
     expect(revoked).toEqual({ code: 0, output: [`revoked API token ${row[0]} (from-cli) of root`] });
     expect((await api().get('/api/v1/me').set(bearer(token))).status).toBe(401);
     expect((await cli('revoke-api-token', '00000000-0000-4000-8000-000000000000')).code).toBe(1);
+  });
+
+  it('makes a token for global token revocation alone with --scope: the admin API refuses it (403)', async () => {
+    const created = await cli('create-api-token', 'root', '--name', 'gtr', '--scope', 'global_token_revocation');
+    expect(created.code).toBe(0);
+    const refused = await api().get('/api/v1/me').set(bearer(created.output[0]));
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toBe(
+      'This API token may not use the admin API: its scopes are global_token_revocation.',
+    );
+    const row = (await cli('list-api-tokens', '--user', 'root')).output.find((line) => line.split('\t')[2] === 'gtr')!;
+    expect(row.split('\t')[7]).toBe('global_token_revocation');
+    expect((await cli('create-api-token', 'root', '--scope', 'everything')).code).toBe(2);
+    // One scope per token (the draft's §6.1: a revocation token does that alone), in the CLI and the API.
+    const both = ['--scope', 'admin', '--scope', 'global_token_revocation'];
+    expect((await cli('create-api-token', 'root', ...both)).code).toBe(2);
+    const twoScopes = await api()
+      .post('/api/v1/api-tokens')
+      .set(bearer(root))
+      .send({ name: 'both', scopes: ['admin', 'global_token_revocation'] });
+    expect(twoScopes.status).toBe(400);
   });
 });
 

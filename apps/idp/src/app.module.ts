@@ -49,6 +49,7 @@ import { EndSessionController } from './oidc/end-session.controller';
 import { IntrospectController } from './oidc/introspect.controller';
 import { RegisterController } from './oidc/register.controller';
 import { RevokeController } from './oidc/revoke.controller';
+import { GlobalTokenRevocationController } from './oidc/global-token-revocation.controller';
 import { TokenController } from './oidc/token.controller';
 import { SamlMetadataController } from './saml/metadata.controller';
 import { SamlSloController } from './saml/slo.controller';
@@ -70,6 +71,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
     TokenController,
     UserinfoController,
     RevokeController,
+    GlobalTokenRevocationController,
     IntrospectController,
     RegisterController,
     EndSessionController,

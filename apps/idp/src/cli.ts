@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { type INestApplicationContext, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
+  API_TOKEN_SCOPES,
+  type ApiTokenScope,
   type Config,
   configFromEnvOrExit,
   CoreModule,
@@ -63,6 +65,7 @@ const OPTIONS = {
   description: { type: 'string' },
   expires: { type: 'string' },
   'expires-in': { type: 'string' },
+  scope: { type: 'string', multiple: true },
   user: { type: 'string' },
   json: { type: 'string' },
   slug: { type: 'string' },
@@ -137,13 +140,16 @@ const COMMANDS: Record<string, Command> = {
     run: removeFromGroup,
   },
   'create-api-token': {
-    synopsis: ['<username> [--name <n>] [--expires-in <duration, e.g. 90d>]'],
-    summary: ['prints a bearer token for the admin API (shown once)'],
+    synopsis: ['<username> [--name <n>] [--expires-in <duration, e.g. 90d>] [--scope <s>]...'],
+    summary: [
+      'prints a bearer token (shown once): for the admin API, or with',
+      '--scope global_token_revocation for that endpoint alone',
+    ],
     run: createApiToken,
   },
   'list-api-tokens': {
     synopsis: ['[--user <username>]'],
-    summary: ['id, user, name, created, last used, expires, status'],
+    summary: ['id, user, name, created, last used, expires, status, scopes'],
     run: listApiTokens,
   },
   'revoke-api-token': { synopsis: ['<id>'], summary: ['revoke an API token at once'], run: revokeApiToken },
@@ -346,7 +352,13 @@ async function createApiToken({ values, positionals }: Args, { app, out }: Conte
   const expires = values['expires-in'] ?? values.expires; // --expires: the older spelling
   const lifetime = expires === undefined ? null : parseDuration(expires);
   if (expires !== undefined && !lifetime) throw new UsageError('--expires-in takes a duration such as 90d or 12h');
-  const { token } = await app.get(ApiTokensService).create(user, values.name ?? 'cli', lifetime, CLI);
+  const scopes = values.scope ?? ['admin'];
+  if (scopes.length > 1) throw new UsageError('--scope is given once: a token has one scope');
+  if (!API_TOKEN_SCOPES.includes(scopes[0] as ApiTokenScope))
+    throw new UsageError(`--scope takes ${API_TOKEN_SCOPES.join(' or ')}, not ${scopes[0]}`);
+  const { token } = await app
+    .get(ApiTokensService)
+    .create(user, values.name ?? 'cli', lifetime, CLI, null, scopes as ApiTokenScope[]);
   out(token);
 }
 
@@ -355,7 +367,7 @@ async function listApiTokens({ values }: Args, { app, out }: Context): Promise<v
   const { items } = await app.get(ApiTokensService).list({ userId, limit: 10_000, offset: 0 });
   const when = (date: Date | null) => date?.toISOString() ?? '-';
   const now = new Date();
-  out(['id', 'user', 'name', 'created', 'last used', 'expires', 'status'].join('\t'));
+  out(['id', 'user', 'name', 'created', 'last used', 'expires', 'status', 'scopes'].join('\t'));
   for (const token of items)
     out(
       [
@@ -366,6 +378,7 @@ async function listApiTokens({ values }: Args, { app, out }: Context): Promise<v
         when(token.lastUsedAt),
         when(token.expiresAt),
         apiTokenStatus(token, now),
+        token.scopes.join(','),
       ].join('\t'),
     );
 }

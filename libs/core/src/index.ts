@@ -31,4 +31,5 @@ export * from './redis/redis.service';
 export * from './redis/replay-cache';
 export * from './system/ensure-installed';
 export * from './users/groups.service';
+export * from './users/subject-identifier';
 export * from './users/users.service';

@@ -156,15 +156,13 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
       }, SETTLE_EVERY_MS).unref(),
     };
     this.settledLately.set(operationId, window);
-    await this.operations
-      .settle(operationId)
-      .catch((error: Error) =>
-        this.logger.warn({
-          msg: 'operation left to the sweep: settling failed',
-          operation: operationId,
-          error: error.message,
-        }),
-      );
+    await this.operations.settle(operationId).catch((error: Error) =>
+      this.logger.warn({
+        msg: 'operation left to the sweep: settling failed',
+        operation: operationId,
+        error: error.message,
+      }),
+    );
   }
 
   private track(settling: Promise<void>): void {

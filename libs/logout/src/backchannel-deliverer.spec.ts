@@ -127,7 +127,7 @@ describe('BackchannelDeliverer', () => {
     expect(await deliver([deliveryIds[1]])).toBe(1);
     // ... yet it is settled: once, at the end of that window.
     const deadline = Date.now() + 2000;
-    while (!(await engine.operationRow(operationId)).completedAt && Date.now() < deadline)
+    while (!(await engine.operationRow(operationId))?.completedAt && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await engine.operationRow(operationId)).toMatchObject({ outcome: 'failed', completedAt: expect.any(Date) });
   });

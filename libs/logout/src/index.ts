@@ -2,6 +2,7 @@ export * from './application-logout';
 export * from './attempt-recorder';
 export * from './backchannel-deliverer';
 export * from './flow-executor';
+export * from './global-token-revocation';
 export * from './logout-journey';
 export * from './logout-operations.service';
 export * from './logout-orchestrator';

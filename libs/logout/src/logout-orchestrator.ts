@@ -55,7 +55,7 @@ export interface EndSessionsRequest {
 export type StartedLogout = Pick<LogoutOperation, 'id' | 'trigger' | 'idpSessionIds' | 'createdAt'>;
 
 /** Triggers after which none of the user's grants may be used again, even after a reactivation. */
-const GRANT_ENDING_TRIGGERS: readonly string[] = ['user_deactivated', 'password_changed'];
+const GRANT_ENDING_TRIGGERS: readonly string[] = ['user_deactivated', 'password_changed', 'global_revocation'];
 
 /**
  * Ends sessions and starts telling the applications. In ONE transaction: the sessions end, the

@@ -123,7 +123,8 @@ export interface DeliveryTarget {
 export function logoutReasonOf(operation: Pick<LogoutOperation, 'trigger' | 'initiatorType'>): LogoutReason {
   if (operation.trigger === 'expiry') return 'global-timeout';
   const byAdmin =
-    ['admin_session', 'user_deactivated', 'api'].includes(operation.trigger) || operation.initiatorType === 'admin';
+    ['admin_session', 'user_deactivated', 'global_revocation', 'api'].includes(operation.trigger) ||
+    operation.initiatorType === 'admin';
   return byAdmin ? 'admin' : 'user';
 }
 

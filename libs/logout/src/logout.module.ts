@@ -5,6 +5,7 @@ import { ApplicationLogout } from './application-logout';
 import { AttemptRecorder } from './attempt-recorder';
 import { BackchannelDeliverer } from './backchannel-deliverer';
 import { FlowExecutor } from './flow-executor';
+import { GlobalTokenRevocation } from './global-token-revocation';
 import { LogoutJourney } from './logout-journey';
 import { LogoutMetrics } from './logout-metrics';
 import { LogoutOperationsService } from './logout-operations.service';
@@ -25,6 +26,7 @@ import { LogoutProtocolRegistry } from './protocol-registry';
     LogoutJourney,
     ApplicationLogout,
     LogoutMetrics,
+    GlobalTokenRevocation,
   ],
   exports: [
     LogoutProtocolRegistry,
@@ -35,6 +37,7 @@ import { LogoutProtocolRegistry } from './protocol-registry';
     FlowExecutor,
     LogoutJourney,
     ApplicationLogout,
+    GlobalTokenRevocation,
     DispatchModule,
   ],
 })

@@ -13,6 +13,9 @@ export function providerMetadata(issuer: string, options: { registration: boolea
     jwks_uri: `${issuer}/oauth2/jwks`,
     revocation_endpoint: `${issuer}/oauth2/revoke`,
     introspection_endpoint: `${issuer}/oauth2/introspect`,
+    // draft-parecki-oauth-global-token-revocation §5: an API token with scope global_token_revocation.
+    global_token_revocation_endpoint: `${issuer}/oauth2/global-token-revocation`,
+    global_token_revocation_endpoint_auth_methods_supported: ['Bearer'],
     end_session_endpoint: `${issuer}/oauth2/end_session`,
     check_session_iframe: `${issuer}/oauth2/check_session`,
     ...(options.registration ? { registration_endpoint: `${issuer}/oauth2/register` } : {}),

@@ -47,6 +47,10 @@ export class AdminGuard implements CanActivate {
       token = (bearer ? await this.tokens.authenticate(bearer[1]) : null) ?? undefined;
       user = token?.user ?? null;
       if (!user) throw new UnauthorizedException('The API token is invalid, expired or revoked.');
+      if (!token!.scopes.includes('admin'))
+        throw new ForbiddenException(
+          `This API token may not use the admin API: its scopes are ${token!.scopes.join(', ')}.`,
+        );
     } else {
       const browserId = this.browser.read(req);
       user = (browserId ? await this.sessions.current(browserId) : null)?.user ?? null;

@@ -2,6 +2,7 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import {
   type Actor,
   ApiToken,
+  type ApiTokenScope,
   AuditService,
   Clock,
   newId,
@@ -26,6 +27,8 @@ export interface ApiTokenRequest {
   expiresIn?: string;
   /** Or an instant (ISO 8601) to expire at. Neither: the token lives until revoked. */
   expiresAt?: string;
+  /** What it may do (default: the admin API). */
+  scopes?: ApiTokenScope[];
 }
 
 /** Bearer tokens for the admin API: 256 random bits, shown once, stored as SHA-256. */
@@ -38,8 +41,8 @@ export class ApiTokensService {
   ) {}
 
   /**
-   * A new token for `user`, valid for `lifetimeMs` (null: until revoked). `notAfter` caps its expiry:
-   * a token used to create another may not give it a longer life than its own.
+   * A new token for `user`, valid for `lifetimeMs` (null: until revoked), allowed `scopes`. `notAfter`
+   * caps its expiry: a token used to create another may not give it a longer life than its own.
    */
   async create(
     user: User,
@@ -47,6 +50,7 @@ export class ApiTokensService {
     lifetimeMs: number | null,
     actor: Actor,
     notAfter: Date | null = null,
+    scopes: ApiTokenScope[] = ['admin'],
   ): Promise<{ token: string; record: ApiToken }> {
     const token = PREFIX + randomToken(32);
     const now = this.clock.now();
@@ -59,6 +63,7 @@ export class ApiTokensService {
         userId: user.id,
         name,
         tokenHash: sha256Hex(token),
+        scopes: [...new Set(scopes)],
         createdAt: now,
         lastUsedAt: null,
         expiresAt,
@@ -70,7 +75,7 @@ export class ApiTokensService {
           action: 'api_token.created',
           actor,
           target: { type: 'user', id: user.id },
-          details: { tokenId: record.id, name, expiresAt },
+          details: { tokenId: record.id, name, expiresAt, scopes: record.scopes },
         },
         tx,
       );
@@ -88,7 +93,7 @@ export class ApiTokensService {
     actor: Actor,
     notAfter: Date | null = null,
   ): Promise<{ token: string; record: ApiToken }> {
-    return this.create(user, request.name, this.lifetimeOf(request), actor, notAfter);
+    return this.create(user, request.name, this.lifetimeOf(request), actor, notAfter, request.scopes);
   }
 
   private lifetimeOf(request: ApiTokenRequest): number | null {

@@ -612,6 +612,14 @@ export const schemas = {
         description: 'A lifetime such as 90d or 12h. Without it (or expiresAt) the token lives until revoked.',
       },
       expiresAt: { ...instant, description: 'Or an instant to expire at.' },
+      scopes: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 1,
+        items: { enum: ['admin', 'global_token_revocation'] },
+        description:
+          'What the token may do, one scope: `admin`, the admin API (the default); `global_token_revocation`, only POST /oauth2/global-token-revocation (a token for that call alone, as the draft asks).',
+      },
     },
   },
   ApiToken: {
@@ -623,6 +631,7 @@ export const schemas = {
       username: { type: ['string', 'null'] },
       name: { type: 'string' },
       status: { enum: ['active', 'expired', 'revoked'] },
+      scopes: { type: 'array', items: { enum: ['admin', 'global_token_revocation'] } },
       createdAt: instant,
       lastUsedAt: nullableInstant,
       expiresAt: nullableInstant,

@@ -56,6 +56,7 @@ export const apiTokenView = (token: ApiToken, now: Date) => ({
   username: token.user?.username ?? null,
   name: token.name,
   status: apiTokenStatus(token, now),
+  scopes: token.scopes,
   createdAt: token.createdAt,
   lastUsedAt: token.lastUsedAt,
   expiresAt: token.expiresAt,

@@ -17,7 +17,7 @@ import type { Response } from 'express';
 import { type ApiTokenRequest, ApiTokensService } from '../admin/api-tokens.service';
 import { schemas } from '../admin/schemas';
 import { IdParam, JsonBody, pageOf } from '../admin/validation';
-import { apiTokenCreatedPage, apiTokensPage, newApiTokenPage, TOKEN_DAYS } from './api-tokens.pages';
+import { apiTokenCreatedPage, apiTokensPage, newApiTokenPage, TOKEN_DAYS, TOKEN_SCOPES } from './api-tokens.pages';
 import { Admin, type ConsoleAdmin, ConsoleGuard, SignInFirst } from './console.guard';
 import { type FormBody, formProblem, problemStatus, text } from './forms';
 
@@ -33,12 +33,18 @@ const tokenCreate = new JsonBody(schemas.ApiTokenCreate);
  * The form's fields as the admin API takes them (`expiresIn` in days), or a 400 naming each bad field.
  * The console asks for a lifetime in days, within TOKEN_DAYS: a token that never expires is for the CLI.
  */
-function tokenRequestOf(fields: { name: string; days: string }): ApiTokenRequest {
+function tokenRequestOf(fields: { name: string; days: string; scope: string }): ApiTokenRequest {
   const details: string[] = [];
   const days = /^\d{1,4}$/.test(fields.days) ? Number(fields.days) : NaN;
   if (!(days >= TOKEN_DAYS.min && days <= TOKEN_DAYS.max))
     details.push(`days: must be a whole number of days from ${TOKEN_DAYS.min} to ${TOKEN_DAYS.max}`);
-  const request = { name: fields.name, expiresIn: `${Number.isNaN(days) ? TOKEN_DAYS.default : days}d` };
+  const scope = TOKEN_SCOPES.find(([key]) => key === fields.scope)?.[0];
+  if (!scope) details.push('scope: choose what the token may do');
+  const request = {
+    name: fields.name,
+    expiresIn: `${Number.isNaN(days) ? TOKEN_DAYS.default : days}d`,
+    scopes: [scope ?? 'admin'],
+  };
   try {
     tokenCreate.transform(request);
   } catch (error) {
@@ -82,14 +88,25 @@ export class ConsoleApiTokensController {
    */
   @Post('new')
   async create(@Admin() admin: ConsoleAdmin, @Body() body: FormBody, @Res() res: Response): Promise<void> {
-    const fields = { name: text(body, 'name') ?? '', days: text(body, 'days') ?? '' };
+    const fields = {
+      name: text(body, 'name') ?? '',
+      days: text(body, 'days') ?? '',
+      scope: text(body, 'scope') ?? '',
+    };
     try {
       const { token, record } = await this.tokens.createFor(admin.user, tokenRequestOf(fields), admin.actor);
       res.setHeader('Cache-Control', 'no-store');
       res
         .status(HttpStatus.CREATED)
         .type('html')
-        .send(apiTokenCreatedPage(admin, { token, record, apiBase: `${this.config.publicUrl}/api/v1` }));
+        .send(
+          apiTokenCreatedPage(admin, {
+            token,
+            record,
+            apiBase: `${this.config.publicUrl}/api/v1`,
+            revocationEndpoint: `${this.config.publicUrl}/oauth2/global-token-revocation`,
+          }),
+        );
     } catch (error) {
       const problem = formProblem(error);
       if (!problem) throw error;

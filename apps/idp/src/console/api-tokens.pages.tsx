@@ -1,4 +1,4 @@
-import type { ApiToken } from '@signoff/core';
+import type { ApiToken, ApiTokenScope } from '@signoff/core';
 import { type ApiTokenStatus, apiTokenStatus } from '../admin/api-tokens.service';
 import { Form, render } from '../http/layout';
 import { Badge, ConsoleLayout, Field, type FormProblem, Notice, Pager, Problems, Time } from './console-layout';
@@ -6,6 +6,17 @@ import type { ConsoleAdmin } from './console.guard';
 
 /** The console's bounds on a new token's lifetime, in days: long-lived tokens are for the CLI, on purpose. */
 export const TOKEN_DAYS = { min: 1, max: 365, default: 90 } as const;
+
+/** What a token may do, as the console offers it: one scope per token, [scope, label, guidance]. */
+export const TOKEN_SCOPES: ReadonlyArray<readonly [ApiTokenScope, string, string]> = [
+  ['admin', 'The admin API', 'Everything you can do in /api/v1, as you.'],
+  [
+    'global_token_revocation',
+    'Global token revocation only',
+    'For a security tool: POST /oauth2/global-token-revocation ends every session and token of a user it names, and nothing else.',
+  ],
+];
+const scopeLabel = (scope: ApiTokenScope) => TOKEN_SCOPES.find(([key]) => key === scope)?.[1] ?? scope;
 
 export interface ApiTokensModel {
   items: ApiToken[];
@@ -21,8 +32,9 @@ export function ApiTokensPage({ admin, model }: { admin: ConsoleAdmin; model: Ap
     <ConsoleLayout admin={admin} section="tokens" title="API tokens">
       {model.notice && <Notice>{model.notice}</Notice>}
       <p class="muted">
-        Bearer tokens for the admin API (<code>/api/v1</code>). A token acts with all the rights of the administrator
-        who made it, so every administrator sees and may revoke every token.
+        Bearer tokens for the admin API (<code>/api/v1</code>), or for global token revocation alone. An admin API token
+        acts with all the rights of the administrator who made it, so every administrator sees and may revoke every
+        token.
       </p>
       <div class="actions">
         <a href="/admin/api-tokens/new">New token</a>
@@ -33,6 +45,7 @@ export function ApiTokensPage({ admin, model }: { admin: ConsoleAdmin; model: Ap
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Owner</th>
+              <th scope="col">May use</th>
               <th scope="col">Status</th>
               <th scope="col">Created</th>
               <th scope="col">Last used</th>
@@ -51,6 +64,7 @@ export function ApiTokensPage({ admin, model }: { admin: ConsoleAdmin; model: Ap
                   <td data-label="Owner">
                     {token.user ? <a href={`/admin/users/${token.userId}`}>{token.user.username}</a> : token.userId}
                   </td>
+                  <td data-label="May use">{token.scopes.map(scopeLabel).join(', ')}</td>
                   <td data-label="Status">
                     <Badge status={status} />
                     {token.revokedAt && (
@@ -98,6 +112,7 @@ export function ApiTokensPage({ admin, model }: { admin: ConsoleAdmin; model: Ap
 export interface ApiTokenFields {
   name?: string;
   days?: string;
+  scope?: string;
 }
 
 export function NewApiTokenPage({
@@ -112,8 +127,8 @@ export function NewApiTokenPage({
   return (
     <ConsoleLayout admin={admin} section="tokens" title="New API token">
       <p class="muted">
-        The token will be yours ({admin.user.username}): it can do whatever you can do in the admin API, until it
-        expires or is revoked. It is shown once, on the next page.
+        The token will be yours ({admin.user.username}): an admin API token can do whatever you can do in the admin API,
+        until it expires or is revoked. It is shown once, on the next page.
       </p>
       <Problems problem={problem} />
       <Form action="/admin/api-tokens/new" csrf={admin.csrf}>
@@ -135,6 +150,25 @@ export function NewApiTokenPage({
           hint={`From ${TOKEN_DAYS.min} to ${TOKEN_DAYS.max} days.`}
           required
         />
+        <fieldset>
+          <legend>What it may do</legend>
+          {TOKEN_SCOPES.map(([key, label, guidance]) => (
+            <div class="choice" key={key}>
+              <input
+                id={`scope-${key}`}
+                type="radio"
+                name="scope"
+                value={key}
+                checked={(fields.scope ?? 'admin') === key}
+                aria-describedby={`scope-${key}-hint`}
+              />
+              <label for={`scope-${key}`}>{label}</label>
+              <p class="muted" id={`scope-${key}-hint`}>
+                {guidance}
+              </p>
+            </div>
+          ))}
+        </fieldset>
         <button type="submit">Create token</button>
       </Form>
     </ConsoleLayout>
@@ -146,6 +180,8 @@ export interface ApiTokenCreatedModel {
   record: ApiToken;
   /** Where the admin API is, for the example call. */
   apiBase: string;
+  /** Where global token revocation is, for the example call. */
+  revocationEndpoint: string;
 }
 
 /** The one page that shows a token: served with Cache-Control: no-store, never reached by a URL. */
@@ -162,6 +198,8 @@ export function ApiTokenCreatedPage({ admin, model }: { admin: ConsoleAdmin; mod
         <dd>{record.name}</dd>
         <dt>Owner</dt>
         <dd>{admin.user.username}</dd>
+        <dt>May use</dt>
+        <dd>{record.scopes.map(scopeLabel).join(', ')}</dd>
         <dt>Expires</dt>
         <dd>{record.expiresAt ? <Time value={record.expiresAt} /> : 'never'}</dd>
         <dt>Token</dt>
@@ -172,12 +210,26 @@ export function ApiTokenCreatedPage({ admin, model }: { admin: ConsoleAdmin; mod
         </dd>
       </dl>
       <h2>Using it</h2>
-      <p>Send it in the Authorization header of every admin API call:</p>
-      <pre class="example">
-        <code>
-          curl -H "Authorization: Bearer {model.token}" {model.apiBase}/me
-        </code>
-      </pre>
+      {record.scopes.includes('admin') ? (
+        <>
+          <p>Send it in the Authorization header of every admin API call:</p>
+          <pre class="example">
+            <code>
+              curl -H "Authorization: Bearer {model.token}" {model.apiBase}/me
+            </code>
+          </pre>
+        </>
+      ) : (
+        <>
+          <p>Send it with each revocation, naming the user by email (or by their subject at Signoff):</p>
+          <pre class="example">
+            <code>
+              curl -H "Authorization: Bearer {model.token}" -H "Content-Type: application/json" -d{' '}
+              {`'{"sub_id": {"format": "email", "email": "user@example.com"}}'`} {model.revocationEndpoint}
+            </code>
+          </pre>
+        </>
+      )}
       <p>
         <a href="/admin/api-tokens">Back to the API tokens</a>
       </p>

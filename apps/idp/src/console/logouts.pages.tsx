@@ -13,6 +13,7 @@ export const TRIGGERS: Record<LogoutTrigger, string> = {
   admin_session: 'administrator ended a session',
   user_deactivated: 'user deactivated',
   password_changed: 'password changed',
+  global_revocation: 'global token revocation',
   expiry: 'session expired',
   api: 'API',
 };

@@ -29,6 +29,9 @@ const TITLES: Record<number, string> = {
   503: 'Temporarily unavailable',
 };
 
+/** OAuth endpoints no browser visits: every refusal is {error, error_description}, whatever came first. */
+const JSON_ONLY_OAUTH = ['/oauth2/global-token-revocation'];
+
 /** Errors as JSON for the API and JSON clients, as a page for browsers; 5xx details are logged, never shown. */
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {
@@ -46,6 +49,12 @@ export class ErrorsFilter implements ExceptionFilter {
       // RFC 6749 §5.2: OAuth endpoints answer {error, error_description}, whatever the client accepts.
       for (const [name, value] of Object.entries(exception.headers)) res.setHeader(name, value);
       res.status(status).json({ error: exception.error, error_description: exception.description });
+      return;
+    }
+    // Express routes are case-insensitive and take a trailing slash: so is this.
+    if (JSON_ONLY_OAUTH.includes(req.path.toLowerCase().replace(/\/+$/, '')) && status < 500) {
+      // A refusal before the endpoint's own checks (a body that is not JSON, or too large): still §5.2's shape.
+      res.status(status).json({ error: CODES[status] ?? 'invalid_request', error_description: message });
       return;
     }
     const requestId = requestContext.getStore()?.requestId;

@@ -1,6 +1,13 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
-import { InstantColumn } from '../database/columns';
+import { InstantColumn, JsonColumn } from '../database/columns';
 import { User } from './user.entity';
+
+/**
+ * What an API token may do: `admin`, the admin API; `global_token_revocation`, only
+ * POST /oauth2/global-token-revocation (a security tool ending a user's access, and nothing else).
+ */
+export type ApiTokenScope = 'admin' | 'global_token_revocation';
+export const API_TOKEN_SCOPES: readonly ApiTokenScope[] = ['admin', 'global_token_revocation'];
 
 /** A bearer token for the admin API. Only its SHA-256 is stored; the token is shown once. */
 @Entity('api_tokens')
@@ -21,6 +28,9 @@ export class ApiToken {
 
   @Column({ type: 'varchar', length: 64, unique: true })
   tokenHash: string;
+
+  @JsonColumn({ default: '["admin"]' })
+  scopes: ApiTokenScope[];
 
   @InstantColumn()
   createdAt: Date;

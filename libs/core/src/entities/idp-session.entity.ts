@@ -3,7 +3,13 @@ import { InstantColumn } from '../database/columns';
 import { User } from './user.entity';
 
 export type SessionEndReason =
-  'logout' | 'expired_idle' | 'expired_absolute' | 'admin' | 'user_deactivated' | 'password_changed';
+  | 'logout'
+  | 'expired_idle'
+  | 'expired_absolute'
+  | 'admin'
+  | 'user_deactivated'
+  | 'password_changed'
+  | 'global_revocation';
 
 /** A user's login at Signoff. The id is its public handle; the browser holds only browserId. */
 @Entity('idp_sessions')

@@ -12,6 +12,7 @@ export type LogoutTrigger =
   | 'admin_session'
   | 'user_deactivated'
   | 'password_changed'
+  | 'global_revocation'
   | 'expiry'
   | 'api';
 export type LogoutOutcome = 'complete' | 'partial' | 'failed';
@@ -24,6 +25,7 @@ const TRIGGERS: Record<LogoutTrigger, true> = {
   admin_session: true,
   user_deactivated: true,
   password_changed: true,
+  global_revocation: true,
   expiry: true,
   api: true,
 };

@@ -76,7 +76,7 @@ export class Metrics {
 
   private readonly operationsStarted = new Counter({
     name: 'signoff_logout_operations_started_total',
-    help: 'Logout operations started by this process, by trigger (user_logout, rp_initiated, sp_initiated, admin_session, user_deactivated, password_changed, expiry, api).',
+    help: 'Logout operations started by this process, by trigger (user_logout, rp_initiated, sp_initiated, admin_session, user_deactivated, password_changed, global_revocation, expiry, api).',
     labelNames: ['trigger'] as const,
     registers: [this.registry],
   });

@@ -8,6 +8,7 @@ import { LogoutOperationUsers1764400000000 } from './1764400000000-logout-operat
 import { ProviderDeletion1764500000000 } from './1764500000000-provider-deletion';
 import { ProviderTombstones1764600000000 } from './1764600000000-provider-tombstones';
 import { ClientUri1764700000000 } from './1764700000000-client-uri';
+import { ApiTokenScopes1764800000000 } from './1764800000000-api-token-scopes';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   ProviderDeletion1764500000000,
   ProviderTombstones1764600000000,
   ClientUri1764700000000,
+  ApiTokenScopes1764800000000,
 ];

@@ -10,6 +10,7 @@ import { passwordProblem } from '../crypto/password-policy';
 import { SignoffError } from '../errors/signoff-error';
 import { newId } from '../crypto/random';
 import { User } from '../entities';
+import type { UserSubject } from './subject-identifier';
 
 /** Ids per statement when changing many users: well under SQLite's bound-variable limit. */
 const ID_CHUNK = 500;
@@ -45,7 +46,7 @@ export const PROFILE_LIMITS = { email: 254, name: 200, givenName: 100, familyNam
 
 /** Characters no profile field may hold. */
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /**
  * Checks profile fields as they will be stored (`emailVerified` with the address it vouches for);
@@ -281,6 +282,28 @@ export class UsersService {
       for (const user of users) usernames.set(user.id, user.username);
     }
     return usernames;
+  }
+
+  /**
+   * The users a subject identifier names (RFC 9493): `iss_sub` with Signoff's own issuer and the
+   * public `sub` (the user's id), `opaque` with the user's id, or `email`, compared without regard to
+   * case, which names every account with that address. [] when none.
+   */
+  async findBySubject(subject: UserSubject, issuer: string): Promise<User[]> {
+    const users = this.db.getRepository(User);
+    if (subject.format === 'email')
+      return (
+        users
+          .createQueryBuilder('u')
+          // Both sides folded by the database: the same LOWER (ASCII only on SQLite, Unicode on PostgreSQL).
+          .where('LOWER(u.email) = LOWER(:email)', { email: subject.email })
+          .orderBy('u.username')
+          .getMany()
+      );
+    const id = subject.format === 'iss_sub' ? (subject.iss === issuer ? subject.sub : null) : subject.id;
+    if (!id) return [];
+    const user = await users.findOneBy({ id });
+    return user ? [user] : [];
   }
 
   async findByUsername(username: string): Promise<User | null> {
