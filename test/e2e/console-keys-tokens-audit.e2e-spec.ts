@@ -67,7 +67,8 @@ describe('the console pages for keys, API tokens and the audit log', () => {
       const count = await tokens().count();
       expect((await browser.post('/admin/keys/rotate', { csrf: browser.csrf })).status).toBe(403);
       expect(
-        (await browser.post('/admin/api-tokens/new', { name: 'mine', days: '30', scope: 'admin', csrf: browser.csrf })).status,
+        (await browser.post('/admin/api-tokens/new', { name: 'mine', days: '30', scope: 'admin', csrf: browser.csrf }))
+          .status,
       ).toBe(403);
       expect(await activeKids()).toEqual(kids);
       expect(await tokens().count()).toBe(count);
@@ -166,13 +167,23 @@ describe('the console pages for keys, API tokens and the audit log', () => {
       await browser.get('/admin/api-tokens/new');
       const count = await tokens().count();
       for (const days of ['0', '366', 'soon', '', '-5', '1.5']) {
-        const response = await browser.post('/admin/api-tokens/new', { name: 'ci', days, scope: 'admin', csrf: browser.csrf });
+        const response = await browser.post('/admin/api-tokens/new', {
+          name: 'ci',
+          days,
+          scope: 'admin',
+          csrf: browser.csrf,
+        });
         expect([days, response.status]).toEqual([days, 400]);
         expect(response.text).toMatch(/id="field-days-error"[^>]*>must be a whole number of days from 1 to 365</);
         expect(response.text).toContain('value="ci"'); // what was typed stays
         expect(response.headers['cache-control']).toBe('no-store');
       }
-      const nameless = await browser.post('/admin/api-tokens/new', { name: ' ', days: '30', scope: 'admin', csrf: browser.csrf });
+      const nameless = await browser.post('/admin/api-tokens/new', {
+        name: ' ',
+        days: '30',
+        scope: 'admin',
+        csrf: browser.csrf,
+      });
       expect(nameless.status).toBe(400);
       expect(nameless.text).toMatch(/id="field-name-error"/);
       expect(nameless.text).not.toContain('id="field-days-error"');
