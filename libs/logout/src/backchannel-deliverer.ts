@@ -8,11 +8,18 @@ import {
   isOutboundPolicyError,
   LogoutDelivery,
   OUTBOUND_BLOCKED,
+  type Protocol,
 } from '@signoff/core';
 import { HttpClient, Limiter, retryDelayMs } from '@signoff/dispatch';
 import { DataSource, In, MoreThanOrEqual } from 'typeorm';
 import { type AttemptRecord, AttemptRecorder } from './attempt-recorder';
-import { type BackchannelVerdict, type DeliveryTarget, readForAWhile, type ReadOnce } from './logout-protocol';
+import {
+  type BackchannelVerdict,
+  type DeliveryTarget,
+  readForAWhile,
+  readOnce,
+  type ReadOnce,
+} from './logout-protocol';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
 import { LEASE_MS } from './outbox-relay';
 import { rowsOf } from './returning-rows';
@@ -90,8 +97,9 @@ export class BackchannelDeliverer {
       if (tooYoung) throw new RunAgainLater(tooYoung);
       return 0;
     }
-    const once = this.settings;
+    const once = readOnce(this.settings);
     const targets = await this.operations.targetsOf(claimed, once);
+    await this.readSettings(targets, once);
     // One jitter per batch: the rows that fail alike retry together, in one job.
     const jitter = Math.random();
     const batch = new Limiter(PER_BATCH);
@@ -109,6 +117,23 @@ export class BackchannelDeliverer {
     if (failure) throw failure.reason;
     if (tooYoung) throw new RunAgainLater(tooYoung);
     return results.filter((result) => result.status === 'fulfilled' && result.value).length;
+  }
+
+  /**
+   * Each protocol reads the batch's applications' settings together (a query each), into the `once`
+   * every message is then built through: a bulk logout's batch mixes a hundred applications.
+   */
+  private async readSettings(targets: Map<string, DeliveryTarget>, once: ReadOnce): Promise<void> {
+    const providers = new Map<Protocol, Set<string>>();
+    for (const { session } of targets.values()) {
+      const ids = providers.get(session.provider.protocol) ?? new Set<string>();
+      providers.set(session.provider.protocol, ids.add(session.providerId));
+    }
+    await Promise.all(
+      [...providers]
+        .filter(([protocol]) => this.protocols.has(protocol))
+        .map(([protocol, ids]) => this.protocols.for(protocol).readSettings?.([...ids], once)),
+    );
   }
 
   /** How many of `ids` someone else (or this job's last run) claimed within the last `takeOver` ms. */

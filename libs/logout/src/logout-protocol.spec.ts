@@ -1,4 +1,4 @@
-import { readForAWhile } from './logout-protocol';
+import { readEachOnce, readForAWhile, readOnce } from './logout-protocol';
 
 describe('readForAWhile', () => {
   let now = 0;
@@ -27,5 +27,55 @@ describe('readForAWhile', () => {
     const once = readForAWhile(1000, () => now);
     await expect(once('a', () => Promise.reject(new Error('database gone')))).rejects.toThrow('database gone');
     expect(await once('a', load('back'))).toBe('back');
+  });
+});
+
+describe('readEachOnce', () => {
+  const rows = ['a', 'b', 'c'].map((id) => ({ id, value: id.toUpperCase() }));
+  let loads: string[][];
+  const loadRows = async (ids: string[]) => {
+    loads.push(ids);
+    return rows.filter((row) => ids.includes(row.id));
+  };
+  const read = (once: ReturnType<typeof readForAWhile>, ids: string[], load = loadRows) =>
+    readEachOnce(once, 'row:', ids, load, (row) => row.id).then((found) =>
+      Object.fromEntries([...found].map(([id, row]) => [id, row.value])),
+    );
+  beforeEach(() => (loads = []));
+
+  it('reads the ids it does not hold in one load, and the ones it holds not at all', async () => {
+    const once = readForAWhile(1000);
+    expect(await once('row:a', async () => rows[0])).toBe(rows[0]);
+    expect(await read(once, ['a', 'b', 'c', 'b'])).toEqual({ a: 'A', b: 'B', c: 'C' });
+    expect(loads).toEqual([['b', 'c']]);
+    // Later reads of one key share what the load found.
+    expect(await once('row:c', async () => 'read again')).toBe(rows[2]);
+    expect(await read(once, ['b', 'c'])).toEqual({ b: 'B', c: 'C' });
+    expect(loads).toHaveLength(1);
+  });
+
+  it('leaves out an id the load found no row for, and forgets it: its own read asks the database again', async () => {
+    const once = readForAWhile(1000);
+    expect(await read(once, ['a', 'gone'])).toEqual({ a: 'A' });
+    expect(await once('row:gone', async () => 'created since')).toBe('created since');
+  });
+
+  it('leaves every id to its own read when the load fails', async () => {
+    const once = readForAWhile(1000);
+    expect(await read(once, ['a', 'b'], () => Promise.reject(new Error('database gone')))).toEqual({});
+    expect(await once('row:a', async () => 'back')).toBe('back');
+  });
+});
+
+describe('readOnce through a shared ReadOnce', () => {
+  it('keeps for the whole batch what it read when it started, after the shared one forgot it', async () => {
+    let now = 0;
+    const shared = readForAWhile(1000, () => now);
+    const batch = readOnce(shared);
+    expect(await batch('a', async () => 'first')).toBe('first');
+    now += 5000; // the batch's messages took long: the shared read expired meanwhile
+    expect(await batch('a', async () => 'changed since')).toBe('first');
+    // A batch that starts now reads it again.
+    expect(await readOnce(shared)('a', async () => 'changed since')).toBe('changed since');
   });
 });

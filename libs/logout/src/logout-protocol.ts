@@ -76,12 +76,16 @@ export type LogoutReason = 'user' | 'admin' | 'global-timeout';
  */
 export type ReadOnce = <T>(key: string, load: () => Promise<T>) => Promise<T>;
 
-/** A ReadOnce for one batch. */
-export function readOnce(): ReadOnce {
+/**
+ * A ReadOnce for one batch: each key read once, and kept for the batch. `through`: where a key the
+ * batch has not read yet is read (the worker's shared ReadOnce): a value read when the batch started
+ * stays its value to its end, however long its messages take.
+ */
+export function readOnce(through: ReadOnce = readEachTime): ReadOnce {
   const answers = new Map<string, Promise<unknown>>();
   return <T>(key: string, load: () => Promise<T>) => {
     let answer = answers.get(key) as Promise<T> | undefined;
-    if (!answer) answers.set(key, (answer = load()));
+    if (!answer) answers.set(key, (answer = through(key, load)));
     return answer;
   };
 }
@@ -110,6 +114,40 @@ export function readForAWhile(ttlMs: number, now: () => number = Date.now): Read
 
 /** No batch: every read goes to the database. */
 export const readEachTime: ReadOnce = (_key, load) => load();
+
+/**
+ * Reads the rows of several ids through `once` (keys `${prefix}${id}`) with ONE load for those it does
+ * not hold yet: `loadRows` gets the missing ids, `idOf` names each row it found. An id it found no row
+ * for fails, as a missing row does when read alone, and `once` forgets it (the next read asks again).
+ * Resolves, by id, with the rows read; a failed id is left out, for its own reader to meet.
+ */
+export async function readEachOnce<T>(
+  once: ReadOnce,
+  prefix: string,
+  ids: string[],
+  loadRows: (ids: string[]) => Promise<T[]>,
+  idOf: (row: T) => string,
+): Promise<Map<string, T>> {
+  const missing: string[] = [];
+  let loaded!: (rows: Map<string, T>) => void;
+  let failed!: (error: unknown) => void;
+  const found = new Promise<Map<string, T>>((resolve, reject) => ((loaded = resolve), (failed = reject)));
+  const answers = [...new Set(ids)].map(async (id) => {
+    const row = await once(`${prefix}${id}`, () => {
+      missing.push(id);
+      return found.then((rows) => {
+        if (!rows.has(id)) throw new Error(`${prefix}${id}: not found`);
+        return rows.get(id)!;
+      });
+    });
+    return [id, row] as const;
+  });
+  if (missing.length) loadRows(missing).then((rows) => loaded(new Map(rows.map((row) => [idOf(row), row]))), failed);
+  const read = new Map<string, T>();
+  for (const answer of await Promise.allSettled(answers))
+    if (answer.status === 'fulfilled') read.set(answer.value[0], answer.value[1]);
+  return read;
+}
 
 /** One provider session to tell, and why it ends. */
 export interface DeliveryTarget {
@@ -153,6 +191,11 @@ export interface LogoutProtocol {
   readonly protocol: Protocol;
   /** The channels over which this ending provider session must be told ([] for none). */
   channels(session: SessionWithProvider, context: LogoutContext): Promise<DeliveryChannel[]>;
+  /**
+   * Optional: reads the settings of these applications into `once` together (one query), before a
+   * batch builds its messages one by one through the same `once`.
+   */
+  readSettings?(providerIds: string[], once: ReadOnce): Promise<void>;
   /**
    * Inside the transaction that ends the sessions: the protocol's own bookkeeping (e.g. revoking
    * tokens). Every session of the operation at once, thousands in a bulk logout: bound the statements.

@@ -1,6 +1,6 @@
 import type { ApiToken, ApiTokenScope } from '@signoff/core';
 import { type ApiTokenStatus, apiTokenStatus } from '../admin/api-tokens.service';
-import { Form, render } from '../http/layout';
+import { Form, RadioGroup, render } from '../http/layout';
 import { Badge, ConsoleLayout, Field, type FormProblem, Notice, Pager, Problems, Time } from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
 
@@ -150,25 +150,13 @@ export function NewApiTokenPage({
           hint={`From ${TOKEN_DAYS.min} to ${TOKEN_DAYS.max} days.`}
           required
         />
-        <fieldset>
-          <legend>What it may do</legend>
-          {TOKEN_SCOPES.map(([key, label, guidance]) => (
-            <div class="choice" key={key}>
-              <input
-                id={`scope-${key}`}
-                type="radio"
-                name="scope"
-                value={key}
-                checked={(fields.scope ?? 'admin') === key}
-                aria-describedby={`scope-${key}-hint`}
-              />
-              <label for={`scope-${key}`}>{label}</label>
-              <p class="muted" id={`scope-${key}-hint`}>
-                {guidance}
-              </p>
-            </div>
-          ))}
-        </fieldset>
+        <RadioGroup
+          legend="What it may do"
+          name="scope"
+          prefix="scope"
+          options={TOKEN_SCOPES.map(([value, label, hint]) => ({ value, label, hint }))}
+          checked={fields.scope ?? 'admin'}
+        />
         <button type="submit">Create token</button>
       </Form>
     </ConsoleLayout>

@@ -1,7 +1,7 @@
 import type { FlowView } from '@signoff/flows';
 import type { ProviderView } from '@signoff/providers';
 import type { ComponentChildren } from 'preact';
-import { Form, render, Script } from '../http/layout';
+import { Form, type RadioOption, RadioGroup, render, Script } from '../http/layout';
 import {
   Badge,
   Check,
@@ -313,35 +313,23 @@ export interface SamlFields {
 }
 
 function LogoutMethodChoice({ value, withDefault }: { value?: string; withDefault?: boolean }) {
+  const automatic: RadioOption = {
+    value: '',
+    id: 'logout-auto',
+    label: 'Let Signoff choose from the metadata',
+    hint: 'The back channel when the metadata offers a SOAP SingleLogoutService, else the front channel in an iframe.',
+  };
   return (
-    <fieldset>
-      <legend>How logouts reach this SP</legend>
-      {withDefault && (
-        <div class="choice">
-          <input id="logout-auto" type="radio" name="logoutMethod" value="" checked={!value} />
-          <label for="logout-auto">Let Signoff choose from the metadata</label>
-          <p class="muted">
-            The back channel when the metadata offers a SOAP SingleLogoutService, else the front channel in an iframe.
-          </p>
-        </div>
-      )}
-      {SAML_LOGOUT_METHODS.map(([key, label, guidance]) => (
-        <div class="choice" key={key}>
-          <input
-            id={`logout-${key}`}
-            type="radio"
-            name="logoutMethod"
-            value={key}
-            checked={value === key}
-            aria-describedby={`logout-${key}-hint`}
-          />
-          <label for={`logout-${key}`}>{label}</label>
-          <p class="muted" id={`logout-${key}-hint`}>
-            {guidance}
-          </p>
-        </div>
-      ))}
-    </fieldset>
+    <RadioGroup
+      legend="How logouts reach this SP"
+      name="logoutMethod"
+      prefix="logout"
+      options={[
+        ...(withDefault ? [automatic] : []),
+        ...SAML_LOGOUT_METHODS.map(([key, label, hint]) => ({ value: key, label, hint })),
+      ]}
+      checked={value ?? ''}
+    />
   );
 }
 

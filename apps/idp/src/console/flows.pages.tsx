@@ -1,7 +1,7 @@
 import type { Stage, StageKind } from '@signoff/core';
 import type { BoundProvider, FlowView } from '@signoff/flows';
 import type { ProviderView } from '@signoff/providers';
-import { Form, render } from '../http/layout';
+import { Form, RadioGroup, render } from '../http/layout';
 import { Badge, Check, ConsoleLayout, Field, type FormProblem, Notice, Problems } from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
 
@@ -155,22 +155,14 @@ export function FlowsPage({ admin, model }: { admin: ConsoleAdmin; model: FlowsM
       {model.problemIn === 'stage' && <Problems problem={model.problem} />}
       <Form action="/admin/flows/stages" csrf={admin.csrf}>
         <Field label="Name" name="name" id="stage-name" value={fields.stageName} required />
-        <fieldset>
-          <legend>Kind</legend>
-          {Object.entries(STAGE_KINDS).map(([kind, text]) => (
-            <div class="choice" key={kind}>
-              <input
-                id={`kind-${kind}`}
-                type="radio"
-                name="kind"
-                value={kind}
-                checked={fields.kind === kind}
-                required
-              />
-              <label for={`kind-${kind}`}>{text}</label>
-            </div>
-          ))}
-        </fieldset>
+        <RadioGroup
+          legend="Kind"
+          name="kind"
+          prefix="kind"
+          options={Object.entries(STAGE_KINDS).map(([value, label]) => ({ value, label }))}
+          checked={fields.kind}
+          required
+        />
         <Field label="Text shown to the user (confirm, message)" name="text" id="stage-text" value={fields.text} />
         <Field label="URL (redirect)" name="url" id="stage-url" type="url" value={fields.url} />
         <button type="submit">Create stage</button>

@@ -130,6 +130,64 @@ export function AutoPostPage({ url, fields }: { url: string; fields: Readonly<Re
 export const autoPostPage = (url: string, fields: Readonly<Record<string, string>>): string =>
   render(<AutoPostPage url={url} fields={fields} />);
 
+/** One choice of a RadioGroup: `id` names its input (default `${prefix}-${value}`); `hint` is said with it. */
+export interface RadioOption {
+  value: string;
+  label: string;
+  hint?: string;
+  id?: string;
+}
+
+/**
+ * Radio buttons under a legend: one tab stop, the arrow keys move the choice, and each option's hint
+ * is read with it (aria-describedby).
+ */
+export function RadioGroup({
+  legend,
+  name,
+  prefix,
+  options,
+  checked,
+  required,
+  class: className,
+}: {
+  legend: string;
+  name: string;
+  prefix: string;
+  options: readonly RadioOption[];
+  checked?: string;
+  required?: boolean;
+  class?: string;
+}) {
+  return (
+    <fieldset class={className}>
+      <legend>{legend}</legend>
+      {options.map((option) => {
+        const id = option.id ?? `${prefix}-${option.value}`;
+        return (
+          <div class="choice" key={id}>
+            <input
+              id={id}
+              type="radio"
+              name={name}
+              value={option.value}
+              checked={option.value === checked}
+              required={required}
+              aria-describedby={option.hint ? `${id}-hint` : undefined}
+            />
+            <label for={id}>{option.label}</label>
+            {option.hint && (
+              <p class="muted" id={`${id}-hint`}>
+                {option.hint}
+              </p>
+            )}
+          </div>
+        );
+      })}
+    </fieldset>
+  );
+}
+
 /** An error said to the user (assistive technology announces it). */
 export function Alert({ children }: { children?: ComponentChildren }) {
   return (

@@ -6,7 +6,7 @@ import type {
   LogoutView,
 } from '@signoff/logout';
 import type { ComponentChildren } from 'preact';
-import { AutoPostForm, Form, Layout, render, Script } from '../http/layout';
+import { AutoPostForm, Form, Layout, RadioGroup, render, Script } from '../http/layout';
 
 /**
  * GET /logout: the current account, and a button (a link or an image on another site must not sign
@@ -61,25 +61,14 @@ export function LogoutScopes({ accounts }: { accounts: number }) {
     ],
   ];
   return (
-    <fieldset class="scopes">
-      <legend>Sign out of</legend>
-      {choices.map(([value, label, hint], index) => (
-        <div class="choice" key={value}>
-          <input
-            id={`scope-${value}`}
-            type="radio"
-            name="scope"
-            value={value}
-            checked={index === 0}
-            aria-describedby={`scope-${value}-hint`}
-          />
-          <label for={`scope-${value}`}>{label}</label>
-          <p class="muted" id={`scope-${value}-hint`}>
-            {hint}
-          </p>
-        </div>
-      ))}
-    </fieldset>
+    <RadioGroup
+      class="scopes"
+      legend="Sign out of"
+      name="scope"
+      prefix="scope"
+      options={choices.map(([value, label, hint]) => ({ value, label, hint }))}
+      checked={choices[0][0]}
+    />
   );
 }
 

@@ -23,10 +23,11 @@ import {
   LogoutProtocolRegistry,
   type LogoutReturnUrls,
   type SessionWithProvider,
+  readEachOnce,
   readEachTime,
   type ReadOnce,
 } from '@signoff/logout';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import { type OidcAlg, signJwt } from '../tokens/jwt';
 import { TokensService } from '../tokens/tokens.service';
 import { postLogoutRedirect } from './rp-initiated-logout';
@@ -170,5 +171,16 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
 
   private client(providerId: string, once: ReadOnce = readEachTime): Promise<OidcClient> {
     return once(`oidc-client:${providerId}`, () => this.db.getRepository(OidcClient).findOneByOrFail({ providerId }));
+  }
+
+  /** A batch's clients in one query: its rows mix many applications (a user's, or a bulk logout's). */
+  async readSettings(providerIds: string[], once: ReadOnce): Promise<void> {
+    await readEachOnce(
+      once,
+      'oidc-client:',
+      providerIds,
+      (ids) => this.db.getRepository(OidcClient).findBy({ providerId: In(ids) }),
+      (client) => client.providerId,
+    );
   }
 }

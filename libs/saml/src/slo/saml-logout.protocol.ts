@@ -23,10 +23,11 @@ import {
   type LogoutReturnUrls,
   type SeenOutcome,
   type SessionWithProvider,
+  readEachOnce,
   readEachTime,
   type ReadOnce,
 } from '@signoff/logout';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import { signElement } from '../xml/signatures';
 import { redirectUrl } from '../bindings/redirect';
@@ -207,6 +208,17 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
   private sp(providerId: string, once: ReadOnce = readEachTime): Promise<SamlServiceProvider> {
     return once(`saml-sp:${providerId}`, () =>
       this.db.getRepository(SamlServiceProvider).findOneByOrFail({ providerId }),
+    );
+  }
+
+  /** A batch's SPs in one query: its rows mix many applications (a user's, or a bulk logout's). */
+  async readSettings(providerIds: string[], once: ReadOnce): Promise<void> {
+    await readEachOnce(
+      once,
+      'saml-sp:',
+      providerIds,
+      (ids) => this.db.getRepository(SamlServiceProvider).findBy({ providerId: In(ids) }),
+      (sp) => sp.providerId,
     );
   }
 }
