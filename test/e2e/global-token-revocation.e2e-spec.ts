@@ -6,7 +6,7 @@ import request from 'supertest';
 import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { Browser } from '../support/browser';
 import { eventually } from '../support/eventually';
-import { login, registerClient, type TestClient } from '../support/relying-party';
+import { login, registerClient, silentAuthorizationError, type TestClient } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 
 // Issue 14, "Global Token Revocation (receiver)": POST /oauth2/global-token-revocation, written against
@@ -86,21 +86,6 @@ const globalRevocationsOf = async (userId: string) =>
   (await api().get(`/api/v1/logout-operations?trigger=global_revocation&user_id=${userId}`).set(auth())).body;
 const tokensRevokedEventsOf = async (userId: string) =>
   (await api().get(`/api/v1/audit-events?action=user.tokens_revoked&target_id=${userId}`).set(auth())).body;
-
-/** A silent authorization request (prompt=none): the error the RP gets back, or null when a code was issued. */
-async function silentAuthorizationError(app: TestClient, browser: Browser): Promise<string | null> {
-  const url = client.buildAuthorizationUrl(app.config, {
-    redirect_uri: app.redirectUri,
-    scope: 'openid',
-    prompt: 'none',
-    state: 'silent',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  const response = await browser.get(url.pathname + url.search);
-  expect(response.status).toBe(303);
-  return new URL(response.headers.location).searchParams.get('error');
-}
 
 describe('discovery (draft §3.1, §6)', () => {
   it('advertises global_token_revocation_endpoint in the OpenID Provider metadata', async () => {

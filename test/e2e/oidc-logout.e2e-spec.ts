@@ -9,7 +9,7 @@ import { DataSource, IsNull } from 'typeorm';
 import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { Browser, SIGNED_OUT_PAGE } from '../support/browser';
 import { eventually } from '../support/eventually';
-import { login, registerClient, type TestClient } from '../support/relying-party';
+import { login, registerClient, silentAuthorizationError, type TestClient } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 
 // This suite owns its Redis, so that it can stop it and start it again.
@@ -63,16 +63,7 @@ async function rp(metadata: Record<string, unknown> = {}, options?: { backchanne
 
 /** The conformance suite's check after each logout: a silent authorization request needs a login. */
 async function expectLoginRequired(browser: Browser, app: TestClient) {
-  const url = client.buildAuthorizationUrl(app.config, {
-    redirect_uri: app.redirectUri,
-    scope: 'openid',
-    prompt: 'none',
-    state: 'after',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  const response = await browser.get(url.pathname + url.search);
-  expect(new URL(response.headers.location).searchParams.get('error')).toBe('login_required');
+  expect(await silentAuthorizationError(app, browser)).toBe('login_required');
 }
 
 const deliveriesOf = (providerId: string) =>

@@ -265,3 +265,21 @@ export async function login(
   });
   return { tokens, callback };
 }
+
+/**
+ * A silent authorization request (prompt=none) in `browser` for `app`: the error the RP gets back
+ * (`login_required` once the user's session is gone), or null when a code was issued.
+ */
+export async function silentAuthorizationError(app: TestClient, browser: Browser): Promise<string | null> {
+  const url = client.buildAuthorizationUrl(app.config, {
+    redirect_uri: app.redirectUri,
+    scope: 'openid',
+    prompt: 'none',
+    state: 'silent',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
+  const response = await browser.get(url.pathname + url.search);
+  if (response.status !== 303) throw new Error(`the authorization request answered ${response.status}, not a redirect`);
+  return new URL(response.headers.location).searchParams.get('error');
+}
