@@ -530,6 +530,40 @@ describe('retrying deliveries', () => {
     expect((await api().post(`/api/v1/logout-deliveries/${newId()}/retry`).set(auth())).status).toBe(404);
   });
 
+  it("pages an operation's deliveries, those not confirmed first, in the API and on the console page", async () => {
+    const [refusing, down, fine] = [await rp(), await rp(), await rp()];
+    refusing.rp.backchannelReplies = [400];
+    down.rp.backchannelReplies = [503, 503];
+    const { session } = await signedIn([fine, refusing, down]);
+    const operationId = await endSession(session.id);
+    expect((await completedOperation(operationId)).outcome).toBe('partial');
+
+    const page = async (query: string) =>
+      (await api().get(`/api/v1/logout-operations/${operationId}/deliveries?${query}`).set(auth())).body;
+    const first = await page('limit=2');
+    expect(first).toMatchObject({ total: 3, limit: 2, offset: 0 });
+    // The failed and the dead one first (oldest first), though the confirmed one was written before them.
+    expect(first.items.map((delivery: { status: string }) => delivery.status)).toEqual(['failed', 'dead']);
+    expect(first.items[0].provider.id).toBe(refusing.providerId);
+    const second = await page('limit=2&offset=2');
+    expect(second.items.map((delivery: { provider: { id: string } }) => delivery.provider.id)).toEqual([
+      fine.providerId,
+    ]);
+    expect((await api().get(`/api/v1/logout-operations/${newId()}/deliveries`).set(auth())).status).toBe(404);
+    expect((await page('limit=0')).error).toBe('invalid_request');
+
+    const admin = new Browser(t.url);
+    await admin.login('root', 'root password');
+    const html = (await admin.get(`/admin/logouts/${operationId}?limit=2`)).text;
+    expect(html).toMatch(/id="delivery-counts">3 deliveries: 1 confirmed, 2 failed or dead\./);
+    expect(html.match(/data-delivery="/g)).toHaveLength(2);
+    expect(html).toContain('Retry all 2 failed deliveries');
+    expect(html).toContain(`href="/admin/logouts/${operationId}?limit=2&amp;offset=2" rel="next"`);
+    const rest = (await admin.get(`/admin/logouts/${operationId}?limit=2&offset=2`)).text;
+    expect(rest.match(/data-delivery="/g)).toHaveLength(1);
+    expect(rest).toContain('rel="prev"');
+  });
+
   (onPostgres ? it : it.skip)(
     'lets only one of two simultaneous retries of a delivery through (PostgreSQL)',
     async () => {

@@ -54,6 +54,16 @@ export type DeliveryWithProvider = LogoutDelivery & {
 
 export type OperationWithDeliveries = LogoutOperation & { deliveries: DeliveryWithProvider[] };
 
+/**
+ * An operation as its detail page shows it however many deliveries it has: how many are in each
+ * status, how many an administrator may send again, and the initiating application's name.
+ */
+export type OperationOverview = LogoutOperation & {
+  deliveryCounts: Partial<Record<DeliveryStatus, number>>;
+  retryable: number;
+  initiatingProviderName: string | null;
+};
+
 /** Which operations `list` returns; every member narrows. */
 export interface OperationFilter {
   trigger?: LogoutTrigger;
@@ -469,6 +479,56 @@ export class LogoutOperationsService {
       .getRepository(LogoutOperationUser)
       .find({ where: { operationId }, order: { userId: 'ASC' } });
     return rows.map((row) => row.userId);
+  }
+
+  /** An operation with its counts (see OperationOverview), without its deliveries: `deliveriesOf` pages them. */
+  async overview(id: string): Promise<OperationOverview | null> {
+    const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id });
+    if (!operation) return null;
+    const counts: Array<{ status: DeliveryStatus; count: string | number }> = await this.db
+      .getRepository(LogoutDelivery)
+      .createQueryBuilder('d')
+      .select('d.status', 'status')
+      .addSelect('COUNT(*)', 'count')
+      .where('d.operation_id = :id', { id })
+      .groupBy('d.status')
+      .getRawMany();
+    const retryable = await this.db.getRepository(LogoutDelivery).countBy({
+      operationId: id,
+      channel: In(BACKCHANNELS),
+      status: In(RETRYABLE),
+    });
+    const initiating = operation.initiatingProviderId
+      ? await this.db.getRepository(Provider).findOneBy({ id: operation.initiatingProviderId })
+      : null;
+    return Object.assign(operation, {
+      deliveryCounts: Object.fromEntries(counts.map((row) => [row.status, Number(row.count)])),
+      retryable,
+      initiatingProviderName: initiating?.name ?? null,
+    });
+  }
+
+  /**
+   * A page of an operation's deliveries, with their providers: those not confirmed first (failed and
+   * dead, then those under way), then the confirmed, each oldest first. A bulk logout has thousands:
+   * what needs a look comes first.
+   */
+  async deliveriesOf(id: string, page: { limit: number; offset: number }): Promise<DeliveryWithProvider[]> {
+    return (
+      (await this.db
+        .getRepository(LogoutDelivery)
+        .createQueryBuilder('d')
+        .leftJoinAndSelect('d.provider', 'provider')
+        .addSelect(`CASE d.status WHEN 'failed' THEN 0 WHEN 'dead' THEN 0 WHEN 'succeeded' THEN 2 ELSE 1 END`, 'rank')
+        .where('d.operation_id = :id', { id })
+        .orderBy('rank', 'ASC')
+        .addOrderBy('d.created_at', 'ASC')
+        .addOrderBy('d.id', 'ASC')
+        // limit/offset, not take/skip: the join is many-to-one, one row per delivery.
+        .limit(page.limit)
+        .offset(page.offset)
+        .getMany()) as DeliveryWithProvider[]
+    );
   }
 
   /** An operation with every delivery (and its provider), oldest delivery first. */

@@ -83,6 +83,17 @@ export class LogoutOperationsController {
     return { ...operationView(operation), deliveries: operation.deliveries.map(deliveryView) };
   }
 
+  /** Its deliveries a page at a time, those not confirmed first: a bulk logout has thousands. */
+  @Get(':id/deliveries')
+  async deliveries(@Param('id', IdParam) id: string, @Query() query: Record<string, unknown>) {
+    const page = pageOf(query);
+    const operation = await this.operations.overview(id);
+    if (!operation) throw new NotFoundException('No such logout operation.');
+    const total = Object.values(operation.deliveryCounts).reduce((sum, count) => sum + (count ?? 0), 0);
+    const items = await this.operations.deliveriesOf(id, page);
+    return { items: items.map(deliveryView), total, ...page };
+  }
+
   /** Sends every failed or dead back-channel delivery of the operation again, now. */
   @Post(':id/retry')
   @HttpCode(200)

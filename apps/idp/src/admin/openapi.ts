@@ -523,9 +523,18 @@ function document(publicUrl: string) {
       },
       '/logout-operations/{id}': {
         get: {
-          summary: 'One logout: each delivery with its channel, status, attempts and last error',
+          summary:
+            'One logout: each delivery with its channel, status, attempts and last error (every delivery: for a logout of thousands, page them with /deliveries)',
           parameters: [id],
           responses: { 200: json(ref('LogoutOperation')), ...base, ...errors(404) },
+        },
+      },
+      '/logout-operations/{id}/deliveries': {
+        get: {
+          summary:
+            "A logout's deliveries a page at a time: those not confirmed first (failed and dead, then those under way), then the confirmed",
+          parameters: [id, ...paging],
+          responses: { 200: list('LogoutDelivery'), ...base, ...errors(400, 404) },
         },
       },
       '/logout-operations/{id}/retry': {

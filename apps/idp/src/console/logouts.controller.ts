@@ -59,22 +59,23 @@ export class ConsoleLogoutsController {
     res.type('html').send(logoutsPage(admin, { items, total, ...page, filter, applications, usernames, problem }));
   }
 
+  /** One logout: its facts and counts, and its deliveries a page at a time (those not confirmed first). */
   @Get(':id')
   async detail(
     @Admin() admin: ConsoleAdmin,
     @Param('id', IdParam) id: string,
-    @Query('done') done: unknown,
+    @Query() query: Record<string, unknown>,
     @Res() res: Response,
   ): Promise<void> {
-    const operation = await this.operations.get(id);
+    const page = pageOf(query);
+    const operation = await this.operations.overview(id);
     if (!operation) throw new NotFoundException('No such logout.');
+    const deliveries = await this.operations.deliveriesOf(id, page);
     const userIds = await this.operations.userIdsOf(id);
     const initiatorIds =
       operation.initiatorType === 'admin' || operation.initiatorType === 'user' ? [operation.initiatorId!] : [];
     const usernames = await this.users.usernamesOf([...userIds, ...initiatorIds]);
-    const provider = operation.initiatingProviderId
-      ? operation.deliveries.find((delivery) => delivery.providerId === operation.initiatingProviderId)?.provider.name
-      : undefined;
+    const provider = operation.initiatingProviderName;
     const initiator =
       operation.initiatorType === 'admin'
         ? `administrator ${usernames.get(operation.initiatorId!) ?? ''}`.trim()
@@ -83,8 +84,8 @@ export class ConsoleLogoutsController {
           : operation.initiatorType === 'provider'
             ? `the application ${provider ?? operation.initiatingProviderId ?? ''}`.trim()
             : operation.initiatorType;
-    const notice = typeof done === 'string' ? NOTICES[done] : undefined;
-    res.type('html').send(logoutPage(admin, { operation, usernames, userIds, initiator, notice }));
+    const notice = typeof query.done === 'string' ? NOTICES[query.done] : undefined;
+    res.type('html').send(logoutPage(admin, { operation, deliveries, ...page, usernames, userIds, initiator, notice }));
   }
 
   @Post(':id/deliveries/:deliveryId/retry')

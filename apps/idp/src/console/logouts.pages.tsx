@@ -1,5 +1,5 @@
 import { BACKCHANNELS, type DeliveryChannel, type LogoutTrigger } from '@signoff/core';
-import type { OperationListing, OperationWithDeliveries } from '@signoff/logout';
+import type { DeliveryWithProvider, OperationListing, OperationOverview } from '@signoff/logout';
 import { Form, render } from '../http/layout';
 import { Badge, ConsoleLayout, FilterSelect, FilterText, Notice, Pager, Time } from './console-layout';
 import type { ConsoleAdmin } from './console.guard';
@@ -135,13 +135,17 @@ export function LogoutsPage({ admin, model }: { admin: ConsoleAdmin; model: Logo
   );
 }
 
-type Delivery = OperationWithDeliveries['deliveries'][number];
+type Delivery = DeliveryWithProvider;
 
 const retryable = (delivery: Delivery) =>
   BACKCHANNELS.includes(delivery.channel) && (delivery.status === 'failed' || delivery.status === 'dead');
 
 export interface LogoutModel {
-  operation: OperationWithDeliveries;
+  operation: OperationOverview;
+  /** A page of its deliveries (LogoutOperationsService.deliveriesOf: those not confirmed first). */
+  deliveries: Delivery[];
+  limit: number;
+  offset: number;
   usernames: ReadonlyMap<string, string>;
   userIds: string[];
   /** Who started it, in words (a username for an administrator or user, an application's name). */
@@ -165,9 +169,12 @@ function Attempts({ delivery }: { delivery: Delivery }) {
 }
 
 export function LogoutPage({ admin, model }: { admin: ConsoleAdmin; model: LogoutModel }) {
-  const { operation } = model;
+  const { operation, deliveries } = model;
   const open = !operation.completedAt;
-  const failed = operation.deliveries.filter(retryable);
+  const counts = operation.deliveryCounts;
+  const total = Object.values(counts).reduce((sum, count) => sum + (count ?? 0), 0);
+  const confirmed = counts.succeeded ?? 0;
+  const failedOrDead = (counts.failed ?? 0) + (counts.dead ?? 0);
   return (
     <ConsoleLayout admin={admin} section="logouts" title="Logout" live={open}>
       {model.notice && <Notice>{model.notice}</Notice>}
@@ -205,13 +212,22 @@ export function LogoutPage({ admin, model }: { admin: ConsoleAdmin; model: Logou
             </>
           )}
         </p>
-        {failed.length > 1 && (
+        {total > 0 && (
+          <p id="delivery-counts">
+            {total} {total === 1 ? 'delivery' : 'deliveries'}: {confirmed} confirmed, {failedOrDead} failed or dead
+            {total - confirmed - failedOrDead > 0 && <>, {total - confirmed - failedOrDead} not done yet</>}.
+          </p>
+        )}
+        {operation.retryable > 1 && (
           <Form action={`/admin/logouts/${operation.id}/retry`} csrf={admin.csrf}>
-            <button type="submit">Retry all {failed.length} failed deliveries</button>
+            <button type="submit">Retry all {operation.retryable} failed deliveries</button>
           </Form>
         )}
         <h2>Deliveries</h2>
-        {operation.deliveries.length ? (
+        {total > model.limit && (
+          <p class="muted">Those not confirmed come first: failed and dead, then those under way.</p>
+        )}
+        {deliveries.length ? (
           <table>
             <thead>
               <tr>
@@ -226,7 +242,7 @@ export function LogoutPage({ admin, model }: { admin: ConsoleAdmin; model: Logou
               </tr>
             </thead>
             <tbody>
-              {operation.deliveries.map((delivery) => (
+              {deliveries.map((delivery) => (
                 <tr key={delivery.id} data-delivery={delivery.id}>
                   <td data-label="Application">
                     {delivery.provider.name}
@@ -257,7 +273,16 @@ export function LogoutPage({ admin, model }: { admin: ConsoleAdmin; model: Logou
             </tbody>
           </table>
         ) : (
-          <p class="muted">No application was in these sessions: nobody had to be told.</p>
+          total === 0 && <p class="muted">No application was in these sessions: nobody had to be told.</p>
+        )}
+        {total > model.limit && (
+          <Pager
+            path={`/admin/logouts/${operation.id}`}
+            query={{ limit: String(model.limit) }}
+            total={total}
+            limit={model.limit}
+            offset={model.offset}
+          />
         )}
       </section>
     </ConsoleLayout>
