@@ -46,13 +46,13 @@ export function parseUserSubject(value: unknown): UserSubject {
   const members = Object.hasOwn(REGISTERED, fields.format) ? REGISTERED[fields.format] : undefined;
   if (members && fields.format !== 'aliases')
     for (const member of members) {
-      const value = fields[member];
-      if (typeof value !== 'string' || !value)
+      const given = fields[member];
+      if (typeof given !== 'string' || !given)
         throw new SubjectIdentifierError(
           'malformed',
           `a subject identifier of format ${fields.format} has a non-empty string "${member}" (RFC 9493 §3.2)`,
         );
-      if (value.length > MAX_MEMBER_LENGTH || CONTROL_CHARACTERS.test(value))
+      if (given.length > MAX_MEMBER_LENGTH || CONTROL_CHARACTERS.test(given))
         throw new SubjectIdentifierError(
           'malformed',
           `"${member}" is at most ${MAX_MEMBER_LENGTH} characters, without control characters`,
