@@ -71,6 +71,9 @@ function walls() {
     restrict(['libs/core/**/*.{ts,tsx}', 'libs/logout/**/*.{ts,tsx}'], [NO_APPS]),
     restrict(['libs/oidc/**/*.{ts,tsx}'], [NO_APPS, NO_SAML], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
     restrict(['libs/saml/**/*.{ts,tsx}'], [NO_APPS, NO_OIDC], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
+    // The Shared Signals transmitter plugs in as the protocols do (SecurityEventTransmitter), and keeps
+    // its events' books through SecurityEventBooks.
+    restrict(['libs/ssf/**/*.{ts,tsx}'], [NO_APPS, NO_OIDC, NO_SAML], [LOGOUT_BOOKS, LOGOUT_INTERNALS]),
   ];
 }
 

@@ -44,7 +44,7 @@ const base = {
   },
   transformIgnorePatterns: [`/node_modules/(?!.*/node_modules/)(?!(${ESM.join('|')})/)`],
   moduleNameMapper: {
-    '^@signoff/(core|sessions|oidc|saml|logout|flows|dispatch|worker|providers)$': '<rootDir>/libs/$1/src',
+    '^@signoff/(core|sessions|oidc|saml|logout|flows|dispatch|worker|providers|ssf)$': '<rootDir>/libs/$1/src',
   },
 };
 

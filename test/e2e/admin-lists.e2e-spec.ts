@@ -400,7 +400,7 @@ describe('GET /api/v1/logout-operations', () => {
   });
 
   it.each([
-    ['trigger=logout', /trigger must be one of: user_logout, rp_initiated, .*api\./],
+    ['trigger=logout', /trigger must be one of: user_logout, rp_initiated, .*api, user_activated, ssf_verification\./],
     ['outcome=done', /outcome must be one of: complete, partial, failed, open\./],
     ['delivery_status=ok', /delivery_status must be one of/],
     ['user_id=alice', /user_id must be an id/],

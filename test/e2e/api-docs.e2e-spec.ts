@@ -185,7 +185,7 @@ describe('what the document says', () => {
       .filter(([, method, operation]) => method === 'get' && !isList(operation))
       .filter(([, , operation]) => 'items' in (resolved(body(operation.responses['200']))?.properties ?? {}))
       .map(([path]) => path);
-    expect(whole.sort()).toEqual(['/flows', '/groups', '/keys', '/providers', '/stages']);
+    expect(whole.sort()).toEqual(['/flows', '/groups', '/keys', '/providers', '/ssf/receivers', '/stages']);
   });
 
   it('answers every list endpoint as documented: a page of items, the total, limit and offset', async () => {

@@ -1,13 +1,17 @@
 import { Logger } from '@nestjs/common';
 import {
   Clock,
+  IdpSession,
   KeysService,
   loadConfig,
+  newId,
   OidcClient,
   openDatabase,
   Provider,
   SamlServiceProvider,
+  SamlSession,
   SigningKey,
+  User,
 } from '@signoff/core';
 import { compactVerify, CompactSign, importJWK } from 'jose';
 import { createPublicKey, X509Certificate } from 'node:crypto';
@@ -16,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DataSource, In } from 'typeorm';
 import { testDatabaseUrl } from '../support/databases';
+import { liveIdpSession, liveSamlSession, plainUser } from '../support/seed';
 
 let db: DataSource;
 let keys: KeysService;
@@ -125,6 +130,99 @@ describe('migrations', () => {
     await providers.delete({ id: In([...ids, liveClient]) });
   });
 });
+
+describe('the Shared Signals migration', () => {
+  it("keeps every delivery's provider session, and its unique index, when it makes the column nullable (down, then up)", async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const user = await db.getRepository(User).save(plainUser(`u${Date.now()}`, now));
+    const idpSession = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
+    const provider = await db.getRepository(Provider).save({
+      id: newId(),
+      slug: `sp-${Date.now()}`,
+      name: 'sp',
+      protocol: 'saml',
+      enabled: true,
+      invalidationFlowId: null,
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+    });
+    const session = await db
+      .getRepository(SamlSession)
+      .save(
+        liveSamlSession(
+          { idpSessionId: idpSession.id, providerId: provider.id, userId: user.id },
+          { idp: 'i', sp: 's' },
+          now,
+        ),
+      );
+    const operationId = newId();
+    await db.query(
+      `INSERT INTO logout_operations (id, trigger, initiator_type, initiator_id, initiating_provider_id, idp_session_ids, created_at)
+       VALUES (${placeholders(db, 7)})`,
+      [operationId, 'api', 'admin', null, null, '[]', now.getTime()],
+    );
+    const deliveryId = newId();
+    await db.query(
+      `INSERT INTO logout_deliveries (id, operation_id, provider_session_id, provider_id, channel, status, attempts, attempt_log, created_at, updated_at)
+       VALUES (${placeholders(db, 10)})`,
+      [
+        deliveryId,
+        operationId,
+        session.id,
+        provider.id,
+        'backchannel_saml',
+        'succeeded',
+        1,
+        '[]',
+        now.getTime(),
+        now.getTime(),
+      ],
+    );
+
+    const migration = db.migrations.find((candidate) => candidate.name === 'SharedSignals1764900000000')!;
+    const runner = db.createQueryRunner();
+    try {
+      await migration.down(runner);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+
+    const [row] = await db.query(
+      `SELECT provider_session_id FROM logout_deliveries WHERE id = ${placeholders(db, 1)}`,
+      [deliveryId],
+    );
+    expect(row.provider_session_id).toBe(session.id);
+    // The unique (provider session, channel) index is still there: a second row for the same pair is refused.
+    await expect(
+      db.query(
+        `INSERT INTO logout_deliveries (id, operation_id, provider_session_id, provider_id, channel, status, attempts, attempt_log, created_at, updated_at)
+         VALUES (${placeholders(db, 10)})`,
+        [
+          newId(),
+          operationId,
+          session.id,
+          provider.id,
+          'backchannel_saml',
+          'pending',
+          0,
+          '[]',
+          now.getTime(),
+          now.getTime(),
+        ],
+      ),
+    ).rejects.toThrow();
+    expect((await db.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
+    await db.getRepository(Provider).delete({ id: provider.id });
+    await db.getRepository(User).delete({ id: user.id });
+  });
+});
+
+/** `count` bound-parameter placeholders, as the database writes them. */
+function placeholders(source: DataSource, count: number): string {
+  return Array.from({ length: count }, (_, i) => (source.options.type === 'postgres' ? `$${i + 1}` : '?')).join(', ');
+}
 
 describe('signing keys', () => {
   it('are created on first start: an active and a next key per set, SAML ones with a matching self-signed certificate', async () => {

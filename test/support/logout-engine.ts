@@ -136,7 +136,7 @@ export interface Login {
 
 /** An application the user signed in at: its protocol, and the channels that protocol tells it over. */
 export interface AppSpec {
-  protocol: Protocol;
+  protocol: ApplicationProtocol;
   channels: DeliveryChannel[];
   /** Default: the provider's (random) slug. */
   name?: string;
@@ -152,13 +152,16 @@ export interface DeliverySpec {
   createdAt?: Date;
 }
 
+/** The protocols of applications users sign in to (not SSF receivers). */
+type ApplicationProtocol = Exclude<Protocol, 'ssf'>;
+
 /** The running engine, its parts, and ways to seed what a test starts from. */
 export interface Engine {
   module: TestingModule;
   db: DataSource;
   config: Config;
   clock: ManualClock;
-  protocols: Record<Protocol, TestLogoutProtocol>;
+  protocols: Record<ApplicationProtocol, TestLogoutProtocol>;
   get<T>(type: new (...args: never[]) => T): T;
   /** A user, a live IdP session and one provider session for each application. */
   login(apps?: AppSpec[]): Promise<Login>;

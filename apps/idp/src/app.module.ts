@@ -5,6 +5,7 @@ import { LogoutModule } from '@signoff/logout';
 import { OidcModule } from '@signoff/oidc';
 import { ProvidersModule } from '@signoff/providers';
 import { SamlModule } from '@signoff/saml';
+import { SsfModule } from '@signoff/ssf';
 import { SessionsModule } from '@signoff/sessions';
 import { WorkerModule } from '@signoff/worker';
 import { AccountController } from './account/account.controller';
@@ -54,11 +55,14 @@ import { TokenController } from './oidc/token.controller';
 import { SamlMetadataController } from './saml/metadata.controller';
 import { SamlSloController } from './saml/slo.controller';
 import { SamlSsoController } from './saml/sso.controller';
+import { SsfReceiversController } from './admin/ssf-receivers.controller';
+import { SsfController } from './ssf/ssf.controller';
+import { ConsoleSignalsController } from './console/signals.controller';
 import { UserinfoController } from './oidc/userinfo.controller';
 
 /** The idp's controllers and their services, without the process-wide modules. */
 @Module({
-  imports: [SessionsModule, FlowsModule, LogoutModule, OidcModule, SamlModule, ProvidersModule],
+  imports: [SessionsModule, FlowsModule, LogoutModule, OidcModule, SamlModule, SsfModule, ProvidersModule],
   controllers: [
     AccountController,
     StaticController,
@@ -72,6 +76,8 @@ import { UserinfoController } from './oidc/userinfo.controller';
     UserinfoController,
     RevokeController,
     GlobalTokenRevocationController,
+    SsfController,
+    SsfReceiversController,
     IntrospectController,
     RegisterController,
     EndSessionController,
@@ -99,6 +105,7 @@ import { UserinfoController } from './oidc/userinfo.controller';
     ConsoleFlowsController,
     ConsoleKeysController,
     ConsoleApiTokensController,
+    ConsoleSignalsController,
     ConsoleAuditController,
   ],
   providers: [

@@ -13,6 +13,8 @@ import {
   parseDuration,
   passwordProblem,
   RedisModule,
+  SSF_SUBJECT_FORMATS,
+  type SsfSubjectFormat,
   UsersService,
 } from '@signoff/core';
 import { LogoutModule } from '@signoff/logout';
@@ -26,6 +28,7 @@ import {
   type SpMetadata,
   spWarnings,
 } from '@signoff/saml';
+import { SsfModule, SsfReceiversService } from '@signoff/ssf';
 import { SessionsModule } from '@signoff/sessions';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -37,7 +40,7 @@ class UsageError extends Error {}
 const CLI = { type: 'admin' as const, id: null };
 
 @Module({
-  imports: [SessionsModule, LogoutModule, OidcModule, SamlModule, ProvidersModule],
+  imports: [SessionsModule, LogoutModule, OidcModule, SamlModule, SsfModule, ProvidersModule],
   providers: [UserAdminService, ApiTokensService],
 })
 class CliCommandsModule {}
@@ -79,6 +82,8 @@ const OPTIONS = {
   'attribute-profile': { type: 'string' },
   'subject-identifier': { type: 'string' },
   'client-id': { type: 'string' },
+  audience: { type: 'string' },
+  'subject-format': { type: 'string' },
   'logout-return-url': { type: 'string', multiple: true },
   'metadata-url': { type: 'string' },
   'metadata-signing-certificate': { type: 'string' },
@@ -153,6 +158,19 @@ const COMMANDS: Record<string, Command> = {
     run: listApiTokens,
   },
   'revoke-api-token': { synopsis: ['<id>'], summary: ['revoke an API token at once'], run: revokeApiToken },
+  'create-ssf-receiver': {
+    synopsis: ['<name> [--slug <s>] [--audience <aud>] [--subject-format iss_sub|email]'],
+    summary: [
+      'registers a Shared Signals receiver and prints its bearer token',
+      '(shown once), with which it creates its stream (docs/shared-signals.md)',
+    ],
+    run: createSsfReceiver,
+  },
+  'list-ssf-receivers': {
+    synopsis: [],
+    summary: ['id, slug, name, audience, stream id, delivery method, status'],
+    run: listSsfReceivers,
+  },
   'rotate-keys': { synopsis: [], summary: ['next -> active -> retired for every signing key set'], run: rotateKeys },
   'rotate-key-encryption-key': {
     synopsis: [],
@@ -345,6 +363,38 @@ async function setPassword({ values, positionals }: Args, { app, config, out }: 
   );
 }
 
+async function createSsfReceiver({ values, positionals }: Args, { app, out }: Context): Promise<void> {
+  const format = values['subject-format'];
+  if (format !== undefined && !SSF_SUBJECT_FORMATS.includes(format as SsfSubjectFormat))
+    throw new UsageError(`--subject-format takes ${SSF_SUBJECT_FORMATS.join(' or ')}, not ${format}`);
+  const { token } = await app.get(SsfReceiversService).create(
+    {
+      name: one(positionals, 'a name'),
+      slug: values.slug,
+      audience: values.audience,
+      subjectFormat: format as SsfSubjectFormat | undefined,
+    },
+    CLI,
+  );
+  out(token);
+}
+
+async function listSsfReceivers(_args: Args, { app, out }: Context): Promise<void> {
+  out(['id', 'slug', 'name', 'audience', 'stream', 'method', 'status'].join('\t'));
+  for (const receiver of await app.get(SsfReceiversService).list())
+    out(
+      [
+        receiver.id,
+        receiver.slug,
+        receiver.name,
+        receiver.audience,
+        receiver.stream?.streamId ?? '-',
+        receiver.stream?.deliveryMethod ?? '-',
+        receiver.stream?.status ?? '-',
+      ].join('\t'),
+    );
+}
+
 async function createApiToken({ values, positionals }: Args, { app, out }: Context): Promise<void> {
   const user = await findUser(app, one(positionals, 'a username'));
   if (!user.isAdmin)
@@ -399,9 +449,10 @@ async function rotateKeys(_args: Args, { app, out }: Context): Promise<void> {
 async function rotateKeyEncryptionKey(_args: Args, { app, config, out }: Context): Promise<void> {
   if (!config.keys.previousEncryptionKey)
     throw new UsageError('set KEY_ENCRYPTION_KEY to the new key and KEY_ENCRYPTION_KEY_PREVIOUS to the old one');
-  const { resealed, total, kekId } = await app.get(KeysService).resealKeys();
+  const { resealed, total, kekId, secrets } = await app.get(KeysService).resealKeys();
   out(
-    `resealed ${resealed} of ${total} signing key(s) under key-encryption key ${kekId}; KEY_ENCRYPTION_KEY_PREVIOUS can now be removed`,
+    `resealed ${resealed} of ${total} signing key(s) under key-encryption key ${kekId}` +
+      `${secrets ? ` (and ${secrets} SSF push authorization header(s))` : ''}; KEY_ENCRYPTION_KEY_PREVIOUS can now be removed`,
   );
 }
 

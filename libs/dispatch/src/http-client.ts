@@ -44,14 +44,21 @@ export class HttpClient implements OnApplicationShutdown {
    * Redirects are not followed (`maxRedirections: 0`, and undici's request has no redirect interceptor
    * here): a 3xx is the answer, with its Location, which may carry the application's reply (a SAML
    * LogoutResponse over Redirect), never a second request of ours. Throws on network errors, timeouts
-   * and outbound policy refusals.
+   * and outbound policy refusals. `headers`: more request headers (a SET push's Accept and the
+   * Authorization its receiver asked for).
    */
-  async post(url: string, body: string, contentType: string, timeoutMs: number): Promise<HttpReply> {
+  async post(
+    url: string,
+    body: string,
+    contentType: string,
+    timeoutMs: number,
+    headers: Record<string, string> = {},
+  ): Promise<HttpReply> {
     const signal = AbortSignal.timeout(timeoutMs);
     const response = await request(url, {
       method: 'POST',
       body,
-      headers: { 'content-type': contentType, 'user-agent': 'Signoff' },
+      headers: { ...headers, 'content-type': contentType, 'user-agent': 'Signoff' },
       signal,
       dispatcher: this.agent,
       maxRedirections: 0,

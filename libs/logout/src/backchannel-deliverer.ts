@@ -9,11 +9,14 @@ import {
   LogoutDelivery,
   OUTBOUND_BLOCKED,
   type Protocol,
+  type SecurityEventClaims,
 } from '@signoff/core';
 import { HttpClient, Limiter, retryDelayMs } from '@signoff/dispatch';
 import { DataSource, In, MoreThanOrEqual } from 'typeorm';
 import { type AttemptRecord, AttemptRecorder } from './attempt-recorder';
 import {
+  type BackchannelReply,
+  type BackchannelRequest,
   type BackchannelVerdict,
   type DeliveryTarget,
   readForAWhile,
@@ -23,14 +26,19 @@ import {
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
 import { LEASE_MS } from './outbox-relay';
 import { rowsOf } from './returning-rows';
+import { SecurityEventBooks } from './security-event-books';
+import type { PushState } from './security-events';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
 /** A delivery as the claim returns it: what its attempt needs, and its log so far. */
 export interface ClaimedDelivery {
   id: string;
   operationId: string;
-  providerSessionId: string;
+  /** Null for a security event (ssf_push): it tells a stream, `event` is what. */
+  providerSessionId: string | null;
+  providerId: string;
   channel: string;
+  event: SecurityEventClaims | null;
   /** This attempt's number (the claim counted it). */
   attempts: number;
   attemptLog: DeliveryAttempt[];
@@ -72,6 +80,7 @@ export class BackchannelDeliverer {
     private readonly operations: LogoutOperationsService,
     private readonly http: HttpClient,
     private readonly recorder: AttemptRecorder,
+    private readonly books: SecurityEventBooks,
     @Inject(CONFIG) private readonly config: Config,
   ) {
     this.inFlight = new Limiter(config.delivery.concurrency);
@@ -88,18 +97,22 @@ export class BackchannelDeliverer {
    * their lease. An attempt cut short is tried again within seconds, and logged as interrupted.
    */
   async deliver(ids: string[], { takeOver = 0 }: { takeOver?: number } = {}): Promise<number> {
-    const claimed = await this.claim(ids, takeOver);
+    const once = readOnce(this.settings);
+    const taken = await this.claim(ids, takeOver);
     // A run again may come sooner than its lock's time after the last one claimed (that run failed
     // with the database before it recorded): rows it left `sending` then are too young to take over.
     // Failing makes the job run again later, when they are not, instead of leaving them to their lease.
-    const tooYoung = takeOver ? await this.sendingSince(ids, claimed, takeOver) : 0;
+    const tooYoung = takeOver ? await this.sendingSince(ids, taken, takeOver) : 0;
+    const claimed = taken.length ? await this.onlyStreamsThatTakeThem(taken, once) : taken;
     if (!claimed.length) {
       if (tooYoung) throw new RunAgainLater(tooYoung);
       return 0;
     }
-    const once = readOnce(this.settings);
-    const targets = await this.operations.targetsOf(claimed, once);
-    await this.readSettings(targets, once);
+    const targets = await this.operations.targetsOf(
+      claimed.filter((row): row is ClaimedDelivery & { providerSessionId: string } => row.providerSessionId !== null),
+      once,
+    );
+    await this.readSettings(targets, claimed, once);
     // One jitter per batch: the rows that fail alike retry together, in one job.
     const jitter = Math.random();
     const batch = new Limiter(PER_BATCH);
@@ -120,20 +133,48 @@ export class BackchannelDeliverer {
   }
 
   /**
+   * Security events whose stream does not take pushes now are not sent: held for a paused stream,
+   * moved to its poll, skipped for one disabled or gone (SecurityEventBooks.reroute). Decided here,
+   * when the worker is about to send, so a retry, an administrator's retry or a logout that wrote its
+   * events just before a pause all meet the stream as it is (as of at most SETTINGS_FOR_MS ago).
+   */
+  private async onlyStreamsThatTakeThem(claimed: ClaimedDelivery[], once: ReadOnce): Promise<ClaimedDelivery[]> {
+    const events = claimed.filter((row) => row.event);
+    if (!events.length) return claimed;
+    const transmitter = this.protocols.signals;
+    const states = transmitter
+      ? await transmitter.pushStates([...new Set(events.map((row) => row.providerId))], once)
+      : new Map<string, PushState>();
+    const notNow = events
+      .map((row) => ({ id: row.id, state: states.get(row.providerId) ?? 'gone' }))
+      .filter((row): row is { id: string; state: Exclude<PushState, 'enabled'> } => row.state !== 'enabled');
+    if (!notNow.length) return claimed;
+    await this.books.reroute(notNow);
+    const rerouted = new Set(notNow.map((row) => row.id));
+    return claimed.filter((row) => !rerouted.has(row.id));
+  }
+
+  /**
    * Each protocol reads the batch's applications' settings together (a query each), into the `once`
    * every message is then built through: a bulk logout's batch mixes a hundred applications.
    */
-  private async readSettings(targets: Map<string, DeliveryTarget>, once: ReadOnce): Promise<void> {
+  private async readSettings(
+    targets: Map<string, DeliveryTarget>,
+    claimed: ClaimedDelivery[],
+    once: ReadOnce,
+  ): Promise<void> {
     const providers = new Map<Protocol, Set<string>>();
     for (const { session } of targets.values()) {
       const ids = providers.get(session.provider.protocol) ?? new Set<string>();
       providers.set(session.provider.protocol, ids.add(session.providerId));
     }
-    await Promise.all(
-      [...providers]
+    const receivers = [...new Set(claimed.filter((row) => row.event).map((row) => row.providerId))];
+    await Promise.all([
+      ...[...providers]
         .filter(([protocol]) => this.protocols.has(protocol))
         .map(([protocol, ids]) => this.protocols.for(protocol).readSettings?.([...ids], once)),
-    );
+      receivers.length ? this.protocols.signals?.readSettings?.(receivers, once) : undefined,
+    ]);
   }
 
   /** How many of `ids` someone else (or this job's last run) claimed within the last `takeOver` ms. */
@@ -165,7 +206,7 @@ export class BackchannelDeliverer {
           AND (status IN ('pending', 'queued')
                OR (status = 'sending' AND (lease_until < :now OR (:takeOver > 0 AND updated_at < :stale))))
           AND (next_attempt_at IS NULL OR next_attempt_at <= :due)
-        RETURNING id, operation_id, provider_session_id, channel, attempts, attempt_log`,
+        RETURNING id, operation_id, provider_session_id, provider_id, channel, attempts, attempt_log, event`,
       {
         ids,
         channels: BACKCHANNELS,
@@ -180,11 +221,42 @@ export class BackchannelDeliverer {
     return rows.map((row) => ({
       id: String(row.id),
       operationId: String(row.operation_id),
-      providerSessionId: String(row.provider_session_id),
+      providerSessionId: row.provider_session_id === null ? null : String(row.provider_session_id),
+      providerId: String(row.provider_id),
       channel: String(row.channel),
       attempts: Number(row.attempts),
       attemptLog: JSON.parse(String(row.attempt_log)) as DeliveryAttempt[],
+      event: row.event === null ? null : (JSON.parse(String(row.event)) as SecurityEventClaims),
     }));
+  }
+
+  /**
+   * Who builds the message and reads the answer: the provider session's protocol, or for a security
+   * event (no provider session) the SSF transmitter.
+   */
+  private senderFor(
+    row: ClaimedDelivery,
+    target: DeliveryTarget | undefined,
+    once: ReadOnce,
+  ): {
+    build(): Promise<BackchannelRequest>;
+    read(reply: BackchannelReply, request: BackchannelRequest): BackchannelVerdict | Promise<BackchannelVerdict>;
+  } {
+    if (row.event) {
+      const transmitter = this.protocols.signals;
+      if (!transmitter) throw new Error('no Shared Signals transmitter is registered in this process');
+      const event = row.event;
+      return {
+        build: () => transmitter.buildPush({ id: row.id, receiverId: row.providerId, event }, once),
+        read: (reply) => transmitter.readPushReply(reply),
+      };
+    }
+    if (!target) throw new Error('the provider session is gone');
+    const protocol = this.protocols.for(target.session.provider.protocol);
+    return {
+      build: () => protocol.buildBackchannelRequest({ ...target, once }),
+      read: (reply, request) => protocol.readBackchannelReply(reply, request, target),
+    };
   }
 
   private async attempt(
@@ -200,20 +272,19 @@ export class BackchannelDeliverer {
     let messageId: string | null = null;
     let retryAfterMs: number | null = null;
     try {
-      if (!target) throw new Error('the provider session is gone');
-      const protocol = this.protocols.for(target.session.provider.protocol);
-      const request = await protocol.buildBackchannelRequest({ ...target, once });
+      const sender = this.senderFor(row, target, once);
+      const request = await sender.build();
       messageId = request.messageId;
-      const reply = await this.http.post(request.url, request.body, request.contentType, timeoutMs);
+      const reply = await this.http.post(request.url, request.body, request.contentType, timeoutMs, request.headers);
       status = reply.status;
       retryAfterMs = reply.retryAfterMs;
-      verdict = await protocol.readBackchannelReply(reply, request, target);
+      verdict = await sender.read(reply, request);
     } catch (error) {
       // A policy refusal is final (the address stays refused however often we try) and recorded
       // without the socket's detail, so lastError cannot serve as a port scanner.
       verdict = isOutboundPolicyError(error)
         ? { ok: false, retryable: false, error: OUTBOUND_BLOCKED }
-        : { ok: false, retryable: true, error: describe(error, timeoutMs) };
+        : { ok: false, retryable: !(error instanceof Undeliverable), error: describe(error, timeoutMs) };
     }
 
     const now = this.clock.now();
@@ -234,7 +305,7 @@ export class BackchannelDeliverer {
         msg: next === 'dead' ? 'delivery dead: out of attempts' : 'delivery failed: the application refused it',
         operation: row.operationId,
         delivery: row.id,
-        application: target?.session.provider.slug,
+        application: target?.session.provider.slug ?? row.providerId,
         channel: row.channel,
         attempt,
         status,
@@ -279,6 +350,17 @@ function describe(error: unknown, timeoutMs: number): string {
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
   const code = err.code ?? err.cause?.code;
   return code ? `${code}: ${err.cause?.message ?? err.message}` : err.message;
+}
+
+/**
+ * Thrown while building a message that can never be sent (its SSF receiver was deleted, its stream
+ * is no push stream any more): the delivery fails at once instead of retrying for nothing.
+ */
+export class Undeliverable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Undeliverable';
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   OTHER_DEVICE_REASON,
   planDeliveries,
   type PlannedDelivery,
+  planSignals,
   type SessionToTell,
 } from './delivery-plan';
 
@@ -54,6 +55,7 @@ describe('planDeliveries', () => {
       lastHttpStatus: null,
       messageId: null,
       attemptLog: [],
+      event: null,
       createdAt: NOW,
       updatedAt: NOW,
       ...expected,
@@ -130,5 +132,27 @@ describe('planDeliveries', () => {
       messageId: null,
     });
     expect(rows[1].attemptLog).toEqual([]);
+  });
+});
+
+describe('planSignals', () => {
+  const event = (txn: string) => ({
+    iat: 1,
+    txn,
+    sub_id: { format: 'opaque', id: 'x' },
+    events: { 'https://example.com/event': {} },
+  });
+
+  it('writes one row per event and stream, with no provider session, pending or held for a paused stream', () => {
+    let next = 0;
+    const rows = planSignals({ operationId: 'op1', now: NOW, newId: () => `e${++next}` }, [
+      { receiverId: 'r1', channel: 'ssf_push', held: false, event: event('op1') },
+      { receiverId: 'r2', channel: 'ssf_poll', held: true, event: event('op1') },
+    ]);
+    expect(rows.map((row) => [row.id, row.providerId, row.providerSessionId, row.channel, row.status])).toEqual([
+      ['e1', 'r1', null, 'ssf_push', 'pending'],
+      ['e2', 'r2', null, 'ssf_poll', 'held'],
+    ]);
+    expect(rows[0]).toMatchObject({ operationId: 'op1', attempts: 0, event: event('op1'), completedAt: null });
   });
 });

@@ -1,3 +1,4 @@
+import type { PlannedSignal } from './security-events';
 import {
   BACKCHANNELS,
   type DeliveryChannel,
@@ -78,6 +79,7 @@ export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
         messageId: null,
         attemptLog: [],
         lastError: skipped ? (withBrowser ? OTHER_DEVICE_REASON : NO_BROWSER_REASON) : null,
+        event: null,
         // A row skipped here is final already: it is complete the moment it is written.
         createdAt: now,
         updatedAt: now,
@@ -86,4 +88,34 @@ export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
     }
   }
   return rows;
+}
+
+/**
+ * The outbox rows of a logout's security events: one per (event, stream), written `pending` (pushed
+ * by the worker, or kept for the receiver's poll) or `held` for a paused stream. No provider session:
+ * the row tells a stream, and carries its event.
+ */
+export function planSignals(
+  input: Pick<DeliveryPlanInput, 'operationId' | 'now' | 'newId'>,
+  signals: readonly PlannedSignal[],
+): PlannedDelivery[] {
+  return signals.map((signal) => ({
+    id: input.newId(),
+    operationId: input.operationId,
+    providerSessionId: null,
+    providerId: signal.receiverId,
+    channel: signal.channel,
+    status: signal.held ? 'held' : 'pending',
+    attempts: 0,
+    nextAttemptAt: null,
+    leaseUntil: null,
+    lastHttpStatus: null,
+    messageId: null,
+    attemptLog: [],
+    lastError: null,
+    event: signal.event,
+    createdAt: input.now,
+    updatedAt: input.now,
+    completedAt: null,
+  }));
 }

@@ -12,3 +12,5 @@ export * from './logout-views';
 export * from './logout.module';
 export * from './outbox-relay';
 export * from './protocol-registry';
+export * from './security-event-books';
+export * from './security-events';

@@ -50,6 +50,11 @@ export class LogoutMetrics implements OnModuleInit {
     this.metrics.deliveryEnded(channel, status, count);
   }
 
+  /** Security events that ended outside an attempt: acknowledged or refused by a poll, dropped, expired. */
+  signalsEnded(channel: 'ssf_push' | 'ssf_poll', status: 'succeeded' | 'failed' | 'dead' | 'skipped', count = 1): void {
+    if (count) this.metrics.deliveryEnded(channel, status, count);
+  }
+
   /**
    * Back-channel attempts just committed (`recorded[i]`: record i was still its attempt's to write; a
    * stale one is another's to count): each attempt's latency, and the retry it schedules or the end of

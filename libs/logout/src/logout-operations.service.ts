@@ -3,6 +3,8 @@ import {
   type Actor,
   AuditService,
   BACKCHANNELS,
+  FRONTCHANNELS,
+  SSF_CHANNELS,
   Clock,
   type DeliveryChannel,
   type DeliveryStatus,
@@ -28,7 +30,8 @@ import { LogoutMetrics } from './logout-metrics';
 import { OutboxRelay } from './outbox-relay';
 import { rowsOf } from './returning-rows';
 
-const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending'];
+/** Not final: under way, or (`held`) waiting for its paused SSF stream to be enabled again. */
+const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending', 'held'];
 /** Front-channel channels, run by the user's browser: iframes on the logout page, or the main tab (native chain). */
 export const IFRAME_CHANNELS: DeliveryChannel[] = ['frontchannel_oidc', 'frontchannel_saml_iframe'];
 export const NATIVE_CHANNELS: DeliveryChannel[] = ['frontchannel_saml_native'];
@@ -281,7 +284,8 @@ export class LogoutOperationsService {
       .createQueryBuilder('d')
       .select('COUNT(*)', 'pending')
       .addSelect('MIN(d.created_at)', 'oldest')
-      .where('d.status IN (:...open)', { open: OPEN_STATUSES })
+      // Under way only: an event held for a paused SSF stream waits on purpose, it is not stuck.
+      .where('d.status IN (:...open)', { open: OPEN_STATUSES.filter((status) => status !== 'held') })
       .andWhere('d.channel IN (:...channels)', { channels: BACKCHANNELS })
       .getRawOne();
     return {
@@ -305,7 +309,7 @@ export class LogoutOperationsService {
     const abandoned = await this.db.getRepository(LogoutDelivery).find({
       where: {
         status: 'pending',
-        channel: Not(In(BACKCHANNELS)),
+        channel: In(FRONTCHANNELS),
         // Since it was last (re)started: a front channel the user tried again from the summary page
         // is pending again, with its old createdAt, and must get its full time in the new frame.
         updatedAt: LessThan(new Date(now.getTime() - olderThanMs)),
@@ -401,6 +405,7 @@ export class LogoutOperationsService {
 
   /** The provider session a delivery tells, and the reason its operation gives. */
   async targetOf(delivery: LogoutDelivery): Promise<DeliveryTarget> {
+    if (!delivery.providerSessionId) throw new Error(`delivery ${delivery.id} tells a stream, not a provider session`);
     const session = (await this.db.getRepository(ProviderSession).findOneOrFail({
       where: { id: delivery.providerSessionId },
       relations: { provider: true },
@@ -416,7 +421,7 @@ export class LogoutOperationsService {
    * provider sessions, their providers and their operations. A delivery whose session is gone has none.
    */
   async targetsOf(
-    deliveries: Array<Pick<LogoutDelivery, 'id' | 'providerSessionId' | 'operationId'>>,
+    deliveries: Array<{ id: string; providerSessionId: string; operationId: string }>,
     once: ReadOnce = readEachTime,
   ): Promise<Map<string, DeliveryTarget>> {
     const found = (await this.db.getRepository(ProviderSession).findBy({
@@ -558,6 +563,14 @@ export class LogoutOperationsService {
         .findOneBy({ id: operationId, ...(initiatingProviderId ? { initiatingProviderId } : {}) });
       if (!operation) return first ? null : 'gone';
       if (operation.completedAt) return operation.outcome!;
+      // SSF events are no session participant's answer (a poll receiver may fetch them hours later):
+      // the initiator hears how its fellow applications did as soon as they are done.
+      const participants = await this.db
+        .getRepository(LogoutDelivery)
+        .find({ where: { operationId, channel: Not(In(SSF_CHANNELS)) }, select: { id: true, status: true } });
+      const outcome = participantsOutcome(participants.map((delivery) => delivery.status));
+      if (outcome && (await this.db.getRepository(LogoutDelivery).existsBy({ operationId, channel: In(SSF_CHANNELS) })))
+        return outcome;
       if (Date.now() >= deadline) return 'open';
       await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
     }
@@ -644,9 +657,22 @@ export class LogoutOperationsService {
 
 /** Why an administrator cannot send this delivery again, or null when they can. */
 function whyNotRetryable(delivery: LogoutDelivery, inBrowser: boolean): string | null {
+  if (delivery.channel === 'ssf_poll')
+    return 'A polled security event cannot be sent again: the receiver fetches it (RFC 8936), and has not acknowledged it.';
   if (!inBrowser && !BACKCHANNELS.includes(delivery.channel))
     return `A ${delivery.channel} delivery cannot be retried: only the user's browser can run a front-channel logout, and it has left.`;
   if (!RETRYABLE.includes(delivery.status))
     return `Only a failed or dead delivery can be retried; this one is ${delivery.status}.`;
   return null;
+}
+
+/**
+ * The outcome of a logout for the applications whose sessions it ended (SSF events left out), from
+ * their deliveries' statuses, as LogoutOperationsService.settle decides it; null while one is open.
+ */
+export function participantsOutcome(statuses: readonly DeliveryStatus[]): LogoutOutcome | null {
+  if (statuses.some((status) => OPEN_STATUSES.includes(status))) return null;
+  if (statuses.every((status) => status === 'succeeded')) return 'complete';
+  if (statuses.every((status) => status === 'failed' || status === 'dead')) return 'failed';
+  return 'partial';
 }

@@ -27,7 +27,7 @@ describe('LogoutOrchestrator', () => {
   }
 
   const brief = (
-    rows: Array<{ providerSessionId: string; channel: string; status: string; lastError: string | null }>,
+    rows: Array<{ providerSessionId: string | null; channel: string; status: string; lastError: string | null }>,
   ) =>
     rows
       .map((row) => [row.providerSessionId, row.channel, row.status, row.lastError])

@@ -12,7 +12,8 @@ import {
   ProviderSession,
   type SessionEndReason,
 } from '@signoff/core';
-import { type PlannedDelivery, planDeliveries, type SessionToTell } from './delivery-plan';
+import { type PlannedDelivery, planDeliveries, planSignals, type SessionToTell } from './delivery-plan';
+import type { EndedForSignals, PlannedSignal } from './security-events';
 import { OutboxRelay } from './outbox-relay';
 import { IdpSessionsService } from '@signoff/sessions';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
@@ -49,6 +50,16 @@ export interface EndSessionsRequest {
    * user's sessions" when none was live): recorded in the books only, nothing of theirs ends.
    */
   aboutUserIds?: string[];
+}
+
+/** Events to the SSF streams that end no session (see LogoutOrchestrator.signalIn). */
+export interface SignalRequest {
+  trigger: Extract<LogoutTrigger, 'user_activated' | 'ssf_verification'>;
+  initiator: Actor;
+  /** Users the events are about (an account enabled again). */
+  userIds?: string[];
+  /** Events the caller built itself (a verification), given the operation's id. */
+  signals?: (operationId: string) => PlannedSignal[];
 }
 
 /** A logout as its starter sees it: the operation to watch (GET /api/v1/logout-operations/:id) and the IdP sessions it ended. */
@@ -149,13 +160,20 @@ export class LogoutOrchestrator {
         : false;
       toTell.push({ session, channels, elsewhere });
     }
-    const rows = planDeliveries({
-      operationId: operation.id,
-      sessions: toTell,
-      withBrowser: request.withBrowser,
-      now,
-      newId,
+    const userIds =
+      request.userIds ??
+      (GRANT_ENDING_TRIGGERS.includes(request.trigger) ? [...new Set(ending.map((session) => session.userId))] : []);
+    const idpSessions = await this.idpSessionsOf(tx, operation.idpSessionIds);
+    const signals = await this.signalsFor(tx, operation, {
+      idpSessions: request.providerSessionIds ? [] : idpSessions,
+      providerSessions: request.providerSessionIds ? ending : [],
+      userIds: [...userIds, ...(request.aboutUserIds ?? [])],
     });
+    const plan = { operationId: operation.id, now, newId };
+    const rows = [
+      ...planDeliveries({ ...plan, sessions: toTell, withBrowser: request.withBrowser }),
+      ...planSignals(plan, signals),
+    ];
     await insertDeliveries(tx, rows);
 
     for (const protocol of new Set(ending.map((session) => session.provider.protocol))) {
@@ -165,11 +183,13 @@ export class LogoutOrchestrator {
         ending.filter((session) => session.provider.protocol === protocol),
       );
     }
-    const userIds =
-      request.userIds ??
-      (GRANT_ENDING_TRIGGERS.includes(request.trigger) ? [...new Set(ending.map((session) => session.userId))] : []);
     if (userIds.length) for (const protocol of this.protocols.all()) await protocol.grantsEnded?.(tx, userIds);
-    await this.recordUsers(tx, operation, ending, [...userIds, ...(request.aboutUserIds ?? [])]);
+    await this.recordUsers(tx, operation, [
+      ...idpSessions.map((session) => session.userId),
+      ...ending.map((session) => session.userId),
+      ...userIds,
+      ...(request.aboutUserIds ?? []),
+    ]);
     await this.audit.record(
       {
         action: 'logout.started',
@@ -196,21 +216,80 @@ export class LogoutOrchestrator {
   }
 
   /**
-   * The users the operation is about (logout_operation_users): those of its IdP sessions (an IdP
-   * session may have no provider session), of the provider sessions it ended, and `also`.
+   * Tells the SSF streams something that ends no session (an account enabled again, a verification
+   * a receiver asked for): an operation of its own, written only when some stream is owed an event
+   * (null otherwise). `signals`: events the caller built, given the operation's id (their txn).
    */
-  private async recordUsers(
+  async signalIn(tx: EntityManager, request: SignalRequest): Promise<StartedLogout | null> {
+    const now = this.clock.now();
+    const operation: LogoutOperation = {
+      id: newId(),
+      trigger: request.trigger,
+      initiatorType: request.initiator.type,
+      initiatorId: request.initiator.id ?? null,
+      initiatingProviderId: null,
+      idpSessionIds: [],
+      createdAt: now,
+      completedAt: null,
+      outcome: null,
+    };
+    const signals = [
+      ...(request.signals?.(operation.id) ?? []),
+      ...(await this.signalsFor(tx, operation, {
+        idpSessions: [],
+        providerSessions: [],
+        userIds: request.userIds ?? [],
+      })),
+    ];
+    if (!signals.length) return null;
+    await tx.save(LogoutOperation, operation);
+    const rows = planSignals({ operationId: operation.id, now, newId }, signals);
+    await insertDeliveries(tx, rows);
+    await this.recordUsers(tx, operation, request.userIds ?? []);
+    await this.audit.record(
+      {
+        action: 'logout.started',
+        actor: request.initiator,
+        target: { type: 'logout_operation', id: operation.id },
+        details: { trigger: request.trigger, idpSessions: 0, providerSessions: 0, deliveries: rows.length },
+      },
+      tx,
+    );
+    this.metrics.started(request.trigger, rows);
+    await this.operations.settle(operation.id, tx);
+    return operation;
+  }
+
+  /** The events the registered SSF transmitter owes its streams for what this operation ended; [] without one. */
+  private async signalsFor(
     tx: EntityManager,
     operation: LogoutOperation,
-    ending: ProviderSession[],
-    also: string[],
-  ): Promise<void> {
-    const users = new Set([...ending.map((session) => session.userId), ...also]);
-    for (const chunk of chunks(operation.idpSessionIds)) {
-      const sessions = await tx.find(IdpSession, { where: { id: In(chunk) }, select: { id: true, userId: true } });
-      for (const session of sessions) users.add(session.userId);
-    }
-    const rows = [...users].map((userId) => ({ operationId: operation.id, userId }));
+    ended: Pick<EndedForSignals, 'idpSessions' | 'providerSessions' | 'userIds'>,
+  ): Promise<PlannedSignal[]> {
+    const transmitter = this.protocols.signals;
+    if (!transmitter) return [];
+    return transmitter.eventsFor(tx, {
+      operationId: operation.id,
+      trigger: operation.trigger,
+      initiatorType: operation.initiatorType,
+      at: operation.createdAt,
+      idpSessions: ended.idpSessions,
+      providerSessions: ended.providerSessions,
+      userIds: [...new Set(ended.userIds)],
+    });
+  }
+
+  /** The IdP sessions of `ids` with their users (an IdP session may have no provider session). */
+  private async idpSessionsOf(tx: EntityManager, ids: string[]): Promise<Array<{ id: string; userId: string }>> {
+    const found: Array<{ id: string; userId: string }> = [];
+    for (const chunk of chunks(ids))
+      found.push(...(await tx.find(IdpSession, { where: { id: In(chunk) }, select: { id: true, userId: true } })));
+    return found;
+  }
+
+  /** The users the operation is about (logout_operation_users), once each. */
+  private async recordUsers(tx: EntityManager, operation: LogoutOperation, userIds: string[]): Promise<void> {
+    const rows = [...new Set(userIds)].map((userId) => ({ operationId: operation.id, userId }));
     for (const chunk of chunks(rows)) await tx.insert(LogoutOperationUser, chunk);
   }
 
@@ -257,6 +336,7 @@ async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Pro
     instant(row.createdAt),
     instant(row.updatedAt),
     instant(row.completedAt),
+    row.event === null ? null : JSON.stringify(row.event),
   ]);
   if (tx.connection.options.type === 'postgres') {
     // PostgreSQL: one statement whatever the count, a column per array parameter. Thousands of
@@ -297,4 +377,5 @@ const DELIVERY_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['created_at', 'bigint'],
   ['updated_at', 'bigint'],
   ['completed_at', 'bigint'],
+  ['event', 'text'],
 ];

@@ -6,8 +6,10 @@ export interface BackchannelRequest {
   url: string;
   body: string;
   contentType: string;
-  /** logout token jti / SAML LogoutRequest ID, recorded on the delivery. */
+  /** logout token jti / SAML LogoutRequest ID / SET jti, recorded on the delivery. */
   messageId: string;
+  /** More request headers (a SET push: Accept, and the Authorization its receiver asked for). */
+  headers?: Record<string, string>;
 }
 
 /**

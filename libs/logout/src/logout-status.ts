@@ -1,5 +1,11 @@
-import { BACKCHANNELS, type DeliveryChannel, type LogoutDelivery, type LogoutOutcome } from '@signoff/core';
-import { ANSWERED_CHANNELS, ATTEMPT_LOG_SIZE } from './logout-operations.service';
+import {
+  BACKCHANNELS,
+  type DeliveryChannel,
+  type LogoutDelivery,
+  type LogoutOutcome,
+  SSF_CHANNELS,
+} from '@signoff/core';
+import { ANSWERED_CHANNELS, ATTEMPT_LOG_SIZE, participantsOutcome } from './logout-operations.service';
 
 /**
  * What the user is told about one application of their logout. Only what Signoff knows:
@@ -99,9 +105,12 @@ export function logoutStatusOf(
   operation: { completedAt: Date | null; outcome: LogoutOutcome | null },
   deliveries: readonly Delivery[],
 ): LogoutStatus {
-  const byProvider = new Map<string, Map<string, Delivery[]>>();
-  for (const delivery of [...deliveries].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())) {
-    const sessions = byProvider.get(delivery.providerId) ?? new Map<string, Delivery[]>();
+  // Security events to SSF receivers are no application the user signed in to: the user is told of
+  // their applications, and an event a receiver has not polled yet keeps nobody's page waiting.
+  const told = deliveries.filter((delivery) => !SSF_CHANNELS.includes(delivery.channel));
+  const byProvider = new Map<string, Map<string | null, Delivery[]>>();
+  for (const delivery of [...told].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())) {
+    const sessions = byProvider.get(delivery.providerId) ?? new Map<string | null, Delivery[]>();
     sessions.set(delivery.providerSessionId, [...(sessions.get(delivery.providerSessionId) ?? []), delivery]);
     byProvider.set(delivery.providerId, sessions);
   }
@@ -120,5 +129,8 @@ export function logoutStatusOf(
       retryDeliveryId: retryable ? worst.last.id : null,
     };
   });
-  return { settled: operation.completedAt !== null, outcome: operation.outcome, applications };
+  if (told.length === deliveries.length)
+    return { settled: operation.completedAt !== null, outcome: operation.outcome, applications };
+  const outcome = participantsOutcome(told.map((delivery) => delivery.status));
+  return { settled: outcome !== null, outcome, applications };
 }

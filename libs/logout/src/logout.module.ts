@@ -12,6 +12,7 @@ import { LogoutOperationsService } from './logout-operations.service';
 import { LogoutOrchestrator } from './logout-orchestrator';
 import { OutboxRelay } from './outbox-relay';
 import { LogoutProtocolRegistry } from './protocol-registry';
+import { SecurityEventBooks } from './security-event-books';
 
 @Module({
   imports: [SessionsModule, DispatchModule],
@@ -27,6 +28,7 @@ import { LogoutProtocolRegistry } from './protocol-registry';
     ApplicationLogout,
     LogoutMetrics,
     GlobalTokenRevocation,
+    SecurityEventBooks,
   ],
   exports: [
     LogoutProtocolRegistry,
@@ -38,6 +40,7 @@ import { LogoutProtocolRegistry } from './protocol-registry';
     LogoutJourney,
     ApplicationLogout,
     GlobalTokenRevocation,
+    SecurityEventBooks,
     DispatchModule,
   ],
 })

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   type Actor,
+  APPLICATION_PROTOCOLS,
   AuditService,
   Clock,
   type ErrorCode,
@@ -38,7 +39,7 @@ import {
   SpMetadataRefresh,
   SpMetadataSource,
 } from '@signoff/saml';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 
 /** Why a provider administration request was refused; each caller (admin API, CLI, console) maps it to its own answer. */
 export type ProviderAdminRefusal =
@@ -282,7 +283,7 @@ export class ProvidersAdminService {
   async list(): Promise<ProviderView[]> {
     const providers = await this.db
       .getRepository(Provider)
-      .find({ where: { deletedAt: IsNull() }, order: { slug: 'ASC' } });
+      .find({ where: { deletedAt: IsNull(), protocol: In(APPLICATION_PROTOCOLS) }, order: { slug: 'ASC' } });
     return Promise.all(providers.map((provider) => this.view(provider)));
   }
 
@@ -395,7 +396,7 @@ export class ProvidersAdminService {
       const marked = await tx.update(
         Provider,
         { id, deletedAt: IsNull() },
-        { enabled: false, deletedAt: now, updatedAt: now, slug: tombstoneValue(provider.slug, id, SLUG_LENGTH) },
+        { enabled: false, deletedAt: now, updatedAt: now },
       );
       if (!marked.affected) throw new ProviderAdminError('no_such_provider', 'No such provider.');
       const live = await this.liveSessionCount(id, tx);
@@ -408,7 +409,9 @@ export class ProvidersAdminService {
           { liveSessions: live },
         );
       const operation = live ? await this.applicationLogout.endAllIn(tx, id, actor) : null;
-      // After the logout is written: its deliveries are built later, from the tombstone, which keeps what they need.
+      // After the logout is written (the security events it owes name the application by its slug): its
+      // deliveries are built later, from the tombstone, which keeps what they need.
+      await tx.update(Provider, { id }, { slug: tombstoneValue(provider.slug, id, SLUG_LENGTH) });
       const released =
         provider.protocol === 'oidc' ? await this.clients.tombstone(tx, id) : await this.sps.tombstone(tx, id);
       await this.audit.record(
@@ -535,7 +538,10 @@ export class ProvidersAdminService {
   }
 
   private async find(id: string): Promise<Provider> {
-    const provider = await this.db.getRepository(Provider).findOneBy({ id, deletedAt: IsNull() });
+    // An SSF receiver is a provider row too (libs/ssf administers it): not an application here.
+    const provider = await this.db
+      .getRepository(Provider)
+      .findOneBy({ id, deletedAt: IsNull(), protocol: In(APPLICATION_PROTOCOLS) });
     if (!provider) throw new ProviderAdminError('no_such_provider', 'No such provider.');
     return provider;
   }

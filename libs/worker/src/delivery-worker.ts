@@ -6,6 +6,7 @@ import {
   batchesAtOnce,
   LogoutOperationsService,
   OutboxRelay,
+  SecurityEventBooks,
   RelayFailure,
 } from '@signoff/logout';
 import { Worker } from 'bullmq';
@@ -36,6 +37,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly deliverer: BackchannelDeliverer,
     private readonly relay: OutboxRelay,
     private readonly operations: LogoutOperationsService,
+    private readonly securityEvents: SecurityEventBooks,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -62,10 +64,28 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.relayTimer = setInterval(() => void this.relayPass(), RELAY_INTERVAL_MS);
   }
 
+  /**
+   * SSF streams keep what waits for them (unacknowledged polls, pushes held while paused) within
+   * bounds (SSF_POLL_MAX_EVENTS, SSF_POLL_MAX_AGE). A failure is its own: not a relay outage.
+   */
+  private async expireKeptEvents(): Promise<void> {
+    try {
+      await this.securityEvents.expireKept();
+    } catch (error) {
+      this.logger.warn({
+        msg: 'expiring SSF events kept past their bounds failed; the next sweep tries again',
+        error: (error as Error).message,
+      });
+    }
+  }
+
   private async relayPass(): Promise<void> {
     try {
       await this.relay.relayOnce();
-      if (++this.passes % SETTLE_SWEEP_EVERY === 0) await this.operations.settleOpen();
+      if (++this.passes % SETTLE_SWEEP_EVERY === 0) {
+        await this.operations.settleOpen();
+        await this.expireKeptEvents();
+      }
       if (this.relayWarned) this.logger.log({ msg: 'relay reaches the queue and the database again' });
       this.relayWarned = false;
     } catch (error) {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { LogoutModule } from '@signoff/logout';
 import { OidcModule } from '@signoff/oidc';
 import { SamlModule } from '@signoff/saml';
+import { SsfModule } from '@signoff/ssf';
 import { SessionsModule } from '@signoff/sessions';
 import { DeliveryWorker } from './delivery-worker';
 import { ExpirySweeper } from './expiry-sweeper';
@@ -14,7 +15,7 @@ import { SamlMetadataRefresher } from './saml-metadata-refresher';
  * because they register their LogoutProtocol with the engine the deliveries run through.
  */
 @Module({
-  imports: [SessionsModule, LogoutModule, OidcModule, SamlModule],
+  imports: [SessionsModule, LogoutModule, OidcModule, SamlModule, SsfModule],
   providers: [ExpirySweeper, DeliveryWorker, SamlMetadataRefresher],
 })
 export class WorkerModule {}

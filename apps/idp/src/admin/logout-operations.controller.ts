@@ -34,6 +34,7 @@ const deliveryView = (delivery: DeliveryWithProvider) => ({
   },
   providerSessionId: delivery.providerSessionId,
   channel: delivery.channel,
+  event: delivery.event ? (Object.keys(delivery.event.events)[0] ?? null) : null,
   status: delivery.status,
   attempts: delivery.attempts,
   lastHttpStatus: delivery.lastHttpStatus,

@@ -580,6 +580,42 @@ function document(publicUrl: string) {
           responses: { 200: json(ref('ApiToken')), ...base, ...errors(404) },
         },
       },
+      '/ssf/receivers': {
+        get: {
+          summary: 'List Shared Signals receivers, with their streams',
+          responses: {
+            200: json({ type: 'object', properties: { items: { type: 'array', items: ref('SsfReceiver') } } }),
+            ...base,
+          },
+        },
+        post: {
+          summary:
+            'Register a Shared Signals receiver (docs/shared-signals.md): the answer carries its bearer token once, with which it creates its stream at /ssf/streams',
+          requestBody: { required: true, ...json(ref('SsfReceiverCreate')) },
+          responses: { 201: json(ref('SsfReceiverCreated')), ...base, ...errors(400, 409, 415) },
+        },
+      },
+      '/ssf/receivers/{id}': {
+        get: {
+          summary: 'A Shared Signals receiver and its stream',
+          parameters: [id],
+          responses: { 200: json(ref('SsfReceiver')), ...base, ...errors(404) },
+        },
+        delete: {
+          summary:
+            'Delete a receiver: its token stops working, events owed and not sent end skipped; audited as ssf_receiver.deleted',
+          parameters: [id],
+          responses: { 204: { description: 'Deleted' }, ...base, ...errors(404) },
+        },
+      },
+      '/ssf/receivers/{id}/token': {
+        post: {
+          summary:
+            'A new bearer token for the receiver (the old one stops working at once); the answer carries it once',
+          parameters: [id],
+          responses: { 200: json(ref('SsfReceiverToken')), ...base, ...errors(404) },
+        },
+      },
       '/audit-events': {
         get: {
           summary: 'Audit events, newest first',
@@ -629,6 +665,7 @@ const TAGS: Readonly<Record<string, string>> = {
   keys: 'Keys',
   endpoints: 'Keys',
   'api-tokens': 'API tokens',
+  ssf: 'Shared Signals',
   'audit-events': 'Audit log',
 };
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];

@@ -622,6 +622,65 @@ export const schemas = {
       },
     },
   },
+  SsfReceiverCreate: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 200 },
+      slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'Default: from the name.' },
+      audience: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 1024,
+        description: "The `aud` of the receiver's stream and SETs. Default: {issuer}/ssf/receivers/{id}.",
+      },
+      subjectFormat: {
+        enum: ['iss_sub', 'email'],
+        description:
+          'How events name the user: iss_sub (the default; sub is the public subject) or email (iss_sub for users without one).',
+      },
+    },
+  },
+  SsfReceiver: {
+    type: 'object',
+    description:
+      'A Shared Signals receiver and its stream (at most one). Never its token, nor its push Authorization header.',
+    properties: {
+      id: { type: 'string' },
+      slug: { type: 'string' },
+      name: { type: 'string' },
+      audience: { type: 'string' },
+      subjectFormat: { enum: ['iss_sub', 'email'] },
+      createdAt: instant,
+      stream: {
+        type: ['object', 'null'],
+        properties: {
+          streamId: { type: 'string' },
+          status: { enum: ['enabled', 'paused', 'disabled'] },
+          reason: { type: ['string', 'null'] },
+          deliveryMethod: { enum: ['urn:ietf:rfc:8935', 'urn:ietf:rfc:8936'] },
+          endpointUrl: { type: ['string', 'null'], description: "Push: the receiver's endpoint; poll: null." },
+          eventsRequested: { type: 'array', items: { type: 'string' } },
+          eventsDelivered: { type: 'array', items: { type: 'string' } },
+          description: { type: ['string', 'null'] },
+          createdAt: instant,
+          updatedAt: instant,
+        },
+      },
+    },
+  },
+  SsfReceiverCreated: {
+    type: 'object',
+    properties: {
+      receiver: { $ref: '#/components/schemas/SsfReceiver' },
+      token: { type: 'string', description: "The receiver's bearer token: in this answer once, and never again." },
+    },
+  },
+  SsfReceiverToken: {
+    type: 'object',
+    properties: { token: { type: 'string', description: 'The new bearer token (the old one no longer works).' } },
+  },
   ApiToken: {
     type: 'object',
     description: 'Never the token itself, except once in the answer to its creation (`token`).',
@@ -698,7 +757,8 @@ export const schemas = {
   },
   LogoutDelivery: {
     type: 'object',
-    description: 'Telling one provider session, over one channel, that it ended.',
+    description:
+      'Telling one provider session, over one channel, that it ended; or (channels ssf_push, ssf_poll) one Shared Signals receiver one security event, whose type is `event`.',
     properties: {
       id: { type: 'string' },
       operationId: { type: 'string' },
@@ -715,7 +775,7 @@ export const schemas = {
           },
         },
       },
-      providerSessionId: { type: 'string' },
+      providerSessionId: { type: ['string', 'null'], description: 'Null for a security event.' },
       channel: {
         enum: [
           'backchannel_oidc',
@@ -723,7 +783,13 @@ export const schemas = {
           'backchannel_saml',
           'frontchannel_saml_iframe',
           'frontchannel_saml_native',
+          'ssf_push',
+          'ssf_poll',
         ],
+      },
+      event: {
+        type: ['string', 'null'],
+        description: 'A security event delivery: its event type URI (CAEP, RISC or SSF); else null.',
       },
       status: { enum: deliveryStatuses },
       attempts: { type: 'integer', description: 'Attempts since it was written or last retried.' },
@@ -731,7 +797,7 @@ export const schemas = {
       lastError: { type: ['string', 'null'] },
       messageId: {
         type: ['string', 'null'],
-        description: "The latest attempt's logout token jti or SAML LogoutRequest ID.",
+        description: "The latest attempt's logout token jti, SAML LogoutRequest ID, or SET jti.",
       },
       nextAttemptAt: nullableInstant,
       createdAt: instant,

@@ -129,9 +129,20 @@ export class UserAdminService {
     });
   }
 
-  /** Lets a deactivated user sign in again (`user.activated`); an active user is left as is. */
+  /**
+   * Lets a deactivated user sign in again (`user.activated`); an active user is left as is. SSF
+   * streams are told in the same transaction (RISC account-enabled, trigger `user_activated`).
+   */
   async activate(userId: string, actor: Actor): Promise<User> {
-    return this.users.activate(userId, actor);
+    const { user, started } = await this.db.transaction(async (tx) => {
+      const { user, activated } = await this.users.activateIn(tx, userId, actor);
+      const started = activated
+        ? await this.orchestrator.signalIn(tx, { trigger: 'user_activated', initiator: actor, userIds: [userId] })
+        : null;
+      return { user, started };
+    });
+    if (started) this.orchestrator.afterCommit();
+    return user;
   }
 
   /**

@@ -18,6 +18,7 @@ export const SECTIONS = [
   ['logouts', 'Logouts', '/admin/logouts'],
   ['keys', 'Keys', '/admin/keys'],
   ['tokens', 'API tokens', '/admin/api-tokens'],
+  ['signals', 'Shared Signals', '/admin/signals'],
   ['audit', 'Audit log', '/admin/audit'],
 ] as const;
 

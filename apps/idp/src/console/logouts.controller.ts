@@ -13,6 +13,7 @@ import {
 import { type LogoutTrigger, UsersService } from '@signoff/core';
 import { LogoutOperationsService } from '@signoff/logout';
 import { ProvidersAdminService } from '@signoff/providers';
+import { SsfReceiversService } from '@signoff/ssf';
 import type { Response } from 'express';
 import { IdParam, pageOf } from '../admin/validation';
 import { Admin, type ConsoleAdmin, ConsoleGuard, SignInFirst } from './console.guard';
@@ -34,6 +35,7 @@ export class ConsoleLogoutsController {
     private readonly operations: LogoutOperationsService,
     private readonly users: UsersService,
     private readonly providers: ProvidersAdminService,
+    private readonly receivers: SsfReceiversService,
   ) {}
 
   @Get()
@@ -52,7 +54,11 @@ export class ConsoleLogoutsController {
       since: text(query, 'since'),
       until: text(query, 'until'),
     };
-    const applications = await this.providers.list();
+    // Shared Signals receivers are told too: their events are filtered like an application's deliveries.
+    const applications = [
+      ...(await this.providers.list()),
+      ...(await this.receivers.list()).map((receiver) => ({ id: receiver.id, name: receiver.name, protocol: 'ssf' })),
+    ];
     const { problem, criteria } = await this.criteria(filter, applications);
     const { items, total } = criteria ? await this.operations.list(criteria, page) : { items: [], total: 0 };
     const usernames = await this.users.usernamesOf(items.flatMap((operation) => operation.userIds));

@@ -16,6 +16,14 @@ export const TRIGGERS: Record<LogoutTrigger, string> = {
   global_revocation: 'global token revocation',
   expiry: 'session expired',
   api: 'API',
+  user_activated: 'user activated (security events only)',
+  ssf_verification: 'Shared Signals stream verification',
+};
+
+/** A security event's type, by the last segment of its URI (session-revoked, account-disabled, …). */
+const eventTypeOf = (event: { events: Record<string, unknown> }): string => {
+  const type = Object.keys(event.events)[0] ?? '';
+  return type.slice(type.lastIndexOf('/') + 1);
 };
 
 /** How a delivery reaches its application, in words. */
@@ -25,10 +33,21 @@ export const CHANNELS: Record<DeliveryChannel, string> = {
   backchannel_saml: 'SAML back channel (SOAP or POST)',
   frontchannel_saml_iframe: 'SAML front channel (iframe)',
   frontchannel_saml_native: 'SAML front channel (redirects in the tab)',
+  ssf_push: 'Shared Signals push (security event)',
+  ssf_poll: 'Shared Signals poll (security event)',
 };
 
 export const OUTCOMES = ['complete', 'partial', 'failed', 'open'] as const;
-export const DELIVERY_STATUSES = ['pending', 'queued', 'sending', 'succeeded', 'failed', 'dead', 'skipped'] as const;
+export const DELIVERY_STATUSES = [
+  'pending',
+  'queued',
+  'sending',
+  'held',
+  'succeeded',
+  'failed',
+  'dead',
+  'skipped',
+] as const;
 
 export interface LogoutsModel {
   items: OperationListing[];
@@ -248,7 +267,10 @@ export function LogoutPage({ admin, model }: { admin: ConsoleAdmin; model: Logou
                     {delivery.provider.name}
                     {delivery.provider.deletedAt && ' (deleted)'}
                   </td>
-                  <td data-label="Channel">{CHANNELS[delivery.channel] ?? delivery.channel}</td>
+                  <td data-label="Channel">
+                    {CHANNELS[delivery.channel] ?? delivery.channel}
+                    {delivery.event && <p class="muted">{eventTypeOf(delivery.event)}</p>}
+                  </td>
                   <td data-label="Status">
                     <Badge status={delivery.status} />
                     {delivery.lastError && <p class="muted">{delivery.lastError}</p>}

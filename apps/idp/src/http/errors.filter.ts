@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { requestContext, SignoffError } from '@signoff/core';
 import { OAuthError } from '@signoff/oidc';
+import { SsfError } from '@signoff/ssf';
 import type { Request, Response } from 'express';
 import { errorPage } from './errors.pages';
 
@@ -29,7 +30,10 @@ const TITLES: Record<number, string> = {
   503: 'Temporarily unavailable',
 };
 
-/** OAuth endpoints no browser visits: every refusal is {error, error_description}, whatever came first. */
+/**
+ * OAuth endpoints no browser visits, and the SSF endpoints (`/ssf/…`): every refusal is
+ * {error, error_description}, whatever came first.
+ */
 const JSON_ONLY_OAUTH = ['/oauth2/global-token-revocation'];
 
 /** Errors as JSON for the API and JSON clients, as a page for browsers; 5xx details are logged, never shown. */
@@ -45,14 +49,15 @@ export class ErrorsFilter implements ExceptionFilter {
     if (status >= 500)
       this.logger.error({ msg: 'request failed', error: String(exception), stack: (exception as Error)?.stack });
     if (res.headersSent) return;
-    if (exception instanceof OAuthError) {
+    if (exception instanceof OAuthError || exception instanceof SsfError) {
       // RFC 6749 §5.2: OAuth endpoints answer {error, error_description}, whatever the client accepts.
       for (const [name, value] of Object.entries(exception.headers)) res.setHeader(name, value);
       res.status(status).json({ error: exception.error, error_description: exception.description });
       return;
     }
     // Express routes are case-insensitive and take a trailing slash: so is this.
-    if (JSON_ONLY_OAUTH.includes(req.path.toLowerCase().replace(/\/+$/, '')) && status < 500) {
+    const path = req.path.toLowerCase().replace(/\/+$/, '');
+    if ((JSON_ONLY_OAUTH.includes(path) || path.startsWith('/ssf/')) && status < 500) {
       // A refusal before the endpoint's own checks (a body that is not JSON, or too large): still §5.2's shape.
       res.status(status).json({ error: CODES[status] ?? 'invalid_request', error_description: message });
       return;

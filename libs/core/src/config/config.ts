@@ -63,6 +63,13 @@ export interface Config {
    */
   samlMetadata: { validForMs: number; refreshMs: number };
   /**
+   * Shared Signals (docs/shared-signals.md). pollMaxEvents / pollMaxAgeMs: the events a poll stream
+   * keeps unacknowledged (SSF_POLL_MAX_EVENTS, SSF_POLL_MAX_AGE; beyond, the oldest end `dead`).
+   * longPollMs: how long a poll waits for an event (SSF_LONG_POLL_TIMEOUT). minVerificationIntervalMs:
+   * SSF_MIN_VERIFICATION_INTERVAL, published as min_verification_interval (SSF 1.0 §8.1.1).
+   */
+  ssf: { pollMaxEvents: number; pollMaxAgeMs: number; longPollMs: number; minVerificationIntervalMs: number };
+  /**
    * Prometheus metrics (docs/operations.md). token: METRICS_TOKEN, the bearer token `/metrics` asks
    * for; unset, the idp's public port does not serve `/metrics` at all (404). port and host:
    * METRICS_PORT and METRICS_HOST (default 127.0.0.1), a listener of its own serving only `/metrics`
@@ -124,6 +131,12 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     samlMetadata: {
       validForMs: read.duration('SAML_METADATA_VALID_FOR', '7d', 3_600_000),
       refreshMs: read.duration('SAML_METADATA_REFRESH', '6h', 60_000),
+    },
+    ssf: {
+      pollMaxEvents: read.integer('SSF_POLL_MAX_EVENTS', 10_000, 1, 1_000_000),
+      pollMaxAgeMs: read.duration('SSF_POLL_MAX_AGE', '7d', 60_000),
+      longPollMs: read.duration('SSF_LONG_POLL_TIMEOUT', '15s', 0),
+      minVerificationIntervalMs: read.duration('SSF_MIN_VERIFICATION_INTERVAL', '10s', 0),
     },
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 262_144, 1024, 10_485_760),
     trustProxy: read.boolean('TRUST_PROXY', false),

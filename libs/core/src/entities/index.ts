@@ -9,6 +9,7 @@ import { OidcSession, ProviderSession, SamlSession } from './provider-session.en
 import { OidcClient, Provider, SamlServiceProvider } from './provider.entity';
 import { SamlPersistentId } from './saml-persistent-id.entity';
 import { SigningKey } from './signing-key.entity';
+import { SsfReceiver, SsfRemovedSubject } from './ssf.entity';
 import { User } from './user.entity';
 
 export * from './api-token.entity';
@@ -22,6 +23,7 @@ export * from './provider-session.entity';
 export * from './provider.entity';
 export * from './saml-persistent-id.entity';
 export * from './signing-key.entity';
+export * from './ssf.entity';
 export * from './user.entity';
 
 export const ENTITIES = [
@@ -49,4 +51,6 @@ export const ENTITIES = [
   AccessToken,
   RefreshToken,
   SamlPersistentId,
+  SsfReceiver,
+  SsfRemovedSubject,
 ];

@@ -14,7 +14,9 @@ export type LogoutTrigger =
   | 'password_changed'
   | 'global_revocation'
   | 'expiry'
-  | 'api';
+  | 'api'
+  | 'user_activated'
+  | 'ssf_verification';
 export type LogoutOutcome = 'complete' | 'partial' | 'failed';
 
 // Every value of each type, for the filters of the admin API (a Record, so a new value cannot be forgotten here).
@@ -28,6 +30,8 @@ const TRIGGERS: Record<LogoutTrigger, true> = {
   global_revocation: true,
   expiry: true,
   api: true,
+  user_activated: true,
+  ssf_verification: true,
 };
 export const LOGOUT_TRIGGERS = Object.keys(TRIGGERS) as LogoutTrigger[];
 export const LOGOUT_OUTCOMES: LogoutOutcome[] = ['complete', 'partial', 'failed'];
@@ -92,8 +96,22 @@ export type DeliveryChannel =
   | 'frontchannel_oidc'
   | 'backchannel_saml'
   | 'frontchannel_saml_iframe'
-  | 'frontchannel_saml_native';
-export type DeliveryStatus = 'pending' | 'queued' | 'sending' | 'succeeded' | 'failed' | 'dead' | 'skipped';
+  | 'frontchannel_saml_native'
+  | 'ssf_push'
+  | 'ssf_poll';
+/**
+ * `held`: a security event for a paused SSF stream (SSF 1.0 §8.1.2.1: the transmitter holds what it
+ * would have sent and sends it when the stream is enabled again); neither under way nor final.
+ */
+export type DeliveryStatus = 'pending' | 'queued' | 'sending' | 'succeeded' | 'failed' | 'dead' | 'skipped' | 'held';
+
+/** What a security event delivery keeps of its SET (RFC 8417 §2.2; SSF 1.0 §4): see LogoutDelivery.event. */
+export interface SecurityEventClaims {
+  iat: number;
+  txn: string;
+  sub_id: Record<string, unknown>;
+  events: Record<string, Record<string, unknown>>;
+}
 
 export interface DeliveryAttempt {
   at: string;
@@ -104,7 +122,16 @@ export interface DeliveryAttempt {
   messageId: string | null;
 }
 
-export const BACKCHANNELS: DeliveryChannel[] = ['backchannel_oidc', 'backchannel_saml'];
+/** Channels the worker sends over (the outbox relay hands their rows out): no browser takes part. */
+export const BACKCHANNELS: DeliveryChannel[] = ['backchannel_oidc', 'backchannel_saml', 'ssf_push'];
+/** Channels the user's browser runs: an iframe on the logout page, or the main tab. */
+export const FRONTCHANNELS: DeliveryChannel[] = [
+  'frontchannel_oidc',
+  'frontchannel_saml_iframe',
+  'frontchannel_saml_native',
+];
+/** Security events to SSF streams (libs/ssf): pushed by the worker, or kept until the receiver polls. */
+export const SSF_CHANNELS: DeliveryChannel[] = ['ssf_push', 'ssf_poll'];
 const STATUSES: Record<DeliveryStatus, true> = {
   pending: true,
   queued: true,
@@ -113,14 +140,16 @@ const STATUSES: Record<DeliveryStatus, true> = {
   failed: true,
   dead: true,
   skipped: true,
+  held: true,
 };
 export const DELIVERY_STATUSES = Object.keys(STATUSES) as DeliveryStatus[];
 export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 'skipped'];
 
 /**
- * Telling one provider session, over one channel, that it ended. This table is the outbox: rows are
- * written in the transaction that ends the sessions; the relay hands back-channel rows to BullMQ
- * (job id = row id) and the worker records every attempt here.
+ * Telling one provider session, over one channel, that it ended — or one SSF stream one security
+ * event (no provider session then: `event` holds the event, the provider is the receiver). This table
+ * is the outbox: rows are written in the transaction that ends the sessions; the relay hands
+ * back-channel rows to BullMQ (job id = row id) and the worker records every attempt here.
  */
 @Entity('logout_deliveries')
 @Index(['providerSessionId', 'channel'], { unique: true })
@@ -137,12 +166,20 @@ export class LogoutDelivery {
   @JoinColumn({ name: 'operation_id' })
   operation: Relation<LogoutOperation>;
 
-  @Column({ type: 'varchar', length: 36 })
-  providerSessionId: string;
+  /** Null for a security event (channels ssf_push, ssf_poll): it tells a stream, not a session. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  providerSessionId: string | null;
 
   @ManyToOne(() => ProviderSession, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'provider_session_id' })
   providerSession: Relation<ProviderSession>;
+
+  /**
+   * A security event's content (SSF channels only): the SET's claims but those the transmitter adds
+   * when it sends (iss, aud, jti = this row's id, the same on every attempt). Null for a logout message.
+   */
+  @JsonColumn({ nullable: true })
+  event: SecurityEventClaims | null;
 
   @Index()
   @Column({ type: 'varchar', length: 36 })

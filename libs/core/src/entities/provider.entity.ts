@@ -2,7 +2,10 @@ import { Column, Entity, JoinColumn, ManyToOne, OneToOne, PrimaryColumn, type Re
 import { InstantColumn, JsonColumn } from '../database/columns';
 import { Flow } from './flow.entity';
 
-export type Protocol = 'oidc' | 'saml';
+/** `ssf`: a Shared Signals receiver (SsfReceiver), told security events; no one signs in to it. */
+export type Protocol = 'oidc' | 'saml' | 'ssf';
+/** The protocols of applications users sign in to (what the applications list shows). */
+export const APPLICATION_PROTOCOLS: readonly Protocol[] = ['oidc', 'saml'];
 
 /** The column lengths of the identifiers a tombstone renames (tombstoneValue). */
 export const SLUG_LENGTH = 64;

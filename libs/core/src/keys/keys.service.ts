@@ -2,14 +2,14 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } fro
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { createPrivateKey, generateKeyPair, type KeyObject, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, IsNull, Not } from 'typeorm';
 import { type Actor, AuditService, SYSTEM } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
 import type { Config } from '../config/config';
 import { CONFIG } from '../config/config.tokens';
 import { newId } from '../crypto/random';
 import { serialize } from '../database/data-source';
-import { type KeyAlg, type KeyState, type KeyUse, SigningKey } from '../entities';
+import { type KeyAlg, type KeyState, type KeyUse, SigningKey, SsfReceiver } from '../entities';
 import { selfSignedCertificate } from './certificate';
 import { isPlaintextPem, KeyEncryption } from './key-encryption';
 
@@ -91,6 +91,19 @@ export class KeysService implements OnApplicationBootstrap {
     for (const row of await this.db.getRepository(SigningKey).find()) this.kek.open(row.privateKeyPem, row.id);
   }
 
+  /**
+   * Seals a secret other than a key (an SSF push stream's Authorization header) under the same KEK, as
+   * keys are (AES-256-GCM, `rowId` the additional data: sealed for one row, it opens in no other).
+   */
+  sealSecret(plaintext: string, rowId: string): string {
+    return this.kek.seal(plaintext, rowId);
+  }
+
+  /** Opens what sealSecret sealed for `rowId`; throws KeyEncryptionError otherwise. */
+  openSecret(sealed: string, rowId: string): string {
+    return this.kek.open(sealed, rowId);
+  }
+
   /** Seals, under the current KEK, every private key still stored as plaintext PEM. Idempotent; returns how many. */
   async sealPlaintextKeys(): Promise<number> {
     return this.reseal((row) => isPlaintextPem(row.privateKeyPem));
@@ -100,9 +113,32 @@ export class KeysService implements OnApplicationBootstrap {
    * The second step of rotating the key-encryption key: reseals under KEY_ENCRYPTION_KEY every key
    * sealed under another KEK (KEY_ENCRYPTION_KEY_PREVIOUS) or not at all. Idempotent.
    */
-  async resealKeys(): Promise<{ resealed: number; total: number; kekId: string }> {
+  async resealKeys(): Promise<{ resealed: number; total: number; kekId: string; secrets: number }> {
     const resealed = await this.reseal((row) => !this.kek.isCurrent(row.privateKeyPem));
-    return { resealed, total: await this.db.getRepository(SigningKey).count(), kekId: this.kek.currentId };
+    return {
+      resealed,
+      total: await this.db.getRepository(SigningKey).count(),
+      kekId: this.kek.currentId,
+      secrets: await this.resealSecrets(),
+    };
+  }
+
+  /** The other secrets sealed under the KEK (SSF push Authorization headers), resealed as keys are. */
+  private async resealSecrets(): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      let count = 0;
+      for (const row of await tx.find(SsfReceiver, { where: { authorizationHeader: Not(IsNull()) } })) {
+        if (this.kek.isCurrent(row.authorizationHeader!)) continue;
+        const plain = this.kek.open(row.authorizationHeader!, row.providerId);
+        await tx.update(
+          SsfReceiver,
+          { providerId: row.providerId },
+          { authorizationHeader: this.kek.seal(plain, row.providerId) },
+        );
+        count++;
+      }
+      return count;
+    });
   }
 
   private async reseal(needs: (row: SigningKey) => boolean): Promise<number> {

@@ -23,6 +23,8 @@ const CHANNELS: DeliveryChannel[] = [
   'frontchannel_oidc',
   'frontchannel_saml_iframe',
   'frontchannel_saml_native',
+  'ssf_push',
+  'ssf_poll',
 ];
 /** The statuses a delivery ends in (FINAL_STATUSES); back-channel rows only die (out of attempts). */
 const ENDINGS: Array<Extract<DeliveryStatus, 'succeeded' | 'failed' | 'dead' | 'skipped'>> = [

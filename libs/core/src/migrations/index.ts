@@ -9,6 +9,7 @@ import { ProviderDeletion1764500000000 } from './1764500000000-provider-deletion
 import { ProviderTombstones1764600000000 } from './1764600000000-provider-tombstones';
 import { ClientUri1764700000000 } from './1764700000000-client-uri';
 import { ApiTokenScopes1764800000000 } from './1764800000000-api-token-scopes';
+import { SharedSignals1764900000000 } from './1764900000000-shared-signals';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   ProviderTombstones1764600000000,
   ClientUri1764700000000,
   ApiTokenScopes1764800000000,
+  SharedSignals1764900000000,
 ];

@@ -161,21 +161,24 @@ export class UsersService {
    * is returned as it is, and nothing is recorded. Sessions and tokens ended at the deactivation stay ended.
    */
   async activate(id: string, actor: Actor): Promise<User> {
-    return this.db.transaction(async (tx) => {
-      const user = await this.getIn(tx, id);
-      if (user.isActive) return user;
-      const now = this.clock.now();
-      // Conditional: a concurrent activation records its event once, not twice.
-      const changed = await tx.update(
-        User,
-        { id, isActive: false },
-        { isActive: true, deactivatedAt: null, updatedAt: now },
-      );
-      if (!changed.affected) return this.getIn(tx, id);
-      Object.assign(user, { isActive: true, deactivatedAt: null, updatedAt: now });
-      await this.audit.record({ action: 'user.activated', actor, target: { type: 'user', id } }, tx);
-      return user;
-    });
+    return this.db.transaction(async (tx) => (await this.activateIn(tx, id, actor)).user);
+  }
+
+  /** `activate` in the caller's transaction; `activated`: whether this call changed it (it was inactive). */
+  async activateIn(tx: EntityManager, id: string, actor: Actor): Promise<{ user: User; activated: boolean }> {
+    const user = await this.getIn(tx, id);
+    if (user.isActive) return { user, activated: false };
+    const now = this.clock.now();
+    // Conditional: a concurrent activation records its event once, not twice.
+    const changed = await tx.update(
+      User,
+      { id, isActive: false },
+      { isActive: true, deactivatedAt: null, updatedAt: now },
+    );
+    if (!changed.affected) return { user: await this.getIn(tx, id), activated: false };
+    Object.assign(user, { isActive: true, deactivatedAt: null, updatedAt: now });
+    await this.audit.record({ action: 'user.activated', actor, target: { type: 'user', id } }, tx);
+    return { user, activated: true };
   }
 
   /**
