@@ -7,6 +7,7 @@ import { DataSource, IsNull } from 'typeorm';
 import { utcText } from '../../apps/idp/src/http/local-time';
 import { Browser } from '../support/browser';
 import { tokens } from '../support/html-tokens';
+import { pageWidth, unlabelledControls } from '../support/pages';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
 import { login, registerClient, type TestClient } from '../support/relying-party';
@@ -428,17 +429,6 @@ describeInChromium('the account pages in Chromium', () => {
     });
   }
 
-  const noWiderThanTheScreen = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth);
-  const unlabelled = (page: Page) =>
-    page.evaluate(() =>
-      Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
-        .filter((element) => {
-          const control = element as HTMLInputElement;
-          return !(control.labels?.length || control.getAttribute('aria-label') || control.textContent?.trim());
-        })
-        .map((element) => element.outerHTML),
-    );
-
   it('reads well at 375 px in New York time: home, My sessions, Change password', async () => {
     const olive = await newUser();
     await t.app.get(UsersService).update(olive.user.id, { name: 'Olive Example' }, SYSTEM);
@@ -485,8 +475,8 @@ describeInChromium('the account pages in Chromium', () => {
       ['/account/password', 'account-password'],
     ] as const) {
       await page.goto(`${t.url}${path}`);
-      expect([path, await noWiderThanTheScreen(page)]).toEqual([path, 375]);
-      expect([path, await unlabelled(page)]).toEqual([path, []]);
+      expect([path, await pageWidth(page)]).toEqual([path, 375]);
+      expect([path, await unlabelledControls(page)]).toEqual([path, []]);
       const times = await page.locator('time[data-local]').allTextContents();
       for (const text of times) expect([path, text]).toEqual([path, expect.stringMatching(/E[SD]T$/)]);
       if (name === 'account-password') {
@@ -496,7 +486,7 @@ describeInChromium('the account pages in Chromium', () => {
         await page.fill('#field-confirm', NEW_PASSWORD);
         await page.click('button[type=submit]');
         await page.locator('#field-current-error').waitFor();
-        expect([path, await noWiderThanTheScreen(page)]).toEqual([path, 375]);
+        expect([path, await pageWidth(page)]).toEqual([path, 375]);
       }
       await shoot(page, name);
     }

@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { Browser } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
+import { pageWidth, signInTo, unlabelledControls } from '../support/pages';
 import { startApp, type TestApp } from '../support/test-app';
 
 // Issue 11: the console's Keys, API tokens and Audit log pages, and the audit filters of the admin API.
@@ -485,11 +486,7 @@ describeInChromium('keys, API tokens and the audit log in Chromium', () => {
     await t.app.get(ApiTokensService).create(root, 'nightly backup', 90 * 86_400_000, SYSTEM);
     chromium = await launchChromium();
     admin = await (await chromium.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await admin.goto(`${t.url}/login?return_to=%2Fadmin%2Fkeys`);
-    await admin.fill('#username', 'root');
-    await admin.fill('#password', 'root password 1');
-    await admin.click('button[type=submit]');
-    await admin.waitForURL(`${t.url}/admin/keys`);
+    await signInTo(admin, t.url, '/admin/keys', 'root', 'root password 1');
   });
   afterAll(async () => {
     await chromium?.close();
@@ -571,15 +568,10 @@ describeInChromium('keys, API tokens and the audit log in Chromium', () => {
 
   it('reads well at 375 px: nothing wider than the screen, tables become labelled cards', async () => {
     const narrow = await (await chromium.newContext({ viewport: { width: 375, height: 800 } })).newPage();
-    await narrow.goto(`${t.url}/login?return_to=%2Fadmin%2Faudit`);
-    await narrow.fill('#username', 'root');
-    await narrow.fill('#password', 'root password 1');
-    await narrow.click('button[type=submit]');
-    await narrow.waitForURL(`${t.url}/admin/audit`);
+    await signInTo(narrow, t.url, '/admin/audit', 'root', 'root password 1');
     for (const path of PAGES) {
       await narrow.goto(`${t.url}${path}`);
-      const width = await narrow.evaluate(() => document.documentElement.scrollWidth);
-      expect([path, width]).toEqual([path, 375]);
+      expect([path, await pageWidth(narrow)]).toEqual([path, 375]);
     }
     await narrow.goto(`${t.url}/admin/audit`);
     expect(await narrow.evaluate(() => getComputedStyle(document.querySelector('tbody td')!, '::before').content)).toBe(
@@ -590,16 +582,7 @@ describeInChromium('keys, API tokens and the audit log in Chromium', () => {
   it('labels every control', async () => {
     for (const path of PAGES) {
       await admin.goto(`${t.url}${path}`);
-      const unlabelled = await admin.evaluate(() =>
-        Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
-          .filter((element) => {
-            const control = element as HTMLInputElement;
-            const named = control.labels?.length || control.getAttribute('aria-label') || control.textContent?.trim();
-            return !named;
-          })
-          .map((element) => element.outerHTML),
-      );
-      expect([path, unlabelled]).toEqual([path, []]);
+      expect([path, await unlabelledControls(admin)]).toEqual([path, []]);
     }
   });
 });

@@ -8,6 +8,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
+import { pageWidth, signInTo, unlabelledControls } from '../support/pages';
 import { startApp, type TestApp } from '../support/test-app';
 
 // Issue 14: Shared Signals receivers, registered by an administrator in the admin API and the console.
@@ -167,11 +168,7 @@ describeInChromium('Shared Signals receivers in Chromium', () => {
     await t.app.get(UsersService).create({ username: 'root', password: 'root password 1', isAdmin: true }, SYSTEM);
     chromium = await launchChromium();
     admin = await (await chromium.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await admin.goto(`${t.url}/login?return_to=%2Fadmin%2Fsignals`);
-    await admin.fill('#username', 'root');
-    await admin.fill('#password', 'root password 1');
-    await admin.click('button[type=submit]');
-    await admin.waitForURL(`${t.url}/admin/signals`);
+    await signInTo(admin, t.url, '/admin/signals', 'root', 'root password 1');
   });
   afterAll(async () => {
     await chromium?.close();
@@ -214,24 +211,11 @@ describeInChromium('Shared Signals receivers in Chromium', () => {
 
   it('reads well at 375 px, and labels every control', async () => {
     const narrow = await (await chromium.newContext({ viewport: { width: 375, height: 800 } })).newPage();
-    await narrow.goto(`${t.url}/login?return_to=%2Fadmin%2Fsignals`);
-    await narrow.fill('#username', 'root');
-    await narrow.fill('#password', 'root password 1');
-    await narrow.click('button[type=submit]');
-    await narrow.waitForURL(`${t.url}/admin/signals`);
+    await signInTo(narrow, t.url, '/admin/signals', 'root', 'root password 1');
     for (const path of ['/admin/signals', '/admin/signals/new', receiverPath]) {
       await narrow.goto(`${t.url}${path}`);
-      const width = await narrow.evaluate(() => document.documentElement.scrollWidth);
-      expect([path, width]).toEqual([path, 375]);
-      const unlabelled = await narrow.evaluate(() =>
-        Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
-          .filter((element) => {
-            const control = element as HTMLInputElement;
-            return !(control.labels?.length || control.getAttribute('aria-label') || control.textContent?.trim());
-          })
-          .map((element) => element.outerHTML),
-      );
-      expect([path, unlabelled]).toEqual([path, []]);
+      expect([path, await pageWidth(narrow)]).toEqual([path, 375]);
+      expect([path, await unlabelledControls(narrow)]).toEqual([path, []]);
     }
     await shoot(narrow, 'console-signals-receiver-narrow');
   });

@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import type { Browser as Chromium, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
+import { unlabelledControls } from '../support/pages';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { login, RecordingRp, registerClient, type TestClient } from '../support/relying-party';
 import { SamlSpApp } from '../support/saml-sp-app';
@@ -625,16 +626,7 @@ describeInChromium('the admin console in Chromium', () => {
       '/admin/flows',
     ]) {
       await admin.goto(`${t.url}${path}`);
-      const unlabelled = await admin.evaluate(() =>
-        Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
-          .filter((element) => {
-            const control = element as HTMLInputElement;
-            const named = control.labels?.length || control.getAttribute('aria-label') || control.textContent?.trim();
-            return !named;
-          })
-          .map((element) => element.outerHTML),
-      );
-      expect([path, unlabelled]).toEqual([path, []]);
+      expect([path, await unlabelledControls(admin)]).toEqual([path, []]);
     }
   });
 });

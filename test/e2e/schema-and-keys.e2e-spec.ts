@@ -96,14 +96,7 @@ describe('migrations', () => {
     await client(liveClient, 'live-client');
 
     // As if these rows had been there before the migration: down, then up again.
-    const migration = db.migrations.find((candidate) => candidate.name === 'ProviderTombstones1764600000000')!;
-    const runner = db.createQueryRunner();
-    try {
-      await migration.down(runner);
-      await migration.up(runner);
-    } finally {
-      await runner.release();
-    }
+    await downThenUp('ProviderTombstones1764600000000');
 
     const providers = db.getRepository(Provider);
     expect(await providers.findOneBy({ id: deletedClient })).toMatchObject({
@@ -180,14 +173,7 @@ describe('the Shared Signals migration', () => {
       ],
     );
 
-    const migration = db.migrations.find((candidate) => candidate.name === 'SharedSignals1764900000000')!;
-    const runner = db.createQueryRunner();
-    try {
-      await migration.down(runner);
-      await migration.up(runner);
-    } finally {
-      await runner.release();
-    }
+    await downThenUp('SharedSignals1764900000000');
 
     const [row] = await db.query(
       `SELECT provider_session_id FROM logout_deliveries WHERE id = ${placeholders(db, 1)}`,
@@ -218,6 +204,18 @@ describe('the Shared Signals migration', () => {
     await db.getRepository(User).delete({ id: user.id });
   });
 });
+
+/** Runs a migration's `down`, then its `up` again: as if the rows written meanwhile were there before it. */
+async function downThenUp(name: string): Promise<void> {
+  const migration = db.migrations.find((candidate) => candidate.name === name)!;
+  const runner = db.createQueryRunner();
+  try {
+    await migration.down(runner);
+    await migration.up(runner);
+  } finally {
+    await runner.release();
+  }
+}
 
 /** `count` bound-parameter placeholders, as the database writes them. */
 function placeholders(source: DataSource, count: number): string {

@@ -1178,6 +1178,56 @@ describe('push delivery (RFC 8935): retries and refusals', () => {
   });
 });
 
+describe('whether a stream takes a push is decided when the worker sends it', () => {
+  let push: PushSetup;
+
+  beforeAll(async () => {
+    push = await pushStream('gate');
+  });
+  afterAll(() => retire(push));
+
+  it("an administrator's retry of a failed push to a paused stream is held, not sent, and goes out once it is enabled", async () => {
+    const user = await newUser();
+    push.receiver.answer400('invalid_request');
+    await logOut((await signedIn(user)).browser);
+    const op = await operationOf(user, 'user_logout');
+    const [failed] = await deliveriesWhen(op.id, push, (d) => d.status === 'failed');
+    await push.streams.setStatus(push.stream.stream_id, 'paused');
+    const requests = push.receiver.requests;
+
+    const retried = await api().post(`/api/v1/logout-deliveries/${failed.id}/retry`).set(auth());
+    expect(retried.status).toBe(200);
+    const [held] = await deliveriesWhen(op.id, push, (d) => d.id === failed.id && d.status === 'held');
+    expect(held.attempts).toBe(0); // the claim's attempt was not made, and is not counted
+    await quiet();
+    expect(push.receiver.requests).toBe(requests);
+
+    await push.streams.setStatus(push.stream.stream_id, 'enabled');
+    await arrived(push.receiver, EVENT.sessionRevoked, issSub(user));
+    await deliveriesWhen(op.id, push, (d) => d.id === failed.id && d.status === 'succeeded');
+    expect(push.receiver.violations).toEqual([]);
+  });
+
+  it('a push left for a stream that polls now is moved to its poll, and polled', async () => {
+    const user = await newUser();
+    push.receiver.down('503');
+    await logOut((await signedIn(user)).browser);
+    const op = await operationOf(user, 'user_logout');
+    // The first attempt met a 503: the event waits for its retry, still a push.
+    await deliveriesWhen(op.id, push, (d) => d.channel === 'ssf_push' && d.attempts >= 1 && d.status === 'queued');
+    const switched = await push.streams.request('PATCH', 'configuration_endpoint', {
+      body: { stream_id: push.stream.stream_id, delivery: { method: 'urn:ietf:rfc:8936' } },
+    });
+    expect(switched.status).toBe(200);
+    const stream = switched.body as StreamConfiguration;
+    const poller = new SsfPollClient(push.verifier, stream.delivery.endpoint_url!, push.token);
+    const asPoll: PollSetup = { ...push, poller, stream };
+    const [set] = await polled(asPoll, EVENT.sessionRevoked, issSub(user));
+    expect(set.claims.txn).toBe(op.id);
+    push.receiver.up();
+  });
+});
+
 describe('poll delivery (RFC 8936)', () => {
   let poll: PollSetup;
 

@@ -54,3 +54,30 @@ export async function summaryStates(page: Page): Promise<Record<string, string |
     }
   }
 }
+
+/**
+ * The form controls of the page that have no accessible name (no label, aria-label or text): each
+ * as its HTML, [] when every control is labelled.
+ */
+export function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
+      .filter((element) => {
+        const control = element as HTMLInputElement;
+        return !(control.labels?.length || control.getAttribute('aria-label') || control.textContent?.trim());
+      })
+      .map((element) => element.outerHTML),
+  );
+}
+
+/** How wide the page's content is: the viewport's width when nothing is wider than the screen. */
+export const pageWidth = (page: Page): Promise<number> => page.evaluate(() => document.documentElement.scrollWidth);
+
+/** Signs in at Signoff's login page on the way to `path` (a console page), and waits to be there. */
+export async function signInTo(page: Page, baseUrl: string, path: string, username: string, password: string) {
+  await page.goto(`${baseUrl}/login?return_to=${encodeURIComponent(path)}`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${baseUrl}${path}`);
+}

@@ -103,7 +103,7 @@ export class BackchannelDeliverer {
     // with the database before it recorded): rows it left `sending` then are too young to take over.
     // Failing makes the job run again later, when they are not, instead of leaving them to their lease.
     const tooYoung = takeOver ? await this.sendingSince(ids, taken, takeOver) : 0;
-    const claimed = taken.length ? await this.onlyStreamsThatTakeThem(taken, once) : taken;
+    const claimed = taken.length ? await this.onlyStreamsThatTakeThem(taken) : taken;
     if (!claimed.length) {
       if (tooYoung) throw new RunAgainLater(tooYoung);
       return 0;
@@ -136,14 +136,14 @@ export class BackchannelDeliverer {
    * Security events whose stream does not take pushes now are not sent: held for a paused stream,
    * moved to its poll, skipped for one disabled or gone (SecurityEventBooks.reroute). Decided here,
    * when the worker is about to send, so a retry, an administrator's retry or a logout that wrote its
-   * events just before a pause all meet the stream as it is (as of at most SETTINGS_FOR_MS ago).
+   * events just before a pause all meet the stream as it is.
    */
-  private async onlyStreamsThatTakeThem(claimed: ClaimedDelivery[], once: ReadOnce): Promise<ClaimedDelivery[]> {
+  private async onlyStreamsThatTakeThem(claimed: ClaimedDelivery[]): Promise<ClaimedDelivery[]> {
     const events = claimed.filter((row) => row.event);
     if (!events.length) return claimed;
     const transmitter = this.protocols.signals;
     const states = transmitter
-      ? await transmitter.pushStates([...new Set(events.map((row) => row.providerId))], once)
+      ? await transmitter.pushStates([...new Set(events.map((row) => row.providerId))])
       : new Map<string, PushState>();
     const notNow = events
       .map((row) => ({ id: row.id, state: states.get(row.providerId) ?? 'gone' }))
@@ -284,7 +284,7 @@ export class BackchannelDeliverer {
       // without the socket's detail, so lastError cannot serve as a port scanner.
       verdict = isOutboundPolicyError(error)
         ? { ok: false, retryable: false, error: OUTBOUND_BLOCKED }
-        : { ok: false, retryable: !(error instanceof Undeliverable), error: describe(error, timeoutMs) };
+        : { ok: false, retryable: true, error: describe(error, timeoutMs) };
     }
 
     const now = this.clock.now();
@@ -350,17 +350,6 @@ function describe(error: unknown, timeoutMs: number): string {
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
   const code = err.code ?? err.cause?.code;
   return code ? `${code}: ${err.cause?.message ?? err.message}` : err.message;
-}
-
-/**
- * Thrown while building a message that can never be sent (its SSF receiver was deleted, its stream
- * is no push stream any more): the delivery fails at once instead of retrying for nothing.
- */
-export class Undeliverable extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'Undeliverable';
-  }
 }
 
 /**

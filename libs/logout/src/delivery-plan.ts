@@ -57,7 +57,7 @@ export type PlannedDelivery = Omit<LogoutDelivery, 'operation' | 'providerSessio
  * protocols' decision, already made in `sessions[].channels`; this only turns it into rows.
  */
 export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
-  const { operationId, withBrowser, now } = input;
+  const { withBrowser, now } = input;
   const rows: PlannedDelivery[] = [];
   for (const { session, channels, elsewhere } of input.sessions) {
     for (const channel of channels) {
@@ -65,26 +65,18 @@ export function planDeliveries(input: DeliveryPlanInput): PlannedDelivery[] {
       // Without the user's browser a front-channel delivery cannot happen: say so rather than wait forever.
       const status: DeliveryStatus = back || (withBrowser && !elsewhere) ? 'pending' : 'skipped';
       const skipped = status === 'skipped';
-      rows.push({
-        id: input.newId(),
-        operationId,
-        providerSessionId: session.id,
-        providerId: session.providerId,
-        channel,
-        status,
-        attempts: 0,
-        nextAttemptAt: null,
-        leaseUntil: null,
-        lastHttpStatus: null,
-        messageId: null,
-        attemptLog: [],
-        lastError: skipped ? (withBrowser ? OTHER_DEVICE_REASON : NO_BROWSER_REASON) : null,
-        event: null,
-        // A row skipped here is final already: it is complete the moment it is written.
-        createdAt: now,
-        updatedAt: now,
-        completedAt: skipped ? now : null,
-      });
+      rows.push(
+        newRow(input, {
+          providerSessionId: session.id,
+          providerId: session.providerId,
+          channel,
+          status,
+          lastError: skipped ? (withBrowser ? OTHER_DEVICE_REASON : NO_BROWSER_REASON) : null,
+          event: null,
+          // A row skipped here is final already: it is complete the moment it is written.
+          completedAt: skipped ? now : null,
+        }),
+      );
     }
   }
   return rows;
@@ -99,23 +91,38 @@ export function planSignals(
   input: Pick<DeliveryPlanInput, 'operationId' | 'now' | 'newId'>,
   signals: readonly PlannedSignal[],
 ): PlannedDelivery[] {
-  return signals.map((signal) => ({
+  return signals.map((signal) =>
+    newRow(input, {
+      providerSessionId: null,
+      providerId: signal.receiverId,
+      channel: signal.channel,
+      status: signal.held ? 'held' : 'pending',
+      lastError: null,
+      event: signal.event,
+      completedAt: null,
+    }),
+  );
+}
+
+/** A row as it is written: no attempt yet, created now, with what sets it apart. */
+function newRow(
+  input: Pick<DeliveryPlanInput, 'operationId' | 'now' | 'newId'>,
+  fields: Pick<
+    PlannedDelivery,
+    'providerSessionId' | 'providerId' | 'channel' | 'status' | 'lastError' | 'event' | 'completedAt'
+  >,
+): PlannedDelivery {
+  return {
     id: input.newId(),
     operationId: input.operationId,
-    providerSessionId: null,
-    providerId: signal.receiverId,
-    channel: signal.channel,
-    status: signal.held ? 'held' : 'pending',
     attempts: 0,
     nextAttemptAt: null,
     leaseUntil: null,
     lastHttpStatus: null,
     messageId: null,
     attemptLog: [],
-    lastError: null,
-    event: signal.event,
     createdAt: input.now,
     updatedAt: input.now,
-    completedAt: null,
-  }));
+    ...fields,
+  };
 }

@@ -119,16 +119,18 @@ export class LogoutOrchestrator {
     );
     for (const session of ending) session.provider = providers.get(session.providerId)!;
 
-    if (request.providerSessionIds) {
+    if (request.providerSessionIds)
       for (const chunk of chunks(ending))
         await tx.update(
           ProviderSession,
           { id: In(chunk.map((session) => session.id)), endedAt: IsNull() },
           { endedAt: now, state: 'ended' },
         );
-    } else {
-      await this.sessions.end(idpSessionIds, request.reason, request.initiator, tx);
-    }
+    // The IdP sessions this logout ended (not those that had ended already): each is revoked once, in
+    // the security events of the logout that ended it.
+    const endedIdp = request.providerSessionIds
+      ? new Set<string>()
+      : new Set(await this.sessions.end(idpSessionIds, request.reason, request.initiator, tx));
 
     const initiating = ending.find((session) => session.id === request.initiatingProviderSessionId);
     const operation = await tx.save(LogoutOperation, {
@@ -165,7 +167,7 @@ export class LogoutOrchestrator {
       (GRANT_ENDING_TRIGGERS.includes(request.trigger) ? [...new Set(ending.map((session) => session.userId))] : []);
     const idpSessions = await this.idpSessionsOf(tx, operation.idpSessionIds);
     const signals = await this.signalsFor(tx, operation, {
-      idpSessions: request.providerSessionIds ? [] : idpSessions,
+      idpSessions: idpSessions.filter((session) => endedIdp.has(session.id)),
       providerSessions: request.providerSessionIds ? ending : [],
       userIds: [...userIds, ...(request.aboutUserIds ?? [])],
     });

@@ -54,9 +54,9 @@ export interface SecurityEventTransmitter {
   readSettings?(receiverIds: string[], once: ReadOnce): Promise<void>;
   /**
    * Whether each receiver's stream takes pushes now (`enabled`), or not: `paused` (hold them), `poll`
-   * (it polls now), `disabled` or `gone` (deleted, or no stream). Read through `once`.
+   * (it polls now), `disabled` or `gone` (deleted, or no stream). Read as it is now, not as cached.
    */
-  pushStates(receiverIds: string[], once: ReadOnce): Promise<Map<string, PushState>>;
+  pushStates(receiverIds: string[]): Promise<Map<string, PushState>>;
   /** The push of one event (RFC 8935 §2): its SET signed now, the same claims (and jti) every attempt. */
   buildPush(delivery: SignalDelivery, once: ReadOnce): Promise<BackchannelRequest>;
   /** Reads the receiver's answer to a push (RFC 8935 §2.2, §2.3). */

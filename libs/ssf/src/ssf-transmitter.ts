@@ -22,7 +22,6 @@ import {
   type ReadOnce,
   type SecurityEventTransmitter,
   type SignalDelivery,
-  Undeliverable,
 } from '@signoff/logout';
 import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
 import {
@@ -157,27 +156,27 @@ export class SsfTransmitter implements SecurityEventTransmitter, OnModuleInit {
     );
   }
 
-  async pushStates(receiverIds: string[], once: ReadOnce): Promise<Map<string, PushState>> {
-    await this.readSettings(receiverIds, once);
-    const states = new Map<string, PushState>();
-    for (const id of receiverIds) {
-      const receiver = await once(`${RECEIVER_KEY}${id}`, () =>
-        this.db.getRepository(SsfReceiver).findOneBy({ providerId: id }),
-      );
-      states.set(
-        id,
-        !receiver?.streamId
-          ? 'gone'
-          : receiver.deliveryMethod !== SSF_PUSH
-            ? 'poll'
-            : receiver.streamStatus === 'enabled'
-              ? 'enabled'
-              : receiver.streamStatus === 'paused'
-                ? 'paused'
-                : 'disabled',
-      );
-    }
-    return states;
+  /**
+   * Read fresh for every batch (one query), not through the batches' shared settings: a receiver that
+   * was told its stream is paused gets no push after that answer (SSF 1.0 §8.1.2.1 "MUST NOT").
+   */
+  async pushStates(receiverIds: string[]): Promise<Map<string, PushState>> {
+    const receivers = new Map(
+      (await this.db.getRepository(SsfReceiver).findBy({ providerId: In(receiverIds) })).map((receiver) => [
+        receiver.providerId,
+        receiver,
+      ]),
+    );
+    const stateOf = (receiver: SsfReceiver | undefined): PushState => {
+      if (!receiver?.streamId) return 'gone';
+      if (receiver.deliveryMethod !== SSF_PUSH) return 'poll';
+      return receiver.streamStatus === 'enabled'
+        ? 'enabled'
+        : receiver.streamStatus === 'paused'
+          ? 'paused'
+          : 'disabled';
+    };
+    return new Map(receiverIds.map((id) => [id, stateOf(receivers.get(id))]));
   }
 
   /**
@@ -190,9 +189,10 @@ export class SsfTransmitter implements SecurityEventTransmitter, OnModuleInit {
     const receiver = await once(`${RECEIVER_KEY}${delivery.receiverId}`, () =>
       this.db.getRepository(SsfReceiver).findOneBy({ providerId: delivery.receiverId }),
     );
-    if (!receiver) throw new Undeliverable('the receiver was deleted');
-    if (receiver.deliveryMethod !== SSF_PUSH || !receiver.endpointUrl)
-      throw new Undeliverable('the receiver has no push stream any more');
+    // Changed since the worker's claim let it through (pushStates): tried again, and the next claim
+    // holds it, moves it to the poll or skips it, as the stream is then.
+    if (!receiver?.endpointUrl || receiver.deliveryMethod !== SSF_PUSH)
+      throw new Error('the stream changed: it takes no push now');
     const set = await signSet(await this.keys.active('oidc', 'RS256'), this.claimsOf(delivery, receiver));
     const authorization = receiver.authorizationHeader
       ? this.keys.openSecret(receiver.authorizationHeader, receiver.providerId)
