@@ -1512,4 +1512,24 @@ describe('poll bounds (RFC 8936 §2: undelivered SETs may be discarded; the cont
     expect(elapsed).toBeGreaterThanOrEqual(1_800);
     expect(elapsed).toBeLessThan(6_000);
   });
+
+  it("bounds events held for a paused push stream as it bounds polls: the oldest end dead in the worker's sweep", async () => {
+    const push = await pushStream('held-bounded');
+    await push.streams.setStatus(push.stream.stream_id, 'paused');
+    const operations: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const user = await newUser();
+      await logOut((await signedIn(user)).browser);
+      operations.push((await operationOf(user, 'user_logout')).id);
+    }
+    // The worker's sweep (every ten relay passes, about ten seconds) ends the oldest beyond SSF_POLL_MAX_EVENTS.
+    const [dead] = await deliveriesWhen(operations[0], push, (delivery) => delivery.status === 'dead', 25_000);
+    expect(dead.lastError).toContain('SSF_POLL_MAX_EVENTS');
+    for (const id of operations.slice(1)) await deliveriesWhen(id, push, (delivery) => delivery.status === 'held');
+    await push.streams.setStatus(push.stream.stream_id, 'enabled');
+    for (const id of operations.slice(1)) await deliveriesWhen(id, push, (delivery) => delivery.status === 'succeeded');
+    expect(push.receiver.violations).toEqual([]);
+    await retire(push);
+    await poll.poller.drain();
+  });
 });

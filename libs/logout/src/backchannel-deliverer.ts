@@ -142,9 +142,9 @@ export class BackchannelDeliverer {
     const events = claimed.filter((row) => row.event);
     if (!events.length) return claimed;
     const transmitter = this.protocols.signals;
-    const states = transmitter
-      ? await transmitter.pushStates([...new Set(events.map((row) => row.providerId))])
-      : new Map<string, PushState>();
+    // Without a transmitter in this process nothing can tell: the attempt fails, and is tried again.
+    if (!transmitter) return claimed;
+    const states = await transmitter.pushStates([...new Set(events.map((row) => row.providerId))]);
     const notNow = events
       .map((row) => ({ id: row.id, state: states.get(row.providerId) ?? 'gone' }))
       .filter((row): row is { id: string; state: Exclude<PushState, 'enabled'> } => row.state !== 'enabled');
