@@ -1,5 +1,6 @@
 import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { runCli } from '../../apps/idp/src/cli';
+import { UserAdminService } from '../../apps/idp/src/admin/user-admin.service';
 import { AuditEvent, SYSTEM, type User, UsersService } from '@signoff/core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -207,6 +208,19 @@ describeInChromium('Shared Signals receivers in Chromium', () => {
     await admin.goto(`${t.url}/admin/signals`);
     expect(await admin.locator('tbody tr').count()).toBe(1);
     await shoot(admin, 'console-signals');
+  });
+
+  it("shows a receiver's events on the logout operation that owes them, beside the applications' deliveries", async () => {
+    const users = t.app.get(UsersService);
+    const dora = await users.create({ username: 'dora', password: 'dora password 12' }, SYSTEM);
+    await new Browser(t.url).login('dora', 'dora password 12');
+    const { operation } = await t.app.get(UserAdminService).deactivate(dora.id, SYSTEM);
+    await admin.goto(`${t.url}/admin/logouts/${operation.id}`);
+    const main = (await admin.textContent('main'))!;
+    expect(main).toContain('Zero-trust proxy');
+    expect(main).toContain('Shared Signals push (security event)');
+    expect(main).toContain('session-revoked');
+    await shoot(admin, 'console-logout-ssf');
   });
 
   it('reads well at 375 px, and labels every control', async () => {

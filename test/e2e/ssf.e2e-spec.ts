@@ -35,7 +35,7 @@ import { startApp, type TestApp } from '../support/test-app';
 const PASSWORD = 'a user password long enough';
 const CAEP_EVENTS = [EVENT.sessionRevoked, EVENT.credentialChange, EVENT.accountDisabled, EVENT.accountEnabled];
 /** Long enough for a delivery that should not come to have come (the worker delivers within ~100 ms). */
-const QUIET_MS = 1500;
+const QUIET_MS = 1000;
 
 let t: TestApp;
 let adminToken: string;
