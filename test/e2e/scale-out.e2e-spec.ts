@@ -358,6 +358,17 @@ class Receivers {
     await new Promise((resolve) => this.server.close(resolve));
   }
 
+  /**
+   * The worker that opened the socket: looked up when the connection came, and again at a request if
+   * that lookup found nobody (under load /proc may not list the client's end yet when the server
+   * accepts it; a kept-alive socket is still open at its requests).
+   */
+  private pidOf(socket: Socket): number {
+    let pid = this.socketPid.get(socket) ?? 0;
+    if (!pid && socket.remotePort) this.socketPid.set(socket, (pid = ownerOf(socket.remotePort, this.workerPids)));
+    return pid;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body = '';
     for await (const chunk of req) body += chunk;
@@ -378,7 +389,7 @@ class Receivers {
       aud,
       sid: claims.sid ?? '',
       jti: claims.jti ?? '',
-      pid: this.socketPid.get(req.socket) ?? 0,
+      pid: this.pidOf(req.socket),
       behaviour,
     };
     this.arrivals.push(arrival);
@@ -406,10 +417,13 @@ class Receivers {
 function ownerOf(port: number, pids: number[]): number {
   try {
     const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    // The live socket's row: an earlier connection from the same port may linger in TIME_WAIT, with
+    // inode 0, and come first.
     const line = readFileSync('/proc/net/tcp', 'utf8')
       .split('\n')
-      .find((row) => row.trim().split(/\s+/)[1]?.endsWith(`:${hex}`));
-    const inode = line?.trim().split(/\s+/)[9];
+      .map((row) => row.trim().split(/\s+/))
+      .find((fields) => fields[1]?.endsWith(`:${hex}`) && fields[9] && fields[9] !== '0');
+    const inode = line?.[9];
     if (!inode) return 0;
     for (const pid of pids) {
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
