@@ -614,7 +614,7 @@ export class LogoutOperationsService {
     const total = await tx.count(LogoutDelivery, { where: { operationId } });
     const succeeded = await tx.count(LogoutDelivery, { where: { operationId, status: 'succeeded' } });
     const failed = await tx.count(LogoutDelivery, { where: { operationId, status: In(['failed', 'dead']) } });
-    const outcome: LogoutOutcome = succeeded === total ? 'complete' : failed === total ? 'failed' : 'partial';
+    const outcome = outcomeOf({ total, succeeded, failed });
     const settled = await tx.update(
       LogoutOperation,
       { id: operationId, completedAt: IsNull() },
@@ -667,12 +667,23 @@ function whyNotRetryable(delivery: LogoutDelivery, inBrowser: boolean): string |
 }
 
 /**
+ * An operation's outcome once none of its deliveries is open: `complete` when every one succeeded
+ * (none at all included), `failed` when every one failed or died, `partial` otherwise.
+ */
+function outcomeOf(counts: { total: number; succeeded: number; failed: number }): LogoutOutcome {
+  if (counts.succeeded === counts.total) return 'complete';
+  return counts.failed === counts.total ? 'failed' : 'partial';
+}
+
+/**
  * The outcome of a logout for the applications whose sessions it ended (SSF events left out), from
  * their deliveries' statuses, as LogoutOperationsService.settle decides it; null while one is open.
  */
 export function participantsOutcome(statuses: readonly DeliveryStatus[]): LogoutOutcome | null {
   if (statuses.some((status) => OPEN_STATUSES.includes(status))) return null;
-  if (statuses.every((status) => status === 'succeeded')) return 'complete';
-  if (statuses.every((status) => status === 'failed' || status === 'dead')) return 'failed';
-  return 'partial';
+  return outcomeOf({
+    total: statuses.length,
+    succeeded: statuses.filter((status) => status === 'succeeded').length,
+    failed: statuses.filter((status) => status === 'failed' || status === 'dead').length,
+  });
 }

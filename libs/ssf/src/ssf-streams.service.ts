@@ -106,13 +106,11 @@ export class SsfStreamsService {
       streamCreatedAt: now,
       lastVerificationAt: null,
     };
+    const columns = this.columnsOf(receiver, requested, now);
     const created = await this.db.transaction(async (tx) => {
       const written = await tx
         .getRepository(SsfReceiver)
-        .update(
-          { providerId: receiver.providerId, streamId: IsNull() },
-          { ...stream, ...this.columnsOf(receiver, requested, now) },
-        );
+        .update({ providerId: receiver.providerId, streamId: IsNull() }, { ...stream, ...columns });
       if (!written.affected) return false;
       await this.audit.record(
         {
@@ -126,7 +124,7 @@ export class SsfStreamsService {
       return true;
     });
     if (!created) throw new SsfError('conflict', 'this receiver has a stream already: one stream per receiver', 409);
-    Object.assign(receiver, stream, this.columnsOf(receiver, requested, now));
+    Object.assign(receiver, stream, columns);
     return this.configurationOf(receiver);
   }
 
