@@ -3,6 +3,8 @@ import {
   Clock,
   IdpSession,
   KeysService,
+  LogoutDelivery,
+  LogoutOperation,
   loadConfig,
   newId,
   OidcClient,
@@ -202,6 +204,55 @@ describe('the Shared Signals migration', () => {
     expect((await db.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
     await db.getRepository(Provider).delete({ id: provider.id });
     await db.getRepository(User).delete({ id: user.id });
+  });
+});
+
+describe('the delivery-indexes migration', () => {
+  it('makes an open delivery carrying a completed_at open by both measures, so the relay still finds it (down, then up)', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const provider = await db.getRepository(Provider).save({
+      id: newId(),
+      slug: `ssf-${Date.now()}`,
+      name: 'receiver',
+      protocol: 'ssf',
+      enabled: true,
+      invalidationFlowId: null,
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+    });
+    const operationId = newId();
+    await db.query(
+      `INSERT INTO logout_operations (id, trigger, initiator_type, initiator_id, initiating_provider_id, idp_session_ids, created_at)
+       VALUES (${placeholders(db, 7)})`,
+      [operationId, 'api', 'admin', null, null, '[]', now.getTime()],
+    );
+    const row = (id: string, status: string) => [
+      id,
+      operationId,
+      provider.id,
+      'ssf_push',
+      status,
+      '[]',
+      now.getTime(),
+      now.getTime(),
+      now.getTime(),
+    ];
+    const [open, done] = [newId(), newId()];
+    for (const values of [row(open, 'queued'), row(done, 'succeeded')])
+      await db.query(
+        `INSERT INTO logout_deliveries (id, operation_id, provider_id, channel, status, attempt_log, created_at, updated_at, completed_at)
+         VALUES (${placeholders(db, 9)})`,
+        values,
+      );
+    await downThenUp('DeliveryIndexes1765000000000');
+    const completedAt = async (id: string) =>
+      (await db.getRepository(LogoutDelivery).findOneByOrFail({ id })).completedAt;
+    expect(await completedAt(open)).toBeNull();
+    expect(await completedAt(done)).toEqual(now);
+    expect((await db.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
+    await db.getRepository(LogoutOperation).delete({ id: operationId });
+    await db.getRepository(Provider).delete({ id: provider.id });
   });
 });
 

@@ -36,8 +36,8 @@ export class ApplicationLogout {
     });
   }
 
-  /** Hands the committed back-channel deliveries to the queue (LogoutOrchestrator.afterCommit). */
-  afterCommit(): void {
-    this.orchestrator.afterCommit();
+  /** Hands the committed back-channel deliveries of `started` to the queue (LogoutOrchestrator.afterCommit). */
+  afterCommit(started: StartedLogout | null): void {
+    this.orchestrator.afterCommit(started);
   }
 }

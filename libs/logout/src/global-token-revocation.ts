@@ -55,7 +55,7 @@ export class GlobalTokenRevocation {
       );
       return started;
     });
-    this.orchestrator.afterCommit();
+    this.orchestrator.afterCommit(operation);
     return operation;
   }
 }

@@ -6,6 +6,7 @@ import {
   type LogoutOutcome,
   type LogoutTrigger,
   Metrics,
+  OPEN_ROW,
   OUTBOX_STATUSES,
   type OutboxReading,
   QUEUE_STATES,
@@ -79,7 +80,7 @@ export class LogoutMetrics implements OnModuleInit {
   private async readOutbox(): Promise<OutboxReading> {
     const [sql, parameters] = this.db.driver.escapeQueryWithParameters(
       `SELECT status, COUNT(*) AS count, MIN(created_at) AS oldest FROM logout_deliveries
-        WHERE status IN (:...open) AND channel IN (:...channels) GROUP BY status`,
+        WHERE ${OPEN_ROW} AND status IN (:...open) AND channel IN (:...channels) GROUP BY status`,
       { open: OUTBOX_STATUSES, channels: BACKCHANNELS },
     );
     const rows: Array<{ status: string; count: string | number; oldest: string | number | null }> = await this.db.query(

@@ -10,6 +10,7 @@ import {
   type DeliveryStatus,
   LogoutDelivery,
   LogoutOperation,
+  OPEN_ROW,
   LogoutOperationUser,
   type LogoutOutcome,
   type LogoutTrigger,
@@ -285,7 +286,8 @@ export class LogoutOperationsService {
       .select('COUNT(*)', 'pending')
       .addSelect('MIN(d.created_at)', 'oldest')
       // Under way only: an event held for a paused SSF stream waits on purpose, it is not stuck.
-      .where('d.status IN (:...open)', { open: OPEN_STATUSES.filter((status) => status !== 'held') })
+      .where(`d.${OPEN_ROW}`)
+      .andWhere('d.status IN (:...open)', { open: OPEN_STATUSES.filter((status) => status !== 'held') })
       .andWhere('d.channel IN (:...channels)', { channels: BACKCHANNELS })
       .getRawOne();
     return {
@@ -308,6 +310,7 @@ export class LogoutOperationsService {
     const now = this.clock.now();
     const abandoned = await this.db.getRepository(LogoutDelivery).find({
       where: {
+        completedAt: IsNull(),
         status: 'pending',
         channel: In(FRONTCHANNELS),
         // Since it was last (re)started: a front channel the user tried again from the summary page
@@ -588,7 +591,7 @@ export class LogoutOperationsService {
       .select('o.id')
       .where('o.completed_at IS NULL')
       .andWhere(
-        'NOT EXISTS (SELECT 1 FROM logout_deliveries d WHERE d.operation_id = o.id AND d.status IN (:...statuses))',
+        `NOT EXISTS (SELECT 1 FROM logout_deliveries d WHERE d.operation_id = o.id AND d.${OPEN_ROW} AND d.status IN (:...statuses))`,
         { statuses: OPEN_STATUSES },
       )
       .take(limit)
@@ -610,7 +613,8 @@ export class LogoutOperationsService {
    */
   async settle(operationId: string, tx: EntityManager = this.db.manager): Promise<void> {
     // One index probe while deliveries are open: a logout of thousands of sessions settles after each of them.
-    if (await tx.exists(LogoutDelivery, { where: { operationId, status: In(OPEN_STATUSES) } })) return;
+    if (await tx.exists(LogoutDelivery, { where: { operationId, completedAt: IsNull(), status: In(OPEN_STATUSES) } }))
+      return;
     const total = await tx.count(LogoutDelivery, { where: { operationId } });
     const succeeded = await tx.count(LogoutDelivery, { where: { operationId, status: 'succeeded' } });
     const failed = await tx.count(LogoutDelivery, { where: { operationId, status: In(['failed', 'dead']) } });

@@ -91,13 +91,22 @@ export class LogoutOrchestrator {
 
   async endSessions(request: EndSessionsRequest): Promise<StartedLogout> {
     const operation = await this.db.transaction((tx) => this.endSessionsIn(tx, request));
-    this.afterCommit();
+    this.afterCommit(operation);
     return operation;
   }
 
-  /** Hands the committed back-channel deliveries to the queue; call after committing endSessionsIn's transaction. */
-  afterCommit(): void {
-    this.relay.kick();
+  /** The back-channel rows each logout written by this process hands to the queue after its commit. */
+  private readonly toHandOut = new WeakMap<StartedLogout, PlannedDelivery[]>();
+
+  /**
+   * Hands the committed back-channel deliveries of `started` (what endSessionsIn or signalIn answered)
+   * to the queue; call after committing their transaction. A transaction that rolled back never
+   * calls it: its rows were never written, and the map forgets them with the operation.
+   */
+  afterCommit(started: StartedLogout | null): void {
+    const rows = started ? this.toHandOut.get(started) : undefined;
+    if (started) this.toHandOut.delete(started);
+    if (rows?.length) this.relay.handOut(rows);
   }
 
   /** endSessions inside the caller's transaction (e.g. with the user's deactivation); then call afterCommit. */
@@ -176,6 +185,7 @@ export class LogoutOrchestrator {
       ...planDeliveries({ ...plan, sessions: toTell, withBrowser: request.withBrowser }),
       ...planSignals(plan, signals),
     ];
+    const toHandOut = this.relay.leaseForHandOut(rows, now);
     await insertDeliveries(tx, rows);
 
     for (const protocol of new Set(ending.map((session) => session.provider.protocol))) {
@@ -208,6 +218,7 @@ export class LogoutOrchestrator {
     );
     this.metrics.started(request.trigger, rows);
     await this.operations.settle(operation.id, tx);
+    this.toHandOut.set(operation, toHandOut);
     this.logger.log({
       msg: 'logout started',
       operation: operation.id,
@@ -246,6 +257,7 @@ export class LogoutOrchestrator {
     if (!signals.length) return null;
     await tx.save(LogoutOperation, operation);
     const rows = planSignals({ operationId: operation.id, now, newId }, signals);
+    const toHandOut = this.relay.leaseForHandOut(rows, now);
     await insertDeliveries(tx, rows);
     await this.recordUsers(tx, operation, request.userIds ?? []);
     await this.audit.record(
@@ -259,6 +271,7 @@ export class LogoutOrchestrator {
     );
     this.metrics.started(request.trigger, rows);
     await this.operations.settle(operation.id, tx);
+    this.toHandOut.set(operation, toHandOut);
     return operation;
   }
 

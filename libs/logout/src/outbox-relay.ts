@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BACKCHANNELS, Clock, CONFIG, type Config, LogoutDelivery, within } from '@signoff/core';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { BACKCHANNELS, Clock, CONFIG, type Config, LogoutDelivery, OPEN_ROW, within } from '@signoff/core';
 import { Brackets, DataSource, In } from 'typeorm';
 import { rowsOf } from './returning-rows';
 import { type DeliveryBatch, DeliveryQueue } from '@signoff/dispatch';
@@ -10,6 +10,8 @@ export const LEASE_MS = 60_000;
 export const BATCH_SIZE = 100;
 /** How long a relay pass or a batch waits for Redis to take jobs. */
 export const ADD_TIMEOUT_MS = 2000;
+/** Rows given back per statement: well within both databases' limits on bound values. */
+const GIVE_BACK_CHUNK = 1000;
 
 /**
  * Moves back-channel deliveries from the outbox table to the queue: rows still `pending`, and rows
@@ -19,7 +21,7 @@ export const ADD_TIMEOUT_MS = 2000;
  * the lease runs out, and a worker claims a row once however many jobs name it.
  */
 @Injectable()
-export class OutboxRelay {
+export class OutboxRelay implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
 
   constructor(
@@ -106,7 +108,9 @@ export class OutboxRelay {
       .getRepository(LogoutDelivery)
       .createQueryBuilder('d')
       .select(['d.id', 'd.providerId', 'd.status', 'd.nextAttemptAt'])
-      .where('d.channel IN (:...channels)', { channels: BACKCHANNELS })
+      // Open rows by age: the partial index on created_at (OPEN_ROW) holds only rows not final yet.
+      .where(`d.${OPEN_ROW}`)
+      .andWhere('d.channel IN (:...channels)', { channels: BACKCHANNELS })
       .andWhere(
         new Brackets((q) =>
           q
@@ -136,7 +140,7 @@ export class OutboxRelay {
   private async releaseQueued(now: number): Promise<void> {
     const [sql, parameters] = this.db.driver.escapeQueryWithParameters(
       `UPDATE logout_deliveries SET lease_until = :expired
-        WHERE status = 'queued' AND lease_until >= :now AND channel IN (:...channels)
+        WHERE ${OPEN_ROW} AND status = 'queued' AND lease_until >= :now AND channel IN (:...channels)
         RETURNING id`,
       { expired: now - 1, now, channels: BACKCHANNELS },
     );
@@ -151,6 +155,53 @@ export class OutboxRelay {
     const others = rows.filter((row) => row.status !== 'pending').map((row) => row.id);
     if (fresh.length) await repo.update({ id: In(fresh), status: 'queued' }, { status: 'pending', leaseUntil: null });
     if (others.length) await repo.update({ id: In(others), status: 'queued' }, { leaseUntil: new Date(0) });
+  }
+
+  /**
+   * The back-channel rows of a logout about to be written that its process hands to the queue itself
+   * right after the commit (handOut), without a relay pass: written `queued` and leased, as a pass
+   * would leave them. Changes `rows` in place; returns the rows it leased. If the process dies before
+   * handing them out, their lease runs out and the relay hands them out then: late, not lost.
+   */
+  leaseForHandOut<T extends Pick<LogoutDelivery, 'channel' | 'status' | 'leaseUntil'>>(rows: T[], now: Date): T[] {
+    const leased = rows.filter((row) => row.status === 'pending' && BACKCHANNELS.includes(row.channel));
+    const leaseUntil = new Date(now.getTime() + LEASE_MS);
+    for (const row of leased) Object.assign(row, { status: 'queued', leaseUntil });
+    return leased;
+  }
+
+  /**
+   * After the commit of rows leased by leaseForHandOut: their jobs, added now, without making the
+   * caller wait for Redis. Rows the queue does not take are given back (pending: the worker's next
+   * relay pass hands them out).
+   */
+  handOut(rows: Array<Pick<LogoutDelivery, 'id' | 'providerId'>>): void {
+    const now = this.clock.now().getTime();
+    const fresh = rows.map((row) => ({ ...row, status: 'pending' as const, nextAttemptAt: null }));
+    const handing = within(
+      ADD_TIMEOUT_MS,
+      this.queue.add(batchesOf(fresh, now)).then(() => true),
+      false,
+    )
+      .catch(() => false)
+      .then(async (added) => {
+        if (added) return;
+        this.logger.debug({
+          msg: 'deliveries left to the relay: the queue did not take them',
+          deliveries: rows.length,
+        });
+        for (let start = 0; start < fresh.length; start += GIVE_BACK_CHUNK)
+          await this.giveBack(fresh.slice(start, start + GIVE_BACK_CHUNK)).catch(() => undefined); // else their lease runs out
+      });
+    this.handing.add(handing);
+    void handing.finally(() => this.handing.delete(handing));
+  }
+
+  /** Hand-outs under way (handOut): a process that stops (the CLI after a deactivation) finishes them first. */
+  private readonly handing = new Set<Promise<void>>();
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.handing]);
   }
 
   /**

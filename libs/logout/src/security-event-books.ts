@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock, CONFIG, type Config, type DeliveryAttempt, LogoutDelivery } from '@signoff/core';
+import { Clock, CONFIG, type Config, type DeliveryAttempt, LogoutDelivery, OPEN_ROW } from '@signoff/core';
 import { DataSource, In } from 'typeorm';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
 import { LogoutOrchestrator, type SignalRequest, type StartedLogout } from './logout-orchestrator';
@@ -13,7 +13,7 @@ export const STREAM_DISABLED = 'skipped: the stream was disabled (SSF 1.0 §8.1.
 export const STREAM_DELETED = 'skipped: the stream was deleted';
 
 /** Events a stream keeps waiting: poll events not yet acknowledged, push events held while it is paused. */
-const KEPT = `((channel = 'ssf_poll' AND status IN ('pending', 'held')) OR (channel = 'ssf_push' AND status = 'held'))`;
+const KEPT = `(${OPEN_ROW} AND ((channel = 'ssf_poll' AND status IN ('pending', 'held')) OR (channel = 'ssf_push' AND status = 'held')))`;
 
 /** An RFC 8936 §2.2 `setErrs` member: the receiver could not accept this SET. */
 export interface SetError {
@@ -41,7 +41,7 @@ export class SecurityEventBooks {
   /** Events that end no session (an account enabled again, a verification): see LogoutOrchestrator.signalIn. */
   async send(request: SignalRequest): Promise<StartedLogout | null> {
     const started = await this.db.transaction((tx) => this.orchestrator.signalIn(tx, request));
-    if (started) this.relay.kick();
+    this.orchestrator.afterCommit(started);
     return started;
   }
 

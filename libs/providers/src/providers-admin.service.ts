@@ -387,7 +387,7 @@ export class ProvidersAdminService {
    * `provider.deleted`, with the identifiers it had.
    */
   async remove(id: string, actor: Actor, options: { endSessions?: boolean } = {}): Promise<ProviderRemoval> {
-    const { operationId, endedSessions } = await this.db.transaction(async (tx) => {
+    const { operation, endedSessions } = await this.db.transaction(async (tx) => {
       const provider = await tx.findOneBy(Provider, { id, deletedAt: IsNull() });
       if (!provider) throw new ProviderAdminError('no_such_provider', 'No such provider.');
       const now = this.clock.now();
@@ -430,10 +430,10 @@ export class ProvidersAdminService {
         },
         tx,
       );
-      return { operationId: operation?.id ?? null, endedSessions: live };
+      return { operation, endedSessions: live };
     });
-    if (operationId) this.applicationLogout.afterCommit();
-    return { operationId, endedSessions };
+    this.applicationLogout.afterCommit(operation);
+    return { operationId: operation?.id ?? null, endedSessions };
   }
 
   /**

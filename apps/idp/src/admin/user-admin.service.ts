@@ -33,7 +33,7 @@ export class UserAdminService {
         userIds: [user.id],
       });
     });
-    this.orchestrator.afterCommit();
+    this.orchestrator.afterCommit(operation);
     return { user, operation };
   }
 
@@ -65,7 +65,7 @@ export class UserAdminService {
       });
       return { deactivated, operation };
     });
-    this.orchestrator.afterCommit();
+    this.orchestrator.afterCommit(result.operation);
     return { users, ...result };
   }
 
@@ -87,7 +87,7 @@ export class UserAdminService {
         aboutUserIds: [user.id],
       }),
     );
-    this.orchestrator.afterCommit();
+    this.orchestrator.afterCommit(operation);
     return operation;
   }
 
@@ -141,7 +141,7 @@ export class UserAdminService {
         : null;
       return { user, started };
     });
-    if (started) this.orchestrator.afterCommit();
+    this.orchestrator.afterCommit(started);
     return user;
   }
 
@@ -165,7 +165,7 @@ export class UserAdminService {
         passwordHash === undefined ? null : await this.passwordChangedIn(tx, user, passwordHash, actor, options);
       return { user, operation };
     });
-    if (result.operation) this.orchestrator.afterCommit();
+    this.orchestrator.afterCommit(result.operation);
     return result;
   }
 

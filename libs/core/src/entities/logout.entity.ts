@@ -146,6 +146,18 @@ export const DELIVERY_STATUSES = Object.keys(STATUSES) as DeliveryStatus[];
 export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 'skipped'];
 
 /**
+ * A row not final yet (pending, queued, sending, held): `completed_at` is set exactly when a row
+ * becomes final, and cleared when an administrator sends it again. The indexes that find open rows
+ * use it (an operation's open rows: `operation_id, completed_at`; open rows by age: partial on it)
+ * rather than `status`: the worker's claim changes `status` and `lease_until`
+ * only, no indexed column, so the database updates the row in place (PostgreSQL: a HOT update;
+ * SQLite: no index touched) instead of writing an entry in every index at every step.
+ */
+export const OPEN_ROW = 'completed_at IS NULL';
+/** A final row: what the dashboard counts by when it ended (only final rows are in that index). */
+export const FINAL_ROW = 'completed_at IS NOT NULL';
+
+/**
  * Telling one provider session, over one channel, that it ended — or one SSF stream one security
  * event (no provider session then: `event` holds the event, the provider is the receiver). This table
  * is the outbox: rows are written in the transaction that ends the sessions; the relay hands
@@ -153,8 +165,9 @@ export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 
  */
 @Entity('logout_deliveries')
 @Index(['providerSessionId', 'channel'], { unique: true })
-@Index(['status', 'leaseUntil'])
-@Index(['operationId', 'status'])
+@Index(['operationId', 'completedAt'])
+@Index(['createdAt'], { where: OPEN_ROW })
+@Index(['completedAt'], { where: FINAL_ROW })
 export class LogoutDelivery {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id: string;

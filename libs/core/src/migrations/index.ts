@@ -10,6 +10,7 @@ import { ProviderTombstones1764600000000 } from './1764600000000-provider-tombst
 import { ClientUri1764700000000 } from './1764700000000-client-uri';
 import { ApiTokenScopes1764800000000 } from './1764800000000-api-token-scopes';
 import { SharedSignals1764900000000 } from './1764900000000-shared-signals';
+import { DeliveryIndexes1765000000000 } from './1765000000000-delivery-indexes';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   ClientUri1764700000000,
   ApiTokenScopes1764800000000,
   SharedSignals1764900000000,
+  DeliveryIndexes1765000000000,
 ];
