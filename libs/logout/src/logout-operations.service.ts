@@ -23,6 +23,7 @@ import {
   type DeliveryTarget,
   type LogoutReason,
   logoutReasonOf,
+  readEachOnce,
   readEachTime,
   type ReadOnce,
   type SessionWithProvider,
@@ -430,13 +431,14 @@ export class LogoutOperationsService {
     const found = (await this.db.getRepository(ProviderSession).findBy({
       id: In([...new Set(deliveries.map((delivery) => delivery.providerSessionId))]),
     })) as SessionWithProvider[];
-    // The providers apart, once each: a batch's sessions share a few applications.
-    const providers = new Map(
-      (
-        await this.db
-          .getRepository(Provider)
-          .findBy({ id: In([...new Set(found.map((session) => session.providerId))]) })
-      ).map((provider) => [provider.id, provider]),
+    // The providers apart, through `once` (the worker's batches share them for a second, as they
+    // share the applications' settings): a batch's sessions share a few applications.
+    const providers = await readEachOnce(
+      once,
+      'provider:',
+      found.map((session) => session.providerId),
+      (ids) => this.db.getRepository(Provider).findBy({ id: In(ids) }),
+      (provider) => provider.id,
     );
     const sessions = new Map<string, SessionWithProvider>();
     for (const session of found) {
