@@ -978,6 +978,28 @@ describe('events: CAEP and RISC to push and poll streams', () => {
     expect(disabled.event.reason_admin).toEqual({ en: expect.any(String) });
   });
 
+  it('deactivating a user who is inactive already tells no stream again', async () => {
+    const user = await newUser();
+    expect((await api().post(`/api/v1/users/${user.id}/deactivate`).set(auth())).status).toBe(202);
+    await arrived(pushed.receiver, EVENT.accountDisabled, issSub(user));
+    const again = await api().post(`/api/v1/users/${user.id}/deactivate`).set(auth());
+    expect(again.status).toBe(202);
+    const op = await operation(again.body.operationId as string);
+    expect(op.deliveries).toEqual([]);
+    await quiet();
+    expect(pushed.receiver.setsOf(EVENT.accountDisabled, issSub(user))).toHaveLength(1);
+    // Many at once: one of them inactive already, one active.
+    const other = await newUser();
+    const both = await api()
+      .post('/api/v1/users/deactivate')
+      .set(auth())
+      .send({ ids: [user.id, other.id] });
+    expect(both.status).toBe(202);
+    await arrived(pushed.receiver, EVENT.accountDisabled, issSub(other));
+    await quiet();
+    expect(pushed.receiver.setsOf(EVENT.accountDisabled, issSub(user))).toHaveLength(1);
+  });
+
   it('activation: account-enabled, in an operation of its own', async () => {
     const user = await newUser();
     expect((await api().post(`/api/v1/users/${user.id}/deactivate`).set(auth())).status).toBe(202);

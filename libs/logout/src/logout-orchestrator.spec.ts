@@ -1,4 +1,5 @@
-import { AuditEvent, IdpSession, LogoutOperation, ProviderSession } from '@signoff/core';
+import { AuditEvent, IdpSession, LogoutOperation, Metrics, ProviderSession } from '@signoff/core';
+import { sampleOf } from '../../../test/support/metrics-text';
 import { DeliveryQueue } from '@signoff/dispatch';
 import { NO_BROWSER_REASON } from './delivery-plan';
 import { type EndSessionsRequest, LogoutOrchestrator } from './logout-orchestrator';
@@ -117,6 +118,26 @@ describe('LogoutOrchestrator', () => {
         login.providerSessions[0].id,
       ]),
     ).toEqual([{ n: 0 }]);
+  });
+
+  it('counts a logout in the metrics once its transaction has committed, not one the caller rolled back', async () => {
+    const startedTotal = async () =>
+      sampleOf((await engine.get(Metrics).exposition()).body, 'signoff_logout_operations_started_total', {
+        trigger: 'user_logout',
+      }) ?? 0;
+    const before = await startedTotal();
+    // A caller that fails after writing the logout in its transaction (a deactivation's later step).
+    const rolledBack = await engine.login([{ protocol: 'oidc', channels: ['backchannel_oidc'] }]);
+    await expect(
+      engine.db.transaction(async (tx) => {
+        await orchestrator.endSessionsIn(tx, fullLogout(rolledBack, false));
+        throw new Error('the caller failed after the logout was written');
+      }),
+    ).rejects.toThrow('the caller failed');
+    expect((await startedTotal()) - before).toBe(0);
+    const committed = await engine.login([{ protocol: 'oidc', channels: ['backchannel_oidc'] }]);
+    await orchestrator.endSessions(fullLogout(committed, false));
+    expect((await startedTotal()) - before).toBe(1);
   });
 });
 

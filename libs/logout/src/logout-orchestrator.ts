@@ -65,6 +65,13 @@ export interface SignalRequest {
 /** A logout as its starter sees it: the operation to watch (GET /api/v1/logout-operations/:id) and the IdP sessions it ended. */
 export type StartedLogout = Pick<LogoutOperation, 'id' | 'trigger' | 'idpSessionIds' | 'createdAt'>;
 
+/** What a logout owes once its transaction has committed: its metrics, and its rows' jobs. */
+interface OwedAfterCommit {
+  rows: PlannedDelivery[];
+  /** The back-channel rows written `queued`, whose jobs this process adds (OutboxRelay.handOut). */
+  toHandOut: PlannedDelivery[];
+}
+
 /** Triggers after which none of the user's grants may be used again, even after a reactivation. */
 const GRANT_ENDING_TRIGGERS: readonly string[] = ['user_deactivated', 'password_changed', 'global_revocation'];
 
@@ -95,18 +102,21 @@ export class LogoutOrchestrator {
     return operation;
   }
 
-  /** The back-channel rows each logout written by this process hands to the queue after its commit. */
-  private readonly toHandOut = new WeakMap<StartedLogout, PlannedDelivery[]>();
+  /** What each logout written by this process owes once it is committed (afterCommit). */
+  private readonly owed = new WeakMap<StartedLogout, OwedAfterCommit>();
 
   /**
    * Hands the committed back-channel deliveries of `started` (what endSessionsIn or signalIn answered)
-   * to the queue; call after committing their transaction. A transaction that rolled back never
-   * calls it: its rows were never written, and the map forgets them with the operation.
+   * to the queue, and counts the logout in the metrics; call after committing their transaction. A
+   * transaction that rolled back never calls it: its rows were never written, nothing is counted,
+   * and the map forgets them with the operation.
    */
   afterCommit(started: StartedLogout | null): void {
-    const rows = started ? this.toHandOut.get(started) : undefined;
-    if (started) this.toHandOut.delete(started);
-    if (rows?.length) this.relay.handOut(rows);
+    const owed = started ? this.owed.get(started) : undefined;
+    if (!started || !owed) return;
+    this.owed.delete(started);
+    this.metrics.started(started.trigger, owed.rows);
+    if (owed.toHandOut.length) this.relay.handOut(owed.toHandOut);
   }
 
   /** endSessions inside the caller's transaction (e.g. with the user's deactivation); then call afterCommit. */
@@ -178,7 +188,8 @@ export class LogoutOrchestrator {
     const signals = await this.signalsFor(tx, operation, {
       idpSessions: idpSessions.filter((session) => endedIdp.has(session.id)),
       providerSessions: request.providerSessionIds ? ending : [],
-      userIds: [...userIds, ...(request.aboutUserIds ?? [])],
+      // Not aboutUserIds: nothing of theirs ended (a user inactive already heard account-disabled then).
+      userIds,
     });
     const plan = { operationId: operation.id, now, newId };
     const rows = [
@@ -216,9 +227,8 @@ export class LogoutOrchestrator {
       },
       tx,
     );
-    this.metrics.started(request.trigger, rows);
     await this.operations.settle(operation.id, tx);
-    this.toHandOut.set(operation, toHandOut);
+    this.owed.set(operation, { rows, toHandOut });
     this.logger.log({
       msg: 'logout started',
       operation: operation.id,
@@ -269,9 +279,8 @@ export class LogoutOrchestrator {
       },
       tx,
     );
-    this.metrics.started(request.trigger, rows);
     await this.operations.settle(operation.id, tx);
-    this.toHandOut.set(operation, toHandOut);
+    this.owed.set(operation, { rows, toHandOut });
     return operation;
   }
 

@@ -22,7 +22,7 @@ export class UserAdminService {
   async deactivate(userId: string, actor: Actor): Promise<{ user: User; operation: StartedLogout }> {
     const user = await this.users.get(userId);
     const operation = await this.db.transaction(async (tx) => {
-      await this.users.deactivateIn(tx, user, actor);
+      const deactivated = await this.users.deactivateIn(tx, user, actor);
       const idpSessionIds = await this.orchestrator.liveSessionIdsOf(user.id, tx);
       return this.orchestrator.endSessionsIn(tx, {
         trigger: 'user_deactivated',
@@ -30,7 +30,8 @@ export class UserAdminService {
         reason: 'user_deactivated',
         idpSessionIds,
         withBrowser: false,
-        userIds: [user.id],
+        // A user inactive already lost their grants, and SSF streams heard account-disabled, then.
+        ...(deactivated ? { userIds: [user.id] } : { userIds: [], aboutUserIds: [user.id] }),
       });
     });
     this.orchestrator.afterCommit(operation);
@@ -55,13 +56,16 @@ export class UserAdminService {
       throw new SignoffError('not_found', `No such user: ${missing.slice(0, 10).join(', ')}`, { missing });
     const result = await this.db.transaction(async (tx) => {
       const deactivated = await this.users.deactivateManyIn(tx, users, actor);
+      const leaving = new Set(deactivated.map((user) => user.id));
       const operation = await this.orchestrator.endSessionsIn(tx, {
         trigger: 'user_deactivated',
         initiator: actor,
         reason: 'user_deactivated',
         idpSessionIds: await this.orchestrator.liveSessionIdsOf(ids, tx),
         withBrowser: false,
-        userIds: ids,
+        // Users inactive already lost their grants, and SSF streams heard account-disabled, then.
+        userIds: [...leaving],
+        aboutUserIds: ids.filter((id) => !leaving.has(id)),
       });
       return { deactivated, operation };
     });
