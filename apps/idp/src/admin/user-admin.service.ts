@@ -31,7 +31,8 @@ export class UserAdminService {
         idpSessionIds,
         withBrowser: false,
         // A user inactive already lost their grants, and SSF streams heard account-disabled, then.
-        ...(deactivated ? { userIds: [user.id] } : { userIds: [], aboutUserIds: [user.id] }),
+        userIds: deactivated ? [user.id] : [],
+        aboutUserIds: deactivated ? [] : [user.id],
       });
     });
     this.orchestrator.afterCommit(operation);

@@ -149,9 +149,9 @@ export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 
  * A row not final yet (pending, queued, sending, held): `completed_at` is set exactly when a row
  * becomes final, and cleared when an administrator sends it again. The indexes that find open rows
  * use it (an operation's open rows: `operation_id, completed_at`; open rows by age: partial on it)
- * rather than `status`: the worker's claim changes `status` and `lease_until`
- * only, no indexed column, so the database updates the row in place (PostgreSQL: a HOT update;
- * SQLite: no index touched) instead of writing an entry in every index at every step.
+ * rather than `status`: the worker's claim changes `status` and `lease_until` only, no indexed
+ * column, so the database updates the row in place (PostgreSQL: a HOT update; SQLite: no index
+ * touched) instead of writing an entry in every index at every step.
  */
 export const OPEN_ROW = 'completed_at IS NULL';
 /** A final row: what the dashboard counts by when it ended (only final rows are in that index). */
