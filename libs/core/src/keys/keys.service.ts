@@ -14,6 +14,15 @@ import { selfSignedCertificate } from './certificate';
 import { isPlaintextPem, KeyEncryption } from './key-encryption';
 
 const generate = promisify(generateKeyPair);
+
+interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+function generatePair(alg: KeyAlg): Promise<KeyPair> {
+  return alg === 'ES256' ? generate('ec', { namedCurve: 'P-256' }) : generate('rsa', { modulusLength: 2048 });
+}
 // SAML peers pin the certificate, not its dates; rotation replaces keys long before this.
 const CERTIFICATE_VALID_DAYS = 3650;
 const ACTIVE_KEY_CACHE_MS = 30_000;
@@ -165,17 +174,21 @@ export class KeysService implements OnApplicationBootstrap {
     });
   }
 
-  /** Creates whatever active and next keys are missing (first start). */
+  /**
+   * Creates whatever active and next keys are missing (first start). The pairs are generated at once,
+   * on the thread pool: four RSA keys one after another cost a first start most of a second.
+   */
   async ensureKeys(): Promise<void> {
     await this.db.transaction(async (tx) => {
       await serialize(tx, 'signing-keys');
-      for (const set of KEY_SETS) {
-        for (const state of ['active', 'next'] as const) {
-          if (!(await tx.findOneBy(SigningKey, { ...set, state }))) {
-            await this.create(tx, set.use, set.alg, state);
-            this.logger.log({ msg: 'generated signing key', use: set.use, alg: set.alg, state });
-          }
-        }
+      const missing: Array<{ use: KeyUse; alg: KeyAlg; state: 'active' | 'next' }> = [];
+      for (const set of KEY_SETS)
+        for (const state of ['active', 'next'] as const)
+          if (!(await tx.findOneBy(SigningKey, { ...set, state }))) missing.push({ ...set, state });
+      const pairs = await Promise.all(missing.map(({ alg }) => generatePair(alg)));
+      for (const [i, { use, alg, state }] of missing.entries()) {
+        await this.create(tx, use, alg, state, pairs[i]);
+        this.logger.log({ msg: 'generated signing key', use, alg, state });
       }
     });
   }
@@ -220,14 +233,16 @@ export class KeysService implements OnApplicationBootstrap {
     actor: Actor = SYSTEM,
   ): Promise<Array<{ use: KeyUse; alg: KeyAlg; activeKid: string; nextKid: string }>> {
     await this.ensureKeys();
+    // Generated before the transaction, so its lock is not held while they are made.
+    const pairs = await Promise.all(KEY_SETS.map(({ alg }) => generatePair(alg)));
     const rotated = await this.db.transaction(async (tx) => {
       await serialize(tx, 'signing-keys');
       const now = this.clock.now();
       const result = [];
-      for (const set of KEY_SETS) {
+      for (const [i, set] of KEY_SETS.entries()) {
         await tx.update(SigningKey, { ...set, state: 'active' }, { state: 'retired', retiredAt: now });
         await tx.update(SigningKey, { ...set, state: 'next' }, { state: 'active', activatedAt: now });
-        const next = await this.create(tx, set.use, set.alg, 'next');
+        const next = await this.create(tx, set.use, set.alg, 'next', pairs[i]);
         const active = await tx.findOneByOrFail(SigningKey, { ...set, state: 'active' });
         result.push({ ...set, activeKid: active.kid, nextKid: next.kid });
       }
@@ -283,9 +298,13 @@ export class KeysService implements OnApplicationBootstrap {
     return keys.filter((key) => key.state !== 'retired' || (key.retiredAt && key.retiredAt.getTime() >= cutoff));
   }
 
-  private async create(tx: EntityManager, use: KeyUse, alg: KeyAlg, state: 'active' | 'next'): Promise<SigningKey> {
-    const { privateKey, publicKey } =
-      alg === 'ES256' ? await generate('ec', { namedCurve: 'P-256' }) : await generate('rsa', { modulusLength: 2048 });
+  private async create(
+    tx: EntityManager,
+    use: KeyUse,
+    alg: KeyAlg,
+    state: 'active' | 'next',
+    { privateKey, publicKey }: KeyPair,
+  ): Promise<SigningKey> {
     const id = newId();
     const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     const jwk = publicKey.export({ format: 'jwk' }) as JWK;
