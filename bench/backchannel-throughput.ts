@@ -103,10 +103,17 @@ async function main() {
     .get(LogoutOrchestrator)
     .endSessions({ trigger: 'api', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
   const committed = performance.now();
+  let firstAt = 0;
+  void (async () => {
+    while (receiver.received() === received) await new Promise((resolve) => setImmediate(resolve));
+    firstAt = performance.now();
+  })();
   // Watch the operation's own row (not its 10,000 deliveries, whose reading would cost the pipeline).
   const operationRow = () => db.getRepository(LogoutOperation).findOneByOrFail({ id: operation.id });
   while (!(await operationRow()).completedAt) await new Promise((resolve) => setTimeout(resolve, 50));
   const pipelineSeconds = (performance.now() - pipelineStart) / 1000;
+  const since = (at: number) => ((at - pipelineStart) / 1000).toFixed(2);
+  const lastAt = receiver.lastAt();
   const done = (await t.app.get(LogoutOperationsService).get(operation.id))!;
   const succeeded = done.deliveries.filter((delivery) => delivery.status === 'succeeded').length;
   const delivered = receiver.received() - received;
@@ -123,6 +130,9 @@ async function main() {
   );
   console.log(
     `signoff (outbox -> BullMQ -> worker) ${pipelineRate.toFixed(0).padStart(6)} /s   (${pipelineSeconds.toFixed(2)} s, of which ${((committed - pipelineStart) / 1000).toFixed(2)} s to commit the logout)`,
+  );
+  console.log(
+    `  the first delivery arrived at ${since(firstAt)} s, the last at ${since(lastAt)} s, the operation was seen complete at ${pipelineSeconds.toFixed(2)} s`,
   );
   console.log(`ratio (signoff / ceiling): ${(pipelineRate / ceilingRate).toFixed(3)}`);
   console.log(`operation ${done.outcome}: ${succeeded}/${done.deliveries.length} succeeded; receiver got ${delivered}`);

@@ -24,12 +24,14 @@ export async function ensureRedis(): Promise<void> {
 /** An application's back-channel endpoint on 127.0.0.1 that answers every POST 200 after `delayMs`. */
 export async function startReceiver(
   delayMs: number,
-): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+): Promise<{ url: string; received: () => number; lastAt: () => number; close: () => Promise<void> }> {
   let received = 0;
+  let lastAt = 0;
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       received++;
+      lastAt = performance.now();
       const answer = () => res.writeHead(200, { 'cache-control': 'no-store' }).end();
       if (delayMs) setTimeout(answer, delayMs);
       else answer();
@@ -40,6 +42,8 @@ export async function startReceiver(
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received: () => received,
+    /** When (performance.now()) the last request arrived. */
+    lastAt: () => lastAt,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -54,16 +54,17 @@ export class HttpClient implements OnApplicationShutdown {
     timeoutMs: number,
     headers: Record<string, string> = {},
   ): Promise<HttpReply> {
-    const signal = AbortSignal.timeout(timeoutMs);
-    const response = await request(url, {
-      method: 'POST',
-      body,
-      headers: { ...headers, 'content-type': contentType, 'user-agent': 'Signoff' },
-      signal,
-      dispatcher: this.agent,
-      maxRedirections: 0,
-    } as Parameters<typeof request>[1]);
-    return replyOf(response, await bodyOf(response.body, MAX_REPLY_BYTES, 'cut'));
+    return withDeadline(timeoutMs, async (signal) => {
+      const response = await request(url, {
+        method: 'POST',
+        body,
+        headers: { ...headers, 'content-type': contentType, 'user-agent': 'Signoff' },
+        signal,
+        dispatcher: this.agent,
+        maxRedirections: 0,
+      } as Parameters<typeof request>[1]);
+      return replyOf(response, await bodyOf(response.body, MAX_REPLY_BYTES, 'cut'));
+    });
   }
 
   /**
@@ -72,18 +73,39 @@ export class HttpClient implements OnApplicationShutdown {
    * one is refused (ReplyTooLargeError) rather than cut, since a cut document is a different document.
    */
   async get(url: string, accept: string, timeoutMs: number, maxBytes: number): Promise<HttpReply> {
-    const response = await request(url, {
-      method: 'GET',
-      headers: { accept, 'user-agent': 'Signoff' },
-      signal: AbortSignal.timeout(timeoutMs),
-      dispatcher: this.agent,
-      maxRedirections: 0,
-    } as Parameters<typeof request>[1]);
-    return replyOf(response, await bodyOf(response.body, maxBytes, 'refuse'));
+    return withDeadline(timeoutMs, async (signal) => {
+      const response = await request(url, {
+        method: 'GET',
+        headers: { accept, 'user-agent': 'Signoff' },
+        signal,
+        dispatcher: this.agent,
+        maxRedirections: 0,
+      } as Parameters<typeof request>[1]);
+      return replyOf(response, await bodyOf(response.body, maxBytes, 'refuse'));
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.agent.destroy();
+  }
+}
+
+/**
+ * Runs one exchange under a hard deadline: past `timeoutMs` its signal aborts with a TimeoutError.
+ * The timer is cleared when the exchange ends. AbortSignal.timeout's is not: it fires later for every
+ * request that long finished, building a DOMException each time, which a fan-out of thousands of
+ * requests pays for on the main thread in the middle of its later sends.
+ */
+async function withDeadline<T>(timeoutMs: number, exchange: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+    timeoutMs,
+  ).unref();
+  try {
+    return await exchange(controller.signal);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

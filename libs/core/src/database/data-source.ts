@@ -6,6 +6,7 @@ import type { Config } from '../config/config';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../migrations';
 import { SnakeNamingStrategy } from './naming';
+import { SqliteCheckpointer, WAL_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer';
 
 export function dataSourceOptions(config: Config): DataSourceOptions {
   const common = {
@@ -60,7 +61,22 @@ export async function openDatabase(
     await dataSource.destroy();
     throw error;
   }
+  if (config.database.type === 'sqlite') await checkpointInAThread(dataSource, config.database.path);
   return dataSource;
+}
+
+/**
+ * SQLite: WAL checkpoints leave the event loop for a thread (SqliteCheckpointer), stopped when the
+ * DataSource is destroyed, before the connection closes (the last one to close checkpoints the rest).
+ */
+async function checkpointInAThread(dataSource: DataSource, path: string): Promise<void> {
+  await dataSource.query(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  const checkpointer = SqliteCheckpointer.start(path);
+  const destroy = dataSource.destroy.bind(dataSource);
+  dataSource.destroy = async () => {
+    await checkpointer.stop();
+    return destroy();
+  };
 }
 
 const connect = (config: Config) => new DataSource(dataSourceOptions(config)).initialize();
