@@ -256,6 +256,36 @@ describe('the delivery-indexes migration', () => {
   });
 });
 
+describe('the tables a logout updates in place (PostgreSQL)', () => {
+  // A logout ends its sessions and a worker claims its deliveries without changing an indexed column:
+  // free room on each page lets PostgreSQL write those updates in place (HOT).
+  const onPostgres = /^postgres(ql)?:/.test(process.env.DATABASE_URL ?? '') ? it : it.skip;
+  onPostgres('leave half of each new page free: provider_sessions and logout_deliveries', async () => {
+    const options = async () =>
+      Object.fromEntries(
+        (
+          (await db.query(
+            `SELECT relname, reloptions FROM pg_class WHERE relname IN ('provider_sessions', 'logout_deliveries')`,
+          )) as Array<{ relname: string; reloptions: string[] | null }>
+        ).map((row) => [row.relname, row.reloptions]),
+      );
+    expect(await options()).toEqual({
+      provider_sessions: ['fillfactor=50'],
+      logout_deliveries: ['fillfactor=50'],
+    });
+    const migration = db.migrations.find((candidate) => candidate.name === 'DeliveryFillfactor1765100000000')!;
+    const runner = db.createQueryRunner();
+    try {
+      await migration.down(runner);
+      expect((await options()).logout_deliveries).toBeNull();
+    } finally {
+      await migration.up(runner);
+      await runner.release();
+    }
+    expect((await options()).logout_deliveries).toEqual(['fillfactor=50']);
+  });
+});
+
 /** Runs a migration's `down`, then its `up` again: as if the rows written meanwhile were there before it. */
 async function downThenUp(name: string): Promise<void> {
   const migration = db.migrations.find((candidate) => candidate.name === name)!;

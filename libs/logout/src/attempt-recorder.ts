@@ -43,6 +43,52 @@ const WRITE_RETRY_MAX_MS = 8000;
  */
 const SETTLE_EVERY_MS = 100;
 
+/** What a record writes to its row, and each value's type (PostgreSQL reads them as arrays of it). */
+const RECORD_COLUMNS = [
+  ['delivery_id', 'varchar'],
+  ['attempt', 'integer'],
+  ['status', 'varchar'],
+  ['http_status', 'integer'],
+  ['error', 'text'],
+  ['message_id', 'varchar'],
+  ['log', 'text'],
+  ['next_at', 'bigint'],
+  ['lease', 'bigint'],
+  ['done_at', 'bigint'],
+] as const;
+
+/** The part of the update both databases share, from `v`: the records, one row each. */
+const RECORD_SET = `
+  UPDATE logout_deliveries
+     SET status = v.status,
+         last_http_status = CAST(v.http_status AS integer),
+         last_error = v.error,
+         message_id = v.message_id,
+         attempt_log = v.log,
+         next_attempt_at = CAST(v.next_at AS bigint),
+         lease_until = CAST(v.lease AS bigint),
+         completed_at = CAST(v.done_at AS bigint),
+         updated_at = `;
+const RECORD_WHERE = `
+    FROM v
+   WHERE id = v.delivery_id AND logout_deliveries.status = 'sending' AND attempts = CAST(v.attempt AS integer)
+  RETURNING id, attempts`;
+
+/**
+ * PostgreSQL: the records as one array per column (unnest), so the text is the same however many
+ * there are, and is prepared once per connection. A list of values would be a new text, parsed and
+ * planned anew, at every size: 2,500 parameters at 250 records.
+ */
+const RECORD_ON_POSTGRES = `WITH v (${RECORD_COLUMNS.map(([name]) => name).join(', ')}) AS (
+    SELECT * FROM unnest(${RECORD_COLUMNS.map(([, type], index) => `CAST($${index + 1} AS ${type}[])`).join(', ')})
+  )${RECORD_SET}$${RECORD_COLUMNS.length + 1}${RECORD_WHERE}`;
+
+/** SQLite: the records as a list of values (SQLite has no arrays; its statement cache keeps each size's text). */
+const recordOnSqlite = (count: number) =>
+  `WITH v (${RECORD_COLUMNS.map(([name]) => name).join(', ')}) AS (
+    VALUES ${Array.from({ length: count }, () => `(${RECORD_COLUMNS.map(() => '?').join(', ')})`).join(', ')}
+  )${RECORD_SET}?${RECORD_WHERE}`;
+
 /**
  * Records back-channel attempts in group commits: the results that come in within a few milliseconds,
  * from every batch the worker runs, are written in one transaction (on SQLite one fsync instead of one
@@ -171,20 +217,14 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
   }
 
   /**
-   * Every record in one statement (an UPDATE from a list of values, which SQLite and PostgreSQL both
-   * read), each row only while it is still its attempt's; returns `id#attempt` of the rows written.
+   * Every record in one statement (an UPDATE from a list of values), each row only while it is still
+   * its attempt's; returns `id#attempt` of the rows written.
    */
   private async update(records: AttemptRecord[], now: number): Promise<string[]> {
-    const postgres = this.db.options.type === 'postgres';
-    const parameters: unknown[] = [];
-    const place = (value: unknown) => {
-      parameters.push(value);
-      return postgres ? `$${parameters.length}` : '?';
-    };
-    const values = records.map((record) => {
+    const columns = records.map((record) => {
       const retry = record.status === 'queued';
       const nextAttemptAt = retry ? now + record.retryInMs : null;
-      const row = [
+      return [
         record.deliveryId,
         record.attempt,
         record.status,
@@ -198,27 +238,20 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
         nextAttemptAt === null ? null : nextAttemptAt + LEASE_MS,
         retry ? null : now,
       ];
-      return `(${row.map(place).join(', ')})`;
     });
-    const sql = `WITH v (delivery_id, attempt, status, http_status, error, message_id, log, next_at, lease, done_at) AS (
-        VALUES ${values.join(', ')}
-      )
-      UPDATE logout_deliveries
-         SET status = v.status,
-             last_http_status = CAST(v.http_status AS integer),
-             last_error = v.error,
-             message_id = v.message_id,
-             attempt_log = v.log,
-             next_attempt_at = CAST(v.next_at AS bigint),
-             lease_until = CAST(v.lease AS bigint),
-             completed_at = CAST(v.done_at AS bigint),
-             updated_at = ${place(now)}
-        FROM v
-       WHERE id = v.delivery_id AND logout_deliveries.status = 'sending' AND attempts = CAST(v.attempt AS integer)
-      RETURNING id, attempts`;
-    return (await rowsOf<{ id: string; attempts: number }>(this.db, sql, parameters)).map(
-      (row) => `${row.id}#${Number(row.attempts)}`,
-    );
+    const rows =
+      this.db.options.type === 'postgres'
+        ? await rowsOf<{ id: string; attempts: number }>(
+            this.db,
+            RECORD_ON_POSTGRES,
+            [...RECORD_COLUMNS.map((_, index) => columns.map((row) => row[index])), now],
+            { name: 'signoff_record_attempts' },
+          )
+        : await rowsOf<{ id: string; attempts: number }>(this.db, recordOnSqlite(records.length), [
+            ...columns.flat(),
+            now,
+          ]);
+    return rows.map((row) => `${row.id}#${Number(row.attempts)}`);
   }
 
   /** One job per wait: rows of one batch that failed alike (same attempt, same jitter) retry together. */

@@ -7,6 +7,7 @@ import {
   type DeliveryAttempt,
   isOutboundPolicyError,
   LogoutDelivery,
+  oneOf,
   OUTBOUND_BLOCKED,
   type Protocol,
   type SecurityEventClaims,
@@ -199,25 +200,30 @@ export class BackchannelDeliverer {
     const now = this.clock.now().getTime();
     const { concurrency, timeoutMs } = this.config.delivery;
     const turns = Math.ceil((ids.length * batchesAtOnce(concurrency)) / concurrency);
-    const [sql, parameters] = this.db.driver.escapeQueryWithParameters(
-      `UPDATE logout_deliveries
-          SET status = 'sending', attempts = attempts + 1, lease_until = :lease, updated_at = :now
-        WHERE id IN (:...ids) AND channel IN (:...channels)
+    // Without takeOver no row is old enough to take over: updated_at is never negative.
+    const stale = takeOver > 0 ? now - takeOver : -1;
+    // One text whatever the batch's size (its ids are one parameter): PostgreSQL prepares it once per
+    // connection, SQLite's statement cache keeps it.
+    const postgres = this.db.options.type === 'postgres';
+    const parameters: unknown[] = [];
+    const place = (value: unknown) => {
+      parameters.push(value);
+      return postgres ? `$${parameters.length}` : '?';
+    };
+    const isOneOf = (column: string, values: string[]) => {
+      const [predicate, value] = oneOf(this.db.manager, column, values, parameters.length + 1);
+      parameters.push(value);
+      return predicate;
+    };
+    const sql = `UPDATE logout_deliveries
+          SET status = 'sending', attempts = attempts + 1, lease_until = ${place(now + turns * timeoutMs + LEASE_MS)},
+              updated_at = ${place(now)}
+        WHERE ${isOneOf('id', ids)} AND channel IN (${BACKCHANNELS.map((channel) => `'${channel}'`).join(', ')})
           AND (status IN ('pending', 'queued')
-               OR (status = 'sending' AND (lease_until < :now OR (:takeOver > 0 AND updated_at < :stale))))
-          AND (next_attempt_at IS NULL OR next_attempt_at <= :due)
-        RETURNING id, operation_id, provider_session_id, provider_id, channel, attempts, attempt_log, event`,
-      {
-        ids,
-        channels: BACKCHANNELS,
-        now,
-        lease: now + turns * timeoutMs + LEASE_MS,
-        due: now + EARLY_MS,
-        takeOver,
-        stale: now - takeOver,
-      },
-    );
-    const rows = await rowsOf<Record<string, unknown>>(this.db, sql, parameters);
+               OR (status = 'sending' AND (lease_until < ${place(now)} OR updated_at < ${place(stale)})))
+          AND (next_attempt_at IS NULL OR next_attempt_at <= ${place(now + EARLY_MS)})
+        RETURNING id, operation_id, provider_session_id, provider_id, channel, attempts, attempt_log, event`;
+    const rows = await rowsOf<Record<string, unknown>>(this.db, sql, parameters, { name: 'signoff_claim_deliveries' });
     return rows.map((row) => ({
       id: String(row.id),
       operationId: String(row.operation_id),

@@ -11,6 +11,7 @@ import { ClientUri1764700000000 } from './1764700000000-client-uri';
 import { ApiTokenScopes1764800000000 } from './1764800000000-api-token-scopes';
 import { SharedSignals1764900000000 } from './1764900000000-shared-signals';
 import { DeliveryIndexes1765000000000 } from './1765000000000-delivery-indexes';
+import { DeliveryFillfactor1765100000000 } from './1765100000000-delivery-fillfactor';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   ApiTokenScopes1764800000000,
   SharedSignals1764900000000,
   DeliveryIndexes1765000000000,
+  DeliveryFillfactor1765100000000,
 ];
