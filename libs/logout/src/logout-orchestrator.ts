@@ -3,6 +3,7 @@ import {
   type Actor,
   AuditService,
   Clock,
+  type DeliveryChannel,
   IdpSession,
   LogoutOperation,
   LogoutOperationUser,
@@ -167,15 +168,22 @@ export class LogoutOrchestrator {
     });
 
     // The protocols choose the channels (and leave out whom they need not tell); the plan turns that into rows.
+    // Asked once per application (LogoutProtocol.channels): a bulk logout ends thousands of sessions
+    // of a few applications.
     const toTell: SessionToTell[] = [];
     const once = readOnce();
+    const channelsOf = new Map<string, readonly DeliveryChannel[]>();
     for (const session of ending) {
       if (!this.protocols.has(session.provider.protocol)) continue;
-      const channels = await this.protocols.for(session.provider.protocol).channels(session, {
-        initiatingProviderSessionId: request.initiatingProviderSessionId ?? null,
-        initiatingProviderId: initiating?.providerId ?? null,
-        once,
-      });
+      let channels = channelsOf.get(session.providerId);
+      if (!channels) {
+        channels = await this.protocols.for(session.provider.protocol).channels(session, {
+          initiatingProviderSessionId: request.initiatingProviderSessionId ?? null,
+          initiatingProviderId: initiating?.providerId ?? null,
+          once,
+        });
+        channelsOf.set(session.providerId, channels);
+      }
       const elsewhere = request.browserIdpSessionIds
         ? !request.browserIdpSessionIds.includes(session.idpSessionId)
         : false;

@@ -191,7 +191,11 @@ export type InitiatorAnswer =
  */
 export interface LogoutProtocol {
   readonly protocol: Protocol;
-  /** The channels over which this ending provider session must be told ([] for none). */
+  /**
+   * The channels over which this ending provider session must be told ([] for none). Asked once per
+   * application in a logout, for its first session: the answer may depend on the application and the
+   * context (who initiated it), not on the session itself.
+   */
   channels(session: SessionWithProvider, context: LogoutContext): Promise<DeliveryChannel[]>;
   /**
    * Optional: reads the settings of these applications into `once` together (one query), before a
