@@ -8,24 +8,14 @@
 // logout, …, ceiling, after a warm-up of each. Each logout's ratio is against the mean of the ceilings just before and just
 // after it; the run's ratio is the median of the rounds'.
 //   npm run bench:backchannel        (DELIVERIES=10000 CONCURRENCY=32 ALG=ES256 ROUNDS=3 to change it)
-import {
-  Clock,
-  IdpSession,
-  KeysService,
-  LogoutOperation,
-  newId,
-  OidcSession,
-  SYSTEM,
-  UsersService,
-} from '@signoff/core';
+import { Clock, IdpSession, KeysService, LogoutOperation, OidcSession, SYSTEM, UsersService } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import { OidcClientsService, type OidcAlg } from '@signoff/oidc';
-import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { startApp } from '../test/support/test-app';
 import { ensureRedis, runBench, signAndPostLogoutToken, startReceiver } from './support';
-import { liveIdpSession } from '../test/support/seed';
+import { liveIdpSession, liveOidcSession } from '../test/support/seed';
 
 const DELIVERIES = Number(process.env.DELIVERIES ?? 10_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
@@ -82,18 +72,7 @@ async function main() {
         idpSessionIds.push(idp.id);
         await tx.insert(
           OidcSession,
-          providerIds.map((providerId) => ({
-            id: newId(),
-            kind: 'oidc',
-            idpSessionId: idp.id,
-            providerId,
-            userId: user.id,
-            sid: randomBytes(16).toString('base64url'),
-            sub: user.id,
-            createdAt: now,
-            endedAt: null,
-            state: 'active' as const,
-          })),
+          providerIds.map((providerId) => liveOidcSession({ idpSessionId: idp.id, providerId, userId: user.id }, now)),
         );
       }
     });

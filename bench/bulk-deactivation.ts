@@ -12,7 +12,6 @@ import {
   IdpSession,
   KeysService,
   LogoutDelivery,
-  newId,
   OidcSession,
   SamlSession,
   SYSTEM,
@@ -36,7 +35,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DataSource, In } from 'typeorm';
 import { ApiTokensService } from '../apps/idp/src/admin/api-tokens.service';
-import { liveIdpSession, liveSamlSession, plainUser, startBuiltWorker } from '../test/support/seed';
+import { liveIdpSession, liveOidcSession, liveSamlSession, plainUser, startBuiltWorker } from '../test/support/seed';
 import { startApp } from '../test/support/test-app';
 import {
   ensureRedis,
@@ -156,18 +155,7 @@ async function main() {
       const idpSessionId = session.id;
       await tx.insert(
         OidcSession,
-        oidcProviderIds.map((providerId) => ({
-          id: newId(),
-          kind: 'oidc',
-          idpSessionId,
-          providerId,
-          userId: user.id,
-          sid: randomBytes(16).toString('base64url'),
-          sub: user.id,
-          createdAt: now,
-          endedAt: null,
-          state: 'active' as const,
-        })),
+        oidcProviderIds.map((providerId) => liveOidcSession({ idpSessionId, providerId, userId: user.id }, now)),
       );
       await tx.insert(
         SamlSession,

@@ -59,6 +59,20 @@ export function deploymentEnv(config: Config, extra: Record<string, string> = {}
   };
 }
 
+/** A live OIDC session at `providerId` within an IdP session, with a fresh `sid`, as the token endpoint would have written it. */
+export function liveOidcSession(session: { idpSessionId: string; providerId: string; userId: string }, now: Date) {
+  return {
+    id: newId(),
+    kind: 'oidc' as const,
+    ...session,
+    sid: randomBytes(16).toString('base64url'),
+    sub: session.userId,
+    createdAt: now,
+    endedAt: null,
+    state: 'active' as const,
+  };
+}
+
 /**
  * A live SAML session at `providerId` within an IdP session, with a fresh SessionIndex and a
  * persistent NameID, as the SSO endpoint would have written it.
