@@ -22,16 +22,23 @@ export async function ensureRedis(): Promise<void> {
 }
 
 /** An application's back-channel endpoint on 127.0.0.1 that answers every POST 200 after `delayMs`. */
-export async function startReceiver(
-  delayMs: number,
-): Promise<{ url: string; received: () => number; lastAt: () => number; close: () => Promise<void> }> {
+export async function startReceiver(delayMs: number): Promise<{
+  url: string;
+  received: () => number;
+  lastAt: () => number;
+  arrivalOf: (count: number) => Promise<number>;
+  close: () => Promise<void>;
+}> {
   let received = 0;
   let lastAt = 0;
+  const waiting: Array<{ count: number; arrived: (at: number) => void }> = [];
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       received++;
       lastAt = performance.now();
+      for (let i = waiting.length - 1; i >= 0; i--)
+        if (waiting[i].count === received) waiting.splice(i, 1)[0].arrived(lastAt);
       const answer = () => res.writeHead(200, { 'cache-control': 'no-store' }).end();
       if (delayMs) setTimeout(answer, delayMs);
       else answer();
@@ -44,6 +51,8 @@ export async function startReceiver(
     received: () => received,
     /** When (performance.now()) the last request arrived. */
     lastAt: () => lastAt,
+    /** When request number `count` (counted since the receiver started) arrives. */
+    arrivalOf: (count) => new Promise((arrived) => waiting.push({ count, arrived })),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -6,7 +6,7 @@ import type { Config } from '../config/config';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../migrations';
 import { SnakeNamingStrategy } from './naming';
-import { SqliteCheckpointer, WAL_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer';
+import { SQLITE_AUTOCHECKPOINT_PAGES, SqliteCheckpointer, WAL_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer';
 
 export function dataSourceOptions(config: Config): DataSourceOptions {
   const common = {
@@ -56,22 +56,26 @@ export async function openDatabase(
       }
     } else {
       await dataSource.runMigrations({ transaction: 'each' });
+      await checkpointInAThread(dataSource, config.database.path);
     }
   } catch (error) {
     await dataSource.destroy();
     throw error;
   }
-  if (config.database.type === 'sqlite') await checkpointInAThread(dataSource, config.database.path);
   return dataSource;
 }
 
 /**
  * SQLite: WAL checkpoints leave the event loop for a thread (SqliteCheckpointer), stopped when the
  * DataSource is destroyed, before the connection closes (the last one to close checkpoints the rest).
+ * Should the thread stop on its own, the connection checkpoints at SQLite's usual threshold again.
  */
 async function checkpointInAThread(dataSource: DataSource, path: string): Promise<void> {
   await dataSource.query(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-  const checkpointer = SqliteCheckpointer.start(path);
+  const checkpointer = SqliteCheckpointer.start(path, () => {
+    if (dataSource.isInitialized)
+      dataSource.query(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`).catch(() => undefined);
+  });
   const destroy = dataSource.destroy.bind(dataSource);
   dataSource.destroy = async () => {
     await checkpointer.stop();

@@ -42,10 +42,23 @@ describe('SqliteCheckpointer', () => {
   });
 
   it('copies the WAL into the database file from its thread, and stops', async () => {
-    const checkpointer = SqliteCheckpointer.start(join(dir, 'signoff.sqlite'));
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    let stoppedOnItsOwn = false;
+    const checkpointer = SqliteCheckpointer.start(join(dir, 'signoff.sqlite'), () => (stoppedOnItsOwn = true));
+    // Polled: a thread's start on a busy machine takes its time.
+    const deadline = Date.now() + 5000;
+    while (rowsInTheFileAlone() < 2000 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(rowsInTheFileAlone()).toBe(2000);
     await checkpointer.stop();
     await checkpointer.stop(); // twice is harmless
+    expect(stoppedOnItsOwn).toBe(false);
+  });
+
+  it('says when its thread stops on its own (here: a database it cannot open)', async () => {
+    let stoppedOnItsOwn!: () => void;
+    const stopped = new Promise<void>((resolve) => (stoppedOnItsOwn = resolve));
+    const checkpointer = SqliteCheckpointer.start(join(dir, 'no such directory', 'signoff.sqlite'), stoppedOnItsOwn);
+    await stopped;
+    await checkpointer.stop(); // after it ended: returns
   });
 });

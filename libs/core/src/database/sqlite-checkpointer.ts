@@ -5,10 +5,12 @@ import { Worker } from 'node:worker_threads';
 /** How often the thread copies the WAL into the database file. */
 const CHECKPOINT_EVERY_MS = 500;
 /**
- * The connection's own checkpoint, as a safety net only (pages of 4 KiB: 64 MiB of WAL): the thread
- * checkpoints long before, unless it died or readers kept the WAL from being copied.
+ * The connection's own checkpoint while the thread runs, as a safety net only (pages of 4 KiB: 64 MiB
+ * of WAL): the thread checkpoints long before, unless readers kept the WAL from being copied.
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 16_384;
+/** SQLite's own default, which the connection goes back to should the thread stop on its own. */
+export const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 /** How long a close waits for the thread's last checkpoint before stopping it. */
 const CLOSE_WAIT_MS = 2000;
 
@@ -25,8 +27,9 @@ const checkpoint = () => {
     failed = false;
   } catch (error) {
     // SQLITE_BUSY: another connection checkpoints now. Anything else is said once, until it passes.
-    if (error.code !== 'SQLITE_BUSY' && !failed) parentPort.postMessage({ error: error.message });
-    failed = error.code !== 'SQLITE_BUSY';
+    if (error.code === 'SQLITE_BUSY') return;
+    if (!failed) parentPort.postMessage({ error: error.message });
+    failed = true;
   }
 };
 const timer = setInterval(checkpoint, workerData.everyMs);
@@ -51,9 +54,17 @@ parentPort.on('message', () => {
 export class SqliteCheckpointer {
   private readonly logger = new Logger('Database');
   private readonly exited: Promise<unknown>;
+  private stopping = false;
 
-  private constructor(private readonly thread: Worker) {
+  /** `onStopped`: the thread ended on its own (it failed, or could not start); not called after stop(). */
+  private constructor(
+    private readonly thread: Worker,
+    onStopped: () => void,
+  ) {
     this.exited = once(thread, 'exit').catch(() => undefined);
+    void this.exited.then(() => {
+      if (!this.stopping) onStopped();
+    });
     thread.on('message', (message: { error?: string; recovered?: boolean }) => {
       if (message.error)
         this.logger.warn({
@@ -71,17 +82,19 @@ export class SqliteCheckpointer {
     thread.unref();
   }
 
-  static start(path: string): SqliteCheckpointer {
+  static start(path: string, onStopped: () => void = () => undefined): SqliteCheckpointer {
     return new SqliteCheckpointer(
       new Worker(THREAD, {
         eval: true,
         workerData: { driver: require.resolve('better-sqlite3'), path, everyMs: CHECKPOINT_EVERY_MS },
       }),
+      onStopped,
     );
   }
 
   /** A last checkpoint, then the thread ends (stopped if it does not within CLOSE_WAIT_MS). */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.thread.postMessage('stop');
     const timer = setTimeout(() => void this.thread.terminate(), CLOSE_WAIT_MS);
     await this.exited;
