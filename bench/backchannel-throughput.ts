@@ -5,8 +5,8 @@
 // token shape and undici POSTs to the same RP, with the same concurrency, and no queue or database.
 // This machine's speed drifts by a third from one second to the next (the same ceiling, run eight
 // times in a row, took 2.5 to 3.6 s of CPU), so the run alternates: ceiling, logout, ceiling,
-// logout, …, ceiling, after a warm-up of each. Each logout's ratio is against the mean of the ceilings just before and just
-// after it; the run's ratio is the median of the rounds'.
+// logout, …, ceiling, after a warm-up of each. Each logout's ratio is against the mean of the
+// ceilings just before and just after it; the run's ratio is the median of the rounds'.
 //   npm run bench:backchannel        (DELIVERIES=10000 CONCURRENCY=32 ALG=ES256 ROUNDS=3 to change it)
 import { Clock, IdpSession, KeysService, LogoutOperation, OidcSession, SYSTEM, UsersService } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';

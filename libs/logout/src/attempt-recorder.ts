@@ -217,8 +217,8 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
   }
 
   /**
-   * Every record in one statement (an UPDATE from a list of values), each row only while it is still
-   * its attempt's; returns `id#attempt` of the rows written.
+   * Every record in one statement (an UPDATE from the records: arrays on PostgreSQL, a list of values
+   * on SQLite), each row only while it is still its attempt's; returns `id#attempt` of the rows written.
    */
   private async update(records: AttemptRecord[], now: number): Promise<string[]> {
     const columns = records.map((record) => {

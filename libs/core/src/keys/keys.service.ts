@@ -14,6 +14,9 @@ import { selfSignedCertificate } from './certificate';
 import { isPlaintextPem, KeyEncryption } from './key-encryption';
 
 const generate = promisify(generateKeyPair);
+// SAML peers pin the certificate, not its dates; rotation replaces keys long before this.
+const CERTIFICATE_VALID_DAYS = 3650;
+const ACTIVE_KEY_CACHE_MS = 30_000;
 
 interface KeyPair {
   privateKey: KeyObject;
@@ -23,9 +26,6 @@ interface KeyPair {
 function generatePair(alg: KeyAlg): Promise<KeyPair> {
   return alg === 'ES256' ? generate('ec', { namedCurve: 'P-256' }) : generate('rsa', { modulusLength: 2048 });
 }
-// SAML peers pin the certificate, not its dates; rotation replaces keys long before this.
-const CERTIFICATE_VALID_DAYS = 3650;
-const ACTIVE_KEY_CACHE_MS = 30_000;
 
 /** The key sets the IdP signs with: OIDC tokens in ES256 and RS256, SAML messages in RS256 with a certificate. */
 export const KEY_SETS: ReadonlyArray<{ use: KeyUse; alg: KeyAlg }> = [
