@@ -8,6 +8,11 @@ export class Limiter {
 
   constructor(private readonly limit: number) {}
 
+  /** Nothing runs and nothing waits. */
+  get idle(): boolean {
+    return this.running === 0;
+  }
+
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;

@@ -87,6 +87,21 @@ export class BackchannelDeliverer {
     this.inFlight = new Limiter(config.delivery.concurrency);
   }
 
+  /** Attempts of each operation this process has claimed and not yet recorded (or given up). */
+  private readonly holding = new Map<string, number>();
+
+  /**
+   * An attempt of `operationId` is recorded. When it was this process's last of the operation, the
+   * operation is settled now rather than at the end of the recorder's window: the last delivery of a
+   * logout is followed by its completion at once (another process's rows, if any, keep it open).
+   */
+  private letGo(operationId: string): void {
+    const left = (this.holding.get(operationId) ?? 1) - 1;
+    if (left > 0) return void this.holding.set(operationId, left);
+    this.holding.delete(operationId);
+    this.recorder.settleNow(operationId);
+  }
+
   /** Applications' settings (client, SP) and operations' reasons, shared by the batches for SETTINGS_FOR_MS. */
   private readonly settings = readForAWhile(SETTINGS_FOR_MS);
 
@@ -120,12 +135,21 @@ export class BackchannelDeliverer {
     // A request slot is held for the request only: recording waits for its group commit without one.
     // Every attempt runs to its end before the batch fails (a recording refused by a database gone
     // away): the job's next run takes over only rows that nobody is still sending.
+    for (const row of claimed) this.holding.set(row.operationId, (this.holding.get(row.operationId) ?? 0) + 1);
     const results = await Promise.allSettled(
-      claimed.map(async (row) =>
-        this.recorder.record(
-          await batch.run(() => this.inFlight.run(() => this.attempt(row, targets.get(row.id), once, jitter))),
-        ),
-      ),
+      claimed.map(async (row) => {
+        try {
+          const record = await batch.run(() =>
+            this.inFlight.run(() => this.attempt(row, targets.get(row.id), once, jitter)),
+          );
+          const recorded = this.recorder.record(record);
+          // The process's last attempt for now: nothing else is coming to share the commit.
+          if (this.inFlight.idle) this.recorder.flushNow();
+          return await recorded;
+        } finally {
+          this.letGo(row.operationId);
+        }
+      }),
     );
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
@@ -223,7 +247,11 @@ export class BackchannelDeliverer {
                OR (status = 'sending' AND (lease_until < ${place(now)} OR updated_at < ${place(stale)})))
           AND (next_attempt_at IS NULL OR next_attempt_at <= ${place(now + EARLY_MS)})
         RETURNING id, operation_id, provider_session_id, provider_id, channel, attempts, attempt_log, event`;
-    const rows = await rowsOf<Record<string, unknown>>(this.db, sql, parameters, { name: 'signoff_claim_deliveries' });
+    // Not synced on SQLite: a claim lost with the machine leaves the row as it was, and it is sent again.
+    const rows = await rowsOf<Record<string, unknown>>(this.db, sql, parameters, {
+      name: 'signoff_claim_deliveries',
+      durable: false,
+    });
     return rows.map((row) => ({
       id: String(row.id),
       operationId: String(row.operation_id),

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  ANSWERED_CHANNELS,
   type Actor,
   allowedReturnUrl,
   Clock,
@@ -15,12 +16,7 @@ import {
 import { createHmac } from 'node:crypto';
 import { type FlowContext, FlowExecutor, type FlowStep } from './flow-executor';
 import { LogoutOrchestrator } from './logout-orchestrator';
-import {
-  ANSWERED_CHANNELS,
-  IFRAME_CHANNELS,
-  LogoutOperationsService,
-  NATIVE_CHANNELS,
-} from './logout-operations.service';
+import { IFRAME_CHANNELS, LogoutOperationsService, NATIVE_CHANNELS } from './logout-operations.service';
 import type { FrontchannelStep, SeenOutcome } from './logout-protocol';
 import { canTryAgain, type LogoutStatus, logoutStatusOf } from './logout-status';
 import type { FrontchannelFrame, LogoutView } from './logout-views';

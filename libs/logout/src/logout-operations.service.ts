@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
   type Actor,
+  ANSWERED_ROW,
   AuditService,
   BACKCHANNELS,
   FRONTCHANNELS,
@@ -8,11 +9,13 @@ import {
   Clock,
   type DeliveryChannel,
   type DeliveryStatus,
+  leanEntities,
   LogoutDelivery,
   LogoutOperation,
   LogoutOperationUser,
   type LogoutOutcome,
   type LogoutTrigger,
+  oneOf,
   OPEN_ROW,
   Provider,
   ProviderSession,
@@ -37,8 +40,6 @@ const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending', 'held']
 /** Front-channel channels, run by the user's browser: iframes on the logout page, or the main tab (native chain). */
 export const IFRAME_CHANNELS: DeliveryChannel[] = ['frontchannel_oidc', 'frontchannel_saml_iframe'];
 export const NATIVE_CHANNELS: DeliveryChannel[] = ['frontchannel_saml_native'];
-/** Channels settled by the application's answer (a LogoutResponse), not by a page load. */
-export const ANSWERED_CHANNELS: DeliveryChannel[] = ['frontchannel_saml_iframe', 'frontchannel_saml_native'];
 /** How many attempts a delivery row keeps in its log. */
 export const ATTEMPT_LOG_SIZE = 20;
 
@@ -428,9 +429,17 @@ export class LogoutOperationsService {
     deliveries: Array<{ id: string; providerSessionId: string; operationId: string }>,
     once: ReadOnce = readEachTime,
   ): Promise<Map<string, DeliveryTarget>> {
-    const found = (await this.db.getRepository(ProviderSession).findBy({
-      id: In([...new Set(deliveries.map((delivery) => delivery.providerSessionId))]),
-    })) as SessionWithProvider[];
+    const [isOneOf, ids] = oneOf(
+      this.db.manager,
+      'id',
+      [...new Set(deliveries.map((delivery) => delivery.providerSessionId))],
+      1,
+    );
+    const found = leanEntities(
+      this.db.manager,
+      ProviderSession,
+      await this.db.query(`SELECT * FROM provider_sessions WHERE ${isOneOf}`, [ids]),
+    ) as SessionWithProvider[];
     // The providers apart, through `once` (the worker's batches share them for a second, as they
     // share the applications' settings): a batch's sessions share a few applications.
     const providers = await readEachOnce(
@@ -478,9 +487,18 @@ export class LogoutOperationsService {
 
   /** The front-channel delivery to `providerId` whose message is `messageId`: what an application's answer settles. */
   answeredBy(providerId: string, messageId: string): Promise<(LogoutDelivery & { provider: { name: string } }) | null> {
-    return this.db
-      .getRepository(LogoutDelivery)
-      .findOne({ where: { messageId, providerId, channel: In(ANSWERED_CHANNELS) }, relations: { provider: true } });
+    return (
+      this.db
+        .getRepository(LogoutDelivery)
+        .createQueryBuilder('d')
+        .leftJoinAndSelect('d.provider', 'provider')
+        // Found by its message (one row) through the partial index on message_id, whose condition is
+        // said as the index says it; the application is checked on that row (`|| ''` keeps SQLite, which
+        // has no statistics, from choosing the index on provider_id: all of the application's rows).
+        .where(`d.message_id = :messageId AND d.${ANSWERED_ROW}`, { messageId })
+        .andWhere("d.provider_id || '' = :providerId", { providerId })
+        .getOne()
+    );
   }
 
   /** The users an operation is about (see `list`), by id. */

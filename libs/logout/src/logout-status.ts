@@ -1,11 +1,12 @@
 import {
+  ANSWERED_CHANNELS,
   BACKCHANNELS,
   type DeliveryChannel,
   type LogoutDelivery,
   type LogoutOutcome,
   SSF_CHANNELS,
 } from '@signoff/core';
-import { ANSWERED_CHANNELS, ATTEMPT_LOG_SIZE, participantsOutcome } from './logout-operations.service';
+import { ATTEMPT_LOG_SIZE, participantsOutcome } from './logout-operations.service';
 
 /**
  * What the user is told about one application of their logout. Only what Signoff knows:

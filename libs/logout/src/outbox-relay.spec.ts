@@ -1,5 +1,7 @@
 import type { DeliveryStatus } from '@signoff/core';
-import { BATCH_SIZE, batchesOf } from './outbox-relay';
+import { batchesOf } from './outbox-relay';
+
+const BATCH_SIZE = 250;
 
 describe('batchesOf (the relay)', () => {
   const now = Date.parse('2026-11-26T03:00:00Z');
@@ -17,13 +19,14 @@ describe('batchesOf (the relay)', () => {
 
   it("keeps each application's rows together, at most BATCH_SIZE a job, first attempts marked fresh", () => {
     const rows = Array.from({ length: BATCH_SIZE + 10 }, (_, index) => row(`d${index}`, index % 2 ? 'b' : 'a'));
-    const batches = batchesOf(rows, now);
+    const batches = batchesOf(rows, now, BATCH_SIZE);
     expect(batches.map((batch) => [batch.ids.length, batch.delayMs, batch.fresh])).toEqual([
       [BATCH_SIZE, 0, true],
       [10, 0, true],
     ]);
     const order = batches.flatMap((batch) => batch.ids).map((id) => (Number(id.slice(1)) % 2 ? 'b' : 'a'));
-    expect(order).toEqual([...Array(55).fill('a'), ...Array(55).fill('b')]);
+    const half = (BATCH_SIZE + 10) / 2;
+    expect(order).toEqual([...Array(half).fill('a'), ...Array(half).fill('b')]);
   });
 
   it('puts rows recovered or waiting for a retry in jobs of their own, delayed until they are due', () => {
@@ -35,6 +38,7 @@ describe('batchesOf (the relay)', () => {
         row('soon', 'a', 'queued', new Date(now + 1500)),
       ],
       now,
+      BATCH_SIZE,
     );
     expect(batches).toEqual([
       { ids: ['new'], delayMs: 0, fresh: true },

@@ -6,8 +6,6 @@ import { type DeliveryBatch, DeliveryQueue } from '@signoff/dispatch';
 
 /** How long a row handed to the queue belongs to it before the relay hands it out again. */
 export const LEASE_MS = 60_000;
-/** Deliveries per job: enough to share one claim, one read of their targets and one commit of their results. */
-export const BATCH_SIZE = 100;
 /** How long a relay pass or a batch waits for Redis to take jobs. */
 export const ADD_TIMEOUT_MS = 2000;
 /** Rows given back per statement: well within both databases' limits on bound values. */
@@ -85,7 +83,7 @@ export class OutboxRelay implements BeforeApplicationShutdown {
     // BullMQ waits for Redis rather than failing; bound the wait so a pass ends.
     const added = await within(
       ADD_TIMEOUT_MS,
-      this.queue.add(batchesOf(owned, now)).then(() => true),
+      this.queue.add(batchesOf(owned, now, this.config.delivery.batchSize)).then(() => true),
       false,
     );
     if (!added) {
@@ -180,7 +178,7 @@ export class OutboxRelay implements BeforeApplicationShutdown {
     const fresh = rows.map((row) => ({ ...row, status: 'pending' as const, nextAttemptAt: null }));
     const handing = within(
       ADD_TIMEOUT_MS,
-      this.queue.add(batchesOf(fresh, now)).then(() => true),
+      this.queue.add(batchesOf(fresh, now, this.config.delivery.batchSize)).then(() => true),
       false,
     )
       .catch(() => false)
@@ -232,13 +230,14 @@ export class RelayFailure extends Error {
 
 /**
  * The jobs for a pass's rows: each application's rows together (their settings are read once per
- * job, and a slow application holds up its own jobs more than others'), at most BATCH_SIZE a job; rows
+ * job, and a slow application holds up its own jobs more than others'), at most `size` (DELIVERY_BATCH_SIZE) a job; rows
  * that wait for a retry go in jobs of their own, delayed until then. New rows are `fresh`: due
  * retries and recovered rows, which are late already, run first.
  */
 export function batchesOf(
   rows: Array<Pick<LogoutDelivery, 'id' | 'providerId' | 'status' | 'nextAttemptAt'>>,
   now: number,
+  size: number,
 ): DeliveryBatch[] {
   const groups = new Map<string, DeliveryBatch>();
   const batches: DeliveryBatch[] = [];
@@ -248,7 +247,7 @@ export function batchesOf(
     const fresh = row.status === 'pending';
     const key = `${delayMs}:${fresh}`;
     let batch = groups.get(key);
-    if (!batch || batch.ids.length === BATCH_SIZE) {
+    if (!batch || batch.ids.length === size) {
       groups.set(key, (batch = { ids: [], delayMs, fresh }));
       batches.push(batch);
     }

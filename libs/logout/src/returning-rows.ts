@@ -1,18 +1,20 @@
+import { sqliteStatement } from '@signoff/core';
 import type { DataSource } from 'typeorm';
 
 /**
- * The rows a raw statement returned (RETURNING), on SQLite and PostgreSQL alike. On SQLite in a
- * transaction of its own: on its one connection a statement issued while another transaction is open
- * would become part of it (and be undone with it); transactions there take turns (queueTransactions).
+ * The rows a raw statement returned (RETURNING), on SQLite and PostgreSQL alike; the statement is its
+ * own transaction. On SQLite it takes its turn among the transactions (sqliteStatement): on its one
+ * connection a statement issued while another transaction is open would become part of it (and be
+ * undone with it). `name`: a text that never changes, prepared once per connection. `durable: false`:
+ * bookkeeping that is done again if lost, committed on SQLite without syncing the WAL (see sqliteStatement).
  */
 export async function rowsOf<T>(
   db: DataSource,
   sql: string,
   parameters: unknown[],
-  { name }: { name?: string } = {},
+  { name, durable = true }: { name?: string; durable?: boolean } = {},
 ): Promise<T[]> {
-  if (db.options.type !== 'postgres')
-    return db.transaction(async (tx) => (await tx.queryRunner!.query(sql, parameters, true)).records as T[]);
+  if (db.options.type !== 'postgres') return sqliteStatement<T>(db, sql, parameters, { durable, named: Boolean(name) });
   // PostgreSQL: a pooled connection of its own, and the statement is its own transaction.
   const runner = db.createQueryRunner();
   try {

@@ -244,7 +244,7 @@ describe('loadConfig, section by section', () => {
         registrationToken: undefined,
         allowHttp: false,
       },
-      delivery: { timeoutMs: 5000, attempts: 8, concurrency: 32, frontchannelTimeoutMs: 5000 },
+      delivery: { timeoutMs: 5000, attempts: 8, concurrency: 32, batchSize: 250, frontchannelTimeoutMs: 5000 },
       saml: { entityId: 'http://127.0.0.1:3000/saml/metadata', scope: '127.0.0.1' },
       bodyLimitBytes: 262_144,
       trustProxy: false,
@@ -263,6 +263,7 @@ describe('loadConfig, section by section', () => {
       DELIVERY_TIMEOUT: '100ms',
       DELIVERY_ATTEMPTS: '3',
       DELIVERY_CONCURRENCY: '4',
+      DELIVERY_BATCH_SIZE: '50',
       FRONTCHANNEL_TIMEOUT: '2s',
       TRUST_PROXY: '1',
     });
@@ -273,7 +274,13 @@ describe('loadConfig, section by section', () => {
       registrationToken: 't'.repeat(32),
       allowHttp: true,
     });
-    expect(config.delivery).toEqual({ timeoutMs: 100, attempts: 3, concurrency: 4, frontchannelTimeoutMs: 2000 });
+    expect(config.delivery).toEqual({
+      timeoutMs: 100,
+      attempts: 3,
+      concurrency: 4,
+      batchSize: 50,
+      frontchannelTimeoutMs: 2000,
+    });
     expect(config.saml).toEqual({ entityId: 'https://idp.example.com/saml/metadata', scope: 'idp.example.com' });
     expect(config.trustProxy).toBe(true);
     expect(loadConfig({ SAML_ENTITY_ID: 'urn:signoff' }).saml).toEqual({ entityId: 'urn:signoff', scope: '127.0.0.1' });

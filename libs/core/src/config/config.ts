@@ -42,7 +42,14 @@ export interface Config {
     /** Accept http:// (non-loopback) URIs for confidential clients. */
     allowHttp: boolean;
   };
-  delivery: { timeoutMs: number; attempts: number; concurrency: number; frontchannelTimeoutMs: number };
+  delivery: {
+    timeoutMs: number;
+    attempts: number;
+    concurrency: number;
+    /** Deliveries per job, at most (DELIVERY_BATCH_SIZE): one claim, one read of their targets. */
+    batchSize: number;
+    frontchannelTimeoutMs: number;
+  };
   /** What server-side requests may reach beyond public addresses (OUTBOUND_ALLOW; see outbound/outbound-policy.ts). */
   outbound: { allow: OutboundAllow };
   /**
@@ -285,6 +292,7 @@ function readDelivery(read: EnvReader): Config['delivery'] {
     timeoutMs: read.duration('DELIVERY_TIMEOUT', '5s', 100),
     attempts: read.integer('DELIVERY_ATTEMPTS', 8, 1, 100),
     concurrency: read.integer('DELIVERY_CONCURRENCY', 32, 1, 1000),
+    batchSize: read.integer('DELIVERY_BATCH_SIZE', 250, 1, 1000),
     frontchannelTimeoutMs: read.duration('FRONTCHANNEL_TIMEOUT', '5s', 500),
   };
 }

@@ -43,7 +43,13 @@ export async function openDatabase(
 ): Promise<DataSource> {
   if (config.database.type === 'sqlite') prepareSqliteFile(config.database.path);
   const dataSource = wait ? await connectWhenReachable(config, wait) : await connect(config);
-  if (config.database.type === 'sqlite') queueTransactions(dataSource);
+  if (config.database.type === 'sqlite') {
+    queueTransactions(dataSource);
+    // A commit is on disk when it returns (the WAL synced), so that a logout the user was told of
+    // survives a power loss. better-sqlite3 builds SQLite to sync the WAL only at checkpoints
+    // (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1): durable across a crash of the process, not of the machine.
+    await dataSource.query('PRAGMA synchronous = FULL');
+  }
   try {
     if (config.database.type === 'postgres') {
       const runner = dataSource.createQueryRunner();
@@ -164,12 +170,71 @@ function databaseHost(url: string): string {
 export function queueTransactions(dataSource: DataSource): void {
   const manager = dataSource.manager;
   const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
-  let last: Promise<unknown> = Promise.resolve();
-  manager.transaction = ((...args: unknown[]) => {
-    const turn = last.then(() => transaction(...args));
-    last = turn.catch(() => undefined); // a failed transaction still hands on its turn
-    return turn;
-  }) as typeof manager.transaction;
+  const queue = { last: Promise.resolve() as Promise<unknown> };
+  queues.set(dataSource, queue);
+  manager.transaction = ((...args: unknown[]) =>
+    inTurn(queue, () => transaction(...args))) as typeof manager.transaction;
+}
+
+/** Each SQLite DataSource's queue: what the next transaction (or statement) waits for. */
+const queues = new WeakMap<DataSource, { last: Promise<unknown> }>();
+
+function inTurn<T>(queue: { last: Promise<unknown> }, work: () => T | Promise<T>): Promise<T> {
+  const turn = queue.last.then(work);
+  queue.last = turn.catch(() => undefined); // a failed turn still hands on its turn
+  return turn;
+}
+
+/** The part of a better-sqlite3 connection a statement needs. */
+interface SqliteConnection {
+  readonly inTransaction: boolean;
+  prepare(sql: string): { reader: boolean; all(...values: unknown[]): unknown[]; run(...values: unknown[]): unknown };
+  pragma(source: string, options?: { simple: boolean }): unknown;
+}
+
+/** Prepared statements of the texts that never change (named ones), per connection. */
+const prepared = new WeakMap<SqliteConnection, Map<string, ReturnType<SqliteConnection['prepare']>>>();
+
+/**
+ * SQLite: one statement (with RETURNING, its rows are the answer) on the connection itself, in the
+ * transactions' queue, and run at once (better-sqlite3 is synchronous): nothing else reaches the
+ * connection meanwhile. It is its own transaction: should a transaction be open all the same (TypeORM's
+ * `save` opens one of its own, outside the queue), it waits for that to end rather than become part of
+ * it (and be undone with it). `named`: the text never changes, its prepared statement is kept.
+ *
+ * `durable: false` commits it without syncing the WAL (synchronous = NORMAL for this statement only):
+ * for bookkeeping that may be lost with the machine (not with the process), because what it records
+ * is done again if lost (a delivery's claim or result: the row's lease runs out and it is sent again,
+ * which receivers must expect anyway). Every later synced commit syncs it too (the WAL is written in
+ * order), so nothing committed after it can survive without it.
+ */
+export function sqliteStatement<T>(
+  dataSource: DataSource,
+  sql: string,
+  parameters: unknown[],
+  { durable = true, named = false }: { durable?: boolean; named?: boolean } = {},
+): Promise<T[]> {
+  const queue = queues.get(dataSource);
+  if (!queue) return Promise.reject(new Error('sqliteStatement needs a SQLite DataSource opened by openDatabase'));
+  return inTurn(queue, async () => {
+    const connection = (dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
+    while (connection.inTransaction) await new Promise((resolve) => setTimeout(resolve, 1));
+    let cache = prepared.get(connection);
+    if (!cache) prepared.set(connection, (cache = new Map()));
+    const statement = (named && cache.get(sql)) || connection.prepare(sql);
+    if (named) cache.set(sql, statement);
+    // better-sqlite3 binds no booleans: SQLite has none (TypeORM turns them into 0 and 1 the same way).
+    const values = parameters.map((value) => (typeof value === 'boolean' ? Number(value) : value));
+    const synchronous = durable ? undefined : connection.pragma('synchronous', { simple: true });
+    if (!durable) connection.pragma('synchronous = NORMAL');
+    try {
+      if (statement.reader) return statement.all(...values) as T[];
+      statement.run(...values);
+      return [];
+    } finally {
+      if (!durable) connection.pragma(`synchronous = ${Number(synchronous)}`);
+    }
+  });
 }
 
 /**

@@ -156,6 +156,16 @@ export const FINAL_STATUSES: DeliveryStatus[] = ['succeeded', 'failed', 'dead', 
 export const OPEN_ROW = 'completed_at IS NULL';
 /** A final row: what the dashboard counts by when it ended (only final rows are in that index). */
 export const FINAL_ROW = 'completed_at IS NOT NULL';
+/** Channels settled by the application's answer (a LogoutResponse), not by a page load. */
+export const ANSWERED_CHANNELS: readonly DeliveryChannel[] = ['frontchannel_saml_iframe', 'frontchannel_saml_native'];
+/**
+ * A row an application's answer settles, found by its message's ID: only those are in the index on
+ * message_id. The back channels' message IDs (a logout token's jti, a SOAP LogoutRequest's ID) are
+ * answered in the same exchange and never looked up, so recording one touches no index for it.
+ * A query that should use the index says this text as it is (SQLite uses a partial index only for a
+ * WHERE that contains its condition, literally; bound values do not count).
+ */
+export const ANSWERED_ROW = `channel IN (${ANSWERED_CHANNELS.map((channel) => `'${channel}'`).join(', ')})`;
 
 /**
  * Telling one provider session, over one channel, that it ended — or one SSF stream one security
@@ -168,6 +178,7 @@ export const FINAL_ROW = 'completed_at IS NOT NULL';
 @Index(['operationId', 'completedAt'])
 @Index(['createdAt'], { where: OPEN_ROW })
 @Index(['completedAt'], { where: FINAL_ROW })
+@Index(['messageId'], { where: ANSWERED_ROW })
 export class LogoutDelivery {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id: string;
@@ -229,7 +240,6 @@ export class LogoutDelivery {
   attemptLog: DeliveryAttempt[];
 
   /** The logout token's jti, or the SAML LogoutRequest's ID, of the latest attempt (a LogoutResponse's InResponseTo finds it). */
-  @Index()
   @Column({ type: 'varchar', length: 128, nullable: true })
   messageId: string | null;
 

@@ -12,6 +12,7 @@ import { ApiTokenScopes1764800000000 } from './1764800000000-api-token-scopes';
 import { SharedSignals1764900000000 } from './1764900000000-shared-signals';
 import { DeliveryIndexes1765000000000 } from './1765000000000-delivery-indexes';
 import { DeliveryFillfactor1765100000000 } from './1765100000000-delivery-fillfactor';
+import { AnsweredMessageIndex1765200000000 } from './1765200000000-answered-message-index';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   SharedSignals1764900000000,
   DeliveryIndexes1765000000000,
   DeliveryFillfactor1765100000000,
+  AnsweredMessageIndex1765200000000,
 ];

@@ -1,0 +1,252 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { type Config, loadConfig } from '../config/config';
+import { dataSourceOptions, openDatabase, queueTransactions, sqliteStatement } from './data-source';
+
+// sqliteStatement on a real SQLite file opened as the app opens it (openDatabase: the transactions'
+// queue, synchronous = FULL, the migrations), with a scratch table of its own.
+let dir: string;
+let config: Config;
+let db: DataSource;
+const others: Array<{ destroy?: () => Promise<void>; close?: () => unknown }> = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'signoff-statement-'));
+  config = loadConfig(
+    { DATABASE_URL: `sqlite:${join(dir, 'signoff.sqlite')}`, DATA_DIR: dir, LOG_LEVEL: 'silent' },
+    dir,
+  );
+  db = await openDatabase(config);
+  await db.query('CREATE TABLE t (x INTEGER)');
+});
+afterEach(async () => {
+  for (const other of others.splice(0)) await (other.destroy?.() ?? other.close?.());
+  if (db.isInitialized) await db.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const xs = async () => ((await db.query('SELECT x FROM t ORDER BY rowid')) as Array<{ x: number }>).map((row) => row.x);
+
+/**
+ * The message `promise` was refused with, or 'resolved'. By message, not `toThrow`: better-sqlite3's
+ * SqliteError belongs to the realm of the test file that first loaded the native addon in this jest
+ * worker, so in another file it is no `instanceof Error` and `rejects.toThrow` does not recognise it.
+ */
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (error: unknown) => String((error as { message?: unknown })?.message ?? error),
+  );
+
+/** A second connection to the same file, of its own: what it sees was committed. */
+function secondConnection(): Database.Database {
+  const other = new Database(config.database.type === 'sqlite' ? config.database.path : '', { readonly: true });
+  others.push(other);
+  return other;
+}
+
+/**
+ * A transaction through the queue that inserts 1, then stays open until `release()`, then inserts 2:
+ * `inside` resolves once it is open with its first row written.
+ */
+function heldTransaction() {
+  let entered!: () => void;
+  let release!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const done = db.transaction(async (tx) => {
+    await tx.query('INSERT INTO t VALUES (1)');
+    entered();
+    await released;
+    await tx.query('INSERT INTO t VALUES (2)');
+  });
+  return { inside, release, done };
+}
+
+/** Whether `promise` has settled by now (after the event loop had its turn). */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await sleep(50);
+  return done;
+}
+
+describe('openDatabase (SQLite)', () => {
+  it('syncs every commit: synchronous is FULL (2)', async () => {
+    expect(await db.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+  });
+
+  it('is what sets it: the same connection without openDatabase syncs only at checkpoints (NORMAL, 1)', async () => {
+    // Control: better-sqlite3 builds SQLite with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1.
+    const bare = await new DataSource(dataSourceOptions(config)).initialize();
+    others.push(bare);
+    expect(await bare.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(await bare.query('PRAGMA synchronous')).toEqual([{ synchronous: 1 }]);
+  });
+});
+
+describe('sqliteStatement', () => {
+  it('answers the rows of an INSERT … RETURNING and an UPDATE … RETURNING', async () => {
+    expect(await sqliteStatement(db, 'INSERT INTO t VALUES (?), (?) RETURNING x', [1, 2])).toEqual([
+      { x: 1 },
+      { x: 2 },
+    ]);
+    expect(await sqliteStatement(db, 'UPDATE t SET x = x * 10 WHERE x > ? RETURNING x', [1])).toEqual([{ x: 20 }]);
+    expect(await xs()).toEqual([1, 20]);
+  });
+
+  it('answers [] for a statement without RETURNING, and runs it', async () => {
+    expect(await sqliteStatement(db, 'INSERT INTO t VALUES (?)', [7])).toEqual([]);
+    expect(await xs()).toEqual([7]);
+  });
+
+  it('binds booleans as 1 and 0 (better-sqlite3 binds none)', async () => {
+    expect(await sqliteStatement(db, 'SELECT ? AS yes, ? AS no', [true, false])).toEqual([{ yes: 1, no: 0 }]);
+  });
+
+  describe('takes its turn among the transactions', () => {
+    it('waits for an open transaction, and sees both its rows committed', async () => {
+      const held = heldTransaction();
+      await held.inside;
+      const statement = sqliteStatement<{ x: number }>(
+        db,
+        'INSERT INTO t SELECT count(*) + 100 FROM t RETURNING x',
+        [],
+      );
+      expect(await settled(statement)).toBe(false); // still waiting while the transaction is open
+      held.release();
+      await held.done;
+      expect(await statement).toEqual([{ x: 102 }]);
+      expect(await xs()).toEqual([1, 2, 102]);
+    });
+
+    it('whereas a plain query runs in the middle of it (control: what the queue prevents)', async () => {
+      const held = heldTransaction();
+      await held.inside;
+      const query = db.query('INSERT INTO t SELECT count(*) + 100 FROM t RETURNING x') as Promise<Array<{ x: number }>>;
+      expect(await settled(query)).toBe(true); // did not wait
+      held.release();
+      await held.done;
+      expect(await query).toEqual([{ x: 101 }]); // saw the transaction half done
+      expect(await xs()).toEqual([1, 101, 2]);
+    });
+
+    it('lets a transaction asked for after it wait for it', async () => {
+      const statement = sqliteStatement(db, 'INSERT INTO t VALUES (1)', []);
+      const transaction = db.transaction((tx) => tx.query('INSERT INTO t SELECT count(*) + 100 FROM t RETURNING x'));
+      await Promise.all([statement, transaction]);
+      expect(await xs()).toEqual([1, 101]);
+    });
+  });
+
+  describe('durability', () => {
+    it('durable (the default): commits, and leaves synchronous FULL', async () => {
+      await sqliteStatement(db, 'INSERT INTO t VALUES (?)', [1]);
+      expect(secondConnection().prepare('SELECT x FROM t').all()).toEqual([{ x: 1 }]);
+      expect(await db.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    });
+
+    it('durable: false commits too, and puts synchronous back to FULL afterwards', async () => {
+      expect(await sqliteStatement(db, 'INSERT INTO t VALUES (?) RETURNING x', [1], { durable: false })).toEqual([
+        { x: 1 },
+      ]);
+      expect(secondConnection().prepare('SELECT x FROM t').all()).toEqual([{ x: 1 }]);
+      expect(await db.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    });
+
+    it('durable: false puts synchronous back even when the statement fails', async () => {
+      // Fails as it runs (not as it is prepared, which comes before synchronous is lowered).
+      await db.query('CREATE TABLE v (x INTEGER NOT NULL)');
+      expect(await refusal(sqliteStatement(db, 'INSERT INTO v VALUES (?)', [null], { durable: false }))).toMatch(
+        /NOT NULL/,
+      );
+      expect(await db.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    });
+  });
+
+  it('named: the same text again (its prepared statement kept) runs with the new parameters', async () => {
+    const insert = 'INSERT INTO t VALUES (?) RETURNING x';
+    expect(await sqliteStatement(db, insert, [1], { named: true })).toEqual([{ x: 1 }]);
+    expect(await sqliteStatement(db, insert, [2], { named: true })).toEqual([{ x: 2 }]);
+    const select = 'SELECT x FROM t WHERE x >= ? ORDER BY x';
+    expect(await sqliteStatement(db, select, [1], { named: true })).toEqual([{ x: 1 }, { x: 2 }]);
+    expect(await sqliteStatement(db, select, [2], { named: true })).toEqual([{ x: 2 }]);
+    expect(await xs()).toEqual([1, 2]);
+  });
+
+  describe('a statement that fails', () => {
+    beforeEach(() => db.query('CREATE TABLE u (x INTEGER UNIQUE)'));
+
+    it('rejects, and is undone whole (it is its own transaction)', async () => {
+      expect(await refusal(sqliteStatement(db, 'INSERT INTO u VALUES (1), (1)', []))).toMatch(/UNIQUE/);
+      expect(await db.query('SELECT count(*) AS n FROM u')).toEqual([{ n: 0 }]);
+    });
+
+    it('rejects on a syntax error', async () => {
+      expect(await refusal(sqliteStatement(db, 'INSERT INTO t VALUE (1)', []))).toMatch(/syntax error/);
+    });
+
+    it('hands on its turn: the transaction and the statement queued behind it run', async () => {
+      const failing = sqliteStatement(db, 'INSERT INTO u VALUES (1), (1)', []);
+      const transaction = db.transaction((tx) => tx.query('INSERT INTO t VALUES (1)'));
+      const statement = sqliteStatement(db, 'INSERT INTO t VALUES (2) RETURNING x', []);
+      const results = await Promise.allSettled([failing, transaction, statement]);
+      expect(results.map((result) => result.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+      expect(await xs()).toEqual([1, 2]);
+    });
+  });
+
+  describe('a transaction opened outside the queue (TypeORM opens one for each save)', () => {
+    /** A transaction begun on the connection as `save` begins it, not through the queue: inserts 5, then waits. */
+    async function outsideTransaction() {
+      const runner = db.createQueryRunner();
+      await runner.startTransaction();
+      await runner.query('INSERT INTO t VALUES (5)');
+      return runner;
+    }
+
+    it('waits for it to end instead of joining it: the statement stands when it rolls back', async () => {
+      const runner = await outsideTransaction();
+      const statement = sqliteStatement(db, 'INSERT INTO t VALUES (6) RETURNING x', []);
+      expect(await settled(statement)).toBe(false);
+      await runner.rollbackTransaction();
+      await runner.release();
+      expect(await statement).toEqual([{ x: 6 }]);
+      expect(await xs()).toEqual([6]);
+    });
+
+    it('control: a plain query joins it, and is undone with it', async () => {
+      const runner = await outsideTransaction();
+      await db.query('INSERT INTO t VALUES (6)');
+      await runner.rollbackTransaction();
+      await runner.release();
+      expect(await xs()).toEqual([]);
+    });
+  });
+
+  describe('needs the queue', () => {
+    let bare: DataSource;
+    beforeEach(async () => {
+      bare = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();
+      others.push(bare);
+    });
+
+    it('refuses a DataSource openDatabase did not set up', async () => {
+      await expect(sqliteStatement(bare, 'SELECT 1 AS one', [])).rejects.toThrow(
+        'sqliteStatement needs a SQLite DataSource opened by openDatabase',
+      );
+    });
+
+    it('runs once the DataSource has its queue (control: the refusal is about the queue)', async () => {
+      queueTransactions(bare);
+      expect(await sqliteStatement(bare, 'SELECT 1 AS one', [])).toEqual([{ one: 1 }]);
+    });
+  });
+});
