@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import {
+  ANSWERED_ROW,
   Clock,
   IdpSession,
   KeysService,
@@ -21,6 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DataSource, In } from 'typeorm';
+import { ANSWERED_ROW_1765200000000 } from '../../libs/core/src/migrations/1765200000000-answered-message-index';
 import { testDatabaseUrl } from '../support/databases';
 import { liveIdpSession, liveSamlSession, plainUser } from '../support/seed';
 
@@ -253,6 +255,39 @@ describe('the delivery-indexes migration', () => {
     expect((await db.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
     await db.getRepository(LogoutOperation).delete({ id: operationId });
     await db.getRepository(Provider).delete({ id: provider.id });
+  });
+});
+
+describe('the answered-message index migration', () => {
+  /** The indexes on logout_deliveries.message_id, as the database has them. */
+  async function onMessageId() {
+    const runner = db.createQueryRunner();
+    try {
+      return (await runner.getTable('logout_deliveries'))!.indices.filter(
+        (index) => index.columnNames.join() === 'message_id',
+      );
+    } finally {
+      await runner.release();
+    }
+  }
+
+  it("writes the entity's condition, as it was when the migration was written", () => {
+    expect(ANSWERED_ROW_1765200000000).toBe(ANSWERED_ROW);
+  });
+
+  it('indexes message_id of the answered channels only, and down puts the whole column back', async () => {
+    expect((await onMessageId()).map((index) => index.where)).toEqual([expect.stringMatching(/frontchannel_saml/)]);
+    const migration = db.migrations.find((candidate) => candidate.name === 'AnsweredMessageIndex1765200000000')!;
+    const runner = db.createQueryRunner();
+    try {
+      await migration.down(runner);
+      expect((await onMessageId()).map((index) => index.where || null)).toEqual([null]);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect((await onMessageId()).map((index) => index.where)).toEqual([expect.stringMatching(/frontchannel_saml/)]);
+    expect((await db.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
   });
 });
 

@@ -1,5 +1,12 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { Clock, type DeliveryAttempt, type DeliveryStatus, SHUTDOWN_STEP_MS, within } from '@signoff/core';
+import {
+  Clock,
+  type DeliveryAttempt,
+  type DeliveryStatus,
+  jsonParameter,
+  SHUTDOWN_STEP_MS,
+  within,
+} from '@signoff/core';
 import { DeliveryQueue } from '@signoff/dispatch';
 import { DataSource } from 'typeorm';
 import { ATTEMPT_LOG_SIZE, LogoutOperationsService } from './logout-operations.service';
@@ -91,8 +98,8 @@ const RECORD = { postgres: recordStatement('postgres'), sqlite: recordStatement(
 
 /**
  * Records back-channel attempts in group commits: the results that come in within a few milliseconds,
- * from every batch the worker runs, are written in one transaction (on SQLite one fsync instead of one
- * per delivery). After the commit it schedules the retries (one job for the rows that wait alike) and
+ * from every batch the worker runs, are written in one statement (one commit instead of one per
+ * delivery). After the commit it schedules the retries (one job for the rows that wait alike) and
  * settles each operation that may have ended. `record` resolves once its row is written, with whether
  * it was still the attempt's to write: a worker that stalled past its lease may find its row claimed
  * again by another, or reset by an administrator's retry, and their record stands.
@@ -273,9 +280,9 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
     const written = await rowsOf<{ id: string; attempts: number }>(
       this.db,
       RECORD[postgres ? 'postgres' : 'sqlite'],
-      [JSON.stringify(rows), now],
+      [jsonParameter(rows), now],
       // Not synced on SQLite: a result lost with the machine leaves its row `sending`, sent again after
-      // its lease; the operation's settle, a synced commit after it, syncs it too.
+      // its lease. The next synced commit, or the checkpoint thread within half a second, syncs it.
       { name: 'signoff_record_attempts', durable: false },
     );
     return written.map((row) => `${row.id}#${Number(row.attempts)}`);

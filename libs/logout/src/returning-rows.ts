@@ -16,19 +16,22 @@ export async function rowsOf<T>(
 ): Promise<T[]> {
   if (db.options.type !== 'postgres') return sqliteStatement<T>(db, sql, parameters, { durable, named: Boolean(name) });
   // PostgreSQL: a pooled connection of its own, and the statement is its own transaction.
-  const runner = db.createQueryRunner();
-  try {
-    if (!name) return (await runner.query(sql, parameters, true)).records as T[];
+  if (name) {
     // A named (prepared) statement: parsed and planned once per connection, not at every call. Only
     // for a text that never changes under its name (node-postgres refuses a second text for a name).
-    const client = (await runner.connect()) as NamedQueryClient;
-    return (await client.query<T>({ name, text: sql, values: parameters })).rows;
+    // Straight to the pool TypeORM keeps (its query runner adds nothing a lone statement needs).
+    const pool = (db.driver as unknown as { master: NamedQueryClient }).master;
+    return (await pool.query<T>({ name, text: sql, values: parameters })).rows;
+  }
+  const runner = db.createQueryRunner();
+  try {
+    return (await runner.query(sql, parameters, true)).records as T[];
   } finally {
     await runner.release();
   }
 }
 
-/** The part of node-postgres's client a named statement needs. */
+/** The part of node-postgres's pool (and client) a named statement needs. */
 interface NamedQueryClient {
   query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
 }

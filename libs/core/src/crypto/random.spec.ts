@@ -62,4 +62,9 @@ describe('randomToken', () => {
     const after = Array.from({ length: 300 }, () => randomToken(16));
     expect(new Set([...before, ...after]).size).toBe(600);
   });
+
+  it('refuses a size that is not a whole, positive number of bytes, and hands out fresh bytes after', () => {
+    for (const bytes of [0, -16, 1.5, Number.NaN]) expect(() => randomToken(bytes)).toThrow(RangeError);
+    expect(Buffer.from(randomToken(16), 'base64url').equals(Buffer.alloc(16))).toBe(false);
+  });
 });

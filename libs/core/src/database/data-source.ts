@@ -192,6 +192,9 @@ interface SqliteConnection {
   pragma(source: string, options?: { simple: boolean }): unknown;
 }
 
+/** How long a statement waits for a transaction opened outside the queue (SQLite's busy timeout, as set here). */
+const OUTSIDE_TRANSACTION_MS = 5000;
+
 /** Prepared statements of the texts that never change (named ones), per connection. */
 const prepared = new WeakMap<SqliteConnection, Map<string, ReturnType<SqliteConnection['prepare']>>>();
 
@@ -206,7 +209,10 @@ const prepared = new WeakMap<SqliteConnection, Map<string, ReturnType<SqliteConn
  * for bookkeeping that may be lost with the machine (not with the process), because what it records
  * is done again if lost (a delivery's claim or result: the row's lease runs out and it is sent again,
  * which receivers must expect anyway). Every later synced commit syncs it too (the WAL is written in
- * order), so nothing committed after it can survive without it.
+ * order), so nothing committed after it can survive without it, and so does the checkpoint thread
+ * (SqliteCheckpointer: the WAL is synced before each checkpoint, every 500 ms). A transaction open
+ * outside the queue for longer than OUTSIDE_TRANSACTION_MS (one that leaked) fails the statement
+ * rather than hold the queue, and every transaction behind it, for ever.
  */
 export function sqliteStatement<T>(
   dataSource: DataSource,
@@ -218,7 +224,9 @@ export function sqliteStatement<T>(
   if (!queue) return Promise.reject(new Error('sqliteStatement needs a SQLite DataSource opened by openDatabase'));
   return inTurn(queue, async () => {
     const connection = (dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
-    while (connection.inTransaction) await new Promise((resolve) => setTimeout(resolve, 1));
+    for (const since = Date.now(); connection.inTransaction; await new Promise((resolve) => setTimeout(resolve, 1)))
+      if (Date.now() - since > OUTSIDE_TRANSACTION_MS)
+        throw new Error(`a transaction opened outside the queue has been open for over ${OUTSIDE_TRANSACTION_MS} ms`);
     let cache = prepared.get(connection);
     if (!cache) prepared.set(connection, (cache = new Map()));
     const statement = (named && cache.get(sql)) || connection.prepare(sql);
