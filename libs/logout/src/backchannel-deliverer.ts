@@ -9,7 +9,6 @@ import {
   LogoutDelivery,
   oneOf,
   OUTBOUND_BLOCKED,
-  type Protocol,
   type SecurityEventClaims,
 } from '@signoff/core';
 import { HttpClient, Limiter, retryDelayMs } from '@signoff/dispatch';
@@ -180,24 +179,20 @@ export class BackchannelDeliverer {
   }
 
   /**
-   * Each protocol reads the batch's applications' settings together (a query each), into the `once`
-   * every message is then built through: a bulk logout's batch mixes a hundred applications.
+   * The batch's applications' settings read together (LogoutProtocolRegistry.readSettingsOf), and its
+   * streams' (the SSF transmitter), into the `once` every message is then built through.
    */
   private async readSettings(
     targets: Map<string, DeliveryTarget>,
     claimed: ClaimedDelivery[],
     once: ReadOnce,
   ): Promise<void> {
-    const providers = new Map<Protocol, Set<string>>();
-    for (const { session } of targets.values()) {
-      const ids = providers.get(session.provider.protocol) ?? new Set<string>();
-      providers.set(session.provider.protocol, ids.add(session.providerId));
-    }
     const receivers = [...new Set(claimed.filter((row) => row.event).map((row) => row.providerId))];
     await Promise.all([
-      ...[...providers]
-        .filter(([protocol]) => this.protocols.has(protocol))
-        .map(([protocol, ids]) => this.protocols.for(protocol).readSettings?.([...ids], once)),
+      this.protocols.readSettingsOf(
+        [...targets.values()].map(({ session }) => session),
+        once,
+      ),
       receivers.length ? this.protocols.signals?.readSettings?.(receivers, once) : undefined,
     ]);
   }

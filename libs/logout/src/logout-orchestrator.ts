@@ -12,7 +12,6 @@ import {
   type LogoutTrigger,
   newId,
   oneOf,
-  type Protocol,
   Provider,
   ProviderSession,
   type SessionEndReason,
@@ -182,19 +181,8 @@ export class LogoutOrchestrator {
     // of a few applications.
     const toTell: SessionToTell[] = [];
     const once = readOnce();
-    // Each protocol reads its applications' settings in one query first (a bulk logout ends the
-    // sessions of a hundred applications: a query each was a hundred round trips in the transaction).
-    const byProtocol = new Map<Protocol, Set<string>>();
-    for (const session of ending)
-      byProtocol.set(
-        session.provider.protocol,
-        (byProtocol.get(session.provider.protocol) ?? new Set<string>()).add(session.providerId),
-      );
-    await Promise.all(
-      [...byProtocol]
-        .filter(([protocol]) => this.protocols.has(protocol))
-        .map(([protocol, ids]) => this.protocols.for(protocol).readSettings?.([...ids], once)),
-    );
+    // The applications' settings first, a query per protocol, not one per application.
+    await this.protocols.readSettingsOf(ending, once);
     const channelsOf = new Map<string, readonly DeliveryChannel[]>();
     for (const session of ending) {
       if (!this.protocols.has(session.provider.protocol)) continue;
@@ -375,43 +363,43 @@ function chunks<T>(items: T[]): T[][] {
 async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Promise<void> {
   if (!rows.length) return;
   const instant = (value: Date | null) => value?.getTime() ?? null;
-  const records = rows.map((row): Record<(typeof DELIVERY_COLUMNS)[number][0], unknown> => ({
-    id: row.id,
-    operation_id: row.operationId,
-    provider_session_id: row.providerSessionId,
-    provider_id: row.providerId,
-    channel: row.channel,
-    status: row.status,
-    attempts: row.attempts,
-    next_attempt_at: instant(row.nextAttemptAt),
-    lease_until: instant(row.leaseUntil),
-    last_http_status: row.lastHttpStatus,
-    last_error: row.lastError,
-    attempt_log: row.attemptLog,
-    message_id: row.messageId,
-    created_at: instant(row.createdAt),
-    updated_at: instant(row.updatedAt),
-    completed_at: instant(row.completedAt),
-    event: row.event,
-  }));
+  // Each row's values in DELIVERY_COLUMNS' order (the JSON columns as values, not yet as text).
+  const cells = rows.map((row) => [
+    row.id,
+    row.operationId,
+    row.providerSessionId,
+    row.providerId,
+    row.channel,
+    row.status,
+    row.attempts,
+    instant(row.nextAttemptAt),
+    instant(row.leaseUntil),
+    row.lastHttpStatus,
+    row.lastError,
+    row.attemptLog,
+    row.messageId,
+    instant(row.createdAt),
+    instant(row.updatedAt),
+    instant(row.completedAt),
+    row.event,
+  ]);
   if (tx.connection.options.type === 'postgres') {
     // PostgreSQL: one statement whatever the count, the rows given as ONE JSON parameter that it turns
     // into rows (as the recorder's). Thousands of rows as VALUES cost more to parse and bind than to
     // write, and as arrays (a column each) more to build as array literals than to send.
+    const records = cells.map((values) => Object.fromEntries(DELIVERY_COLUMNS.map(([name], i) => [name, values[i]])));
     await tx.query(INSERT_ON_POSTGRES, [jsonParameter(records)]);
     return;
   }
   // SQLite: bound values, in chunks under its limit on them (reading them out of one JSON parameter
   // instead, 17 paths into each row, took longer than binding them).
-  const names = DELIVERY_COLUMNS.map(([name]) => name);
-  const values = records.map((record) =>
-    DELIVERY_COLUMNS.map(([name, type]) =>
-      type === 'json' && record[name] !== null ? JSON.stringify(record[name]) : record[name],
-    ),
-  );
-  for (const chunk of chunks(values))
+  for (const values of cells)
+    DELIVERY_COLUMNS.forEach(([, type], i) => {
+      if (type === 'json' && values[i] !== null) values[i] = JSON.stringify(values[i]);
+    });
+  for (const chunk of chunks(cells))
     await tx.query(
-      `INSERT INTO logout_deliveries (${names.join(', ')}) VALUES ${chunk
+      `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')}) VALUES ${chunk
         .map((row) => `(${row.map(() => '?').join(', ')})`)
         .join(', ')}`,
       chunk.flat(),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Protocol } from '@signoff/core';
-import type { LogoutProtocol } from './logout-protocol';
+import type { LogoutProtocol, ReadOnce } from './logout-protocol';
 import type { SecurityEventTransmitter } from './security-events';
 
 /**
@@ -36,5 +36,24 @@ export class LogoutProtocolRegistry {
 
   all(): LogoutProtocol[] {
     return [...this.protocols.values()];
+  }
+
+  /**
+   * Each protocol reads the settings of the applications of `sessions` together (a query each,
+   * LogoutProtocol.readSettings), into `once`: a bulk logout, and a worker's batch of it, spans a
+   * hundred applications, which asked one by one were a hundred round trips.
+   */
+  async readSettingsOf(
+    sessions: Iterable<{ providerId: string; provider: { protocol: Protocol } }>,
+    once: ReadOnce,
+  ): Promise<void> {
+    const byProtocol = new Map<Protocol, Set<string>>();
+    for (const { providerId, provider } of sessions)
+      byProtocol.set(provider.protocol, (byProtocol.get(provider.protocol) ?? new Set<string>()).add(providerId));
+    await Promise.all(
+      [...byProtocol]
+        .filter(([protocol]) => this.protocols.has(protocol))
+        .map(([protocol, ids]) => this.for(protocol).readSettings?.([...ids], once)),
+    );
   }
 }
