@@ -28,8 +28,9 @@ function shapeOf(metadata: EntityMetadata): Shape {
  * converted as TypeORM converts it (its type on this driver, its transformer), and for a table with
  * inheritance the row's own kind (OidcSession, SamlSession) by its discriminator. Only columns, no
  * relations; columns TypeORM would not select (`select: false`) are left out as it leaves them, and an
- * entity with what it does not build (embedded columns, eager relations, @AfterLoad) is refused. For reads of thousands of rows on a hot path (a bulk logout, the worker's batches),
- * where the query builder's aliasing and its general hydration cost more than the statement.
+ * entity with what it does not build (embedded columns, eager relations, @AfterLoad) is refused. For
+ * reads of thousands of rows on a hot path (a bulk logout, the worker's batches), where the query
+ * builder's aliasing and its general hydration cost more than the statement.
  */
 export function leanEntities<T extends ObjectLiteral>(
   manager: EntityManager,
