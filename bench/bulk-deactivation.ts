@@ -3,7 +3,7 @@
 // the admin API in one call (POST /api/v1/users/deactivate), or with EACH=1 in a burst of one call per
 // user (POST /api/v1/users/:id/deactivate, BURST requests in flight). Printed:
 // the time until every delivery is confirmed, deliveries/s, the ratio to the ceiling of the same mix
-// (jose sign + POST for half, build + sign + SOAP POST + reply check for the other half, with the
+// (sign + POST for half, build + sign + SOAP POST + reply check for the other half, with the
 // same concurrency and no queue or database), the request latencies, and the worker's peak RSS.
 // The worker runs as its own process (`npm run start:worker`), so its memory is its own.
 //   npm run bench:bulk-deactivation   (USERS=1000 CONCURRENCY=32 WORKERS=1, EACH=1 BURST=16 to change it)
@@ -28,7 +28,7 @@ import {
   parseSpMetadata,
   SamlLogoutProtocol,
   SamlSpsService,
-  signElement,
+  signElementOffThread,
   soapEnvelope,
 } from '@signoff/saml';
 import { randomBytes } from 'node:crypto';
@@ -101,7 +101,7 @@ async function main() {
           });
           const request = {
             url: destination,
-            body: soapEnvelope(signElement(xml, id, samlKey.privateKey, samlCertificate)),
+            body: soapEnvelope(await signElementOffThread(xml, id, samlKey.privateKey, samlCertificate)),
             contentType: 'text/xml; charset=utf-8',
             messageId: id,
           };

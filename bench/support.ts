@@ -189,7 +189,7 @@ export function runBench(main: () => Promise<void>): void {
 
 /**
  * CPU time the main thread has used so far, in ms (user and system), from Linux's /proc; NaN where
- * there is none. The process's own figure would add libuv's threads, which sign.
+ * there is none. The process's own figure would add libuv's threads (RS256 signatures, scrypt) and the GC's.
  */
 export function mainThreadCpuMs(): number {
   try {

@@ -14,6 +14,7 @@ export * from './database/lean-entities';
 export * from './database/one-of';
 export * from './entities';
 export * from './keys/certificate';
+export * from './keys/jws';
 export * from './keys/key-encryption';
 export * from './keys/keys.service';
 export * from './lifecycle/within';

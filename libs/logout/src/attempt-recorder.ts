@@ -79,9 +79,8 @@ const RECORD_FROM: Record<'postgres' | 'sqlite', string> = {
   sqlite: `SELECT ${RECORD_COLUMNS.map(([name]) => `value ->> '$.${name}' AS ${name}`).join(', ')} FROM json_each(?)`,
 };
 
-/** The update of each row still claimed for its attempt, from `v` (the records); returns id and attempts of those written. */
-const recordStatement = (database: 'postgres' | 'sqlite') => `WITH v AS (${RECORD_FROM[database]})
-  UPDATE logout_deliveries
+/** The update of each row still claimed for its attempt, from `v` (the records). */
+const recordUpdate = (database: 'postgres' | 'sqlite') => `UPDATE logout_deliveries
      SET status = v.status,
          last_http_status = CAST(v.http_status AS integer),
          last_error = v.error,
@@ -92,9 +91,18 @@ const recordStatement = (database: 'postgres' | 'sqlite') => `WITH v AS (${RECOR
          completed_at = CAST(v.done_at AS bigint),
          updated_at = ${database === 'postgres' ? '$2' : '?'}
     FROM v
-   WHERE id = v.delivery_id AND logout_deliveries.status = 'sending' AND attempts = CAST(v.attempt AS integer)
-  RETURNING id, attempts`;
-const RECORD = { postgres: recordStatement('postgres'), sqlite: recordStatement('sqlite') };
+   WHERE id = v.delivery_id AND logout_deliveries.status = 'sending' AND attempts = CAST(v.attempt AS integer)`;
+/**
+ * The statements that record: on SQLite they return the records written (its rows are read in
+ * process); on PostgreSQL those NOT written (nearly always none: the 250 rows written would each be
+ * sent, parsed and looked up again, in the worker's busiest thread, to learn that all were).
+ */
+const RECORD = {
+  postgres: `WITH v AS (${RECORD_FROM.postgres}), written AS (${recordUpdate('postgres')} RETURNING id, attempts)
+  SELECT delivery_id AS id, attempt AS attempts FROM v
+   WHERE NOT EXISTS (SELECT 1 FROM written WHERE written.id = v.delivery_id AND written.attempts = v.attempt)`,
+  sqlite: `WITH v AS (${RECORD_FROM.sqlite}) ${recordUpdate('sqlite')} RETURNING id, attempts`,
+};
 
 /**
  * Records back-channel attempts in group commits: the results that come in within a few milliseconds,
@@ -195,8 +203,7 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
 
   private async write(records: AttemptRecord[]): Promise<boolean[]> {
     const now = this.clock.now().getTime();
-    const written = new Set(await this.update(records, now));
-    const recorded = records.map((record) => written.has(`${record.deliveryId}#${record.attempt}`));
+    const recorded = await this.update(records, now);
     this.metrics.recorded(records, recorded);
     // What follows the commit cannot undo it: a failure is logged, and the worker's sweep settles
     // what was left open (LogoutOperationsService.settleOpen); a lost retry job, the relay hands out again.
@@ -255,9 +262,9 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
 
   /**
    * Every record in one statement (an UPDATE from the records, given as one JSON array), each row only
-   * while it is still its attempt's; returns `id#attempt` of the rows written.
+   * while it is still its attempt's; returns, for each record, whether its row was written.
    */
-  private async update(records: AttemptRecord[], now: number): Promise<string[]> {
+  private async update(records: AttemptRecord[], now: number): Promise<boolean[]> {
     const rows = records.map((record): RecordRow => {
       const retry = record.status === 'queued';
       const nextAttemptAt = retry ? now + record.retryInMs : null;
@@ -277,7 +284,7 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
       };
     });
     const postgres = this.db.options.type === 'postgres';
-    const written = await rowsOf<{ id: string; attempts: number }>(
+    const returned = await rowsOf<{ id: string; attempts: number }>(
       this.db,
       RECORD[postgres ? 'postgres' : 'sqlite'],
       [jsonParameter(rows), now],
@@ -285,7 +292,9 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
       // its lease. The next synced commit, or the checkpoint thread within half a second, syncs it.
       { name: 'signoff_record_attempts', durable: false },
     );
-    return written.map((row) => `${row.id}#${Number(row.attempts)}`);
+    const named = new Set(returned.map((row) => `${row.id}#${Number(row.attempts)}`));
+    // PostgreSQL names the records not written, SQLite those written (RECORD).
+    return records.map((record) => named.has(`${record.deliveryId}#${record.attempt}`) !== postgres);
   }
 
   /** One job per wait: rows of one batch that failed alike (same attempt, same jitter) retry together. */

@@ -438,7 +438,10 @@ export class LogoutOperationsService {
     const found = leanEntities(
       this.db.manager,
       ProviderSession,
-      await this.db.query(`SELECT * FROM provider_sessions WHERE ${isOneOf}`, [ids]),
+      // A named statement: the worker reads targets for every batch, with the same text each time.
+      await rowsOf(this.db, `SELECT * FROM provider_sessions WHERE ${isOneOf}`, [ids], {
+        name: 'signoff_delivery_targets',
+      }),
     ) as SessionWithProvider[];
     // The providers apart, through `once` (the worker's batches share them for a second, as they
     // share the applications' settings): a batch's sessions share a few applications.

@@ -1,5 +1,5 @@
-import type { KeysService } from '@signoff/core';
-import { type JWTPayload, SignJWT } from 'jose';
+import { type KeysService, signJws } from '@signoff/core';
+import type { JWTPayload } from 'jose';
 import { createHash } from 'node:crypto';
 
 export type OidcAlg = 'RS256' | 'ES256';
@@ -7,7 +7,7 @@ export type OidcAlg = 'RS256' | 'ES256';
 /** Signs claims with the active OIDC key of `alg`; `typ` is `JWT` for ID tokens, per client for logout tokens. */
 export async function signJwt(keys: KeysService, alg: OidcAlg, claims: JWTPayload, typ = 'JWT'): Promise<string> {
   const key = await keys.active('oidc', alg);
-  return new SignJWT(claims).setProtectedHeader({ alg, kid: key.kid, typ }).sign(key.privateKey);
+  return signJws({ alg, kid: key.kid, typ }, claims, key.privateKey);
 }
 
 /** at_hash (OIDC Core 3.1.3.6): left half of the SHA-256 of the access token; both algs use SHA-256. */

@@ -29,7 +29,7 @@ import {
 } from '@signoff/logout';
 import { DataSource, In } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
-import { signElement } from '../xml/signatures';
+import { signElementOffThread } from '../xml/signatures';
 import { redirectUrl } from '../bindings/redirect';
 import { soapEnvelope } from '../bindings/soap';
 import type { IncomingMessage } from '../bindings/incoming';
@@ -198,11 +198,14 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     });
   }
 
-  /** POST and SOAP carry the XML itself: enveloped-signed when the SP is set to receive signed requests. */
+  /**
+   * POST and SOAP carry the XML itself: enveloped-signed when the SP is set to receive signed requests.
+   * The RSA signature is made off the event loop: a bulk logout signs thousands of them in the worker.
+   */
   private async envelopedIfConfigured(sp: SamlServiceProvider, id: string, xml: string): Promise<string> {
     if (!sp.signLogoutRequests) return xml;
     const key = await this.keys.active('saml', 'RS256');
-    return signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!));
+    return signElementOffThread(xml, id, key.privateKey, certificateBody(key.certificatePem!));
   }
 
   private sp(providerId: string, once: ReadOnce = readEachTime): Promise<SamlServiceProvider> {

@@ -1,10 +1,10 @@
 import { selfSignedCertificate } from '@signoff/core';
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import { certificateBody } from '../metadata/idp-metadata';
 import { NS } from './namespaces';
 import { children, textOf } from './safe-xml';
-import { signElement, verifyEnveloped } from './signatures';
+import { signElement, signElementOffThread, verifyEnveloped } from './signatures';
 
 interface Party {
   key: KeyObject;
@@ -139,5 +139,36 @@ describe('verifyEnveloped', () => {
   it('refuses a DOCTYPE before anything else', () => {
     const signed = signElement(request('_r10', 'alice'), '_r10', sp.key, certificateBody(sp.certificate));
     expect(() => verifyEnveloped(`<!DOCTYPE x>${signed}`, [sp.certificate])).toThrow(/DOCTYPE/);
+  });
+});
+
+describe('signElementOffThread', () => {
+  it('writes the same bytes as signElement (RSA PKCS#1 v1.5 is deterministic), which verify', async () => {
+    const xml = request('_t1', 'alice');
+    const offThread = await signElementOffThread(xml, '_t1', sp.key, certificateBody(sp.certificate));
+    expect(offThread).toBe(signElement(xml, '_t1', sp.key, certificateBody(sp.certificate)));
+    expect(nameIdOf(verifyEnveloped(offThread, [sp.certificate]))).toBe('alice');
+  });
+
+  it('places the signature as the first child when asked (metadata), as signElement does', async () => {
+    const xml = request('_t2', 'alice');
+    expect(await signElementOffThread(xml, '_t2', sp.key, null, 'first-child')).toBe(
+      signElement(xml, '_t2', sp.key, null, 'first-child'),
+    );
+  });
+
+  it('control: signed with another key, it does not verify with the pinned certificate', async () => {
+    const forged = await signElementOffThread(request('_t3', 'admin'), '_t3', attacker.key, null);
+    expect(() => verifyEnveloped(forged, [sp.certificate])).toThrow(/does not verify/);
+  });
+
+  it('rejects, rather than throws or crashes, when the element is not there', async () => {
+    await expect(signElementOffThread(request('_t4', 'alice'), '_missing', sp.key, null)).rejects.toThrow();
+  });
+
+  it('rejects when the key cannot sign (a public key), with the reason', async () => {
+    await expect(signElementOffThread(request('_t5', 'alice'), '_t5', createPublicKey(sp.key), null)).rejects.toThrow(
+      /private|key/i,
+    );
   });
 });

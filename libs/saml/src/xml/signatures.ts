@@ -1,5 +1,14 @@
-import { createVerify, type KeyObject, X509Certificate } from 'node:crypto';
-import { SignedXml } from 'xml-crypto';
+import {
+  type BinaryLike,
+  constants,
+  createVerify,
+  type KeyLike,
+  type KeyObject,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
+import { type ErrorFirstCallback, type SignatureAlgorithm, type SignatureAlgorithmType, SignedXml } from 'xml-crypto';
 import type { RedirectQuery } from '../bindings/redirect';
 import { escapeXml } from './build';
 import { NS } from './namespaces';
@@ -16,6 +25,9 @@ const ACCEPTED_SIGNATURE_ALGORITHMS: Record<string, string> = {
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'RSA-SHA512',
 };
 
+/** Where the Signature goes: after the signed element's Issuer, or as its first child. */
+type Placement = 'after-issuer' | 'first-child';
+
 /**
  * Signs the element with this ID (enveloped, exclusive c14n, RSA-SHA256), placing the Signature right
  * after its Issuer as the SAML schema requires, or as its first child (`first-child`: an
@@ -27,8 +39,65 @@ export function signElement(
   elementId: string,
   key: KeyObject,
   certificateBody: string | null,
-  placement: 'after-issuer' | 'first-child' = 'after-issuer',
+  placement: Placement = 'after-issuer',
 ): string {
+  const signer = signerFor(elementId, key, certificateBody);
+  signer.computeSignature(xml, signatureLocation(elementId, placement));
+  return signer.getSignedXml();
+}
+
+/**
+ * signElement with the RSA signature computed on libuv's threads (node:crypto's callback form):
+ * about a millisecond of CPU per message that the calling thread does not spend. For the worker,
+ * whose SOAP LogoutRequests of a bulk logout are signed one after the other on its one JS thread.
+ * The same bytes as signElement (RSASSA-PKCS1-v1_5 is deterministic).
+ *
+ * The document is signed at once with a stand-in SignatureValue, and the real value put in its place
+ * when it comes: the value is over SignedInfo alone (XML-DSig §3.1.2), which already holds the digest
+ * of the element. Nothing but two strings waits for the signature; xml-crypto's own asynchronous flow
+ * would keep the parsed document alive meanwhile (measured: the worker's heap 45 MB larger in a bulk
+ * deactivation).
+ */
+export async function signElementOffThread(
+  xml: string,
+  elementId: string,
+  key: KeyObject,
+  certificateBody: string | null,
+  placement: Placement = 'after-issuer',
+): Promise<string> {
+  const standIn = `signoff-${randomBytes(18).toString('hex')}`;
+  let signedInfo: string | undefined;
+  /** RSA-SHA256 whose value is written later: it keeps what it must sign and answers with the stand-in. */
+  class DeferredRsaSha256 implements SignatureAlgorithm {
+    getSignature(input: BinaryLike): string;
+    getSignature(input: BinaryLike, key: KeyLike, callback?: ErrorFirstCallback<string>): void;
+    getSignature(input: BinaryLike): string | void {
+      signedInfo = String(input);
+      return standIn;
+    }
+    verifySignature(): boolean {
+      throw new Error('this algorithm signs only');
+    }
+    getAlgorithmName(): SignatureAlgorithmType {
+      return RSA_SHA256;
+    }
+  }
+  const signer = signerFor(elementId, key, certificateBody);
+  signer.SignatureAlgorithms = { ...signer.SignatureAlgorithms, [RSA_SHA256]: DeferredRsaSha256 };
+  signer.computeSignature(xml, signatureLocation(elementId, placement));
+  const unsigned = signer.getSignedXml();
+  const at = unsigned.indexOf(`>${standIn}</`);
+  if (signedInfo === undefined || at < 0 || unsigned.indexOf(standIn, at + standIn.length) >= 0)
+    throw new Error('the signature value could not be placed');
+  const signature = await new Promise<Buffer>((resolve, reject) =>
+    sign('sha256', Buffer.from(signedInfo!, 'utf8'), { key, padding: constants.RSA_PKCS1_PADDING }, (error, value) =>
+      error ? reject(error) : resolve(value),
+    ),
+  );
+  return `${unsigned.slice(0, at + 1)}${signature.toString('base64')}${unsigned.slice(at + 1 + standIn.length)}`;
+}
+
+function signerFor(elementId: string, key: KeyObject, certificateBody: string | null): SignedXml {
   const signer = new SignedXml({
     privateKey: key as never,
     signatureAlgorithm: RSA_SHA256,
@@ -39,14 +108,17 @@ export function signElement(
         : `<ds:X509Data><ds:X509Certificate>${escapeXml(certificateBody)}</ds:X509Certificate></ds:X509Data>`,
   });
   signer.addReference({ xpath: `//*[@ID='${elementId}']`, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
-  signer.computeSignature(xml, {
+  return signer;
+}
+
+function signatureLocation(elementId: string, placement: Placement) {
+  return {
     prefix: 'ds',
     location:
       placement === 'first-child'
-        ? { reference: `//*[@ID='${elementId}']`, action: 'prepend' }
-        : { reference: `//*[@ID='${elementId}']/*[local-name(.)='Issuer']`, action: 'after' },
-  });
-  return signer.getSignedXml();
+        ? { reference: `//*[@ID='${elementId}']`, action: 'prepend' as const }
+        : { reference: `//*[@ID='${elementId}']/*[local-name(.)='Issuer']`, action: 'after' as const },
+  };
 }
 
 /**

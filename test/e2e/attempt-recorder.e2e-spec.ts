@@ -1,0 +1,127 @@
+import { IdpSession, LogoutDelivery, LogoutOperation, newId, OidcSession, SYSTEM, UsersService } from '@signoff/core';
+import { type AttemptRecord, AttemptRecorder } from '@signoff/logout';
+import { OidcClientsService } from '@signoff/oidc';
+import { DataSource } from 'typeorm';
+import { liveIdpSession, liveOidcSession } from '../support/seed';
+import { startApp, type TestApp } from '../support/test-app';
+
+// The recorder's group commit on the database CI runs this suite against (SQLite, then PostgreSQL,
+// whose statement answers with the records it did NOT write, SQLite's with those it wrote): a record
+// is written only while its row is still its attempt's, and says so.
+let t: TestApp;
+let db: DataSource;
+beforeAll(async () => {
+  t = await startApp();
+  db = t.app.get(DataSource);
+});
+afterAll(() => t.close());
+
+/** `count` deliveries claimed for their first attempt (status sending, attempts 1), of one operation. */
+async function claimedDeliveries(count: number): Promise<{ operationId: string; ids: string[] }> {
+  const now = t.clock.now();
+  const user = await t.app
+    .get(UsersService)
+    .create({ username: `u${newId().slice(0, 8)}`, password: 'a long password' }, SYSTEM);
+  const clients = t.app.get(OidcClientsService);
+  const { client } = await clients.register(
+    clients.parse({ redirect_uris: ['http://127.0.0.1:9/cb'], backchannel_logout_uri: 'http://127.0.0.1:9/bcl' }),
+    {},
+    SYSTEM,
+  );
+  const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
+  const operationId = newId();
+  await db.getRepository(LogoutOperation).insert({
+    id: operationId,
+    trigger: 'api',
+    initiatorType: 'system',
+    initiatorId: null,
+    initiatingProviderId: null,
+    idpSessionIds: [idp.id],
+    createdAt: now,
+    completedAt: null,
+    outcome: null,
+  });
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const session = liveOidcSession({ idpSessionId: idp.id, providerId: client.providerId, userId: user.id }, now);
+    await db.getRepository(OidcSession).insert(session);
+    const id = newId();
+    ids.push(id);
+    await db.getRepository(LogoutDelivery).insert({
+      id,
+      operationId,
+      providerSessionId: session.id,
+      providerId: client.providerId,
+      channel: 'backchannel_oidc',
+      status: 'sending',
+      attempts: 1,
+      nextAttemptAt: null,
+      leaseUntil: new Date(now.getTime() + 60_000),
+      lastHttpStatus: null,
+      lastError: null,
+      attemptLog: [],
+      messageId: null,
+      event: null,
+      createdAt: now,
+      updatedAt: now,
+      completedAt: null,
+    });
+  }
+  return { operationId, ids };
+}
+
+const succeeded = (deliveryId: string, operationId: string, attempt: number): AttemptRecord => ({
+  deliveryId,
+  operationId,
+  channel: 'backchannel_oidc',
+  attempt,
+  log: [],
+  entries: [
+    {
+      at: t.clock.now().toISOString(),
+      ms: 3,
+      httpStatus: 200,
+      result: 'succeeded',
+      error: null,
+      messageId: `jti-${attempt}`,
+    },
+  ],
+  status: 'succeeded',
+  httpStatus: 200,
+  error: null,
+  messageId: `jti-${attempt}`,
+  retryInMs: 0,
+});
+
+describe('AttemptRecorder', () => {
+  it("writes the records whose rows are still their attempt's, in one commit, and says which it wrote", async () => {
+    const { operationId, ids } = await claimedDeliveries(3);
+    // The third row was claimed again meanwhile (its lease ran out): attempt 1's result is stale.
+    await db.getRepository(LogoutDelivery).update({ id: ids[2] }, { attempts: 2 });
+    const recorder = t.app.get(AttemptRecorder);
+    const recorded = Promise.all(ids.map((id) => recorder.record(succeeded(id, operationId, 1))));
+    recorder.flushNow();
+    expect(await recorded).toEqual([true, true, false]);
+
+    const rows = await db.getRepository(LogoutDelivery).findBy({ operationId });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const id of ids.slice(0, 2))
+      expect(byId.get(id)).toMatchObject({ status: 'succeeded', messageId: 'jti-1', completedAt: expect.any(Date) });
+    expect(byId.get(ids[0])!.attemptLog).toHaveLength(1);
+    // The stale record left the row as the new claim had it.
+    expect(byId.get(ids[2])).toMatchObject({ status: 'sending', attempts: 2, attemptLog: [], completedAt: null });
+  });
+
+  it('says none was written when no row is still its attempt’s', async () => {
+    const { operationId, ids } = await claimedDeliveries(2);
+    await db.getRepository(LogoutDelivery).update({ operationId }, { status: 'pending', attempts: 0 });
+    const recorder = t.app.get(AttemptRecorder);
+    const recorded = Promise.all(ids.map((id) => recorder.record(succeeded(id, operationId, 1))));
+    recorder.flushNow();
+    expect(await recorded).toEqual([false, false]);
+    expect((await db.getRepository(LogoutDelivery).findBy({ operationId })).map((row) => row.status)).toEqual([
+      'pending',
+      'pending',
+    ]);
+  });
+});
