@@ -14,11 +14,11 @@
 import { Clock, IdpSession, KeysService, OidcSession, SYSTEM, UsersService } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
 import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
-import { OidcClientsService, type OidcAlg } from '@signoff/oidc';
+import type { OidcAlg } from '@signoff/oidc';
 import { DataSource } from 'typeorm';
 import { startApp } from '../test/support/test-app';
 import { ensureRedis, mainThreadCpuMs, runBench, signAndPostLogoutToken, startReceiver } from './support';
-import { liveIdpSession, liveOidcSession } from '../test/support/seed';
+import { backchannelClients, liveIdpSession, liveOidcSession } from '../test/support/seed';
 
 const DELIVERIES = Number(process.env.DELIVERIES ?? 10_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
@@ -51,20 +51,9 @@ async function main() {
 
   // --- the applications, once: CLIENTS OIDC clients with a back-channel logout URI each
   const user = await t.app.get(UsersService).create({ username: 'bulk', password: 'bulk password' }, SYSTEM);
-  const clients = t.app.get(OidcClientsService);
-  const providerIds: string[] = [];
-  for (let i = 0; i < CLIENTS; i++) {
-    const { client } = await clients.register(
-      clients.parse({
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        backchannel_logout_uri: `${receiver.url}/bcl/${i}`,
-        id_token_signed_response_alg: ALG,
-      }),
-      {},
-      SYSTEM,
-    );
-    providerIds.push(client.providerId);
-  }
+  const providerIds = await backchannelClients(t.app, CLIENTS, (i) => `${receiver.url}/bcl/${i}`, {
+    id_token_signed_response_alg: ALG,
+  });
 
   /** DELIVERIES live provider sessions of the user (DELIVERIES / CLIENTS IdP sessions, each at every client). */
   const liveSessions = async (): Promise<string[]> => {

@@ -20,7 +20,6 @@ import {
 } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
 import type { DeliveryTarget } from '@signoff/logout';
-import { OidcClientsService } from '@signoff/oidc';
 import {
   certificateBody,
   logoutRequestXml,
@@ -35,7 +34,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DataSource, In } from 'typeorm';
 import { ApiTokensService } from '../apps/idp/src/admin/api-tokens.service';
-import { liveIdpSession, liveOidcSession, liveSamlSession, plainUser, startBuiltWorker } from '../test/support/seed';
+import {
+  backchannelClients,
+  liveIdpSession,
+  liveOidcSession,
+  liveSamlSession,
+  plainUser,
+  startBuiltWorker,
+} from '../test/support/seed';
 import { startApp } from '../test/support/test-app';
 import {
   ensureRedis,
@@ -116,19 +122,7 @@ async function main() {
 
   // --- the applications and USERS signed-in users, straight into the tables (signing in 1,000
   // users to 10 applications through the endpoints would dwarf what is measured).
-  const clients = t.app.get(OidcClientsService);
-  const oidcProviderIds: string[] = [];
-  for (let i = 0; i < OIDC_APPS; i++) {
-    const { client } = await clients.register(
-      clients.parse({
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        backchannel_logout_uri: `${rp.url}/bcl/${i}`,
-      }),
-      {},
-      SYSTEM,
-    );
-    oidcProviderIds.push(client.providerId);
-  }
+  const oidcProviderIds = await backchannelClients(t.app, OIDC_APPS, (i) => `${rp.url}/bcl/${i}`);
   const sps = t.app.get(SamlSpsService);
   const samlProviderIds: string[] = [];
   for (let i = 0; i < SAML_APPS; i++) {

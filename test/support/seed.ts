@@ -1,4 +1,6 @@
-import { type Config, IdpSession, newId, User } from '@signoff/core';
+import { type Config, IdpSession, newId, SYSTEM, User } from '@signoff/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { OidcClientsService } from '@signoff/oidc';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -6,6 +8,33 @@ import { dirname, join } from 'node:path';
 
 // Rows written straight into the tables, for suites and benchmarks whose subject comes after the
 // sign-in (a thousand sessions signed in through the endpoints would dwarf what they measure).
+
+/**
+ * `count` OIDC clients registered as an administrator registers them (OidcClientsService), the
+ * i-th with `backchannelUri(i)` as its back-channel logout URI; their provider ids, in order.
+ */
+export async function backchannelClients(
+  app: INestApplicationContext,
+  count: number,
+  backchannelUri: (i: number) => string,
+  metadata: Record<string, unknown> = {},
+): Promise<string[]> {
+  const clients = app.get(OidcClientsService);
+  const providerIds: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { client } = await clients.register(
+      clients.parse({
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        backchannel_logout_uri: backchannelUri(i),
+        ...metadata,
+      }),
+      {},
+      SYSTEM,
+    );
+    providerIds.push(client.providerId);
+  }
+  return providerIds;
+}
 
 /** A live IdP session of `userId`, started at `now`, ending an hour later. */
 export function liveIdpSession(userId: string, now: Date): Omit<IdpSession, 'user'> {

@@ -1,13 +1,13 @@
 import { IdpSession, LogoutDelivery, LogoutOperation, newId, OidcSession, SYSTEM, UsersService } from '@signoff/core';
-import { type AttemptRecord, AttemptRecorder } from '@signoff/logout';
-import { OidcClientsService } from '@signoff/oidc';
+import { type AttemptRecord, AttemptRecorder, LogoutOrchestrator } from '@signoff/logout';
 import { DataSource } from 'typeorm';
-import { liveIdpSession, liveOidcSession } from '../support/seed';
+import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
 
-// The recorder's group commit on the database CI runs this suite against (SQLite, then PostgreSQL,
-// whose statement answers with the records it did NOT write, SQLite's with those it wrote): a record
-// is written only while its row is still its attempt's, and says so.
+// The fan-out's statements of many rows, on the database CI runs this suite against (SQLite, then
+// PostgreSQL): a logout's outbox rows (PostgreSQL writes them in pieces of 2,500, each sent while the
+// next is built), and the recorder's group commit (PostgreSQL's statement answers with the records it
+// did NOT write, SQLite's with those it wrote). No worker runs: the rows stay as the test leaves them.
 let t: TestApp;
 let db: DataSource;
 beforeAll(async () => {
@@ -16,18 +16,49 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+const CLIENTS = 26;
+const SESSIONS_PER_CLIENT = 100; // 2,600 rows: two pieces on PostgreSQL
+
+describe('the outbox', () => {
+  it('gets one back-channel row per provider session a large logout ends (more rows than one INSERT takes)', async () => {
+    const now = t.clock.now();
+    const user = await t.app.get(UsersService).create({ username: 'many', password: 'a long password' }, SYSTEM);
+    const providerIds = await backchannelClients(t.app, CLIENTS, (i) => `http://127.0.0.1:9/bcl/${i}`);
+    const idpSessionIds: string[] = [];
+    const providerSessionIds: string[] = [];
+    for (let s = 0; s < SESSIONS_PER_CLIENT; s++) {
+      const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
+      idpSessionIds.push(idp.id);
+      const sessions = providerIds.map((providerId) =>
+        liveOidcSession({ idpSessionId: idp.id, providerId, userId: user.id }, now),
+      );
+      await db.getRepository(OidcSession).insert(sessions);
+      providerSessionIds.push(...sessions.map((session) => session.id));
+    }
+
+    const operation = await t.app
+      .get(LogoutOrchestrator)
+      .endSessions({ trigger: 'api', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
+
+    const rows: Array<{ provider_session_id: string; channel: string; status: string }> = await db.query(
+      `SELECT provider_session_id, channel, status FROM logout_deliveries WHERE operation_id = ${db.options.type === 'postgres' ? '$1' : '?'}`,
+      [operation.id],
+    );
+    expect(rows).toHaveLength(CLIENTS * SESSIONS_PER_CLIENT);
+    expect(new Set(rows.map((row) => row.provider_session_id))).toEqual(new Set(providerSessionIds));
+    expect(new Set(rows.map((row) => `${row.channel} ${row.status}`))).toEqual(new Set(['backchannel_oidc queued']));
+    const live = await db.getRepository(OidcSession).countBy({ state: 'active' });
+    expect(live).toBe(0);
+  });
+});
+
 /** `count` deliveries claimed for their first attempt (status sending, attempts 1), of one operation. */
 async function claimedDeliveries(count: number): Promise<{ operationId: string; ids: string[] }> {
   const now = t.clock.now();
   const user = await t.app
     .get(UsersService)
     .create({ username: `u${newId().slice(0, 8)}`, password: 'a long password' }, SYSTEM);
-  const clients = t.app.get(OidcClientsService);
-  const { client } = await clients.register(
-    clients.parse({ redirect_uris: ['http://127.0.0.1:9/cb'], backchannel_logout_uri: 'http://127.0.0.1:9/bcl' }),
-    {},
-    SYSTEM,
-  );
+  const [providerId] = await backchannelClients(t.app, 1, () => 'http://127.0.0.1:9/bcl');
   const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
   const operationId = newId();
   await db.getRepository(LogoutOperation).insert({
@@ -43,7 +74,7 @@ async function claimedDeliveries(count: number): Promise<{ operationId: string; 
   });
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const session = liveOidcSession({ idpSessionId: idp.id, providerId: client.providerId, userId: user.id }, now);
+    const session = liveOidcSession({ idpSessionId: idp.id, providerId: providerId, userId: user.id }, now);
     await db.getRepository(OidcSession).insert(session);
     const id = newId();
     ids.push(id);
@@ -51,7 +82,7 @@ async function claimedDeliveries(count: number): Promise<{ operationId: string; 
       id,
       operationId,
       providerSessionId: session.id,
-      providerId: client.providerId,
+      providerId: providerId,
       channel: 'backchannel_oidc',
       status: 'sending',
       attempts: 1,
