@@ -203,8 +203,6 @@ export async function startEngine(env: Record<string, string> = {}): Promise<Eng
     .compile();
   module.useLogger(new JsonLogger('silent'));
   const redis = module.get(RedisService);
-  // `client` has no offline queue (it fails fast): wait until it is connected.
-  if (redis.client.status !== 'ready') await new Promise((resolve) => redis.client.once('ready', resolve));
   const protocols = { oidc: new TestLogoutProtocol('oidc'), saml: new TestLogoutProtocol('saml') };
   const registry = module.get(LogoutProtocolRegistry);
   registry.register(protocols.oidc);

@@ -13,8 +13,6 @@ describe('PendingStore and ReplayCache', () => {
 
   beforeAll(async () => {
     redis = await RedisService.create({ redisUrl: process.env.REDIS_URL, redisPrefix: prefix } as Config);
-    // `client` has no offline queue (it fails fast): wait until it is connected.
-    if (redis.client.status !== 'ready') await new Promise((resolve) => redis.client.once('ready', resolve));
     store = new PendingStore(redis);
     replays = new ReplayCache(redis);
   });

@@ -28,6 +28,9 @@ function where(url: string): string {
   }
 }
 
+/** How long a start waits for Redis's first answer (the connection's own connect timeout). */
+const FIRST_ANSWER_WAIT_MS = 2000;
+
 /**
  * Redis connections of this process. `client` fails fast (a request made while Redis is down errors
  * instead of hanging); `connection()` makes the blocking-capable connections BullMQ wants.
@@ -45,7 +48,11 @@ export class RedisService implements OnApplicationShutdown {
     readonly url: string,
     private readonly embedded?: EmbeddedRedis,
   ) {
-    this.client = this.open({ maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+    this.client = this.open({
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectTimeout: FIRST_ANSWER_WAIT_MS,
+    });
     // This connection reconnects for as long as Redis is away: an outage (at start too, where the
     // worker waits for Redis) is logged once, and its end once; /readyz says why meanwhile.
     this.client.on('error', (error: Error) => {
@@ -64,12 +71,38 @@ export class RedisService implements OnApplicationShutdown {
     return this.down;
   }
 
+  /**
+   * The service, once its fail-fast connection has connected or failed once (at most
+   * FIRST_ANSWER_WAIT_MS): `client` has no offline queue, so a request served before it first
+   * connected would fail for nothing (a process that had just started answered 500); an unreachable
+   * Redis does not hold the start (/readyz says why, and the connection keeps trying).
+   */
   static async create(config: Config): Promise<RedisService> {
-    if (config.redisUrl) return new RedisService(config, config.redisUrl);
-    const embedded = await EmbeddedRedis.start(config.dataDir);
-    const logger = new Logger('EmbeddedRedis');
-    embedded.supervise((level, event) => (level === 'warn' ? logger.warn(event) : logger.log(event)));
-    return new RedisService(config, embedded.url, embedded);
+    let service: RedisService;
+    if (config.redisUrl) service = new RedisService(config, config.redisUrl);
+    else {
+      const embedded = await EmbeddedRedis.start(config.dataDir);
+      const logger = new Logger('EmbeddedRedis');
+      embedded.supervise((level, event) => (level === 'warn' ? logger.warn(event) : logger.log(event)));
+      service = new RedisService(config, embedded.url, embedded);
+    }
+    await service.firstAnswer();
+    return service;
+  }
+
+  private firstAnswer(): Promise<void> {
+    if (this.client.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const answered = () => {
+        clearTimeout(timer);
+        this.client.off('ready', answered);
+        this.client.off('error', answered);
+        resolve();
+      };
+      const timer = setTimeout(answered, FIRST_ANSWER_WAIT_MS);
+      this.client.once('ready', answered);
+      this.client.once('error', answered);
+    });
   }
 
   /** A new connection for BullMQ queues and workers (maxRetriesPerRequest must be null there). */
