@@ -86,15 +86,21 @@ export async function signElementOffThread(
   signer.SignatureAlgorithms = { ...signer.SignatureAlgorithms, [RSA_SHA256]: DeferredRsaSha256 };
   signer.computeSignature(xml, signatureLocation(elementId, placement));
   const unsigned = signer.getSignedXml();
-  const at = unsigned.indexOf(`>${standIn}</`);
-  if (signedInfo === undefined || at < 0 || unsigned.indexOf(standIn, at + standIn.length) >= 0)
-    throw new Error('the signature value could not be placed');
+  // The stand-in occurs exactly once, as an element's whole text: the SignatureValue's.
+  const at = unsigned.indexOf(standIn);
+  const placed =
+    signedInfo !== undefined &&
+    at > 0 &&
+    unsigned.lastIndexOf(standIn) === at &&
+    unsigned[at - 1] === '>' &&
+    unsigned.startsWith('</', at + standIn.length);
+  if (!placed) throw new Error('the signature value could not be placed');
   const signature = await new Promise<Buffer>((resolve, reject) =>
     sign('sha256', Buffer.from(signedInfo!, 'utf8'), { key, padding: constants.RSA_PKCS1_PADDING }, (error, value) =>
       error ? reject(error) : resolve(value),
     ),
   );
-  return `${unsigned.slice(0, at + 1)}${signature.toString('base64')}${unsigned.slice(at + 1 + standIn.length)}`;
+  return `${unsigned.slice(0, at)}${signature.toString('base64')}${unsigned.slice(at + standIn.length)}`;
 }
 
 function signerFor(elementId: string, key: KeyObject, certificateBody: string | null): SignedXml {
