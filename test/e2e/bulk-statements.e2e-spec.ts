@@ -1,13 +1,14 @@
 import { IdpSession, LogoutDelivery, LogoutOperation, newId, OidcSession, SYSTEM, UsersService } from '@signoff/core';
-import { type AttemptRecord, AttemptRecorder, LogoutOrchestrator } from '@signoff/logout';
+import { type AttemptRecord, AttemptRecorder, LEASE_MS, LogoutOrchestrator } from '@signoff/logout';
 import { DataSource, In } from 'typeorm';
 import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
 
 // The fan-out's statements of many rows, on the database CI runs this suite against (SQLite, then
 // PostgreSQL): a logout's outbox rows (PostgreSQL writes them in pieces of 2,500, each sent while the
-// next is built), and the recorder's group commit (PostgreSQL's statement answers with the records it
-// did NOT write, SQLite's with those it wrote). No worker runs: the rows stay as the test leaves them.
+// next is built; SQLite a bound INSERT per row), and the recorder's group commit (PostgreSQL's one
+// statement answers with the records it did NOT write; SQLite's bound UPDATE per record with its count
+// of changed rows). No worker runs: the rows stay as the test leaves them.
 let t: TestApp;
 let db: DataSource;
 beforeAll(async () => {
@@ -142,6 +143,43 @@ describe('AttemptRecorder', () => {
     expect(byId.get(ids[0])!.attemptLog).toHaveLength(1);
     // The stale record left the row as the new claim had it.
     expect(byId.get(ids[2])).toMatchObject({ status: 'sending', attempts: 2, attemptLog: [], completedAt: null });
+  });
+
+  it('writes every field of a retry: its status, answer and error, when it is tried again, its lease, the log after what it held', async () => {
+    const { operationId, ids } = await claimedDeliveries(1);
+    const before = { ...succeeded(ids[0], operationId, 0).entries[0], result: 'queued' as const, messageId: 'jti-0' };
+    await db.getRepository(LogoutDelivery).update({ id: ids[0] }, { attemptLog: [before] });
+    const recorder = t.app.get(AttemptRecorder);
+    const retry: AttemptRecord = {
+      ...succeeded(ids[0], operationId, 1),
+      log: [before],
+      status: 'queued',
+      httpStatus: 503,
+      error: 'HTTP 503: indisponible — réessayez',
+      retryInMs: 1500,
+    };
+    const from = t.clock.now().getTime();
+    const recorded = recorder.record(retry);
+    recorder.flushNow();
+    expect(await recorded).toBe(true);
+    const to = t.clock.now().getTime();
+
+    const row = (await db.getRepository(LogoutDelivery).findOneBy({ id: ids[0] }))!;
+    expect(row).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      lastHttpStatus: 503,
+      lastError: 'HTTP 503: indisponible — réessayez',
+      messageId: 'jti-1',
+      completedAt: null,
+    });
+    // Written at the commit's instant: the retry due 1.5 s after it, the lease LEASE_MS after that.
+    const writtenAt = row.updatedAt.getTime();
+    expect(writtenAt).toBeGreaterThanOrEqual(from);
+    expect(writtenAt).toBeLessThanOrEqual(to);
+    expect(row.nextAttemptAt!.getTime() - writtenAt).toBe(1500);
+    expect(row.leaseUntil!.getTime() - row.nextAttemptAt!.getTime()).toBe(LEASE_MS);
+    expect(row.attemptLog).toEqual([before, ...retry.entries]);
   });
 
   it('says none was written when no row is still its attempt’s', async () => {

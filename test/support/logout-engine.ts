@@ -344,6 +344,13 @@ export async function startEngine(env: Record<string, string> = {}): Promise<Eng
 
     async close() {
       try {
+        // The fail-fast connection may be between connections (a first connect that timed out while
+        // a loaded machine compiled and migrated; the run's Redis restarted): it reconnects by itself.
+        if (redis.client.status !== 'ready')
+          await new Promise((resolve) => {
+            const timer = setTimeout(resolve, 5000);
+            redis.client.once('ready', () => resolve(clearTimeout(timer)));
+          });
         const keys = await redis.client.keys(`${redisPrefix}:*`);
         if (keys.length) await redis.client.del(...keys);
       } finally {

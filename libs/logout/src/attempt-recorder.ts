@@ -5,6 +5,7 @@ import {
   type DeliveryStatus,
   jsonParameter,
   SHUTDOWN_STEP_MS,
+  sqliteStatementEach,
   within,
 } from '@signoff/core';
 import { DeliveryQueue } from '@signoff/dispatch';
@@ -64,45 +65,40 @@ const RECORD_COLUMNS = [
   ['done_at', 'bigint'],
 ] as const;
 
-/** One record as the statement reads it: an object of RECORD_COLUMNS, in a JSON array of them. */
+/** One record as the statement takes it: an object of RECORD_COLUMNS (PostgreSQL: in a JSON array of them). */
 type RecordRow = Record<(typeof RECORD_COLUMNS)[number][0], unknown>;
 
 /**
- * The records come as ONE parameter, a JSON array of objects, which the database turns into rows
- * (PostgreSQL's json_to_recordset, SQLite's json_each): the statement's text is the same however many
- * there are (prepared once per connection on PostgreSQL, kept by SQLite's statement cache), and
- * neither side converts value by value (2,500 bound values, or PostgreSQL array literals of escaped
- * JSON, at 250 records).
+ * PostgreSQL: every record in one statement, the records as ONE parameter, a JSON array of objects
+ * that json_to_recordset turns into rows: the text is the same however many there are (prepared once
+ * per connection), and nothing is converted value by value (2,500 bound values, or array literals of
+ * escaped JSON, at 250 records). It answers the records NOT written (nearly always none: the 250 rows
+ * written would each be sent, parsed and looked up again, in the worker's busiest thread, to learn
+ * that all were).
  */
-const RECORD_FROM: Record<'postgres' | 'sqlite', string> = {
-  postgres: `SELECT * FROM json_to_recordset(CAST($1 AS json)) AS r(${RECORD_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`,
-  sqlite: `SELECT ${RECORD_COLUMNS.map(([name]) => `value ->> '$.${name}' AS ${name}`).join(', ')} FROM json_each(?)`,
-};
-
-/** The update of each row still claimed for its attempt, from `v` (the records). */
-const recordUpdate = (database: 'postgres' | 'sqlite') => `UPDATE logout_deliveries
-     SET status = v.status,
-         last_http_status = CAST(v.http_status AS integer),
-         last_error = v.error,
-         message_id = v.message_id,
-         attempt_log = CAST(v.log AS text),
-         next_attempt_at = CAST(v.next_at AS bigint),
-         lease_until = CAST(v.lease AS bigint),
-         completed_at = CAST(v.done_at AS bigint),
-         updated_at = ${database === 'postgres' ? '$2' : '?'}
-    FROM v
-   WHERE id = v.delivery_id AND logout_deliveries.status = 'sending' AND attempts = CAST(v.attempt AS integer)`;
-/**
- * The statements that record: on SQLite they return the records written (its rows are read in
- * process); on PostgreSQL those NOT written (nearly always none: the 250 rows written would each be
- * sent, parsed and looked up again, in the worker's busiest thread, to learn that all were).
- */
-const RECORD = {
-  postgres: `WITH v AS (${RECORD_FROM.postgres}), written AS (${recordUpdate('postgres')} RETURNING id, attempts)
+const RECORD_ON_POSTGRES = `WITH v AS (
+    SELECT * FROM json_to_recordset(CAST($1 AS json)) AS r(${RECORD_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})
+  ), written AS (
+    UPDATE logout_deliveries
+       SET status = v.status, last_http_status = v.http_status, last_error = v.error, message_id = v.message_id,
+           attempt_log = CAST(v.log AS text), next_attempt_at = v.next_at, lease_until = v.lease,
+           completed_at = v.done_at, updated_at = $2
+      FROM v
+     WHERE id = v.delivery_id AND logout_deliveries.status = 'sending' AND attempts = v.attempt
+    RETURNING id, attempts)
   SELECT delivery_id AS id, attempt AS attempts FROM v
-   WHERE NOT EXISTS (SELECT 1 FROM written WHERE written.id = v.delivery_id AND written.attempts = v.attempt)`,
-  sqlite: `WITH v AS (${RECORD_FROM.sqlite}) ${recordUpdate('sqlite')} RETURNING id, attempts`,
-};
+   WHERE NOT EXISTS (SELECT 1 FROM written WHERE written.id = v.delivery_id AND written.attempts = v.attempt)`;
+
+/**
+ * SQLite: one bound UPDATE per record, all in one transaction (sqliteStatementEach), each answering by
+ * its count of changed rows whether it wrote its row. Read out of one JSON parameter instead, the 250
+ * records of a commit took about twice as long: SQLite parses a record's object again for each of
+ * its ten fields.
+ */
+const RECORD_ON_SQLITE = `UPDATE logout_deliveries
+     SET status = ?, last_http_status = ?, last_error = ?, message_id = ?, attempt_log = ?, next_attempt_at = ?,
+         lease_until = ?, completed_at = ?, updated_at = ?
+   WHERE id = ? AND status = 'sending' AND attempts = ?`;
 
 /**
  * Records back-channel attempts in group commits: the results that come in within a few milliseconds,
@@ -261,8 +257,8 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
   }
 
   /**
-   * Every record in one statement (an UPDATE from the records, given as one JSON array), each row only
-   * while it is still its attempt's; returns, for each record, whether its row was written.
+   * Every record in one commit (RECORD_ON_POSTGRES, RECORD_ON_SQLITE), each row only while it is still
+   * its attempt's; returns, for each record, whether its row was written.
    */
   private async update(records: AttemptRecord[], now: number): Promise<boolean[]> {
     const rows = records.map((record): RecordRow => {
@@ -283,18 +279,37 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
         done_at: retry ? null : now,
       };
     });
-    const postgres = this.db.options.type === 'postgres';
-    const returned = await rowsOf<{ id: string; attempts: number }>(
+    // Not synced on SQLite: a result lost with the machine leaves its row `sending`, sent again after
+    // its lease. The next synced commit, or the checkpoint thread within half a second, syncs it.
+    if (this.db.options.type !== 'postgres') {
+      const changed = await sqliteStatementEach(
+        this.db,
+        RECORD_ON_SQLITE,
+        rows.map((row) => [
+          row.status,
+          row.http_status,
+          row.error,
+          row.message_id,
+          JSON.stringify(row.log),
+          row.next_at,
+          row.lease,
+          row.done_at,
+          now,
+          row.delivery_id,
+          row.attempt,
+        ]),
+        { durable: false },
+      );
+      return changed.map((count) => count === 1);
+    }
+    const unwritten = await rowsOf<{ id: string; attempts: number }>(
       this.db,
-      RECORD[postgres ? 'postgres' : 'sqlite'],
+      RECORD_ON_POSTGRES,
       [jsonParameter(rows), now],
-      // Not synced on SQLite: a result lost with the machine leaves its row `sending`, sent again after
-      // its lease. The next synced commit, or the checkpoint thread within half a second, syncs it.
       { name: 'signoff_record_attempts', durable: false },
     );
-    const named = new Set(returned.map((row) => `${row.id}#${Number(row.attempts)}`));
-    // PostgreSQL names the records not written, SQLite those written (RECORD).
-    return records.map((record) => named.has(`${record.deliveryId}#${record.attempt}`) !== postgres);
+    const left = new Set(unwritten.map((row) => `${row.id}#${Number(row.attempts)}`));
+    return records.map((record) => !left.has(`${record.deliveryId}#${record.attempt}`));
   }
 
   /** One job per wait: rows of one batch that failed alike (same attempt, same jitter) retry together. */

@@ -130,26 +130,40 @@ export class BackchannelDeliverer {
     await this.readSettings(targets, claimed, once);
     // One jitter per batch: the rows that fail alike retry together, in one job.
     const jitter = Math.random();
-    const batch = new Limiter(PER_BATCH);
     // A request slot is held for the request only: recording waits for its group commit without one.
     // Every attempt runs to its end before the batch fails (a recording refused by a database gone
     // away): the job's next run takes over only rows that nobody is still sending.
     for (const row of claimed) this.holding.set(row.operationId, (this.holding.get(row.operationId) ?? 0) + 1);
-    const results = await Promise.allSettled(
-      claimed.map(async (row) => {
+    // PER_BATCH lanes, each taking the batch's next row once its last attempt is done, rather than a
+    // task per row queued for a slot (a batch's hundreds of closures and promises, each held until
+    // its turn). A lane does not wait for the group commit: its next attempt starts meanwhile.
+    const recordings: Array<Promise<PromiseSettledResult<boolean>>> = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < claimed.length) {
+        const row = claimed[next++];
+        let recording: Promise<boolean>;
         try {
-          const record = await batch.run(() =>
-            this.inFlight.run(() => this.attempt(row, targets.get(row.id), once, jitter)),
-          );
-          const recorded = this.recorder.record(record);
+          const record = await this.inFlight.run(() => this.attempt(row, targets.get(row.id), once, jitter));
+          recording = this.recorder.record(record);
           // The process's last attempt for now: nothing else is coming to share the commit.
           if (this.inFlight.idle) this.recorder.flushNow();
-          return await recorded;
-        } finally {
-          this.letGo(row.operationId);
+        } catch (error) {
+          recording = Promise.reject(error as Error);
         }
-      }),
-    );
+        // Its outcome kept as a result at once: a refusal is read below, never left unhandled meanwhile.
+        recordings.push(
+          recording
+            .then(
+              (value): PromiseSettledResult<boolean> => ({ status: 'fulfilled', value }),
+              (reason: unknown): PromiseSettledResult<boolean> => ({ status: 'rejected', reason }),
+            )
+            .finally(() => this.letGo(row.operationId)),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PER_BATCH, claimed.length) }, lane));
+    const results = await Promise.all(recordings);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
     if (tooYoung) throw new RunAgainLater(tooYoung);

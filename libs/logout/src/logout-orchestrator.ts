@@ -15,6 +15,7 @@ import {
   Provider,
   ProviderSession,
   type SessionEndReason,
+  sqliteEachInTransaction,
 } from '@signoff/core';
 import { type PlannedDelivery, planDeliveries, planSignals, type SessionToTell } from './delivery-plan';
 import type { EndedForSignals, PlannedSignal } from './security-events';
@@ -361,8 +362,9 @@ function chunks<T>(items: T[]): T[][] {
 }
 
 /**
- * Writes planned deliveries in one multi-row INSERT, built here: for thousands of rows TypeORM spends
- * longer building the statement (and reading every row's defaults back) than the database running it.
+ * Writes planned deliveries by statements built here (TypeORM's insert of thousands of rows spends
+ * longer building the statement, and reading every row's defaults back, than the database running
+ * it): PostgreSQL INSERT_PIECE rows a statement, SQLite a row a statement, in the caller's transaction.
  * Instants are epoch milliseconds and the attempt log JSON text, as their column types store them.
  */
 async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Promise<void> {
@@ -412,19 +414,13 @@ async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Pro
     await writing;
     return;
   }
-  // SQLite: bound values, in chunks under its limit on them (reading them out of one JSON parameter
-  // instead, 17 paths into each row, took longer than binding them).
+  // SQLite: a bound INSERT per row, in the transaction (reading the rows out of one JSON parameter
+  // instead, 17 paths into each row, took longer than binding them; so did multi-row INSERTs).
   for (const values of cells)
     DELIVERY_COLUMNS.forEach(([, type], i) => {
       if (type === 'json' && values[i] !== null) values[i] = JSON.stringify(values[i]);
     });
-  for (const chunk of chunks(cells))
-    await tx.query(
-      `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')}) VALUES ${chunk
-        .map((row) => `(${row.map(() => '?').join(', ')})`)
-        .join(', ')}`,
-      chunk.flat(),
-    );
+  sqliteEachInTransaction(tx, INSERT_ON_SQLITE, cells);
 }
 
 /** logout_deliveries' columns as insertDeliveries writes them, with their PostgreSQL types (JSON ones as json). */
@@ -447,6 +443,10 @@ const DELIVERY_COLUMNS = [
   ['completed_at', 'bigint'],
   ['event', 'json'],
 ] as const;
+
+/** SQLite: one row, bound. */
+const INSERT_ON_SQLITE = `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')})
+  VALUES (${DELIVERY_COLUMNS.map(() => '?').join(', ')})`;
 
 /** PostgreSQL: the rows from one JSON parameter (json_to_recordset), the JSON columns stored as their text. */
 const INSERT_ON_POSTGRES = `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')})

@@ -188,15 +188,22 @@ function inTurn<T>(queue: { last: Promise<unknown> }, work: () => T | Promise<T>
 /** The part of a better-sqlite3 connection a statement needs. */
 interface SqliteConnection {
   readonly inTransaction: boolean;
-  prepare(sql: string): { reader: boolean; all(...values: unknown[]): unknown[]; run(...values: unknown[]): unknown };
+  prepare(sql: string): SqliteStatement;
   pragma(source: string, options?: { simple: boolean }): unknown;
+  transaction<T>(work: () => T): () => T;
+}
+
+interface SqliteStatement {
+  reader: boolean;
+  all(...values: unknown[]): unknown[];
+  run(...values: unknown[]): { changes: number };
 }
 
 /** How long a statement waits for a transaction opened outside the queue (SQLite's busy timeout, as set here). */
 const OUTSIDE_TRANSACTION_MS = 5000;
 
 /** Prepared statements of the texts that never change (named ones), per connection. */
-const prepared = new WeakMap<SqliteConnection, Map<string, ReturnType<SqliteConnection['prepare']>>>();
+const prepared = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
 
 /**
  * SQLite: one statement (with RETURNING, its rows are the answer) on the connection itself, in the
@@ -220,6 +227,61 @@ export function sqliteStatement<T>(
   parameters: unknown[],
   { durable = true, named = false }: { durable?: boolean; named?: boolean } = {},
 ): Promise<T[]> {
+  return onTheConnection(dataSource, durable, (connection) => {
+    const statement = preparedOn(connection, sql, named);
+    const values = bindable(parameters);
+    if (statement.reader) return statement.all(...values) as T[];
+    statement.run(...values);
+    return [];
+  });
+}
+
+/**
+ * SQLite: one statement (without RETURNING) run once for each of `parameterSets`, all in one
+ * transaction, taken as sqliteStatement takes its turn (`durable` as there; the text is kept prepared).
+ * Answers, for each set, how many rows it changed. For a result per row that a single statement could
+ * only read out of a JSON parameter: SQLite parses a JSON object again for each path read from it,
+ * and binding is cheaper (the attempt recorder's 250-row commit: about half the time).
+ */
+export function sqliteStatementEach(
+  dataSource: DataSource,
+  sql: string,
+  parameterSets: unknown[][],
+  { durable = true }: { durable?: boolean } = {},
+): Promise<number[]> {
+  return onTheConnection(dataSource, durable, (connection) =>
+    connection.transaction(() => runEach(connection, sql, parameterSets))(),
+  );
+}
+
+/**
+ * SQLite: one statement (without RETURNING) run once for each of `parameterSets` inside the caller's
+ * transaction `tx` (its text kept prepared); answers, for each set, how many rows it changed. Thousands
+ * of rows bound one statement each cost less than in multi-row statements (a 10,000-row outbox: about
+ * 60 against 100 ms): no statement of thousands of values to build, prepare and bind.
+ */
+export function sqliteEachInTransaction(tx: EntityManager, sql: string, parameterSets: unknown[][]): number[] {
+  const connection = (tx.connection.driver as unknown as { databaseConnection?: SqliteConnection }).databaseConnection;
+  // Outside a transaction each row would be its own commit, and a failure would leave the rows before it.
+  if (tx.connection.options.type === 'postgres' || !connection?.inTransaction || !tx.queryRunner?.isTransactionActive)
+    throw new Error('sqliteEachInTransaction needs a transaction on a SQLite DataSource');
+  return runEach(connection, sql, parameterSets);
+}
+
+function runEach(connection: SqliteConnection, sql: string, parameterSets: unknown[][]): number[] {
+  const statement = preparedOn(connection, sql, true);
+  return parameterSets.map((values) => statement.run(...bindable(values)).changes);
+}
+
+/**
+ * Runs `work` on the SQLite connection in the transactions' queue, once no transaction is open on it
+ * (see sqliteStatement), with the WAL not synced at its commit unless `durable`.
+ */
+function onTheConnection<T>(
+  dataSource: DataSource,
+  durable: boolean,
+  work: (connection: SqliteConnection) => T,
+): Promise<T> {
   const queue = queues.get(dataSource);
   if (!queue) return Promise.reject(new Error('sqliteStatement needs a SQLite DataSource opened by openDatabase'));
   return inTurn(queue, async () => {
@@ -227,23 +289,28 @@ export function sqliteStatement<T>(
     for (const since = Date.now(); connection.inTransaction; await new Promise((resolve) => setTimeout(resolve, 1)))
       if (Date.now() - since > OUTSIDE_TRANSACTION_MS)
         throw new Error(`a transaction opened outside the queue has been open for over ${OUTSIDE_TRANSACTION_MS} ms`);
-    let cache = prepared.get(connection);
-    if (!cache) prepared.set(connection, (cache = new Map()));
-    const statement = (named && cache.get(sql)) || connection.prepare(sql);
-    if (named) cache.set(sql, statement);
-    // better-sqlite3 binds no booleans: SQLite has none (TypeORM turns them into 0 and 1 the same way).
-    const values = parameters.map((value) => (typeof value === 'boolean' ? Number(value) : value));
     const synchronous = durable ? undefined : connection.pragma('synchronous', { simple: true });
     if (!durable) connection.pragma('synchronous = NORMAL');
     try {
-      if (statement.reader) return statement.all(...values) as T[];
-      statement.run(...values);
-      return [];
+      return work(connection);
     } finally {
       if (!durable) connection.pragma(`synchronous = ${Number(synchronous)}`);
     }
   });
 }
+
+/** The statement of `sql` on `connection`: kept when `named` (its text never changes), else prepared now. */
+function preparedOn(connection: SqliteConnection, sql: string, named: boolean): SqliteStatement {
+  if (!named) return connection.prepare(sql);
+  let cache = prepared.get(connection);
+  if (!cache) prepared.set(connection, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = connection.prepare(sql)));
+  return statement;
+}
+
+/** better-sqlite3 binds no booleans: SQLite has none (TypeORM turns them into 0 and 1 the same way). */
+const bindable = (values: unknown[]) => values.map((value) => (typeof value === 'boolean' ? Number(value) : value));
 
 /**
  * The SQLite file holds every account, session and token: it is created 0600 (in a 0700 directory when

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { type Config, loadConfig } from '../config/config';
-import { dataSourceOptions, openDatabase, queueTransactions, sqliteStatement } from './data-source';
+import {
+  dataSourceOptions,
+  openDatabase,
+  queueTransactions,
+  sqliteEachInTransaction,
+  sqliteStatement,
+  sqliteStatementEach,
+} from './data-source';
 
 // sqliteStatement on a real SQLite file opened as the app opens it (openDatabase: the transactions'
 // queue, synchronous = FULL, the migrations), with a scratch table of its own.
@@ -248,5 +255,64 @@ describe('sqliteStatement', () => {
       queueTransactions(bare);
       expect(await sqliteStatement(bare, 'SELECT 1 AS one', [])).toEqual([{ one: 1 }]);
     });
+  });
+});
+
+describe('sqliteStatementEach', () => {
+  beforeEach(() => db.query('INSERT INTO t VALUES (1), (2), (3)'));
+
+  it('runs the statement once per set and answers how many rows each changed', async () => {
+    const changed = await sqliteStatementEach(db, 'UPDATE t SET x = x * 10 WHERE x = ?', [[1], [9], [3]]);
+    expect(changed).toEqual([1, 0, 1]);
+    expect(await xs()).toEqual([10, 2, 30]);
+  });
+
+  it('is one transaction: a set that fails undoes the sets before it', async () => {
+    await db.query('CREATE TABLE u (x INTEGER UNIQUE)');
+    const insert = 'INSERT INTO u VALUES (?)';
+    expect(await refusal(sqliteStatementEach(db, insert, [[1], [2], [1]]))).toMatch(/UNIQUE/);
+    expect(await db.query('SELECT count(*) AS n FROM u')).toEqual([{ n: 0 }]);
+    // Control: the same sets without the repeated one are all written.
+    expect(await sqliteStatementEach(db, insert, [[1], [2]])).toEqual([1, 1]);
+    expect(await db.query('SELECT count(*) AS n FROM u')).toEqual([{ n: 2 }]);
+  });
+
+  it('waits for an open transaction, and runs after it', async () => {
+    const held = heldTransaction();
+    await held.inside;
+    const each = sqliteStatementEach(db, 'UPDATE t SET x = x + 100 WHERE x = ?', [[1], [2]]);
+    expect(await settled(each)).toBe(false);
+    held.release();
+    await held.done;
+    // The transaction's rows are there: 1 twice (the held one's first), 2 twice; each set changed both.
+    expect(await each).toEqual([2, 2]);
+    expect(await xs()).toEqual([101, 102, 3, 101, 102]);
+  });
+
+  it('durable: false commits, and puts synchronous back to FULL', async () => {
+    expect(await sqliteStatementEach(db, 'INSERT INTO t VALUES (?)', [[4]], { durable: false })).toEqual([1]);
+    expect(secondConnection().prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 4 });
+    expect(await db.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+  });
+});
+
+describe('sqliteEachInTransaction', () => {
+  it('runs in the caller’s transaction: its rows are undone with it', async () => {
+    const failing = db.transaction(async (tx) => {
+      expect(sqliteEachInTransaction(tx, 'INSERT INTO t VALUES (?)', [[1], [2]])).toEqual([1, 1]);
+      expect(await tx.query('SELECT count(*) AS n FROM t')).toEqual([{ n: 2 }]);
+      throw new Error('rolled back');
+    });
+    expect(await refusal(failing)).toBe('rolled back');
+    expect(await xs()).toEqual([]);
+    // Control: committed, they stay.
+    await db.transaction(async (tx) => sqliteEachInTransaction(tx, 'INSERT INTO t VALUES (?)', [[1], [2]]));
+    expect(await xs()).toEqual([1, 2]);
+  });
+
+  it('refuses to run outside a transaction (each row would be its own commit)', () => {
+    expect(() => sqliteEachInTransaction(db.manager, 'INSERT INTO t VALUES (?)', [[1]])).toThrow(
+      'sqliteEachInTransaction needs a transaction on a SQLite DataSource',
+    );
   });
 });
