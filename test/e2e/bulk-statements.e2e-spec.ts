@@ -1,5 +1,17 @@
-import { IdpSession, LogoutDelivery, LogoutOperation, newId, OidcSession, SYSTEM, UsersService } from '@signoff/core';
-import { type AttemptRecord, AttemptRecorder, LEASE_MS, LogoutOrchestrator } from '@signoff/logout';
+import {
+  IdpSession,
+  LogoutDelivery,
+  LogoutOperation,
+  newId,
+  OidcClient,
+  OidcSession,
+  Provider,
+  SamlServiceProvider,
+  SYSTEM,
+  UsersService,
+} from '@signoff/core';
+import { type AttemptRecord, AttemptRecorder, entitiesWhereOneOf, LEASE_MS, LogoutOrchestrator } from '@signoff/logout';
+import { parseSpMetadata, SamlSpsService } from '@signoff/saml';
 import { DataSource, In } from 'typeorm';
 import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
@@ -8,7 +20,8 @@ import { startApp, type TestApp } from '../support/test-app';
 // PostgreSQL): a logout's outbox rows (PostgreSQL writes them in pieces of 2,500, each sent while the
 // next is built; SQLite a bound INSERT per row), and the recorder's group commit (PostgreSQL's one
 // statement answers with the records it did NOT write; SQLite's bound UPDATE per record with its count
-// of changed rows). No worker runs: the rows stay as the test leaves them.
+// of changed rows), and the worker's reads of a batch's applications. No worker runs: the rows stay
+// as the test leaves them.
 let t: TestApp;
 let db: DataSource;
 beforeAll(async () => {
@@ -193,5 +206,43 @@ describe('AttemptRecorder', () => {
       'pending',
       'pending',
     ]);
+  });
+});
+
+describe('entitiesWhereOneOf (a batch’s applications, read raw)', () => {
+  const spMetadata = (i: number) =>
+    `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp${i}.lean.test/metadata">` +
+    '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
+    `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://sp${i}.lean.test/slo"/>` +
+    `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp${i}.lean.test/acs" index="0"/>` +
+    '</md:SPSSODescriptor></md:EntityDescriptor>';
+  const byId = <T>(rows: T[], id: (row: T) => string) => [...rows].sort((a, b) => id(a).localeCompare(id(b)));
+
+  it('gives the entities a repository gives, for providers, OIDC clients and SAML SPs, and none for an unknown id', async () => {
+    const oidc = await backchannelClients(t.app, 2, (i) => `http://127.0.0.1:9/lean/${i}`);
+    const saml: string[] = [];
+    for (const i of [1, 2])
+      saml.push((await t.app.get(SamlSpsService).import(parseSpMetadata(spMetadata(i)), {}, SYSTEM)).providerId);
+    const unknown = newId();
+
+    const providers = await entitiesWhereOneOf(db, Provider, 'id', [...oidc, ...saml, unknown]);
+    expect(providers).toHaveLength(4);
+    expect(byId(providers, (row) => row.id)).toEqual(
+      byId(await db.getRepository(Provider).findBy({ id: In([...oidc, ...saml]) }), (row) => row.id),
+    );
+    const clients = await entitiesWhereOneOf(db, OidcClient, 'provider_id', [...oidc, unknown]);
+    expect(clients).toHaveLength(2);
+    expect(byId(clients, (row) => row.providerId)).toEqual(
+      byId(await db.getRepository(OidcClient).findBy({ providerId: In(oidc) }), (row) => row.providerId),
+    );
+    // Entities of their class, with their columns as TypeORM converts them (arrays, booleans, instants).
+    expect(clients[0]).toBeInstanceOf(OidcClient);
+    expect(clients[0].redirectUris).toEqual(['http://127.0.0.1:9/cb']);
+    const sps = await entitiesWhereOneOf(db, SamlServiceProvider, 'provider_id', saml);
+    expect(sps).toHaveLength(2);
+    expect(byId(sps, (row) => row.providerId)).toEqual(
+      byId(await db.getRepository(SamlServiceProvider).findBy({ providerId: In(saml) }), (row) => row.providerId),
+    );
+    expect(await entitiesWhereOneOf(db, Provider, 'id', [])).toEqual([]);
   });
 });

@@ -14,3 +14,4 @@ export * from './outbox-relay';
 export * from './protocol-registry';
 export * from './security-event-books';
 export * from './security-events';
+export { entitiesWhereOneOf } from './returning-rows';

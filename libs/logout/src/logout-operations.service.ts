@@ -33,7 +33,7 @@ import {
 } from './logout-protocol';
 import { LogoutMetrics } from './logout-metrics';
 import { OutboxRelay } from './outbox-relay';
-import { rowsOf } from './returning-rows';
+import { entitiesWhereOneOf, rowsOf } from './returning-rows';
 
 /** Not final: under way, or (`held`) waiting for its paused SSF stream to be enabled again. */
 const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'queued', 'sending', 'held'];
@@ -449,7 +449,7 @@ export class LogoutOperationsService {
       once,
       'provider:',
       found.map((session) => session.providerId),
-      (ids) => this.db.getRepository(Provider).findBy({ id: In(ids) }),
+      (ids) => entitiesWhereOneOf(this.db, Provider, 'id', ids),
       (provider) => provider.id,
     );
     const sessions = new Map<string, SessionWithProvider>();

@@ -16,6 +16,7 @@ import {
   type BackchannelRequest,
   type BackchannelVerdict,
   type DeliveryTarget,
+  entitiesWhereOneOf,
   type FrontchannelStep,
   type InitiatorAnswer,
   type LogoutContext,
@@ -27,7 +28,7 @@ import {
   readEachTime,
   type ReadOnce,
 } from '@signoff/logout';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { type OidcAlg, signJwt } from '../tokens/jwt';
 import { TokensService } from '../tokens/tokens.service';
 import { postLogoutRedirect } from './rp-initiated-logout';
@@ -179,7 +180,7 @@ export class OidcLogoutProtocol implements LogoutProtocol, OnModuleInit {
       once,
       'oidc-client:',
       providerIds,
-      (ids) => this.db.getRepository(OidcClient).findBy({ providerId: In(ids) }),
+      (ids) => entitiesWhereOneOf(this.db, OidcClient, 'provider_id', ids),
       (client) => client.providerId,
     );
   }

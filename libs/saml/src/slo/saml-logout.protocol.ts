@@ -14,6 +14,7 @@ import {
   type BackchannelRequest,
   type BackchannelVerdict,
   type DeliveryTarget,
+  entitiesWhereOneOf,
   type FrontchannelReply,
   type FrontchannelStep,
   type InitiatorAnswer,
@@ -27,7 +28,7 @@ import {
   readEachTime,
   type ReadOnce,
 } from '@signoff/logout';
-import { DataSource, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
 import { signElementOffThread } from '../xml/signatures';
 import { redirectUrl } from '../bindings/redirect';
@@ -220,7 +221,7 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
       once,
       'saml-sp:',
       providerIds,
-      (ids) => this.db.getRepository(SamlServiceProvider).findBy({ providerId: In(ids) }),
+      (ids) => entitiesWhereOneOf(this.db, SamlServiceProvider, 'provider_id', ids),
       (sp) => sp.providerId,
     );
   }
