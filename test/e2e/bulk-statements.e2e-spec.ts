@@ -1,6 +1,7 @@
 import {
   IdpSession,
   LogoutDelivery,
+  oneOf,
   LogoutOperation,
   newId,
   OidcClient,
@@ -12,6 +13,7 @@ import {
 } from '@signoff/core';
 import { type AttemptRecord, AttemptRecorder, entitiesWhereOneOf, LEASE_MS, LogoutOrchestrator } from '@signoff/logout';
 import { parseSpMetadata, SamlSpsService } from '@signoff/saml';
+import { rowsOf } from '../../libs/logout/src/returning-rows';
 import { DataSource, In } from 'typeorm';
 import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
@@ -244,5 +246,36 @@ describe('entitiesWhereOneOf (a batch’s applications, read raw)', () => {
       byId(await db.getRepository(SamlServiceProvider).findBy({ providerId: In(saml) }), (row) => row.providerId),
     );
     expect(await entitiesWhereOneOf(db, Provider, 'id', [])).toEqual([]);
+  });
+
+  it('keeps answering after a migration adds a column (its prepared statement names its columns)', async () => {
+    const [providerId] = await backchannelClients(t.app, 1, () => 'http://127.0.0.1:9/lean/added');
+    const read = () => entitiesWhereOneOf(db, OidcClient, 'provider_id', [providerId]);
+    // Control: the same read as a named `SELECT *`, prepared before the column comes.
+    const star = () =>
+      rowsOf(
+        db,
+        `SELECT * FROM oidc_clients WHERE ${oneOf(db.manager, 'provider_id', [providerId], 1)[0]}`,
+        [oneOf(db.manager, 'provider_id', [providerId], 1)[1]],
+        { name: 'test_oidc_clients_star' },
+      );
+    // Sequential reads take the pool's same idle connection: the statements are prepared on it.
+    for (let i = 0; i < 3; i++) {
+      expect(await read()).toHaveLength(1);
+      expect(await star()).toHaveLength(1);
+    }
+    await db.query('ALTER TABLE oidc_clients ADD COLUMN added_later integer');
+    try {
+      for (let i = 0; i < 3; i++) expect(await read()).toHaveLength(1);
+      const starred = star().then(
+        () => 'answered',
+        (error: Error) => error.message,
+      );
+      // SQLite prepares a statement again when the schema changed; PostgreSQL refuses the plan it kept.
+      if (db.options.type === 'postgres') expect(await starred).toMatch(/cached plan must not change result type/);
+      else expect(await starred).toBe('answered');
+    } finally {
+      await db.query('ALTER TABLE oidc_clients DROP COLUMN added_later');
+    }
   });
 });

@@ -347,9 +347,14 @@ export async function startEngine(env: Record<string, string> = {}): Promise<Eng
         // The fail-fast connection may be between connections (a first connect that timed out while
         // a loaded machine compiled and migrated; the run's Redis restarted): it reconnects by itself.
         if (redis.client.status !== 'ready')
-          await new Promise((resolve) => {
-            const timer = setTimeout(resolve, 5000);
-            redis.client.once('ready', () => resolve(clearTimeout(timer)));
+          await new Promise<void>((resolve) => {
+            const ready = () => {
+              clearTimeout(timer);
+              redis.client.off('ready', ready);
+              resolve();
+            };
+            const timer = setTimeout(ready, 5000);
+            redis.client.once('ready', ready);
           });
         const keys = await redis.client.keys(`${redisPrefix}:*`);
         if (keys.length) await redis.client.del(...keys);

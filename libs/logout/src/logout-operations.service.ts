@@ -9,6 +9,7 @@ import {
   Clock,
   type DeliveryChannel,
   type DeliveryStatus,
+  leanColumns,
   leanEntities,
   LogoutDelivery,
   LogoutOperation,
@@ -438,10 +439,16 @@ export class LogoutOperationsService {
     const found = leanEntities(
       this.db.manager,
       ProviderSession,
-      // A named statement: the worker reads targets for every batch, with the same text each time.
-      await rowsOf(this.db, `SELECT * FROM provider_sessions WHERE ${isOneOf}`, [ids], {
-        name: 'signoff_delivery_targets',
-      }),
+      // A named statement: the worker reads targets for every batch, with the same text each time
+      // (its columns named: see leanColumns).
+      await rowsOf(
+        this.db,
+        `SELECT ${leanColumns(this.db.manager, ProviderSession)} FROM provider_sessions WHERE ${isOneOf}`,
+        [ids],
+        {
+          name: 'signoff_delivery_targets',
+        },
+      ),
     ) as SessionWithProvider[];
     // The providers apart, through `once` (the worker's batches share them for a second, as they
     // share the applications' settings): a batch's sessions share a few applications.

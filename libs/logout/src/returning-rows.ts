@@ -1,4 +1,4 @@
-import { leanEntities, oneOf, sqliteStatement } from '@signoff/core';
+import { leanColumns, leanEntities, oneOf, sqliteStatement } from '@signoff/core';
 import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
 
 /**
@@ -53,7 +53,7 @@ export async function entitiesWhereOneOf<T extends ObjectLiteral>(
   if (!values.length) return [];
   const { tableName } = db.getMetadata(target);
   const [isOneOf, parameter] = oneOf(db.manager, column, values, 1);
-  const sql = `SELECT * FROM ${tableName} WHERE ${isOneOf}`;
+  const sql = `SELECT ${leanColumns(db.manager, target)} FROM ${tableName} WHERE ${isOneOf}`;
   const rows: Array<Record<string, unknown>> =
     db.options.type === 'postgres'
       ? await rowsOf(db, sql, [parameter], { name: `signoff_${tableName}_by_${column}` })

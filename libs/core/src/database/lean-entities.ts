@@ -57,3 +57,19 @@ export function leanEntities<T extends ObjectLiteral>(
     return entity as T;
   });
 }
+
+/**
+ * The columns leanEntities reads for `target` (its own, its kinds' for a table with inheritance, and
+ * the discriminator), quoted, for a raw statement's select list. A named (prepared) PostgreSQL
+ * statement must name them rather than read `*`: once a migration adds a column, a statement already
+ * prepared on a pooled connection with `*` fails ("cached plan must not change result type") in every
+ * process still running, until its connections are replaced.
+ */
+export function leanColumns(manager: EntityManager, target: EntityTarget<ObjectLiteral>): string {
+  const metadata = manager.connection.getMetadata(target);
+  const names = new Set<string>();
+  for (const each of [metadata, ...metadata.childEntityMetadatas])
+    for (const column of each.columns) if (!column.isVirtual && column.isSelect) names.add(column.databaseName);
+  if (metadata.discriminatorColumn) names.add(metadata.discriminatorColumn.databaseName);
+  return [...names].map((name) => manager.connection.driver.escape(name)).join(', ');
+}
