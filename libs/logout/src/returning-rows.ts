@@ -39,7 +39,7 @@ interface NamedQueryClient {
 /**
  * The `target` entities whose column `column` (its name in the database) is one of `values`, read raw
  * and built by leanEntities: what a repository's `findBy({ … In(values) })` gives, without relations.
- * The worker reads a batch's applications this way, a few dozen times per thousand deliveries, where
+ * The worker reads a batch's applications this way, about 80 times per 10,000 deliveries, where
  * the query builder cost more than the statement. On PostgreSQL a named statement (rowsOf); on SQLite
  * a plain query on the connection, as the repository's is, not one queued behind the transactions:
  * the orchestrator reads applications inside its own transaction, which holds the queue.
