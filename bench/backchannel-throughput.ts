@@ -8,8 +8,9 @@
 // times in a row, took 2.5 to 3.6 s of CPU), so the run alternates: ceiling, logout, ceiling,
 // logout, …, ceiling, after a warm-up of each. Each logout's ratio is against the mean of the
 // ceilings just before and just after it; the run's ratio is the median of the rounds'. Each round
-// also says how much CPU the process's main thread spent, for the logout and for the ceilings: both
-// are bound by that thread (the signatures themselves are made on libuv's threads, in both).
+// also says how much CPU the process's main thread spent, for the logout (and, of that, while its
+// transaction was written: mostly waiting for the database) and for the ceilings: both are bound by
+// that thread (the signatures themselves are made on libuv's threads, in both).
 //   npm run bench:backchannel        (DELIVERIES=10000 CONCURRENCY=32 ALG=ES256 ROUNDS=5 to change it)
 import { Clock, IdpSession, KeysService, OidcSession, SYSTEM, UsersService } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
@@ -83,6 +84,7 @@ async function main() {
       .get(LogoutOrchestrator)
       .endSessions({ trigger: 'api', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
     const committed = performance.now();
+    const commitCpu = mainThreadCpuMs() - cpu;
     // Watch the operation's own row (not its 10,000 deliveries, whose reading would cost the pipeline),
     // often enough to see the end within 10 ms, cheaply (one raw read) so as not to slow what it times.
     const completedSql = `SELECT completed_at FROM logout_operations WHERE id = ${t.config.database.type === 'postgres' ? '$1' : '?'}`;
@@ -98,6 +100,7 @@ async function main() {
       seconds,
       cpuSeconds,
       commit: (committed - started) / 1000,
+      commitCpuSeconds: commitCpu / 1000,
       timeline: `first delivery at ${since(firstAt)} s, last at ${since(lastAt)} s, complete at ${seconds.toFixed(2)} s`,
       outcome: `${done.outcome}: ${done.deliveries.filter((delivery) => delivery.status === 'succeeded').length}/${done.deliveries.length} succeeded, receiver got ${receiver.received() - received}`,
     };
@@ -123,7 +126,7 @@ async function main() {
   );
   rounds.forEach((round, index) =>
     console.log(
-      `round ${index + 1}: signoff ${round.rate.toFixed(0)} /s (${round.seconds.toFixed(2)} s, ${round.commit.toFixed(2)} s to commit the logout; ${round.timeline}), ` +
+      `round ${index + 1}: signoff ${round.rate.toFixed(0)} /s (${round.seconds.toFixed(2)} s, ${round.commit.toFixed(2)} s to commit the logout, main thread's CPU ${cpuText(round.commitCpuSeconds)} of it; ${round.timeline}), ` +
         `ceiling ${round.ceilingRate.toFixed(0)} /s (sign + undici POST: ${ceilings[index].seconds.toFixed(2)} s before, ${ceilings[index + 1].seconds.toFixed(2)} s after), ` +
         `ratio ${(round.rate / round.ceilingRate).toFixed(3)}; main thread's CPU ${cpuText(round.cpuSeconds)} against ${cpuText(round.ceilingCpu)}; operation ${round.outcome}`,
     ),
