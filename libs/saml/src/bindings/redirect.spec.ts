@@ -1,5 +1,52 @@
+import { selfSignedCertificate } from '@signoff/core';
+import { createPrivateKey, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import { UnsafeXmlError } from '../xml/safe-xml';
-import { MAX_REDIRECT_PARAMETERS, parseRedirectQuery } from './redirect';
+import { RSA_SHA256, verifyRedirectSignature } from '../xml/signatures';
+import { MAX_REDIRECT_PARAMETERS, parseRedirectQuery, redirectUrl } from './redirect';
+
+describe('redirectUrl', () => {
+  let key: KeyObject;
+  let certificate: string;
+  beforeAll(async () => {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    key = createPrivateKey(pem);
+    certificate = await selfSignedCertificate(
+      pem,
+      pair.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      'idp.example',
+      30,
+    );
+  });
+  const xml = '<samlp:LogoutRequest ID="_r1">a & b</samlp:LogoutRequest>';
+  const queryOf = (url: string) => url.slice(url.indexOf('?') + 1);
+
+  it('signs the query as sent (bindings §3.4.4.1): it verifies, with the bytes a signature made on the calling thread has', async () => {
+    const url = await redirectUrl('https://sp.example/slo?tenant=1', 'SAMLRequest', xml, key, 'state &1');
+    expect(url.startsWith('https://sp.example/slo?tenant=1&SAMLRequest=')).toBe(true);
+    const query = parseRedirectQuery(queryOf(url));
+    expect(inflateRawSync(Buffer.from(query.values.SAMLRequest!, 'base64')).toString()).toBe(xml);
+    expect(query.values.RelayState).toBe('state &1');
+    expect(query.values.SigAlg).toBe(RSA_SHA256);
+    expect(() => verifyRedirectSignature(query, [certificate], 'SAMLRequest')).not.toThrow();
+    // RSASSA-PKCS1-v1_5 is deterministic: the same signature as node:crypto's synchronous form.
+    const signed = `SAMLRequest=${query.raw.SAMLRequest}&RelayState=${query.raw.RelayState}&SigAlg=${query.raw.SigAlg}`;
+    expect(query.values.Signature).toBe(createSign('RSA-SHA256').update(signed).sign(key, 'base64'));
+  });
+
+  it('does not verify once the RelayState is changed', async () => {
+    const url = await redirectUrl('https://sp.example/slo', 'SAMLResponse', xml, key, 'state');
+    const tampered = parseRedirectQuery(queryOf(url).replace('RelayState=state', 'RelayState=other'));
+    expect(tampered.values.RelayState).toBe('other');
+    expect(() => verifyRedirectSignature(tampered, [certificate], 'SAMLResponse')).toThrow(/does not verify/);
+  });
+
+  it('is unsigned without a key', async () => {
+    const query = parseRedirectQuery(queryOf(await redirectUrl('https://sp.example/slo', 'SAMLRequest', xml, null)));
+    expect(Object.keys(query.raw)).toEqual(['SAMLRequest']);
+  });
+});
 
 describe('parseRedirectQuery', () => {
   it("keeps each SAML key's raw octets (for the signature) beside its decoded value (for the message)", () => {

@@ -1,24 +1,29 @@
-import { createSign, type KeyObject } from 'node:crypto';
+import { type KeyObject, sign } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { UnsafeXmlError } from '../xml/safe-xml';
 import { RSA_SHA256 } from '../xml/signatures';
 
 /**
  * HTTP-Redirect binding (bindings §3.4.4.1): DEFLATE, base64, RelayState, and the signature over the
- * query as sent when `key` is given (the XML itself carries none).
+ * query as sent when `key` is given (the XML itself carries none). The RSA signature is computed on
+ * libuv's threads (node:crypto's callback form), not on the event loop, which serves every other
+ * request meanwhile (as signElementOffThread).
  */
-export function redirectUrl(
+export async function redirectUrl(
   location: string,
   param: 'SAMLRequest' | 'SAMLResponse',
   xml: string,
   key: KeyObject | null,
   relayState?: string | null,
-): string {
+): Promise<string> {
   let query = `${param}=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}`;
   if (relayState) query += `&RelayState=${encodeURIComponent(relayState)}`;
   if (key) {
     query += `&SigAlg=${encodeURIComponent(RSA_SHA256)}`;
-    query += `&Signature=${encodeURIComponent(createSign('RSA-SHA256').update(query).sign(key, 'base64'))}`;
+    const signature = await new Promise<Buffer>((resolve, reject) =>
+      sign('sha256', Buffer.from(query, 'utf8'), key, (error, value) => (error ? reject(error) : resolve(value))),
+    );
+    query += `&Signature=${encodeURIComponent(signature.toString('base64'))}`;
   }
   return `${location}${location.includes('?') ? '&' : '?'}${query}`;
 }

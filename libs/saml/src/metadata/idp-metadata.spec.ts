@@ -49,8 +49,8 @@ function aggregatorVerifies(xml: string, certificate: string): boolean {
 }
 
 describe('the IdP metadata', () => {
-  it('is signed over the EntityDescriptor, the Signature its first child, with validUntil and cacheDuration', () => {
-    const xml = signed();
+  it('is signed over the EntityDescriptor, the Signature its first child, with validUntil and cacheDuration', async () => {
+    const xml = await signed();
     const root = parseXml(xml).documentElement;
     expect(root.getAttribute('validUntil')).toBe('2031-01-08T00:00:00Z');
     expect(root.getAttribute('cacheDuration')).toBe('PT6H');
@@ -61,8 +61,8 @@ describe('the IdP metadata', () => {
     expect(first.getElementsByTagNameNS(NS.ds, 'KeyInfo').length).toBe(0);
   });
 
-  it('verifies with the published active certificate, as an aggregator checks it, and with our own verifier', () => {
-    const xml = signed();
+  it('verifies with the published active certificate, as an aggregator checks it, and with our own verifier', async () => {
+    const xml = await signed();
     expect(aggregatorVerifies(xml, active.certificate)).toBe(true);
     expect(aggregatorVerifies(xml, next.certificate)).toBe(false);
     expect(verifyEnveloped(xml, [active.certificate]).documentElement.getAttribute('entityID')).toBe(
@@ -71,8 +71,8 @@ describe('the IdP metadata', () => {
     expect(verifiedContent(xml, [active.certificate])).toContain('validUntil="2031-01-08T00:00:00Z"');
   });
 
-  it('does not verify once changed: another endpoint, a later validUntil', () => {
-    const xml = signed();
+  it('does not verify once changed: another endpoint, a later validUntil', async () => {
+    const xml = await signed();
     for (const tampered of [
       xml.replace('https://idp.example/saml/slo/soap', 'https://evil.example/slo'),
       xml.replace('2031-01-08T00:00:00Z', '2099-01-08T00:00:00Z'),
@@ -83,8 +83,8 @@ describe('the IdP metadata', () => {
     }
   });
 
-  it('is unsigned, without ID, validUntil or cacheDuration, when none is asked for', () => {
-    const xml = idpMetadata({
+  it('is unsigned, without ID, validUntil or cacheDuration, when none is asked for', async () => {
+    const xml = await idpMetadata({
       entityId: 'urn:idp',
       baseUrl: 'https://idp.example',
       scope: 'idp.example',

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { el, instant, samlId, toXml } from '../xml/build';
 import { BINDINGS, NAMEID_FORMATS, NS } from '../xml/namespaces';
-import { signElement } from '../xml/signatures';
+import { signElementOffThread } from '../xml/signatures';
 
 /** The base64 body of a PEM certificate, as KeyInfo/X509Certificate carries it. */
 export const certificateBody = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
@@ -12,8 +12,9 @@ const keyInfo = (body: string) => el('ds:KeyInfo', {}, [el('ds:X509Data', {}, [e
  * The IdP's SAML metadata: entityID, the scope of its scoped attributes, every signing certificate
  * SPs should trust (active and next, so an SP that refreshes metadata is ready before a rotation),
  * SSO over Redirect and POST, SLO over Redirect, POST and SOAP, and the NameID formats on offer.
+ * Signed off the event loop (signElementOffThread): the document is served to anyone who asks.
  */
-export function idpMetadata(options: {
+export async function idpMetadata(options: {
   entityId: string;
   baseUrl: string;
   certificates: string[];
@@ -29,7 +30,7 @@ export function idpMetadata(options: {
    * certificates the document publishes, and the document lists only the ones SPs should trust.
    */
   signingKey?: KeyObject;
-}): string {
+}): Promise<string> {
   const endpoint = (service: string, binding: string, path: string) =>
     el(`md:${service}`, { Binding: binding, Location: `${options.baseUrl}${path}` });
   const id = options.signingKey ? samlId() : undefined;
@@ -55,7 +56,8 @@ export function idpMetadata(options: {
     ]),
   ]);
   const xml = toXml(descriptor);
-  const signed = options.signingKey && id ? signElement(xml, id, options.signingKey, null, 'first-child') : xml;
+  const signed =
+    options.signingKey && id ? await signElementOffThread(xml, id, options.signingKey, null, 'first-child') : xml;
   return `<?xml version="1.0" encoding="UTF-8"?>\n${signed}\n`;
 }
 

@@ -161,7 +161,7 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
     }
     // Redirect signs the query, not the XML.
     const key = sp.signLogoutRequests ? (await this.keys.active('saml', 'RS256')).privateKey : null;
-    return { url: redirectUrl(sp.slsUrl!, 'SAMLRequest', xml, key, relayState), messageId: id };
+    return { url: await redirectUrl(sp.slsUrl!, 'SAMLRequest', xml, key, relayState), messageId: id };
   }
 
   /** An SP's LogoutResponse to one of our front-channel LogoutRequests, verified. */

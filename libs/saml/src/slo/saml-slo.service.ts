@@ -8,7 +8,7 @@ import { redirectUrl } from '../bindings/redirect';
 import { soapEnvelope } from '../bindings/soap';
 import { certificateBody } from '../metadata/idp-metadata';
 import { type RegisteredSp, SamlSpsService } from '../providers/saml-sps.service';
-import { signElement } from '../xml/signatures';
+import { signElementOffThread } from '../xml/signatures';
 import { type SpLogoutRequest, validateLogoutRequest } from './logout-request';
 import { type LogoutStatus, logoutResponseXml, STATUS, validateLogoutResponse } from './logout-response';
 
@@ -162,11 +162,11 @@ export class SamlSloService {
     const url = endpoint.responseUrl ?? endpoint.url;
     const { id, xml } = logoutResponseXml({ ...base, destination: url });
     if (endpoint.binding === 'redirect')
-      return { kind: 'redirect', url: redirectUrl(url, 'SAMLResponse', xml, key.privateKey, relayState) };
+      return { kind: 'redirect', url: await redirectUrl(url, 'SAMLResponse', xml, key.privateKey, relayState) };
     const fields: Record<string, string> = {
-      SAMLResponse: Buffer.from(signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!))).toString(
-        'base64',
-      ),
+      SAMLResponse: Buffer.from(
+        await signElementOffThread(xml, id, key.privateKey, certificateBody(key.certificatePem!)),
+      ).toString('base64'),
     };
     if (relayState !== null) fields.RelayState = relayState;
     return { kind: 'post', url, fields };
@@ -182,7 +182,7 @@ export class SamlSloService {
       status,
       now: this.clock.now(),
     });
-    return soapEnvelope(signElement(xml, id, key.privateKey, certificateBody(key.certificatePem!)));
+    return soapEnvelope(await signElementOffThread(xml, id, key.privateKey, certificateBody(key.certificatePem!)));
   }
 
   /**

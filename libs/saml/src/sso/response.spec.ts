@@ -76,8 +76,8 @@ function expectSignedAfterIssuer(xml: string, element: Element): void {
 }
 
 describe('buildResponse', () => {
-  it('signs the Response and the Assertion, each Signature right after its Issuer', () => {
-    const { xml, responseId, assertionId } = response();
+  it('signs the Response and the Assertion, each Signature right after its Issuer', async () => {
+    const { xml, responseId, assertionId } = await response();
     const root = parseXml(xml).documentElement;
     expect(root.getAttribute('ID')).toBe(responseId);
     const assertion = children(root, NS.saml, 'Assertion')[0];
@@ -86,8 +86,8 @@ describe('buildResponse', () => {
     expectSignedAfterIssuer(xml, assertion);
   });
 
-  it('writes NameID, SessionIndex and attribute values exactly as given, one element per line', () => {
-    const { xml } = response();
+  it('writes NameID, SessionIndex and attribute values exactly as given, one element per line', async () => {
+    const { xml } = await response();
     const doc = parseXml(xml);
     const [nameIdElement] = Array.from(doc.getElementsByTagNameNS(NS.saml, 'NameID') as ArrayLike<Element>);
     expect(textNode(nameIdElement)).toBe(nameId);
@@ -105,8 +105,8 @@ describe('buildResponse', () => {
     expect(xml.split('\n').length).toBeGreaterThan(20);
   });
 
-  it('leaves InResponseTo out (Response and SubjectConfirmationData) for an unsolicited response, and the AttributeStatement when no value', () => {
-    const { xml } = buildResponse({
+  it('leaves InResponseTo out (Response and SubjectConfirmationData) for an unsolicited response, and the AttributeStatement when no value', async () => {
+    const { xml } = await buildResponse({
       idpEntityId: 'i',
       spEntityId: 's',
       acsUrl: 'https://sp.example/acs',
@@ -128,8 +128,8 @@ describe('buildResponse', () => {
     );
   });
 
-  it('writes each Attribute with Name, NameFormat and FriendlyName (when it has one), values as xs:string', () => {
-    const { xml } = response();
+  it('writes each Attribute with Name, NameFormat and FriendlyName (when it has one), values as xs:string', async () => {
+    const { xml } = await response();
     expect(xml).toContain(
       `<saml:Attribute Name="urn:oid:1.3.6.1.4.1.5923.1.5.1.1" NameFormat="${URI}" FriendlyName="isMemberOf">`,
     );
@@ -142,8 +142,8 @@ describe('buildResponse', () => {
 });
 
 describe('buildStatusResponse', () => {
-  it('is a signed Response with the nested status and no assertion', () => {
-    const xml = buildStatusResponse({
+  it('is a signed Response with the nested status and no assertion', async () => {
+    const xml = await buildStatusResponse({
       idpEntityId: 'https://idp.example/saml/metadata',
       acsUrl: 'https://sp.example/acs',
       inResponseTo: '_req2',

@@ -3,7 +3,7 @@ import { el, instant, messageAttributes, raw, samlId, toXml, type XmlElement, ty
 import { encryptAssertion, type EncryptionRecipient } from './assertion-encryption';
 import type { SamlAttribute } from './attributes';
 import { NS } from '../xml/namespaces';
-import { signElement } from '../xml/signatures';
+import { signElementOffThread } from '../xml/signatures';
 
 export interface AssertionInput {
   idpEntityId: string;
@@ -40,14 +40,18 @@ export { samlId };
  * A Response with one bearer Assertion (SAML profiles §4.1.4.2): Issuer, NameID, SubjectConfirmation
  * with Recipient and InResponseTo, Conditions with the SP as the only audience, an AuthnStatement
  * with SessionIndex and SessionNotOnOrAfter, and attributes. The Assertion is signed, then the
- * Response around it, each right after its Issuer.
+ * Response around it, each right after its Issuer, each signature computed off the event loop
+ * (signElementOffThread).
  */
-export function buildResponse(input: AssertionInput): { xml: string; responseId: string; assertionId: string } {
+export async function buildResponse(
+  input: AssertionInput,
+): Promise<{ xml: string; responseId: string; assertionId: string }> {
   const responseId = samlId();
   const assertionId = samlId();
   const response = successResponse(input, responseId, assertion(input, assertionId));
-  const signedAssertion = signElement(toXml(response), assertionId, input.key, input.certificateBody);
-  return { xml: signElement(signedAssertion, responseId, input.key, input.certificateBody), responseId, assertionId };
+  const signedAssertion = await signElementOffThread(toXml(response), assertionId, input.key, input.certificateBody);
+  const xml = await signElementOffThread(signedAssertion, responseId, input.key, input.certificateBody);
+  return { xml, responseId, assertionId };
 }
 
 /**
@@ -62,7 +66,7 @@ export async function buildEncryptedResponse(
 ): Promise<{ xml: string; responseId: string; assertionId: string }> {
   const responseId = samlId();
   const assertionId = samlId();
-  const signedAssertion = signElement(
+  const signedAssertion = await signElementOffThread(
     toXml(assertion(input, assertionId)),
     assertionId,
     input.key,
@@ -70,7 +74,8 @@ export async function buildEncryptedResponse(
   );
   const encrypted = el('saml:EncryptedAssertion', {}, [raw(await encryptAssertion(signedAssertion, recipient))]);
   const response = toXml(successResponse(input, responseId, encrypted));
-  return { xml: signElement(response, responseId, input.key, input.certificateBody), responseId, assertionId };
+  const xml = await signElementOffThread(response, responseId, input.key, input.certificateBody);
+  return { xml, responseId, assertionId };
 }
 
 /** A Success Response carrying `body` (the Assertion or the EncryptedAssertion), unsigned. */
@@ -150,7 +155,7 @@ function attributeStatement(attributes: SamlAttribute[]): XmlElement | null {
  * A Response without an assertion, for an AuthnRequest the IdP cannot meet (core §3.2.2.2), e.g.
  * Responder with NoPassive when the SP asked IsPassive and nobody is signed in. Signed like the others.
  */
-export function buildStatusResponse(input: {
+export async function buildStatusResponse(input: {
   idpEntityId: string;
   acsUrl: string;
   inResponseTo: string;
@@ -159,7 +164,7 @@ export function buildStatusResponse(input: {
   now: Date;
   key: KeyObject;
   certificateBody: string;
-}): string {
+}): Promise<string> {
   const id = samlId();
   const response = el(
     'samlp:Response',
@@ -171,5 +176,5 @@ export function buildStatusResponse(input: {
       ]),
     ],
   );
-  return signElement(toXml(response), id, input.key, input.certificateBody);
+  return signElementOffThread(toXml(response), id, input.key, input.certificateBody);
 }

@@ -97,7 +97,7 @@ export class SamlSsoService {
       certificateBody: certificateBody(key.certificatePem!),
       attributes: await this.attributes.of(sp, user),
     };
-    if (!recipient) return { xml: buildResponse(input).xml, session };
+    if (!recipient) return { xml: (await buildResponse(input)).xml, session };
     try {
       return { xml: (await buildEncryptedResponse(input, recipient)).xml, session };
     } catch (error) {
