@@ -6,7 +6,12 @@ import type { Config } from '../config/config';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../migrations';
 import { SnakeNamingStrategy } from './naming';
-import { SQLITE_AUTOCHECKPOINT_PAGES, SqliteCheckpointer, WAL_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer';
+import {
+  SQLITE_AUTOCHECKPOINT_PAGES,
+  SqliteCheckpointer,
+  WAL_AUTOCHECKPOINT_PAGES,
+  WAL_SIZE_LIMIT_BYTES,
+} from './sqlite-checkpointer';
 
 export function dataSourceOptions(config: Config): DataSourceOptions {
   const common = {
@@ -75,9 +80,11 @@ export async function openDatabase(
  * SQLite: WAL checkpoints leave the event loop for a thread (SqliteCheckpointer), stopped when the
  * DataSource is destroyed, before the connection closes (the last one to close checkpoints the rest).
  * Should the thread stop on its own, the connection checkpoints at SQLite's usual threshold again.
+ * The WAL file is cut back to WAL_SIZE_LIMIT_BYTES once checkpointed, whatever a burst made of it.
  */
 async function checkpointInAThread(dataSource: DataSource, path: string): Promise<void> {
   await dataSource.query(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  await dataSource.query(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   const checkpointer = SqliteCheckpointer.start(path, () => {
     if (dataSource.isInitialized)
       dataSource.query(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`).catch(() => undefined);

@@ -9,6 +9,15 @@ const CHECKPOINT_EVERY_MS = 500;
  * of WAL): the thread checkpoints long before, unless readers kept the WAL from being copied.
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 16_384;
+/**
+ * The size the WAL file is cut back to once it has been checkpointed (the connection's
+ * journal_size_limit, in bytes): a PASSIVE checkpoint copies the WAL into the database file but never
+ * shrinks it, so after a burst (a bulk logout writes tens of MiB) the file would keep its largest size
+ * for good. SQLite cuts it when a commit next starts the WAL over
+ * (https://sqlite.org/pragma.html#pragma_journal_size_limit). The bound is what the connection's own
+ * checkpoint lets the WAL reach (pages of 4 KiB: 64 MiB).
+ */
+export const WAL_SIZE_LIMIT_BYTES = WAL_AUTOCHECKPOINT_PAGES * 4096;
 /** SQLite's own default, which the connection goes back to should the thread stop on its own. */
 export const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 /** How long a close waits for the thread's last checkpoint before stopping it. */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -12,6 +12,7 @@ import {
   sqliteStatement,
   sqliteStatementEach,
 } from './data-source';
+import { WAL_SIZE_LIMIT_BYTES } from './sqlite-checkpointer';
 
 // sqliteStatement on a real SQLite file opened as the app opens it (openDatabase: the transactions'
 // queue, synchronous = FULL, the migrations), with a scratch table of its own.
@@ -97,6 +98,38 @@ describe('openDatabase (SQLite)', () => {
     expect(await bare.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await bare.query('PRAGMA synchronous')).toEqual([{ synchronous: 1 }]);
   });
+
+  /**
+   * A burst of writes larger than WAL_SIZE_LIMIT_BYTES, then small writes until the WAL file is back
+   * within it (the checkpoint thread copied the burst, and a commit started the WAL over) or `waitMs`
+   * have passed: its size after the burst, and then.
+   */
+  async function walAfterABurst(waitMs: number): Promise<{ burst: number; after: number }> {
+    const wal = `${config.database.type === 'sqlite' ? config.database.path : ''}-wal`;
+    const rows = Math.ceil((WAL_SIZE_LIMIT_BYTES * 1.25) / 4000);
+    await db.query(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows}) INSERT INTO t SELECT randomblob(4000) FROM n`,
+    );
+    const burst = statSync(wal).size;
+    const deadline = Date.now() + waitMs;
+    while (statSync(wal).size > WAL_SIZE_LIMIT_BYTES && Date.now() < deadline) {
+      await sleep(200);
+      await db.query('INSERT INTO t VALUES (1)');
+    }
+    return { burst, after: statSync(wal).size };
+  }
+
+  it('cuts the WAL file back to WAL_SIZE_LIMIT_BYTES once a burst larger than that is checkpointed', async () => {
+    const { burst, after } = await walAfterABurst(10_000);
+    expect(burst).toBeGreaterThan(WAL_SIZE_LIMIT_BYTES);
+    expect(after).toBeLessThanOrEqual(WAL_SIZE_LIMIT_BYTES);
+  }, 30_000);
+
+  it('is what cuts it: without its journal_size_limit the WAL keeps the burst’s size', async () => {
+    await db.query('PRAGMA journal_size_limit = -1');
+    const { burst, after } = await walAfterABurst(3000);
+    expect(after).toBe(burst);
+  }, 30_000);
 });
 
 describe('sqliteStatement', () => {
