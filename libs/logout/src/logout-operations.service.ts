@@ -50,6 +50,15 @@ const OUTCOME_POLL_MS = 100;
 /** What came of an operation one waited for: its outcome, `open` when not yet complete, `gone` when it vanished meanwhile. */
 export type AwaitedOutcome = LogoutOutcome | 'open' | 'gone';
 
+/** An operation a settle completed: how it ended, and its deliveries' counts (LogoutOperationsService.settleIn). */
+export interface SettledOperation {
+  operationId: string;
+  outcome: LogoutOutcome;
+  total: number;
+  succeeded: number;
+  failed: number;
+}
+
 /**
  * A delivery with the provider it tells (what the operation's detail shows of each). The relation
  * loads a deleted application's tombstone like any provider (deletedAt is a plain column, not
@@ -641,10 +650,20 @@ export class LogoutOperationsService {
    * every application heard of it, and a SAML SP that started the logout over SOAP must be answered
    * PartialLogout, not Success (SAML core §3.7.3.2, statusForOutcome).
    */
-  async settle(operationId: string, tx: EntityManager = this.db.manager): Promise<void> {
+  async settle(operationId: string): Promise<void> {
+    const settled = await this.settleIn(this.db.manager, operationId);
+    if (settled) await this.announce(settled);
+  }
+
+  /**
+   * settle, inside the caller's transaction: answers how the operation ended if this call completed it
+   * (else null), for the caller to announce once its transaction has committed. A transaction rolled
+   * back afterwards completed nothing, and must be neither counted nor logged as a logout that ended.
+   */
+  async settleIn(tx: EntityManager, operationId: string): Promise<SettledOperation | null> {
     // One index probe while deliveries are open: a logout of thousands of sessions settles after each of them.
     if (await tx.exists(LogoutDelivery, { where: { operationId, completedAt: IsNull(), status: In(OPEN_STATUSES) } }))
-      return;
+      return null;
     const total = await tx.count(LogoutDelivery, { where: { operationId } });
     const succeeded = await tx.count(LogoutDelivery, { where: { operationId, status: 'succeeded' } });
     const failed = await tx.count(LogoutDelivery, { where: { operationId, status: In(['failed', 'dead']) } });
@@ -654,27 +673,25 @@ export class LogoutOperationsService {
       { id: operationId, completedAt: IsNull() },
       { completedAt: this.clock.now(), outcome },
     );
-    if (settled.affected) await this.settled(tx, operationId, outcome, { total, succeeded, failed });
+    return settled.affected ? { operationId, outcome, total, succeeded, failed } : null;
   }
 
   /**
-   * An operation just completed: counted, and when it ended `partial` or `failed`, logged at warn with
-   * the applications that were not told and why (the first few), so the log says what the console shows.
+   * An operation completed (settleIn said so, and its transaction has committed): counted, and when it
+   * ended `partial` or `failed`, logged at warn with the applications that were not told and why (the
+   * first few), so the log says what the console shows. The log's read failing loses the log line only.
    */
-  private async settled(
-    tx: EntityManager,
-    operationId: string,
-    outcome: LogoutOutcome,
-    counts: { total: number; succeeded: number; failed: number },
-  ): Promise<void> {
+  async announce({ operationId, outcome, ...counts }: SettledOperation): Promise<void> {
     this.metrics.ended(outcome);
     if (outcome === 'complete') return;
-    const unfinished = (await tx.find(LogoutDelivery, {
-      where: { operationId, status: Not('succeeded') },
-      relations: { provider: true },
-      order: { createdAt: 'ASC' },
-      take: 10,
-    })) as DeliveryWithProvider[];
+    const unfinished = (await this.db.manager
+      .find(LogoutDelivery, {
+        where: { operationId, status: Not('succeeded') },
+        relations: { provider: true },
+        order: { createdAt: 'ASC' },
+        take: 10,
+      })
+      .catch(() => [])) as DeliveryWithProvider[];
     this.logger.warn({
       msg: `logout ${outcome}: ${counts.total - counts.succeeded} of ${counts.total} deliveries not confirmed (${counts.failed} failed or dead, ${counts.total - counts.succeeded - counts.failed} skipped)`,
       operation: operationId,

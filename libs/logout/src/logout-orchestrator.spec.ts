@@ -139,6 +139,30 @@ describe('LogoutOrchestrator', () => {
     await orchestrator.endSessions(fullLogout(committed, false));
     expect((await startedTotal()) - before).toBe(1);
   });
+
+  it('counts a logout that ends at once (nothing to deliver) as ended only once its transaction has committed', async () => {
+    const endedTotal = async () =>
+      sampleOf((await engine.get(Metrics).exposition()).body, 'signoff_logout_operations_ended_total', {
+        outcome: 'complete',
+      }) ?? 0;
+    const before = await endedTotal();
+    // No application: the operation completes inside the logout's own transaction.
+    const rolledBack = await engine.login([]);
+    await expect(
+      engine.db.transaction(async (tx) => {
+        await orchestrator.endSessionsIn(tx, fullLogout(rolledBack, false));
+        throw new Error('the caller failed after the logout was written');
+      }),
+    ).rejects.toThrow('the caller failed');
+    expect(await engine.db.getRepository(LogoutOperation).countBy({ initiatorId: rolledBack.user.id })).toBe(0);
+    expect((await endedTotal()) - before).toBe(0);
+    const committed = await engine.login([]);
+    const operation = await orchestrator.endSessions(fullLogout(committed, false));
+    expect(await engine.db.getRepository(LogoutOperation).findOneByOrFail({ id: operation.id })).toMatchObject({
+      outcome: 'complete',
+    });
+    expect((await endedTotal()) - before).toBe(1);
+  });
 });
 
 /** Polls `probe` until it returns something (2 s at most). */

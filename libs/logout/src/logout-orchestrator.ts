@@ -24,7 +24,7 @@ import { IdpSessionsService } from '@signoff/sessions';
 import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
 import { readOnce, type SessionWithProvider } from './logout-protocol';
 import { LogoutMetrics } from './logout-metrics';
-import { LogoutOperationsService } from './logout-operations.service';
+import { LogoutOperationsService, type SettledOperation } from './logout-operations.service';
 import { LogoutProtocolRegistry } from './protocol-registry';
 
 export interface EndSessionsRequest {
@@ -75,6 +75,8 @@ interface OwedAfterCommit {
   rows: PlannedDelivery[];
   /** The back-channel rows written `queued`, whose jobs this process adds (OutboxRelay.handOut). */
   toHandOut: PlannedDelivery[];
+  /** The operation, when it completed in its own transaction (nothing to deliver): announced after the commit. */
+  settled: SettledOperation | null;
 }
 
 /** Triggers after which none of the user's grants may be used again, even after a reactivation. */
@@ -112,7 +114,8 @@ export class LogoutOrchestrator {
 
   /**
    * Hands the committed back-channel deliveries of `started` (what endSessionsIn or signalIn answered)
-   * to the queue, and counts the logout in the metrics; call after committing their transaction. A
+   * to the queue, and counts the logout in the metrics (and its end, when it had nothing to deliver and
+   * completed at once: LogoutOperationsService.announce); call after committing their transaction. A
    * transaction that rolled back never calls it: its rows were never written, nothing is counted,
    * and the map forgets them with the operation.
    */
@@ -121,6 +124,7 @@ export class LogoutOrchestrator {
     if (!started || !owed) return;
     this.owed.delete(started);
     this.metrics.started(started.trigger, owed.rows);
+    if (owed.settled) void this.operations.announce(owed.settled);
     if (owed.toHandOut.length) this.relay.handOut(owed.toHandOut);
   }
 
@@ -247,8 +251,8 @@ export class LogoutOrchestrator {
       },
       tx,
     );
-    await this.operations.settle(operation.id, tx);
-    this.owed.set(operation, { rows, toHandOut });
+    const settled = await this.operations.settleIn(tx, operation.id);
+    this.owed.set(operation, { rows, toHandOut, settled });
     this.logger.log({
       msg: 'logout started',
       operation: operation.id,
@@ -299,8 +303,8 @@ export class LogoutOrchestrator {
       },
       tx,
     );
-    await this.operations.settle(operation.id, tx);
-    this.owed.set(operation, { rows, toHandOut });
+    const settled = await this.operations.settleIn(tx, operation.id);
+    this.owed.set(operation, { rows, toHandOut, settled });
     return operation;
   }
 
