@@ -120,11 +120,12 @@ describe('LogoutOrchestrator', () => {
     ).toEqual([{ n: 0 }]);
   });
 
+  /** A counter's value now (0 before its first count). */
+  const counted = async (name: string, labels: Record<string, string>) =>
+    sampleOf((await engine.get(Metrics).exposition()).body, name, labels) ?? 0;
+
   it('counts a logout in the metrics once its transaction has committed, not one the caller rolled back', async () => {
-    const startedTotal = async () =>
-      sampleOf((await engine.get(Metrics).exposition()).body, 'signoff_logout_operations_started_total', {
-        trigger: 'user_logout',
-      }) ?? 0;
+    const startedTotal = () => counted('signoff_logout_operations_started_total', { trigger: 'user_logout' });
     const before = await startedTotal();
     // A caller that fails after writing the logout in its transaction (a deactivation's later step).
     const rolledBack = await engine.login([{ protocol: 'oidc', channels: ['backchannel_oidc'] }]);
@@ -141,10 +142,7 @@ describe('LogoutOrchestrator', () => {
   });
 
   it('counts a logout that ends at once (nothing to deliver) as ended only once its transaction has committed', async () => {
-    const endedTotal = async () =>
-      sampleOf((await engine.get(Metrics).exposition()).body, 'signoff_logout_operations_ended_total', {
-        outcome: 'complete',
-      }) ?? 0;
+    const endedTotal = () => counted('signoff_logout_operations_ended_total', { outcome: 'complete' });
     const before = await endedTotal();
     // No application: the operation completes inside the logout's own transaction.
     const rolledBack = await engine.login([]);

@@ -124,7 +124,7 @@ export class LogoutOrchestrator {
     if (!started || !owed) return;
     this.owed.delete(started);
     this.metrics.started(started.trigger, owed.rows);
-    if (owed.settled) void this.operations.announce(owed.settled);
+    if (owed.settled) void this.operations.announce(owed.settled).catch(() => undefined);
     if (owed.toHandOut.length) this.relay.handOut(owed.toHandOut);
   }
 

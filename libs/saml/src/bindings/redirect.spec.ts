@@ -1,6 +1,6 @@
-import { selfSignedCertificate } from '@signoff/core';
-import { createPrivateKey, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createSign, type KeyObject } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import { rsaSigner } from '../../../../test/support/sp-keys';
 import { UnsafeXmlError } from '../xml/safe-xml';
 import { RSA_SHA256, verifyRedirectSignature } from '../xml/signatures';
 import { MAX_REDIRECT_PARAMETERS, parseRedirectQuery, redirectUrl } from './redirect';
@@ -9,15 +9,7 @@ describe('redirectUrl', () => {
   let key: KeyObject;
   let certificate: string;
   beforeAll(async () => {
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    key = createPrivateKey(pem);
-    certificate = await selfSignedCertificate(
-      pem,
-      pair.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-      'idp.example',
-      30,
-    );
+    ({ key, certificate } = await rsaSigner('idp.example'));
   });
   const xml = '<samlp:LogoutRequest ID="_r1">a & b</samlp:LogoutRequest>';
   const queryOf = (url: string) => url.slice(url.indexOf('?') + 1);

@@ -1,5 +1,4 @@
-import { selfSignedCertificate } from '@signoff/core';
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { rsaSigner } from '../../../../test/support/sp-keys';
 import { certificateBody } from '../metadata/idp-metadata';
 import { NS } from '../xml/namespaces';
 import { UnsafeXmlError } from '../xml/safe-xml';
@@ -10,20 +9,13 @@ const SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';
 
 describe('soapBodyMessage', () => {
   it('extracts the message with the namespaces it borrowed from the envelope, so a signature made in place still verifies', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const certificate = await selfSignedCertificate(
-      pem,
-      publicKey.export({ type: 'spki', format: 'pem' }) as string,
-      'sp.example',
-      30,
-    );
+    const { key, certificate } = await rsaSigner('sp.example');
     // The SAML prefixes are declared on the Envelope, not on the message: the signer signed it in place.
     const envelope =
       `<s:Envelope xmlns:s="${SOAP}" xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}"><s:Body>` +
       '<samlp:LogoutRequest ID="_soap1" Version="2.0" IssueInstant="2026-11-22T00:00:00Z"><saml:Issuer>https://sp.example</saml:Issuer>' +
       '<saml:NameID>alice</saml:NameID></samlp:LogoutRequest></s:Body></s:Envelope>';
-    const signed = signElement(envelope, '_soap1', createPrivateKey(pem), certificateBody(certificate));
+    const signed = signElement(envelope, '_soap1', key, certificateBody(certificate));
     const message = soapBodyMessage(signed);
     expect(message.startsWith('<samlp:LogoutRequest')).toBe(true);
     expect(verifyEnveloped(message, [certificate]).documentElement.getAttribute('ID')).toBe('_soap1');

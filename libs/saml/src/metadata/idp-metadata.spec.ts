@@ -1,27 +1,15 @@
-import { selfSignedCertificate } from '@signoff/core';
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import { NS } from '../xml/namespaces';
 import { children, parseXml } from '../xml/safe-xml';
 import { verifiedContent, verifyEnveloped } from '../xml/signatures';
 import { idpMetadata, xsDurationOf } from './idp-metadata';
-
-async function keyPair(name: string): Promise<{ key: KeyObject; certificate: string }> {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const certificate = await selfSignedCertificate(
-    pem,
-    publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    name,
-    30,
-  );
-  return { key: createPrivateKey(pem), certificate };
-}
+import { rsaSigner } from '../../../../test/support/sp-keys';
 
 let active: { key: KeyObject; certificate: string };
 let next: { key: KeyObject; certificate: string };
 beforeAll(async () => {
-  [active, next] = [await keyPair('idp.example'), await keyPair('idp.example')];
+  [active, next] = [await rsaSigner('idp.example'), await rsaSigner('idp.example')];
 });
 
 const signed = () =>

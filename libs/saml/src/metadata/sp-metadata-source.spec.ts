@@ -1,5 +1,5 @@
-import { OutboundPolicy, selfSignedCertificate } from '@signoff/core';
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { OutboundPolicy } from '@signoff/core';
+import type { KeyObject } from 'node:crypto';
 import { certificateBody } from './idp-metadata';
 import { signElement } from '../xml/signatures';
 import {
@@ -9,24 +9,17 @@ import {
   readSpMetadataDocument,
   xsDuration,
 } from './sp-metadata-source';
-
-async function keyPair(name: string): Promise<{ key: KeyObject; certificate: string }> {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const certificate = await selfSignedCertificate(
-    pem,
-    publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    name,
-    30,
-  );
-  return { key: createPrivateKey(pem), certificate };
-}
+import { rsaSigner } from '../../../../test/support/sp-keys';
 
 let federation: { key: KeyObject; certificate: string };
 let other: { key: KeyObject; certificate: string };
 let sp: { key: KeyObject; certificate: string };
 beforeAll(async () => {
-  [federation, other, sp] = [await keyPair('fed.example'), await keyPair('x.example'), await keyPair('sp.example')];
+  [federation, other, sp] = [
+    await rsaSigner('fed.example'),
+    await rsaSigner('x.example'),
+    await rsaSigner('sp.example'),
+  ];
 });
 
 const URL_ = 'https://fed.example/sp.xml';

@@ -1,6 +1,6 @@
-import { selfSignedCertificate } from '@signoff/core';
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
+import { rsaSigner } from '../../../../test/support/sp-keys';
 import { certificateBody } from '../metadata/idp-metadata';
 import { NS } from '../xml/namespaces';
 import { children, parseXml } from '../xml/safe-xml';
@@ -10,15 +10,7 @@ import { buildResponse, buildStatusResponse } from './response';
 let key: KeyObject;
 let certificate: string;
 beforeAll(async () => {
-  const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  key = createPrivateKey(pem);
-  certificate = await selfSignedCertificate(
-    pem,
-    pair.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    'idp.example',
-    30,
-  );
+  ({ key, certificate } = await rsaSigner('idp.example'));
 });
 
 const now = new Date('2026-03-04T05:06:07.890Z');

@@ -1,5 +1,5 @@
-import { selfSignedCertificate } from '@signoff/core';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { rsaSigner } from '../../../../test/support/sp-keys';
 import { SignedXml } from 'xml-crypto';
 import { certificateBody } from '../metadata/idp-metadata';
 import { NS } from './namespaces';
@@ -11,20 +11,6 @@ interface Party {
   certificate: string;
 }
 
-async function party(name: string): Promise<Party> {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  return {
-    key: createPrivateKey(pem),
-    certificate: await selfSignedCertificate(
-      pem,
-      publicKey.export({ type: 'spki', format: 'pem' }) as string,
-      name,
-      30,
-    ),
-  };
-}
-
 const request = (id: string, nameId: string) =>
   `<samlp:LogoutRequest xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${id}" Version="2.0" IssueInstant="2026-11-22T00:00:00Z">` +
   `<saml:Issuer>https://sp.example</saml:Issuer><saml:NameID>${nameId}</saml:NameID><samlp:SessionIndex>_s1</samlp:SessionIndex></samlp:LogoutRequest>`;
@@ -32,7 +18,7 @@ const request = (id: string, nameId: string) =>
 let sp: Party;
 let attacker: Party;
 beforeAll(async () => {
-  [sp, attacker] = [await party('sp.example'), await party('attacker.example')];
+  [sp, attacker] = [await rsaSigner('sp.example'), await rsaSigner('attacker.example')];
 });
 
 const nameIdOf = (doc: Document) => textOf(children(doc.documentElement, NS.saml, 'NameID')[0]);
