@@ -52,10 +52,10 @@ export function signElement(
  * signElement with the RSA signature computed on libuv's threads (node:crypto's callback form):
  * CPU per message that the calling thread does not spend (an RSA-2048 signature, 0.26 ms on the
  * 2-core machine of the benchmarks in a fast state; canonicalization and digests stay on the calling
- * thread, about 1.2 ms per signed element there). What Signoff signs
- * every SAML message with: the worker's LogoutRequests (a bulk logout signs thousands, one after the
- * other on its one JS thread), and the idp's SSO responses (two signatures each), LogoutResponses
- * and metadata (served to anyone who asks), whose event loop serves every other request meanwhile.
+ * thread, about 1.2 ms per signed element there). What Signoff signs every SAML message with: the
+ * worker's LogoutRequests (a bulk logout signs thousands, one after the other on its one JS thread),
+ * and the idp's SSO responses (two signatures each), LogoutResponses and metadata (served to anyone
+ * who asks), whose event loop serves every other request meanwhile.
  * The same bytes as signElement (RSASSA-PKCS1-v1_5 is deterministic).
  *
  * The document is signed at once with a stand-in SignatureValue, and the real value put in its place
