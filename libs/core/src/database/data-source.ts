@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -168,26 +169,63 @@ function databaseHost(url: string): string {
 }
 
 /**
- * SQLite through better-sqlite3 is one connection: a second transaction begun while one is open (two
- * requests at once, the worker beside a page) fails with "cannot start a transaction within a
- * transaction", and the first one's statements leak out of it. So on SQLite transactions take turns,
- * in the order they were asked for. A transaction never starts another through the DataSource (it
- * would already fail on SQLite; nested work uses the `tx` it was given), so the queue cannot wait on itself.
+ * SQLite through better-sqlite3 is one connection, which TypeORM shares between every caller: a second
+ * transaction begun while one is open (two requests at once, the worker beside a page) fails with
+ * "cannot start a transaction within a transaction", and a write made meanwhile outside it (a
+ * repository's `save` or `update`, a plain query) becomes part of it and is undone if it rolls back.
+ * So on SQLite writes take turns, in the order they were asked for: each transaction, each `save` or
+ * `remove` (TypeORM opens a transaction for it), and each other statement that is not a read. What a
+ * turn does itself (its transaction's statements, even through the DataSource rather than its `tx`)
+ * runs at once; so does a read, which may see an open transaction's writes: a read a transaction
+ * awaits (a cache shared with others) must not wait for that transaction to end.
  */
 export function queueTransactions(dataSource: DataSource): void {
-  const manager = dataSource.manager;
-  const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
-  const queue = { last: Promise.resolve() as Promise<unknown> };
+  const queue: Queue = { last: Promise.resolve(), holder: null };
   queues.set(dataSource, queue);
-  manager.transaction = ((...args: unknown[]) =>
-    inTurn(queue, () => transaction(...args))) as typeof manager.transaction;
+  const manager = dataSource.manager as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['transaction', 'save', 'remove', 'softRemove', 'recover']) {
+    const operation = manager[name].bind(manager);
+    manager[name] = (...args: unknown[]) => inTurn(queue, () => operation(...args));
+  }
+  // better-sqlite3: the driver's one query runner, which every query of the DataSource goes through.
+  const runner = dataSource.driver.createQueryRunner('master');
+  const query = runner.query.bind(runner) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
+  runner.query = ((sql: string, ...rest: unknown[]) =>
+    RUNS_AT_ONCE.test(sql) ? query(sql, ...rest) : inTurn(queue, () => query(sql, ...rest))) as typeof runner.query;
 }
 
-/** Each SQLite DataSource's queue: what the next transaction (or statement) waits for. */
-const queues = new WeakMap<DataSource, { last: Promise<unknown> }>();
+/**
+ * Statements that do not take a turn: reads, and a transaction's own begin, savepoints and end (a
+ * transaction begun by hand on a query runner, as the migrations' are, cannot be told from others').
+ */
+const RUNS_AT_ONCE = /^\s*(SELECT|PRAGMA|EXPLAIN|BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 
-function inTurn<T>(queue: { last: Promise<unknown> }, work: () => T | Promise<T>): Promise<T> {
-  const turn = queue.last.then(work);
+/** A SQLite DataSource's queue: what the next turn waits for, and whose turn it is. */
+interface Queue {
+  last: Promise<unknown>;
+  holder: object | null;
+}
+
+const queues = new WeakMap<DataSource, Queue>();
+
+/** Which turn the running work belongs to (the `holder` it was given). */
+const turns = new AsyncLocalStorage<object>();
+
+/** Whether the running work is the turn now holding `queue`. */
+const isItsTurn = (queue: Queue) => queue.holder !== null && turns.getStore() === queue.holder;
+
+/** Runs `work` in its turn; at once when asked for by the work whose turn it is (it would wait for itself). */
+function inTurn<T>(queue: Queue, work: () => T | Promise<T>): Promise<T> {
+  if (isItsTurn(queue)) return new Promise<T>((resolve) => resolve(work()));
+  const holder = {};
+  const turn = queue.last
+    .then(() => {
+      queue.holder = holder;
+      return turns.run(holder, work);
+    })
+    .finally(() => {
+      if (queue.holder === holder) queue.holder = null;
+    });
   queue.last = turn.catch(() => undefined); // a failed turn still hands on its turn
   return turn;
 }
@@ -215,9 +253,10 @@ const prepared = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
 /**
  * SQLite: one statement (with RETURNING, its rows are the answer) on the connection itself, in the
  * transactions' queue, and run at once (better-sqlite3 is synchronous): nothing else reaches the
- * connection meanwhile. It is its own transaction: should a transaction be open all the same (TypeORM's
- * `save` opens one of its own, outside the queue), it waits for that to end rather than become part of
- * it (and be undone with it). `named`: the text never changes, its prepared statement is kept.
+ * connection meanwhile. It is its own transaction: should a transaction be open all the same (one
+ * begun by hand on a query runner, outside the queue), it waits for that to end rather than become
+ * part of it (and be undone with it). Called inside a transaction, it fails at once (it would wait for
+ * that transaction's end). `named`: the text never changes, its prepared statement is kept.
  *
  * `durable: false` commits it without syncing the WAL (synchronous = NORMAL for this statement only):
  * for bookkeeping that may be lost with the machine (not with the process), because what it records
@@ -291,6 +330,8 @@ function onTheConnection<T>(
 ): Promise<T> {
   const queue = queues.get(dataSource);
   if (!queue) return Promise.reject(new Error('sqliteStatement needs a SQLite DataSource opened by openDatabase'));
+  if (isItsTurn(queue))
+    return Promise.reject(new Error('a SQLite statement of its own cannot run inside a transaction: use its `tx`'));
   return inTurn(queue, async () => {
     const connection = (dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
     for (const since = Date.now(); connection.inTransaction; await new Promise((resolve) => setTimeout(resolve, 1)))

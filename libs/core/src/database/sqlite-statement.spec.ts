@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { type Config, loadConfig } from '../config/config';
+import { Group } from '../entities';
 import {
   dataSourceOptions,
   openDatabase,
@@ -61,7 +62,7 @@ function secondConnection(): Database.Database {
  * A transaction through the queue that inserts 1, then stays open until `release()`, then inserts 2:
  * `inside` resolves once it is open with its first row written.
  */
-function heldTransaction() {
+function heldTransaction({ rollBack = false }: { rollBack?: boolean } = {}) {
   let entered!: () => void;
   let release!: () => void;
   const inside = new Promise<void>((resolve) => (entered = resolve));
@@ -70,6 +71,7 @@ function heldTransaction() {
     await tx.query('INSERT INTO t VALUES (1)');
     entered();
     await released;
+    if (rollBack) throw new Error('rolled back on purpose');
     await tx.query('INSERT INTO t VALUES (2)');
   });
   return { inside, release, done };
@@ -167,15 +169,13 @@ describe('sqliteStatement', () => {
       expect(await xs()).toEqual([1, 2, 102]);
     });
 
-    it('whereas a plain query runs in the middle of it (control: what the queue prevents)', async () => {
-      const held = heldTransaction();
-      await held.inside;
-      const query = db.query('INSERT INTO t SELECT count(*) + 100 FROM t RETURNING x') as Promise<Array<{ x: number }>>;
-      expect(await settled(query)).toBe(true); // did not wait
-      held.release();
-      await held.done;
-      expect(await query).toEqual([{ x: 101 }]); // saw the transaction half done
-      expect(await xs()).toEqual([1, 101, 2]);
+    it('fails at once when called inside a transaction (it would wait for that transaction’s end)', async () => {
+      const done = db.transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (1)');
+        return refusal(sqliteStatement(db, 'INSERT INTO t VALUES (2)', []));
+      });
+      expect(await done).toMatch(/cannot run inside a transaction/);
+      expect(await xs()).toEqual([1]);
     });
 
     it('lets a transaction asked for after it wait for it', async () => {
@@ -183,6 +183,90 @@ describe('sqliteStatement', () => {
       const transaction = db.transaction((tx) => tx.query('INSERT INTO t SELECT count(*) + 100 FROM t RETURNING x'));
       await Promise.all([statement, transaction]);
       expect(await xs()).toEqual([1, 101]);
+    });
+  });
+
+  describe('what else the app writes while a transaction is open (queueTransactions)', () => {
+    const group = (name: string) => ({
+      id: name,
+      name,
+      description: null,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
+    const groups = async () => (await db.getRepository(Group).find({ order: { name: 'ASC' } })).map((row) => row.name);
+
+    it('a plain write waits for it instead of joining it: it stands when the transaction rolls back', async () => {
+      const held = heldTransaction({ rollBack: true });
+      await held.inside;
+      const write = db.query('INSERT INTO t VALUES (5)');
+      expect(await settled(write)).toBe(false);
+      held.release();
+      expect(await refusal(held.done)).toBe('rolled back on purpose');
+      await write;
+      expect(await xs()).toEqual([5]);
+    });
+
+    it('control: without the queue, the same write joins the transaction and is undone with it', async () => {
+      const bare = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();
+      others.push(bare);
+      await bare.query('CREATE TABLE t (x INTEGER)');
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const done = bare.transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (1)');
+        await released;
+        throw new Error('rolled back on purpose');
+      });
+      await sleep(10);
+      const write = bare.query('INSERT INTO t VALUES (5)');
+      expect(await settled(write)).toBe(true); // did not wait
+      release();
+      expect(await refusal(done)).toBe('rolled back on purpose');
+      expect(await bare.query('SELECT x FROM t')).toEqual([]);
+    });
+
+    it('so does a repository’s save (which opens a transaction of its own) and update', async () => {
+      await db.getRepository(Group).save(group('before'));
+      const held = heldTransaction({ rollBack: true });
+      await held.inside;
+      const saved = db.getRepository(Group).save(group('saved'));
+      const updated = db.getRepository(Group).update({ id: 'before' }, { description: 'updated' });
+      expect(await settled(Promise.all([saved, updated]))).toBe(false);
+      held.release();
+      await held.done.catch(() => undefined);
+      await Promise.all([saved, updated]);
+      expect(await groups()).toEqual(['before', 'saved']);
+      expect((await db.getRepository(Group).findOneByOrFail({ id: 'before' })).description).toBe('updated');
+    });
+
+    it('and runs after it when it commits, its rows first', async () => {
+      const held = heldTransaction();
+      await held.inside;
+      const write = db.query('INSERT INTO t VALUES (5)');
+      held.release();
+      await Promise.all([held.done, write]);
+      expect(await xs()).toEqual([1, 2, 5]);
+    });
+
+    it('a read does not wait (a cached read a transaction awaits could never end): it sees the transaction so far', async () => {
+      const held = heldTransaction();
+      await held.inside;
+      expect(await xs()).toEqual([1]);
+      held.release();
+      await held.done;
+    });
+
+    it('the transaction’s own work through the DataSource (not its `tx`) is part of it, and does not wait for itself', async () => {
+      const done = db.transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (1)');
+        await db.query('INSERT INTO t VALUES (2)');
+        await db.getRepository(Group).save(group('inside'));
+        throw new Error('rolled back on purpose');
+      });
+      expect(await refusal(done)).toBe('rolled back on purpose');
+      expect(await xs()).toEqual([]);
+      expect(await groups()).toEqual([]);
     });
   });
 
@@ -243,8 +327,8 @@ describe('sqliteStatement', () => {
     });
   });
 
-  describe('a transaction opened outside the queue (TypeORM opens one for each save)', () => {
-    /** A transaction begun on the connection as `save` begins it, not through the queue: inserts 5, then waits. */
+  describe('a transaction begun by hand on a query runner, outside the queue (as the migrations begin theirs)', () => {
+    /** A transaction begun on the connection by hand, not through the queue: inserts 5, then waits. */
     async function outsideTransaction() {
       const runner = db.createQueryRunner();
       await runner.startTransaction();
