@@ -209,6 +209,24 @@ describe('AttemptRecorder', () => {
       'pending',
     ]);
   });
+  it('fails at once on records the database refuses (NOT NULL), where a database away is waited for (~16 s)', async () => {
+    const { operationId, ids } = await claimedDeliveries(1);
+    const recorder = t.app.get(AttemptRecorder);
+    const started = performance.now();
+    const recorded = recorder.record({ ...succeeded(ids[0], operationId, 1), status: null as unknown as 'succeeded' });
+    recorder.flushNow();
+    const refusal = await recorded.then(
+      () => 'written',
+      (error: Error) => error.message,
+    );
+    expect(refusal).toMatch(/NOT NULL|null value/i);
+    // Not tried again: the first retry alone would come 250 ms later, the last after ~16 s in all.
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(await db.getRepository(LogoutDelivery).findOneByOrFail({ id: ids[0] })).toMatchObject({
+      status: 'sending',
+      attempts: 1,
+    });
+  });
 });
 
 describe('entitiesWhereOneOf (a batch’s applications, read raw)', () => {

@@ -3,6 +3,7 @@ import {
   Clock,
   type DeliveryAttempt,
   type DeliveryStatus,
+  isDatabaseAway,
   jsonParameter,
   SHUTDOWN_STEP_MS,
   sqliteStatementEach,
@@ -182,7 +183,9 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
   /**
    * A write refused because the database went away (a restart) is tried again for a while: the
    * outcomes are known, and a row left `sending` would wait for its lease and be sent again. Safe to
-   * repeat: the update writes a row only while it is still the attempt's.
+   * repeat: the update writes a row only while it is still the attempt's. Any other failure (the
+   * database refused the records themselves) would only fail again: the batch fails at once, and its
+   * job runs again after its backoff.
    */
   private async writeRetrying(records: AttemptRecord[]): Promise<boolean[]> {
     for (let waitMs = 250; ; waitMs *= 2) {
@@ -190,7 +193,7 @@ export class AttemptRecorder implements BeforeApplicationShutdown {
         return await this.write(records);
       } catch (error) {
         // Shutting down, the database is closing: the rows keep their lease, the relay hands them out again.
-        if (waitMs > WRITE_RETRY_MAX_MS || this.stopping) throw error;
+        if (waitMs > WRITE_RETRY_MAX_MS || this.stopping || !isDatabaseAway(error)) throw error;
         this.logger.debug({ msg: 'recording waits for the database', error: (error as Error).message, waitMs });
         await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
       }

@@ -1,0 +1,30 @@
+/**
+ * SQLSTATEs of a PostgreSQL that is away for now (PostgreSQL 15 appendix A): class 08, connection
+ * exception; 57P01–57P03, an administrator's or a crash's shutdown and "cannot connect now" (starting
+ * up); 53300, too many connections.
+ */
+const POSTGRES_AWAY = /^(08...|57P0[123]|53300)$/;
+
+/** SQLite result codes of a database that is busy or cannot be written now (another process's lock, a full or failing disk). */
+const SQLITE_AWAY = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/;
+
+/** Node's socket errors, and pg's and pg-pool's words for a connection lost or never made (they carry no code). */
+const NETWORK_AWAY =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|ENOTFOUND|EAI_AGAIN|Connection terminated|terminating connection|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+
+/**
+ * Whether `error` says that the database is away for now (restarting, unreachable, locked by another
+ * process) rather than that it refused what was asked (a constraint, a value it cannot take, a bug
+ * here): the first is worth trying again shortly, the second would fail the same way again. Reads the
+ * error TypeORM wraps (QueryFailedError copies the driver's `code`) and the driver's own.
+ */
+export function isDatabaseAway(error: unknown): boolean {
+  const candidates = [error, (error as { driverError?: unknown } | null)?.driverError];
+  return candidates.some((candidate) => {
+    if (candidate === null || typeof candidate !== 'object') return false;
+    const { code, message } = candidate as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (POSTGRES_AWAY.test(code) || SQLITE_AWAY.test(code) || NETWORK_AWAY.test(code)))
+      return true;
+    return typeof message === 'string' && NETWORK_AWAY.test(message);
+  });
+}
