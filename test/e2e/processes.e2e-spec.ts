@@ -105,6 +105,44 @@ describe('npm start on the embedded defaults', () => {
   });
 });
 
+describe('processes started side by side on a new database', () => {
+  it('all start (two servers and a worker), and the signing keys are made once', async () => {
+    // A Redis they share (the embedded default is one per DATA_DIR, started by each process).
+    const shared = { REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `side${Date.now()}` };
+    const worker = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], {
+      env: env(shared),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let workerOutput = '';
+    const workerStarted = new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        workerOutput += chunk;
+        if (workerOutput.includes('signoff worker started')) resolve();
+      };
+      worker.stdout!.on('data', onData);
+      worker.stderr!.on('data', onData);
+      worker.once('exit', (code) => reject(new Error(`the worker exited with ${code}:\n${workerOutput}`)));
+    });
+    const servers = await Promise.allSettled([start(shared), start(shared)]);
+    try {
+      await workerStarted;
+      expect(servers.map((server) => (server.status === 'rejected' ? String(server.reason) : 'started'))).toEqual([
+        'started',
+        'started',
+      ]);
+      const url = (servers[0] as PromiseFulfilledResult<{ url: string }>).value.url;
+      // One active and one next key for each OIDC algorithm, whoever made them: not two sets, none missing.
+      const { keys } = (await (await fetch(`${url}/oauth2/jwks`)).json()) as {
+        keys: Array<{ kid: string; alg: string }>;
+      };
+      expect(keys.map((key) => key.alg).sort()).toEqual(['ES256', 'ES256', 'RS256', 'RS256']);
+    } finally {
+      for (const server of servers) if (server.status === 'fulfilled') server.value.child.kill('SIGKILL');
+      worker.kill('SIGKILL');
+    }
+  }, 40_000);
+});
+
 describe('graceful shutdown', () => {
   it('still stops when its Redis died first', async () => {
     const server = await start();

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -67,7 +68,7 @@ export async function openDatabase(
         await runner.release();
       }
     } else {
-      await dataSource.runMigrations({ transaction: 'each' });
+      await whileNoOtherMigrates(config.database.path, () => dataSource.runMigrations({ transaction: 'each' }));
       await checkpointInAThread(dataSource, config.database.path);
     }
   } catch (error) {
@@ -98,6 +99,37 @@ async function checkpointInAThread(dataSource: DataSource, path: string): Promis
 }
 
 const connect = (config: Config) => new DataSource(dataSourceOptions(config)).initialize();
+
+/** How long a process waits for another to finish migrating the same SQLite file. */
+const SQLITE_MIGRATION_WAIT_MS = 60_000;
+
+/**
+ * Runs `work` (the migrations) while no other process migrates the same SQLite file: what the
+ * advisory lock is on PostgreSQL. Two processes starting on a new file (a server and its worker) both
+ * read which migrations had run, then ran the same ones: the second failed ("database is locked"),
+ * or could have run one twice. The lock is an exclusive transaction on a file of its own beside the
+ * database (`<file>-migrating`; one on the database would block the migrations themselves), which the
+ * operating system lets go if the process dies. Waiting blocks this thread: nothing else runs yet.
+ */
+async function whileNoOtherMigrates<T>(path: string, work: () => Promise<T>): Promise<T> {
+  const lockPath = `${path}-migrating`;
+  closeSync(openSync(lockPath, 'a', 0o600));
+  const lock = new Database(lockPath, { timeout: SQLITE_MIGRATION_WAIT_MS });
+  try {
+    lock.exec('BEGIN EXCLUSIVE');
+  } catch (error) {
+    lock.close();
+    throw new Error(`another process has been migrating ${path} for over ${SQLITE_MIGRATION_WAIT_MS / 1000} s`, {
+      cause: error,
+    });
+  }
+  try {
+    return await work();
+  } finally {
+    lock.exec('ROLLBACK');
+    lock.close();
+  }
+}
 
 /** A server that is not there (yet), or starting or stopping: worth waiting for, unlike a refused login. */
 const UNREACHABLE =
@@ -374,9 +406,15 @@ export function prepareSqliteFile(path: string): void {
 }
 
 /**
- * Within a transaction, waits until no other transaction holds the same name. PostgreSQL: an advisory
- * transaction lock (processes start side by side there). SQLite admits one writer at a time anyway.
+ * Within a transaction, waits until no other transaction holds the same name; call it before the
+ * transaction reads what it decides on. PostgreSQL: an advisory transaction lock. SQLite: the
+ * database's one write lock, taken now by a write that changes nothing (whatever the name). Without
+ * it, two processes (a server and a worker starting on a new file) both read "no signing keys", and
+ * the second to write failed with "database is locked": its transaction read before the first one's
+ * commit (SQLITE_BUSY_SNAPSHOT). Taken first, the lock waits (busy timeout) for the other's commit,
+ * and what is read after it is current. In one process the transactions take turns anyway.
  */
 export async function serialize(tx: EntityManager, name: string): Promise<void> {
   if (tx.connection.options.type === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
+  else await tx.query(`DELETE FROM "${tx.connection.options.migrationsTableName ?? 'migrations'}" WHERE 0`);
 }

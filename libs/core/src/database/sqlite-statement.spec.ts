@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +133,35 @@ describe('openDatabase (SQLite)', () => {
     const { burst, after } = await walAfterABurst(3000);
     expect(after).toBe(burst);
   }, 30_000);
+
+  it('migrates only once no other process is migrating the same file (its lock file beside it)', async () => {
+    const path = config.database.type === 'sqlite' ? config.database.path : '';
+    // Another process, in the middle of its migrations: it holds the lock for half a second.
+    const other = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const lock = new (require('better-sqlite3'))(${JSON.stringify(`${path}-migrating`)});
+         lock.exec('BEGIN EXCLUSIVE');
+         console.log('locked');
+         setTimeout(() => { console.log('released', Date.now()); lock.exec('ROLLBACK'); lock.close(); }, 500);`,
+      ],
+      { cwd: join(__dirname, '..', '..', '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    await new Promise<void>((resolve) =>
+      other.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk;
+        if (output.includes('locked')) resolve();
+      }),
+    );
+    const second = await openDatabase(config);
+    const openedAt = Date.now();
+    others.push(second);
+    await new Promise((resolve) => other.once('exit', resolve));
+    const releasedAt = Number(/released (\d+)/.exec(output)?.[1]);
+    expect(openedAt).toBeGreaterThanOrEqual(releasedAt);
+  });
 });
 
 describe('sqliteStatement', () => {

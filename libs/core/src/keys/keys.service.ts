@@ -175,19 +175,31 @@ export class KeysService implements OnApplicationBootstrap {
   }
 
   /**
-   * Creates whatever active and next keys are missing (first start). The pairs are generated at once,
-   * on the thread pool: four RSA keys one after another cost a first start most of a second.
+   * Creates whatever active and next keys are missing (first start). The pairs are generated before
+   * the transaction, at once, on the thread pool (four RSA keys one after another cost a first start
+   * most of a second, which the transaction, and every write behind it, would otherwise wait for);
+   * the transaction then writes those still missing once it holds the lock (another process starting
+   * beside this one may have written them meanwhile).
    */
   async ensureKeys(): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await serialize(tx, 'signing-keys');
+    const missingIn = async (manager: EntityManager) => {
       const missing: Array<{ use: KeyUse; alg: KeyAlg; state: 'active' | 'next' }> = [];
       for (const set of KEY_SETS)
         for (const state of ['active', 'next'] as const)
-          if (!(await tx.findOneBy(SigningKey, { ...set, state }))) missing.push({ ...set, state });
-      const pairs = await Promise.all(missing.map(({ alg }) => generatePair(alg)));
-      for (const [i, { use, alg, state }] of missing.entries()) {
-        await this.create(tx, use, alg, state, pairs[i]);
+          if (!(await manager.findOneBy(SigningKey, { ...set, state }))) missing.push({ ...set, state });
+      return missing;
+    };
+    const generated = await missingIn(this.db.manager);
+    if (!generated.length) return;
+    const pairs = new Map(
+      await Promise.all(
+        generated.map(async ({ use, alg, state }) => [`${use}/${alg}/${state}`, await generatePair(alg)] as const),
+      ),
+    );
+    await this.db.transaction(async (tx) => {
+      await serialize(tx, 'signing-keys');
+      for (const { use, alg, state } of await missingIn(tx)) {
+        await this.create(tx, use, alg, state, pairs.get(`${use}/${alg}/${state}`) ?? (await generatePair(alg)));
         this.logger.log({ msg: 'generated signing key', use, alg, state });
       }
     });
