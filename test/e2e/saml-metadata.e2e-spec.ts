@@ -1,6 +1,6 @@
 import { SAML } from '@node-saml/node-saml';
-import { SamlServiceProvider, SigningKey, SYSTEM, UsersService } from '@signoff/core';
-import { descendants, NS, parseXml } from '@signoff/saml';
+import { KeysService, SamlServiceProvider, SigningKey, SYSTEM, UsersService } from '@signoff/core';
+import { descendants, IDP_METADATA_REUSED_FOR_MS, NS, parseXml } from '@signoff/saml';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -292,5 +292,32 @@ describe('the SP registry', () => {
       400,
       expect.stringMatching(/no SingleLogoutService with the soap binding/),
     ]);
+  });
+});
+
+describe('IdP metadata, reused', () => {
+  const get = async () => (await request(t.url).get('/saml/metadata')).text;
+  const idOf = (xml: string) => parseXml(xml).documentElement!.getAttribute('ID');
+  const certificates = (xml: string) =>
+    descendants(parseXml(xml), NS.ds, 'X509Certificate').map((node) => node.textContent);
+
+  it('serves the same signed document for IDP_METADATA_REUSED_FOR_MS, and a new one at once when the keys rotate', async () => {
+    const first = await get();
+    expect(await get()).toBe(first);
+
+    t.clock.advance(IDP_METADATA_REUSED_FOR_MS);
+    const later = await get();
+    expect(idOf(later)).not.toBe(idOf(first));
+    expect(await get()).toBe(later);
+
+    await t.app.get(KeysService).rotate();
+    const rotated = await get();
+    const keys = await t.app.get(DataSource).getRepository(SigningKey).findBy({ use: 'saml' });
+    const byState = (state: string) => body(keys.find((key) => key.state === state)!.certificatePem!);
+    // The new active key (the next one before) first, then the new next key: the old active is retired.
+    expect(certificates(rotated)).toEqual([byState('active'), byState('next')]);
+    expect(certificates(rotated)).not.toEqual(certificates(later));
+    const idp = samlify.IdentityProvider({ metadata: rotated });
+    expect(idp.entityMeta.getEntityID()).toBe(`${t.url}/saml/metadata`);
   });
 });
