@@ -24,6 +24,7 @@ export * from './metrics/metrics-listener';
 export * from './logging/json-logger';
 export * from './logging/request-context';
 export { DEFAULT_FLOWS } from './migrations';
+export * from './errors/protocol-error';
 export * from './errors/signoff-error';
 export * from './health/readiness';
 export * from './outbound/outbound-policy';

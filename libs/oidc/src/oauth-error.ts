@@ -1,16 +1,7 @@
-import { HttpException } from '@nestjs/common';
+import { ProtocolError } from '@signoff/core';
 
 /**
  * An OAuth/OIDC error: rendered as `{error, error_description}` by the HTTP layer (RFC 6749 §5.2),
  * or sent to the client's redirect URI once that URI is known to be registered.
  */
-export class OAuthError extends HttpException {
-  constructor(
-    readonly error: string,
-    readonly description: string,
-    status = 400,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super({ error, error_description: description }, status);
-  }
-}
+export class OAuthError extends ProtocolError {}

@@ -1,4 +1,4 @@
-import { HttpException } from '@nestjs/common';
+import { ProtocolError } from '@signoff/core';
 
 /**
  * A refusal of the SSF endpoints (stream management, poll): rendered `{error, error_description}`
@@ -6,16 +6,7 @@ import { HttpException } from '@nestjs/common';
  * Stable `error` codes: invalid_request (400), invalid_token (401), not_found (404), conflict (409),
  * too_many_requests (429).
  */
-export class SsfError extends HttpException {
-  constructor(
-    readonly error: string,
-    readonly description: string,
-    status = 400,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super({ error, error_description: description }, status);
-  }
-}
+export class SsfError extends ProtocolError {}
 
 export const badRequest = (description: string) => new SsfError('invalid_request', description, 400);
 export const noSuchStream = () => new SsfError('not_found', 'no such stream for this receiver', 404);

@@ -1,7 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { requestContext, SignoffError } from '@signoff/core';
-import { OAuthError } from '@signoff/oidc';
-import { SsfError } from '@signoff/ssf';
+import { ProtocolError, requestContext, SignoffError } from '@signoff/core';
 import type { Request, Response } from 'express';
 import { errorPage } from './errors.pages';
 
@@ -49,8 +47,8 @@ export class ErrorsFilter implements ExceptionFilter {
     if (status >= 500)
       this.logger.error({ msg: 'request failed', error: String(exception), stack: (exception as Error)?.stack });
     if (res.headersSent) return;
-    if (exception instanceof OAuthError || exception instanceof SsfError) {
-      // RFC 6749 §5.2: OAuth endpoints answer {error, error_description}, whatever the client accepts.
+    if (exception instanceof ProtocolError) {
+      // RFC 6749 §5.2 (and SSF after it): {error, error_description}, whatever the client accepts.
       for (const [name, value] of Object.entries(exception.headers)) res.setHeader(name, value);
       res.status(status).json({ error: exception.error, error_description: exception.description });
       return;
