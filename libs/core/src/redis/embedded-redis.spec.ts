@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -72,5 +72,22 @@ describe('EmbeddedRedis', () => {
     client.disconnect();
     await redis.stop();
     expect(alive(second)).toBe(false);
+  });
+
+  it('leaves no server behind when it is stopped while it starts one again', async () => {
+    const redis = await EmbeddedRedis.start(dir);
+    redis.supervise(() => undefined, 20);
+    const owner = join(dir, 'redis.owner');
+    const spawnedAt = statSync(owner).mtimeMs;
+    process.kill(Number(readFileSync(join(dir, 'redis.pid'), 'utf8')), 'SIGKILL');
+    // The supervisor has spawned a new server (it writes the owner file then) that may not answer yet.
+    for (const deadline = Date.now() + 5000; statSync(owner).mtimeMs === spawnedAt;)
+      if (Date.now() > deadline) throw new Error('the server was not started again');
+      else await new Promise((resolve) => setImmediate(resolve));
+    await redis.stop();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // whatever was still starting has started
+    const pidFile = join(dir, 'redis.pid');
+    const left = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+    expect(left && alive(left)).toBeFalsy();
   });
 });

@@ -14,6 +14,8 @@ import { ensureInstalled, REDIS_SERVER } from '../system/ensure-installed';
  */
 export class EmbeddedRedis {
   private supervisor?: NodeJS.Timeout;
+  /** The supervisor's start of a new server, while under way. */
+  private respawning?: Promise<void>;
   private stopped = false;
 
   private constructor(
@@ -85,14 +87,16 @@ export class EmbeddedRedis {
     ); // own process group: a Ctrl-C reaches Signoff, which stops Redis last
     child.unref();
     writeFileSync(this.ownerFile, String(process.pid));
+    // Known at once, not once it answers: a stop meanwhile must find the server it is to stop.
+    this.pid = child.pid;
     const deadline = Date.now() + 10_000;
     while (!(await answersPing(this.socketPath))) {
       if (child.exitCode !== null || Date.now() > deadline) {
+        if (child.exitCode === null) child.kill('SIGKILL'); // hung: not left behind
         throw new Error(`the private redis-server did not start; see ${join(this.dataDir, 'redis.log')}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    this.pid = child.pid;
   }
 
   /**
@@ -119,9 +123,11 @@ export class EmbeddedRedis {
           }
           const owner = readNumber(this.ownerFile);
           if (owner !== undefined && owner !== process.pid && isAlive(owner)) return; // its owner restarts it
+          if (this.stopped) return;
           if (!down) log('warn', { msg: 'the private redis-server stopped answering; starting it again' });
           down = true;
-          await this.spawnServer();
+          this.respawning = this.spawnServer();
+          await this.respawning;
         } catch (error) {
           waitUntil = Date.now() + backoffMs;
           backoffMs = Math.min(30_000, backoffMs * 2);
@@ -137,10 +143,14 @@ export class EmbeddedRedis {
     this.supervisor.unref();
   }
 
-  /** Stops the server if this process owns it, and waits until it is gone. */
+  /**
+   * Stops the server if this process owns it, and waits until it is gone; a server the supervisor is
+   * starting again meanwhile is waited for, then stopped too.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.supervisor);
+    await this.respawning?.catch(() => undefined);
     if (this.pid === undefined || readNumber(this.ownerFile) !== process.pid) return;
     try {
       process.kill(this.pid, 'SIGTERM');
