@@ -14,6 +14,7 @@ import {
   oneOf,
   Provider,
   ProviderSession,
+  serialize,
   type SessionEndReason,
   sqliteEachInTransaction,
 } from '@signoff/core';
@@ -137,12 +138,21 @@ export class LogoutOrchestrator {
     const [isOneOf, ids] = request.providerSessionIds
       ? oneOf(tx, 'id', request.providerSessionIds, 1)
       : oneOf(tx, 'idp_session_id', idpSessionIds, 1);
+    // Two logouts of the same sessions at once (a second click, an application's logout during a
+    // deactivation) must not both end them: the second would tell the applications again, and fail on
+    // the outbox's one row per (session, channel). So the sessions are locked as they are read.
+    // PostgreSQL: FOR UPDATE, where the second waits for the first to commit and then leaves out the
+    // sessions it ended (READ COMMITTED reads a locked row again). SQLite: its write lock, taken before
+    // the read (serialize), which another process's logout waits for; in one process they take turns.
+    const postgres = tx.connection.options.type === 'postgres';
+    if (!postgres) await serialize(tx, 'provider-sessions');
     const ending = leanEntities(
       tx,
       ProviderSession,
-      await tx.query(`SELECT * FROM provider_sessions WHERE ${isOneOf} AND ended_at IS NULL ORDER BY created_at, id`, [
-        ids,
-      ]),
+      await tx.query(
+        `SELECT * FROM provider_sessions WHERE ${isOneOf} AND ended_at IS NULL ORDER BY created_at, id${postgres ? ' FOR UPDATE' : ''}`,
+        [ids],
+      ),
     ) as SessionWithProvider[];
     // The providers apart, once each: thousands of sessions share a handful of applications, and
     // hydrating a joined provider per session costs more than the rest of the logout's reads.
