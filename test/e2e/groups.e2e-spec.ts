@@ -232,6 +232,15 @@ describe('groups over the admin API', () => {
     expect(audited.every((event) => event.actorType === 'admin')).toBe(true);
   });
 
+  it('answers 409, not 500, to the second of two creations of one name at the same moment', async () => {
+    const create = () => api().post('/api/v1/groups').set(auth()).send({ name: 'at-once' });
+    const answers = await Promise.all(Array.from({ length: 4 }, create));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409, 409, 409]);
+    const refused = answers.find((answer) => answer.status === 409)!;
+    expect(refused.body).toMatchObject({ error: 'conflict', code: 'conflict' });
+    expect(JSON.stringify(refused.body)).not.toMatch(/duplicate|constraint|UNIQUE/i); // the database's words stay inside
+  });
+
   it('refuses bad names with 400, a taken name with 409, and stores nothing', async () => {
     await createGroup('taken');
     for (const name of ['', 'two words', '-dash', 'a,b', 'x'.repeat(65), '0a1b2c3d-0000-4000-8000-123456789abc']) {

@@ -9,7 +9,7 @@ export * from './crypto/password';
 export * from './crypto/password-policy';
 export * from './crypto/random';
 export * from './database/data-source';
-export * from './database/database-away';
+export * from './database/database-errors';
 export * from './database/json-parameter';
 export * from './database/lean-entities';
 export * from './database/one-of';

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { ProtocolError, requestContext, SignoffError } from '@signoff/core';
+import { isDatabaseAway, isUniqueViolation, ProtocolError, requestContext, SignoffError } from '@signoff/core';
 import type { Request, Response } from 'express';
 import { errorPage } from './errors.pages';
 
@@ -39,13 +39,14 @@ const JSON_ONLY_OAUTH = ['/oauth2/global-token-revocation'];
 export class ErrorsFilter implements ExceptionFilter {
   private readonly logger = new Logger('errors');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
+    const exception = asRefusal(thrown);
     const status = statusOf(exception);
     const { message, details } = describe(exception, status);
     if (status >= 500)
-      this.logger.error({ msg: 'request failed', error: String(exception), stack: (exception as Error)?.stack });
+      this.logger.error({ msg: 'request failed', error: String(thrown), stack: (thrown as Error)?.stack });
     if (res.headersSent) return;
     if (exception instanceof ProtocolError) {
       // RFC 6749 §5.2 (and SSF after it): {error, error_description}, whatever the client accepts.
@@ -77,6 +78,19 @@ export class ErrorsFilter implements ExceptionFilter {
         .send(errorPage(title, message, requestId));
     }
   }
+}
+
+/**
+ * What the database says of a request that is not a fault here, as the refusal it is: a key another
+ * request took at the same moment (both checked it was free) is a 409 `conflict`, a database that is
+ * away for now (a restart) a 503 `temporarily_unavailable`. Neither says more about the database.
+ */
+export function asRefusal(exception: unknown): unknown {
+  if (isUniqueViolation(exception))
+    return new SignoffError('conflict', 'This conflicts with a change made at the same moment: reload, and try again.');
+  if (isDatabaseAway(exception))
+    return new SignoffError('temporarily_unavailable', 'The database cannot be reached just now: try again shortly.');
+  return exception;
 }
 
 function statusOf(exception: unknown): number {

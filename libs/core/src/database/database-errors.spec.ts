@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { isDatabaseAway } from './database-away';
+import { isDatabaseAway, isUniqueViolation } from './database-errors';
 
 /** What `attempt` threw (it must throw). */
 async function thrownBy(attempt: () => unknown): Promise<unknown> {
@@ -87,5 +87,16 @@ describe('isDatabaseAway', () => {
     expect(isDatabaseAway(new TypeError('Do not know how to serialize a BigInt'))).toBe(false);
     expect(isDatabaseAway(null)).toBe(false);
     expect(isDatabaseAway('ECONNREFUSED')).toBe(false);
+  });
+});
+
+describe('isUniqueViolation', () => {
+  it('PostgreSQL’s unique_violation (23505), SQLite’s UNIQUE and PRIMARY KEY failures; not other constraints', () => {
+    for (const code of ['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY'])
+      expect([code, isUniqueViolation({ code })]).toEqual([code, true]);
+    for (const code of ['23502', '23503', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_FOREIGNKEY', '08006'])
+      expect([code, isUniqueViolation({ code })]).toEqual([code, false]);
+    expect(isUniqueViolation({ driverError: { code: '23505' } })).toBe(true);
+    expect(isUniqueViolation(null)).toBe(false);
   });
 });

@@ -28,3 +28,21 @@ export function isDatabaseAway(error: unknown): boolean {
     return typeof message === 'string' && NETWORK_AWAY.test(message);
   });
 }
+
+/** PostgreSQL's unique_violation, and SQLite's UNIQUE and PRIMARY KEY constraint failures. */
+const UNIQUE_VIOLATION = /^(23505|SQLITE_CONSTRAINT_UNIQUE|SQLITE_CONSTRAINT_PRIMARYKEY)$/;
+
+/**
+ * Whether `error` is the database refusing a row that another one already holds the key of: what a
+ * request meets when another made the same change at the same moment, after both checked it was not
+ * there (a name taken twice at once).
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  return [error, (error as { driverError?: unknown } | null)?.driverError].some(
+    (candidate) =>
+      candidate !== null &&
+      typeof candidate === 'object' &&
+      typeof (candidate as { code?: unknown }).code === 'string' &&
+      UNIQUE_VIOLATION.test((candidate as { code: string }).code),
+  );
+}
