@@ -84,6 +84,29 @@ describe('Metrics', () => {
     expect(sampleOf(text, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
   });
 
+  it('serves the process’s metrics from one set of collectors, however many apps the process builds', async () => {
+    // prom-client's collectors cannot be stopped: one set per app would pile up. With one set, an app
+    // built later reports the garbage collections of the process since the first, not since itself.
+    const churn = async () => {
+      for (let i = 0; i < 50; i++) Array.from({ length: 100_000 }, (_, j) => ({ j }));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the GC entries are delivered asynchronously
+    };
+    const gcs = async (metrics: Metrics) => {
+      const text = (await metrics.exposition()).body;
+      return [...text.matchAll(/^nodejs_gc_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce(
+        (sum, match) => sum + Number(match[1]),
+        0,
+      );
+    };
+    const first = new Metrics(new ManualClock());
+    await churn();
+    expect(await gcs(first)).toBeGreaterThan(0); // collections seen before the later app exists
+    const later = new Metrics(new ManualClock());
+    await churn();
+    const seenByFirst = await gcs(first);
+    expect(await gcs(later)).toBeGreaterThanOrEqual(seenByFirst); // read after it: the same count, or more
+  });
+
   it('counts an attempt: its latency, and a retry or the end of its delivery', async () => {
     const metrics = new Metrics(new ManualClock());
     metrics.attemptRecorded('backchannel_saml', 'retry', 0.2);

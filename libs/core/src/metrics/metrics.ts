@@ -57,6 +57,21 @@ export interface OutboxReading {
   oldestCreatedAt: number | null;
 }
 
+/**
+ * prom-client's process metrics (CPU, memory, event-loop lag, garbage collection), collected once per
+ * process and served by every Metrics: their collectors (a GC observer, an event-loop delay monitor)
+ * cannot be stopped, so one set per app would pile up in a process that builds many apps (the tests),
+ * and they describe the process, not the app.
+ */
+let processMetrics: Registry | undefined;
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 /** What a scrape reads at the time it runs, each source on its own (one can fail while the other answers). */
 interface Readings {
   outbox: OutboxReading | null;
@@ -183,7 +198,6 @@ export class Metrics {
         if (reads().queue) this.set({ source: 'queue' }, queue ? 1 : 0);
       },
     });
-    collectDefaultMetrics({ register: this.registry });
   }
 
   /** The logout engine's reader of the outbox table (one cheap query), run at each scrape. */
@@ -223,9 +237,10 @@ export class Metrics {
     this.logins.inc({ result });
   }
 
-  /** The exposition (Prometheus text format 0.0.4) and its content type. */
+  /** The exposition (Prometheus text format 0.0.4) and its content type: this app's metrics, then the process's. */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [own, process] = await Promise.all([this.registry.metrics(), processRegistry().metrics()]);
+    return { contentType: this.registry.contentType, body: own + process };
   }
 
   /**
