@@ -1,5 +1,5 @@
 import { IdpSession, LogoutDelivery, OidcSession, SYSTEM, UsersService } from '@signoff/core';
-import { LogoutOrchestrator } from '@signoff/logout';
+import { type EndSessionsRequest, LogoutOrchestrator } from '@signoff/logout';
 import { DataSource, In } from 'typeorm';
 import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
@@ -40,45 +40,36 @@ async function liveSessions(idpSessions: number): Promise<{ idpSessionIds: strin
 const deliveriesTo = (providerSessionIds: string[]) =>
   db.getRepository(LogoutDelivery).countBy({ providerSessionId: In(providerSessionIds) });
 
+/**
+ * Two logouts of `providerSessionIds` at once, asked for with `which` (full logouts of their IdP
+ * sessions, or those provider sessions alone): both must answer, each session ended and told once.
+ */
+async function twoAtOnce(
+  which: Pick<EndSessionsRequest, 'idpSessionIds' | 'providerSessionIds'>,
+  providerSessionIds: string[],
+): Promise<void> {
+  const orchestrator = t.app.get(LogoutOrchestrator);
+  const logout = () =>
+    orchestrator.endSessions({ trigger: 'api', initiator: SYSTEM, reason: 'admin', withBrowser: false, ...which });
+  const results = await Promise.allSettled([logout(), logout()]);
+  expect(results.map((result) => (result.status === 'rejected' ? String(result.reason) : 'fulfilled'))).toEqual([
+    'fulfilled',
+    'fulfilled',
+  ]);
+  expect(await deliveriesTo(providerSessionIds)).toBe(providerSessionIds.length);
+  expect(await db.getRepository(OidcSession).countBy({ id: In(providerSessionIds), state: 'ended' })).toBe(
+    providerSessionIds.length,
+  );
+}
+
 describe('two logouts of the same sessions at once', () => {
   it('both answer, and each application is told once per session (full logouts)', async () => {
     const { idpSessionIds, providerSessionIds } = await liveSessions(20);
-    const orchestrator = t.app.get(LogoutOrchestrator);
-    const logout = () =>
-      orchestrator.endSessions({
-        trigger: 'api',
-        initiator: SYSTEM,
-        reason: 'admin',
-        idpSessionIds,
-        withBrowser: false,
-      });
-    const results = await Promise.allSettled([logout(), logout()]);
-    expect(results.map((result) => (result.status === 'rejected' ? String(result.reason) : 'fulfilled'))).toEqual([
-      'fulfilled',
-      'fulfilled',
-    ]);
-    expect(await deliveriesTo(providerSessionIds)).toBe(providerSessionIds.length);
-    expect(await db.getRepository(OidcSession).countBy({ id: In(providerSessionIds), state: 'ended' })).toBe(
-      providerSessionIds.length,
-    );
+    await twoAtOnce({ idpSessionIds }, providerSessionIds);
   });
 
   it('both answer, and each application is told once per session (one application’s sessions)', async () => {
     const { providerSessionIds } = await liveSessions(20);
-    const orchestrator = t.app.get(LogoutOrchestrator);
-    const logout = () =>
-      orchestrator.endSessions({
-        trigger: 'api',
-        initiator: SYSTEM,
-        reason: 'admin',
-        providerSessionIds,
-        withBrowser: false,
-      });
-    const results = await Promise.allSettled([logout(), logout()]);
-    expect(results.map((result) => (result.status === 'rejected' ? String(result.reason) : 'fulfilled'))).toEqual([
-      'fulfilled',
-      'fulfilled',
-    ]);
-    expect(await deliveriesTo(providerSessionIds)).toBe(providerSessionIds.length);
+    await twoAtOnce({ providerSessionIds }, providerSessionIds);
   });
 });

@@ -4,16 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { asRefusal } from './errors.filter';
-
-/** What `attempt` threw (it must throw). */
-async function thrownBy(attempt: () => unknown): Promise<unknown> {
-  try {
-    await attempt();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
+import { thrownBy } from '../../../../test/support/thrown';
 
 describe('asRefusal (what the database says, as the refusal it is)', () => {
   let db: DataSource;

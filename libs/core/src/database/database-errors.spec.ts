@@ -7,16 +7,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { isDatabaseAway, isUniqueViolation } from './database-errors';
-
-/** What `attempt` threw (it must throw). */
-async function thrownBy(attempt: () => unknown): Promise<unknown> {
-  try {
-    await attempt();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
+import { thrownBy } from '../../../../test/support/thrown';
 
 let dir: string;
 const servers: Server[] = [];
