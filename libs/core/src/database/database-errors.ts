@@ -15,18 +15,14 @@ const NETWORK_AWAY =
 /**
  * Whether `error` says that the database is away for now (restarting, unreachable, locked by another
  * process) rather than that it refused what was asked (a constraint, a value it cannot take, a bug
- * here): the first is worth trying again shortly, the second would fail the same way again. Reads the
- * error TypeORM wraps (QueryFailedError copies the driver's `code`) and the driver's own.
+ * here): the first is worth trying again shortly, the second would fail the same way again.
  */
 export function isDatabaseAway(error: unknown): boolean {
-  const candidates = [error, (error as { driverError?: unknown } | null)?.driverError];
-  return candidates.some((candidate) => {
-    if (candidate === null || typeof candidate !== 'object') return false;
-    const { code, message } = candidate as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && (POSTGRES_AWAY.test(code) || SQLITE_AWAY.test(code) || NETWORK_AWAY.test(code)))
-      return true;
-    return typeof message === 'string' && NETWORK_AWAY.test(message);
-  });
+  return whatTheDriverSaid(error).some(
+    ({ code, message }) =>
+      (typeof code === 'string' && (POSTGRES_AWAY.test(code) || SQLITE_AWAY.test(code) || NETWORK_AWAY.test(code))) ||
+      (typeof message === 'string' && NETWORK_AWAY.test(message)),
+  );
 }
 
 /** PostgreSQL's unique_violation, and SQLite's UNIQUE and PRIMARY KEY constraint failures. */
@@ -38,11 +34,14 @@ const UNIQUE_VIOLATION = /^(23505|SQLITE_CONSTRAINT_UNIQUE|SQLITE_CONSTRAINT_PRI
  * there (a name taken twice at once).
  */
 export function isUniqueViolation(error: unknown): boolean {
-  return [error, (error as { driverError?: unknown } | null)?.driverError].some(
-    (candidate) =>
-      candidate !== null &&
-      typeof candidate === 'object' &&
-      typeof (candidate as { code?: unknown }).code === 'string' &&
-      UNIQUE_VIOLATION.test((candidate as { code: string }).code),
+  return whatTheDriverSaid(error).some(({ code }) => typeof code === 'string' && UNIQUE_VIOLATION.test(code));
+}
+
+/** The error and, when TypeORM wrapped it (QueryFailedError), the driver's own: the objects a code or message is read from. */
+function whatTheDriverSaid(error: unknown): Array<{ code?: unknown; message?: unknown }> {
+  const candidates = [error, (error as { driverError?: unknown } | null)?.driverError];
+  return candidates.filter(
+    (candidate): candidate is { code?: unknown; message?: unknown } =>
+      candidate !== null && typeof candidate === 'object',
   );
 }
