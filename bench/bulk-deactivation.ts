@@ -27,8 +27,9 @@ import {
   parseSpMetadata,
   SamlLogoutProtocol,
   SamlSpsService,
-  signElementOffThread,
+  signXml,
   soapEnvelope,
+  toXml,
 } from '@signoff/saml';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -94,7 +95,7 @@ async function main() {
           await signAndPostLogoutToken(keys, 'RS256', t.url, http, `${rp.url}/bcl`);
         } else {
           const destination = soapUrl(n % SAML_APPS);
-          const { id, xml } = logoutRequestXml({
+          const { id, message } = logoutRequestXml({
             idpEntityId: t.config.saml.entityId,
             destination,
             nameId: randomBytes(16).toString('hex'),
@@ -107,7 +108,7 @@ async function main() {
           });
           const request = {
             url: destination,
-            body: soapEnvelope(await signElementOffThread(xml, id, samlKey.privateKey, samlCertificate)),
+            body: soapEnvelope(toXml(await signXml(message, id, samlKey.privateKey, samlCertificate))),
             contentType: 'text/xml; charset=utf-8',
             messageId: id,
           };

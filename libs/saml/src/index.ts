@@ -10,6 +10,7 @@ export * from './providers/metadata-changes';
 export * from './providers/saml-sps.service';
 export * from './providers/sp-metadata-refresh';
 export * from './saml.module';
+export { toXml, type XmlElement } from './xml/build';
 export * from './xml/namespaces';
 export * from './xml/safe-xml';
 export * from './xml/signatures';

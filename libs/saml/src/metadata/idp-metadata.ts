@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { el, instant, samlId, toXml } from '../xml/build';
 import { BINDINGS, NAMEID_FORMATS, NS } from '../xml/namespaces';
-import { signElementOffThread } from '../xml/signatures';
+import { signXml } from '../xml/signatures';
 
 /** The base64 body of a PEM certificate, as KeyInfo/X509Certificate carries it. */
 export const certificateBody = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
@@ -12,7 +12,7 @@ const keyInfo = (body: string) => el('ds:KeyInfo', {}, [el('ds:X509Data', {}, [e
  * The IdP's SAML metadata: entityID, the scope of its scoped attributes, every signing certificate
  * SPs should trust (active and next, so an SP that refreshes metadata is ready before a rotation),
  * SSO over Redirect and POST, SLO over Redirect, POST and SOAP, and the NameID formats on offer.
- * Signed off the event loop (signElementOffThread): the document is served to anyone who asks.
+ * Signed by signXml (the RSA signature off the event loop): the document is served to anyone who asks.
  */
 export async function idpMetadata(options: {
   entityId: string;
@@ -55,9 +55,9 @@ export async function idpMetadata(options: {
       endpoint('SingleSignOnService', BINDINGS.post, '/saml/sso'),
     ]),
   ]);
-  const xml = toXml(descriptor);
-  const signed =
-    options.signingKey && id ? await signElementOffThread(xml, id, options.signingKey, null, 'first-child') : xml;
+  const signed = toXml(
+    options.signingKey && id ? await signXml(descriptor, id, options.signingKey, null, 'first-child') : descriptor,
+  );
   return `<?xml version="1.0" encoding="UTF-8"?>\n${signed}\n`;
 }
 

@@ -1,6 +1,6 @@
 import type { SamlServiceProvider } from '@signoff/core';
 import { authenticatedDocument, checkEnvelope, type IncomingMessage, SamlMessageError } from '../bindings/incoming';
-import { el, instant, messageAttributes, samlId, toXml } from '../xml/build';
+import { el, instant, messageAttributes, samlId, toXml, type XmlElement } from '../xml/build';
 import { NS } from '../xml/namespaces';
 import { children, textOf } from '../xml/safe-xml';
 
@@ -26,8 +26,11 @@ const LIFETIME_MS = 5 * 60_000;
 /** Still exported from here for the library's callers; the one definition is in xml/build. */
 export { instant };
 
-/** A LogoutRequest (SAML core §3.7.1) with the NameID exactly as it was issued, and every SessionIndex. */
-export function logoutRequestXml(input: LogoutRequestInput): { id: string; xml: string } {
+/**
+ * A LogoutRequest (SAML core §3.7.1) with the NameID exactly as it was issued, and every SessionIndex:
+ * as XML, and as the tree signXml signs.
+ */
+export function logoutRequestXml(input: LogoutRequestInput): { id: string; xml: string; message: XmlElement } {
   const id = samlId();
   const request = el(
     'samlp:LogoutRequest',
@@ -51,7 +54,7 @@ export function logoutRequestXml(input: LogoutRequestInput): { id: string; xml: 
       ...input.sessionIndexes.map((index) => el('samlp:SessionIndex', {}, [index])),
     ],
   );
-  return { id, xml: toXml(request) };
+  return { id, xml: toXml(request), message: request };
 }
 
 /** What an SP's LogoutRequest asks, once its signature, Destination and IssueInstant are checked. */

@@ -1,6 +1,6 @@
 import type { SamlServiceProvider } from '@signoff/core';
 import { authenticatedDocument, checkEnvelope, type IncomingMessage, SamlMessageError } from '../bindings/incoming';
-import { el, messageAttributes, samlId, toXml } from '../xml/build';
+import { el, messageAttributes, samlId, toXml, type XmlElement } from '../xml/build';
 import { NS } from '../xml/namespaces';
 import { children } from '../xml/safe-xml';
 import { soapBodyElement } from '../bindings/soap';
@@ -22,14 +22,17 @@ export interface LogoutStatus {
   message?: string;
 }
 
-/** A LogoutResponse (core §3.7.2): Destination for the front-channel bindings only, InResponseTo, and a nested status. */
+/**
+ * A LogoutResponse (core §3.7.2): Destination for the front-channel bindings only, InResponseTo, and a
+ * nested status; as XML, and as the tree signXml signs.
+ */
 export function logoutResponseXml(input: {
   idpEntityId: string;
   destination: string | null;
   inResponseTo: string;
   status: LogoutStatus;
   now: Date;
-}): { id: string; xml: string } {
+}): { id: string; xml: string; message: XmlElement } {
   const id = samlId();
   const { code, detail, message } = input.status;
   const response = el(
@@ -47,7 +50,7 @@ export function logoutResponseXml(input: {
       ]),
     ],
   );
-  return { id, xml: toXml(response) };
+  return { id, xml: toXml(response), message: response };
 }
 
 export interface SpLogoutResponse {

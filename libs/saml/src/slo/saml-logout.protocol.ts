@@ -30,7 +30,8 @@ import {
 } from '@signoff/logout';
 import { DataSource } from 'typeorm';
 import { certificateBody } from '../metadata/idp-metadata';
-import { signElementOffThread } from '../xml/signatures';
+import { toXml } from '../xml/build';
+import { signXml } from '../xml/signatures';
 import { redirectUrl } from '../bindings/redirect';
 import { soapEnvelope } from '../bindings/soap';
 import type { IncomingMessage } from '../bindings/incoming';
@@ -83,8 +84,9 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
 
   async buildBackchannelRequest(target: DeliveryTarget): Promise<BackchannelRequest> {
     const sp = await this.sp(target.session.providerId, target.once);
-    const { id, xml } = this.request(target, sp);
-    const signed = await this.envelopedIfConfigured(sp, id, xml);
+    const request = this.request(target, sp);
+    const { id } = request;
+    const signed = await this.envelopedIfConfigured(sp, request);
     if (sp.slsBinding === 'soap')
       return { url: sp.slsUrl!, body: soapEnvelope(signed), contentType: 'text/xml; charset=utf-8', messageId: id };
     return {
@@ -151,10 +153,11 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
 
   async buildFrontchannelStep(target: DeliveryTarget, relayState?: string): Promise<FrontchannelStep> {
     const sp = await this.sp(target.session.providerId);
-    const { id, xml } = this.request(target, sp);
+    const request = this.request(target, sp);
+    const { id, xml } = request;
     if (sp.slsBinding === 'post') {
       const fields: Record<string, string> = {
-        SAMLRequest: Buffer.from(await this.envelopedIfConfigured(sp, id, xml)).toString('base64'),
+        SAMLRequest: Buffer.from(await this.envelopedIfConfigured(sp, request)).toString('base64'),
       };
       if (relayState) fields.RelayState = relayState;
       return { url: sp.slsUrl!, fields, messageId: id };
@@ -203,10 +206,13 @@ export class SamlLogoutProtocol implements LogoutProtocol, OnModuleInit {
    * POST and SOAP carry the XML itself: enveloped-signed when the SP is set to receive signed requests.
    * The RSA signature is made off the event loop: a bulk logout signs thousands of them in the worker.
    */
-  private async envelopedIfConfigured(sp: SamlServiceProvider, id: string, xml: string): Promise<string> {
+  private async envelopedIfConfigured(
+    sp: SamlServiceProvider,
+    { id, xml, message }: ReturnType<typeof logoutRequestXml>,
+  ): Promise<string> {
     if (!sp.signLogoutRequests) return xml;
     const key = await this.keys.active('saml', 'RS256');
-    return signElementOffThread(xml, id, key.privateKey, certificateBody(key.certificatePem!));
+    return toXml(await signXml(message, id, key.privateKey, certificateBody(key.certificatePem!)));
   }
 
   private sp(providerId: string, once: ReadOnce = readEachTime): Promise<SamlServiceProvider> {

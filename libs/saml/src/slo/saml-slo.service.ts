@@ -8,7 +8,8 @@ import { redirectUrl } from '../bindings/redirect';
 import { soapEnvelope } from '../bindings/soap';
 import { certificateBody } from '../metadata/idp-metadata';
 import { type RegisteredSp, SamlSpsService } from '../providers/saml-sps.service';
-import { signElementOffThread } from '../xml/signatures';
+import { toXml } from '../xml/build';
+import { signXml } from '../xml/signatures';
 import { type SpLogoutRequest, validateLogoutRequest } from './logout-request';
 import { type LogoutStatus, logoutResponseXml, STATUS, validateLogoutResponse } from './logout-response';
 
@@ -160,12 +161,12 @@ export class SamlSloService {
     const endpoint = front.find((candidate) => candidate.binding === binding) ?? front[0];
     if (!endpoint) return { kind: 'nowhere' };
     const url = endpoint.responseUrl ?? endpoint.url;
-    const { id, xml } = logoutResponseXml({ ...base, destination: url });
+    const { id, xml, message } = logoutResponseXml({ ...base, destination: url });
     if (endpoint.binding === 'redirect')
       return { kind: 'redirect', url: await redirectUrl(url, 'SAMLResponse', xml, key.privateKey, relayState) };
     const fields: Record<string, string> = {
       SAMLResponse: Buffer.from(
-        await signElementOffThread(xml, id, key.privateKey, certificateBody(key.certificatePem!)),
+        toXml(await signXml(message, id, key.privateKey, certificateBody(key.certificatePem!))),
       ).toString('base64'),
     };
     if (relayState !== null) fields.RelayState = relayState;
@@ -175,14 +176,14 @@ export class SamlSloService {
   /** The signed LogoutResponse to a LogoutRequest that came over SOAP, as the SOAP reply body. */
   async soapReply(inResponseTo: string, status: LogoutStatus): Promise<string> {
     const key = await this.keys.active('saml', 'RS256');
-    const { id, xml } = logoutResponseXml({
+    const { id, message } = logoutResponseXml({
       idpEntityId: this.config.saml.entityId,
       destination: null,
       inResponseTo,
       status,
       now: this.clock.now(),
     });
-    return soapEnvelope(await signElementOffThread(xml, id, key.privateKey, certificateBody(key.certificatePem!)));
+    return soapEnvelope(toXml(await signXml(message, id, key.privateKey, certificateBody(key.certificatePem!))));
   }
 
   /**

@@ -3,7 +3,7 @@ import { el, instant, messageAttributes, raw, samlId, toXml, type XmlElement, ty
 import { encryptAssertion, type EncryptionRecipient } from './assertion-encryption';
 import type { SamlAttribute } from './attributes';
 import { NS } from '../xml/namespaces';
-import { signElementOffThread } from '../xml/signatures';
+import { signElementOffThread, signXml } from '../xml/signatures';
 
 export interface AssertionInput {
   idpEntityId: string;
@@ -40,8 +40,8 @@ export { samlId };
  * A Response with one bearer Assertion (SAML profiles §4.1.4.2): Issuer, NameID, SubjectConfirmation
  * with Recipient and InResponseTo, Conditions with the SP as the only audience, an AuthnStatement
  * with SessionIndex and SessionNotOnOrAfter, and attributes. The Assertion is signed, then the
- * Response around it, each right after its Issuer, each signature computed off the event loop
- * (signElementOffThread).
+ * Response around it, each right after its Issuer (signXml: canonicalized from the tree, the RSA
+ * signature off the event loop).
  */
 export async function buildResponse(
   input: AssertionInput,
@@ -49,8 +49,8 @@ export async function buildResponse(
   const responseId = samlId();
   const assertionId = samlId();
   const response = successResponse(input, responseId, assertion(input, assertionId));
-  const signedAssertion = await signElementOffThread(toXml(response), assertionId, input.key, input.certificateBody);
-  const xml = await signElementOffThread(signedAssertion, responseId, input.key, input.certificateBody);
+  const signedAssertion = await signXml(response, assertionId, input.key, input.certificateBody);
+  const xml = toXml(await signXml(signedAssertion, responseId, input.key, input.certificateBody));
   return { xml, responseId, assertionId };
 }
 
@@ -66,13 +66,11 @@ export async function buildEncryptedResponse(
 ): Promise<{ xml: string; responseId: string; assertionId: string }> {
   const responseId = samlId();
   const assertionId = samlId();
-  const signedAssertion = await signElementOffThread(
-    toXml(assertion(input, assertionId)),
-    assertionId,
-    input.key,
-    input.certificateBody,
+  const signedAssertion = toXml(
+    await signXml(assertion(input, assertionId), assertionId, input.key, input.certificateBody),
   );
   const encrypted = el('saml:EncryptedAssertion', {}, [raw(await encryptAssertion(signedAssertion, recipient))]);
+  // The encrypted data is raw markup, which signXml does not canonicalize: xml-crypto signs this one.
   const response = toXml(successResponse(input, responseId, encrypted));
   const xml = await signElementOffThread(response, responseId, input.key, input.certificateBody);
   return { xml, responseId, assertionId };
@@ -176,5 +174,5 @@ export async function buildStatusResponse(input: {
       ]),
     ],
   );
-  return signElementOffThread(toXml(response), id, input.key, input.certificateBody);
+  return toXml(await signXml(response, id, input.key, input.certificateBody));
 }

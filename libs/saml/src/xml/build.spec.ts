@@ -13,6 +13,14 @@ describe('escapeXml', () => {
     expect(escapeXml('a\tb\nc\rd')).toBe('a&#9;b&#10;c&#13;d');
   });
 
+  it('escapes NEL and LINE SEPARATOR, which xmldom would turn into LF or a space, and reads them back as they were', () => {
+    const value = 'a\u0085b\u2028c';
+    expect(escapeXml(value)).toBe('a&#133;b&#8232;c');
+    const doc = parseXml(toXml(el('a', { v: value }, [el('b', {}, [value])])));
+    expect(doc.documentElement.getAttribute('v')).toBe(value);
+    expect(doc.getElementsByTagName('b')[0].firstChild!.nodeValue).toBe(value);
+  });
+
   it('leaves other text alone', () => {
     expect(escapeXml('alice@example.com é 😀 ]]>')).toBe('alice@example.com é 😀 ]]&#62;');
   });

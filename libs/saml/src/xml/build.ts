@@ -6,9 +6,12 @@ import { NS } from './namespaces';
 
 /**
  * Text or an attribute value, escaped: the five XML specials, and tab, LF and CR, which a parser would
- * otherwise turn into spaces (attribute-value normalisation) or LF (end-of-line handling).
+ * otherwise turn into spaces (attribute-value normalisation) or LF (end-of-line handling); also NEL
+ * and LINE SEPARATOR (U+0085, U+2028), which xmldom, the parser of node-saml, samlify and Signoff,
+ * turns into LF or a space as XML 1.1 does. A reference is read back as the character itself.
  */
-export const escapeXml = (value: string): string => value.replace(/[&<>"'\t\n\r]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeXml = (value: string): string =>
+  value.replace(/[&<>"'\t\n\r\u0085\u2028]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A SAML ID (core §1.3.4): an xs:ID, so `_` first (an NCName never starts with a digit), then 160 random bits. */
 export const samlId = (): string => `_${randomBytes(20).toString('hex')}`;
@@ -25,6 +28,11 @@ export interface XmlElement {
   readonly attributes: XmlAttributes;
   /** Either text only (strings) or markup only (elements, raw): never mixed content. */
   readonly children: readonly XmlNode[];
+  /**
+   * Written on one line, without whitespace between the elements inside (see `compact`): a
+   * ds:Signature, as signers write it, whatever its depth.
+   */
+  readonly compact?: boolean;
 }
 
 /** Markup written verbatim, e.g. a message already signed, whose bytes must not change. */
@@ -49,6 +57,9 @@ export function el(
   return { kind: 'element', name, attributes, children: kept };
 }
 
+/** The element written on one line, with no whitespace between the elements inside it, at any depth. */
+export const compact = (element: XmlElement): XmlElement => ({ ...element, compact: true });
+
 /** Markup to insert as it is (see XmlRaw). */
 export const raw = (xml: string): XmlRaw => ({ kind: 'raw', xml });
 
@@ -70,8 +81,7 @@ export const messageAttributes = (id: string, now: Date): XmlAttributes => ({
 export function toXml(node: XmlNode, indent = ''): string {
   if (typeof node === 'string') return escapeXml(node);
   if (node.kind === 'raw') return node.xml;
-  const attributes = Object.entries(node.attributes)
-    .filter((entry): entry is [string, string] => entry[1] !== null && entry[1] !== undefined)
+  const attributes = attributesOf(node)
     .map(([name, value]) => ` ${name}="${escapeXml(value)}"`)
     .join('');
   const open = `${indent}<${node.name}${attributes}`;
@@ -79,6 +89,20 @@ export function toXml(node: XmlNode, indent = ''): string {
   if (!node.children.length) return `${open}/>`;
   if (typeof node.children[0] === 'string')
     return `${open}>${node.children.map((text) => toXml(text)).join('')}${close}`;
-  const lines = node.children.map((child) => toXml(child, `${indent}  `));
+  if (node.compact) return `${open}>${node.children.map((child) => toXml(inline(child))).join('')}${close}`;
+  const lines = node.children.map((child) => toXml(child, childIndent(indent)));
   return [`${open}>`, ...lines, `${indent}${close}`].join('\n');
 }
+
+/** The attributes that are written (those with a value), in the order given. */
+export const attributesOf = (element: XmlElement): Array<[string, string]> =>
+  Object.entries(element.attributes).filter(
+    (entry): entry is [string, string] => entry[1] !== null && entry[1] !== undefined,
+  );
+
+/** The indentation of an element's children (toXml). */
+export const childIndent = (indent: string): string => `${indent}  `;
+
+/** A child of a compact element: compact itself. */
+export const inline = (node: XmlNode): XmlNode =>
+  typeof node === 'string' || node.kind === 'raw' || node.compact ? node : compact(node);

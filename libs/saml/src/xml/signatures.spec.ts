@@ -3,8 +3,9 @@ import { rsaSigner } from '../../../../test/support/sp-keys';
 import { SignedXml } from 'xml-crypto';
 import { certificateBody } from '../metadata/idp-metadata';
 import { NS } from './namespaces';
-import { children, textOf } from './safe-xml';
-import { signElement, signElementOffThread, verifyEnveloped } from './signatures';
+import { children, parseXml, textOf } from './safe-xml';
+import { el, toXml, type XmlElement } from './build';
+import { signElement, signElementOffThread, signXml, verifyEnveloped } from './signatures';
 
 interface Party {
   key: KeyObject;
@@ -156,5 +157,94 @@ describe('signElementOffThread', () => {
     await expect(signElementOffThread(request('_t5', 'alice'), '_t5', createPublicKey(sp.key), null)).rejects.toThrow(
       /private|key/i,
     );
+  });
+});
+
+describe('signXml', () => {
+  const NASTY = `a<b>&"c'd\te\nf\rg ]]> é 😀`;
+  /** NEL and LINE SEPARATOR: xmldom turns them into LF when it reads them literally (as in a canonical form). */
+  const LINE_ENDS = '\u0085\u2028';
+  const tree = (id: string, nameId: string, extra: XmlElement[] = [], reason = NASTY): XmlElement =>
+    el(
+      'samlp:LogoutRequest',
+      { 'xmlns:samlp': NS.samlp, 'xmlns:saml': NS.saml, ID: id, Version: '2.0', Reason: reason },
+      [
+        el('saml:Issuer', {}, ['https://idp.example']),
+        el('saml:NameID', { Format: 'urn:f', SPNameQualifier: NASTY }, [nameId]),
+        el('samlp:SessionIndex', {}, ['_s1']),
+        ...extra,
+      ],
+    );
+
+  /** xml-crypto's check of the signature inside `element` (any depth), against the certificate only. */
+  const verifiesInside = (xml: string, id: string, certificate: string): boolean => {
+    const doc = parseXml(xml);
+    const element = Array.from(doc.getElementsByTagName('*') as ArrayLike<Element>).find(
+      (e) => e.getAttribute('ID') === id,
+    )!;
+    const verifier = new SignedXml({ publicCert: certificate, getCertFromKeyInfo: () => null });
+    verifier.loadSignature(children(element, NS.ds, 'Signature')[0]);
+    return verifier.checkSignature(xml);
+  };
+
+  it('signs a message that verifies with the pinned certificate (xml-crypto, as node-saml and samlify check it)', async () => {
+    const xml = toXml(await signXml(tree('_x1', NASTY), '_x1', sp.key, certificateBody(sp.certificate)));
+    expect(nameIdOf(verifyEnveloped(xml, [sp.certificate]))).toBe(NASTY);
+    // The signature right after the Issuer, on a line of its own, written compact; KeyInfo carries the certificate.
+    expect(xml).toMatch(/<\/saml:Issuer>\n {2}<ds:Signature xmlns:ds="[^"]+"><ds:SignedInfo>/);
+    expect(xml).toContain(`<ds:X509Certificate>${certificateBody(sp.certificate)}</ds:X509Certificate>`);
+    const lineEnds = toXml(await signXml(tree('_x1b', LINE_ENDS, [], LINE_ENDS), '_x1b', sp.key, null));
+    expect(() => verifyEnveloped(lineEnds, [sp.certificate])).not.toThrow();
+  });
+
+  it('control: a changed signed value, or another key, does not verify', async () => {
+    const xml = toXml(await signXml(tree('_x2', 'alice'), '_x2', sp.key, null));
+    expect(() => verifyEnveloped(xml.replace('>alice<', '>admin<'), [sp.certificate])).toThrow(/does not verify/);
+    const forged = toXml(await signXml(tree('_x3', 'admin'), '_x3', attacker.key, null));
+    expect(() => verifyEnveloped(forged, [sp.certificate])).toThrow(/does not verify/);
+  });
+
+  it('signs an element nested in a message, then the message around it: both verify', async () => {
+    const inner = el('saml:Assertion', { 'xmlns:saml': NS.saml, ID: '_inner', Version: '2.0' }, [
+      el('saml:Issuer', {}, ['https://idp.example']),
+      el('saml:AttributeStatement', {}, [
+        el('saml:Attribute', { Name: 'mail' }, [
+          el(
+            'saml:AttributeValue',
+            {
+              'xmlns:xs': 'http://www.w3.org/2001/XMLSchema',
+              'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+              'xsi:type': 'xs:string',
+            },
+            [NASTY],
+          ),
+        ]),
+      ]),
+    ]);
+    const outer = tree('_outer', 'alice', [inner]);
+    const once = await signXml(outer, '_inner', sp.key, certificateBody(sp.certificate));
+    const twice = toXml(await signXml(once, '_outer', sp.key, certificateBody(sp.certificate)));
+    expect(verifiesInside(twice, '_inner', sp.certificate)).toBe(true);
+    // (verifyEnveloped takes one signature only: what Signoff receives carries no nested one.)
+    expect(verifiesInside(twice, '_outer', sp.certificate)).toBe(true);
+    expect(verifiesInside(twice.replace('>alice<', '>admin<'), '_outer', sp.certificate)).toBe(false);
+    expect(verifiesInside(twice.replace(`>${toXml(NASTY)}<`, '>changed<'), '_inner', sp.certificate)).toBe(false);
+  });
+
+  it('places the signature as the first child when asked (metadata), and it verifies', async () => {
+    const xml = toXml(await signXml(tree('_x4', 'alice'), '_x4', sp.key, null, 'first-child'));
+    expect(xml).toMatch(/^<samlp:LogoutRequest [^>]+>\n {2}<ds:Signature /);
+    expect(nameIdOf(verifyEnveloped(xml, [sp.certificate]))).toBe('alice');
+  });
+
+  it('refuses an ID that is missing or on two elements, and an element without Issuer to sign after', async () => {
+    await expect(signXml(tree('_x5', 'alice'), '_missing', sp.key, null)).rejects.toThrow(/exactly one element/);
+    const twice = tree('_x6', 'alice', [el('saml:Extra', { ID: '_x6' })]);
+    await expect(signXml(twice, '_x6', sp.key, null)).rejects.toThrow(/exactly one element/);
+    await expect(signXml(el('a', { ID: '_x7' }, [el('b')]), '_x7', sp.key, null)).rejects.toThrow(/no saml:Issuer/);
+  });
+
+  it('rejects when the key cannot sign (a public key)', async () => {
+    await expect(signXml(tree('_x8', 'alice'), '_x8', createPublicKey(sp.key), null)).rejects.toThrow(/private|key/i);
   });
 });

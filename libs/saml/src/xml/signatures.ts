@@ -1,6 +1,7 @@
 import {
   type BinaryLike,
   constants,
+  createHash,
   createVerify,
   type KeyLike,
   type KeyObject,
@@ -10,7 +11,8 @@ import {
 } from 'node:crypto';
 import { type ErrorFirstCallback, type SignatureAlgorithm, type SignatureAlgorithmType, SignedXml } from 'xml-crypto';
 import type { RedirectQuery } from '../bindings/redirect';
-import { escapeXml } from './build';
+import { compact, el, escapeXml, type XmlElement, type XmlNode } from './build';
+import { exclusiveCanonical } from './canonical';
 import { NS } from './namespaces';
 import { children, parseXml, UnsafeXmlError } from './safe-xml';
 
@@ -33,8 +35,8 @@ type Placement = 'after-issuer' | 'first-child';
  * after its Issuer as the SAML schema requires, or as its first child (`first-child`: an
  * md:EntityDescriptor, whose ds:Signature comes first, metadata §2.3.2). `certificateBody` goes into
  * KeyInfo for the SP's sake; null leaves KeyInfo out (verifiers use the certificate they pinned).
- * The signature is computed on the calling thread: the reference the tests and `bench:saml-logout`
- * hold signElementOffThread to. Signoff itself signs with signElementOffThread.
+ * xml-crypto's signing, all of it on the calling thread: what the tests sign as an SP with, and the
+ * reference signElementOffThread is held to. Signoff signs with signXml (or signElementOffThread).
  */
 export function signElement(
   xml: string,
@@ -49,13 +51,11 @@ export function signElement(
 }
 
 /**
- * signElement with the RSA signature computed on libuv's threads (node:crypto's callback form):
- * CPU per message that the calling thread does not spend (an RSA-2048 signature, 0.26 ms on the
- * 2-core machine of the benchmarks in a fast state; canonicalization and digests stay on the calling
- * thread, about 1.2 ms per signed element there). What Signoff signs every SAML message with: the
- * worker's LogoutRequests (a bulk logout signs thousands, one after the other on its one JS thread),
- * and the idp's SSO responses (two signatures each), LogoutResponses and metadata (served to anyone
- * who asks), whose event loop serves every other request meanwhile.
+ * signElement with the RSA signature computed on libuv's threads (node:crypto's callback form): an
+ * RSA-2048 signature, 0.26 ms on the 2-core machine of the benchmarks in a fast state, that the
+ * calling thread does not spend; xml-crypto's writing, parsing and canonicalization stay on it (about
+ * 0.5 ms a LogoutRequest). What Signoff signs a message holding raw markup with (a Response around
+ * an encrypted assertion), which signXml does not canonicalize; everything else is signed by signXml.
  * The same bytes as signElement (RSASSA-PKCS1-v1_5 is deterministic).
  *
  * The document is signed at once with a stand-in SignatureValue, and the real value put in its place
@@ -107,6 +107,118 @@ export async function signElementOffThread(
     ),
   );
   return `${unsigned.slice(0, at)}${signature.toString('base64')}${unsigned.slice(at + standIn.length)}`;
+}
+
+/**
+ * Signs the element of `message` whose ID is `elementId` (enveloped, exclusive c14n, SHA-256 digest,
+ * RSA-SHA256; XML-DSig §3.1), and answers the message with its ds:Signature in place, for toXml to
+ * write: right after the element's Issuer as the SAML schema requires (core §5.4.1), or as its first
+ * child (`first-child`: an md:EntityDescriptor, metadata §2.3.2). `certificateBody` goes into KeyInfo
+ * for the SP's sake; null leaves KeyInfo out (verifiers use the certificate they pinned).
+ *
+ * The canonical form is computed from the tree (exclusiveCanonical), as a verifier will compute it
+ * from the document toXml writes, instead of writing the document, parsing it again and
+ * canonicalizing the parse, which cost about 0.6 ms of the calling thread per signature (xml-crypto,
+ * signElement). The RSA signature is made on libuv's threads (node:crypto's callback form). The
+ * Signature is written compact (no whitespace inside), as other signers write it; it is digested
+ * without itself (the enveloped-signature transform), the line it stands on included.
+ * The element must hold no raw markup (an encrypted assertion): that is signed by signElementOffThread.
+ */
+export async function signXml(
+  message: XmlElement,
+  elementId: string,
+  key: KeyObject,
+  certificateBody: string | null,
+  placement: Placement = 'after-issuer',
+): Promise<XmlElement> {
+  // sign() would make an ECDSA signature with an EC key, under the rsa-sha256 the SignedInfo names.
+  if (key.asymmetricKeyType !== 'rsa') throw new Error('SAML messages are signed with RSA-SHA256: the key must be RSA');
+  const element = elementWithId(message, elementId);
+  const placeholder = el('ds:Signature', { 'xmlns:ds': NS.ds });
+  const withPlaceholder = withChildren(element, placed(element, placeholder, placement));
+  const root = replaced(message, element, withPlaceholder);
+  const digest = createHash('sha256')
+    .update(exclusiveCanonical(root, withPlaceholder, placeholder), 'utf8')
+    .digest('base64');
+  const signedInfo = el('ds:SignedInfo', {}, [
+    el('ds:CanonicalizationMethod', { Algorithm: EXC_C14N }),
+    el('ds:SignatureMethod', { Algorithm: RSA_SHA256 }),
+    el('ds:Reference', { URI: `#${elementId}` }, [
+      el('ds:Transforms', {}, [
+        el('ds:Transform', { Algorithm: ENVELOPED }),
+        el('ds:Transform', { Algorithm: EXC_C14N }),
+      ]),
+      el('ds:DigestMethod', { Algorithm: SHA256 }),
+      el('ds:DigestValue', {}, [digest]),
+    ]),
+  ]);
+  const signature = (value: string) =>
+    compact(
+      el('ds:Signature', { 'xmlns:ds': NS.ds }, [
+        signedInfo,
+        el('ds:SignatureValue', {}, [value]),
+        certificateBody === null
+          ? null
+          : el('ds:KeyInfo', {}, [el('ds:X509Data', {}, [el('ds:X509Certificate', {}, [certificateBody])])]),
+      ]),
+    );
+  // The value is over SignedInfo alone (§3.1.2), canonicalized where it stands: inside ds:Signature.
+  const unsigned = signature('');
+  const signedBytes = Buffer.from(exclusiveCanonical(unsigned, signedInfo), 'utf8');
+  const value = await new Promise<Buffer>((resolve, reject) =>
+    sign('sha256', signedBytes, { key, padding: constants.RSA_PKCS1_PADDING }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    ),
+  );
+  return replaced(
+    root,
+    withPlaceholder,
+    withChildren(withPlaceholder, placed(element, signature(value.toString('base64')), placement)),
+  );
+}
+
+/** The one element of the tree whose ID is `id`: a signature must leave no doubt which element it covers. */
+function elementWithId(root: XmlElement, id: string): XmlElement {
+  const found: XmlElement[] = [];
+  const visit = (node: XmlNode) => {
+    if (typeof node === 'string' || node.kind === 'raw') return;
+    if (node.attributes.ID === id) found.push(node);
+    node.children.forEach(visit);
+  };
+  visit(root);
+  if (found.length !== 1)
+    throw new Error(`the message must have exactly one element with the ID ${id}, not ${found.length}`);
+  return found[0];
+}
+
+/** The children of `element` with `signature` placed: after its first saml:Issuer, or first. */
+function placed(element: XmlElement, signature: XmlElement, placement: Placement): XmlNode[] {
+  const children = [...element.children];
+  const at =
+    placement === 'first-child'
+      ? 0
+      : children.findIndex(
+          (child) => typeof child !== 'string' && child.kind === 'element' && child.name === 'saml:Issuer',
+        ) + 1;
+  if (at === 0 && placement === 'after-issuer')
+    throw new Error('the element to sign has no saml:Issuer to put its signature after');
+  children.splice(at, 0, signature);
+  return children;
+}
+
+const withChildren = (element: XmlElement, children: XmlNode[]): XmlElement => ({ ...element, children });
+
+/** `root` with `old` (an element of it) replaced by `replacement`: the elements on the way copied, the rest shared. */
+function replaced(root: XmlElement, old: XmlElement, replacement: XmlElement): XmlElement {
+  if (root === old) return replacement;
+  let changed = false;
+  const children = root.children.map((child) => {
+    if (typeof child === 'string' || child.kind === 'raw') return child;
+    const next = replaced(child, old, replacement);
+    if (next !== child) changed = true;
+    return next;
+  });
+  return changed ? { ...root, children } : root;
 }
 
 function signerFor(elementId: string, key: KeyObject, certificateBody: string | null): SignedXml {
