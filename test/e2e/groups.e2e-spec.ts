@@ -232,6 +232,17 @@ describe('groups over the admin API', () => {
     expect(audited.every((event) => event.actorType === 'admin')).toBe(true);
   });
 
+  it('adds a member asked for four times at the same moment once, answering each as done', async () => {
+    const group = (await api().post('/api/v1/groups').set(auth()).send({ name: 'joined-at-once' }).expect(201)).body;
+    const dana = await t.app.get(UsersService).create({ username: 'dana', password: 'dana password' }, SYSTEM);
+    const add = () => api().post(`/api/v1/groups/${group.id}/members`).set(auth()).send({ userId: dana.id });
+    const answers = await Promise.all(Array.from({ length: 4 }, add));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    for (const answer of answers) expect(answer.body.members).toEqual([{ id: dana.id, username: 'dana' }]);
+    const audited = await t.app.get(DataSource).getRepository(AuditEvent).findBy({ targetId: group.id });
+    expect(audited.filter((event) => event.action === 'group.member_added')).toHaveLength(1);
+  });
+
   it('answers 409, not 500, to the second of two creations of one name at the same moment', async () => {
     const create = () => api().post('/api/v1/groups').set(auth()).send({ name: 'at-once' });
     const answers = await Promise.all(Array.from({ length: 4 }, create));

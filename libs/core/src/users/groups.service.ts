@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { type Actor, AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
+import { isUniqueViolation } from '../database/database-errors';
 import { newId } from '../crypto/random';
 import { Group, GroupMember, User } from '../entities';
 import { SignoffError } from '../errors/signoff-error';
@@ -103,14 +104,25 @@ export class GroupsService {
     });
     if (!user) throw new SignoffError('not_found', 'No such user.');
     const userId = user.id;
-    await this.db.transaction(async (tx) => {
-      if (await tx.existsBy(GroupMember, { groupId: group.id, userId })) return;
-      await tx.insert(GroupMember, { groupId: group.id, userId, createdAt: this.clock.now() });
-      await this.audit.record(
-        { action: 'group.member_added', actor, target: { type: 'group', id: group.id }, details: { userId } },
-        tx,
-      );
-    });
+    try {
+      await this.db.transaction(async (tx) => {
+        if (await tx.existsBy(GroupMember, { groupId: group.id, userId })) return;
+        await tx.insert(GroupMember, { groupId: group.id, userId, createdAt: this.clock.now() });
+        await this.audit.record(
+          { action: 'group.member_added', actor, target: { type: 'group', id: group.id }, details: { userId } },
+          tx,
+        );
+      });
+    } catch (error) {
+      // The same addition at the same moment (PostgreSQL: both saw no member, the second insert met
+      // the first's row): it is done, by the other request, which audited it.
+      if (
+        isUniqueViolation(error) &&
+        (await this.db.getRepository(GroupMember).existsBy({ groupId: group.id, userId }))
+      )
+        return;
+      throw error;
+    }
   }
 
   async removeMember(idOrName: string, userId: string, actor: Actor): Promise<void> {
