@@ -60,4 +60,13 @@ describe('checkProfile', () => {
       'givenName: must not contain control characters',
     ]);
   });
+
+  it('refuses the other characters XML cannot carry, and keeps those it can (an emoji is a surrogate pair)', () => {
+    expect(problems({ name: 'Ada\uFFFF', givenName: 'half \uD83D', familyName: '\uDE00 half' })).toEqual([
+      'name: must not contain U+FFFE, U+FFFF or an unpaired surrogate (XML cannot carry them)',
+      'givenName: must not contain U+FFFE, U+FFFF or an unpaired surrogate (XML cannot carry them)',
+      'familyName: must not contain U+FFFE, U+FFFF or an unpaired surrogate (XML cannot carry them)',
+    ]);
+    expect(problems({ name: 'Ada 😀 \uFFFD \u2028' })).toEqual([]);
+  });
 });

@@ -47,6 +47,11 @@ export const PROFILE_LIMITS = { email: 254, name: 200, givenName: 100, familyNam
 /** Characters no profile field may hold. */
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+/**
+ * The other characters XML 1.0 cannot carry (§2.2 Char): U+FFFE, U+FFFF and a surrogate without its
+ * pair. A SAML message holding one could be neither written well-formed nor signed.
+ */
+const NOT_XML_CHARACTERS = /[\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Checks profile fields as they will be stored (`emailVerified` with the address it vouches for);
@@ -63,6 +68,8 @@ export function checkProfile(profile: UserProfile): void {
     // would be ill-formed and the user locked out of every SAML application.
     else if (typeof value === 'string' && CONTROL_CHARACTERS.test(value))
       problems.push(`${field}: must not contain control characters`);
+    else if (typeof value === 'string' && NOT_XML_CHARACTERS.test(value))
+      problems.push(`${field}: must not contain U+FFFE, U+FFFF or an unpaired surrogate (XML cannot carry them)`);
   }
   if (profile.emailVerified !== undefined && typeof profile.emailVerified !== 'boolean')
     problems.push('emailVerified: must be true or false');
