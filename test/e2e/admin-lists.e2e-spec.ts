@@ -24,7 +24,7 @@ import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { Browser } from '../support/browser';
 import { testDatabaseUrl } from '../support/databases';
 import { eventually } from '../support/eventually';
-import { login, registerClient, type TestClient } from '../support/relying-party';
+import { freshUserSignedIn, login, registerClient, type TestClient } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 import { plainUser } from '../support/seed';
 
@@ -75,11 +75,7 @@ async function rp(options?: { backchannel?: boolean; frontchannel?: boolean }) {
 
 /** A fresh user signed in, in a browser of their own, to each of `clients`; returns the user and the session. */
 async function signedIn(clients: TestClient[], profile: { email?: string; name?: string } = {}) {
-  const username = `lister${++counter}`;
-  const user = await t.app.get(UsersService).create({ username, password: 'user password', ...profile }, SYSTEM);
-  const browser = new Browser(t.url);
-  await browser.login(username, 'user password');
-  for (const client of clients) await login(client, browser);
+  const { user, browser } = await freshUserSignedIn(t, clients, profile);
   const [session] = await db()
     .getRepository(IdpSession)
     .find({ where: { userId: user.id }, order: { createdAt: 'DESC' } });

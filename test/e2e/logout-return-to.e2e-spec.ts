@@ -11,7 +11,7 @@ import { runCli } from '../../apps/idp/src/cli';
 import { Browser, SIGNED_OUT_PAGE } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
-import { login, registerClient, type TestClient } from '../support/relying-party';
+import { freshUserSignedIn, login, registerClient, type TestClient } from '../support/relying-party';
 import { SamlSpApp } from '../support/saml-sp-app';
 import { spKeys } from '../support/sp-keys';
 import { startApp, type TestApp } from '../support/test-app';
@@ -50,12 +50,7 @@ async function newUser() {
   return { username, password: 'a user password' };
 }
 
-async function signedIn() {
-  const user = await newUser();
-  const browser = new Browser(t.url);
-  await browser.login(user.username, user.password);
-  return { browser, ...user };
-}
+const signedIn = () => freshUserSignedIn(t);
 
 const liveSessionsOf = (username: string) =>
   t.app

@@ -9,7 +9,7 @@ import { Browser } from '../support/browser';
 import { testDatabaseUrl } from '../support/databases';
 import { eventually } from '../support/eventually';
 import { helpOf, sampleOf } from '../support/metrics-text';
-import { login, registerClient, type TestClient } from '../support/relying-party';
+import { freshUserSignedIn, registerClient, type TestClient } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 
 const TOKEN = randomBytes(32).toString('base64url');
@@ -19,7 +19,6 @@ const bearer = { Authorization: `Bearer ${TOKEN}` };
 // side) and its deliveries (the worker's side), and one /metrics shows both.
 let t: TestApp;
 const rps: TestClient[] = [];
-let counter = 0;
 
 beforeAll(async () => {
   t = await startApp({ METRICS_TOKEN: TOKEN, DELIVERY_TIMEOUT: '1s', DELIVERY_ATTEMPTS: '2' }, { withWorker: true });
@@ -40,14 +39,7 @@ async function scrape(): Promise<string> {
 /** A sample's value, 0 when absent (a counter never incremented with those labels). */
 const value = (text: string, name: string, labels: Record<string, string> = {}) => sampleOf(text, name, labels) ?? 0;
 
-async function signedIn(...clients: TestClient[]) {
-  const username = `metrics${++counter}`;
-  await t.app.get(UsersService).create({ username, password: 'user password' }, SYSTEM);
-  const browser = new Browser(t.url);
-  expect((await browser.login(username, 'user password')).status).toBe(303);
-  for (const rp of clients) await login(rp, browser);
-  return { browser, username };
-}
+const signedIn = (...clients: TestClient[]) => freshUserSignedIn(t, clients);
 
 describe('/metrics on the idp port', () => {
   it('counts a back-channel logout by trigger and outcome, its delivery by channel and its latency; the outbox is empty after', async () => {

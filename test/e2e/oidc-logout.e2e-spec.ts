@@ -9,7 +9,13 @@ import { DataSource, IsNull } from 'typeorm';
 import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { Browser, SIGNED_OUT_PAGE } from '../support/browser';
 import { eventually } from '../support/eventually';
-import { login, registerClient, silentAuthorizationError, type TestClient } from '../support/relying-party';
+import {
+  freshUserSignedIn,
+  login,
+  registerClient,
+  silentAuthorizationError,
+  type TestClient,
+} from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 
 // This suite owns its Redis, so that it can stop it and start it again.
@@ -44,16 +50,7 @@ afterAll(async () => {
   rmSync(redisDir, { recursive: true, force: true });
 });
 
-/** A fresh user (so suites do not share sessions) signed in to `clients` in one browser. */
-async function signedIn(...clients: TestClient[]) {
-  const username = `user${++counter}`;
-  await t.app.get(UsersService).create({ username, password: 'user password' }, SYSTEM);
-  const browser = new Browser(t.url);
-  await browser.login(username, 'user password');
-  const logins = [];
-  for (const rp of clients) logins.push(await login(rp, browser));
-  return { browser, username, logins };
-}
+const signedIn = (...clients: TestClient[]) => freshUserSignedIn(t, clients);
 
 async function rp(metadata: Record<string, unknown> = {}, options?: { backchannel?: boolean; frontchannel?: boolean }) {
   const created = await registerClient(t, metadata, options);
@@ -459,7 +456,7 @@ describe('invalidation flows', () => {
     const flow = await api()
       .post('/api/v1/flows')
       .set(auth())
-      .send({ slug: `app-only-${counter}`, name: 'App only' });
+      .send({ slug: `app-only-${++counter}`, name: 'App only' });
     expect(flow.status).toBe(201);
     const stages = (await api().get('/api/v1/stages').set(auth())).body.items;
     const providerLogout = stages.find((stage: { kind: string }) => stage.kind === 'provider_logout');
@@ -501,19 +498,19 @@ describe('invalidation flows', () => {
       await api()
         .post('/api/v1/flows')
         .set(auth())
-        .send({ slug: `confirm-${counter}`, name: 'Confirm, then everything' })
+        .send({ slug: `confirm-${++counter}`, name: 'Confirm, then everything' })
     ).body;
     const confirm = (
       await api()
         .post('/api/v1/stages')
         .set(auth())
-        .send({ name: `ask-${counter}`, kind: 'confirm', config: { text: 'Really leave?' } })
+        .send({ name: `ask-${++counter}`, kind: 'confirm', config: { text: 'Really leave?' } })
     ).body;
     const goodbye = (
       await api()
         .post('/api/v1/stages')
         .set(auth())
-        .send({ name: `bye-${counter}`, kind: 'redirect', config: { url: 'https://example.com/bye' } })
+        .send({ name: `bye-${++counter}`, kind: 'redirect', config: { url: 'https://example.com/bye' } })
     ).body;
     const full = (await api().get('/api/v1/stages').set(auth())).body.items.find(
       (stage: { name: string }) => stage.name === 'default-user-logout',

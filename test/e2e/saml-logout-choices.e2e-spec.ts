@@ -14,9 +14,7 @@ import request from 'supertest';
 import { DataSource, In } from 'typeorm';
 import { ApiTokensService } from '../../apps/idp/src/admin/api-tokens.service';
 import { runCli } from '../../apps/idp/src/cli';
-import { Browser } from '../support/browser';
 import { eventually } from '../support/eventually';
-import { samlSignIn } from '../support/saml';
 import { type PostReply, SamlSpFarm } from '../support/saml-sps';
 import { spKeys } from '../support/sp-keys';
 import { startApp, type TestApp } from '../support/test-app';
@@ -46,21 +44,7 @@ afterAll(async () => {
 });
 
 /** A fresh user signed in, in one browser, at each of these farm SPs. */
-async function signedInAt(...names: string[]) {
-  const username = `user${++users}`;
-  const user = await t.app.get(UsersService).create({ username, password: 'user password' }, SYSTEM);
-  const browser = new Browser(t.url);
-  await browser.login(username, 'user password');
-  for (const name of names) {
-    const sp = farm.sps.get(name)!;
-    const { fields } = await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}), {
-      username,
-      password: 'user password',
-    });
-    await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse });
-  }
-  return { browser, user };
-}
+const signedInAt = (...names: string[]) => farm.freshUserSignedIn(...names);
 
 /** The deliveries of these SPs once every one is final, by SP name. */
 async function finalDeliveries(names: string[]) {

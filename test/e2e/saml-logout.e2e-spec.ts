@@ -15,7 +15,6 @@ import { startApp, type TestApp } from '../support/test-app';
 let t: TestApp;
 let farm: SamlSpFarm;
 let token: string;
-let users = 0;
 
 beforeAll(async () => {
   t = await startApp({}, { withWorker: true });
@@ -31,21 +30,7 @@ beforeAll(async () => {
 
 /** A fresh user signed in, in one browser, at each of these node-saml SPs; returns the browser and the SPs' SessionIndexes. */
 async function signedInAt(...names: string[]) {
-  const username = `user${++users}`;
-  await t.app.get(UsersService).create({ username, password: 'user password' }, SYSTEM);
-  const browser = new Browser(t.url);
-  await browser.login(username, 'user password');
-  const sessionIndexes: Record<string, string> = {};
-  for (const name of names) {
-    const sp = farm.sps.get(name)!;
-    const { fields } = await samlSignIn(browser, await sp.getAuthorizeUrlAsync('', undefined, {}), {
-      username,
-      password: 'user password',
-    });
-    sessionIndexes[name] = (
-      await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse })
-    ).profile!.sessionIndex!;
-  }
+  const { browser, username, sessionIndexes } = await farm.freshUserSignedIn(...names);
   const session = await t.app
     .get(DataSource)
     .getRepository(IdpSession)

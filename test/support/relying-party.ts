@@ -1,10 +1,11 @@
 import { type ClientMetadata, OidcClientsService } from '@signoff/oidc';
-import { SYSTEM } from '@signoff/core';
+import { type NewUser, SYSTEM, UsersService } from '@signoff/core';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
-import type { Browser } from './browser';
+import { randomBytes } from 'node:crypto';
+import { Browser } from './browser';
 import type { TestApp } from './test-app';
 import { readBody } from './read-body';
 
@@ -282,4 +283,25 @@ export async function silentAuthorizationError(app: TestClient, browser: Browser
   const response = await browser.get(url.pathname + url.search);
   if (response.status !== 303) throw new Error(`the authorization request answered ${response.status}, not a redirect`);
   return new URL(response.headers.location).searchParams.get('error');
+}
+
+/**
+ * A user of their own (a fresh name, so that tests share no sessions), signed in to Signoff in a
+ * browser of their own, then to each of `clients` in it (openid-client's authorization code flow).
+ * `profile` adds to the user's fields.
+ */
+export async function freshUserSignedIn(
+  t: TestApp,
+  clients: TestClient[] = [],
+  profile: Pick<NewUser, 'email' | 'name'> = {},
+) {
+  const username = `user-${randomBytes(5).toString('hex')}`;
+  const password = 'user password';
+  const user = await t.app.get(UsersService).create({ username, password, ...profile }, SYSTEM);
+  const browser = new Browser(t.url);
+  const signIn = await browser.login(username, password);
+  if (signIn.status !== 303) throw new Error(`signing in ${username} answered ${signIn.status}`);
+  const logins = [];
+  for (const rp of clients) logins.push(await login(rp, browser));
+  return { user, username, password, browser, logins };
 }

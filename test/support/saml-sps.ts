@@ -17,6 +17,8 @@ import {
   STATUS,
 } from './saml-test-sp';
 import type { TestApp } from './test-app';
+import { freshUserSignedIn } from './relying-party';
+import { samlSignIn } from './saml';
 import { readBody } from './read-body';
 
 /** A LogoutRequest an SP's back-channel SingleLogoutService received, verified by node-saml as the SP would. */
@@ -112,6 +114,23 @@ export class SamlSpFarm {
   private postReply(name: string, requestId: string) {
     const reply = this.postReplies.get(name) ?? { how: 'empty' };
     return postReplyOf({ t: this.t, base: this.base, key: this.keys.get(name)! }, name, requestId, reply);
+  }
+
+  /**
+   * A user of their own signed in, in a browser of their own, at each of these SPs (node-saml checks
+   * each Response); with the SessionIndex each SP was given, by SP name.
+   */
+  async freshUserSignedIn(...names: string[]) {
+    const signedIn = await freshUserSignedIn(this.t);
+    const sessionIndexes: Record<string, string> = {};
+    for (const name of names) {
+      const sp = this.sps.get(name)!;
+      const { fields } = await samlSignIn(signedIn.browser, await sp.getAuthorizeUrlAsync('', undefined, {}), signedIn);
+      sessionIndexes[name] = (
+        await sp.validatePostResponseAsync({ SAMLResponse: fields.SAMLResponse })
+      ).profile!.sessionIndex!;
+    }
+    return { ...signedIn, sessionIndexes };
   }
 
   async close(): Promise<void> {
