@@ -1,4 +1,4 @@
-import { attributesOf, childIndent, inline, type XmlElement, type XmlNode } from './build';
+import { attributesOf, childIndent, type XmlElement, type XmlNode } from './build';
 
 /** The namespace the `xml` prefix is bound to by definition (Namespaces in XML §3): never declared, never rendered. */
 const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
@@ -82,8 +82,7 @@ function writeElement(element: XmlElement, at: Writing): void {
   const declarations: Array<[string, string]> = [];
   for (const prefix of used) {
     if (prefix === 'xml') continue;
-    const uri = inScope.get(prefix) ?? (prefix === '' ? '' : undefined);
-    if (uri === undefined) throw new Error(`the prefix ${prefix} of <${element.name}> is not declared`);
+    const uri = prefix === '' ? (inScope.get('') ?? '') : namespaceOf(prefix, inScope);
     // Already rendered with this value by an output ancestor. No default namespace counts as the empty
     // one: an unprefixed element renders xmlns="" only to undo an ancestor's default (exc-c14n §3).
     if ((rendered.get(prefix) ?? (prefix === '' ? '' : undefined)) === uri) continue;
@@ -113,7 +112,7 @@ function writeElement(element: XmlElement, at: Writing): void {
     for (const child of children) {
       if (!compact) out.push('\n', indent);
       if (child === at.omit) continue;
-      writeChild(compact ? inline(child) : child, { inScope, rendered, indent, compact, omit: at.omit, out });
+      writeChild(child, { inScope, rendered, indent, compact, omit: at.omit, out });
     }
     if (!compact) out.push('\n', at.indent);
   }
