@@ -13,6 +13,8 @@ import {
 } from '@signoff/core';
 import { type AttemptRecord, AttemptRecorder, entitiesWhereOneOf, LEASE_MS, LogoutOrchestrator } from '@signoff/logout';
 import { parseSpMetadata, SamlSpsService } from '@signoff/saml';
+import type { PlannedDelivery } from '../../libs/logout/src/delivery-plan';
+import { insertDeliveries } from '../../libs/logout/src/outbox-rows';
 import { rowsOf } from '../../libs/logout/src/returning-rows';
 import { DataSource, In } from 'typeorm';
 import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/seed';
@@ -66,6 +68,90 @@ describe('the outbox', () => {
     // Every session the logout ended, whatever else this suite's database holds.
     const ended = await db.getRepository(OidcSession).countBy({ idpSessionId: In(idpSessionIds), state: 'ended' });
     expect(ended).toBe(providerSessionIds.length);
+  });
+});
+
+describe('insertDeliveries', () => {
+  it('writes each planned row as it was planned, whatever it holds: a lease, a reason, an event, another instant', async () => {
+    const now = t.clock.now();
+    const later = new Date(now.getTime() + 1000);
+    const user = await t.app.get(UsersService).create({ username: 'planned', password: 'a long password' }, SYSTEM);
+    const [providerId] = await backchannelClients(t.app, 1, () => 'http://127.0.0.1:9/bcl');
+    const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
+    const sessions = [0, 1, 2].map(() => liveOidcSession({ idpSessionId: idp.id, providerId, userId: user.id }, now));
+    await db.getRepository(OidcSession).insert(sessions);
+    const operationId = newId();
+    await db.getRepository(LogoutOperation).insert({
+      id: operationId,
+      trigger: 'api',
+      initiatorType: 'system',
+      initiatorId: null,
+      initiatingProviderId: null,
+      idpSessionIds: [idp.id],
+      createdAt: now,
+      completedAt: null,
+      outcome: null,
+    });
+    const row = (fields: Partial<PlannedDelivery>): PlannedDelivery => ({
+      id: newId(),
+      operationId,
+      providerSessionId: sessions[0].id,
+      providerId,
+      channel: 'backchannel_oidc',
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: null,
+      leaseUntil: null,
+      lastHttpStatus: null,
+      lastError: null,
+      attemptLog: [],
+      messageId: null,
+      event: null,
+      createdAt: now,
+      updatedAt: now,
+      completedAt: null,
+      ...fields,
+    });
+    const planned = [
+      row({ status: 'queued', leaseUntil: new Date(now.getTime() + 60_000) }),
+      row({
+        channel: 'frontchannel_oidc',
+        status: 'skipped',
+        lastError: 'no browser: "quoted", \\ and é ✓ 🙂',
+        completedAt: now,
+      }),
+      row({
+        providerSessionId: null,
+        channel: 'ssf_push',
+        event: {
+          iat: 1,
+          txn: operationId,
+          sub_id: { format: 'opaque', id: 'a "b" \\ é' },
+          events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { reason: 'x' } },
+        },
+      }),
+      // Rows that share less with the others (planned at another instant, an attempt already, a log, a
+      // retry's time and answer): a statement of their own on PostgreSQL, every value still written.
+      row({
+        providerSessionId: sessions[1].id,
+        attempts: 2,
+        createdAt: later,
+        updatedAt: later,
+        nextAttemptAt: later,
+        lastHttpStatus: 503,
+        messageId: 'jti-1',
+        attemptLog: [
+          { at: now.toISOString(), ms: 4, httpStatus: 503, result: 'queued', error: 'HTTP 503', messageId: 'jti-1' },
+        ],
+      }),
+      row({ providerSessionId: sessions[2].id, channel: 'frontchannel_saml_iframe', status: 'pending' }),
+    ];
+
+    await db.transaction((tx) => insertDeliveries(tx, planned));
+
+    const written = await db.getRepository(LogoutDelivery).findBy({ operationId });
+    const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+    expect(written.sort(byId)).toEqual([...planned].sort(byId));
   });
 });
 

@@ -5,7 +5,6 @@ import {
   Clock,
   type DeliveryChannel,
   IdpSession,
-  jsonParameter,
   leanEntities,
   LogoutOperation,
   LogoutOperationUser,
@@ -16,9 +15,9 @@ import {
   ProviderSession,
   serialize,
   type SessionEndReason,
-  sqliteEachInTransaction,
 } from '@signoff/core';
 import { type PlannedDelivery, planDeliveries, planSignals, type SessionToTell } from './delivery-plan';
+import { insertDeliveries } from './outbox-rows';
 import type { EndedForSignals, PlannedSignal } from './security-events';
 import { OutboxRelay } from './outbox-relay';
 import { IdpSessionsService } from '@signoff/sessions';
@@ -363,106 +362,8 @@ export class LogoutOrchestrator {
 }
 
 const CHUNK = 400;
-/**
- * Outbox rows per INSERT on PostgreSQL: each piece is sent before the next is built, so that the
- * server writes one while this thread builds the next (a 10,000-row logout: four pieces).
- */
-const INSERT_PIECE = 2500;
-
 function chunks<T>(items: T[]): T[][] {
   const result: T[][] = [];
   for (let start = 0; start < items.length; start += CHUNK) result.push(items.slice(start, start + CHUNK));
   return result;
 }
-
-/**
- * Writes planned deliveries by statements built here (TypeORM's insert of thousands of rows spends
- * longer building the statement, and reading every row's defaults back, than the database running
- * it): PostgreSQL INSERT_PIECE rows a statement, SQLite a row a statement, in the caller's transaction.
- * Instants are epoch milliseconds and the attempt log JSON text, as their column types store them.
- */
-async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Promise<void> {
-  if (!rows.length) return;
-  const instant = (value: Date | null) => value?.getTime() ?? null;
-  // Each row's values in DELIVERY_COLUMNS' order (the JSON columns as values, not yet as text).
-  const cells = rows.map((row) => [
-    row.id,
-    row.operationId,
-    row.providerSessionId,
-    row.providerId,
-    row.channel,
-    row.status,
-    row.attempts,
-    instant(row.nextAttemptAt),
-    instant(row.leaseUntil),
-    row.lastHttpStatus,
-    row.lastError,
-    row.attemptLog,
-    row.messageId,
-    instant(row.createdAt),
-    instant(row.updatedAt),
-    instant(row.completedAt),
-    row.event,
-  ]);
-  if (tx.connection.options.type === 'postgres') {
-    // PostgreSQL: a statement per INSERT_PIECE rows, given as ONE JSON parameter that it turns into
-    // rows (as the recorder's). Thousands of rows as VALUES cost more to parse and bind than to write,
-    // and as arrays (a column each) more to build as array literals than to send. Each piece's JSON is
-    // built while the server writes the piece before (the connection runs one statement at a time).
-    const pieceJson = (start: number) =>
-      jsonParameter(
-        cells
-          .slice(start, start + INSERT_PIECE)
-          .map((values) => Object.fromEntries(DELIVERY_COLUMNS.map(([name], i) => [name, values[i]]))),
-      );
-    let writing: Promise<unknown> | undefined;
-    for (let start = 0; start < cells.length; start += INSERT_PIECE) {
-      const json = pieceJson(start);
-      await writing;
-      writing = tx.query(INSERT_ON_POSTGRES, [json]);
-      // Its failure is awaited above or below, not left unhandled while the next piece is built; and
-      // the next is built once this one has gone out (TypeORM sends it a few promise turns later).
-      writing.catch(() => undefined);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await writing;
-    return;
-  }
-  // SQLite: a bound INSERT per row, in the transaction (reading the rows out of one JSON parameter
-  // instead, 17 paths into each row, took longer than binding them; so did multi-row INSERTs).
-  for (const values of cells)
-    DELIVERY_COLUMNS.forEach(([, type], i) => {
-      if (type === 'json' && values[i] !== null) values[i] = JSON.stringify(values[i]);
-    });
-  sqliteEachInTransaction(tx, INSERT_ON_SQLITE, cells);
-}
-
-/** logout_deliveries' columns as insertDeliveries writes them, with their PostgreSQL types (JSON ones as json). */
-const DELIVERY_COLUMNS = [
-  ['id', 'varchar'],
-  ['operation_id', 'varchar'],
-  ['provider_session_id', 'varchar'],
-  ['provider_id', 'varchar'],
-  ['channel', 'varchar'],
-  ['status', 'varchar'],
-  ['attempts', 'integer'],
-  ['next_attempt_at', 'bigint'],
-  ['lease_until', 'bigint'],
-  ['last_http_status', 'integer'],
-  ['last_error', 'text'],
-  ['attempt_log', 'json'],
-  ['message_id', 'varchar'],
-  ['created_at', 'bigint'],
-  ['updated_at', 'bigint'],
-  ['completed_at', 'bigint'],
-  ['event', 'json'],
-] as const;
-
-/** SQLite: one row, bound. */
-const INSERT_ON_SQLITE = `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')})
-  VALUES (${DELIVERY_COLUMNS.map(() => '?').join(', ')})`;
-
-/** PostgreSQL: the rows from one JSON parameter (json_to_recordset), the JSON columns stored as their text. */
-const INSERT_ON_POSTGRES = `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.map(([name]) => name).join(', ')})
-  SELECT ${DELIVERY_COLUMNS.map(([name, type]) => (type === 'json' ? `CAST(${name} AS text)` : name)).join(', ')}
-    FROM json_to_recordset(CAST($1 AS json)) AS r(${DELIVERY_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`;
