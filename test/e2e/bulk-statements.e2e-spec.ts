@@ -152,6 +152,18 @@ describe('insertDeliveries', () => {
     const written = await db.getRepository(LogoutDelivery).findBy({ operationId });
     const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
     expect(written.sort(byId)).toEqual([...planned].sort(byId));
+    // The JSON columns' text as stored: what JSON.stringify writes (the entities above are parsed back).
+    const stored: Array<{ id: string; attempt_log: string; event: string | null }> = await db.query(
+      `SELECT id, attempt_log, event FROM logout_deliveries WHERE operation_id = ${db.options.type === 'postgres' ? '$1' : '?'}`,
+      [operationId],
+    );
+    expect(stored.sort(byId)).toEqual(
+      [...planned].sort(byId).map((row) => ({
+        id: row.id,
+        attempt_log: JSON.stringify(row.attemptLog),
+        event: row.event && JSON.stringify(row.event),
+      })),
+    );
   });
 });
 

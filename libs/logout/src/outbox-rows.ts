@@ -66,7 +66,7 @@ async function insertOnPostgres(tx: EntityManager, rows: PlannedDelivery[]): Pro
     const sharedValues = [
       first.operationId,
       first.attempts,
-      JSON.stringify(first.attemptLog),
+      jsonParameter(first.attemptLog),
       first.createdAt.getTime(),
       first.updatedAt.getTime(),
     ];
@@ -90,7 +90,9 @@ function sharesWith(a: PlannedDelivery, b: PlannedDelivery): boolean {
     a.attempts === b.attempts &&
     a.createdAt.getTime() === b.createdAt.getTime() &&
     a.updatedAt.getTime() === b.updatedAt.getTime() &&
-    JSON.stringify(a.attemptLog) === JSON.stringify(b.attemptLog)
+    (a.attemptLog === b.attemptLog ||
+      (!a.attemptLog.length && !b.attemptLog.length) ||
+      JSON.stringify(a.attemptLog) === JSON.stringify(b.attemptLog))
   );
 }
 
