@@ -78,6 +78,28 @@ describe('buildResponse', () => {
     expectSignedAfterIssuer(xml, assertion);
   });
 
+  it('signs what xs is bound to (an InclusiveNamespaces PrefixList): the values typed otherwise no longer verify', async () => {
+    const { xml } = await response();
+    // exclusive c14n alone leaves xs (used only in xsi:type's value) out of what is signed.
+    expect(xml.match(/<ec:InclusiveNamespaces [^>]*PrefixList="xs"\/>/g)).toHaveLength(2);
+    const retyped = xml.replaceAll(
+      'xmlns:xs="http://www.w3.org/2001/XMLSchema"',
+      'xmlns:xs="urn:example:not-xml-schema"',
+    );
+    expect(retyped).not.toBe(xml);
+    const root = parseXml(retyped).documentElement;
+    for (const element of [root, children(root, NS.saml, 'Assertion')[0]]) {
+      const verifier = new SignedXml({ publicCert: certificate, getCertFromKeyInfo: () => null });
+      verifier.loadSignature(children(element, NS.ds, 'Signature')[0]);
+      expect(verifier.checkSignature(retyped)).toBe(false);
+    }
+    // Control: the same check passes the response as signed.
+    const signed = parseXml(xml).documentElement;
+    const verifier = new SignedXml({ publicCert: certificate, getCertFromKeyInfo: () => null });
+    verifier.loadSignature(children(signed, NS.ds, 'Signature')[0]);
+    expect(verifier.checkSignature(xml)).toBe(true);
+  });
+
   it('writes NameID, SessionIndex and attribute values exactly as given, one element per line', async () => {
     const { xml } = await response();
     const doc = parseXml(xml);

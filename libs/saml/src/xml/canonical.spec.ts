@@ -9,7 +9,7 @@ import { parseXml } from './safe-xml';
  * with this ID in the document toXml writes, parsed, with `omitId`'s element removed (the enveloped
  * transform) and the whitespace around it kept.
  */
-function reference(root: XmlElement, id: string, omitName?: string): string {
+function reference(root: XmlElement, id: string, omitName?: string, inclusiveNamespacesPrefixList?: string[]): string {
   const doc = parseXml(toXml(root));
   const all = Array.from(doc.getElementsByTagName('*') as ArrayLike<Element>);
   const target = all.find((element) => element.getAttribute('ID') === id)!;
@@ -17,7 +17,7 @@ function reference(root: XmlElement, id: string, omitName?: string): string {
     const omitted = Array.from(target.childNodes as ArrayLike<Node>).find((node) => node.nodeName === omitName)!;
     target.removeChild(omitted);
   }
-  return new ExclusiveCanonicalization().process(target, {});
+  return new ExclusiveCanonicalization().process(target, { inclusiveNamespacesPrefixList });
 }
 
 const NASTY = `a<b>&"c'd\te\nf\rg ]]> é 😀 \u0085\u2028 \uE000\uFFFD`;
@@ -113,6 +113,27 @@ describe('exclusiveCanonical', () => {
     const { root, target } = make();
     const element = find(root, target);
     expect(exclusiveCanonical(root, element)).toBe(reference(root, target));
+  });
+
+  it.each([
+    ['the assertion, xs declared on each value', () => ({ root: response(assertion('_a')), target: '_a' })],
+    ['the response around it', () => ({ root: response(assertion('_a')), target: '_r' })],
+    [
+      'an element declaring xs itself, used only below it',
+      () => ({
+        root: el('saml:Attribute', { 'xmlns:saml': NS.saml, 'xmlns:xs': xsString['xmlns:xs'], ID: '_x' }, [
+          el('saml:AttributeValue', { 'xmlns:xsi': xsString['xmlns:xsi'], 'xsi:type': 'xs:string' }, ['v']),
+        ]),
+        target: '_x',
+      }),
+    ],
+  ])('with an InclusiveNamespaces PrefixList, is what xml-crypto computes with it for %s', (_, make) => {
+    const { root, target } = make();
+    const canonical = exclusiveCanonical(root, find(root, target), undefined, ['xs']);
+    expect(canonical).toBe(reference(root, target, undefined, ['xs']));
+    // Control: the list is what brings xs's binding into the form.
+    expect(canonical).toContain('xmlns:xs="http://www.w3.org/2001/XMLSchema"');
+    expect(exclusiveCanonical(root, find(root, target))).not.toContain('xmlns:xs=');
   });
 
   it('leaves out the omitted element and keeps the whitespace around it', () => {

@@ -7,12 +7,15 @@ const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
 const NOT_XML_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /**
- * Exclusive XML Canonicalization 1.0, without comments and with no InclusiveNamespaces prefix list
- * (https://www.w3.org/TR/xml-exc-c14n/), of `target`, an element of the tree `root`, exactly as a
- * verifier computes it from the document `toXml(root)` writes: the whitespace toXml puts between
- * elements is part of the document, so it is part of the form. `omit` (the enveloped ds:Signature,
- * XML-DSig §6.6.4) is left out, the whitespace around it kept, as the enveloped-signature transform
- * removes the element alone.
+ * Exclusive XML Canonicalization 1.0, without comments (https://www.w3.org/TR/xml-exc-c14n/), of
+ * `target`, an element of the tree `root`, exactly as a verifier computes it from the document
+ * `toXml(root)` writes: the whitespace toXml puts between elements is part of the document, so it is
+ * part of the form. `omit` (the enveloped ds:Signature, XML-DSig §6.6.4) is left out, the whitespace
+ * around it kept, as the enveloped-signature transform removes the element alone. `inclusivePrefixes`
+ * is the transform's InclusiveNamespaces PrefixList (exc-c14n §3): those prefixes are rendered as
+ * Canonical XML renders every namespace, wherever they are in scope and an output ancestor has not
+ * rendered them with the same value, used or not (the `xs` of xsi:type="xs:string", which nothing
+ * else would bring into the form, so that the signature covers what it is bound to).
  *
  * What the form is (Canonical XML 1.0 §2.3, exc-c14n §3): every element written as a start and an end
  * tag; namespace declarations first, sorted by prefix, and only those the element visibly uses (its
@@ -28,11 +31,16 @@ const NOT_XML_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF
  * leaves namespace URIs unescaped. A new prefix or prefixed attribute should be checked against it
  * (canonical.spec.ts compares the two).
  */
-export function exclusiveCanonical(root: XmlElement, target: XmlElement, omit?: XmlElement): string {
+export function exclusiveCanonical(
+  root: XmlElement,
+  target: XmlElement,
+  omit?: XmlElement,
+  inclusivePrefixes: readonly string[] = [],
+): string {
   const place = placeOf(root, target);
   if (!place) throw new Error('the element to canonicalize is not in the tree');
   const out: string[] = [];
-  writeElement(target, { ...place, rendered: new Map(), omit, out });
+  writeElement(target, { ...place, rendered: new Map(), omit, inclusivePrefixes, out });
   return out.join('');
 }
 
@@ -49,6 +57,8 @@ interface Writing extends Place {
   /** The namespaces its output ancestors rendered, and their values. */
   rendered: ReadonlyMap<string, string>;
   omit: XmlElement | undefined;
+  /** The InclusiveNamespaces PrefixList: rendered wherever in scope, used or not. */
+  inclusivePrefixes: readonly string[];
   out: string[];
 }
 
@@ -77,6 +87,7 @@ function writeElement(element: XmlElement, at: Writing): void {
   const used = new Set([
     prefixOf(element.name),
     ...attributes.filter(([name]) => name.includes(':')).map(([name]) => prefixOf(name)),
+    ...at.inclusivePrefixes.filter((prefix) => inScope.has(prefix)),
   ]);
   const rendered = new Map(at.rendered);
   const declarations: Array<[string, string]> = [];
@@ -112,7 +123,7 @@ function writeElement(element: XmlElement, at: Writing): void {
     for (const child of children) {
       if (!compact) out.push('\n', indent);
       if (child === at.omit) continue;
-      writeChild(child, { inScope, rendered, indent, compact, omit: at.omit, out });
+      writeChild(child, { ...at, inScope, rendered, indent, compact });
     }
     if (!compact) out.push('\n', at.indent);
   }

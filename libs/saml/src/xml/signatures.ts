@@ -11,7 +11,7 @@ import {
 } from 'node:crypto';
 import { type ErrorFirstCallback, type SignatureAlgorithm, type SignatureAlgorithmType, SignedXml } from 'xml-crypto';
 import type { RedirectQuery } from '../bindings/redirect';
-import { compact, el, escapeXml, type XmlElement, type XmlNode } from './build';
+import { attributesOf, compact, el, escapeXml, type XmlElement, type XmlNode } from './build';
 import { exclusiveCanonical } from './canonical';
 import { NS } from './namespaces';
 import { children, parseXml, UnsafeXmlError } from './safe-xml';
@@ -20,6 +20,7 @@ export const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 
 /** Algorithms accepted from SPs: SHA-256 and up; SHA-1 is refused. */
 const ACCEPTED_SIGNATURE_ALGORITHMS: Record<string, string> = {
@@ -137,8 +138,9 @@ export async function signXml(
   const placeholder = el('ds:Signature', { 'xmlns:ds': NS.ds });
   const withPlaceholder = withChildren(element, placed(element, placeholder, placement));
   const root = replaced(message, element, withPlaceholder);
+  const inclusivePrefixes = typePrefixesIn(root, withPlaceholder);
   const digest = createHash('sha256')
-    .update(exclusiveCanonical(root, withPlaceholder, placeholder), 'utf8')
+    .update(exclusiveCanonical(root, withPlaceholder, placeholder, inclusivePrefixes), 'utf8')
     .digest('base64');
   const signedInfo = el('ds:SignedInfo', {}, [
     el('ds:CanonicalizationMethod', { Algorithm: EXC_C14N }),
@@ -146,7 +148,11 @@ export async function signXml(
     el('ds:Reference', { URI: `#${elementId}` }, [
       el('ds:Transforms', {}, [
         el('ds:Transform', { Algorithm: ENVELOPED }),
-        el('ds:Transform', { Algorithm: EXC_C14N }),
+        el('ds:Transform', { Algorithm: EXC_C14N }, [
+          inclusivePrefixes.length
+            ? el('ec:InclusiveNamespaces', { 'xmlns:ec': EXC_C14N, PrefixList: inclusivePrefixes.join(' ') })
+            : null,
+        ]),
       ]),
       el('ds:DigestMethod', { Algorithm: SHA256 }),
       el('ds:DigestValue', {}, [digest]),
@@ -178,6 +184,41 @@ export async function signXml(
 }
 
 /** The one element of the tree whose ID is `id`: a signature must leave no doubt which element it covers. */
+/**
+ * The prefixes of the QNames in the xsi:type values of `target` and below (xs in
+ * xsi:type="xs:string", a saml:AttributeValue's type), `root` giving what is in scope. Exclusive
+ * c14n renders a namespace only where an element or attribute name uses it (exc-c14n §3), so without
+ * more the binding of xs would be outside the signed form, and could be changed under a valid
+ * signature: these prefixes go into the transform's InclusiveNamespaces PrefixList, as Shibboleth's
+ * IdP names its xsd. Sorted; none for a message without xsi:type.
+ */
+function typePrefixesIn(root: XmlElement, target: XmlElement): string[] {
+  const prefixes = new Set<string>();
+  const visit = (element: XmlElement, scope: ReadonlyMap<string, string>, inside: boolean) => {
+    const attributes = attributesOf(element);
+    const declared = attributes.filter(([name]) => name.startsWith('xmlns:'));
+    const here = declared.length
+      ? new Map([...scope, ...declared.map(([name, uri]): [string, string] => [name.slice('xmlns:'.length), uri])])
+      : scope;
+    const within = inside || element === target;
+    if (within)
+      for (const [name, value] of attributes) {
+        const colon = name.indexOf(':');
+        if (
+          colon > 0 &&
+          name.slice(colon + 1) === 'type' &&
+          here.get(name.slice(0, colon)) === XSI &&
+          value.includes(':')
+        )
+          prefixes.add(value.slice(0, value.indexOf(':')));
+      }
+    for (const child of element.children)
+      if (typeof child !== 'string' && child.kind === 'element') visit(child, here, within);
+  };
+  visit(root, new Map(), false);
+  return [...prefixes].sort();
+}
+
 function elementWithId(root: XmlElement, id: string): XmlElement {
   const found: XmlElement[] = [];
   const visit = (node: XmlNode) => {
