@@ -136,6 +136,18 @@ describe('exclusiveCanonical', () => {
     expect(exclusiveCanonical(root, find(root, target))).not.toContain('xmlns:xs=');
   });
 
+  it('renders a listed prefix where it is in scope, declared above the element or again below it (as libxml2 does)', () => {
+    // Expected forms: libxml2's exclusive c14n (lxml, inclusive_ns_prefixes=['xs']) of toXml's document.
+    const root = el('r', { 'xmlns:xs': 'urn:one', ID: '_r' }, [
+      el('a', { ID: '_a' }, [el('b', { 'xmlns:xs': 'urn:one' }, [el('c', { 'xmlns:xs': 'urn:two' }, ['t'])])]),
+    ]);
+    expect(exclusiveCanonical(root, find(root, '_a'), undefined, ['xs'])).toBe(
+      '<a xmlns:xs="urn:one" ID="_a">\n    <b>\n      <c xmlns:xs="urn:two">t</c>\n    </b>\n  </a>',
+    );
+    // A listed prefix not in scope renders nothing.
+    expect(exclusiveCanonical(root, find(root, '_a'), undefined, ['zz'])).not.toContain('xmlns');
+  });
+
   it('leaves out the omitted element and keeps the whitespace around it', () => {
     const signed = el('saml:Assertion', { ...assertion('_a').attributes }, [
       ...assertion('_a').children.slice(0, 1),

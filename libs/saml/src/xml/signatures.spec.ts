@@ -231,6 +231,32 @@ describe('signXml', () => {
     expect(verifiesInside(twice.replace(`>${toXml(NASTY)}<`, '>changed<'), '_inner', sp.certificate)).toBe(false);
   });
 
+  it('names the prefixes of xsi:type values in an InclusiveNamespaces PrefixList, whitespace around them or not, xsi bound by an ancestor', async () => {
+    const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+    const typed = (type: string) =>
+      el('saml:AttributeValue', { 'xmlns:xs': 'http://www.w3.org/2001/XMLSchema', 'i:type': type }, ['v']);
+    const message = tree('_t1', 'alice', [
+      el('saml:Extra', { 'xmlns:i': XSI }, [typed(' xs:string\n'), typed('plain')]),
+    ]);
+    const xml = toXml(await signXml(message, '_t1', sp.key, null));
+    expect(xml).toContain(
+      '<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="xs"/>',
+    );
+    expect(verifiesInside(xml, '_t1', sp.certificate)).toBe(true);
+    expect(
+      verifiesInside(
+        xml.replace('xmlns:xs="http://www.w3.org/2001/XMLSchema"', 'xmlns:xs="urn:x"'),
+        '_t1',
+        sp.certificate,
+      ),
+    ).toBe(false);
+    // Without xsi:type, no list (LogoutRequests, LogoutResponses, metadata).
+    expect(toXml(await signXml(tree('_t2', 'alice'), '_t2', sp.key, null))).not.toContain('InclusiveNamespaces');
+    await expect(
+      signXml(tree('_t3', 'alice', [el('saml:Extra', { 'xmlns:i': XSI }, [typed('a:b:c')])]), '_t3', sp.key, null),
+    ).rejects.toThrow(/not a QName/);
+  });
+
   it('places the signature as the first child when asked (metadata), and it verifies', async () => {
     const xml = toXml(await signXml(tree('_x4', 'alice'), '_x4', sp.key, null, 'first-child'));
     expect(xml).toMatch(/^<samlp:LogoutRequest [^>]+>\n {2}<ds:Signature /);

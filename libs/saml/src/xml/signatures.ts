@@ -21,6 +21,8 @@ const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+/** A QName (Namespaces in XML §4), whitespace around it allowed: its prefix, if it has one. */
+const QNAME = /^[ \t\n\r]*(?:([\p{L}_][\p{L}\p{N}_.-]*):)?[\p{L}_][\p{L}\p{N}_.-]*[ \t\n\r]*$/u;
 
 /** Algorithms accepted from SPs: SHA-256 and up; SHA-1 is refused. */
 const ACCEPTED_SIGNATURE_ALGORITHMS: Record<string, string> = {
@@ -183,7 +185,6 @@ export async function signXml(
   );
 }
 
-/** The one element of the tree whose ID is `id`: a signature must leave no doubt which element it covers. */
 /**
  * The prefixes of the QNames in the xsi:type values of `target` and below (xs in
  * xsi:type="xs:string", a saml:AttributeValue's type), `root` giving what is in scope. Exclusive
@@ -204,13 +205,12 @@ function typePrefixesIn(root: XmlElement, target: XmlElement): string[] {
     if (within)
       for (const [name, value] of attributes) {
         const colon = name.indexOf(':');
-        if (
-          colon > 0 &&
-          name.slice(colon + 1) === 'type' &&
-          here.get(name.slice(0, colon)) === XSI &&
-          value.includes(':')
-        )
-          prefixes.add(value.slice(0, value.indexOf(':')));
+        if (colon <= 0 || name.slice(colon + 1) !== 'type' || here.get(name.slice(0, colon)) !== XSI) continue;
+        // An xs:QName, whose whitespace collapses (XML Schema 2 §3.2.18): a prefix, or none (the
+        // default namespace, which Signoff never types with and the list would name as #default).
+        const qname = QNAME.exec(value);
+        if (!qname) throw new Error(`xsi:type="${value}" is not a QName: it cannot be signed as such`);
+        if (qname[1] !== undefined) prefixes.add(qname[1]);
       }
     for (const child of element.children)
       if (typeof child !== 'string' && child.kind === 'element') visit(child, here, within);
@@ -219,6 +219,7 @@ function typePrefixesIn(root: XmlElement, target: XmlElement): string[] {
   return [...prefixes].sort();
 }
 
+/** The one element of the tree whose ID is `id`: a signature must leave no doubt which element it covers. */
 function elementWithId(root: XmlElement, id: string): XmlElement {
   const found: XmlElement[] = [];
   const visit = (node: XmlNode) => {
