@@ -3,7 +3,9 @@
 // outbox rows, the hand-out to BullMQ, the worker (claim, sign, POST, record) and the operation's close.
 // The ceiling, measured in the same run: the same number of signatures of the same logout token
 // shape (signJwt, as the worker signs) and undici POSTs to the same RP, with the same concurrency,
-// and no queue or database.
+// and no queue or database. The RP answers from this process, on the same main thread as both: with
+// the RP in a process of its own the ceiling gains more than the pipeline and the ratio is lower
+// (docs/operations.md, "What bounds bench:backchannel on PostgreSQL").
 // This machine's speed drifts by a third from one second to the next (the same ceiling, run eight
 // times in a row, took 2.5 to 3.6 s of CPU), so the run alternates: ceiling, logout, ceiling,
 // logout, …, ceiling, after a warm-up of each. Each logout's ratio is against the mean of the
