@@ -71,47 +71,70 @@ describe('the outbox', () => {
   });
 });
 
+/**
+ * A fresh user with one IdP session, one back-channel client, and an operation about that session
+ * (no deliveries yet): what an outbox row refers to.
+ */
+async function openOperation(): Promise<{
+  now: Date;
+  userId: string;
+  providerId: string;
+  idpSessionId: string;
+  operationId: string;
+}> {
+  const now = t.clock.now();
+  const user = await t.app
+    .get(UsersService)
+    .create({ username: `u${newId().slice(0, 8)}`, password: 'a long password' }, SYSTEM);
+  const [providerId] = await backchannelClients(t.app, 1, () => 'http://127.0.0.1:9/bcl');
+  const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
+  const operationId = newId();
+  await db.getRepository(LogoutOperation).insert({
+    id: operationId,
+    trigger: 'api',
+    initiatorType: 'system',
+    initiatorId: null,
+    initiatingProviderId: null,
+    idpSessionIds: [idp.id],
+    createdAt: now,
+    completedAt: null,
+    outcome: null,
+  });
+  return { now, userId: user.id, providerId, idpSessionId: idp.id, operationId };
+}
+
+/** An outbox row as a logout plans it (a back-channel one, pending, no attempt yet), `fields` over it. */
+function plannedRow(
+  of: Pick<PlannedDelivery, 'operationId' | 'providerSessionId' | 'providerId' | 'createdAt'>,
+  fields: Partial<PlannedDelivery> = {},
+): PlannedDelivery {
+  return {
+    id: newId(),
+    ...of,
+    channel: 'backchannel_oidc',
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: null,
+    leaseUntil: null,
+    lastHttpStatus: null,
+    lastError: null,
+    attemptLog: [],
+    messageId: null,
+    event: null,
+    updatedAt: of.createdAt,
+    completedAt: null,
+    ...fields,
+  };
+}
+
 describe('insertDeliveries', () => {
   it('writes each planned row as it was planned, whatever it holds: a lease, a reason, an event, another instant', async () => {
-    const now = t.clock.now();
+    const { now, userId, providerId, idpSessionId, operationId } = await openOperation();
     const later = new Date(now.getTime() + 1000);
-    const user = await t.app.get(UsersService).create({ username: 'planned', password: 'a long password' }, SYSTEM);
-    const [providerId] = await backchannelClients(t.app, 1, () => 'http://127.0.0.1:9/bcl');
-    const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
-    const sessions = [0, 1, 2].map(() => liveOidcSession({ idpSessionId: idp.id, providerId, userId: user.id }, now));
+    const sessions = [0, 1, 2].map(() => liveOidcSession({ idpSessionId, providerId, userId }, now));
     await db.getRepository(OidcSession).insert(sessions);
-    const operationId = newId();
-    await db.getRepository(LogoutOperation).insert({
-      id: operationId,
-      trigger: 'api',
-      initiatorType: 'system',
-      initiatorId: null,
-      initiatingProviderId: null,
-      idpSessionIds: [idp.id],
-      createdAt: now,
-      completedAt: null,
-      outcome: null,
-    });
-    const row = (fields: Partial<PlannedDelivery>): PlannedDelivery => ({
-      id: newId(),
-      operationId,
-      providerSessionId: sessions[0].id,
-      providerId,
-      channel: 'backchannel_oidc',
-      status: 'pending',
-      attempts: 0,
-      nextAttemptAt: null,
-      leaseUntil: null,
-      lastHttpStatus: null,
-      lastError: null,
-      attemptLog: [],
-      messageId: null,
-      event: null,
-      createdAt: now,
-      updatedAt: now,
-      completedAt: null,
-      ...fields,
-    });
+    const row = (fields: Partial<PlannedDelivery>) =>
+      plannedRow({ operationId, providerSessionId: sessions[0].id, providerId, createdAt: now }, fields);
     const planned = [
       row({ status: 'queued', leaseUntil: new Date(now.getTime() + 60_000) }),
       row({
@@ -169,49 +192,17 @@ describe('insertDeliveries', () => {
 
 /** `count` deliveries claimed for their first attempt (status sending, attempts 1), of one operation. */
 async function claimedDeliveries(count: number): Promise<{ operationId: string; ids: string[] }> {
-  const now = t.clock.now();
-  const user = await t.app
-    .get(UsersService)
-    .create({ username: `u${newId().slice(0, 8)}`, password: 'a long password' }, SYSTEM);
-  const [providerId] = await backchannelClients(t.app, 1, () => 'http://127.0.0.1:9/bcl');
-  const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
-  const operationId = newId();
-  await db.getRepository(LogoutOperation).insert({
-    id: operationId,
-    trigger: 'api',
-    initiatorType: 'system',
-    initiatorId: null,
-    initiatingProviderId: null,
-    idpSessionIds: [idp.id],
-    createdAt: now,
-    completedAt: null,
-    outcome: null,
-  });
+  const { now, userId, providerId, idpSessionId, operationId } = await openOperation();
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const session = liveOidcSession({ idpSessionId: idp.id, providerId, userId: user.id }, now);
+    const session = liveOidcSession({ idpSessionId, providerId, userId }, now);
     await db.getRepository(OidcSession).insert(session);
-    const id = newId();
-    ids.push(id);
-    await db.getRepository(LogoutDelivery).insert({
-      id,
-      operationId,
-      providerSessionId: session.id,
-      providerId,
-      channel: 'backchannel_oidc',
-      status: 'sending',
-      attempts: 1,
-      nextAttemptAt: null,
-      leaseUntil: new Date(now.getTime() + 60_000),
-      lastHttpStatus: null,
-      lastError: null,
-      attemptLog: [],
-      messageId: null,
-      event: null,
-      createdAt: now,
-      updatedAt: now,
-      completedAt: null,
-    });
+    const row = plannedRow(
+      { operationId, providerSessionId: session.id, providerId, createdAt: now },
+      { status: 'sending', attempts: 1, leaseUntil: new Date(now.getTime() + 60_000) },
+    );
+    ids.push(row.id);
+    await db.getRepository(LogoutDelivery).insert({ ...row, event: null });
   }
   return { operationId, ids };
 }
