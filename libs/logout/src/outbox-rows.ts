@@ -21,23 +21,24 @@ export async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[
   // SQLite: a bound INSERT per row, in the transaction (reading the rows out of one JSON parameter
   // instead, 17 paths into each row, took longer than binding them; so did multi-row INSERTs).
   const cells = rows.map((row) => [
+    // In DELIVERY_COLUMNS' order: the row's own values, then those a logout's rows share.
     row.id,
-    row.operationId,
     row.providerSessionId,
     row.providerId,
     row.channel,
     row.status,
-    row.attempts,
     instant(row.nextAttemptAt),
     instant(row.leaseUntil),
     row.lastHttpStatus,
     row.lastError,
-    JSON.stringify(row.attemptLog),
     row.messageId,
-    instant(row.createdAt),
-    instant(row.updatedAt),
     instant(row.completedAt),
     row.event === null ? null : JSON.stringify(row.event),
+    row.operationId,
+    row.attempts,
+    JSON.stringify(row.attemptLog),
+    instant(row.createdAt),
+    instant(row.updatedAt),
   ]);
   sqliteEachInTransaction(tx, INSERT_ON_SQLITE, cells);
 }
@@ -139,33 +140,15 @@ const SHARED_COLUMNS = [
   ['updated_at', 'bigint'],
 ] as const;
 
-/** logout_deliveries' columns as SQLite's insert binds them, in its order. */
-const DELIVERY_COLUMNS = [
-  'id',
-  'operation_id',
-  'provider_session_id',
-  'provider_id',
-  'channel',
-  'status',
-  'attempts',
-  'next_attempt_at',
-  'lease_until',
-  'last_http_status',
-  'last_error',
-  'attempt_log',
-  'message_id',
-  'created_at',
-  'updated_at',
-  'completed_at',
-  'event',
-] as const;
+/** logout_deliveries' columns as both inserts write them: each row's own, then the shared ones. */
+const DELIVERY_COLUMNS = [...OWN_COLUMNS.map(([, column]) => column), ...SHARED_COLUMNS.map(([column]) => column)];
 
 /** SQLite: one row, bound. */
 const INSERT_ON_SQLITE = `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.join(', ')})
   VALUES (${DELIVERY_COLUMNS.map(() => '?').join(', ')})`;
 
 /** PostgreSQL: the rows' own values from one JSON parameter (json_to_recordset), the shared ones as $2, $3, …. */
-const INSERT_ON_POSTGRES = `INSERT INTO logout_deliveries (${[...OWN_COLUMNS.map(([, column]) => column), ...SHARED_COLUMNS.map(([column]) => column)].join(', ')})
+const INSERT_ON_POSTGRES = `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.join(', ')})
   SELECT ${[
     ...OWN_COLUMNS.map(([key, , type]) => (type === 'json' ? `CAST(r.${key} AS text)` : `r.${key}`)),
     ...SHARED_COLUMNS.map(([, type], i) => `CAST($${i + 2} AS ${type})`),
