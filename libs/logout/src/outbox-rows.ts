@@ -117,7 +117,7 @@ function ownValues(row: PlannedDelivery): Record<(typeof OWN_COLUMNS)[number][0]
   };
 }
 
-/** A row's own columns on PostgreSQL: the key in its JSON, the column, its type there (a JSON one as json). */
+/** A row's own columns: the key in PostgreSQL's JSON, the column, its type there (a JSON one as json). */
 const OWN_COLUMNS = [
   ['i', 'id', 'varchar'],
   ['s', 'provider_session_id', 'varchar'],
