@@ -1,6 +1,7 @@
 import {
   IdpSession,
   LogoutDelivery,
+  LogoutDeliveryPiece,
   oneOf,
   LogoutOperation,
   newId,
@@ -11,10 +12,19 @@ import {
   SYSTEM,
   UsersService,
 } from '@signoff/core';
-import { type AttemptRecord, AttemptRecorder, entitiesWhereOneOf, LEASE_MS, LogoutOrchestrator } from '@signoff/logout';
+import {
+  type AttemptRecord,
+  AttemptRecorder,
+  entitiesWhereOneOf,
+  LEASE_MS,
+  LEFT_BEHIND_MS,
+  LogoutOperationsService,
+  LogoutOrchestrator,
+  OutboxPieces,
+} from '@signoff/logout';
 import { parseSpMetadata, SamlSpsService } from '@signoff/saml';
 import type { PlannedDelivery } from '../../libs/logout/src/delivery-plan';
-import { insertDeliveries } from '../../libs/logout/src/outbox-rows';
+import { insertDeliveries, PIECE_ROWS, ROWS_AT_ONCE } from '../../libs/logout/src/outbox-rows';
 import { rowsOf } from '../../libs/logout/src/returning-rows';
 import { DataSource, In } from 'typeorm';
 import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/seed';
@@ -35,40 +45,189 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const CLIENTS = 26;
-const SESSIONS_PER_CLIENT = 100; // 2,600 rows: two pieces on PostgreSQL
+const SESSIONS_PER_CLIENT = 100; // 2,600 rows: on PostgreSQL the first 1,000 in the transaction, then two pieces
+const postgres = () => db.options.type === 'postgres';
+const onPostgres = /^postgres(ql)?:/.test(process.env.DATABASE_URL ?? '') ? it : it.skip;
+
+/** A user with `perClient` IdP sessions, each at `clients` back-channel clients: their ids. */
+async function bulkSessions(
+  clients: number,
+  perClient: number,
+): Promise<{ idpSessionIds: string[]; providerSessionIds: string[]; providerIds: string[] }> {
+  const now = t.clock.now();
+  const user = await t.app
+    .get(UsersService)
+    .create({ username: `many${newId().slice(0, 8)}`, password: 'a long password' }, SYSTEM);
+  const providerIds = await backchannelClients(t.app, clients, (i) => `http://127.0.0.1:9/bcl/${i}`);
+  const idpSessionIds: string[] = [];
+  const providerSessionIds: string[] = [];
+  for (let s = 0; s < perClient; s++) {
+    const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
+    idpSessionIds.push(idp.id);
+    const sessions = providerIds.map((providerId) =>
+      liveOidcSession({ idpSessionId: idp.id, providerId, userId: user.id }, now),
+    );
+    await db.getRepository(OidcSession).insert(sessions);
+    providerSessionIds.push(...sessions.map((session) => session.id));
+  }
+  return { idpSessionIds, providerSessionIds, providerIds };
+}
+
+/** A logout of `idpSessionIds` committed by a process that died right after: nothing done after the commit. */
+const committedOnly = (idpSessionIds: string[]) =>
+  db.transaction((tx) =>
+    t.app
+      .get(LogoutOrchestrator)
+      .endSessionsIn(tx, { trigger: 'api', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false }),
+  );
+
+const parameter = (n: number) => (postgres() ? `$${n}` : '?');
+const deliveriesOf = (
+  operationId: string,
+): Promise<Array<{ provider_session_id: string; channel: string; status: string }>> =>
+  db.query(`SELECT provider_session_id, channel, status FROM logout_deliveries WHERE operation_id = ${parameter(1)}`, [
+    operationId,
+  ]);
+const piecesOf = async (operationId: string): Promise<number> =>
+  db.getRepository(LogoutDeliveryPiece).countBy({ operationId });
 
 describe('the outbox', () => {
-  it('gets one back-channel row per provider session a large logout ends (more rows than one INSERT takes)', async () => {
-    const now = t.clock.now();
-    const user = await t.app.get(UsersService).create({ username: 'many', password: 'a long password' }, SYSTEM);
-    const providerIds = await backchannelClients(t.app, CLIENTS, (i) => `http://127.0.0.1:9/bcl/${i}`);
-    const idpSessionIds: string[] = [];
-    const providerSessionIds: string[] = [];
-    for (let s = 0; s < SESSIONS_PER_CLIENT; s++) {
-      const idp = await db.getRepository(IdpSession).save(liveIdpSession(user.id, now));
-      idpSessionIds.push(idp.id);
-      const sessions = providerIds.map((providerId) =>
-        liveOidcSession({ idpSessionId: idp.id, providerId, userId: user.id }, now),
-      );
-      await db.getRepository(OidcSession).insert(sessions);
-      providerSessionIds.push(...sessions.map((session) => session.id));
-    }
+  it('gets one back-channel row per provider session a large logout ends: on PostgreSQL the first thousand in its transaction, the others in pieces written right after', async () => {
+    const { idpSessionIds, providerSessionIds } = await bulkSessions(CLIENTS, SESSIONS_PER_CLIENT);
+    const orchestrator = t.app.get(LogoutOrchestrator);
 
-    const operation = await t.app
-      .get(LogoutOrchestrator)
-      .endSessions({ trigger: 'api', initiator: SYSTEM, reason: 'admin', idpSessionIds, withBrowser: false });
+    const operation = await committedOnly(idpSessionIds);
 
-    const rows: Array<{ provider_session_id: string; channel: string; status: string }> = await db.query(
-      `SELECT provider_session_id, channel, status FROM logout_deliveries WHERE operation_id = ${db.options.type === 'postgres' ? '$1' : '?'}`,
-      [operation.id],
-    );
-    expect(rows).toHaveLength(CLIENTS * SESSIONS_PER_CLIENT);
-    expect(new Set(rows.map((row) => row.provider_session_id))).toEqual(new Set(providerSessionIds));
-    expect(new Set(rows.map((row) => `${row.channel} ${row.status}`))).toEqual(new Set(['backchannel_oidc queued']));
+    // What the commit itself wrote.
+    const total = CLIENTS * SESSIONS_PER_CLIENT;
+    expect(await deliveriesOf(operation.id)).toHaveLength(postgres() ? ROWS_AT_ONCE : total);
+    expect(await piecesOf(operation.id)).toBe(postgres() ? Math.ceil((total - ROWS_AT_ONCE) / PIECE_ROWS) : 0);
     // Every session the logout ended, whatever else this suite's database holds.
     const ended = await db.getRepository(OidcSession).countBy({ idpSessionId: In(idpSessionIds), state: 'ended' });
     expect(ended).toBe(providerSessionIds.length);
+
+    orchestrator.afterCommit(operation);
+    await t.app.get(OutboxPieces).idle();
+
+    const rows = await deliveriesOf(operation.id);
+    expect(rows).toHaveLength(total);
+    expect(new Set(rows.map((row) => row.provider_session_id))).toEqual(new Set(providerSessionIds));
+    expect(new Set(rows.map((row) => `${row.channel} ${row.status}`))).toEqual(new Set(['backchannel_oidc queued']));
+    expect(await piecesOf(operation.id)).toBe(0);
+
+    // Once every row ends, the operation settles: nothing of it is left to write.
+    await db.query(
+      `UPDATE logout_deliveries SET status = 'succeeded', completed_at = ${parameter(1)} WHERE operation_id = ${parameter(2)}`,
+      [t.clock.now().getTime(), operation.id],
+    );
+    await t.app.get(LogoutOperationsService).settle(operation.id);
+    expect(await db.getRepository(LogoutOperation).findOneByOrFail({ id: operation.id })).toMatchObject({
+      outcome: 'complete',
+    });
   });
+});
+
+describe("a bulk logout's pieces (PostgreSQL)", () => {
+  onPostgres(
+    'are written by the worker when the process that committed the logout died first, and the operation is not over until they are',
+    async () => {
+      const { idpSessionIds, providerSessionIds } = await bulkSessions(12, 100); // 1,200: the first 1,000, then a piece
+      const operation = await committedOnly(idpSessionIds);
+      const pieces = t.app.get(OutboxPieces);
+      // Every row written so far ends: the operation still has a piece to write, so it is not over.
+      await db.query(`UPDATE logout_deliveries SET status = 'succeeded', completed_at = $2 WHERE operation_id = $1`, [
+        operation.id,
+        t.clock.now().getTime(),
+      ]);
+      await t.app.get(LogoutOperationsService).settle(operation.id);
+      expect((await db.getRepository(LogoutOperation).findOneByOrFail({ id: operation.id })).completedAt).toBeNull();
+
+      // Too young: its own process may still be writing it.
+      expect(await pieces.unpackLeftBehind()).toBe(0);
+      t.clock.advance(LEFT_BEHIND_MS + 1);
+      expect(await pieces.unpackLeftBehind()).toBe(1);
+
+      const rows = await deliveriesOf(operation.id);
+      expect(rows).toHaveLength(1200);
+      expect(new Set(rows.map((row) => row.provider_session_id))).toEqual(new Set(providerSessionIds));
+      expect(rows.filter((row) => row.status === 'queued')).toHaveLength(200);
+      expect(await piecesOf(operation.id)).toBe(0);
+    },
+  );
+
+  onPostgres('are written once when two processes write the same piece at once', async () => {
+    const { idpSessionIds } = await bulkSessions(15, 100); // 1,500: a piece of 500
+    const operation = await committedOnly(idpSessionIds);
+    const pieces = t.app.get(OutboxPieces);
+    // Both writers wait on the piece's row, held by a third transaction, then go at once.
+    const holder = db.createQueryRunner();
+    await holder.startTransaction();
+    await holder.query(`SELECT 1 FROM logout_delivery_pieces WHERE operation_id = $1 FOR UPDATE`, [operation.id]);
+    const both = Promise.all([pieces.unpack(operation.id, 0), pieces.unpack(operation.id, 0)]);
+    const waiting = async (): Promise<number> =>
+      Number(
+        (
+          await db.query(
+            `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%logout_delivery_pieces%' AND datname = current_database()`,
+          )
+        )[0].n,
+      );
+    while ((await waiting()) < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    await holder.commitTransaction();
+    await holder.release();
+
+    const written = await both;
+
+    expect([...written].sort((a, b) => a - b)).toEqual([0, 500]);
+    expect(await deliveriesOf(operation.id)).toHaveLength(1500);
+  });
+
+  onPostgres('go on with the others when the database refuses one, and leave that one for the next pass', async () => {
+    const { idpSessionIds } = await bulkSessions(12, 100); // 1,200: a piece of 200
+    const operation = await committedOnly(idpSessionIds);
+    const broken = await openOperation();
+    await db.getRepository(LogoutDeliveryPiece).insert({
+      operationId: broken.operationId,
+      piece: 0,
+      rows: 'not JSON', // refused by the statement that reads it
+      attempts: 0,
+      attemptLog: '[]',
+      createdAt: broken.now,
+      updatedAt: broken.now,
+    });
+    t.clock.advance(LEFT_BEHIND_MS + 1);
+
+    expect(await t.app.get(OutboxPieces).unpackLeftBehind()).toBe(1);
+
+    expect(await deliveriesOf(operation.id)).toHaveLength(1200);
+    expect(await piecesOf(broken.operationId)).toBe(1);
+    await t.app.get(LogoutOperationsService).settle(broken.operationId);
+    expect(
+      (await db.getRepository(LogoutOperation).findOneByOrFail({ id: broken.operationId })).completedAt,
+    ).toBeNull();
+    await db.getRepository(LogoutDeliveryPiece).delete({ operationId: broken.operationId });
+  });
+
+  onPostgres(
+    'leave out the row of a provider session deleted after the logout, as its deletion would have',
+    async () => {
+      const { idpSessionIds } = await bulkSessions(11, 100); // 1,100: a piece of 100
+      const operation = await committedOnly(idpSessionIds);
+      const piece = await db
+        .getRepository(LogoutDeliveryPiece)
+        .findOneByOrFail({ operationId: operation.id, piece: 0 });
+      const [gone, ...kept] = (JSON.parse(piece.rows) as Array<{ s: string }>).map((row) => row.s);
+      await db.query(`DELETE FROM provider_sessions WHERE id = $1`, [gone]);
+
+      expect(await t.app.get(OutboxPieces).unpack(operation.id, 0)).toBe(99);
+
+      const rows = await deliveriesOf(operation.id);
+      expect(rows).toHaveLength(1099);
+      expect(rows.map((row) => row.provider_session_id)).toEqual(expect.arrayContaining(kept));
+      expect(rows.map((row) => row.provider_session_id)).not.toContain(gone);
+      expect(await piecesOf(operation.id)).toBe(0);
+    },
+  );
 });
 
 /**
@@ -128,14 +287,21 @@ function plannedRow(
 }
 
 describe('insertDeliveries', () => {
-  it('writes each planned row as it was planned, whatever it holds: a lease, a reason, an event, another instant', async () => {
+  it('writes each planned row as it was planned, whatever it holds: a lease, a reason, an event, another instant (on PostgreSQL through pieces too)', async () => {
     const { now, userId, providerId, idpSessionId, operationId } = await openOperation();
     const later = new Date(now.getTime() + 1000);
     const sessions = [0, 1, 2].map(() => liveOidcSession({ idpSessionId, providerId, userId }, now));
     await db.getRepository(OidcSession).insert(sessions);
     const row = (fields: Partial<PlannedDelivery>) =>
       plannedRow({ operationId, providerSessionId: sessions[0].id, providerId, createdAt: now }, fields);
+    // ROWS_AT_ONCE back-channel rows first: on PostgreSQL the back-channel rows below go in pieces.
+    const filler = Array.from({ length: ROWS_AT_ONCE }, () =>
+      liveOidcSession({ idpSessionId, providerId, userId }, now),
+    );
+    for (let start = 0; start < filler.length; start += 250)
+      await db.getRepository(OidcSession).insert(filler.slice(start, start + 250));
     const planned = [
+      ...filler.map((session) => row({ providerSessionId: session.id })),
       row({ status: 'queued', leaseUntil: new Date(now.getTime() + 60_000) }),
       row({
         channel: 'frontchannel_oidc',
@@ -170,7 +336,10 @@ describe('insertDeliveries', () => {
       row({ providerSessionId: sessions[2].id, channel: 'frontchannel_saml_iframe', status: 'pending' }),
     ];
 
-    await db.transaction((tx) => insertDeliveries(tx, planned));
+    const { pieces } = await db.transaction((tx) => insertDeliveries(tx, planned));
+    // The queued row and the event in a piece; the row planned at another instant in one of its own.
+    expect(pieces).toBe(postgres() ? 2 : 0);
+    for (let piece = 0; piece < pieces; piece++) await t.app.get(OutboxPieces).unpack(operationId, piece);
 
     const written = await db.getRepository(LogoutDelivery).findBy({ operationId });
     const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);

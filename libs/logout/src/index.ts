@@ -10,6 +10,7 @@ export * from './logout-protocol';
 export * from './logout-status';
 export * from './logout-views';
 export * from './logout.module';
+export * from './outbox-pieces';
 export * from './outbox-relay';
 export * from './protocol-registry';
 export * from './security-event-books';

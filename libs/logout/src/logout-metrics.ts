@@ -14,6 +14,7 @@ import {
 import { DeliveryQueue } from '@signoff/dispatch';
 import { DataSource } from 'typeorm';
 import type { AttemptRecord } from './attempt-recorder';
+import { PIECES_WAITING_ON_POSTGRES } from './outbox-rows';
 
 /**
  * What the logout engine counts (Metrics, libs/core), in its own terms: operations started and
@@ -76,7 +77,11 @@ export class LogoutMetrics implements OnModuleInit {
     });
   }
 
-  /** One grouped query: back-channel rows not yet final, by status, and the oldest one's creation. */
+  /**
+   * One grouped query: back-channel rows not yet final, by status, and the oldest one's creation. On
+   * PostgreSQL a bulk logout's deliveries still in pieces (OutboxPieces) count as `pending`: written
+   * and not handed out yet.
+   */
   private async readOutbox(): Promise<OutboxReading> {
     const [sql, parameters] = this.db.driver.escapeQueryWithParameters(
       `SELECT status, COUNT(*) AS count, MIN(created_at) AS oldest FROM logout_deliveries
@@ -87,9 +92,16 @@ export class LogoutMetrics implements OnModuleInit {
       sql,
       parameters,
     );
+    if (this.db.options.type === 'postgres')
+      rows.push(
+        ...((await this.db.query(PIECES_WAITING_ON_POSTGRES)) as Array<Omit<(typeof rows)[number], 'status'>>).map(
+          (row) => ({ ...row, status: 'pending' }),
+        ),
+      );
     const reading: OutboxReading = { byStatus: {}, oldestCreatedAt: null };
     for (const row of rows) {
-      reading.byStatus[row.status as (typeof OUTBOX_STATUSES)[number]] = Number(row.count);
+      const status = row.status as (typeof OUTBOX_STATUSES)[number];
+      reading.byStatus[status] = (reading.byStatus[status] ?? 0) + Number(row.count);
       const oldest = row.oldest === null ? null : Number(row.oldest);
       if (oldest !== null && (reading.oldestCreatedAt === null || oldest < reading.oldestCreatedAt))
         reading.oldestCreatedAt = oldest;

@@ -12,6 +12,7 @@ import {
   leanColumns,
   leanEntities,
   LogoutDelivery,
+  LogoutDeliveryPiece,
   LogoutOperation,
   LogoutOperationUser,
   type LogoutOutcome,
@@ -34,6 +35,7 @@ import {
 } from './logout-protocol';
 import { LogoutMetrics } from './logout-metrics';
 import { OutboxRelay } from './outbox-relay';
+import { PIECES_WAITING_ON_POSTGRES } from './outbox-rows';
 import { entitiesWhereOneOf, rowsOf } from './returning-rows';
 
 /** Not final: under way, or (`held`) waiting for its paused SSF stream to be enabled again. */
@@ -68,7 +70,11 @@ export type DeliveryWithProvider = LogoutDelivery & {
   provider: { slug: string; name: string; deletedAt: Date | null };
 };
 
-export type OperationWithDeliveries = LogoutOperation & { deliveries: DeliveryWithProvider[] };
+export type OperationWithDeliveries = LogoutOperation & {
+  deliveries: DeliveryWithProvider[];
+  /** Some of a bulk logout's deliveries are still to be written as rows (OutboxPieces): `deliveries` is not whole yet. */
+  writing: boolean;
+};
 
 /**
  * An operation as its detail page shows it however many deliveries it has: how many are in each
@@ -302,14 +308,18 @@ export class LogoutOperationsService {
       .andWhere('d.status IN (:...open)', { open: OPEN_STATUSES.filter((status) => status !== 'held') })
       .andWhere('d.channel IN (:...channels)', { channels: BACKCHANNELS })
       .getRawOne();
+    // A bulk logout's deliveries still in pieces (OutboxPieces, PostgreSQL): written, not handed out yet.
+    const [pieces] = (
+      this.db.options.type === 'postgres' ? await this.db.query(PIECES_WAITING_ON_POSTGRES) : []
+    ) as Array<{ count: string | number; oldest: string | number | null }>;
+    const oldest = [outbox?.oldest, pieces?.oldest].filter((at) => at !== null && at !== undefined).map(Number);
     return {
       operationsLast24h,
       deliveriesFailing: await finalSince('failed'),
       deliveriesDead: await finalSince('dead'),
       outbox: {
-        pending: Number(outbox?.pending ?? 0),
-        oldestPendingAt:
-          outbox?.oldest === null || outbox?.oldest === undefined ? null : new Date(Number(outbox.oldest)),
+        pending: Number(outbox?.pending ?? 0) + Number(pieces?.count ?? 0),
+        oldestPendingAt: oldest.length ? new Date(Math.min(...oldest)) : null,
       },
     };
   }
@@ -582,10 +592,21 @@ export class LogoutOperationsService {
   async get(id: string): Promise<OperationWithDeliveries | null> {
     const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id });
     if (!operation) return null;
+    // Before the rows: a piece gone by now has its rows committed, so the read below sees them.
+    const writing = await this.writing(id);
     const deliveries = await this.db
       .getRepository(LogoutDelivery)
       .find({ where: { operationId: id }, relations: { provider: true }, order: { createdAt: 'ASC' } });
-    return Object.assign(operation, { deliveries });
+    return Object.assign(operation, { deliveries, writing });
+  }
+
+  /**
+   * Whether some of the operation's deliveries are still pieces (OutboxPieces), not rows yet. Asked
+   * before the rows are read: a piece is deleted in the statement that commits its rows, so once
+   * none is left, every later read sees them all.
+   */
+  private writing(operationId: string, tx: EntityManager = this.db.manager): Promise<boolean> {
+    return tx.exists(LogoutDeliveryPiece, { where: { operationId } });
   }
 
   /**
@@ -607,10 +628,11 @@ export class LogoutOperationsService {
       if (operation.completedAt) return operation.outcome!;
       // SSF events are no session participant's answer (a poll receiver may fetch them hours later):
       // the initiator hears how its fellow applications did as soon as they are done.
+      const writing = await this.writing(operationId);
       const participants = await this.db
         .getRepository(LogoutDelivery)
         .find({ where: { operationId, channel: Not(In(SSF_CHANNELS)) }, select: { id: true, status: true } });
-      const outcome = participantsOutcome(participants.map((delivery) => delivery.status));
+      const outcome = writing ? null : participantsOutcome(participants.map((delivery) => delivery.status));
       if (outcome && (await this.db.getRepository(LogoutDelivery).existsBy({ operationId, channel: In(SSF_CHANNELS) })))
         return outcome;
       if (Date.now() >= deadline) return 'open';
@@ -633,6 +655,7 @@ export class LogoutOperationsService {
         `NOT EXISTS (SELECT 1 FROM logout_deliveries d WHERE d.operation_id = o.id AND d.${OPEN_ROW} AND d.status IN (:...statuses))`,
         { statuses: OPEN_STATUSES },
       )
+      .andWhere('NOT EXISTS (SELECT 1 FROM logout_delivery_pieces p WHERE p.operation_id = o.id)')
       .take(limit)
       .getMany();
     for (const operation of open) await this.settle(operation.id);
@@ -661,6 +684,10 @@ export class LogoutOperationsService {
    * back afterwards completed nothing, and must be neither counted nor logged as a logout that ended.
    */
   async settleIn(tx: EntityManager, operationId: string): Promise<SettledOperation | null> {
+    // A bulk logout's deliveries still being written after its commit (OutboxPieces): not over yet.
+    // Asked first: each statement sees what was committed when it began, and a piece is deleted in
+    // the statement that commits its rows, so if none is left here the next read sees those rows.
+    if (await this.writing(operationId, tx)) return null;
     // One index probe while deliveries are open: a logout of thousands of sessions settles after each of them.
     if (await tx.exists(LogoutDelivery, { where: { operationId, completedAt: IsNull(), status: In(OPEN_STATUSES) } }))
       return null;

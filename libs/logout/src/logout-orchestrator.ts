@@ -17,6 +17,7 @@ import {
   type SessionEndReason,
 } from '@signoff/core';
 import { type PlannedDelivery, planDeliveries, planSignals, type SessionToTell } from './delivery-plan';
+import { OutboxPieces } from './outbox-pieces';
 import { insertDeliveries } from './outbox-rows';
 import type { EndedForSignals, PlannedSignal } from './security-events';
 import { OutboxRelay } from './outbox-relay';
@@ -75,6 +76,8 @@ interface OwedAfterCommit {
   rows: PlannedDelivery[];
   /** The back-channel rows written `queued`, whose jobs this process adds (OutboxRelay.handOut). */
   toHandOut: PlannedDelivery[];
+  /** Pieces of the outbox written for after the commit (OutboxPieces.unpackAfterCommit). */
+  pieces: number;
   /** The operation, when it completed in its own transaction (nothing to deliver): announced after the commit. */
   settled: SettledOperation | null;
 }
@@ -86,7 +89,9 @@ const GRANT_ENDING_TRIGGERS: readonly string[] = ['user_deactivated', 'password_
  * Ends sessions and starts telling the applications. In ONE transaction: the sessions end, the
  * operation and one delivery per (provider session, channel) are written — the outbox — and each
  * protocol does its bookkeeping (OIDC revokes tokens). After the commit the relay hands the
- * back-channel rows to the queue; if Redis is down they wait in the table, late but not lost.
+ * back-channel rows to the queue; if Redis is down they wait in the table, late but not lost. A bulk
+ * logout on PostgreSQL writes its back-channel deliveries past the first thousand as pieces, turned
+ * into rows right after the commit (outbox-rows.ts, ROWS_AT_ONCE; OutboxPieces).
  */
 @Injectable()
 export class LogoutOrchestrator {
@@ -100,6 +105,7 @@ export class LogoutOrchestrator {
     private readonly operations: LogoutOperationsService,
     private readonly audit: AuditService,
     private readonly relay: OutboxRelay,
+    private readonly pieces: OutboxPieces,
     private readonly metrics: LogoutMetrics,
   ) {}
 
@@ -126,6 +132,7 @@ export class LogoutOrchestrator {
     this.metrics.started(started.trigger, owed.rows);
     if (owed.settled) void this.operations.announce(owed.settled).catch(() => undefined);
     if (owed.toHandOut.length) this.relay.handOut(owed.toHandOut);
+    if (owed.pieces) this.pieces.unpackAfterCommit(started.id, owed.pieces);
   }
 
   /** endSessions inside the caller's transaction (e.g. with the user's deactivation); then call afterCommit. */
@@ -229,8 +236,10 @@ export class LogoutOrchestrator {
       ...planDeliveries({ ...plan, sessions: toTell, withBrowser: request.withBrowser }),
       ...planSignals(plan, signals),
     ];
-    const toHandOut = this.relay.leaseForHandOut(rows, now);
-    await insertDeliveries(tx, rows);
+    const leased = new Set(this.relay.leaseForHandOut(rows, now));
+    const written = await insertDeliveries(tx, rows);
+    // Rows written after the commit are handed out as they are written (OutboxPieces).
+    const toHandOut = written.rows.filter((row) => leased.has(row));
 
     for (const protocol of new Set(ending.map((session) => session.provider.protocol))) {
       if (!this.protocols.has(protocol)) continue;
@@ -261,7 +270,7 @@ export class LogoutOrchestrator {
       tx,
     );
     const settled = await this.operations.settleIn(tx, operation.id);
-    this.owed.set(operation, { rows, toHandOut, settled });
+    this.owed.set(operation, { rows, toHandOut, settled, pieces: written.pieces });
     this.logger.log({
       msg: 'logout started',
       operation: operation.id,
@@ -300,8 +309,10 @@ export class LogoutOrchestrator {
     if (!signals.length) return null;
     await tx.save(LogoutOperation, operation);
     const rows = planSignals({ operationId: operation.id, now, newId }, signals);
-    const toHandOut = this.relay.leaseForHandOut(rows, now);
-    await insertDeliveries(tx, rows);
+    const leased = new Set(this.relay.leaseForHandOut(rows, now));
+    const written = await insertDeliveries(tx, rows);
+    // Rows written after the commit are handed out as they are written (OutboxPieces).
+    const toHandOut = written.rows.filter((row) => leased.has(row));
     await this.recordUsers(tx, operation, request.userIds ?? []);
     await this.audit.record(
       {
@@ -313,7 +324,7 @@ export class LogoutOrchestrator {
       tx,
     );
     const settled = await this.operations.settleIn(tx, operation.id);
-    this.owed.set(operation, { rows, toHandOut, settled });
+    this.owed.set(operation, { rows, toHandOut, settled, pieces: written.pieces });
     return operation;
   }
 

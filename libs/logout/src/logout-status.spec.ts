@@ -143,4 +143,13 @@ describe('logoutStatusOf: what the user is told of each application', () => {
     ]);
     expect(status.applications.map((app) => app.retryDeliveryId)).toEqual([null, null, null]);
   });
+
+  it('is not settled while deliveries are still being written, even when every one listed ended (an SSF event keeps the operation open)', () => {
+    const listed = [
+      delivery('A', 'backchannel_oidc', 'succeeded'),
+      { ...delivery('stream', 'ssf_poll', 'pending'), providerSessionId: null },
+    ];
+    expect(logoutStatusOf(open, listed)).toMatchObject({ settled: true, outcome: 'complete' });
+    expect(logoutStatusOf({ ...open, writing: true }, listed)).toMatchObject({ settled: false, outcome: null });
+  });
 });

@@ -103,7 +103,7 @@ const confirms = (channel: DeliveryChannel): boolean =>
  * Pure: the journey reads the operation, this decides what to say.
  */
 export function logoutStatusOf(
-  operation: { completedAt: Date | null; outcome: LogoutOutcome | null },
+  operation: { completedAt: Date | null; outcome: LogoutOutcome | null; writing?: boolean },
   deliveries: readonly Delivery[],
 ): LogoutStatus {
   // Security events to SSF receivers are no application the user signed in to: the user is told of
@@ -132,6 +132,7 @@ export function logoutStatusOf(
   });
   if (told.length === deliveries.length)
     return { settled: operation.completedAt !== null, outcome: operation.outcome, applications };
-  const outcome = participantsOutcome(told.map((delivery) => delivery.status));
+  // Deliveries still being written (a bulk logout's pieces): some applications are not listed yet.
+  const outcome = operation.writing ? null : participantsOutcome(told.map((delivery) => delivery.status));
   return { settled: outcome !== null, outcome, applications };
 }

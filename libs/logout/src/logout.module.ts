@@ -10,6 +10,7 @@ import { LogoutJourney } from './logout-journey';
 import { LogoutMetrics } from './logout-metrics';
 import { LogoutOperationsService } from './logout-operations.service';
 import { LogoutOrchestrator } from './logout-orchestrator';
+import { OutboxPieces } from './outbox-pieces';
 import { OutboxRelay } from './outbox-relay';
 import { LogoutProtocolRegistry } from './protocol-registry';
 import { SecurityEventBooks } from './security-event-books';
@@ -23,6 +24,7 @@ import { SecurityEventBooks } from './security-event-books';
     BackchannelDeliverer,
     AttemptRecorder,
     OutboxRelay,
+    OutboxPieces,
     FlowExecutor,
     LogoutJourney,
     ApplicationLogout,
@@ -36,6 +38,7 @@ import { SecurityEventBooks } from './security-event-books';
     LogoutOperationsService,
     BackchannelDeliverer,
     OutboxRelay,
+    OutboxPieces,
     FlowExecutor,
     LogoutJourney,
     ApplicationLogout,

@@ -1,4 +1,4 @@
-import { jsonParameter, sqliteEachInTransaction } from '@signoff/core';
+import { BACKCHANNELS, jsonParameter, sqliteEachInTransaction } from '@signoff/core';
 import type { EntityManager } from 'typeorm';
 import type { PlannedDelivery } from './delivery-plan';
 
@@ -9,13 +9,34 @@ import type { PlannedDelivery } from './delivery-plan';
 const INSERT_PIECE = 2500;
 
 /**
+ * PostgreSQL: the back-channel rows a logout writes as rows in its own transaction, at most; those
+ * past them are written as pieces of PIECE_ROWS (LogoutDeliveryPiece), and turned into rows after the
+ * commit (OutboxPieces). The commit of a 10,000-delivery logout then writes a few JSON values instead
+ * of 10,000 rows (each with its index entries and three foreign-key checks): the worker starts on the
+ * first rows at once while the server writes the others on a core of its own, beside the deliveries.
+ * SQLite writes every row in the logout's transaction: its statements run on the caller's thread,
+ * which the deliveries need too, so nothing would run beside them.
+ */
+export const ROWS_AT_ONCE = 1000;
+/** Rows per piece (one statement each after the commit). */
+export const PIECE_ROWS = 1000;
+
+/** What insertDeliveries wrote: the rows written now, and how many pieces hold the others. */
+export interface OutboxWritten {
+  rows: PlannedDelivery[];
+  pieces: number;
+}
+
+/**
  * Writes planned deliveries by statements built here (TypeORM's insert of thousands of rows spends
  * longer building the statement, and reading every row's defaults back, than the database running
  * it): PostgreSQL INSERT_PIECE rows a statement, SQLite a row a statement, in the caller's transaction.
  * Instants are epoch milliseconds and the attempt log JSON text, as their column types store them.
+ * On PostgreSQL the back-channel rows past ROWS_AT_ONCE are written as pieces (see ROWS_AT_ONCE):
+ * after the commit, call OutboxPieces.unpackAfterCommit when `pieces` is not 0.
  */
-export async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Promise<void> {
-  if (!rows.length) return;
+export async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[]): Promise<OutboxWritten> {
+  if (!rows.length) return { rows, pieces: 0 };
   if (tx.connection.options.type === 'postgres') return insertOnPostgres(tx, rows);
   const instant = (value: Date | null) => value?.getTime() ?? null;
   // SQLite: a bound INSERT per row, in the transaction (reading the rows out of one JSON parameter
@@ -41,6 +62,7 @@ export async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[
     instant(row.updatedAt),
   ]);
   sqliteEachInTransaction(tx, INSERT_ON_SQLITE, cells);
+  return { rows, pieces: 0 };
 }
 
 /**
@@ -54,7 +76,7 @@ export async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[
  * piece's JSON is built while the server writes the piece before (the connection runs one statement
  * at a time).
  */
-async function insertOnPostgres(tx: EntityManager, rows: PlannedDelivery[]): Promise<void> {
+async function insertOnPostgres(tx: EntityManager, rows: PlannedDelivery[]): Promise<OutboxWritten> {
   // One group in practice (a logout's rows are planned together); rows that differ go in a group of their own.
   const groups: PlannedDelivery[][] = [];
   for (const row of rows) {
@@ -62,18 +84,13 @@ async function insertOnPostgres(tx: EntityManager, rows: PlannedDelivery[]): Pro
     if (group) group.push(row);
     else groups.push([row]);
   }
+  const [now, later] = deferred(groups);
   let writing: Promise<unknown> | undefined;
   for (const group of groups) {
-    const [first] = group;
-    const sharedValues = [
-      first.operationId,
-      first.attempts,
-      jsonParameter(first.attemptLog),
-      first.createdAt.getTime(),
-      first.updatedAt.getTime(),
-    ];
-    for (let start = 0; start < group.length; start += INSERT_PIECE) {
-      const json = jsonParameter(group.slice(start, start + INSERT_PIECE).map(ownValues));
+    const inGroup = group.filter((row) => !later.has(row));
+    const sharedValues = shared(group[0]);
+    for (let start = 0; start < inGroup.length; start += INSERT_PIECE) {
+      const json = jsonParameter(inGroup.slice(start, start + INSERT_PIECE).map(ownValues));
       await writing;
       writing = tx.query(INSERT_ON_POSTGRES, [json, ...sharedValues]);
       // Its failure is awaited above or below, not left unhandled while the next piece is built; and
@@ -83,6 +100,54 @@ async function insertOnPostgres(tx: EntityManager, rows: PlannedDelivery[]): Pro
     }
   }
   await writing;
+  let pieces = 0;
+  for (const group of groups) {
+    const inGroup = group.filter((row) => later.has(row));
+    const [operationId, attempts, attemptLog, createdAt, updatedAt] = shared(group[0]);
+    for (let start = 0; start < inGroup.length; start += PIECE_ROWS)
+      await tx.query(
+        `INSERT INTO logout_delivery_pieces (operation_id, piece, rows, attempts, attempt_log, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          operationId,
+          pieces++,
+          jsonParameter(inGroup.slice(start, start + PIECE_ROWS).map(ownValues)),
+          attempts,
+          attemptLog,
+          createdAt,
+          updatedAt,
+        ],
+      );
+  }
+  return { rows: now, pieces };
+}
+
+/**
+ * Which rows are written after the commit: each group's back-channel rows past the first ROWS_AT_ONCE
+ * of the logout (a front channel's row is read by the logout page the browser goes to next; a polled
+ * event's by its receiver).
+ */
+function deferred(groups: PlannedDelivery[][]): [PlannedDelivery[], Set<PlannedDelivery>] {
+  const now: PlannedDelivery[] = [];
+  const later = new Set<PlannedDelivery>();
+  let back = 0;
+  for (const group of groups)
+    for (const row of group) {
+      if (BACKCHANNELS.includes(row.channel) && ++back > ROWS_AT_ONCE) later.add(row);
+      else now.push(row);
+    }
+  return [now, later];
+}
+
+/** The values of SHARED_COLUMNS of a group's rows, as the statements bind them. */
+function shared(first: PlannedDelivery): [string, number, string, number, number] {
+  return [
+    first.operationId,
+    first.attempts,
+    jsonParameter(first.attemptLog),
+    first.createdAt.getTime(),
+    first.updatedAt.getTime(),
+  ];
 }
 
 /** Whether two rows hold the same values in SHARED_COLUMNS. */
@@ -155,3 +220,29 @@ const INSERT_ON_POSTGRES = `INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.jo
     ...SHARED_COLUMNS.map(([, type], i) => `CAST($${i + 2} AS ${type})`),
   ].join(', ')}
     FROM json_to_recordset(CAST($1 AS json)) AS r(${OWN_COLUMNS.map(([key, , type]) => `${key} ${type}`).join(', ')})`;
+
+/**
+ * PostgreSQL: a piece turned into rows, in one statement, which takes the piece (deleted as it is
+ * read: of two processes unpacking it at once, the second waits for the first and then finds nothing)
+ * and answers the rows written. A row whose application or provider session was deleted since the
+ * logout is left out, as that deletion would have deleted it (and the foreign key would refuse it).
+ */
+export const UNPACK_ON_POSTGRES = `WITH taken AS (
+    DELETE FROM logout_delivery_pieces WHERE operation_id = $1 AND piece = $2
+    RETURNING ${SHARED_COLUMNS.map(([column]) => column).join(', ')}, rows)
+  INSERT INTO logout_deliveries (${DELIVERY_COLUMNS.join(', ')})
+  SELECT ${[
+    ...OWN_COLUMNS.map(([key, , type]) => (type === 'json' ? `CAST(r.${key} AS text)` : `r.${key}`)),
+    ...SHARED_COLUMNS.map(([column]) => `taken.${column}`),
+  ].join(', ')}
+    FROM taken CROSS JOIN LATERAL json_to_recordset(CAST(taken.rows AS json)) AS r(${OWN_COLUMNS.map(([key, , type]) => `${key} ${type}`).join(', ')})
+   WHERE EXISTS (SELECT 1 FROM providers WHERE providers.id = r.p)
+     AND (r.s IS NULL OR EXISTS (SELECT 1 FROM provider_sessions WHERE provider_sessions.id = r.s))
+  RETURNING id, provider_id, status`;
+
+/**
+ * PostgreSQL: how many deliveries wait in pieces (`count`), and when the oldest piece's logout was
+ * written (`oldest`, epoch ms, null if none): the outbox's readers count them as rows not handed out yet.
+ */
+export const PIECES_WAITING_ON_POSTGRES = `SELECT COALESCE(SUM(json_array_length(CAST(rows AS json))), 0) AS count,
+    MIN(created_at) AS oldest FROM logout_delivery_pieces`;

@@ -5,6 +5,7 @@ import {
   BackchannelDeliverer,
   batchesAtOnce,
   LogoutOperationsService,
+  OutboxPieces,
   OutboxRelay,
   SecurityEventBooks,
   RelayFailure,
@@ -36,6 +37,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly redis: RedisService,
     private readonly deliverer: BackchannelDeliverer,
     private readonly relay: OutboxRelay,
+    private readonly pieces: OutboxPieces,
     private readonly operations: LogoutOperationsService,
     private readonly securityEvents: SecurityEventBooks,
     @Inject(CONFIG) private readonly config: Config,
@@ -81,6 +83,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async relayPass(): Promise<void> {
     try {
+      // Pieces of bulk logouts their process did not write (it died after the commit), then the rows.
+      await this.pieces.unpackLeftBehind();
       await this.relay.relayOnce();
       if (++this.passes % SETTLE_SWEEP_EVERY === 0) {
         await this.operations.settleOpen();

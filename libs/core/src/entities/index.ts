@@ -2,7 +2,7 @@ import { ApiToken } from './api-token.entity';
 import { AuditEvent } from './audit-event.entity';
 import { Flow, FlowStageBinding, Stage } from './flow.entity';
 import { Group, GroupMember } from './group.entity';
-import { LogoutDelivery, LogoutOperation, LogoutOperationUser } from './logout.entity';
+import { LogoutDelivery, LogoutDeliveryPiece, LogoutOperation, LogoutOperationUser } from './logout.entity';
 import { AccessToken, AuthorizationCode, OidcConsent, RefreshToken } from './oauth.entity';
 import { IdpSession } from './idp-session.entity';
 import { OidcSession, ProviderSession, SamlSession } from './provider-session.entity';
@@ -47,6 +47,7 @@ export const ENTITIES = [
   LogoutOperation,
   LogoutOperationUser,
   LogoutDelivery,
+  LogoutDeliveryPiece,
   AuthorizationCode,
   AccessToken,
   RefreshToken,

@@ -168,6 +168,44 @@ export const ANSWERED_CHANNELS: readonly DeliveryChannel[] = ['frontchannel_saml
 export const ANSWERED_ROW = `channel IN (${ANSWERED_CHANNELS.map((channel) => `'${channel}'`).join(', ')})`;
 
 /**
+ * Deliveries of a bulk logout written as rows after its commit (PostgreSQL): the logout's transaction
+ * writes its first rows, and the rest as pieces (a JSON array of rows each), which OutboxPieces turns
+ * into `logout_deliveries` rows within a second of the commit, a piece per statement, while the worker
+ * delivers what is written. Committed with the sessions' end, so nothing is lost if the process dies
+ * before; an operation is not settled while a piece of it is left.
+ */
+@Entity('logout_delivery_pieces')
+export class LogoutDeliveryPiece {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  operationId: string;
+
+  /** Its place in the logout: pieces are written in this order. */
+  @PrimaryColumn({ type: 'integer' })
+  piece: number;
+
+  /** Each row's own values, as the outbox's INSERT takes them (outbox-rows.ts, OWN_COLUMNS). */
+  @Column({ type: 'text' })
+  rows: string;
+
+  // What the piece's rows share, as logout_deliveries stores it.
+  @Column({ type: 'integer' })
+  attempts: number;
+
+  @Column({ type: 'text' })
+  attemptLog: string;
+
+  @InstantColumn()
+  createdAt: Date;
+
+  @InstantColumn()
+  updatedAt: Date;
+
+  @ManyToOne(() => LogoutOperation, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'operation_id' })
+  operation: Relation<LogoutOperation>;
+}
+
+/**
  * Telling one provider session, over one channel, that it ended — or one SSF stream one security
  * event (no provider session then: `event` holds the event, the provider is the receiver). This table
  * is the outbox: rows are written in the transaction that ends the sessions; the relay hands

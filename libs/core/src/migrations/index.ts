@@ -13,6 +13,7 @@ import { SharedSignals1764900000000 } from './1764900000000-shared-signals';
 import { DeliveryIndexes1765000000000 } from './1765000000000-delivery-indexes';
 import { DeliveryFillfactor1765100000000 } from './1765100000000-delivery-fillfactor';
 import { AnsweredMessageIndex1765200000000 } from './1765200000000-answered-message-index';
+import { DeliveryPieces1765300000000 } from './1765300000000-delivery-pieces';
 
 export { DEFAULT_FLOWS } from './1763900000000-oidc-and-logout';
 
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   DeliveryIndexes1765000000000,
   DeliveryFillfactor1765100000000,
   AnsweredMessageIndex1765200000000,
+  DeliveryPieces1765300000000,
 ];
