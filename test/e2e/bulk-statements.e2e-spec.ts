@@ -31,8 +31,9 @@ import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/
 import { startApp, type TestApp } from '../support/test-app';
 
 // The fan-out's statements of many rows, on the database CI runs this suite against (SQLite, then
-// PostgreSQL): a logout's outbox rows (PostgreSQL writes them in pieces of 2,500, each sent while the
-// next is built; SQLite a bound INSERT per row), and the recorder's group commit (PostgreSQL's one
+// PostgreSQL): a logout's outbox rows (PostgreSQL writes 2,500 a statement, each sent while the next
+// is built, and a bulk logout's rows past the first 1,000 as pieces turned into rows after its commit;
+// SQLite a bound INSERT per row), and the recorder's group commit (PostgreSQL's one
 // statement answers with the records it did NOT write; SQLite's bound UPDATE per record with its count
 // of changed rows), and the worker's reads of a batch's applications. No worker runs: the rows stay
 // as the test leaves them.

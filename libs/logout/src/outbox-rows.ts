@@ -3,10 +3,10 @@ import type { EntityManager } from 'typeorm';
 import type { PlannedDelivery } from './delivery-plan';
 
 /**
- * Outbox rows per INSERT on PostgreSQL: each piece is sent before the next is built, so that the
- * server writes one while this thread builds the next (a 10,000-row logout: four pieces).
+ * Outbox rows per INSERT on PostgreSQL: each statement is sent before the next is built, so that the
+ * server writes one while this thread builds the next (10,000 rows: four statements).
  */
-const INSERT_PIECE = 2500;
+const ROWS_PER_INSERT = 2500;
 
 /**
  * PostgreSQL: the back-channel rows a logout writes as rows in its own transaction, at most; those
@@ -30,7 +30,7 @@ export interface OutboxWritten {
 /**
  * Writes planned deliveries by statements built here (TypeORM's insert of thousands of rows spends
  * longer building the statement, and reading every row's defaults back, than the database running
- * it): PostgreSQL INSERT_PIECE rows a statement, SQLite a row a statement, in the caller's transaction.
+ * it): PostgreSQL ROWS_PER_INSERT rows a statement, SQLite a row a statement, in the caller's transaction.
  * Instants are epoch milliseconds and the attempt log JSON text, as their column types store them.
  * On PostgreSQL the back-channel rows past ROWS_AT_ONCE are written as pieces (see ROWS_AT_ONCE):
  * after the commit, call OutboxPieces.unpackAfterCommit when `pieces` is not 0.
@@ -66,15 +66,15 @@ export async function insertDeliveries(tx: EntityManager, rows: PlannedDelivery[
 }
 
 /**
- * PostgreSQL: a statement per INSERT_PIECE rows, given as ONE JSON parameter that it turns into rows
+ * PostgreSQL: a statement per ROWS_PER_INSERT rows, given as ONE JSON parameter that it turns into rows
  * (as the recorder's). Thousands of rows as VALUES cost more to parse and bind than to write, and as
  * arrays (a column each) more to build as array literals than to send. What the rows of a logout
  * share (its operation, when it was written, no attempt yet) is a parameter of the statement, and a
  * row's JSON holds only what sets it apart, under a short key, its nulls left out: a back-channel
  * row is 184 bytes of JSON instead of 488, and a 10,000-row logout's commit took 0.36–0.41 s instead
  * of 0.41–0.47 s (bench:backchannel; its INSERTs alone 241 against 310 ms, measured apart). Each
- * piece's JSON is built while the server writes the piece before (the connection runs one statement
- * at a time).
+ * statement's JSON is built while the server writes the one before (the connection runs one
+ * statement at a time).
  */
 async function insertOnPostgres(tx: EntityManager, rows: PlannedDelivery[]): Promise<OutboxWritten> {
   // One group in practice (a logout's rows are planned together); rows that differ go in a group of their own.
@@ -89,11 +89,11 @@ async function insertOnPostgres(tx: EntityManager, rows: PlannedDelivery[]): Pro
   for (const group of groups) {
     const inGroup = group.filter((row) => !later.has(row));
     const sharedValues = shared(group[0]);
-    for (let start = 0; start < inGroup.length; start += INSERT_PIECE) {
-      const json = jsonParameter(inGroup.slice(start, start + INSERT_PIECE).map(ownValues));
+    for (let start = 0; start < inGroup.length; start += ROWS_PER_INSERT) {
+      const json = jsonParameter(inGroup.slice(start, start + ROWS_PER_INSERT).map(ownValues));
       await writing;
       writing = tx.query(INSERT_ON_POSTGRES, [json, ...sharedValues]);
-      // Its failure is awaited above or below, not left unhandled while the next piece is built; and
+      // Its failure is awaited above or below, not left unhandled while the next one is built; and
       // the next is built once this one has gone out (TypeORM sends it a few promise turns later).
       writing.catch(() => undefined);
       await new Promise((resolve) => setImmediate(resolve));
