@@ -279,6 +279,7 @@ describe('DELETE /api/v1/users/:id/sessions', () => {
     expect((await api().get(`/api/v1/logout-operations/${ended.body.operationId}`).set(auth())).body).toMatchObject({
       outcome: 'complete',
       deliveries: [],
+      deliveriesWritten: true,
     });
     expect(ids((await api().get(`/api/v1/logout-operations?user_id=${user.id}`).set(auth())).body)).toEqual([
       ended.body.operationId,

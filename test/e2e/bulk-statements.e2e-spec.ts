@@ -145,8 +145,11 @@ describe("a bulk logout's pieces (PostgreSQL)", () => {
 
       // Too young: its own process may still be writing it.
       expect(await pieces.unpackLeftBehind()).toBe(0);
+      const operations = t.app.get(LogoutOperationsService);
+      expect(await operations.get(operation.id)).toMatchObject({ writing: true, deliveries: { length: 1000 } });
       t.clock.advance(LEFT_BEHIND_MS + 1);
       expect(await pieces.unpackLeftBehind()).toBe(1);
+      expect(await operations.get(operation.id)).toMatchObject({ writing: false, deliveries: { length: 1200 } });
 
       const rows = await deliveriesOf(operation.id);
       expect(rows).toHaveLength(1200);

@@ -81,7 +81,11 @@ export class LogoutOperationsController {
   async get(@Param('id', IdParam) id: string) {
     const operation = await this.operations.get(id);
     if (!operation) throw new NotFoundException('No such logout operation.');
-    return { ...operationView(operation), deliveries: operation.deliveries.map(deliveryView) };
+    return {
+      ...operationView(operation),
+      deliveries: operation.deliveries.map(deliveryView),
+      deliveriesWritten: !operation.writing,
+    };
   }
 
   /** Its deliveries a page at a time, those not confirmed first: a bulk logout has thousands. */

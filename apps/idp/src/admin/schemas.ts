@@ -826,6 +826,11 @@ export const schemas = {
     properties: {
       ...logoutOperationFields,
       deliveries: { type: 'array', items: { $ref: '#/components/schemas/LogoutDelivery' } },
+      deliveriesWritten: {
+        type: 'boolean',
+        description:
+          'false while some deliveries of a bulk logout (PostgreSQL, more than 1,000 back-channel deliveries) are still being written after its commit, usually for less than a second: `deliveries` is not whole yet.',
+      },
     },
   },
   Retried: {
