@@ -193,7 +193,8 @@ describe("a bulk logout's pieces (PostgreSQL)", () => {
     await db.getRepository(LogoutDeliveryPiece).insert({
       operationId: broken.operationId,
       piece: 0,
-      rows: 'not JSON', // refused by the statement that reads it
+      // A row with no channel or status: the outbox's NOT NULL columns refuse it.
+      rows: JSON.stringify([{ i: newId(), p: broken.providerId }]),
       attempts: 0,
       attemptLog: '[]',
       createdAt: broken.now,
