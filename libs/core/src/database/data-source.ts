@@ -14,6 +14,7 @@ import {
   WAL_AUTOCHECKPOINT_PAGES,
   WAL_SIZE_LIMIT_BYTES,
 } from './sqlite-checkpointer';
+import { SqliteStatementThread } from './sqlite-statement-thread';
 
 export function dataSourceOptions(config: Config): DataSourceOptions {
   const common = {
@@ -70,6 +71,7 @@ export async function openDatabase(
     } else {
       await whileNoOtherMigrates(config.database.path, () => dataSource.runMigrations({ transaction: 'each' }));
       await checkpointInAThread(dataSource, config.database.path);
+      statementsInAThread(dataSource, config.database.path);
     }
   } catch (error) {
     await dataSource.destroy();
@@ -94,6 +96,25 @@ async function checkpointInAThread(dataSource: DataSource, path: string): Promis
   const destroy = dataSource.destroy.bind(dataSource);
   dataSource.destroy = async () => {
     await checkpointer.stop();
+    return destroy();
+  };
+}
+
+/**
+ * SQLite: the statements of their own (sqliteStatement, sqliteStatementEach) run on a second
+ * connection in a thread (SqliteStatementThread), still in the transactions' queue; the thread is
+ * stopped when the DataSource is destroyed, before the connection closes.
+ */
+function statementsInAThread(dataSource: DataSource, path: string): void {
+  const thread = SqliteStatementThread.start(path, {
+    autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+    walSizeLimit: WAL_SIZE_LIMIT_BYTES,
+  });
+  threads.set(dataSource, thread);
+  const destroy = dataSource.destroy.bind(dataSource);
+  dataSource.destroy = async () => {
+    threads.delete(dataSource);
+    await thread.stop();
     return destroy();
   };
 }
@@ -239,6 +260,11 @@ interface Queue {
 }
 
 const queues = new WeakMap<DataSource, Queue>();
+/** The thread each SQLite DataSource opened by openDatabase runs its statements of their own on. */
+const threads = new WeakMap<DataSource, SqliteStatementThread>();
+
+/** The statement thread of a SQLite DataSource opened by openDatabase, until it is destroyed (for tests). */
+export const statementThreadOf = (dataSource: DataSource): SqliteStatementThread | undefined => threads.get(dataSource);
 
 /** Which turn the running work belongs to (the `holder` it was given). */
 const turns = new AsyncLocalStorage<object>();
@@ -296,9 +322,11 @@ const OUTSIDE_TRANSACTION_MS = 5000;
 const prepared = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
 
 /**
- * SQLite: one statement (with RETURNING, its rows are the answer) on the connection itself, in the
- * transactions' queue, and run at once (better-sqlite3 is synchronous): nothing else reaches the
- * connection meanwhile. It is its own transaction: should a transaction be open all the same (one
+ * SQLite: one statement (with RETURNING, its rows are the answer) in the transactions' queue: no other
+ * write reaches the database meanwhile. Opened by openDatabase, the DataSource runs it on its
+ * statement thread's connection (SqliteStatementThread), the event loop free meanwhile; otherwise, or
+ * once that thread has stopped, on the connection itself, at once (better-sqlite3 is synchronous). A
+ * BLOB it returns from the thread is a Uint8Array. It is its own transaction: should a transaction be open all the same (one
  * begun by hand on a query runner, outside the queue), it waits for that to end rather than become
  * part of it (and be undone with it). Called inside a transaction, it fails at once (it would wait for
  * that transaction's end). `named`: the text never changes, its prepared statement is kept.
@@ -318,13 +346,18 @@ export function sqliteStatement<T>(
   parameters: unknown[],
   { durable = true, named = false }: { durable?: boolean; named?: boolean } = {},
 ): Promise<T[]> {
-  return onTheConnection(dataSource, durable, (connection) => {
-    const statement = preparedOn(connection, sql, named);
-    const values = bindable(parameters);
-    if (statement.reader) return statement.all(...values) as T[];
-    statement.run(...values);
-    return [];
-  });
+  const values = bindable(parameters);
+  return onTheConnection(
+    dataSource,
+    durable,
+    (connection) => {
+      const statement = preparedOn(connection, sql, named);
+      if (statement.reader) return statement.all(...values) as T[];
+      statement.run(...values);
+      return [];
+    },
+    (thread) => thread.run({ sql, values, durable, named }) as Promise<T[]>,
+  );
 }
 
 /**
@@ -340,8 +373,11 @@ export function sqliteStatementEach(
   parameterSets: unknown[][],
   { durable = true }: { durable?: boolean } = {},
 ): Promise<number[]> {
-  return onTheConnection(dataSource, durable, (connection) =>
-    connection.transaction(() => runEach(connection, sql, parameterSets))(),
+  return onTheConnection(
+    dataSource,
+    durable,
+    (connection) => connection.transaction(() => runEach(connection, sql, parameterSets))(),
+    (thread) => thread.run({ sql, sets: parameterSets.map(bindable), durable }),
   );
 }
 
@@ -372,6 +408,7 @@ function onTheConnection<T>(
   dataSource: DataSource,
   durable: boolean,
   work: (connection: SqliteConnection) => T,
+  onTheThread: (thread: SqliteStatementThread) => Promise<T>,
 ): Promise<T> {
   const queue = queues.get(dataSource);
   if (!queue) return Promise.reject(new Error('sqliteStatement needs a SQLite DataSource opened by openDatabase'));
@@ -382,6 +419,8 @@ function onTheConnection<T>(
     for (const since = Date.now(); connection.inTransaction; await new Promise((resolve) => setTimeout(resolve, 1)))
       if (Date.now() - since > OUTSIDE_TRANSACTION_MS)
         throw new Error(`a transaction opened outside the queue has been open for over ${OUTSIDE_TRANSACTION_MS} ms`);
+    const thread = threads.get(dataSource);
+    if (thread?.alive) return onTheThread(thread);
     const synchronous = durable ? undefined : connection.pragma('synchronous', { simple: true });
     if (!durable) connection.pragma('synchronous = NORMAL');
     try {

@@ -1,3 +1,5 @@
+import { THREAD_STOPPED } from './sqlite-statement-thread';
+
 /**
  * SQLSTATEs of a PostgreSQL that is away for now (PostgreSQL 15 appendix A): class 08, connection
  * exception; 57P01–57P03, an administrator's or a crash's shutdown and "cannot connect now" (starting
@@ -20,7 +22,11 @@ const NETWORK_AWAY =
 export function isDatabaseAway(error: unknown): boolean {
   return whatTheDriverSaid(error).some(
     ({ code, message }) =>
-      (typeof code === 'string' && (POSTGRES_AWAY.test(code) || SQLITE_AWAY.test(code) || NETWORK_AWAY.test(code))) ||
+      (typeof code === 'string' &&
+        (POSTGRES_AWAY.test(code) ||
+          SQLITE_AWAY.test(code) ||
+          code === THREAD_STOPPED || // its statement's thread stopped: the next runs on the app's connection
+          NETWORK_AWAY.test(code))) ||
       (typeof message === 'string' && NETWORK_AWAY.test(message)),
   );
 }
