@@ -1,6 +1,6 @@
 // Benchmark 2 of the OIDC issue: back-channel deliveries per second for one logout of 10,000 provider
 // sessions (100 clients x 100 IdP sessions) to a fast local RP, through the whole pipeline: the
-// outbox rows (on PostgreSQL the first 1,000 in the logout's transaction, the others in pieces written
+// outbox rows (on PostgreSQL the first 250 in the logout's transaction, the others in pieces written
 // as rows right after its commit: outbox-rows.ts, ROWS_AT_ONCE), the hand-out to BullMQ, the worker
 // (claim, sign, POST, record) and the operation's close, timed from the logout's start.
 // The ceiling, measured in the same run: the same number of signatures of the same logout token

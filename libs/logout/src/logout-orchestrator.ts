@@ -90,7 +90,7 @@ const GRANT_ENDING_TRIGGERS: readonly string[] = ['user_deactivated', 'password_
  * operation and one delivery per (provider session, channel) are written — the outbox — and each
  * protocol does its bookkeeping (OIDC revokes tokens). After the commit the relay hands the
  * back-channel rows to the queue; if Redis is down they wait in the table, late but not lost. A bulk
- * logout on PostgreSQL writes its back-channel deliveries past the first thousand as pieces, turned
+ * logout on PostgreSQL writes its back-channel deliveries past the first ROWS_AT_ONCE as pieces, turned
  * into rows right after the commit (outbox-rows.ts, ROWS_AT_ONCE; OutboxPieces).
  */
 @Injectable()

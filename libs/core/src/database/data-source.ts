@@ -90,8 +90,9 @@ async function checkpointInAThread(dataSource: DataSource, path: string): Promis
   await dataSource.query(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   await dataSource.query(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   const checkpointer = SqliteCheckpointer.start(path, () => {
-    if (dataSource.isInitialized)
-      dataSource.query(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`).catch(() => undefined);
+    if (!dataSource.isInitialized) return;
+    dataSource.query(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`).catch(() => undefined);
+    threads.get(dataSource)?.checkpointEvery(SQLITE_AUTOCHECKPOINT_PAGES);
   });
   const destroy = dataSource.destroy.bind(dataSource);
   dataSource.destroy = async () => {

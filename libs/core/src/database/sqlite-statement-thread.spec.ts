@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig } from '../config/config';
 import { openDatabase, sqliteStatement, sqliteStatementEach, statementThreadOf } from './data-source';
 import { isDatabaseAway, isUniqueViolation } from './database-errors';
+import { SqliteStatementThread } from './sqlite-statement-thread';
 import type { Worker } from 'node:worker_threads';
 
 // The statement thread of a SQLite file opened as the app opens it (openDatabase): sqliteStatement and
@@ -88,15 +89,21 @@ it('binds a Buffer as a BLOB (it crosses to the thread as a Uint8Array)', async 
 });
 
 describe('when the thread stops on its own', () => {
-  /** The thread's Worker, ended as a crash of the thread would end it. */
+  /** The thread's Worker, ended while idle (terminated inside a statement, better-sqlite3 would abort the process). */
   const killThread = () => (statementThreadOf(db) as unknown as { thread: Worker }).thread.terminate();
 
-  it('refuses the statement under way as the database away (worth a retry)', async () => {
-    const underWay = sqliteStatement(db, SLOW_READ, []).catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await killThread();
-    const refused = await underWay;
+  it('refuses what it was sent as the database away (worth a retry)', async () => {
+    // A thread whose connection cannot open ends before it reads what was sent to it.
+    const thread = SqliteStatementThread.start(join(dir, 'no such directory', 'signoff.sqlite'), {
+      autocheckpointPages: 1000,
+      walSizeLimit: 0,
+    });
+    const refused = await thread
+      .run({ sql: 'SELECT 1', values: [], durable: true, named: false })
+      .catch((e: unknown) => e);
     expect(isDatabaseAway(refused)).toBe(true);
+    expect(thread.alive).toBe(false);
+    await thread.stop(); // ended already: returns at once
   });
 
   it('runs the next statements on the app’s connection: they still commit', async () => {
@@ -111,9 +118,16 @@ describe('when the thread stops on its own', () => {
   });
 });
 
-it('is stopped when the DataSource is destroyed, after the statements under way', async () => {
+it('is stopped when the DataSource is destroyed, after the statement it runs', async () => {
   const thread = statementThreadOf(db)!;
-  const underWay = sqliteStatement<{ n: number }>(db, SLOW_READ, []);
+  // A TEMP table of the thread's own connection: the statement below runs there, or fails.
+  await sqliteStatement(db, 'CREATE TEMP TABLE on_the_thread (x INTEGER)', []);
+  const underWay = sqliteStatement<{ n: number }>(
+    db,
+    `${SLOW_READ} WHERE NOT EXISTS (SELECT 1 FROM on_the_thread)`,
+    [],
+  );
+  await new Promise((resolve) => setImmediate(resolve)); // its turn has begun: it is on its way to the thread
   await db.destroy();
   await expect(underWay).resolves.toEqual([{ n: 3_000_000 }]);
   expect(thread.alive).toBe(false);

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 
 /** What the thread is asked: one statement, or one statement per parameter set in one transaction. */
@@ -9,8 +8,6 @@ export type ThreadRequest =
 
 /** How long the thread's connection waits for another connection's write lock (better-sqlite3's `timeout`). */
 const LOCK_WAIT_MS = 5000;
-/** How long a close waits for the statement under way before stopping the thread. */
-const CLOSE_WAIT_MS = 2000;
 
 // Plain JavaScript, run as the thread's source: it must load in the built app and under Jest alike.
 // Its connection is set as openDatabase sets the app's: foreign keys checked, every commit synced
@@ -39,6 +36,10 @@ parentPort.on('message', (message) => {
     parentPort.close();
     return;
   }
+  if (message.autocheckpointPages) {
+    db.pragma('wal_autocheckpoint = ' + message.autocheckpointPages);
+    return;
+  }
   const { id, request } = message;
   try {
     if (!request.durable) db.pragma('synchronous = NORMAL');
@@ -59,7 +60,7 @@ parentPort.on('message', (message) => {
       if (!request.durable) db.pragma('synchronous = FULL');
     }
   } catch (error) {
-    parentPort.postMessage({ id, error: { message: error.message, code: error.code, name: error.name } });
+    parentPort.postMessage({ id, error: { message: error.message, code: error.code, name: error.name, stack: error.stack } });
   }
 });
 `;
@@ -71,13 +72,23 @@ parentPort.on('message', (message) => {
  * and the next try runs on the app's connection).
  */
 export class SqliteThreadError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
+  readonly code?: string;
+
+  constructor({ message, code, name = 'SqliteError', stack }: ThreadErrorData) {
     super(message);
-    this.name = 'SqliteError';
+    this.name = name;
+    this.code = code;
+    // The thread's stack says where SQLite refused; this one, who asked.
+    if (stack) this.stack = `${this.stack ?? ''}\n    on the statement thread:\n${stack}`;
   }
+}
+
+/** An error as it crosses from the thread: what an Error carries that a caller reads. */
+interface ThreadErrorData {
+  message: string;
+  code?: string;
+  name?: string;
+  stack?: string;
 }
 
 /** The code of a statement cut short by the thread's end. */
@@ -105,18 +116,16 @@ export class SqliteStatementThread {
   alive = true;
 
   private constructor(private readonly thread: Worker) {
-    this.exited = once(thread, 'exit').catch(() => undefined);
+    // Its 'exit' only: an uncaught error comes first, while the dying thread's connection may still hold a lock.
+    this.exited = new Promise((resolve) => thread.once('exit', resolve));
     void this.exited.then(() => this.ended('the SQLite statement thread stopped'));
-    thread.on(
-      'message',
-      (message: { id: number; rows?: unknown[]; changes?: number[]; error?: { message: string; code?: string } }) => {
-        const waiter = this.waiting.get(message.id);
-        if (!waiter) return;
-        this.waiting.delete(message.id);
-        if (message.error) waiter.reject(new SqliteThreadError(message.error.message, message.error.code));
-        else waiter.resolve(message.rows ?? message.changes);
-      },
-    );
+    thread.on('message', (message: { id: number; rows?: unknown[]; changes?: number[]; error?: ThreadErrorData }) => {
+      const waiter = this.waiting.get(message.id);
+      if (!waiter) return;
+      this.waiting.delete(message.id);
+      if (message.error) waiter.reject(new SqliteThreadError(message.error));
+      else waiter.resolve(message.rows ?? message.changes);
+    });
     thread.on('error', (error) => {
       if (!this.stopping)
         this.logger.warn({
@@ -141,29 +150,53 @@ export class SqliteStatementThread {
   run(request: ThreadRequest & { sets: unknown[][] }): Promise<number[]>;
   run(request: ThreadRequest): Promise<unknown> {
     if (!this.alive)
-      return Promise.reject(new SqliteThreadError('the SQLite statement thread has stopped', THREAD_STOPPED));
+      return Promise.reject(
+        new SqliteThreadError({ message: 'the SQLite statement thread has stopped', code: THREAD_STOPPED }),
+      );
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       if (this.waiting.size === 1) this.thread.ref(); // the process waits for an answer under way
-      this.thread.postMessage({ id, request });
+      try {
+        this.thread.postMessage({ id, request });
+      } catch (error) {
+        // A value that cannot cross (a function, a symbol): nothing was sent, nothing will answer.
+        this.waiting.delete(id);
+        reject(error as Error);
+      }
     }).finally(() => {
-      if (this.waiting.size === 0) this.thread.unref();
+      if (this.waiting.size === 0 && !this.stopping) this.thread.unref();
     });
   }
 
-  /** Closes the thread's connection once what it runs is done (stopped if not within CLOSE_WAIT_MS). */
+  /**
+   * Sets its connection's automatic checkpoint threshold, as the app's connection's: SQLite's own
+   * again once the checkpoint thread has stopped (data-source.ts), since this one commits most of a
+   * fan-out's writes.
+   */
+  checkpointEvery(pages: number): void {
+    if (this.alive) this.thread.postMessage({ autocheckpointPages: pages });
+  }
+
+  /**
+   * Closes the thread's connection once the statement under way is done, and ends the thread. It is
+   * never terminated meanwhile: a thread terminated inside better-sqlite3 (a statement waiting for a
+   * lock) aborts the whole process as the driver raises its error. The wait is bounded by the
+   * statement's own: its lock wait is LOCK_WAIT_MS, and the statements sent here are single rows' and batches'.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.thread.postMessage('stop');
-    const timer = setTimeout(() => void this.thread.terminate(), CLOSE_WAIT_MS);
+    // Held until it has ended: with nothing else left to do, the process would otherwise exit here,
+    // with code 0, before whoever closes the database goes on (a CLI command that failed exits 1).
+    this.thread.ref();
+    if (this.alive) this.thread.postMessage('stop');
     await this.exited;
-    clearTimeout(timer);
   }
 
   private ended(reason: string): void {
     this.alive = false;
-    for (const waiter of this.waiting.values()) waiter.reject(new SqliteThreadError(reason, THREAD_STOPPED));
+    for (const waiter of this.waiting.values())
+      waiter.reject(new SqliteThreadError({ message: reason, code: THREAD_STOPPED }));
     this.waiting.clear();
   }
 }
