@@ -27,6 +27,7 @@ import type { PlannedDelivery } from '../../libs/logout/src/delivery-plan';
 import { insertDeliveries, PIECE_ROWS, ROWS_AT_ONCE } from '../../libs/logout/src/outbox-rows';
 import { rowsOf } from '../../libs/logout/src/returning-rows';
 import { DataSource, In } from 'typeorm';
+import { Browser } from '../support/browser';
 import { backchannelClients, liveIdpSession, liveOidcSession } from '../support/seed';
 import { startApp, type TestApp } from '../support/test-app';
 
@@ -40,7 +41,7 @@ import { startApp, type TestApp } from '../support/test-app';
 let t: TestApp;
 let db: DataSource;
 beforeAll(async () => {
-  t = await startApp();
+  t = await startApp({ BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'root password' });
   db = t.app.get(DataSource);
 });
 afterAll(() => t.close());
@@ -147,9 +148,23 @@ describe("a bulk logout's pieces (PostgreSQL)", () => {
       expect(await pieces.unpackLeftBehind()).toBe(0);
       const operations = t.app.get(LogoutOperationsService);
       expect(await operations.get(operation.id)).toMatchObject({ writing: true, deliveries: { length: ROWS_AT_ONCE } });
+      expect(await operations.overview(operation.id)).toMatchObject({
+        writing: true,
+        deliveryCounts: { succeeded: ROWS_AT_ONCE },
+      });
+      // The console's page says its counts are not whole yet, and stops saying so once they are.
+      const admin = new Browser(t.url);
+      await admin.login('root', 'root password');
+      const page = async () => (await admin.get(`/admin/logouts/${operation.id}`)).text;
+      const writingPage = await page();
+      expect(writingPage).toContain('id="deliveries-writing"');
+      expect(writingPage).toContain(`id="delivery-counts">${ROWS_AT_ONCE} deliveries: ${ROWS_AT_ONCE} confirmed`);
       t.clock.advance(LEFT_BEHIND_MS + 1);
       expect(await pieces.unpackLeftBehind()).toBe(1);
       expect(await operations.get(operation.id)).toMatchObject({ writing: false, deliveries: { length: 1200 } });
+      const writtenPage = await page();
+      expect(writtenPage).not.toContain('id="deliveries-writing"');
+      expect(writtenPage).toContain(`id="delivery-counts">1200 deliveries: ${ROWS_AT_ONCE} confirmed`);
 
       const rows = await deliveriesOf(operation.id);
       expect(rows).toHaveLength(1200);

@@ -81,6 +81,8 @@ export type OperationWithDeliveries = LogoutOperation & {
  * status, how many an administrator may send again, and the initiating application's name.
  */
 export type OperationOverview = LogoutOperation & {
+  /** Some deliveries are still pieces (a bulk logout on PostgreSQL just after its commit): the counts are not whole yet. */
+  writing: boolean;
   deliveryCounts: Partial<Record<DeliveryStatus, number>>;
   retryable: number;
   initiatingProviderName: string | null;
@@ -542,6 +544,8 @@ export class LogoutOperationsService {
   async overview(id: string): Promise<OperationOverview | null> {
     const operation = await this.db.getRepository(LogoutOperation).findOneBy({ id });
     if (!operation) return null;
+    // Before the counts, as in `get`: once no piece is left, the counts below see every row.
+    const writing = await this.writing(id);
     const counts: Array<{ status: DeliveryStatus; count: string | number }> = await this.db
       .getRepository(LogoutDelivery)
       .createQueryBuilder('d')
@@ -559,6 +563,7 @@ export class LogoutOperationsService {
       ? await this.db.getRepository(Provider).findOneBy({ id: operation.initiatingProviderId })
       : null;
     return Object.assign(operation, {
+      writing,
       deliveryCounts: Object.fromEntries(counts.map((row) => [row.status, Number(row.count)])),
       retryable,
       initiatingProviderName: initiating?.name ?? null,

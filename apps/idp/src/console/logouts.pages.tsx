@@ -231,6 +231,12 @@ export function LogoutPage({ admin, model }: { admin: ConsoleAdmin; model: Logou
             </>
           )}
         </p>
+        {operation.writing && (
+          <p id="deliveries-writing">
+            Some of its deliveries are still being written (a large logout writes them just after it ends the sessions):
+            the counts and the list below are not whole yet.
+          </p>
+        )}
         {total > 0 && (
           <p id="delivery-counts">
             {total} {total === 1 ? 'delivery' : 'deliveries'}: {confirmed} confirmed, {failedOrDead} failed or dead
