@@ -94,7 +94,7 @@ const piecesOf = async (operationId: string): Promise<number> =>
   db.getRepository(LogoutDeliveryPiece).countBy({ operationId });
 
 describe('the outbox', () => {
-  it('gets one back-channel row per provider session a large logout ends: on PostgreSQL the first thousand in its transaction, the others in pieces written right after', async () => {
+  it('gets one back-channel row per provider session a large logout ends: on PostgreSQL the first ROWS_AT_ONCE in its transaction, the others in pieces written right after', async () => {
     const { idpSessionIds, providerSessionIds } = await bulkSessions(CLIENTS, SESSIONS_PER_CLIENT);
     const orchestrator = t.app.get(LogoutOrchestrator);
 

@@ -829,7 +829,7 @@ export const schemas = {
       deliveriesWritten: {
         type: 'boolean',
         description:
-          'false while some deliveries of a bulk logout (PostgreSQL, more than 1,000 back-channel deliveries) are still being written after its commit, usually for less than a second: `deliveries` is not whole yet.',
+          'false while some deliveries of a bulk logout (PostgreSQL, more than 250 back-channel deliveries) are still being written after its commit, usually for less than a second: `deliveries` is not whole yet.',
       },
     },
   },

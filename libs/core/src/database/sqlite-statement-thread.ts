@@ -98,7 +98,7 @@ export const THREAD_STOPPED = 'SIGNOFF_SQLITE_THREAD_STOPPED';
  * A second connection to the SQLite file, on a thread of its own, for the statements of their own
  * (sqliteStatement, sqliteStatementEach): through better-sqlite3 a statement runs on the calling
  * thread, and the worker's bookkeeping (claiming a batch, recording its results) ran on the event loop
- * that also signs and POSTs the deliveries, about a third of that thread's time in a fan-out
+ * that also signs and POSTs the deliveries, about a sixth of that thread's time in a fan-out
  * (bench:backchannel). They still take their turn among the app's writes (the transactions' queue
  * in data-source.ts): while one runs here, the event loop writes nothing and the two connections never
  * wait for each other's lock. Reads on the app's connection see what the thread committed (WAL: each
