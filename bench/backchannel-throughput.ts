@@ -14,7 +14,9 @@
 // ceilings just before and just after it; the run's ratio is the median of the rounds'. Each round
 // also says how much CPU the process's main thread spent, for the logout (and, of that, while its
 // transaction was written: mostly waiting for the database) and for the ceilings: both are bound by
-// that thread (the signatures themselves are made on libuv's threads, in both).
+// that thread (the signatures themselves are made on libuv's threads, in both); and how long that
+// thread waited, runnable, for a core held by another thread or process (the database's server, the
+// signing and garbage collecting threads), which its CPU time does not show.
 //   npm run bench:backchannel        (DELIVERIES=10000 CONCURRENCY=32 ALG=ES256 ROUNDS=5 to change it)
 import { Clock, IdpSession, KeysService, OidcSession, SYSTEM, UsersService } from '@signoff/core';
 import { HttpClient } from '@signoff/dispatch';
@@ -22,7 +24,14 @@ import { LogoutOperationsService, LogoutOrchestrator } from '@signoff/logout';
 import type { OidcAlg } from '@signoff/oidc';
 import { DataSource } from 'typeorm';
 import { startApp } from '../test/support/test-app';
-import { ensureRedis, mainThreadCpuMs, runBench, signAndPostLogoutToken, startReceiver } from './support';
+import {
+  ensureRedis,
+  mainThreadCpuMs,
+  mainThreadWaitMs,
+  runBench,
+  signAndPostLogoutToken,
+  startReceiver,
+} from './support';
 import { backchannelClients, liveIdpSession, liveOidcSession } from '../test/support/seed';
 
 const DELIVERIES = Number(process.env.DELIVERIES ?? 10_000);
@@ -40,9 +49,10 @@ async function main() {
   const http = t.app.get(HttpClient); // the worker's own client, outbound policy included
 
   // --- the ceiling: sign + POST, CONCURRENCY at a time; its seconds, and the main thread's CPU seconds.
-  const ceiling = async (): Promise<{ seconds: number; cpu: number }> => {
+  const ceiling = async (): Promise<{ seconds: number; cpu: number; wait: number }> => {
     let next = 0;
     const cpu = mainThreadCpuMs();
+    const wait = mainThreadWaitMs();
     const started = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -51,7 +61,11 @@ async function main() {
         }
       }),
     );
-    return { seconds: (performance.now() - started) / 1000, cpu: (mainThreadCpuMs() - cpu) / 1000 };
+    return {
+      seconds: (performance.now() - started) / 1000,
+      cpu: (mainThreadCpuMs() - cpu) / 1000,
+      wait: (mainThreadWaitMs() - wait) / 1000,
+    };
   };
 
   // --- the applications, once: CLIENTS OIDC clients with a back-channel logout URI each
@@ -83,6 +97,7 @@ async function main() {
     let firstAt = 0;
     void receiver.arrivalOf(received + 1).then((at) => (firstAt = at));
     const cpu = mainThreadCpuMs();
+    const wait = mainThreadWaitMs();
     const started = performance.now();
     const operation = await t.app
       .get(LogoutOrchestrator)
@@ -97,12 +112,14 @@ async function main() {
     while ((await completed()).completed_at === null) await new Promise((resolve) => setTimeout(resolve, 10));
     const seconds = (performance.now() - started) / 1000;
     const cpuSeconds = (mainThreadCpuMs() - cpu) / 1000;
+    const waitSeconds = (mainThreadWaitMs() - wait) / 1000;
     const lastAt = receiver.lastAt();
     const done = (await t.app.get(LogoutOperationsService).get(operation.id))!;
     const since = (at: number) => ((at - started) / 1000).toFixed(2);
     return {
       seconds,
       cpuSeconds,
+      waitSeconds,
       commit: (committed - started) / 1000,
       commitCpuSeconds: commitCpu / 1000,
       timeline: `first delivery at ${since(firstAt)} s, last at ${since(lastAt)} s, complete at ${seconds.toFixed(2)} s`,
@@ -120,7 +137,14 @@ async function main() {
     ceilings.push(await ceiling());
     const ceilingSeconds = (ceilings[round].seconds + ceilings[round + 1].seconds) / 2;
     const ceilingCpu = (ceilings[round].cpu + ceilings[round + 1].cpu) / 2;
-    rounds.push({ ...result, ceilingCpu, ceilingRate: DELIVERIES / ceilingSeconds, rate: DELIVERIES / result.seconds });
+    const ceilingWait = (ceilings[round].wait + ceilings[round + 1].wait) / 2;
+    rounds.push({
+      ...result,
+      ceilingCpu,
+      ceilingWait,
+      ceilingRate: DELIVERIES / ceilingSeconds,
+      rate: DELIVERIES / result.seconds,
+    });
   }
 
   /** CPU seconds, or a dash where the platform does not say (mainThreadCpuMs reads Linux's /proc). */
@@ -132,7 +156,8 @@ async function main() {
     console.log(
       `round ${index + 1}: signoff ${round.rate.toFixed(0)} /s (${round.seconds.toFixed(2)} s, ${round.commit.toFixed(2)} s to commit the logout, main thread's CPU ${cpuText(round.commitCpuSeconds)} of it; ${round.timeline}), ` +
         `ceiling ${round.ceilingRate.toFixed(0)} /s (sign + undici POST: ${ceilings[index].seconds.toFixed(2)} s before, ${ceilings[index + 1].seconds.toFixed(2)} s after), ` +
-        `ratio ${(round.rate / round.ceilingRate).toFixed(3)}; main thread's CPU ${cpuText(round.cpuSeconds)} against ${cpuText(round.ceilingCpu)}; operation ${round.outcome}`,
+        `ratio ${(round.rate / round.ceilingRate).toFixed(3)}; main thread's CPU ${cpuText(round.cpuSeconds)} against ${cpuText(round.ceilingCpu)}, ` +
+        `waiting for a core ${cpuText(round.waitSeconds)} against ${cpuText(round.ceilingWait)}; operation ${round.outcome}`,
     ),
   );
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

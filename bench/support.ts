@@ -200,3 +200,16 @@ export function mainThreadCpuMs(): number {
     return Number.NaN;
   }
 }
+
+/**
+ * Time the main thread has spent runnable but not running so far, in ms: waiting for a core that
+ * another thread or process held (Linux's schedstat, its second field, in ns); NaN where there is none.
+ * What the CPU time above does not show: on a busy machine the thread waits here for its turn.
+ */
+export function mainThreadWaitMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
