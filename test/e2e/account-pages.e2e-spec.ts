@@ -1,13 +1,12 @@
 import { AuditEvent, IdpSession, LogoutOperation, SYSTEM, type User, UsersService } from '@signoff/core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as client from 'openid-client';
 import type { Browser as Chromium, Page } from 'playwright-core';
 import { DataSource, IsNull } from 'typeorm';
 import { utcText } from '../../apps/idp/src/http/local-time';
 import { Browser } from '../support/browser';
 import { tokens } from '../support/html-tokens';
-import { pageWidth, unlabelledControls } from '../support/pages';
+import { codeFlowInBrowser, pageWidth, submitLogin, unlabelledControls } from '../support/pages';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
 import { login, registerClient, type TestClient } from '../support/relying-party';
@@ -404,30 +403,9 @@ describeInChromium('the account pages in Chromium', () => {
   const shoot = (page: Page, name: string) =>
     page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
-  async function signIn(page: Page, username: string, password: string) {
-    await page.fill('#username', username);
-    await page.fill('#password', password);
-    await page.click('button[type=submit]');
-  }
-
   /** Signs in to an RP in the page through the code flow; the RP redeems the code (the OIDC session starts there). */
-  async function signInToRp(page: Page, rp: TestClient, credentials?: { username: string; password: string }) {
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(rp.config, {
-      redirect_uri: rp.redirectUri,
-      scope: 'openid',
-      state: 'st',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    await page.goto(url.href);
-    if (credentials) await signIn(page, credentials.username, credentials.password);
-    await page.waitForURL((current) => current.href.startsWith(rp.redirectUri));
-    await client.authorizationCodeGrant(rp.config, new URL(page.url()), {
-      pkceCodeVerifier: verifier,
-      expectedState: 'st',
-    });
-  }
+  const signInToRp = (page: Page, rp: TestClient, signInWith?: { username: string; password: string }) =>
+    codeFlowInBrowser(page, rp, { signInWith });
 
   it('reads well at 375 px in New York time: home, My sessions, Change password', async () => {
     const olive = await newUser();
@@ -435,7 +413,7 @@ describeInChromium('the account pages in Chromium', () => {
     // A second device: another browser context, with its own user agent.
     const phone = await (await chromium.newContext({ userAgent: SAFARI })).newPage();
     await phone.goto(`${t.url}/login`);
-    await signIn(phone, olive.username, olive.password);
+    await submitLogin(phone, olive.username, olive.password);
     await signInToRp(phone, wiki);
 
     const context = await chromium.newContext({

@@ -1,10 +1,10 @@
 import { SIGNED_OUT_PAGE } from '../support/browser';
 import { LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
-import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
+import { codeFlowInBrowser, signInAtSignoff } from '../support/pages';
 import { registerClient, type TestClient } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 
@@ -25,23 +25,9 @@ describeInChromium('in a real browser (headless Chromium)', () => {
     await t?.close();
   });
 
-  /** The authorization code flow driven by the browser; the code is redeemed with openid-client. */
+  /** The code flow in the browser: the session's `sid`, and the `session_state` its callback carried. */
   async function signInTo(page: Page, rp: TestClient) {
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(rp.config, {
-      redirect_uri: rp.redirectUri,
-      scope: 'openid',
-      state: 'st',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    await page.goto(url.href);
-    await page.waitForURL((current) => current.href.startsWith(rp.redirectUri));
-    const callback = new URL(page.url());
-    const tokens = await client.authorizationCodeGrant(rp.config, callback, {
-      pkceCodeVerifier: verifier,
-      expectedState: 'st',
-    });
+    const { tokens, callback } = await codeFlowInBrowser(page, rp);
     return { sid: tokens.claims()!.sid as string, sessionState: callback.searchParams.get('session_state')! };
   }
 
@@ -53,11 +39,7 @@ describeInChromium('in a real browser (headless Chromium)', () => {
 
   it('signs out of two RPs over front-channel iframes, and check_session then answers "changed"', async () => {
     const page = await (await chromium.newContext()).newPage();
-    await page.goto(`${t.url}/login`);
-    await page.fill('#username', 'alice');
-    await page.fill('#password', 'alice password');
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/`);
+    await signInAtSignoff(page, t.url, 'alice', 'alice password');
 
     const sessions = [await signInTo(page, rps[0]), await signInTo(page, rps[1])];
     expect(await checkSession(page, rps[0], sessions[0].sessionState)).toBe('unchanged');

@@ -7,7 +7,7 @@ import * as client from 'openid-client';
 import type { Browser as Chromium, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
-import { unlabelledControls } from '../support/pages';
+import { codeFlowInBrowser, submitLogin, unlabelledControls } from '../support/pages';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { login, RecordingRp, registerClient, type TestClient } from '../support/relying-party';
 import { SamlSpApp } from '../support/saml-sp-app';
@@ -417,31 +417,15 @@ describeInChromium('the admin console in Chromium', () => {
   const shoot = (page: Page, name: string) =>
     page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
-  /** The user signs in to the RP in their own browser: the code flow, redeemed with openid-client. */
-  async function signInToRp(page: Page, credentials?: { username: string; password: string }): Promise<string> {
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(rpConfig, {
-      redirect_uri: `${rp.url}/callback`,
-      scope: 'openid',
-      state: 'st',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    await page.goto(url.href);
-    if (credentials) await signIn(page, credentials);
-    await page.waitForURL((current) => current.href.startsWith(`${rp.url}/callback`));
-    const tokens = await client.authorizationCodeGrant(rpConfig, new URL(page.url()), {
-      pkceCodeVerifier: verifier,
-      expectedState: 'st',
-    });
+  /** The user signs in to the RP in their own browser: the code flow, redeemed with openid-client; its `sid`. */
+  async function signInToRp(page: Page, signInWith?: { username: string; password: string }): Promise<string> {
+    const rpAt = { config: rpConfig, redirectUri: `${rp.url}/callback` };
+    const { tokens } = await codeFlowInBrowser(page, rpAt, { signInWith });
     return tokens.claims()!.sid as string;
   }
 
-  async function signIn(page: Page, { username, password }: { username: string; password: string }) {
-    await page.fill('#username', username);
-    await page.fill('#password', password);
-    await page.click('button[type=submit]');
-  }
+  const signIn = (page: Page, { username, password }: { username: string; password: string }) =>
+    submitLogin(page, username, password);
 
   async function signInToSp(page: Page, credentials?: { username: string; password: string }) {
     await page.goto(`${sp.url}/login`);

@@ -5,6 +5,7 @@ import type { Browser as Chromium } from 'playwright-core';
 import request from 'supertest';
 import { Browser } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
+import { signInAtSignoff } from '../support/pages';
 import { authorize, RecordingRp } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 
@@ -113,11 +114,7 @@ describeInChromium('check_session in a real browser (headless Chromium)', () => 
 
   it('answers the relying party\'s own page, and "error" (never "changed") to a sandboxed frame of that page', async () => {
     const page = await (await chromium.newContext()).newPage();
-    await page.goto(`${t.url}/login`);
-    await page.fill('#username', 'alice');
-    await page.fill('#password', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/`);
+    await signInAtSignoff(page, t.url, 'alice', PASSWORD);
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: `${rp.url}/callback`,
       scope: 'openid',

@@ -6,6 +6,7 @@ import { DataSource, In } from 'typeorm';
 import { Browser, SIGNED_OUT_PAGE } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
+import { signInAtSignoff } from '../support/pages';
 import { login, registerClient, type TestClient } from '../support/relying-party';
 import { SamlSpApp } from '../support/saml-sp-app';
 import { startApp, type TestApp } from '../support/test-app';
@@ -144,11 +145,7 @@ describeInChromium('the Content-Security-Policy in a real browser (headless Chro
     sps.push(sp);
     const { context, violations } = await watched();
     const page = await context.newPage();
-    await page.goto(`${t.url}/login`);
-    await page.fill('#username', 'alice');
-    await page.fill('#password', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/`);
+    await signInAtSignoff(page, t.url, 'alice', PASSWORD);
     await page.goto(`${sp.url}/login`); // SSO: the Response goes to the ACS through our auto-posting page
     await page.waitForURL(`${sp.url}/acs`);
     for (const rp of rps) {

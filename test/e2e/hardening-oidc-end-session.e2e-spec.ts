@@ -1,10 +1,10 @@
 import { IdpSession, LogoutDelivery, OidcSession, SYSTEM, UsersService } from '@signoff/core';
-import * as client from 'openid-client';
 import type { Browser as Chromium, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
+import { codeFlowInBrowser, signInAtSignoff } from '../support/pages';
 import { login, registerClient, type TestClient } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 
@@ -49,26 +49,10 @@ describeInChromium(
       await chromium?.close();
     });
 
-    async function signIn(page: Page, credentials: { username: string; password: string }) {
-      await page.goto(`${t.url}/login`);
-      await page.fill('#username', credentials.username);
-      await page.fill('#password', credentials.password);
-      await page.click('button[type=submit]');
-      await page.waitForURL(`${t.url}/`);
-      const verifier = client.randomPKCECodeVerifier();
-      const url = client.buildAuthorizationUrl(rp.config, {
-        redirect_uri: rp.redirectUri,
-        scope: 'openid',
-        state: 'st',
-        code_challenge: await client.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      });
-      await page.goto(url.href);
-      await page.waitForURL((current) => current.href.startsWith(rp.redirectUri));
-      return client.authorizationCodeGrant(rp.config, new URL(page.url()), {
-        pkceCodeVerifier: verifier,
-        expectedState: 'st',
-      });
+    /** Signs in at Signoff, then to the RP: its tokens. */
+    async function signIn(page: Page, { username, password }: { username: string; password: string }) {
+      await signInAtSignoff(page, t.url, username, password);
+      return (await codeFlowInBrowser(page, rp)).tokens;
     }
 
     it('relays the POST from its own origin, runs the logout, and only then redirects with state', async () => {

@@ -4,6 +4,7 @@ import request, { type Response } from 'supertest';
 import { DataSource, In } from 'typeorm';
 import { Browser, SIGNED_OUT_PAGE } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
+import { signInAtSignoff } from '../support/pages';
 import { SamlSpApp } from '../support/saml-sp-app';
 import { type AttackSp, type Issued, registerAttackSp, signInAt } from '../support/saml-attack';
 import { unescapeHtml } from '../support/saml';
@@ -117,11 +118,7 @@ describeInChromium('the bound chain in a real browser, with SPs on another site 
         }),
       );
     const page = await (await chromium.newContext()).newPage();
-    await page.goto(`${t.url}/login`);
-    await page.fill('#username', 'carol');
-    await page.fill('#password', 'carol password');
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/`);
+    await signInAtSignoff(page, t.url, 'carol', 'carol password');
     for (const sp of apps) {
       await page.goto(`${sp.url}/login`);
       await page.waitForURL(`${sp.url}/acs`);

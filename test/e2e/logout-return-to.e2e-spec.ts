@@ -11,6 +11,7 @@ import { runCli } from '../../apps/idp/src/cli';
 import { Browser, SIGNED_OUT_PAGE } from '../support/browser';
 import { describeInChromium, launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
+import { signInAtSignoff } from '../support/pages';
 import { freshUserSignedIn, login, registerClient, type TestClient } from '../support/relying-party';
 import { SamlSpApp } from '../support/saml-sp-app';
 import { spKeys } from '../support/sp-keys';
@@ -302,11 +303,7 @@ describeInChromium('return_to in a real browser (headless Chromium)', () => {
   async function signIn(sp: SamlSpApp): Promise<Page> {
     const user = await newUser();
     const page = await (await chromium.newContext()).newPage();
-    await page.goto(`${t.url}/login`);
-    await page.fill('#username', user.username);
-    await page.fill('#password', user.password);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/`);
+    await signInAtSignoff(page, t.url, user.username, user.password);
     await page.goto(`${sp.url}/login`);
     await page.waitForURL(`${sp.url}/acs`);
     expect(await page.textContent('h1')).toBe(`${sp.name}: signed in`);

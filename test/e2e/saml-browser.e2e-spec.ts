@@ -3,6 +3,7 @@ import { LogoutDelivery, SYSTEM, UsersService } from '@signoff/core';
 import type { Browser, Page } from 'playwright-core';
 import { DataSource, In } from 'typeorm';
 import { describeInChromium, launchChromium } from '../support/chromium';
+import { signInAtSignoff } from '../support/pages';
 import { SamlSpApp } from '../support/saml-sp-app';
 import { startApp, type TestApp } from '../support/test-app';
 
@@ -37,11 +38,7 @@ describeInChromium('SAML logout in a real browser (headless Chromium)', () => {
   /** Signs in at Signoff, then at each SP through SSO in the same tab. */
   async function signIn(username: string, sps: SamlSpApp[]): Promise<Page> {
     const page = await (await chromium.newContext()).newPage();
-    await page.goto(`${t.url}/login`);
-    await page.fill('#username', username);
-    await page.fill('#password', `${username} password`);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${t.url}/`);
+    await signInAtSignoff(page, t.url, username, `${username} password`);
     for (const sp of sps) {
       await page.goto(`${sp.url}/login`);
       await page.waitForURL(`${sp.url}/acs`);

@@ -2,21 +2,34 @@ import * as client from 'openid-client';
 import type { Page } from 'playwright-core';
 import type { TestClient } from './relying-party';
 
-/** Signs in at Signoff's login page (`baseUrl`) and waits for the home page. */
-export async function signInAtSignoff(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
-  await page.goto(`${baseUrl}/login`);
+/** Fills Signoff's login form, which the page shows, and submits it. */
+export async function submitLogin(page: Page, username: string, password: string): Promise<void> {
   await page.fill('#username', username);
   await page.fill('#password', password);
   await page.click('button[type=submit]');
+}
+
+/** Signs in at Signoff's login page (`baseUrl`) and waits for the home page. */
+export async function signInAtSignoff(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await submitLogin(page, username, password);
   await page.waitForURL(`${baseUrl}/`);
 }
 
+/** A relying party a browser signs in to: its openid-client configuration and its redirect URI. */
+export type BrowserRp = Pick<TestClient, 'config' | 'redirectUri'>;
+
 /**
- * The authorization code flow in a real browser that is signed in at Signoff already, redeemed with
- * openid-client (PKCE, state checked); returns the ID token's `sid`. `loginHint` names the account
- * when the browser holds several.
+ * The authorization code flow in a real browser, redeemed with openid-client (PKCE, state checked).
+ * The browser is signed in at Signoff already, or `signInWith` is typed at the login page on the way;
+ * `loginHint` names the account when the browser holds several. Returns the tokens, and the callback
+ * URL, which carries the `session_state` of Session Management 1.0 (§3).
  */
-export async function signInToRpInBrowser(page: Page, rp: TestClient, loginHint?: string): Promise<string> {
+export async function codeFlowInBrowser(
+  page: Page,
+  rp: BrowserRp,
+  { loginHint, signInWith }: { loginHint?: string; signInWith?: { username: string; password: string } } = {},
+): Promise<{ tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>; callback: URL }> {
   const verifier = client.randomPKCECodeVerifier();
   const url = client.buildAuthorizationUrl(rp.config, {
     redirect_uri: rp.redirectUri,
@@ -27,11 +40,19 @@ export async function signInToRpInBrowser(page: Page, rp: TestClient, loginHint?
     ...(loginHint ? { login_hint: loginHint } : {}),
   });
   await page.goto(url.href);
+  if (signInWith) await submitLogin(page, signInWith.username, signInWith.password);
   await page.waitForURL((current) => current.href.startsWith(rp.redirectUri));
-  const tokens = await client.authorizationCodeGrant(rp.config, new URL(page.url()), {
+  const callback = new URL(page.url());
+  const tokens = await client.authorizationCodeGrant(rp.config, callback, {
     pkceCodeVerifier: verifier,
     expectedState: 'st',
   });
+  return { tokens, callback };
+}
+
+/** codeFlowInBrowser for a browser signed in at Signoff already; returns the ID token's `sid`. */
+export async function signInToRpInBrowser(page: Page, rp: BrowserRp, loginHint?: string): Promise<string> {
+  const { tokens } = await codeFlowInBrowser(page, rp, { loginHint });
   return tokens.claims()!.sid as string;
 }
 
