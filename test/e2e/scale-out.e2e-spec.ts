@@ -27,11 +27,10 @@ import * as client from 'openid-client';
 import { DataSource } from 'typeorm';
 import { Browser } from '../support/browser';
 import { login, type TestClient } from '../support/relying-party';
-import { liveIdpSession } from '../support/seed';
+import { builtWorkerArgs, liveIdpSession } from '../support/seed';
 
 const root = join(__dirname, '..', '..');
 const IDP_MAIN = join(root, 'dist/apps/idp/src/main.js');
-const WORKER_MAIN = join(root, 'dist/apps/worker/src/main.js');
 const CLI = join(root, 'dist/apps/idp/src/cli.js');
 
 /** Sizes and timings: the fan-out of the scale test, the fan-outs of the fault tests. */
@@ -241,12 +240,12 @@ class SignoffProcess {
 
   constructor(
     readonly name: string,
-    program: string,
+    /** node's arguments: its flags, the program, the program's arguments. */
     args: string[],
     env: NodeJS.ProcessEnv,
     readyLine: RegExp,
   ) {
-    this.child = spawn(process.execPath, [program, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.started = new Promise((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         this.output += chunk;
@@ -484,9 +483,10 @@ suite(`scale-out and faults: 2 idp + 2 worker processes${why ? ` (skipped: ${why
   });
 
   const startIdp = (name: string, port: number, extra: Record<string, string> = {}) =>
-    new SignoffProcess(name, IDP_MAIN, [], baseEnv({ PORT: String(port), ...extra }), /"msg":"signoff started"/);
+    new SignoffProcess(name, [IDP_MAIN], baseEnv({ PORT: String(port), ...extra }), /"msg":"signoff started"/);
   const startWorker = (name: string, extra: Record<string, string> = {}) =>
-    new SignoffProcess(name, WORKER_MAIN, [], baseEnv(extra), /signoff worker started/);
+    // As `npm run start:worker` starts it (its heap capped).
+    new SignoffProcess(name, builtWorkerArgs(), baseEnv(extra), /signoff worker started/);
 
   async function api(base: string, method: string, path: string, body?: unknown) {
     const response = await fetch(`${base}${path}`, {

@@ -2,7 +2,7 @@ import { type Config, IdpSession, newId, SYSTEM, User } from '@signoff/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { OidcClientsService } from '@signoff/oidc';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 
@@ -136,7 +136,7 @@ export function startBuiltWorker(
   config: Config,
   extra: Record<string, string> = {},
 ): { child: ChildProcess; started: Promise<void> } {
-  const child = spawn(process.execPath, [join(repositoryRoot(), 'dist/apps/worker/src/main.js')], {
+  const child = spawn(process.execPath, builtWorkerArgs(), {
     env: deploymentEnv(config, { LOG_LEVEL: 'info', ...extra }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -151,6 +151,20 @@ export function startBuiltWorker(
     child.once('exit', (code) => reject(new Error(`the worker exited with ${code}: ${output}`)));
   });
   return { child, started };
+}
+
+/**
+ * The arguments `npm run start:worker` gives node (package.json: its flags, such as the heap's cap,
+ * then the built worker's entry point), for tests and benchmarks that start the worker as an
+ * operator does.
+ */
+export function builtWorkerArgs(): string[] {
+  const root = repositoryRoot();
+  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts['start:worker'];
+  const command = /\bnode ((?:--\S+ )*)dist\/apps\/worker\/src\/main\.js/.exec(script);
+  if (!command) throw new Error(`package.json's start:worker does not start dist/apps/worker/src/main.js: ${script}`);
+  return [...command[1].split(' ').filter(Boolean), join(root, 'dist/apps/worker/src/main.js')];
 }
 
 /** The checkout's root, from here or from the compiled copy under dist/ (the benchmarks'). */

@@ -7,12 +7,15 @@ import {
   MetricsListener,
   StoppedWhileWaiting,
 } from '@signoff/core';
+import { heapWarning } from './heap';
 import { WorkerAppModule } from './worker.module';
 
 async function main(): Promise<void> {
   const config = configFromEnvOrExit();
   exitDeadlineOnSignal();
   const logger = new JsonLogger(config.logLevel);
+  const heap = heapWarning(config);
+  if (heap) logger.warn(heap, 'main');
   const app = await NestFactory.createApplicationContext(WorkerAppModule.register(config, { waitForDatabase: true }), {
     logger,
     abortOnError: false,
