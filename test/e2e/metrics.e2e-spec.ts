@@ -9,6 +9,7 @@ import { Browser } from '../support/browser';
 import { testDatabaseUrl } from '../support/databases';
 import { eventually } from '../support/eventually';
 import { helpOf, sampleOf } from '../support/metrics-text';
+import { builtWorkerArgs } from '../support/seed';
 import { freshUserSignedIn, registerClient, type TestClient } from '../support/relying-party';
 import { startApp, type TestApp } from '../support/test-app';
 
@@ -164,7 +165,7 @@ describe('the worker process', () => {
   });
 
   it('serves /metrics on METRICS_PORT behind the token, and /healthz; it says where at start', async () => {
-    worker = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], {
+    worker = spawn(process.execPath, builtWorkerArgs(), {
       env: {
         ...process.env,
         DATA_DIR: dataDir,

@@ -5,6 +5,7 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { Browser } from '../support/browser';
 import { testDatabaseUrl } from '../support/databases';
+import { builtWorkerArgs } from '../support/seed';
 
 // The built program, started the way `npm start` and `npm run signoff` start it.
 const root = join(__dirname, '..', '..');
@@ -109,7 +110,7 @@ describe('processes started side by side on a new database', () => {
   it('all start (two servers and a worker), and the signing keys are made once', async () => {
     // A Redis they share (the embedded default is one per DATA_DIR, started by each process).
     const shared = { REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `side${Date.now()}` };
-    const worker = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], {
+    const worker = spawn(process.execPath, builtWorkerArgs(), {
       env: env(shared),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
