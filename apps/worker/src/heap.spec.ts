@@ -2,6 +2,7 @@ import { loadConfig } from '@signoff/core';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtWorkerArgs } from '../../../test/support/seed';
 import { heapNeededMb, heapWarning, WORKER_HEAP_MB } from './heap';
 
 const root = join(__dirname, '..', '..', '..');
@@ -18,12 +19,9 @@ function heapLimitMb(flags: string[]): number {
 }
 
 describe("the worker's heap", () => {
-  it('is capped where the operator starts it: npm run start:worker and docker-compose.yml', () => {
+  it('is capped where the operator starts it: npm run start:worker (as the tests start it) and docker-compose.yml', () => {
     const flag = `--max-old-space-size=${WORKER_HEAP_MB}`;
-    const scripts = (
-      JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-    ).scripts;
-    expect(scripts['start:worker']).toContain(`node ${flag} dist/apps/worker/src/main.js`);
+    expect(builtWorkerArgs()).toEqual([flag, join(root, 'dist/apps/worker/src/main.js')]);
     expect(readFileSync(join(root, 'docker-compose.yml'), 'utf8')).toContain(
       `command: ['node', '${flag}', 'dist/apps/worker/src/main.js']`,
     );
