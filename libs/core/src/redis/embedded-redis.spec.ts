@@ -74,6 +74,27 @@ describe('EmbeddedRedis', () => {
     expect(alive(second)).toBe(false);
   });
 
+  it('starts no second server beside one that runs but does not answer, and replaces it after a few checks', async () => {
+    const redis = await EmbeddedRedis.start(dir);
+    const events: string[] = [];
+    redis.supervise((level, event) => events.push(`${level}: ${event.msg}`), 50);
+    const first = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+    process.kill(first, 'SIGSTOP'); // running, not answering
+    await new Promise((resolve) => setTimeout(resolve, 150)); // fewer checks than it waits for
+    expect(Number(readFileSync(join(dir, 'redis.pid'), 'utf8'))).toBe(first);
+    expect(events).toEqual([]);
+    const deadline = Date.now() + 10_000;
+    let second = first;
+    while (second === first || !alive(second)) {
+      if (Date.now() > deadline) throw new Error('the hung server was not replaced');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      second = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+    }
+    expect(alive(first)).toBe(false); // stopped before the new one started
+    await redis.stop();
+    expect(alive(second)).toBe(false);
+  });
+
   it('leaves no server behind when it is stopped while it starts one again', async () => {
     const redis = await EmbeddedRedis.start(dir);
     redis.supervise(() => undefined, 20);

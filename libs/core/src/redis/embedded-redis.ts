@@ -110,12 +110,14 @@ export class EmbeddedRedis {
     let waitUntil = 0;
     let backoffMs = 1000;
     let checking = false;
+    let unanswered = 0;
     this.supervisor = setInterval(() => {
       if (checking || this.stopped || Date.now() < waitUntil) return;
       checking = true;
       void (async () => {
         try {
           if (await answersPing(this.socketPath)) {
+            unanswered = 0;
             if (down) log('info', { msg: 'the private redis-server answers again' });
             down = false;
             backoffMs = 1000;
@@ -124,8 +126,15 @@ export class EmbeddedRedis {
           const owner = readNumber(this.ownerFile);
           if (owner !== undefined && owner !== process.pid && isAlive(owner)) return; // its owner restarts it
           if (this.stopped) return;
+          // Still running but not answering (a loaded machine, or hung): no second server beside it,
+          // which would leave the clients connected to it there. It gets UNANSWERED_CHECKS checks,
+          // and is then stopped before another is started.
+          const running = this.pid !== undefined && isAlive(this.pid) ? this.pid : undefined;
+          if (running !== undefined && ++unanswered < UNANSWERED_CHECKS) return;
           if (!down) log('warn', { msg: 'the private redis-server stopped answering; starting it again' });
           down = true;
+          if (running !== undefined) await killAndWait(running);
+          if (this.stopped) return;
           this.respawning = this.spawnServer();
           await this.respawning;
         } catch (error) {
@@ -167,6 +176,20 @@ function readNumber(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
   const n = Number(readFileSync(file, 'utf8').trim());
   return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** A server that runs and does not answer is stopped after this many checks (see supervise). */
+const UNANSWERED_CHECKS = 5;
+
+/** SIGKILL, then waits (up to 5 s) until the process is gone. */
+async function killAndWait(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 5000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 function isAlive(pid: number): boolean {
