@@ -135,6 +135,7 @@ export class EmbeddedRedis {
           down = true;
           if (running !== undefined) await killAndWait(running);
           if (this.stopped) return;
+          unanswered = 0; // the new server gets its own checks
           this.respawning = this.spawnServer();
           await this.respawning;
         } catch (error) {
