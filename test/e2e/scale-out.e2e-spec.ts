@@ -332,7 +332,7 @@ class Receivers {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
     // Which process opened the connection: the client socket's port, looked up in /proc.
-    this.server.on('connection', (socket) => this.socketPid.set(socket, ownerOf(socket.remotePort!, this.workerPids)));
+    this.server.on('connection', (socket) => this.socketPid.set(socket, ownerOf(socket, this.workerPids)));
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
     return this;
@@ -360,11 +360,14 @@ class Receivers {
   /**
    * The worker that opened the socket: looked up when the connection came, and again at a request if
    * that lookup found nobody (under load /proc may not list the client's end yet when the server
-   * accepts it; a kept-alive socket is still open at its requests).
+   * accepts it; a kept-alive socket is still open at its requests), a few times over 200 ms.
    */
-  private pidOf(socket: Socket): number {
+  private async pidOf(socket: Socket): Promise<number> {
     let pid = this.socketPid.get(socket) ?? 0;
-    if (!pid && socket.remotePort) this.socketPid.set(socket, (pid = ownerOf(socket.remotePort, this.workerPids)));
+    for (let tries = 0; !pid && socket.remotePort && tries < 10; tries++) {
+      if (tries) await sleep(20);
+      this.socketPid.set(socket, (pid = ownerOf(socket, this.workerPids)));
+    }
     return pid;
   }
 
@@ -388,7 +391,7 @@ class Receivers {
       aud,
       sid: claims.sid ?? '',
       jti: claims.jti ?? '',
-      pid: this.pidOf(req.socket),
+      pid: await this.pidOf(req.socket),
       behaviour,
     };
     this.arrivals.push(arrival);
@@ -410,18 +413,23 @@ class Receivers {
 }
 
 /**
- * The pid of the process (of `pids`) that owns the TCP socket whose local port is `port`: the socket's
- * inode from /proc/net/tcp, found among each process's file descriptors. 0 when none of them owns it.
+ * The pid of the process (of `pids`) that owns the client's end of `socket` (accepted by a receiver):
+ * that end's inode from /proc/net/tcp, found among each process's file descriptors. 0 when none of
+ * them owns it.
  */
-function ownerOf(port: number, pids: number[]): number {
+function ownerOf(socket: Socket, pids: number[]): number {
   try {
-    const hex = port.toString(16).toUpperCase().padStart(4, '0');
-    // The live socket's row: an earlier connection from the same port may linger in TIME_WAIT, with
-    // inode 0, and come first.
+    const hexPort = (port: number | undefined) => (port ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    // The client's end is the row whose local port is the socket's remote port AND whose remote port
+    // is the receiver's: another process (a suite running beside this one) may hold the same local
+    // port towards another destination. An earlier connection of the same pair may linger in
+    // TIME_WAIT with inode 0, and come first.
+    const local = `:${hexPort(socket.remotePort)}`;
+    const remote = `:${hexPort(socket.localPort)}`;
     const line = readFileSync('/proc/net/tcp', 'utf8')
       .split('\n')
       .map((row) => row.trim().split(/\s+/))
-      .find((fields) => fields[1]?.endsWith(`:${hex}`) && fields[9] && fields[9] !== '0');
+      .find((fields) => fields[1]?.endsWith(local) && fields[2]?.endsWith(remote) && fields[9] && fields[9] !== '0');
     const inode = line?.[9];
     if (!inode) return 0;
     for (const pid of pids) {
