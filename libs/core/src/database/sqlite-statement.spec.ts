@@ -131,7 +131,9 @@ describe('openDatabase (SQLite)', () => {
   it('is what cuts it: without its journal_size_limit the WAL keeps the burst’s size', async () => {
     await db.query('PRAGMA journal_size_limit = -1');
     const { burst, after } = await walAfterABurst(3000);
-    expect(after).toBe(burst);
+    // Not cut back. It may have grown by a frame or two: a small write before the checkpoint thread
+    // has copied the burst (a busy machine) is appended after it.
+    expect(after).toBeGreaterThanOrEqual(burst);
   }, 30_000);
 
   it('migrates only once no other process is migrating the same file (its lock file beside it)', async () => {
