@@ -13,6 +13,18 @@ const alive = (pid: number) => {
   }
 };
 
+/** The pid in `dir`'s pid file once a server other than `first` runs there (within 10 s). */
+async function replacementOf(dir: string, first: number, failure: string): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  let pid = first;
+  while (pid === first || !alive(pid)) {
+    if (Date.now() > deadline) throw new Error(failure);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    pid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+  }
+  return pid;
+}
+
 describe('EmbeddedRedis', () => {
   let dir: string;
   beforeEach(() => {
@@ -55,13 +67,7 @@ describe('EmbeddedRedis', () => {
     client.on('error', () => undefined);
     await client.set('before', '1');
     process.kill(first, 'SIGKILL');
-    const deadline = Date.now() + 10_000;
-    let second = first;
-    while (second === first || !alive(second)) {
-      if (Date.now() > deadline) throw new Error('the server was not started again');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      second = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
-    }
+    const second = await replacementOf(dir, first, 'the server was not started again');
     expect(await client.ping()).toBe('PONG'); // the client reconnected to the new server
     expect(await client.get('before')).toBeNull(); // no persistence: the outbox is the truth
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -83,13 +89,7 @@ describe('EmbeddedRedis', () => {
     await new Promise((resolve) => setTimeout(resolve, 150)); // fewer checks than it waits for
     expect(Number(readFileSync(join(dir, 'redis.pid'), 'utf8'))).toBe(first);
     expect(events).toEqual([]);
-    const deadline = Date.now() + 10_000;
-    let second = first;
-    while (second === first || !alive(second)) {
-      if (Date.now() > deadline) throw new Error('the hung server was not replaced');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      second = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
-    }
+    const second = await replacementOf(dir, first, 'the hung server was not replaced');
     expect(alive(first)).toBe(false); // stopped before the new one started
     await redis.stop();
     expect(alive(second)).toBe(false);
