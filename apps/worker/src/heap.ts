@@ -18,8 +18,8 @@ export const WORKER_HEAP_MB = 256;
  * About how much heap the worker's deliveries need: what it holds at rest, plus each delivery of the
  * batches it may hold at once (batchesAtOnce × DELIVERY_BATCH_SIZE, about 2 KB each), twice over for
  * the garbage made between two collections. Measured after full collections during
- * bench:bulk-deactivation: 42 MB live with 2,000 deliveries in hand (the defaults), 52 MB with
- * 8,000 and 58 MB with 10,000.
+ * bench:bulk-deactivation: 42 MB live with 2,000 deliveries in hand, 52 MB with 8,000 and 58 MB
+ * with 10,000 (the defaults hold 1,000).
  */
 export function heapNeededMb(config: Config): number {
   const inHand = batchesAtOnce(config.delivery.concurrency) * config.delivery.batchSize;

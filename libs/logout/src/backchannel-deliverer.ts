@@ -53,11 +53,15 @@ const SETTINGS_FOR_MS = 1000;
 const PER_BATCH = 16;
 
 /**
- * How many batches a worker runs at once: enough to keep every request slot (DELIVERY_CONCURRENCY)
- * busy while some batches claim, read and record.
+ * How many batches a worker runs at once: lanes (PER_BATCH a batch) for twice its request slots
+ * (DELIVERY_CONCURRENCY), so that every slot stays busy while some batches claim, read and record;
+ * at least 4. More only holds more rows in hand: at the defaults, 8 batches (2,000 rows) instead
+ * of 4 (1,000) made bench:backchannel on PostgreSQL slower in 9 of 11 runs alternated with 4
+ * (medians 0.463 against 0.487, 2026-11-28; SQLite and bench:bulk-deactivation unchanged within
+ * their spread), and 3 was no better than 4.
  */
 export function batchesAtOnce(concurrency: number): number {
-  return Math.max(4, Math.ceil(concurrency / 4));
+  return Math.max(4, Math.ceil((2 * concurrency) / PER_BATCH));
 }
 
 /**
